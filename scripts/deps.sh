@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Starling needs to build, test and benchmark.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    ca-certificates cmake make gcc clang libclang-rt-14-dev \
+    python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps >/dev/null

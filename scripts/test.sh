@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, a plain build and an ASan+UBSan build, unit tests
+# (ctest) and integration tests (pytest against the real broker) on both, and a short
+# bounded run of every fuzz target. The last line totals everything:
+#   total: N passed, M failed, K skipped
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RES=$(mktemp -d)
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+JOBS=$(nproc)
+
+bash scripts/deps.sh || { echo "dependency install failed"; echo "total: 0 passed, 1 failed"; exit 1; }
+
+build() { # dir, extra cmake args...
+    local dir=$1; shift
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null &&
+        make -C "$dir" -j"$JOBS" 2>&1 | grep -E "error|warning|Error" ; return "${PIPESTATUS[0]}"
+}
+
+unit() { # dir, tag
+    (cd "$1" && ctest --output-on-failure --timeout 120 2>&1 | tee "$RES/ctest-$2.txt" | tail -n 3)
+}
+
+integ() { # binary, tag
+    STARLING_BIN="$1" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        --junitxml="$RES/pytest-$2.xml" tests/integration 2>&1 | tail -n 15
+}
+
+fails=0
+echo "== plain build"
+build build || fails=$((fails + 1))
+echo "== unit tests (plain)"
+unit build plain
+echo "== integration tests (plain)"
+integ "$ROOT/build/starling" plain
+
+echo "== ASan+UBSan build"
+build build-asan -DSTARLING_SANITIZE=ON || fails=$((fails + 1))
+echo "== unit tests (asan)"
+ASAN_OPTIONS=detect_leaks=1 unit build-asan asan
+echo "== integration tests (asan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 integ "$ROOT/build-asan/starling" asan
+
+echo "== fuzz targets (${FUZZ_SECONDS}s each)"
+fuzz_pass=0
+if build build-fuzz -DCMAKE_C_COMPILER=clang -DSTARLING_FUZZ=ON; then
+    for t in tests/fuzz/*/fuzz_*.c; do
+        name=$(basename "$t" .c)
+        dir=$(dirname "$t")
+        work=$(mktemp -d)
+        cp -r "$dir/corpus/." "$work/" 2>/dev/null || true
+        dict=$(ls "$dir"/*.dict 2>/dev/null | head -n 1)
+        if ./build-fuzz/"$name" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+            ${dict:+-dict="$dict"} "$work" >"$RES/fuzz-$name.txt" 2>&1; then
+            echo "fuzz $name: ok ($(grep -c . "$RES/fuzz-$name.txt") log lines)"
+            fuzz_pass=$((fuzz_pass + 1))
+        else
+            echo "fuzz $name: FAILED"; tail -n 30 "$RES/fuzz-$name.txt"; fails=$((fails + 1))
+        fi
+        rm -rf "$work"
+    done
+else
+    fails=$((fails + 1))
+fi
+
+/usr/bin/python3 scripts/totals.py "$RES" "$fails" "$fuzz_pass"

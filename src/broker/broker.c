@@ -1,0 +1,102 @@
+/* broker.c — creates the shared tables and the workers, opens one SO_REUSEPORT socket per
+ * listener per worker, starts the threads, and shuts them down gracefully. */
+#include "broker/broker.h"
+#include "broker/worker.h"
+#include "core/err.h"
+#include "net/listen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
+{
+    st_broker *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->cfg = *cfg;
+    b->log = log;
+    b->nw = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (b->nw < 1) b->nw = 1;
+    if (b->nw > 64) b->nw = 64;
+    atomic_init(&b->next_sid, 1);
+    b->subs = st_subs_new(cfg->share_strategy);
+    b->retain = st_retain_new(cfg->max_retained_messages);
+    b->w = calloc((size_t)b->nw, sizeof *b->w);
+    if (!b->subs || !b->retain || !b->w) {
+        st_broker_free(b);
+        return NULL;
+    }
+    for (int i = 0; i < b->nw; i++) {
+        if (st_worker_init(&b->w[i], b, (uint16_t)i) < 0) {
+            b->nw = i + 1;
+            st_broker_free(b);
+            return NULL;
+        }
+    }
+    return b;
+}
+
+static int open_listeners(st_broker *b, char *err, size_t errlen)
+{
+    for (int li = 0; li < b->cfg.n_listeners; li++) {
+        for (int i = 0; i < b->nw; i++) {
+            int fd = st_listen_tcp(b->cfg.listeners[li].bind, 1, 4096, err, errlen);
+            if (fd < 0) return fd;
+            if (st_worker_listen(&b->w[i], li, fd) < 0) {
+                close(fd);
+                snprintf(err, errlen, "cannot register listener %s", b->cfg.listeners[li].name);
+                return ST_ESYS;
+            }
+        }
+        LOG_INFO(b->log, "listener tcp:%s on %s started", b->cfg.listeners[li].name,
+                 b->cfg.listeners[li].bind);
+    }
+    return 0;
+}
+
+int st_broker_start(st_broker *b, char *err, size_t errlen)
+{
+    int rc = open_listeners(b, err, errlen);
+    if (rc < 0) return rc;
+    for (int i = 0; i < b->nw; i++) {
+        if (pthread_create(&b->w[i].th, NULL, st_worker_main, &b->w[i]) != 0) {
+            snprintf(err, errlen, "cannot start worker thread %d", i);
+            b->nw = i; /* only the started ones are joined */
+            st_broker_stop(b);
+            return ST_ESYS;
+        }
+        b->running++;
+    }
+    LOG_NOTICE(b->log, "broker started with %d worker threads", b->nw);
+    return 0;
+}
+
+void st_broker_stop(st_broker *b)
+{
+    if (!b->running) return;
+    for (int i = 0; i < b->running; i++) {
+        st_imsg *m = calloc(1, sizeof *m);
+        if (!m) continue;
+        m->kind = ST_IM_STOP;
+        st_mpsc_push(&b->w[i].inbox, &m->node);
+        uint64_t one = 1;
+        if (write(b->w[i].wake.fd, &one, sizeof one) < 0) {
+        }
+    }
+    for (int i = 0; i < b->running; i++) pthread_join(b->w[i].th, NULL);
+    b->running = 0;
+    LOG_NOTICE(b->log, "broker stopped");
+}
+
+void st_broker_free(st_broker *b)
+{
+    if (!b) return;
+    st_broker_stop(b);
+    if (b->w)
+        for (int i = 0; i < b->nw; i++) st_worker_destroy(&b->w[i]);
+    free(b->w);
+    st_subs_free(b->subs);
+    st_retain_free(b->retain);
+    free(b);
+}

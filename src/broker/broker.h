@@ -1,0 +1,22 @@
+/* broker.h — the node's MQTT broker: worker threads, listeners, sessions, delivery.
+ * st_broker_start() opens the listeners and starts the workers; st_broker_stop() asks
+ * them to shut down gracefully (DISCONNECT 0x8B to MQTT 5 clients) and joins them. */
+#ifndef ST_BROKER_H
+#define ST_BROKER_H
+
+#include "broker/settings.h"
+#include "core/log.h"
+
+#include <stddef.h>
+
+typedef struct st_broker st_broker;
+
+st_broker *st_broker_new(const st_settings *cfg, const st_log *log);
+/* Open listeners (SO_REUSEPORT, one socket per worker) and start the worker threads.
+ * Returns 0, or a negative ST_E* with a message in err (e.g. port in use). */
+int st_broker_start(st_broker *b, char *err, size_t errlen);
+/* Graceful shutdown; returns when every worker has exited. */
+void st_broker_stop(st_broker *b);
+void st_broker_free(st_broker *b);
+
+#endif

@@ -1,0 +1,381 @@
+/* client.c — a connection's life on its worker: reading and parsing packets, queueing
+ * output, closing. Input is read into the worker's shared scratch buffer and parsed in
+ * place; only the tail of a partial packet is copied into a per-connection buffer, so an
+ * idle connection owns no read buffer at all. Output goes to the st_outq and is flushed
+ * once per loop iteration (worker.c). */
+#include "broker/client.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "net/listen.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
+{
+    st_client *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->io.fd = fd;
+    c->io.cb = st_client_on_io;
+    c->io.ud = c;
+    c->listener = listener;
+    c->created = c->last_rx = st_loop_now(w->loop);
+    st_peer_name(fd, c->peer, sizeof c->peer);
+    st_client_adopt(w, c);
+    return c;
+}
+
+void st_client_adopt(st_worker *w, st_client *c)
+{
+    c->w = w;
+    c->next = w->clients;
+    c->prev = NULL;
+    if (w->clients) w->clients->prev = c;
+    w->clients = c;
+    c->in_list = 1;
+    if (st_loop_add(w->loop, &c->io, EPOLLIN) < 0) {
+        st_client_close(c, 0);
+        return;
+    }
+    if (c->ilen) st_client_input(c, NULL, 0);
+}
+
+static void list_remove(st_client *c)
+{
+    st_worker *w = c->w;
+    if (!c->in_list) return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->in_list = 0;
+}
+
+int st_client_writable(const st_client *c)
+{
+    return c->state == ST_CS_CONNECTED && !c->closing && c->outq.bytes < ST_OUTQ_HIGH;
+}
+
+void st_client_mark_dirty(st_client *c)
+{
+    if (c->dirty || c->state == ST_CS_CLOSED) return;
+    c->dirty = 1;
+    c->dnext = c->w->dirty;
+    c->w->dirty = c;
+}
+
+int st_client_send(st_client *c, const mqtt_packet *pkt)
+{
+    uint8_t tmp[512];
+    if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
+    long n = mqtt_encode(pkt, tmp, sizeof tmp);
+    if (n < 0) return (int)n;
+    if ((size_t)n <= sizeof tmp) {
+        if (st_outq_append(&c->outq, tmp, (uint32_t)n) < 0) return ST_ENOMEM;
+    } else {
+        uint8_t *dst = st_outq_reserve(&c->outq, (uint32_t)n);
+        if (!dst) return ST_ENOMEM;
+        mqtt_encode(pkt, dst, (size_t)n);
+    }
+    st_client_mark_dirty(c);
+    return 0;
+}
+
+int st_client_flush(st_client *c)
+{
+    if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
+    int rc = st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    if (rc < 0) {
+        st_client_close(c, 1);
+        return rc;
+    }
+    if (rc == 0) {
+        st_loop_mod(c->w->loop, &c->io, EPOLLIN | EPOLLOUT);
+        return 0;
+    }
+    if (c->closing) {
+        st_client_close(c, c->closing == 2);
+        return ST_ECLOSED;
+    }
+    if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, EPOLLIN);
+    return 0;
+}
+
+void st_client_disconnect(st_client *c, uint8_t reason, int abnormal)
+{
+    if (c->state == ST_CS_CLOSED) return;
+    if (c->version == MQTT_V5 && c->state == ST_CS_CONNECTED) {
+        mqtt_packet p = {.type = MQTT_DISCONNECT, .version = MQTT_V5, .reason = reason};
+        st_client_send(c, &p);
+        st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    }
+    st_client_close(c, abnormal);
+}
+
+static void session_detach(st_worker *w, st_session *s, int abnormal)
+{
+    int64_t now = st_loop_now(w->loop);
+    s->client = NULL;
+    if (s->will && abnormal && s->will_delay_s > 0 && s->expiry_ms != 0) {
+        s->will_at = now + (int64_t)s->will_delay_s * 1000;
+    } else if (s->will && abnormal) {
+        st_msg *will = s->will;
+        s->will = NULL;
+        st_worker_publish(w, will);
+        st_msg_unref(will);
+    } else {
+        st_session_clear_will(s);
+    }
+    if (s->expiry_ms == 0) {
+        st_worker_session_end(w, s);
+        return;
+    }
+    s->expire_at = s->expiry_ms == ST_UNLIMITED ? 0 : now + s->expiry_ms;
+}
+
+void st_client_close(st_client *c, int abnormal)
+{
+    st_worker *w = c->w;
+    if (c->state == ST_CS_CLOSED) return;
+    int was_connected = c->state == ST_CS_CONNECTED;
+    c->state = ST_CS_CLOSED;
+    st_loop_del(w->loop, &c->io);
+    close(c->io.fd);
+    c->io.fd = -1;
+    list_remove(c);
+    atomic_fetch_sub(&w->b->conns[c->listener], 1);
+    LOG_DEBUG(w->log, "client %s (%s) closed%s", c->sess ? c->sess->cid : "-", c->peer,
+              abnormal ? " abnormally" : "");
+    st_session *s = c->sess;
+    c->sess = NULL;
+    if (s && s->client == c && was_connected) session_detach(w, s, abnormal);
+    st_outq_clear(&c->outq, st_msg_unref_void);
+    free(c->ibuf);
+    c->ibuf = NULL;
+    c->ilen = c->icap = 0;
+    if (!c->dirty) { /* the dirty list still points at it otherwise; freed after flush */
+        c->dnext = w->dead;
+        w->dead = c;
+        c->dirty = 2;
+    }
+}
+
+void st_client_free(st_client *c)
+{
+    for (uint16_t i = 0; i < c->nalias_in; i++) free(c->alias_in[i]);
+    free(c->alias_in);
+    free(c->ibuf);
+    free(c);
+}
+
+static void protocol_error(st_client *c, int err)
+{
+    st_worker *w = c->w;
+    uint8_t reason = mqtt_err_reason(err);
+    LOG_NOTICE(w->log, "client %s (%s): %s, closing", c->sess ? c->sess->cid : "-", c->peer,
+               st_strerror(err));
+    st_client_disconnect(c, reason, 1);
+}
+
+static void reject_version(st_client *c, uint8_t level)
+{
+    mqtt_packet p = {.type = MQTT_CONNACK, .version = level >= MQTT_V5 ? MQTT_V5 : MQTT_V311};
+    p.reason = level >= MQTT_V5 ? MQTT_RC_UNSUPPORTED_VERSION : MQTT_V3_BAD_VERSION;
+    st_client_send(c, &p);
+    st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    LOG_NOTICE(c->w->log, "client %s: unsupported protocol level %u", c->peer, level);
+    st_client_close(c, 0);
+}
+
+/* Hand the connection to the worker that owns its client id; bytes stay in ibuf. */
+static int maybe_handoff(st_client *c, const mqtt_packet *p)
+{
+    st_worker *w = c->w;
+    st_bytes id = p->u.connect.client_id;
+    if (w->cfg->use_username_as_clientid && p->u.connect.has_username)
+        id = p->u.connect.username;
+    if (id.len == 0 || w->b->nw == 1) return 0;
+    uint16_t owner = st_worker_for(w->b, (const char *)id.p, id.len);
+    return owner != w->id ? owner + 1 : 0;
+}
+
+static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t n)
+{
+    switch (p->type) {
+    case MQTT_CONNECT:
+        if (c->state != ST_CS_NEW) {
+            protocol_error(c, ST_EPROTO);
+            return;
+        }
+        st_handle_connect(c, p, raw, n);
+        return;
+    case MQTT_PUBLISH:
+        st_handle_publish(c, p);
+        return;
+    case MQTT_PUBACK:
+    case MQTT_PUBREC:
+    case MQTT_PUBREL:
+    case MQTT_PUBCOMP:
+        st_handle_ack(c, p);
+        return;
+    case MQTT_SUBSCRIBE:
+        st_handle_subscribe(c, p);
+        return;
+    case MQTT_UNSUBSCRIBE:
+        st_handle_unsubscribe(c, p);
+        return;
+    case MQTT_PINGREQ: {
+        mqtt_packet r = {.type = MQTT_PINGRESP, .version = c->version};
+        st_client_send(c, &r);
+        return;
+    }
+    case MQTT_DISCONNECT: {
+        st_session *s = c->sess;
+        if (s && c->version == MQTT_V5 &&
+            (p->props.present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY))) {
+            if (s->expiry_ms == 0 && p->props.session_expiry != 0) {
+                protocol_error(c, ST_EPROTO);
+                return;
+            }
+            s->expiry_ms = p->props.session_expiry == 0xFFFFFFFFu
+                               ? ST_UNLIMITED
+                               : (int64_t)p->props.session_expiry * 1000;
+        }
+        st_client_close(c, p->reason == MQTT_RC_DISCONNECT_WITH_WILL);
+        return;
+    }
+    case MQTT_AUTH:
+        protocol_error(c, ST_EPROTO);
+        return;
+    default:
+        protocol_error(c, ST_EPROTO);
+    }
+}
+
+/* Parse and handle complete packets in buf; returns bytes consumed. *handoff is set to
+ * owner+1 when the connection must move to another worker before its CONNECT. */
+static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
+{
+    size_t off = 0;
+    while (off < len && c->state != ST_CS_CLOSED && !c->closing) {
+        mqtt_packet pkt;
+        mqtt_dec_opts o = {.version = c->state == ST_CS_NEW ? 0 : c->version,
+                           .max_packet_size = c->w->cfg->max_packet_size,
+                           .is_server = 1};
+        long r = mqtt_decode(buf + off, len - off, &o, &pkt);
+        if (r == 0) break;
+        if (r < 0) {
+            if (r == ST_EVERSION && c->state == ST_CS_NEW)
+                reject_version(c, pkt.u.connect.level);
+            else
+                protocol_error(c, (int)r);
+            break;
+        }
+        if (pkt.type == MQTT_CONNECT && c->state == ST_CS_NEW &&
+            (*handoff = maybe_handoff(c, &pkt)))
+            break;
+        dispatch_packet(c, &pkt, buf + off, (size_t)r);
+        off += (size_t)r;
+    }
+    return off;
+}
+
+static int keep_tail(st_client *c, const uint8_t *buf, size_t len, size_t off)
+{
+    size_t left = len - off;
+    if (left == 0) {
+        free(c->ibuf);
+        c->ibuf = NULL;
+        c->ilen = c->icap = 0;
+        return 0;
+    }
+    if (buf == c->ibuf) {
+        memmove(c->ibuf, c->ibuf + off, left);
+    } else {
+        if (c->icap < left) {
+            uint8_t *nb = realloc(c->ibuf, left);
+            if (!nb) return ST_ENOMEM;
+            c->ibuf = nb;
+            c->icap = (uint32_t)left;
+        }
+        memcpy(c->ibuf, buf + off, left);
+    }
+    c->ilen = (uint32_t)left;
+    return 0;
+}
+
+static void handoff(st_client *c, uint16_t owner)
+{
+    st_worker *w = c->w;
+    st_loop_del(w->loop, &c->io);
+    list_remove(c);
+    st_imsg *m = calloc(1, sizeof *m);
+    if (!m) {
+        st_client_close(c, 0);
+        return;
+    }
+    m->kind = ST_IM_HANDOFF;
+    m->client = c;
+    st_worker_post(w, owner, m);
+}
+
+void st_client_input(st_client *c, const uint8_t *p, size_t n)
+{
+    const uint8_t *buf = p;
+    size_t len = n;
+    if (c->ilen) {
+        if (n) {
+            if (c->ilen + n > c->icap) {
+                uint8_t *nb = realloc(c->ibuf, c->ilen + n);
+                if (!nb) {
+                    st_client_close(c, 1);
+                    return;
+                }
+                c->ibuf = nb;
+                c->icap = c->ilen + (uint32_t)n;
+            }
+            memcpy(c->ibuf + c->ilen, p, n);
+            c->ilen += (uint32_t)n;
+        }
+        buf = c->ibuf;
+        len = c->ilen;
+    }
+    int owner = 0;
+    size_t off = parse(c, buf, len, &owner);
+    if (c->state == ST_CS_CLOSED) return;
+    if (keep_tail(c, buf, len, off) < 0) {
+        st_client_close(c, 1);
+        return;
+    }
+    if (owner) handoff(c, (uint16_t)(owner - 1));
+}
+
+void st_client_on_io(st_io *io, uint32_t events)
+{
+    st_client *c = io->ud;
+    st_worker *w = c->w;
+    if (c->state == ST_CS_CLOSED) return;
+    if (events & EPOLLOUT) {
+        if (st_client_flush(c) < 0) return;
+        if (!(c->io.events & EPOLLOUT) && c->sess && c->sess->client == c)
+            st_session_pump(w, c->sess);
+    }
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    for (int i = 0; i < 4 && c->state != ST_CS_CLOSED && c->w == w && c->in_list; i++) {
+        ssize_t r = read(c->io.fd, w->rbuf, w->rbuf_cap);
+        if (r > 0) {
+            c->last_rx = st_loop_now(w->loop);
+            st_client_input(c, w->rbuf, (size_t)r);
+            if ((size_t)r < w->rbuf_cap) break;
+            continue;
+        }
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        st_client_close(c, 1); /* EOF or error without DISCONNECT: abnormal */
+        break;
+    }
+}

@@ -1,0 +1,73 @@
+/* client.h — one MQTT network connection on a worker: read buffer, output queue,
+ * protocol state, and the packet handlers (one file per packet family). */
+#ifndef ST_CLIENT_H
+#define ST_CLIENT_H
+
+#include "broker/session.h"
+#include "broker/worker.h"
+#include "mqtt/mqtt.h"
+#include "net/outq.h"
+
+enum st_client_state { ST_CS_NEW, ST_CS_CONNECTED, ST_CS_CLOSED };
+
+typedef struct st_client {
+    st_io io;
+    st_worker *w;
+    uint8_t listener;
+    uint8_t state;
+    uint8_t version;
+    uint8_t dirty;
+    uint8_t closing;          /* flush, then close */
+    uint8_t problem_info;     /* v5 Request Problem Information */
+    uint8_t in_list;
+    uint16_t keepalive_s;     /* effective keep alive */
+    uint16_t recv_max;        /* client's Receive Maximum: our outgoing window */
+    uint32_t max_packet;      /* client's Maximum Packet Size (0: protocol max) */
+    int64_t last_rx;
+    int64_t created;
+    uint8_t *ibuf;            /* unconsumed input (partial packet), on demand */
+    uint32_t ilen, icap;
+    st_outq outq;
+    st_session *sess;
+    char **alias_in;          /* topic aliases from the client, on demand */
+    uint16_t nalias_in;
+    struct st_client *prev, *next; /* worker's client list */
+    struct st_client *dnext;       /* dirty / dead list */
+    char peer[48];
+} st_client;
+
+#define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */
+
+st_client *st_client_new(st_worker *w, int fd, uint8_t listener);
+/* Take a connection handed over from another worker. */
+void st_client_adopt(st_worker *w, st_client *c);
+/* Feed bytes: parses and handles every complete packet. */
+void st_client_input(st_client *c, const uint8_t *p, size_t n);
+void st_client_on_io(st_io *io, uint32_t events);
+/* Send a packet (encoded into the output queue; flushed before the loop sleeps). */
+int st_client_send(st_client *c, const mqtt_packet *pkt);
+/* Server-initiated DISCONNECT (v5 only; 3.x just closes) with reason, then close.
+ * abnormal: the will is published (as for a network error). */
+void st_client_disconnect(st_client *c, uint8_t reason, int abnormal);
+/* Close now. abnormal: publish the will per the spec. */
+void st_client_close(st_client *c, int abnormal);
+void st_client_mark_dirty(st_client *c);
+int st_client_flush(st_client *c); /* 0 ok, <0 closed */
+void st_client_free(st_client *c);
+int st_client_writable(const st_client *c);
+
+/* Handlers (connect.c, publish.c, subscribe.c). */
+void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen);
+void st_handle_publish(st_client *c, const mqtt_packet *p);
+void st_handle_ack(st_client *c, const mqtt_packet *p);
+void st_handle_subscribe(st_client *c, const mqtt_packet *p);
+void st_handle_unsubscribe(st_client *c, const mqtt_packet *p);
+
+/* Delivery of one message to a session of this worker (publish.c). */
+void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_target *t);
+/* Send what the window and socket allow from the session queue. */
+void st_session_pump(st_worker *w, st_session *s);
+/* On reconnect: resend inflight (DUP) and then the queue. */
+void st_session_resume(st_worker *w, st_session *s);
+
+#endif

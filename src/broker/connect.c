@@ -1,0 +1,214 @@
+/* connect.c — CONNECT: client id rules, session open (new, resumed, taken over),
+ * will, CONNACK with the server's limits as MQTT 5 properties. The connection already
+ * runs on the worker that owns its client id (client.c hands it over before this). */
+#include "broker/client.h"
+#include "core/err.h"
+#include "route/trie.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void connack_fail(st_client *c, uint8_t reason5)
+{
+    mqtt_packet p = {.type = MQTT_CONNACK, .version = c->version};
+    p.reason = c->version == MQTT_V5 ? reason5 : mqtt_connack_v3_code(reason5);
+    st_client_send(c, &p);
+    st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    LOG_NOTICE(c->w->log, "client %s: CONNECT refused, reason 0x%02x", c->peer, reason5);
+    st_client_close(c, 0);
+}
+
+/* An id the client did not choose, owned by this worker (so no handoff is needed). */
+static size_t assign_id(st_client *c, char *out, size_t cap)
+{
+    st_worker *w = c->w;
+    for (;;) {
+        size_t n = (size_t)snprintf(out, cap, "starling-%016llx",
+                                    (unsigned long long)st_rand(&w->rng));
+        if (st_worker_for(w->b, out, n) == w->id && !st_strmap_get(w->by_cid, out, n)) return n;
+    }
+}
+
+static int check_will(st_client *c, const mqtt_connect *cn)
+{
+    const st_settings *cfg = c->w->cfg;
+    if (!cn->will_flag) return 0;
+    if (cn->will_qos > cfg->max_qos_allowed) return MQTT_RC_QOS_NOT_SUPPORTED;
+    if (cn->will_retain && !cfg->retain_available) return MQTT_RC_RETAIN_NOT_SUPPORTED;
+    if (st_topic_levels((const char *)cn->will_topic.p, cn->will_topic.len) >
+        cfg->max_topic_levels)
+        return MQTT_RC_TOPIC_NAME_INVALID;
+    return 0;
+}
+
+static st_msg *make_will(st_client *c, const mqtt_connect *cn, uint64_t sid)
+{
+    const st_settings *cfg = c->w->cfg;
+    int64_t now = st_loop_now(c->w->loop);
+    st_msg *m = st_msg_new((const char *)cn->will_topic.p, cn->will_topic.len,
+                           cn->will_payload.p, cn->will_payload.len,
+                           c->version == MQTT_V5 ? &cn->will_props : NULL, cn->will_qos,
+                           cn->will_retain, now,
+                           cfg->message_expiry_ms == ST_UNLIMITED ? 0 : cfg->message_expiry_ms);
+    if (m) m->from_sid = sid;
+    return m;
+}
+
+/* The existing connection of this session loses it: 0x8E, its will per the spec. */
+static void take_over(st_worker *w, st_session *s)
+{
+    st_client *old = s->client;
+    s->client = NULL;
+    old->sess = NULL;
+    if (s->will && s->will_delay_s == 0) {
+        st_msg *will = s->will;
+        s->will = NULL;
+        st_worker_publish(w, will);
+        st_msg_unref(will);
+    } else if (s->will) {
+        s->will_at = st_loop_now(w->loop) + (int64_t)s->will_delay_s * 1000;
+    }
+    LOG_INFO(w->log, "client %s: session taken over by a new connection", s->cid);
+    st_client_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, 0);
+}
+
+static st_session *open_session(st_client *c, const char *cid, size_t len, int clean,
+                                int *present)
+{
+    st_worker *w = c->w;
+    st_session *s = st_strmap_get(w->by_cid, cid, len);
+    *present = 0;
+    if (s && s->client) take_over(w, s);
+    if (s && clean) {
+        st_worker_session_end(w, s);
+        s = NULL;
+    }
+    if (s) {
+        *present = 1;
+        st_session_clear_will(s); /* reconnected in time: a delayed will is cancelled */
+        return s;
+    }
+    uint64_t sid = atomic_fetch_add(&w->b->next_sid, 1);
+    s = st_session_new(sid, cid, len);
+    if (!s) return NULL;
+    if (st_strmap_put(w->by_cid, cid, len, s) < 0 ||
+        st_strmap_put(w->by_sid, (const char *)&s->sid, sizeof s->sid, s) < 0) {
+        st_strmap_del(w->by_cid, cid, len);
+        st_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void apply_client_limits(st_client *c, st_session *s, const mqtt_packet *p)
+{
+    const st_settings *cfg = c->w->cfg;
+    const mqtt_connect *cn = &p->u.connect;
+    const mqtt_props *pr = &p->props;
+    c->keepalive_s = cn->keepalive;
+    c->recv_max = 65535;
+    c->problem_info = 1;
+    if (c->version == MQTT_V5) {
+        if (cfg->server_keepalive) c->keepalive_s = cfg->server_keepalive;
+        if (pr->present & MQTT_HAS(MQTT_PROP_RECEIVE_MAX)) c->recv_max = pr->receive_max;
+        if (pr->present & MQTT_HAS(MQTT_PROP_MAX_PACKET_SIZE)) c->max_packet = pr->max_packet_size;
+        if (pr->present & MQTT_HAS(MQTT_PROP_REQUEST_PROBLEM_INFO))
+            c->problem_info = pr->request_problem_info;
+        uint32_t e = pr->present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY) ? pr->session_expiry : 0;
+        s->expiry_ms = e == 0xFFFFFFFFu ? ST_UNLIMITED : (int64_t)e * 1000;
+    } else {
+        s->expiry_ms = cn->clean_start ? 0 : cfg->session_expiry_ms;
+    }
+    if (c->recv_max > cfg->max_inflight) c->recv_max = cfg->max_inflight;
+}
+
+static void send_connack(st_client *c, int present, const char *assigned, size_t alen,
+                         const mqtt_props *req)
+{
+    const st_settings *cfg = c->w->cfg;
+    mqtt_packet p = {.type = MQTT_CONNACK, .version = c->version, .session_present = present};
+    if (c->version == MQTT_V5) {
+        mqtt_props *pr = &p.props;
+        if (alen) {
+            pr->present |= MQTT_HAS(MQTT_PROP_ASSIGNED_CLIENT_ID);
+            pr->assigned_client_id = (st_bytes){(const uint8_t *)assigned, (uint32_t)alen};
+        }
+        if (cfg->server_keepalive) {
+            pr->present |= MQTT_HAS(MQTT_PROP_SERVER_KEEPALIVE);
+            pr->server_keepalive = cfg->server_keepalive;
+        }
+        pr->present |= MQTT_HAS(MQTT_PROP_RECEIVE_MAX) | MQTT_HAS(MQTT_PROP_MAX_PACKET_SIZE) |
+                       MQTT_HAS(MQTT_PROP_TOPIC_ALIAS_MAX);
+        pr->receive_max = cfg->max_inflight;
+        pr->max_packet_size = cfg->max_packet_size;
+        pr->topic_alias_max = cfg->max_topic_alias;
+        if (cfg->max_qos_allowed < 2) {
+            pr->present |= MQTT_HAS(MQTT_PROP_MAX_QOS);
+            pr->max_qos = cfg->max_qos_allowed;
+        }
+        if (!cfg->retain_available) pr->present |= MQTT_HAS(MQTT_PROP_RETAIN_AVAILABLE);
+        if (!cfg->wildcard_subscription) pr->present |= MQTT_HAS(MQTT_PROP_WILDCARD_SUB_AVAILABLE);
+        if (!cfg->shared_subscription) pr->present |= MQTT_HAS(MQTT_PROP_SHARED_SUB_AVAILABLE);
+        if (req && (req->present & MQTT_HAS(MQTT_PROP_REQUEST_RESPONSE_INFO)) &&
+            req->request_response_info && cfg->response_information[0]) {
+            pr->present |= MQTT_HAS(MQTT_PROP_RESPONSE_INFO);
+            pr->response_info = (st_bytes){(const uint8_t *)cfg->response_information,
+                                           (uint32_t)strlen(cfg->response_information)};
+        }
+    }
+    st_client_send(c, &p);
+}
+
+/* Returns 0 when the id is acceptable, else the v5 reason code to refuse with. */
+static int check_client_id(st_client *c, const mqtt_connect *cn, st_bytes id)
+{
+    if (id.len > c->w->cfg->max_clientid_len) return MQTT_RC_CLIENT_ID_INVALID;
+    if (id.len == 0 && c->version == MQTT_V31) return MQTT_RC_CLIENT_ID_INVALID;
+    if (id.len == 0 && c->version == MQTT_V311 && !cn->clean_start)
+        return MQTT_RC_CLIENT_ID_INVALID;
+    return 0;
+}
+
+void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen)
+{
+    st_worker *w = c->w;
+    const mqtt_connect *cn = &p->u.connect;
+    c->version = cn->level;
+    st_bytes id = cn->client_id;
+    if (w->cfg->use_username_as_clientid && cn->has_username) id = cn->username;
+    int rc = check_client_id(c, cn, id);
+    if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
+        rc = MQTT_RC_BAD_AUTH_METHOD;
+    if (!rc) rc = check_will(c, cn);
+    if (rc) {
+        connack_fail(c, (uint8_t)rc);
+        return;
+    }
+    char idbuf[64];
+    const char *cid = (const char *)id.p;
+    size_t cidlen = id.len, assigned = 0;
+    if (cidlen == 0) {
+        cidlen = assigned = assign_id(c, idbuf, sizeof idbuf);
+        cid = idbuf;
+    }
+    int present;
+    st_session *s = open_session(c, cid, cidlen, cn->clean_start, &present);
+    if (!s) {
+        connack_fail(c, MQTT_RC_SERVER_UNAVAILABLE);
+        return;
+    }
+    apply_client_limits(c, s, p);
+    if (cn->will_flag)
+        st_session_set_will(s, make_will(c, cn, s->sid),
+                            c->version == MQTT_V5 ? cn->will_props.will_delay : 0);
+    s->client = c;
+    s->expire_at = 0;
+    c->sess = s;
+    c->state = ST_CS_CONNECTED;
+    send_connack(c, present, assigned ? cid : NULL, assigned ? cidlen : 0, &p->props);
+    LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid,
+              c->peer, c->version, c->keepalive_s, present ? "resumed" : "new");
+    if (present) st_session_resume(w, s);
+    (void)raw;
+    (void)rawlen;
+}

@@ -1,0 +1,69 @@
+/* settings.h — the broker's typed view of its configuration, read once at start.
+ * Hot paths read plain fields, never the config tree. */
+#ifndef ST_SETTINGS_H
+#define ST_SETTINGS_H
+
+#include <stdint.h>
+
+#define ST_MAX_LISTENERS 8
+#define ST_UNLIMITED INT64_MAX
+
+enum st_share_strategy {
+    ST_SHARE_RANDOM,
+    ST_SHARE_ROUND_ROBIN,
+    ST_SHARE_ROUND_ROBIN_PER_GROUP,
+    ST_SHARE_STICKY,
+    ST_SHARE_LOCAL,
+    ST_SHARE_HASH_TOPIC,
+    ST_SHARE_HASH_CLIENTID,
+};
+
+typedef struct st_listener_conf {
+    char name[64];
+    char bind[128];
+    int64_t max_connections; /* ST_UNLIMITED for infinity */
+} st_listener_conf;
+
+typedef struct st_settings {
+    int workers;
+    uint32_t max_packet_size;
+    uint32_t max_clientid_len;
+    uint32_t max_topic_levels;
+    uint8_t max_qos_allowed;
+    uint16_t max_topic_alias;
+    uint8_t retain_available;
+    uint8_t wildcard_subscription;
+    uint8_t shared_subscription;
+    uint8_t share_strategy;
+    uint8_t ignore_loop_deliver;
+    uint8_t upgrade_qos;
+    uint8_t mqueue_store_qos0;
+    uint8_t use_username_as_clientid;
+    uint16_t server_keepalive; /* 0 = disabled */
+    double keepalive_multiplier;
+    int64_t retry_interval_ms; /* ST_UNLIMITED = never (v3 only) */
+    uint16_t max_inflight;
+    int64_t max_mqueue_len;    /* ST_UNLIMITED */
+    int64_t max_awaiting_rel;  /* ST_UNLIMITED */
+    int64_t await_rel_timeout_ms;
+    int64_t session_expiry_ms; /* for 3.x clean_session = 0 */
+    int64_t message_expiry_ms; /* ST_UNLIMITED = none */
+    int64_t max_subscriptions; /* ST_UNLIMITED */
+    int64_t idle_timeout_ms;
+    char response_information[256];
+    uint8_t retainer_enable;
+    int64_t max_retained_messages; /* 0 = unlimited */
+    uint32_t retained_max_payload;
+    int64_t retained_expiry_ms; /* 0 = never */
+    int n_listeners;
+    st_listener_conf listeners[ST_MAX_LISTENERS];
+} st_settings;
+
+/* EMQX 5 defaults with one listener "default" on 0.0.0.0:1883. */
+void st_settings_defaults(st_settings *s);
+
+struct st_config;
+/* From a loaded, validated configuration (settings_conf.c). */
+void st_settings_from_config(st_settings *s, const struct st_config *c);
+
+#endif

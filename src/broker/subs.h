@@ -1,0 +1,73 @@
+/* subs.h — the node's subscription table: topic filter → subscribers (session id, owning
+ * worker, options), and shared-subscription groups with their members.
+ * Shared by all workers behind one rwlock (docs/locking.md): publishes take it for
+ * reading, SUBSCRIBE/UNSUBSCRIBE and session end take it for writing. A match produces
+ * "targets" that the publishing worker hands to the owners of the sessions. */
+#ifndef ST_SUBS_H
+#define ST_SUBS_H
+
+#include "broker/msg.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_SUB_NL 0x01  /* No Local */
+#define ST_SUB_RAP 0x02 /* Retain As Published */
+#define ST_T_RETAINED 0x04 /* target flag: a retained message sent on subscribe */
+
+/* A shared group's identity ("$share/g/f"), refcounted so queued messages can name the
+ * group they came through for redispatch after the group object is gone. */
+typedef struct st_sharekey {
+    atomic_int refs;
+    uint32_t len;
+    char s[];
+} st_sharekey;
+
+void st_sharekey_unref(st_sharekey *k);
+
+typedef struct st_target {
+    uint64_t sid;
+    uint16_t worker;
+    uint8_t qos;   /* granted QoS of the subscription */
+    uint8_t flags; /* ST_SUB_* */
+    uint32_t sub_id;
+    st_sharekey *share; /* referenced, for shared subscriptions; NULL otherwise */
+} st_target;
+
+typedef struct st_tvec {
+    st_target *v;
+    size_t n, cap;
+} st_tvec;
+
+int st_tvec_push(st_tvec *t, const st_target *x);
+void st_tvec_free(st_tvec *t);
+
+typedef struct st_subs st_subs;
+
+st_subs *st_subs_new(int strategy);
+void st_subs_free(st_subs *s);
+
+/* Add (or replace the options of) sid's subscription to filter (plain or shared).
+ * Returns 1 if it is new, 0 if it replaced one, negative ST_E* on error. */
+int st_subs_add(st_subs *s, const char *filter, size_t len, const st_target *entry);
+/* Remove sid's subscription to filter. Returns 1 if removed, 0 if it did not exist. */
+int st_subs_del(st_subs *s, const char *filter, size_t len, uint64_t sid);
+
+/* Every subscription matching msg->topic: all plain subscribers (No Local applied against
+ * msg->from_sid), and one member per shared group picked by the strategy. Appends to out.
+ * pub_key/pub_key_len: the publisher's client id (hash_clientid); worker: the publishing
+ * worker (local strategy); rng: caller's random state. Returns the number appended. */
+size_t st_subs_match(st_subs *s, const st_msg *msg, const char *pub_key, size_t pub_key_len,
+                     uint16_t worker, uint64_t *rng, st_tvec *out);
+
+/* Pick another member of the group named by key for msg, never exclude_sid (redispatch).
+ * Returns 1 with *out filled (out->share referenced), 0 if no other member. */
+int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t exclude_sid,
+                 uint64_t *rng, st_target *out);
+
+size_t st_subs_count(st_subs *s); /* subscriptions, plain + shared members */
+
+uint64_t st_rand(uint64_t *state); /* xorshift64* */
+
+#endif

@@ -1,0 +1,399 @@
+/* worker.c — a worker thread: accepts on its own SO_REUSEPORT sockets, runs its
+ * connections, delivers what other workers post to its inbox, and runs the coarse timers
+ * (keep alive, idle CONNECT, will delay, session expiry, QoS 2 await-rel, 3.x retry).
+ * Output is flushed once per loop iteration, and the other workers it posted to are
+ * woken once per iteration, whatever the number of messages. */
+#include "broker/worker.h"
+#include "broker/client.h"
+#include "core/clock.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TICK_MS 200
+#define RBUF_SIZE (64 * 1024)
+
+uint16_t st_worker_for(const st_broker *b, const char *cid, size_t len)
+{
+    return (uint16_t)(st_hash(cid, len) % (uint64_t)b->nw);
+}
+
+void st_worker_post(st_worker *from, uint16_t to, st_imsg *m)
+{
+    st_mpsc_push(&from->b->w[to].inbox, &m->node);
+    if (from->id == to) {
+        uint64_t one = 1;
+        if (write(from->wake.fd, &one, sizeof one) < 0) { /* counter saturated: fine */
+        }
+    } else {
+        from->wake_pending[to] = 1;
+    }
+}
+
+st_session *st_worker_session_by_sid(st_worker *w, uint64_t sid)
+{
+    return st_strmap_get(w->by_sid, (const char *)&sid, sizeof sid);
+}
+
+void st_worker_redispatch(st_worker *w, st_msg *msg, st_sharekey *key, uint64_t gone_sid)
+{
+    st_target t;
+    if (!st_subs_pick(w->b->subs, key, msg, gone_sid, &w->rng, &t)) return;
+    if (t.worker == w->id) {
+        st_worker_deliver_local(w, msg, &t, 1);
+        return;
+    }
+    st_imsg *m = malloc(sizeof *m + sizeof t);
+    if (!m) {
+        st_sharekey_unref(t.share);
+        return;
+    }
+    m->kind = ST_IM_DELIVER;
+    m->msg = st_msg_ref(msg);
+    m->n = 1;
+    m->t[0] = t;
+    st_worker_post(w, t.worker, m);
+}
+
+void st_worker_deliver_local(st_worker *w, st_msg *msg, st_target *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        st_session *s = st_worker_session_by_sid(w, t[i].sid);
+        if (s) {
+            st_session_deliver(w, s, msg, &t[i]);
+            continue;
+        }
+        if (t[i].share && msg->qos > 0) st_worker_redispatch(w, msg, t[i].share, t[i].sid);
+        st_sharekey_unref(t[i].share);
+    }
+}
+
+static void post_batches(st_worker *w, st_msg *msg, st_target *t, size_t n)
+{
+    st_broker *b = w->b;
+    for (int k = 0; k < b->nw; k++) {
+        if (k == w->id) continue;
+        uint32_t cnt = 0;
+        for (size_t i = 0; i < n; i++) cnt += t[i].worker == k;
+        if (!cnt) continue;
+        st_imsg *m = malloc(sizeof *m + cnt * sizeof(st_target));
+        if (!m) continue;
+        m->kind = ST_IM_DELIVER;
+        m->msg = st_msg_ref(msg);
+        m->n = 0;
+        for (size_t i = 0; i < n; i++)
+            if (t[i].worker == k) m->t[m->n++] = t[i];
+        st_worker_post(w, (uint16_t)k, m);
+    }
+}
+
+size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len)
+{
+    st_tvec *tv = &w->tv;
+    tv->n = 0;
+    size_t n = st_subs_match(w->b->subs, msg, pub_cid, cid_len, w->id, &w->rng, tv);
+    if (!n) return 0;
+    if (w->b->nw > 1) post_batches(w, msg, tv->v, tv->n);
+    /* compact our own targets to the front, then deliver them */
+    size_t mine = 0;
+    for (size_t i = 0; i < tv->n; i++)
+        if (tv->v[i].worker == w->id) tv->v[mine++] = tv->v[i];
+    tv->n = 0;
+    st_worker_deliver_local(w, msg, tv->v, mine);
+    return n;
+}
+
+static void redispatch_item(st_worker *w, st_session *s, st_qitem *it)
+{
+    if (it->msg && it->share && it->qos > 0) st_worker_redispatch(w, it->msg, it->share, s->sid);
+    st_qitem_release(it);
+}
+
+void st_worker_session_end(st_worker *w, st_session *s)
+{
+    for (uint32_t i = 0; i < s->nsubs; i++)
+        st_subs_del(w->b->subs, s->subs[i].filter, s->subs[i].len, s->sid);
+    if (s->will) {
+        st_msg *will = s->will;
+        s->will = NULL;
+        st_worker_publish(w, will);
+        st_msg_unref(will);
+    }
+    for (uint32_t i = 0; i < s->ninf; i++) redispatch_item(w, s, &s->inf[i].it);
+    s->ninf = 0;
+    st_qitem it;
+    while (st_session_dequeue(s, &it)) redispatch_item(w, s, &it);
+    st_strmap_del(w->by_cid, s->cid, s->cid_len);
+    st_strmap_del(w->by_sid, (const char *)&s->sid, sizeof s->sid);
+    LOG_DEBUG(w->log, "session %s ended", s->cid);
+    st_session_free(s);
+}
+
+static void log_accept_error(st_worker *w, const char *what)
+{
+    int64_t now = st_loop_now(w->loop);
+    if (now - w->last_accept_err_log < 10000) return;
+    w->last_accept_err_log = now;
+    LOG_WARN(w->log, "refusing new connections: %s", what);
+}
+
+static void on_accept(st_io *io, uint32_t events)
+{
+    st_worker *w = io->ud;
+    uint8_t li = (uint8_t)(io - w->lio);
+    for (int i = 0; i < 64 && !w->stopping; i++) {
+        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* shed the pending connection so level-triggered epoll does not spin */
+                int tmp = dup(STDIN_FILENO);
+                if (tmp >= 0) close(tmp);
+                struct linger lg = {1, 0};
+                (void)lg;
+                log_accept_error(w, "open file limit reached");
+                int victim = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
+                if (victim >= 0) close(victim);
+            }
+            return;
+        }
+        long cur = atomic_fetch_add(&w->b->conns[li], 1) + 1;
+        if (cur > w->cfg->listeners[li].max_connections) {
+            atomic_fetch_sub(&w->b->conns[li], 1);
+            close(fd);
+            log_accept_error(w, "listener max_connections reached");
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!st_client_new(w, fd, li)) {
+            atomic_fetch_sub(&w->b->conns[li], 1);
+            close(fd);
+        }
+    }
+}
+
+static void stop_worker(st_worker *w)
+{
+    w->stopping = 1;
+    for (int i = 0; i < w->nl; i++) {
+        st_loop_del(w->loop, &w->lio[i]);
+        close(w->lio[i].fd);
+        w->lio[i].fd = -1;
+    }
+    while (w->clients) {
+        st_client *c = w->clients;
+        if (c->state == ST_CS_CONNECTED)
+            st_client_disconnect(c, MQTT_RC_SERVER_SHUTTING_DOWN, 1);
+        else
+            st_client_close(c, 0);
+    }
+    st_loop_stop(w->loop);
+}
+
+static void handle_imsg(st_worker *w, st_imsg *m)
+{
+    switch (m->kind) {
+    case ST_IM_DELIVER:
+        st_worker_deliver_local(w, m->msg, m->t, m->n);
+        st_msg_unref(m->msg);
+        break;
+    case ST_IM_HANDOFF:
+        if (w->stopping)
+            st_client_close(m->client, 0);
+        else
+            st_client_adopt(w, m->client);
+        break;
+    case ST_IM_STOP:
+        stop_worker(w);
+        break;
+    }
+    free(m);
+}
+
+static void on_wake(st_io *io, uint32_t events)
+{
+    st_worker *w = io->ud;
+    uint64_t v;
+    if (read(io->fd, &v, sizeof v) < 0) { /* EAGAIN: nothing pending */
+    }
+    st_mpsc_node *n;
+    int budget = 4096;
+    while (budget-- > 0 && (n = st_mpsc_pop(&w->inbox))) handle_imsg(w, (st_imsg *)n);
+    if (budget <= 0) { /* more left: come back after other events */
+        uint64_t one = 1;
+        if (write(io->fd, &one, sizeof one) < 0) {
+        }
+    }
+}
+
+static void before_sleep(void *ud)
+{
+    st_worker *w = ud;
+    st_client *c;
+    while ((c = w->dirty)) {
+        w->dirty = c->dnext;
+        if (c->state == ST_CS_CLOSED) {
+            c->dnext = w->dead;
+            w->dead = c;
+            c->dirty = 2;
+            continue;
+        }
+        c->dirty = 0;
+        st_client_flush(c);
+    }
+    while ((c = w->dead)) {
+        w->dead = c->dnext;
+        st_client_free(c);
+    }
+    for (int k = 0; k < w->b->nw; k++) {
+        if (!w->wake_pending[k]) continue;
+        w->wake_pending[k] = 0;
+        uint64_t one = 1;
+        if (write(w->b->w[k].wake.fd, &one, sizeof one) < 0) {
+        }
+    }
+}
+
+static void tick_client(st_worker *w, st_client *c, int64_t now)
+{
+    const st_settings *cfg = w->cfg;
+    if (c->state == ST_CS_NEW) {
+        if (now - c->created > cfg->idle_timeout_ms) {
+            LOG_DEBUG(w->log, "connection %s sent no CONNECT in time, closing", c->peer);
+            st_client_close(c, 0);
+        }
+        return;
+    }
+    if (c->keepalive_s &&
+        now - c->last_rx > (int64_t)(c->keepalive_s * cfg->keepalive_multiplier * 1000)) {
+        LOG_INFO(w->log, "client %s: keep alive timeout", c->sess ? c->sess->cid : c->peer);
+        st_client_disconnect(c, MQTT_RC_KEEPALIVE_TIMEOUT, 1);
+        return;
+    }
+    st_session *s = c->sess;
+    if (!s) return;
+    for (uint32_t i = 0; i < s->nrel;) { /* QoS 2 ids awaiting PUBREL too long */
+        if (now - s->rel[i].at > cfg->await_rel_timeout_ms)
+            st_session_rel_del(s, s->rel[i].pid);
+        else
+            i++;
+    }
+    if (c->version == MQTT_V5 || cfg->retry_interval_ms == ST_UNLIMITED) return;
+    int resend = 0;
+    for (uint32_t i = 0; i < s->ninf; i++)
+        if (now - s->inf[i].sent_at >= cfg->retry_interval_ms) resend = 1;
+    if (resend) st_session_resume(w, s);
+}
+
+static void tick_sessions(st_worker *w, int64_t now)
+{
+    size_t it = 0;
+    const char *k;
+    size_t kl;
+    void *v;
+    while (st_strmap_next(w->by_sid, &it, &k, &kl, &v)) {
+        st_session *s = v;
+        if (s->client) continue;
+        if (s->will && s->will_at && now >= s->will_at) {
+            st_msg *will = s->will;
+            s->will = NULL;
+            s->will_at = 0;
+            st_worker_publish(w, will);
+            st_msg_unref(will);
+        }
+        if (s->expire_at && now >= s->expire_at) st_worker_session_end(w, s);
+    }
+}
+
+static void tick(void *ud)
+{
+    st_worker *w = ud;
+    int64_t now = st_loop_now(w->loop);
+    st_client *next;
+    for (st_client *c = w->clients; c; c = next) {
+        next = c->next;
+        tick_client(w, c, now);
+    }
+    tick_sessions(w, now);
+}
+
+int st_worker_init(st_worker *w, st_broker *b, uint16_t id)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->b = b;
+    w->cfg = &b->cfg;
+    w->log = b->log;
+    w->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)id << 32) ^ (uint64_t)st_wall_ms();
+    st_mpsc_init(&w->inbox);
+    w->loop = st_loop_new();
+    w->by_cid = st_strmap_new();
+    w->by_sid = st_strmap_new();
+    w->rbuf_cap = RBUF_SIZE;
+    w->rbuf = malloc(w->rbuf_cap);
+    w->wake_pending = calloc((size_t)b->nw, 1);
+    w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->wake.cb = on_wake;
+    w->wake.ud = w;
+    if (!w->loop || !w->by_cid || !w->by_sid || !w->rbuf || !w->wake_pending || w->wake.fd < 0)
+        return ST_ENOMEM;
+    if (st_loop_add(w->loop, &w->wake, EPOLLIN) < 0) return ST_ESYS;
+    st_loop_set_hooks(w->loop, before_sleep, tick, TICK_MS, w);
+    return 0;
+}
+
+int st_worker_listen(st_worker *w, int li, int fd)
+{
+    w->lio[li].fd = fd;
+    w->lio[li].cb = on_accept;
+    w->lio[li].ud = w;
+    if (li >= w->nl) w->nl = li + 1;
+    return st_loop_add(w->loop, &w->lio[li], EPOLLIN);
+}
+
+void st_worker_destroy(st_worker *w)
+{
+    st_mpsc_node *n;
+    while ((n = st_mpsc_pop(&w->inbox))) {
+        st_imsg *m = (st_imsg *)n;
+        if (m->kind == ST_IM_DELIVER) {
+            for (uint32_t i = 0; i < m->n; i++) st_sharekey_unref(m->t[i].share);
+            st_msg_unref(m->msg);
+        } else if (m->kind == ST_IM_HANDOFF) {
+            close(m->client->io.fd);
+            st_client_free(m->client);
+        }
+        free(m);
+    }
+    if (w->by_sid) {
+        size_t it = 0;
+        const char *k;
+        size_t kl;
+        void *v;
+        while (st_strmap_next(w->by_sid, &it, &k, &kl, &v)) st_session_free(v);
+    }
+    before_sleep(w);
+    st_strmap_free(w->by_cid);
+    st_strmap_free(w->by_sid);
+    st_tvec_free(&w->tv);
+    if (w->wake.fd >= 0) close(w->wake.fd);
+    st_loop_free(w->loop);
+    free(w->rbuf);
+    free(w->wake_pending);
+}
+
+void *st_worker_main(void *arg)
+{
+    st_worker *w = arg;
+    st_loop_run(w->loop);
+    return NULL;
+}

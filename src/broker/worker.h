@@ -1,0 +1,96 @@
+/* worker.h — a worker thread: its epoll loop, its connections and sessions, and its inbox.
+ * Everything reachable from a worker is touched by that worker's thread only; other
+ * threads talk to it by pushing st_imsg items into the inbox and writing its eventfd. */
+#ifndef ST_WORKER_H
+#define ST_WORKER_H
+
+#include "broker/msg.h"
+#include "broker/retain.h"
+#include "broker/settings.h"
+#include "broker/subs.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mpsc.h"
+#include "core/strmap.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct st_client;
+struct st_session;
+
+enum st_imsg_kind { ST_IM_DELIVER, ST_IM_HANDOFF, ST_IM_STOP };
+
+typedef struct st_imsg {
+    st_mpsc_node node;
+    int kind;
+    struct st_client *client; /* HANDOFF */
+    st_msg *msg;              /* DELIVER */
+    uint32_t n;
+    st_target t[]; /* DELIVER */
+} st_imsg;
+
+typedef struct st_broker st_broker;
+typedef struct st_worker st_worker;
+
+struct st_worker {
+    uint16_t id;
+    st_broker *b;
+    const st_settings *cfg;
+    const st_log *log;
+    pthread_t th;
+    st_loop *loop;
+    st_io wake;
+    st_mpsc inbox;
+    st_io lio[ST_MAX_LISTENERS];
+    int nl;
+    st_strmap *by_cid; /* client id → session */
+    st_strmap *by_sid; /* 8-byte sid → session */
+    struct st_client *clients; /* all live connections (tick sweeps) */
+    struct st_client *dirty;   /* connections with queued output */
+    struct st_client *dead;    /* closed, freed at the next safe point */
+    uint8_t *rbuf;
+    size_t rbuf_cap;
+    st_tvec tv;
+    uint64_t rng;
+    uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
+    int stopping;
+    int64_t last_accept_err_log;
+};
+
+struct st_broker {
+    st_settings cfg;
+    const st_log *log;
+    int nw;
+    st_worker *w;
+    st_subs *subs;
+    st_retain *retain;
+    atomic_long conns[ST_MAX_LISTENERS];
+    _Atomic uint64_t next_sid;
+    int running;
+};
+
+/* Worker of a client id: every session with this id lives there. */
+uint16_t st_worker_for(const st_broker *b, const char *cid, size_t len);
+/* Queue an inbox item for worker `to` (woken at the end of this iteration). */
+void st_worker_post(st_worker *from, uint16_t to, st_imsg *m);
+/* Match msg and deliver it to every subscriber (local inline, others via inboxes).
+ * Returns the number of targets. */
+size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len);
+/* Deliver to targets owned by this worker (also used for inbox DELIVER batches). */
+void st_worker_deliver_local(st_worker *w, st_msg *msg, st_target *t, size_t n);
+/* Send a shared-subscription message to another member (the target is gone). */
+void st_worker_redispatch(st_worker *w, st_msg *msg, st_sharekey *key, uint64_t gone_sid);
+struct st_session *st_worker_session_by_sid(st_worker *w, uint64_t sid);
+/* End a session: remove its subscriptions, publish a pending will, redispatch shared
+ * messages, free it. */
+void st_worker_session_end(st_worker *w, struct st_session *s);
+/* Publish a will (or any server-side message): retain handling + dispatch. */
+void st_worker_publish(st_worker *w, st_msg *msg);
+int st_worker_init(st_worker *w, st_broker *b, uint16_t id);
+/* Register listening socket fd as listener index li of this worker. */
+int st_worker_listen(st_worker *w, int li, int fd);
+void st_worker_destroy(st_worker *w);
+void *st_worker_main(void *arg);
+
+#endif

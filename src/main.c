@@ -1,0 +1,267 @@
+/* main.c — the `starling` command: foreground, start (daemon + pid file), stop, ping,
+ * version. Everything else lives in the modules; this file only wires them up. */
+#include "broker/broker.h"
+#include "config/config.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STARLING_VERSION "0.1.0"
+#define DEFAULT_CONF "etc/starling.conf"
+
+extern char **environ;
+
+typedef struct cli {
+    const char *conf_path; /* NULL: default, if present */
+    const char *cmd;
+    int explicit_conf;
+} cli;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n");
+}
+
+static void warn_cb(void *ctx, const char *msg)
+{
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
+static st_config *load_config(const cli *a)
+{
+    const char *path = a->conf_path;
+    if (!path && access(DEFAULT_CONF, R_OK) == 0) path = DEFAULT_CONF;
+    st_config *c = NULL;
+    char err[1024];
+    if (st_config_load(path, environ, warn_cb, NULL, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "starling: config error: %s\n", err);
+        return NULL;
+    }
+    return c;
+}
+
+static void pid_path(const st_config *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/starling.pid", st_config_str(c, "node.data_dir"));
+}
+
+static pid_t read_pid(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%ld", &pid) != 1) pid = 0;
+    fclose(f);
+    return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Run the broker until SIGTERM/SIGINT. ready_fd >= 0: report startup to the parent. */
+static int run(const st_config *c, int daemon_mode, int ready_fd)
+{
+    st_log lg;
+    int level = st_log_level_parse(st_config_str(c, "log.level"));
+    int to_file = daemon_mode || st_config_int(c, "log.file.enable");
+    int to_con = !daemon_mode && st_config_int(c, "log.console.enable");
+    if (st_log_open(&lg, level, to_con, to_file ? st_config_str(c, "log.file.path") : NULL) < 0) {
+        fprintf(stderr, "starling: cannot open log file %s: %s\n",
+                st_config_str(c, "log.file.path"), strerror(errno));
+        return 1;
+    }
+    st_settings s;
+    st_settings_from_config(&s, c);
+    raise_nofile();
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    st_broker *b = st_broker_new(&s, &lg);
+    char err[512] = "out of memory";
+    if (!b || st_broker_start(b, err, sizeof err) < 0) {
+        LOG_ERROR(&lg, "startup failed: %s", err);
+        fprintf(stderr, "starling: %s\n", err);
+        if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
+        }
+        st_broker_free(b);
+        st_log_close(&lg);
+        return 1;
+    }
+    LOG_NOTICE(&lg, "starling %s (%s) is running", STARLING_VERSION,
+               st_config_str(c, "node.name"));
+    if (ready_fd >= 0) {
+        if (write(ready_fd, "K", 1) < 0) {
+        }
+        close(ready_fd);
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    LOG_NOTICE(&lg, "received signal %d, shutting down", sig);
+    st_broker_free(b);
+    st_log_close(&lg);
+    return 0;
+}
+
+static int write_pid_file(const char *path)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+    return rename(tmp, path);
+}
+
+static int cmd_start(const st_config *c)
+{
+    char pidf[1024];
+    pid_path(c, pidf, sizeof pidf);
+    const char *dir = st_config_str(c, "node.data_dir");
+    mkdir(dir, 0755);
+    pid_t old = read_pid(pidf);
+    if (old) {
+        fprintf(stderr, "starling is already running (pid %ld)\n", (long)old);
+        return 1;
+    }
+    int p[2];
+    if (pipe(p) < 0) return 1;
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+        close(p[0]);
+        setsid();
+        if (fork() > 0) _exit(0);
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        if (write_pid_file(pidf) < 0) _exit(1);
+        int rc = run(c, 1, p[1]);
+        unlink(pidf);
+        _exit(rc);
+    }
+    close(p[1]);
+    waitpid(pid, NULL, 0);
+    char r = 0;
+    if (read(p[0], &r, 1) != 1 || r != 'K') {
+        fprintf(stderr, "starling failed to start; see %s\n", st_config_str(c, "log.file.path"));
+        return 1;
+    }
+    printf("starling %s is started\n", STARLING_VERSION);
+    return 0;
+}
+
+static int cmd_foreground(const st_config *c)
+{
+    char pidf[1024];
+    pid_path(c, pidf, sizeof pidf);
+    mkdir(st_config_str(c, "node.data_dir"), 0755);
+    int have_pid = write_pid_file(pidf) == 0;
+    int rc = run(c, 0, -1);
+    if (have_pid) unlink(pidf);
+    return rc;
+}
+
+static int cmd_stop(const st_config *c)
+{
+    char pidf[1024];
+    pid_path(c, pidf, sizeof pidf);
+    pid_t pid = read_pid(pidf);
+    if (!pid) {
+        fprintf(stderr, "starling is not running\n");
+        return 1;
+    }
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 300 && kill(pid, 0) == 0; i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (kill(pid, 0) == 0) {
+        fprintf(stderr, "starling (pid %ld) did not stop in 15 s\n", (long)pid);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
+
+static int cmd_ping(const st_config *c)
+{
+    char pidf[1024];
+    pid_path(c, pidf, sizeof pidf);
+    if (read_pid(pidf)) {
+        printf("pong\n");
+        return 0;
+    }
+    printf("Node not responding to pings.\n");
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, cli *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            a->conf_path = argv[++i];
+            a->explicit_conf = 1;
+        } else if (!a->cmd) {
+            a->cmd = argv[i];
+        } else {
+            return -1;
+        }
+    }
+    return a->cmd ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    cli a;
+    if (parse_args(argc, argv, &a) < 0) {
+        usage();
+        return 2;
+    }
+    if (strcmp(a.cmd, "version") == 0) {
+        printf("starling %s\n", STARLING_VERSION);
+        return 0;
+    }
+    int known = !strcmp(a.cmd, "foreground") || !strcmp(a.cmd, "start") ||
+                !strcmp(a.cmd, "stop") || !strcmp(a.cmd, "ping");
+    if (!known) {
+        fprintf(stderr, "starling: unknown command '%s'\n", a.cmd);
+        usage();
+        return 2;
+    }
+    st_config *c = load_config(&a);
+    if (!c) return 1;
+    int rc;
+    if (!strcmp(a.cmd, "foreground"))
+        rc = cmd_foreground(c);
+    else if (!strcmp(a.cmd, "start"))
+        rc = cmd_start(c);
+    else if (!strcmp(a.cmd, "stop"))
+        rc = cmd_stop(c);
+    else
+        rc = cmd_ping(c);
+    st_config_free(c);
+    return rc;
+}
