@@ -106,11 +106,37 @@ int st_client_flush(st_client *c)
     return 0;
 }
 
+/* Reason strings for the DISCONNECTs the server sends (MQTT 5 allows them there even when
+ * the client asked for no problem information). */
+static const char *reason_text(uint8_t reason)
+{
+    switch (reason) {
+    case MQTT_RC_MALFORMED: return "malformed packet";
+    case MQTT_RC_PROTOCOL_ERROR: return "protocol error";
+    case MQTT_RC_SERVER_SHUTTING_DOWN: return "server shutting down";
+    case MQTT_RC_KEEPALIVE_TIMEOUT: return "keep alive timeout";
+    case MQTT_RC_SESSION_TAKEN_OVER: return "session taken over";
+    case MQTT_RC_TOPIC_NAME_INVALID: return "topic name invalid";
+    case MQTT_RC_RECEIVE_MAX_EXCEEDED: return "receive maximum exceeded";
+    case MQTT_RC_TOPIC_ALIAS_INVALID: return "topic alias invalid";
+    case MQTT_RC_PACKET_TOO_LARGE: return "packet too large";
+    case MQTT_RC_PAYLOAD_FORMAT_INVALID: return "payload is not valid UTF-8";
+    case MQTT_RC_RETAIN_NOT_SUPPORTED: return "retain not supported";
+    case MQTT_RC_QOS_NOT_SUPPORTED: return "QoS not supported";
+    default: return NULL;
+    }
+}
+
 void st_client_disconnect(st_client *c, uint8_t reason, int abnormal)
 {
     if (c->state == ST_CS_CLOSED) return;
     if (c->version == MQTT_V5 && c->state == ST_CS_CONNECTED) {
         mqtt_packet p = {.type = MQTT_DISCONNECT, .version = MQTT_V5, .reason = reason};
+        const char *text = reason_text(reason);
+        if (text) {
+            p.props.present |= MQTT_HAS(MQTT_PROP_REASON_STRING);
+            p.props.reason_string = (st_bytes){(const uint8_t *)text, (uint32_t)strlen(text)};
+        }
         st_client_send(c, &p);
         st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
     }
@@ -167,6 +193,7 @@ void st_client_close(st_client *c, int abnormal)
 
 void st_client_free(st_client *c)
 {
+    st_strmap_free(c->alias_out);
     for (uint16_t i = 0; i < c->nalias_in; i++) free(c->alias_in[i]);
     free(c->alias_in);
     free(c->ibuf);
@@ -324,7 +351,7 @@ static void handoff(st_client *c, uint16_t owner)
     st_worker_post(w, owner, m);
 }
 
-void st_client_input(st_client *c, const uint8_t *p, size_t n)
+int st_client_input(st_client *c, const uint8_t *p, size_t n)
 {
     const uint8_t *buf = p;
     size_t len = n;
@@ -334,7 +361,7 @@ void st_client_input(st_client *c, const uint8_t *p, size_t n)
                 uint8_t *nb = realloc(c->ibuf, c->ilen + n);
                 if (!nb) {
                     st_client_close(c, 1);
-                    return;
+                    return 1;
                 }
                 c->ibuf = nb;
                 c->icap = c->ilen + (uint32_t)n;
@@ -347,12 +374,16 @@ void st_client_input(st_client *c, const uint8_t *p, size_t n)
     }
     int owner = 0;
     size_t off = parse(c, buf, len, &owner);
-    if (c->state == ST_CS_CLOSED) return;
+    if (c->state == ST_CS_CLOSED) return 1;
     if (keep_tail(c, buf, len, off) < 0) {
         st_client_close(c, 1);
-        return;
+        return 1;
     }
-    if (owner) handoff(c, (uint16_t)(owner - 1));
+    if (owner) {
+        handoff(c, (uint16_t)(owner - 1)); /* c belongs to another thread now */
+        return 1;
+    }
+    return 0;
 }
 
 void st_client_on_io(st_io *io, uint32_t events)
@@ -366,11 +397,11 @@ void st_client_on_io(st_io *io, uint32_t events)
             st_session_pump(w, c->sess);
     }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-    for (int i = 0; i < 4 && c->state != ST_CS_CLOSED && c->w == w && c->in_list; i++) {
+    for (int i = 0; i < 4; i++) {
         ssize_t r = read(c->io.fd, w->rbuf, w->rbuf_cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
-            st_client_input(c, w->rbuf, (size_t)r);
+            if (st_client_input(c, w->rbuf, (size_t)r)) return; /* closed or handed off */
             if ((size_t)r < w->rbuf_cap) break;
             continue;
         }

@@ -31,18 +31,23 @@ typedef struct st_client {
     st_session *sess;
     char **alias_in;          /* topic aliases from the client, on demand */
     uint16_t nalias_in;
+    uint16_t alias_out_max;   /* aliases we may use towards the client */
+    uint16_t nalias_out;
+    st_strmap *alias_out;     /* topic -> alias we assigned, on demand */
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
     char peer[48];
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */
+#define ST_ALIAS_OUT_CAP 256    /* at most this many server-assigned topic aliases */
 
 st_client *st_client_new(st_worker *w, int fd, uint8_t listener);
 /* Take a connection handed over from another worker. */
 void st_client_adopt(st_worker *w, st_client *c);
-/* Feed bytes: parses and handles every complete packet. */
-void st_client_input(st_client *c, const uint8_t *p, size_t n);
+/* Feed bytes: parses and handles every complete packet. Returns 1 when the caller must
+ * not touch c any more (closed, or handed over to another worker), else 0. */
+int st_client_input(st_client *c, const uint8_t *p, size_t n);
 void st_client_on_io(st_io *io, uint32_t events);
 /* Send a packet (encoded into the output queue; flushed before the loop sleeps). */
 int st_client_send(st_client *c, const mqtt_packet *pkt);

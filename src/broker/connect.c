@@ -112,6 +112,9 @@ static void apply_client_limits(st_client *c, st_session *s, const mqtt_packet *
         if (cfg->server_keepalive) c->keepalive_s = cfg->server_keepalive;
         if (pr->present & MQTT_HAS(MQTT_PROP_RECEIVE_MAX)) c->recv_max = pr->receive_max;
         if (pr->present & MQTT_HAS(MQTT_PROP_MAX_PACKET_SIZE)) c->max_packet = pr->max_packet_size;
+        if (pr->present & MQTT_HAS(MQTT_PROP_TOPIC_ALIAS_MAX))
+            c->alias_out_max = pr->topic_alias_max < ST_ALIAS_OUT_CAP ? pr->topic_alias_max
+                                                                      : ST_ALIAS_OUT_CAP;
         if (pr->present & MQTT_HAS(MQTT_PROP_REQUEST_PROBLEM_INFO))
             c->problem_info = pr->request_problem_info;
         uint32_t e = pr->present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY) ? pr->session_expiry : 0;

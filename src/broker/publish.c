@@ -155,6 +155,27 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     }
 }
 
+/* Server-side topic alias for this topic (0: none). The first PUBLISH with a new alias
+ * carries the topic; later ones send an empty topic and the alias only. */
+static uint16_t out_alias(st_client *c, const st_msg *m, int *known)
+{
+    *known = 0;
+    if (!c->alias_out_max) return 0;
+    if (!c->alias_out && !(c->alias_out = st_strmap_new())) return 0;
+    uintptr_t a = (uintptr_t)st_strmap_get(c->alias_out, m->topic, m->topic_len);
+    if (a) {
+        *known = 1;
+        return (uint16_t)a;
+    }
+    if (c->nalias_out >= c->alias_out_max) return 0;
+    a = ++c->nalias_out;
+    if (st_strmap_put(c->alias_out, m->topic, m->topic_len, (void *)a) < 0) {
+        c->nalias_out--;
+        return 0;
+    }
+    return (uint16_t)a;
+}
+
 /* Encode and queue one PUBLISH to c. Returns 0, or ST_ETOOLARGE when it exceeds the
  * client's Maximum Packet Size (the message is then dropped for this client). */
 static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
@@ -173,12 +194,25 @@ static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
             pr.sub_ids[0] = it->sub_id;
             pr.n_sub_ids = 1;
         }
+        int known;
+        uint16_t alias = out_alias(c, m, &known);
+        if (alias) {
+            pr.present |= MQTT_HAS(MQTT_PROP_TOPIC_ALIAS);
+            pr.topic_alias = alias;
+            if (known) pub.topic.len = 0;
+        }
     }
     uint8_t head[1024];
     long n = mqtt_encode_publish_head(c->version, &pub, pid, &pr, m->payload_len, head,
                                       sizeof head);
     if (n < 0) return (int)n;
-    if (c->max_packet && (uint64_t)n + m->payload_len > c->max_packet) return ST_ETOOLARGE;
+    if (c->max_packet && (uint64_t)n + m->payload_len > c->max_packet) {
+        if (pr.present & MQTT_HAS(MQTT_PROP_TOPIC_ALIAS) && pub.topic.len) { /* never used */
+            st_strmap_del(c->alias_out, m->topic, m->topic_len);
+            c->nalias_out--;
+        }
+        return ST_ETOOLARGE;
+    }
     if ((size_t)n > sizeof head) {
         uint8_t *dst = st_outq_reserve(&c->outq, (uint32_t)n);
         if (!dst) return ST_ENOMEM;

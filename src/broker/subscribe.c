@@ -75,8 +75,8 @@ static void retained_cb(st_msg *m, void *ctx)
 static void send_retained(st_client *c, st_bytes fb, uint8_t granted, uint32_t sub_id)
 {
     st_worker *w = c->w;
-    const char *g, *real;
-    size_t glen, rlen;
+    const char *g, *real = (const char *)fb.p;
+    size_t glen, rlen = fb.len;
     if (st_share_parse((const char *)fb.p, fb.len, &g, &glen, &real, &rlen) != 0) return;
     retained_ctx r = {w, c->sess,
                       {.sid = c->sess->sid, .worker = w->id, .qos = granted,
