@@ -144,7 +144,10 @@ enum mqtt_prop_id {
  * `present` (except sub_ids, counted by n_sub_ids, and user, which may be empty).
  * `user` is the raw encoded run of User Property entries (each: 0x26, key string,
  * value string), in order, exactly as on the wire; walk it with mqtt_user_prop_next()
- * and it can be copied verbatim into an outgoing packet. */
+ * and it can be copied verbatim into an outgoing packet. When a sender interleaved other
+ * properties between its user properties, the decoded range (first to last User Property)
+ * contains them too: mqtt_user_prop_next and the encoder skip every non-user entry, so
+ * always go through them (or mqtt_encode) rather than splicing the bytes by hand. */
 typedef struct mqtt_props {
     uint64_t present;
     uint8_t payload_format;
@@ -253,37 +256,78 @@ int mqtt_fixed_header(const uint8_t *buf, size_t len, uint8_t *type_flags, uint3
  * (but returns ST_ETOOLARGE as soon as the header shows it exceeds max_packet_size), or a
  * negative ST_E* code. Validates everything the spec makes a MUST: reserved flag bits,
  * UTF-8 well-formedness (no U+0000, no surrogates), property ids allowed for the packet
- * type, duplicate properties, packet id 0 where an id is required, topic name/filter
- * syntax, empty SUBSCRIBE/UNSUBSCRIBE, QoS 3, trailing garbage. For a CONNECT with a
- * protocol level other than 3/4/5 it returns ST_EVERSION (out->u.connect.level is set). */
+ * type, duplicate properties, packet id 0 where an id is required, topic name syntax
+ * (filter syntax: see below), empty SUBSCRIBE/UNSUBSCRIBE, QoS 3, trailing garbage. For a CONNECT
+ * with a protocol level other than 3/4/5 it returns ST_EVERSION (out->u.connect.level is set).
+ *
+ * Details of this implementation the broker can rely on:
+ * - SUBSCRIBE/UNSUBSCRIBE filters are checked for framing and UTF-8 only (bad UTF-8 fails
+ *   the packet with ST_EUTF8); filter syntax (wildcard placement, $share/$queue form, empty
+ *   filter) is NOT checked, because v5 answers a bad filter with SUBACK 0x8F (3.x: 0x80)
+ *   instead of disconnecting: call mqtt_topic_filter_check() on each entry. The v5 rule
+ *   "No Local on a shared subscription is a Protocol Error" is likewise left to the broker.
+ * - Direction is enforced: with is_server a packet only a server sends (CONNACK, SUBACK,
+ *   UNSUBACK, PINGRESP) is ST_EPROTO, and without it one only a client sends. With
+ *   version 0 only CONNECT is accepted, in either mode (so a client must set version).
+ * - Packet id 0 where one is required → ST_EPROTO. AUTH before v5 → ST_EPROTO. A CONNECT
+ *   protocol name other than "MQTT"/"MQIsdp" → ST_EPROTO; "MQIsdp" must carry level 3 and
+ *   "MQTT" level 4 or 5, else ST_EVERSION. Reserved/flag-bit violations, QoS 3, trailing
+ *   bytes and non-minimal variable byte integers → ST_EMALFORMED. An invalid will topic or
+ *   PUBLISH topic → ST_ETOPIC (bad UTF-8 → ST_EUTF8); an empty PUBLISH topic without a v5
+ *   Topic Alias → ST_EPROTO. Empty SUBSCRIBE/UNSUBSCRIBE/SUBACK list → ST_EPROTO; a list of
+ *   more than 65535 entries → ST_EFULL. Property errors: see mqtt_props_decode().
+ * - CONNECT sets out->version to the packet's own level; other packets get opts->version.
+ * - Reason code values in acks are not checked against the per-packet lists. */
 long mqtt_decode(const uint8_t *buf, size_t len, const mqtt_dec_opts *opts, mqtt_packet *out);
 
 /* Encode a whole packet for version pkt->version into buf. Returns the total packet size;
  * writes nothing if cap is smaller (call again with a larger buffer). Properties are
  * written only for v5. For PUBLISH the payload is copied too; use mqtt_encode_publish_head
  * on the hot path. SUBSCRIBE/UNSUBSCRIBE/SUBACK/UNSUBACK take u.subscribe.raw etc. as the
- * already-encoded list body. Returns ST_EINVAL for an impossible packet. */
+ * already-encoded list body. Returns ST_EINVAL for an impossible packet (bad version,
+ * QoS 3, AUTH before v5, a string over 65535 bytes, a packet over the protocol maximum);
+ * semantics (packet id 0, topic syntax, property placement) are the caller's. Reason and
+ * properties of v5 PUBACK..PUBCOMP/DISCONNECT/AUTH are omitted when reason is 0 and there
+ * are no properties. */
 long mqtt_encode(const mqtt_packet *pkt, uint8_t *buf, size_t cap);
 
 /* Encode a PUBLISH up to (not including) the payload: fixed header (remaining length counts
- * payload_len), topic, packet id (qos > 0), v5 properties. Same return rule as mqtt_encode;
- * the caller sends the payload from its own buffer right after (writev). */
+ * payload_len), topic, packet id (qos > 0), v5 properties. Same return rule as mqtt_encode,
+ * except that the size returned (and written) is the head's only, without the payload;
+ * the caller sends the payload from its own buffer right after (writev). props may be NULL. */
 long mqtt_encode_publish_head(uint8_t version, const mqtt_publish *pub, uint16_t packet_id,
                               const mqtt_props *props, uint32_t payload_len, uint8_t *buf,
                               size_t cap);
+
+/* Decode one v5 property block (length varint + properties) found in a packet of `type`
+ * (enum mqtt_type; 0 means the will properties of a CONNECT); is_server as in mqtt_dec_opts.
+ * Returns bytes consumed (>0) or a negative ST_E* — never 0: the block must be complete.
+ * Unknown id → ST_EMALFORMED; id not allowed in this packet, duplicate, or a forbidden
+ * value (0 for receive max / max packet size / topic alias / subscription id, >1 for the
+ * 0/1 bytes, auth data without auth method) → ST_EPROTO; more than MQTT_MAX_SUB_IDS
+ * subscription ids → ST_EFULL. */
+long mqtt_props_decode(const uint8_t *buf, size_t len, uint8_t type, uint8_t is_server,
+                       mqtt_props *out);
+
+/* Encode a property block (length varint + body) into buf. Same return rule as mqtt_encode.
+ * Writes fields whose `present` bit is set, all n_sub_ids subscription ids, then the user
+ * properties in order (only the User Property entries of `user` are written). */
+long mqtt_props_encode(const mqtt_props *props, uint8_t *buf, size_t cap);
 
 /* Size of the encoded property block body (without its own length varint). */
 uint32_t mqtt_props_size(const mqtt_props *props);
 
 /* Variable byte integer helpers. */
-int mqtt_varint_size(uint32_t v); /* 1..4 */
-int mqtt_varint_put(uint8_t *buf, uint32_t v);
+int mqtt_varint_size(uint32_t v);              /* 1..4 */
+int mqtt_varint_put(uint8_t *buf, uint32_t v); /* bytes written; v <= 268435455 */
 
 /* Validation (also used by the broker on its own inputs). Return 0 or a negative ST_E*. */
-int mqtt_utf8_check(const uint8_t *p, uint32_t len);      /* ST_EUTF8 */
-int mqtt_topic_name_check(const uint8_t *p, uint32_t len); /* no wildcards, non-empty */
+int mqtt_utf8_check(const uint8_t *p, uint32_t len);         /* ST_EUTF8 */
+int mqtt_topic_name_check(const uint8_t *p, uint32_t len);   /* no wildcards, non-empty;
+                                                                ST_ETOPIC or ST_EUTF8 */
 int mqtt_topic_filter_check(const uint8_t *p, uint32_t len); /* wildcard placement,
-                                                                $share/<g>/<f> syntax */
+                                                                $share/<g>/<f> and
+                                                                $queue/<f> syntax */
 
 /* Name of a packet type for logs ("PUBLISH"), "?" for an unknown one. */
 const char *mqtt_type_name(uint8_t type);
