@@ -1,5 +1,6 @@
 /* main.c — the `starling` command: foreground, start (daemon + pid file), stop, ping,
  * version. Everything else lives in the modules; this file only wires them up. */
+#include "bench/bench.h"
 #include "broker/broker.h"
 #include "config/config.h"
 #include "core/err.h"
@@ -30,7 +31,8 @@ typedef struct cli {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n");
+    fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n"
+                    "       starling bench conn|pub|sub [options]\n");
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -236,6 +238,7 @@ static int parse_args(int argc, char **argv, cli *a)
 int main(int argc, char **argv)
 {
     cli a;
+    if (argc >= 2 && strcmp(argv[1], "bench") == 0) return st_bench_main(argc - 1, argv + 1);
     if (parse_args(argc, argv, &a) < 0) {
         usage();
         return 2;
