@@ -1,4 +1,4 @@
-/* bench_stub.c — placeholder until the load generator lands (replaced by src/bench/*.c). */
+/* bench_stub.c — placeholder until the load generator lands in src/bench. */
 #include "bench/bench.h"
 
 #include <stdio.h>
