@@ -69,8 +69,8 @@ static int check_publish(st_client *c, const mqtt_packet *p, const char *topic, 
     *fatal = 1;
     if (pub->qos > cfg->max_qos_allowed) return MQTT_RC_QOS_NOT_SUPPORTED;
     if (pub->retain && !cfg->retain_available) return MQTT_RC_RETAIN_NOT_SUPPORTED;
-    *fatal = 0;
     if (st_topic_levels(topic, tlen) > cfg->max_topic_levels) return MQTT_RC_TOPIC_NAME_INVALID;
+    *fatal = 0;
     if ((p->props.present & MQTT_HAS(MQTT_PROP_PAYLOAD_FORMAT)) && p->props.payload_format == 1 &&
         mqtt_utf8_check(pub->payload.p, pub->payload.len) < 0)
         return MQTT_RC_PAYLOAD_FORMAT_INVALID;
@@ -123,13 +123,15 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
         send_ack(c, MQTT_PUBREC, p->packet_id, 0); /* duplicate: not delivered again */
         return;
     }
-    if (pub->qos == 2 && s->nrel >= w->cfg->max_inflight) {
+    /* more QoS 2 messages awaiting PUBREL than our Receive Maximum (max_inflight) or
+     * mqtt.max_awaiting_rel allow: EMQX disconnects with 0x93, and so do we */
+    if (pub->qos == 2 && (s->nrel >= w->cfg->max_inflight ||
+                          (w->cfg->max_awaiting_rel != ST_UNLIMITED &&
+                           s->nrel >= w->cfg->max_awaiting_rel))) {
+        LOG_NOTICE(w->log, "client %s: too many QoS 2 messages awaiting PUBREL", s->cid);
         st_client_disconnect(c, MQTT_RC_RECEIVE_MAX_EXCEEDED, 1);
         return;
     }
-    if (!rc && pub->qos == 2 && w->cfg->max_awaiting_rel != ST_UNLIMITED &&
-        s->nrel >= w->cfg->max_awaiting_rel)
-        rc = MQTT_RC_RECEIVE_MAX_EXCEEDED;
     if (rc) {
         if (pub->qos) send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p->packet_id,
                                (uint8_t)rc);
