@@ -1,0 +1,427 @@
+/* config.c — loading and reading the configuration. Load is a pipeline over one HOCON tree:
+ * parse the file, merge environment overrides into it, resolve substitutions, then walk the
+ * tree against the schema, converting every leaf and collecting every error (so a user sees
+ * all mistakes at once), and finally fill in defaults. The result is a flat, sorted array of
+ * typed values keyed by concrete path; the tree is thrown away. Getters treat a wrong key or
+ * type as a programming error and abort, so callers need no error handling for reads. */
+#include "config/config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_env.h"
+#include "config/hocon.h"
+#include "config/schema.h"
+#include "core/err.h"
+
+#define MAX_SEGS 16
+
+struct cfg_val {
+    char *key;
+    const struct st_schema_key *k;
+    struct st_cval v;
+    char *origin;
+};
+
+struct cfg_map {
+    char *prefix;
+    char **names;
+    size_t n;
+};
+
+struct st_config {
+    struct cfg_val *vals;
+    size_t n, cap;
+    struct cfg_map *maps;
+    size_t nmaps;
+};
+
+struct build {
+    st_config *c;
+    st_hocon_doc *doc;
+    char *err;
+    size_t errlen, used;
+    int errors;
+};
+
+static void add_error(struct build *b, const st_hocon_node *at, const char *key, const char *fmt,
+                      ...)
+{
+    if (b->used + 1 >= b->errlen) {
+        b->errors++;
+        return;
+    }
+    char *o = b->err + b->used;
+    size_t room = b->errlen - b->used;
+    int n = snprintf(o, room, "%s", b->errors ? "\n" : "");
+    if (at && at->line > 0)
+        n += snprintf(o + n, room - (size_t)n, "%s:%d: ", at->file, at->line);
+    else if (at)
+        n += snprintf(o + n, room - (size_t)n, "%s: ", at->file);
+    if ((size_t)n < room && key) n += snprintf(o + n, room - (size_t)n, "%s: ", key);
+    if ((size_t)n < room) {
+        va_list ap;
+        va_start(ap, fmt);
+        n += vsnprintf(o + n, room - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    b->used += (size_t)n < room ? (size_t)n : room - 1;
+    b->errors++;
+}
+
+static char *join(const char *const *segs, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(segs[i]) + 1;
+    char *s = malloc(len + 1), *o = s;
+    if (!s) return NULL;
+    *o = '\0';
+    for (size_t i = 0; i < n; i++)
+        o += sprintf(o, "%s%s", i ? "." : "", segs[i]);
+    return s;
+}
+
+static struct cfg_val *find_val(const st_config *c, const char *key)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->vals[i].key, key) == 0) return &c->vals[i];
+    return NULL;
+}
+
+static struct cfg_map *find_map(const st_config *c, const char *prefix)
+{
+    for (size_t i = 0; i < c->nmaps; i++)
+        if (strcmp(c->maps[i].prefix, prefix) == 0) return &c->maps[i];
+    return NULL;
+}
+
+static int add_name(struct cfg_map *m, const char *name)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->names[i], name) == 0) return 0;
+    char **names = realloc(m->names, (m->n + 1) * sizeof(*names));
+    if (!names) return ST_ENOMEM;
+    m->names = names;
+    if (!(names[m->n] = strdup(name))) return ST_ENOMEM;
+    m->n++;
+    return 0;
+}
+
+/* Store a converted value; takes ownership of key and v's contents. */
+static int add_val(st_config *c, char *key, const struct st_schema_key *k, struct st_cval *v,
+                   const st_hocon_node *from)
+{
+    char origin[300];
+    if (!from)
+        snprintf(origin, sizeof(origin), "default");
+    else if (from->line > 0)
+        snprintf(origin, sizeof(origin), "%s:%d", from->file, from->line);
+    else
+        snprintf(origin, sizeof(origin), "%s", from->file);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct cfg_val *vals = realloc(c->vals, cap * sizeof(*vals));
+        if (!vals) goto fail;
+        c->vals = vals;
+        c->cap = cap;
+    }
+    char *o = strdup(origin);
+    if (!o) goto fail;
+    c->vals[c->n++] = (struct cfg_val){key, k, *v, o};
+    return 0;
+fail:
+    free(key);
+    st_cval_free(v);
+    return ST_ENOMEM;
+}
+
+static int convert_leaf(struct build *b, const struct st_schema_key *k, const st_hocon_node *n,
+                        const char *const *segs, size_t nseg)
+{
+    char *key = join(segs, nseg), msg[256];
+    struct st_cval v;
+    if (!key) return ST_ENOMEM;
+    if (st_schema_convert(k, n, &v, msg, sizeof(msg)) < 0) {
+        add_error(b, n, key, "%s", msg);
+        free(key);
+        return 0;
+    }
+    return add_val(b->c, key, k, &v, n);
+}
+
+/* Check and convert every field of obj, whose path is segs[0..depth). */
+static int walk(struct build *b, const st_hocon_node *obj, const char **segs, size_t depth)
+{
+    for (size_t i = 0; i < obj->n; i++) {
+        const st_hocon_node *child = obj->items[i];
+        const struct st_schema_key *k = NULL;
+        int wild = 0, rc = 0;
+        segs[depth] = obj->keys[i];
+        enum st_match m =
+            depth + 1 < MAX_SEGS ? st_schema_match(segs, depth + 1, &k, &wild) : ST_MATCH_NONE;
+        if (m != ST_MATCH_NONE && child->kind == ST_HOCON_NULL)
+            continue; /* null: keep the default */
+        if (m == ST_MATCH_LEAF) {
+            rc = convert_leaf(b, k, child, segs, depth + 1);
+        } else if (m == ST_MATCH_PREFIX && child->kind != ST_HOCON_OBJECT) {
+            char *key = join(segs, depth + 1);
+            add_error(b, child, key ? key : obj->keys[i], "expected an object, got %s",
+                      st_hocon_kind_name(child->kind));
+            free(key);
+        } else if (m == ST_MATCH_PREFIX) {
+            if (wild) {
+                char *prefix = join(segs, depth);
+                struct cfg_map *map = prefix ? find_map(b->c, prefix) : NULL;
+                rc = map ? add_name(map, obj->keys[i]) : ST_ENOMEM;
+                free(prefix);
+            }
+            if (rc == 0) rc = walk(b, child, segs, depth + 1);
+        } else {
+            char *key = join(segs, depth + 1);
+            add_error(b, child, key ? key : obj->keys[i], "unknown key");
+            free(key);
+        }
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+static int add_default(struct build *b, const struct st_schema_key *k, const char *key)
+{
+    if (find_val(b->c, key)) return 0;
+    char *copy = strdup(key), msg[256];
+    st_hocon_node *n = NULL;
+    struct st_cval v;
+    if (!copy ||
+        st_hocon_parse_value(b->doc, k->def, strlen(k->def), "default", &n, msg, sizeof(msg)) < 0 ||
+        st_schema_convert(k, n, &v, msg, sizeof(msg)) < 0) {
+        add_error(b, NULL, key, "bad default \"%s\": %s", k->def, msg);
+        free(copy);
+        st_hocon_node_free(n);
+        return copy ? 0 : ST_ENOMEM;
+    }
+    st_hocon_node_free(n);
+    return add_val(b->c, copy, k, &v, NULL);
+}
+
+/* Create one map entry per "<name>" in the schema (before the walk fills them). */
+static int make_maps(st_config *c)
+{
+    size_t nkeys;
+    const struct st_schema_key *keys = st_schema_keys(&nkeys);
+    for (size_t i = 0; i < nkeys; i++) {
+        const char *w = strstr(keys[i].path, ".<");
+        if (!w) continue;
+        char *prefix = strndup(keys[i].path, (size_t)(w - keys[i].path));
+        if (!prefix) return ST_ENOMEM;
+        if (find_map(c, prefix)) {
+            free(prefix);
+            continue;
+        }
+        struct cfg_map *maps = realloc(c->maps, (c->nmaps + 1) * sizeof(*maps));
+        if (!maps) {
+            free(prefix);
+            return ST_ENOMEM;
+        }
+        c->maps = maps;
+        c->maps[c->nmaps++] = (struct cfg_map){prefix, NULL, 0};
+    }
+    return 0;
+}
+
+static int fill_defaults(struct build *b)
+{
+    size_t nkeys, nmaps;
+    const struct st_schema_key *keys = st_schema_keys(&nkeys);
+    const struct st_schema_map *maps = st_schema_maps(&nmaps);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nmaps; i++) {
+        struct cfg_map *m = find_map(b->c, maps[i].prefix);
+        if (m && m->n == 0) rc = add_name(m, maps[i].default_name);
+    }
+    for (size_t i = 0; rc == 0 && i < nkeys; i++) {
+        const char *w = strstr(keys[i].path, ".<");
+        if (!w) {
+            rc = add_default(b, &keys[i], keys[i].path);
+            continue;
+        }
+        char prefix[128], *key;
+        const char *rest = strchr(w + 1, '.');
+        snprintf(prefix, sizeof(prefix), "%.*s", (int)(w - keys[i].path), keys[i].path);
+        const struct cfg_map *m = find_map(b->c, prefix);
+        for (size_t j = 0; rc == 0 && m && j < m->n; j++) {
+            if (asprintf(&key, "%s.%s%s", prefix, m->names[j], rest ? rest : "") < 0)
+                return ST_ENOMEM;
+            rc = add_default(b, &keys[i], key);
+            free(key);
+        }
+    }
+    return rc;
+}
+
+static int cmp_val(const void *a, const void *b)
+{
+    return strcmp(((const struct cfg_val *)a)->key, ((const struct cfg_val *)b)->key);
+}
+
+static int build(st_hocon_doc *doc, const st_hocon_node *root, st_config **out, char *err,
+                 size_t errlen)
+{
+    st_config *c = calloc(1, sizeof(*c));
+    struct build b = {c, doc, err, errlen, 0, 0};
+    const char *segs[MAX_SEGS];
+    int rc = c ? make_maps(c) : ST_ENOMEM;
+    if (rc == 0) rc = walk(&b, root, segs, 0);
+    if (rc == 0 && b.errors == 0) rc = fill_defaults(&b);
+    if (rc == 0 && b.errors) rc = ST_ECONFIG;
+    if (rc == ST_ENOMEM && b.errors == 0) snprintf(err, errlen, "out of memory");
+    if (rc < 0) {
+        st_config_free(c);
+        return rc;
+    }
+    qsort(c->vals, c->n, sizeof(*c->vals), cmp_val);
+    *out = c;
+    return 0;
+}
+
+static int load(const char *buf, size_t len, const char *name, char *const *envp,
+                st_config_warn_fn warn, void *ctx, st_config **out, char *err, size_t errlen)
+{
+    st_hocon_doc *doc = st_hocon_doc_new();
+    st_hocon_node *root = NULL;
+    int rc = 0;
+    *out = NULL;
+    if (errlen) err[0] = '\0';
+    if (!doc) {
+        rc = ST_ENOMEM;
+    } else if (buf) {
+        rc = st_hocon_parse_buffer(doc, buf, len, name, NULL, &root, err, errlen);
+    } else if (name) {
+        rc = st_hocon_parse_file(doc, name, NULL, &root, err, errlen);
+    } else {
+        const char *file = st_hocon_doc_intern(doc, "defaults");
+        root = file ? st_hocon_node_new(ST_HOCON_OBJECT, file, 0) : NULL;
+        rc = root ? 0 : ST_ENOMEM;
+    }
+    if (rc == 0) rc = st_config_env_apply(doc, root, envp, warn, ctx, err, errlen);
+    if (rc == 0) rc = st_hocon_resolve(root, envp, err, errlen);
+    if (rc == 0) rc = build(doc, root, out, err, errlen);
+    if (rc == ST_ENOMEM && errlen && !err[0]) snprintf(err, errlen, "out of memory");
+    st_hocon_node_free(root);
+    st_hocon_doc_free(doc);
+    return rc;
+}
+
+int st_config_load(const char *path, char *const *envp, st_config_warn_fn warn, void *ctx,
+                   st_config **out, char *err, size_t errlen)
+{
+    return load(NULL, 0, path, envp, warn, ctx, out, err, errlen);
+}
+
+int st_config_load_buffer(const char *buf, size_t len, const char *name, char *const *envp,
+                          st_config_warn_fn warn, void *ctx, st_config **out, char *err,
+                          size_t errlen)
+{
+    return load(buf ? buf : "", len, name ? name : "(config)", envp, warn, ctx, out, err, errlen);
+}
+
+void st_config_free(st_config *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->vals[i].key);
+        free(c->vals[i].origin);
+        st_cval_free(&c->vals[i].v);
+    }
+    for (size_t i = 0; i < c->nmaps; i++) {
+        for (size_t j = 0; j < c->maps[i].n; j++)
+            free(c->maps[i].names[j]);
+        free(c->maps[i].names);
+        free(c->maps[i].prefix);
+    }
+    free(c->maps);
+    free(c->vals);
+    free(c);
+}
+
+/* ---- getters ---------------------------------------------------------------------------- */
+
+static _Noreturn void die(const char *fn, const char *key, const char *why)
+{
+    fprintf(stderr, "st_config: %s(\"%s\"): %s\n", fn, key ? key : "(null)", why);
+    abort();
+}
+
+#define TYPE_BIT(t) (1u << (t))
+
+static const struct cfg_val *get(const st_config *c, const char *key, unsigned types,
+                                 const char *fn)
+{
+    struct cfg_val probe = {.key = (char *)key};
+    const struct cfg_val *v =
+        key ? bsearch(&probe, c->vals, c->n, sizeof(*c->vals), cmp_val) : NULL;
+    if (!v)
+        die(fn, key, key && st_schema_find(key) ? "no such map entry" : "key not in the schema");
+    if (!(types & TYPE_BIT(v->k->type))) {
+        char type[64], why[128];
+        st_schema_type_name(v->k, type, sizeof(type));
+        snprintf(why, sizeof(why), "key is of type %s", type);
+        die(fn, key, why);
+    }
+    return v;
+}
+
+int64_t st_config_int(const st_config *c, const char *key)
+{
+    return get(c, key,
+               TYPE_BIT(ST_T_INT) | TYPE_BIT(ST_T_BOOL) | TYPE_BIT(ST_T_ENUM) |
+                   TYPE_BIT(ST_T_DURATION) | TYPE_BIT(ST_T_BYTESIZE),
+               "st_config_int")
+        ->v.i;
+}
+
+int st_config_bool(const st_config *c, const char *key)
+{
+    return (int)get(c, key, TYPE_BIT(ST_T_BOOL), "st_config_bool")->v.i;
+}
+
+double st_config_float(const st_config *c, const char *key)
+{
+    return get(c, key, TYPE_BIT(ST_T_FLOAT), "st_config_float")->v.f;
+}
+
+const char *st_config_str(const st_config *c, const char *key)
+{
+    return get(c, key, TYPE_BIT(ST_T_STRING) | TYPE_BIT(ST_T_ENUM) | TYPE_BIT(ST_T_BIND),
+               "st_config_str")
+        ->v.s;
+}
+
+size_t st_config_array_len(const st_config *c, const char *key)
+{
+    return get(c, key, TYPE_BIT(ST_T_STRLIST), "st_config_array_len")->v.n;
+}
+
+const char *st_config_array_str(const st_config *c, const char *key, size_t i)
+{
+    const struct cfg_val *v = get(c, key, TYPE_BIT(ST_T_STRLIST), "st_config_array_str");
+    if (i >= v->v.n) die("st_config_array_str", key, "index out of range");
+    return v->v.arr[i];
+}
+
+size_t st_config_names(const st_config *c, const char *prefix, const char **names, size_t max)
+{
+    const struct cfg_map *m = prefix ? find_map(c, prefix) : NULL;
+    if (!m) die("st_config_names", prefix, "not a map in the schema");
+    for (size_t i = 0; i < m->n && i < max; i++)
+        names[i] = m->names[i];
+    return m->n;
+}
+
+const char *st_config_origin(const st_config *c, const char *key)
+{
+    return get(c, key, ~0u, "st_config_origin")->origin;
+}

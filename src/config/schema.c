@@ -1,0 +1,229 @@
+/* schema.c — every config key Starling knows, as one table, plus the converters that turn a
+ * HOCON node into a typed value. The table is the single source of truth: validation, the
+ * defaults, the getters' type checks and docs/config.md are all driven by it, so adding a
+ * key is adding one row. Defaults are written as HOCON text and go through the same
+ * converters as user values (a unit test checks every default converts). */
+#include "config/schema.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define NR INT64_MIN, INT64_MAX
+#define POS 1, INT64_MAX
+#define NONNEG 0, INT64_MAX
+
+/* clang-format off */
+static const struct st_schema_key keys[] = {
+    {"node.name", ST_T_STRING, ST_F_NODENAME, "\"starling@127.0.0.1\"", NR, NULL, "Node name, name@host; the host part is where peers dial."},
+    {"node.cookie", ST_T_STRING, 0, "starlingsecretcookie", NR, NULL, "Shared secret that nodes of one cluster must agree on."},
+    {"node.data_dir", ST_T_STRING, 0, "data", NR, NULL, "Directory for persistent data (durable sessions, retained messages, cluster state)."},
+    {"node.role", ST_T_ENUM, 0, "core", NR, "core|replicant", "core nodes vote in the control plane; replicants follow a core."},
+    {"node.worker_threads", ST_T_INT, 0, "0", 0, 1024, NULL, "Worker threads with their own event loop; 0 = one per CPU core."},
+
+    {"cluster.name", ST_T_STRING, 0, "starlingcl", NR, NULL, "Cluster name; nodes only join a cluster of the same name."},
+    {"cluster.discovery_strategy", ST_T_ENUM, 0, "manual", NR, "manual|static|dns|etcd|k8s", "How nodes find each other."},
+    {"cluster.static.seeds", ST_T_STRLIST, 0, "[]", NR, NULL, "Node names to join when discovery_strategy = static."},
+    {"cluster.listen", ST_T_BIND, 0, "\"0.0.0.0:4370\"", NR, NULL, "Address for node-to-node traffic."},
+
+    {"log.level", ST_T_ENUM, 0, "warning", NR, "debug|info|notice|warning|error|critical", "Lowest severity that is logged."},
+    {"log.console.enable", ST_T_BOOL, 0, "true", NR, NULL, "Log to standard error."},
+    {"log.file.enable", ST_T_BOOL, 0, "false", NR, NULL, "Log to a file."},
+    {"log.file.path", ST_T_STRING, 0, "log/starling.log", NR, NULL, "Log file path (relative to the working directory)."},
+
+    {"listeners.tcp.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT/TCP listener."},
+    {"listeners.tcp.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:1883\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
+    {"listeners.tcp.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
+    {"listeners.tcp.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header from a load balancer."},
+
+    {"mqtt.max_packet_size", ST_T_BYTESIZE, 0, "1MB", 1, 268435456, NULL, "Largest MQTT packet accepted."},
+    {"mqtt.max_clientid_len", ST_T_INT, 0, "65535", 23, 65535, NULL, "Longest client identifier accepted."},
+    {"mqtt.max_topic_levels", ST_T_INT, 0, "128", 1, 65535, NULL, "Most levels a topic name or filter may have."},
+    {"mqtt.max_qos_allowed", ST_T_INT, 0, "2", 0, 2, NULL, "Highest QoS the broker grants."},
+    {"mqtt.max_topic_alias", ST_T_INT, 0, "65535", 0, 65535, NULL, "Topic Alias Maximum offered to MQTT 5 clients."},
+    {"mqtt.retain_available", ST_T_BOOL, 0, "true", NR, NULL, "Support retained messages."},
+    {"mqtt.wildcard_subscription", ST_T_BOOL, 0, "true", NR, NULL, "Allow subscriptions with + and # wildcards."},
+    {"mqtt.shared_subscription", ST_T_BOOL, 0, "true", NR, NULL, "Allow $share/ and $queue/ subscriptions."},
+    {"mqtt.shared_subscription_strategy", ST_T_ENUM, 0, "round_robin", NR, "random|round_robin|round_robin_per_group|sticky|local|hash_topic|hash_clientid", "How a shared subscription picks a member."},
+    {"mqtt.ignore_loop_deliver", ST_T_BOOL, 0, "false", NR, NULL, "Do not deliver a client's own messages back to it (No Local for MQTT 3)."},
+    {"mqtt.strict_mode", ST_T_BOOL, 0, "false", NR, NULL, "Check packets strictly (UTF-8 of topics and strings, reserved bits)."},
+    {"mqtt.response_information", ST_T_STRING, 0, "\"\"", NR, NULL, "Response Information sent to MQTT 5 clients that ask; empty = none."},
+    {"mqtt.server_keepalive", ST_T_INT, ST_F_DISABLED, "disabled", 1, 65535, NULL, "Keep alive (seconds) imposed on MQTT 5 clients; disabled = use the client's."},
+    {"mqtt.keepalive_multiplier", ST_T_FLOAT, 0, "1.5", 1, 1000, NULL, "A client is dropped after keepalive x multiplier without a packet."},
+    {"mqtt.retry_interval", ST_T_DURATION, ST_F_INF, "infinity", POS, NULL, "Resend unacknowledged QoS 1/2 messages after this long."},
+    {"mqtt.max_inflight", ST_T_INT, 0, "32", 1, 65535, NULL, "QoS 1/2 messages in flight to one client."},
+    {"mqtt.max_mqueue_len", ST_T_INT, ST_F_INF | ST_F_ZERO_INF, "1000", NONNEG, NULL, "Messages queued per session while offline or inflight is full (oldest dropped); 0 = unlimited."},
+    {"mqtt.mqueue_store_qos0", ST_T_BOOL, 0, "true", NR, NULL, "Queue QoS 0 messages too."},
+    {"mqtt.max_awaiting_rel", ST_T_INT, ST_F_INF, "100", NONNEG, NULL, "Incoming QoS 2 messages awaiting PUBREL per client."},
+    {"mqtt.await_rel_timeout", ST_T_DURATION, 0, "300s", NONNEG, NULL, "Drop an incoming QoS 2 message whose PUBREL has not come after this long."},
+    {"mqtt.session_expiry_interval", ST_T_DURATION, 0, "2h", NONNEG, NULL, "Session expiry for MQTT 3 clients with clean_session = false."},
+    {"mqtt.message_expiry_interval", ST_T_DURATION, ST_F_INF, "infinity", NONNEG, NULL, "Expiry of queued messages without a Message Expiry Interval."},
+    {"mqtt.max_subscriptions", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Subscriptions one client may hold."},
+    {"mqtt.upgrade_qos", ST_T_BOOL, 0, "false", NR, NULL, "Deliver at the subscription's QoS even if the message's is lower."},
+    {"mqtt.idle_timeout", ST_T_DURATION, ST_F_INF, "15s", NONNEG, NULL, "Close a connection that sends no CONNECT within this time."},
+    {"mqtt.use_username_as_clientid", ST_T_BOOL, 0, "false", NR, NULL, "Replace the client identifier with the username."},
+
+    {"retainer.enable", ST_T_BOOL, 0, "true", NR, NULL, "Store retained messages."},
+    {"retainer.max_retained_messages", ST_T_INT, 0, "0", NONNEG, NULL, "Retained messages stored at most; 0 = unlimited."},
+    {"retainer.max_payload_size", ST_T_BYTESIZE, 0, "1MB", 0, 268435456, NULL, "Largest retained payload stored."},
+    {"retainer.msg_expiry_interval", ST_T_DURATION, 0, "0s", NONNEG, NULL, "Expiry of retained messages without their own; 0 = never."},
+
+    {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},
+};
+/* clang-format on */
+
+static const struct st_schema_map maps[] = {
+    {"listeners.tcp", "default"},
+};
+
+const struct st_schema_key *st_schema_keys(size_t *n)
+{
+    *n = sizeof(keys) / sizeof(keys[0]);
+    return keys;
+}
+
+const struct st_schema_map *st_schema_maps(size_t *n)
+{
+    *n = sizeof(maps) / sizeof(maps[0]);
+    return maps;
+}
+
+/* Match segs against one schema path: NONE, LEAF (same length) or PREFIX (path longer). */
+static enum st_match path_match(const char *p, const char *const *segs, size_t n, int *wild)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!*p) return ST_MATCH_NONE;
+        size_t len = strcspn(p, ".");
+        *wild = p[0] == '<';
+        if (!*wild && (strlen(segs[i]) != len || memcmp(p, segs[i], len) != 0))
+            return ST_MATCH_NONE;
+        p += len;
+        if (*p == '.')
+            p++;
+        else if (i + 1 < n)
+            return ST_MATCH_NONE;
+    }
+    return *p ? ST_MATCH_PREFIX : ST_MATCH_LEAF;
+}
+
+enum st_match st_schema_match(const char *const *segs, size_t n, const struct st_schema_key **key,
+                              int *wild)
+{
+    enum st_match best = ST_MATCH_NONE;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        int w = 0;
+        enum st_match m = path_match(keys[i].path, segs, n, &w);
+        if (m == ST_MATCH_LEAF) {
+            *key = &keys[i];
+            *wild = w;
+            return m;
+        }
+        if (m == ST_MATCH_PREFIX && best == ST_MATCH_NONE) {
+            best = m;
+            *wild = w;
+        }
+    }
+    return best;
+}
+
+int st_schema_root_known(const char *root)
+{
+    size_t len = strlen(root);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strncmp(keys[i].path, root, len) == 0 && keys[i].path[len] == '.') return 1;
+    return 0;
+}
+
+const struct st_schema_key *st_schema_find(const char *path)
+{
+    char buf[256];
+    const char *segs[16];
+    size_t n = 0, len = strlen(path);
+    if (len >= sizeof(buf)) return NULL;
+    memcpy(buf, path, len + 1);
+    for (char *s = buf; s && n < 16;) {
+        segs[n++] = s;
+        if ((s = strchr(s, '.'))) *s++ = '\0';
+    }
+    const struct st_schema_key *k = NULL;
+    int wild;
+    return st_schema_match(segs, n, &k, &wild) == ST_MATCH_LEAF ? k : NULL;
+}
+
+void st_cval_free(struct st_cval *v)
+{
+    free(v->s);
+    for (size_t i = 0; i < v->n; i++)
+        free(v->arr[i]);
+    free(v->arr);
+    memset(v, 0, sizeof(*v));
+}
+
+int st_parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}};
+    int64_t total = 0;
+    const char *p = s;
+    if (!*p) return -1;
+    while (*p) {
+        if (*p < '0' || *p > '9') return -1;
+        int64_t v = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (v > (INT64_MAX - 9) / 10) return -1;
+            v = v * 10 + (*p - '0');
+        }
+        size_t ulen = 0;
+        while (p[ulen] && !(p[ulen] >= '0' && p[ulen] <= '9'))
+            ulen++;
+        int64_t mult = 0;
+        if (ulen == 0 && p == s + strlen(s) && total == 0)
+            mult = 1; /* a bare number is milliseconds */
+        for (size_t i = 0; ulen && i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].unit) == ulen && strncasecmp(p, units[i].unit, ulen) == 0)
+                mult = units[i].ms;
+        if (!mult || v > (INT64_MAX - 1 - total) / mult) return -1;
+        total += v * mult;
+        p += ulen;
+    }
+    *ms = total;
+    return 0;
+}
+
+int st_parse_bytesize(const char *s, int64_t *bytes)
+{
+    static const struct {
+        const char *unit;
+        int64_t mult;
+    } units[] = {{"", 1},         {"b", 1},       {"kb", 1024},       {"k", 1024},
+                 {"mb", 1048576}, {"m", 1048576}, {"gb", 1073741824}, {"g", 1073741824}};
+    const char *p = s;
+    int64_t v = 0;
+    if (*p < '0' || *p > '9') return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - 9) / 10) return -1;
+        v = v * 10 + (*p - '0');
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(p, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].mult) return -1;
+            *bytes = v * units[i].mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void st_schema_type_name(const struct st_schema_key *k, char *buf, size_t len)
+{
+    static const char *const names[] = {"bool",     "integer", "float",
+                                        "string",   "enum",    "duration",
+                                        "bytesize", "ip:port", "array of strings"};
+    snprintf(buf, len, "%s%s%s", names[k->type], (k->flags & ST_F_INF) ? " | infinity" : "",
+             (k->flags & ST_F_DISABLED) ? " | disabled" : "");
+}
