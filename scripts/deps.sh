@@ -4,5 +4,5 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-    ca-certificates cmake make gcc clang libclang-rt-14-dev \
+    ca-certificates cmake make gcc clang clang-format libclang-rt-14-dev git \
     python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps >/dev/null

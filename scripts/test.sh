@@ -28,6 +28,13 @@ integ() { # binary, tag
 }
 
 fails=0
+fmt_pass=0
+echo "== clang-format check"
+if clang-format --dry-run --Werror $(git ls-files 'src/*.[ch]' 'tests/*.[ch]') 2>"$RES/format.txt"; then
+    echo "format: ok"; fmt_pass=1
+else
+    echo "format: FAILED (run clang-format -i on these)"; head -n 20 "$RES/format.txt"; fails=$((fails + 1))
+fi
 echo "== plain build"
 build build || fails=$((fails + 1))
 echo "== unit tests (plain)"
@@ -64,4 +71,4 @@ else
     fails=$((fails + 1))
 fi
 
-/usr/bin/python3 scripts/totals.py "$RES" "$fails" "$fuzz_pass"
+/usr/bin/python3 scripts/totals.py "$RES" "$fails" "$((fuzz_pass + fmt_pass))"

@@ -109,8 +109,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_log_close(&lg);
         return 1;
     }
-    LOG_NOTICE(&lg, "starling %s (%s) is running", STARLING_VERSION,
-               st_config_str(c, "node.name"));
+    LOG_NOTICE(&lg, "starling %s (%s) is running", STARLING_VERSION, st_config_str(c, "node.name"));
     if (ready_fd >= 0) {
         if (write(ready_fd, "K", 1) < 0) {
         }
@@ -247,8 +246,8 @@ int main(int argc, char **argv)
         printf("starling %s\n", STARLING_VERSION);
         return 0;
     }
-    int known = !strcmp(a.cmd, "foreground") || !strcmp(a.cmd, "start") ||
-                !strcmp(a.cmd, "stop") || !strcmp(a.cmd, "ping");
+    int known = !strcmp(a.cmd, "foreground") || !strcmp(a.cmd, "start") || !strcmp(a.cmd, "stop") ||
+                !strcmp(a.cmd, "ping");
     if (!known) {
         fprintf(stderr, "starling: unknown command '%s'\n", a.cmd);
         usage();

@@ -84,7 +84,8 @@ void st_broker_stop(st_broker *b)
         if (write(b->w[i].wake.fd, &one, sizeof one) < 0) {
         }
     }
-    for (int i = 0; i < b->running; i++) pthread_join(b->w[i].th, NULL);
+    for (int i = 0; i < b->running; i++)
+        pthread_join(b->w[i].th, NULL);
     b->running = 0;
     LOG_NOTICE(b->log, "broker stopped");
 }
@@ -94,7 +95,8 @@ void st_broker_free(st_broker *b)
     if (!b) return;
     st_broker_stop(b);
     if (b->w)
-        for (int i = 0; i < b->nw; i++) st_worker_destroy(&b->w[i]);
+        for (int i = 0; i < b->nw; i++)
+            st_worker_destroy(&b->w[i]);
     free(b->w);
     st_subs_free(b->subs);
     st_retain_free(b->retain);

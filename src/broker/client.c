@@ -111,19 +111,32 @@ int st_client_flush(st_client *c)
 static const char *reason_text(uint8_t reason)
 {
     switch (reason) {
-    case MQTT_RC_MALFORMED: return "malformed packet";
-    case MQTT_RC_PROTOCOL_ERROR: return "protocol error";
-    case MQTT_RC_SERVER_SHUTTING_DOWN: return "server shutting down";
-    case MQTT_RC_KEEPALIVE_TIMEOUT: return "keep alive timeout";
-    case MQTT_RC_SESSION_TAKEN_OVER: return "session taken over";
-    case MQTT_RC_TOPIC_NAME_INVALID: return "topic name invalid";
-    case MQTT_RC_RECEIVE_MAX_EXCEEDED: return "receive maximum exceeded";
-    case MQTT_RC_TOPIC_ALIAS_INVALID: return "topic alias invalid";
-    case MQTT_RC_PACKET_TOO_LARGE: return "packet too large";
-    case MQTT_RC_PAYLOAD_FORMAT_INVALID: return "payload is not valid UTF-8";
-    case MQTT_RC_RETAIN_NOT_SUPPORTED: return "retain not supported";
-    case MQTT_RC_QOS_NOT_SUPPORTED: return "QoS not supported";
-    default: return NULL;
+    case MQTT_RC_MALFORMED:
+        return "malformed packet";
+    case MQTT_RC_PROTOCOL_ERROR:
+        return "protocol error";
+    case MQTT_RC_SERVER_SHUTTING_DOWN:
+        return "server shutting down";
+    case MQTT_RC_KEEPALIVE_TIMEOUT:
+        return "keep alive timeout";
+    case MQTT_RC_SESSION_TAKEN_OVER:
+        return "session taken over";
+    case MQTT_RC_TOPIC_NAME_INVALID:
+        return "topic name invalid";
+    case MQTT_RC_RECEIVE_MAX_EXCEEDED:
+        return "receive maximum exceeded";
+    case MQTT_RC_TOPIC_ALIAS_INVALID:
+        return "topic alias invalid";
+    case MQTT_RC_PACKET_TOO_LARGE:
+        return "packet too large";
+    case MQTT_RC_PAYLOAD_FORMAT_INVALID:
+        return "payload is not valid UTF-8";
+    case MQTT_RC_RETAIN_NOT_SUPPORTED:
+        return "retain not supported";
+    case MQTT_RC_QOS_NOT_SUPPORTED:
+        return "QoS not supported";
+    default:
+        return NULL;
     }
 }
 
@@ -194,7 +207,8 @@ void st_client_close(st_client *c, int abnormal)
 void st_client_free(st_client *c)
 {
     st_strmap_free(c->alias_out);
-    for (uint16_t i = 0; i < c->nalias_in; i++) free(c->alias_in[i]);
+    for (uint16_t i = 0; i < c->nalias_in; i++)
+        free(c->alias_in[i]);
     free(c->alias_in);
     free(c->ibuf);
     free(c);
@@ -224,8 +238,7 @@ static int maybe_handoff(st_client *c, const mqtt_packet *p)
 {
     st_worker *w = c->w;
     st_bytes id = p->u.connect.client_id;
-    if (w->cfg->use_username_as_clientid && p->u.connect.has_username)
-        id = p->u.connect.username;
+    if (w->cfg->use_username_as_clientid && p->u.connect.has_username) id = p->u.connect.username;
     if (id.len == 0 || w->b->nw == 1) return 0;
     uint16_t owner = st_worker_for(w->b, (const char *)id.p, id.len);
     return owner != w->id ? owner + 1 : 0;
@@ -263,8 +276,7 @@ static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *r
     }
     case MQTT_DISCONNECT: {
         st_session *s = c->sess;
-        if (s && c->version == MQTT_V5 &&
-            (p->props.present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY))) {
+        if (s && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY))) {
             if (s->expiry_ms == 0 && p->props.session_expiry != 0) {
                 protocol_error(c, ST_EPROTO);
                 return;

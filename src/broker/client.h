@@ -17,23 +17,23 @@ typedef struct st_client {
     uint8_t state;
     uint8_t version;
     uint8_t dirty;
-    uint8_t closing;          /* flush, then close */
-    uint8_t problem_info;     /* v5 Request Problem Information */
+    uint8_t closing;      /* flush, then close */
+    uint8_t problem_info; /* v5 Request Problem Information */
     uint8_t in_list;
-    uint16_t keepalive_s;     /* effective keep alive */
-    uint16_t recv_max;        /* client's Receive Maximum: our outgoing window */
-    uint32_t max_packet;      /* client's Maximum Packet Size (0: protocol max) */
+    uint16_t keepalive_s; /* effective keep alive */
+    uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
+    uint32_t max_packet;  /* client's Maximum Packet Size (0: protocol max) */
     int64_t last_rx;
     int64_t created;
-    uint8_t *ibuf;            /* unconsumed input (partial packet), on demand */
+    uint8_t *ibuf; /* unconsumed input (partial packet), on demand */
     uint32_t ilen, icap;
     st_outq outq;
     st_session *sess;
-    char **alias_in;          /* topic aliases from the client, on demand */
+    char **alias_in; /* topic aliases from the client, on demand */
     uint16_t nalias_in;
-    uint16_t alias_out_max;   /* aliases we may use towards the client */
+    uint16_t alias_out_max; /* aliases we may use towards the client */
     uint16_t nalias_out;
-    st_strmap *alias_out;     /* topic -> alias we assigned, on demand */
+    st_strmap *alias_out;          /* topic -> alias we assigned, on demand */
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
     char peer[48];

@@ -23,8 +23,8 @@ static size_t assign_id(st_client *c, char *out, size_t cap)
 {
     st_worker *w = c->w;
     for (;;) {
-        size_t n = (size_t)snprintf(out, cap, "starling-%016llx",
-                                    (unsigned long long)st_rand(&w->rng));
+        size_t n =
+            (size_t)snprintf(out, cap, "starling-%016llx", (unsigned long long)st_rand(&w->rng));
         if (st_worker_for(w->b, out, n) == w->id && !st_strmap_get(w->by_cid, out, n)) return n;
     }
 }
@@ -35,8 +35,7 @@ static int check_will(st_client *c, const mqtt_connect *cn)
     if (!cn->will_flag) return 0;
     if (cn->will_qos > cfg->max_qos_allowed) return MQTT_RC_QOS_NOT_SUPPORTED;
     if (cn->will_retain && !cfg->retain_available) return MQTT_RC_RETAIN_NOT_SUPPORTED;
-    if (st_topic_levels((const char *)cn->will_topic.p, cn->will_topic.len) >
-        cfg->max_topic_levels)
+    if (st_topic_levels((const char *)cn->will_topic.p, cn->will_topic.len) > cfg->max_topic_levels)
         return MQTT_RC_TOPIC_NAME_INVALID;
     return 0;
 }
@@ -45,10 +44,9 @@ static st_msg *make_will(st_client *c, const mqtt_connect *cn, uint64_t sid)
 {
     const st_settings *cfg = c->w->cfg;
     int64_t now = st_loop_now(c->w->loop);
-    st_msg *m = st_msg_new((const char *)cn->will_topic.p, cn->will_topic.len,
-                           cn->will_payload.p, cn->will_payload.len,
-                           c->version == MQTT_V5 ? &cn->will_props : NULL, cn->will_qos,
-                           cn->will_retain, now,
+    st_msg *m = st_msg_new((const char *)cn->will_topic.p, cn->will_topic.len, cn->will_payload.p,
+                           cn->will_payload.len, c->version == MQTT_V5 ? &cn->will_props : NULL,
+                           cn->will_qos, cn->will_retain, now,
                            cfg->message_expiry_ms == ST_UNLIMITED ? 0 : cfg->message_expiry_ms);
     if (m) m->from_sid = sid;
     return m;
@@ -72,8 +70,7 @@ static void take_over(st_worker *w, st_session *s)
     st_client_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, 0);
 }
 
-static st_session *open_session(st_client *c, const char *cid, size_t len, int clean,
-                                int *present)
+static st_session *open_session(st_client *c, const char *cid, size_t len, int clean, int *present)
 {
     st_worker *w = c->w;
     st_session *s = st_strmap_get(w->by_cid, cid, len);
@@ -113,8 +110,8 @@ static void apply_client_limits(st_client *c, st_session *s, const mqtt_packet *
         if (pr->present & MQTT_HAS(MQTT_PROP_RECEIVE_MAX)) c->recv_max = pr->receive_max;
         if (pr->present & MQTT_HAS(MQTT_PROP_MAX_PACKET_SIZE)) c->max_packet = pr->max_packet_size;
         if (pr->present & MQTT_HAS(MQTT_PROP_TOPIC_ALIAS_MAX))
-            c->alias_out_max = pr->topic_alias_max < ST_ALIAS_OUT_CAP ? pr->topic_alias_max
-                                                                      : ST_ALIAS_OUT_CAP;
+            c->alias_out_max =
+                pr->topic_alias_max < ST_ALIAS_OUT_CAP ? pr->topic_alias_max : ST_ALIAS_OUT_CAP;
         if (pr->present & MQTT_HAS(MQTT_PROP_REQUEST_PROBLEM_INFO))
             c->problem_info = pr->request_problem_info;
         uint32_t e = pr->present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY) ? pr->session_expiry : 0;
@@ -209,8 +206,8 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     c->sess = s;
     c->state = ST_CS_CONNECTED;
     send_connack(c, present, assigned ? cid : NULL, assigned ? cidlen : 0, &p->props);
-    LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid,
-              c->peer, c->version, c->keepalive_s, present ? "resumed" : "new");
+    LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
+              c->version, c->keepalive_s, present ? "resumed" : "new");
     if (present) st_session_resume(w, s);
     (void)raw;
     (void)rawlen;

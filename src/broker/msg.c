@@ -18,10 +18,9 @@ static st_bytes copy_bytes(uint8_t **cur, st_bytes b)
     return out;
 }
 
-static const uint64_t PASS_MASK = MQTT_HAS(MQTT_PROP_PAYLOAD_FORMAT) |
-                                  MQTT_HAS(MQTT_PROP_CONTENT_TYPE) |
-                                  MQTT_HAS(MQTT_PROP_RESPONSE_TOPIC) |
-                                  MQTT_HAS(MQTT_PROP_CORRELATION_DATA);
+static const uint64_t PASS_MASK =
+    MQTT_HAS(MQTT_PROP_PAYLOAD_FORMAT) | MQTT_HAS(MQTT_PROP_CONTENT_TYPE) |
+    MQTT_HAS(MQTT_PROP_RESPONSE_TOPIC) | MQTT_HAS(MQTT_PROP_CORRELATION_DATA);
 
 st_msg *st_msg_new(const char *topic, uint32_t tlen, const uint8_t *payload, uint32_t plen,
                    const mqtt_props *props, uint8_t qos, uint8_t retain, int64_t now_ms,

@@ -125,16 +125,16 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     }
     /* more QoS 2 messages awaiting PUBREL than our Receive Maximum (max_inflight) or
      * mqtt.max_awaiting_rel allow: EMQX disconnects with 0x93, and so do we */
-    if (pub->qos == 2 && (s->nrel >= w->cfg->max_inflight ||
-                          (w->cfg->max_awaiting_rel != ST_UNLIMITED &&
-                           s->nrel >= w->cfg->max_awaiting_rel))) {
+    if (pub->qos == 2 &&
+        (s->nrel >= w->cfg->max_inflight ||
+         (w->cfg->max_awaiting_rel != ST_UNLIMITED && s->nrel >= w->cfg->max_awaiting_rel))) {
         LOG_NOTICE(w->log, "client %s: too many QoS 2 messages awaiting PUBREL", s->cid);
         st_client_disconnect(c, MQTT_RC_RECEIVE_MAX_EXCEEDED, 1);
         return;
     }
     if (rc) {
-        if (pub->qos) send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p->packet_id,
-                               (uint8_t)rc);
+        if (pub->qos)
+            send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p->packet_id, (uint8_t)rc);
         return;
     }
     int64_t dexp = w->cfg->message_expiry_ms == ST_UNLIMITED ? 0 : w->cfg->message_expiry_ms;
@@ -205,8 +205,8 @@ static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
         }
     }
     uint8_t head[1024];
-    long n = mqtt_encode_publish_head(c->version, &pub, pid, &pr, m->payload_len, head,
-                                      sizeof head);
+    long n =
+        mqtt_encode_publish_head(c->version, &pub, pid, &pr, m->payload_len, head, sizeof head);
     if (n < 0) return (int)n;
     if (c->max_packet && (uint64_t)n + m->payload_len > c->max_packet) {
         if (pr.present & MQTT_HAS(MQTT_PROP_TOPIC_ALIAS) && pub.topic.len) { /* never used */
@@ -332,8 +332,9 @@ static void ack_inflight(st_client *c, const mqtt_packet *p)
     st_inflight *f = st_session_inflight_find(s, p->packet_id);
     if (p->type == MQTT_PUBREC) {
         if (!f || f->state != ST_INF_WAIT_ACK) {
-            if (!f) send_ack(c, MQTT_PUBREL, p->packet_id,
-                             c->version == MQTT_V5 ? MQTT_RC_PACKET_ID_NOT_FOUND : 0);
+            if (!f)
+                send_ack(c, MQTT_PUBREL, p->packet_id,
+                         c->version == MQTT_V5 ? MQTT_RC_PACKET_ID_NOT_FOUND : 0);
             return;
         }
         st_qitem_release(&f->it);

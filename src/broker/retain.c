@@ -105,7 +105,8 @@ void st_retain_match(st_retain *r, const char *filter, size_t len, int64_t now_m
     pthread_mutex_lock(&r->lock);
     st_trie_scan(r->trie, filter, len, scan_cb, &c);
     pthread_mutex_unlock(&r->lock);
-    for (size_t i = 0; i < c.out.n; i++) cb(c.out.v[i], ctx);
+    for (size_t i = 0; i < c.out.n; i++)
+        cb(c.out.v[i], ctx);
     free(c.out.v);
 }
 

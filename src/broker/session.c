@@ -36,12 +36,15 @@ void st_qitem_release(st_qitem *it)
 void st_session_free(st_session *s)
 {
     if (!s) return;
-    for (uint32_t i = 0; i < s->nsubs; i++) free(s->subs[i].filter);
+    for (uint32_t i = 0; i < s->nsubs; i++)
+        free(s->subs[i].filter);
     free(s->subs);
     st_qitem it;
-    while (st_session_dequeue(s, &it)) st_qitem_release(&it);
+    while (st_session_dequeue(s, &it))
+        st_qitem_release(&it);
     free(s->q);
-    for (uint32_t i = 0; i < s->ninf; i++) st_qitem_release(&s->inf[i].it);
+    for (uint32_t i = 0; i < s->ninf; i++)
+        st_qitem_release(&s->inf[i].it);
     free(s->inf);
     free(s->rel);
     st_msg_unref(s->will);
@@ -100,7 +103,8 @@ static int queue_grow(st_session *s)
     uint32_t nc = s->qcap ? s->qcap * 2 : 8;
     st_qitem *v = malloc(nc * sizeof *v);
     if (!v) return ST_ENOMEM;
-    for (uint32_t i = 0; i < s->qlen; i++) v[i] = s->q[(s->qhead + i) % s->qcap];
+    for (uint32_t i = 0; i < s->qlen; i++)
+        v[i] = s->q[(s->qhead + i) % s->qcap];
     free(s->q);
     s->q = v;
     s->qcap = nc;

@@ -43,8 +43,8 @@ typedef struct st_settings {
     double keepalive_multiplier;
     int64_t retry_interval_ms; /* ST_UNLIMITED = never (v3 only) */
     uint16_t max_inflight;
-    int64_t max_mqueue_len;    /* ST_UNLIMITED */
-    int64_t max_awaiting_rel;  /* ST_UNLIMITED */
+    int64_t max_mqueue_len;   /* ST_UNLIMITED */
+    int64_t max_awaiting_rel; /* ST_UNLIMITED */
     int64_t await_rel_timeout_ms;
     int64_t session_expiry_ms; /* for 3.x clean_session = 0 */
     int64_t message_expiry_ms; /* ST_UNLIMITED = none */

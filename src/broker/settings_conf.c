@@ -10,8 +10,8 @@ static int64_t lim(int64_t v)
     return v == ST_CONFIG_INFINITY ? ST_UNLIMITED : v;
 }
 
-static const char *const strategies[] = {"random", "round_robin", "round_robin_per_group",
-                                         "sticky", "local", "hash_topic", "hash_clientid"};
+static const char *const strategies[] = {"random", "round_robin", "round_robin_per_group", "sticky",
+                                         "local",  "hash_topic",  "hash_clientid"};
 
 static uint8_t strategy(const char *s)
 {

@@ -106,7 +106,8 @@ static void group_free(group *g)
 static void fnode_free(void *val, void *ctx)
 {
     fnode *f = val;
-    for (uint32_t i = 0; i < f->ng; i++) group_free(f->g[i]);
+    for (uint32_t i = 0; i < f->ng; i++)
+        group_free(f->g[i]);
     free(f->g);
     free(f->m);
     free(f);
@@ -314,8 +315,8 @@ static void match_cb(void *val, void *ctx)
     for (uint32_t i = 0; i < f->ng; i++) {
         group *g = f->g[i];
         if (!g->n) continue;
-        uint32_t k = pick_index(g, c->s->strategy, c->msg, c->pub_key, c->pub_key_len, c->worker,
-                                c->rng);
+        uint32_t k =
+            pick_index(g, c->s->strategy, c->msg, c->pub_key, c->pub_key_len, c->worker, c->rng);
         st_target t = g->m[k];
         atomic_fetch_add_explicit(&g->key->refs, 1, memory_order_relaxed);
         t.share = g->key;

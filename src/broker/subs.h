@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ST_SUB_NL 0x01  /* No Local */
-#define ST_SUB_RAP 0x02 /* Retain As Published */
+#define ST_SUB_NL 0x01     /* No Local */
+#define ST_SUB_RAP 0x02    /* Retain As Published */
 #define ST_T_RETAINED 0x04 /* target flag: a retained message sent on subscribe */
 
 /* A shared group's identity ("$share/g/f"), refcounted so queued messages can name the

@@ -50,8 +50,8 @@ static int subscribe_one(st_client *c, st_bytes fb, const mqtt_subopts *o, uint3
     r->flags = (uint8_t)((o->no_local ? ST_SUB_NL : 0) | (o->retain_as_published ? ST_SUB_RAP : 0));
     if (c->version != MQTT_V5 && w->cfg->ignore_loop_deliver) r->flags |= ST_SUB_NL;
     r->sub_id = sub_id;
-    st_target t = {.sid = s->sid, .worker = w->id, .qos = granted, .flags = r->flags,
-                   .sub_id = sub_id};
+    st_target t = {
+        .sid = s->sid, .worker = w->id, .qos = granted, .flags = r->flags, .sub_id = sub_id};
     if (st_subs_add(w->b->subs, f, fb.len, &t) < 0) {
         st_session_sub_del(s, f, fb.len);
         return MQTT_RC_UNSPECIFIED;
@@ -78,9 +78,13 @@ static void send_retained(st_client *c, st_bytes fb, uint8_t granted, uint32_t s
     const char *g, *real = (const char *)fb.p;
     size_t glen, rlen = fb.len;
     if (st_share_parse((const char *)fb.p, fb.len, &g, &glen, &real, &rlen) != 0) return;
-    retained_ctx r = {w, c->sess,
-                      {.sid = c->sess->sid, .worker = w->id, .qos = granted,
-                       .flags = ST_T_RETAINED, .sub_id = sub_id}};
+    retained_ctx r = {w,
+                      c->sess,
+                      {.sid = c->sess->sid,
+                       .worker = w->id,
+                       .qos = granted,
+                       .flags = ST_T_RETAINED,
+                       .sub_id = sub_id}};
     st_retain_match(w->b->retain, real, rlen, st_loop_now(w->loop), retained_cb, &r);
 }
 
@@ -91,7 +95,8 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
     uint8_t stack_codes[64], stack_new[64];
     uint8_t *codes = l->count <= 64 ? stack_codes : malloc(l->count);
     uint8_t *isnew = l->count <= 64 ? stack_new : malloc(l->count);
-    uint32_t sub_id = (p->props.present & MQTT_HAS(MQTT_PROP_SUBSCRIPTION_ID)) ? p->props.sub_ids[0] : 0;
+    uint32_t sub_id =
+        (p->props.present & MQTT_HAS(MQTT_PROP_SUBSCRIPTION_ID)) ? p->props.sub_ids[0] : 0;
     uint32_t off = 0;
     st_bytes fb;
     mqtt_subopts o;

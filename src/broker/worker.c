@@ -83,7 +83,8 @@ static void post_batches(st_worker *w, st_msg *msg, st_target *t, size_t n)
     for (int k = 0; k < b->nw; k++) {
         if (k == w->id) continue;
         uint32_t cnt = 0;
-        for (size_t i = 0; i < n; i++) cnt += t[i].worker == k;
+        for (size_t i = 0; i < n; i++)
+            cnt += t[i].worker == k;
         if (!cnt) continue;
         st_imsg *m = malloc(sizeof *m + cnt * sizeof(st_target));
         if (!m) continue;
@@ -128,10 +129,12 @@ void st_worker_session_end(st_worker *w, st_session *s)
         st_worker_publish(w, will);
         st_msg_unref(will);
     }
-    for (uint32_t i = 0; i < s->ninf; i++) redispatch_item(w, s, &s->inf[i].it);
+    for (uint32_t i = 0; i < s->ninf; i++)
+        redispatch_item(w, s, &s->inf[i].it);
     s->ninf = 0;
     st_qitem it;
-    while (st_session_dequeue(s, &it)) redispatch_item(w, s, &it);
+    while (st_session_dequeue(s, &it))
+        redispatch_item(w, s, &it);
     st_strmap_del(w->by_cid, s->cid, s->cid_len);
     st_strmap_del(w->by_sid, (const char *)&s->sid, sizeof s->sid);
     LOG_DEBUG(w->log, "session %s ended", s->cid);
@@ -227,7 +230,8 @@ static void on_wake(st_io *io, uint32_t events)
     }
     st_mpsc_node *n;
     int budget = 4096;
-    while (budget-- > 0 && (n = st_mpsc_pop(&w->inbox))) handle_imsg(w, (st_imsg *)n);
+    while (budget-- > 0 && (n = st_mpsc_pop(&w->inbox)))
+        handle_imsg(w, (st_imsg *)n);
     if (budget <= 0) { /* more left: come back after other events */
         uint64_t one = 1;
         if (write(io->fd, &one, sizeof one) < 0) {
@@ -366,7 +370,8 @@ void st_worker_destroy(st_worker *w)
     while ((n = st_mpsc_pop(&w->inbox))) {
         st_imsg *m = (st_imsg *)n;
         if (m->kind == ST_IM_DELIVER) {
-            for (uint32_t i = 0; i < m->n; i++) st_sharekey_unref(m->t[i].share);
+            for (uint32_t i = 0; i < m->n; i++)
+                st_sharekey_unref(m->t[i].share);
             st_msg_unref(m->msg);
         } else if (m->kind == ST_IM_HANDOFF) {
             close(m->client->io.fd);
@@ -379,7 +384,8 @@ void st_worker_destroy(st_worker *w)
         const char *k;
         size_t kl;
         void *v;
-        while (st_strmap_next(w->by_sid, &it, &k, &kl, &v)) st_session_free(v);
+        while (st_strmap_next(w->by_sid, &it, &k, &kl, &v))
+            st_session_free(v);
     }
     before_sleep(w);
     st_strmap_free(w->by_cid);

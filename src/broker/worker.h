@@ -44,8 +44,8 @@ struct st_worker {
     st_mpsc inbox;
     st_io lio[ST_MAX_LISTENERS];
     int nl;
-    st_strmap *by_cid; /* client id → session */
-    st_strmap *by_sid; /* 8-byte sid → session */
+    st_strmap *by_cid;         /* client id → session */
+    st_strmap *by_sid;         /* 8-byte sid → session */
     struct st_client *clients; /* all live connections (tick sweeps) */
     struct st_client *dirty;   /* connections with queued output */
     struct st_client *dead;    /* closed, freed at the next safe point */

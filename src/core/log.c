@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const level_names[] = {"debug", "info",  "notice",
+static const char *const level_names[] = {"debug",   "info",  "notice",
                                           "warning", "error", "critical"};
 
 int st_log_level_parse(const char *s)
@@ -66,7 +66,9 @@ void st_log_write(const st_log *lg, int level, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
     n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ [%s] ", ts.tv_nsec / 1000000,
-                  level_names[level < 0 ? 0 : level > ST_LOG_CRITICAL ? ST_LOG_CRITICAL : level]);
+                  level_names[level < 0                 ? 0
+                              : level > ST_LOG_CRITICAL ? ST_LOG_CRITICAL
+                                                        : level]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

@@ -33,7 +33,7 @@ void st_log_write(const st_log *lg, int level, const char *fmt, ...)
 #define ST_LOG_ON(lg, lvl) ((lg) && (lvl) >= (lg)->level)
 #define LOG_DEBUG(lg, ...)                                                                         \
     do {                                                                                           \
-        if (ST_LOG_ON(lg, ST_LOG_DEBUG)) st_log_write(lg, ST_LOG_DEBUG, __VA_ARGS__);               \
+        if (ST_LOG_ON(lg, ST_LOG_DEBUG)) st_log_write(lg, ST_LOG_DEBUG, __VA_ARGS__);              \
     } while (0)
 #define LOG_INFO(lg, ...) st_log_write(lg, ST_LOG_INFO, __VA_ARGS__)
 #define LOG_NOTICE(lg, ...) st_log_write(lg, ST_LOG_NOTICE, __VA_ARGS__)

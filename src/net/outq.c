@@ -31,7 +31,8 @@ uint8_t *st_outq_reserve(st_outq *q, uint32_t len)
 {
     if (q->arena_len + len > q->arena_cap) {
         uint32_t nc = q->arena_cap ? q->arena_cap : 256;
-        while (nc < q->arena_len + len) nc *= 2;
+        while (nc < q->arena_len + len)
+            nc *= 2;
         uint8_t *a = realloc(q->arena, nc);
         if (!a) return NULL;
         q->arena = a;
@@ -124,7 +125,8 @@ int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
             }
         }
         /* zero-length segments at the head are done too */
-        while (q->n && q->segs[q->head].len == 0) release_head(q, unref);
+        while (q->n && q->segs[q->head].len == 0)
+            release_head(q, unref);
     }
     reset_if_empty(q);
     return 1;
@@ -132,6 +134,7 @@ int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
 
 void st_outq_clear(st_outq *q, st_unref_fn unref)
 {
-    while (q->n) release_head(q, unref);
+    while (q->n)
+        release_head(q, unref);
     reset_if_empty(q);
 }

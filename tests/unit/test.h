@@ -13,7 +13,7 @@ static int t_checks, t_failed;
         t_checks++;                                                                                \
         if (!(cond)) {                                                                             \
             t_failed++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
         }                                                                                          \
     } while (0)
 
@@ -23,7 +23,7 @@ static int t_checks, t_failed;
         t_checks++;                                                                                \
         if (a_ != b_) {                                                                            \
             t_failed++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", __FILE__,         \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", __FILE__,          \
                     __LINE__, #a, a_, #b, b_);                                                     \
         }                                                                                          \
     } while (0)
@@ -34,7 +34,7 @@ static int t_checks, t_failed;
         t_checks++;                                                                                \
         if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
             t_failed++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK_STR failed: %s == \"%s\", expected \"%s\"\n", __FILE__, \
+            fprintf(stderr, "%s:%d: CHECK_STR failed: %s == \"%s\", expected \"%s\"\n", __FILE__,  \
                     __LINE__, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                         \
         }                                                                                          \
     } while (0)
@@ -46,7 +46,6 @@ static int t_checks, t_failed;
         printf("%s %s\n", t_failed == before_ ? "ok  " : "FAIL", #fn);                             \
     } while (0)
 
-#define TEST_END()                                                                                 \
-    (printf("%d checks, %d failed\n", t_checks, t_failed), t_failed ? 1 : 0)
+#define TEST_END() (printf("%d checks, %d failed\n", t_checks, t_failed), t_failed ? 1 : 0)
 
 #endif

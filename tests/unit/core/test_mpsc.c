@@ -35,7 +35,8 @@ static void test_many_producers(void)
     int out_of_order = 0;
     long got = 0;
     st_mpsc_init(&q);
-    for (long i = 0; i < PRODUCERS; i++) pthread_create(&th[i], NULL, producer, (void *)i);
+    for (long i = 0; i < PRODUCERS; i++)
+        pthread_create(&th[i], NULL, producer, (void *)i);
     while (got < (long)PRODUCERS * PER) {
         st_mpsc_node *n = st_mpsc_pop(&q);
         if (!n) continue;
@@ -45,7 +46,8 @@ static void test_many_producers(void)
         got++;
         free(it);
     }
-    for (int i = 0; i < PRODUCERS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_join(th[i], NULL);
     CHECK_EQ(out_of_order, 0);
     CHECK_EQ(got, (long)PRODUCERS * PER);
     CHECK(st_mpsc_pop(&q) == NULL);

@@ -25,7 +25,8 @@ static size_t drain(int fd, uint8_t *buf, size_t cap)
 {
     size_t got = 0;
     ssize_t r;
-    while (got < cap && (r = read(fd, buf + got, cap - got)) > 0) got += (size_t)r;
+    while (got < cap && (r = read(fd, buf + got, cap - got)) > 0)
+        got += (size_t)r;
     return got;
 }
 
@@ -37,7 +38,8 @@ static void test_order_and_refs(void)
     fcntl(sv[1], F_SETFL, O_NONBLOCK);
     st_outq q = {0};
     static uint8_t big[300000];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
     CHECK_EQ(st_outq_append(&q, "head", 4), 0);
     CHECK_EQ(st_outq_push_ref(&q, big, sizeof big, (void *)1), 0);
     CHECK_EQ(st_outq_append(&q, "tail", 4), 0);
