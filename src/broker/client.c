@@ -58,7 +58,7 @@ static void list_remove(st_client *c)
 
 int st_client_writable(const st_client *c)
 {
-    return c->state == ST_CS_CONNECTED && !c->closing && c->outq.bytes < ST_OUTQ_HIGH;
+    return c->state == ST_CS_CONNECTED && c->outq.bytes < ST_OUTQ_HIGH;
 }
 
 void st_client_mark_dirty(st_client *c)
@@ -97,10 +97,6 @@ int st_client_flush(st_client *c)
     if (rc == 0) {
         st_loop_mod(c->w->loop, &c->io, EPOLLIN | EPOLLOUT);
         return 0;
-    }
-    if (c->closing) {
-        st_client_close(c, c->closing == 2);
-        return ST_ECLOSED;
     }
     if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, EPOLLIN);
     return 0;
@@ -301,7 +297,7 @@ static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *r
 static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
 {
     size_t off = 0;
-    while (off < len && c->state != ST_CS_CLOSED && !c->closing) {
+    while (off < len && c->state != ST_CS_CLOSED) {
         mqtt_packet pkt;
         mqtt_dec_opts o = {.version = c->state == ST_CS_NEW ? 0 : c->version,
                            .max_packet_size = c->w->cfg->max_packet_size,

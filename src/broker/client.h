@@ -17,7 +17,6 @@ typedef struct st_client {
     uint8_t state;
     uint8_t version;
     uint8_t dirty;
-    uint8_t closing;      /* flush, then close */
     uint8_t problem_info; /* v5 Request Problem Information */
     uint8_t in_list;
     uint16_t keepalive_s; /* effective keep alive */
