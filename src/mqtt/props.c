@@ -230,7 +230,8 @@ long mqtt_props_decode(const uint8_t *buf, size_t len, uint8_t type, uint8_t is_
         uint8_t id = *pr.p++;
         if (prop_type(id) == PT_NONE)
             return ST_EMALFORMED; /* also catches multi-byte ids: none is defined */
-        if (type > 15 || !(prop_tab[id].ctx & (1u << type))) return ST_EPROTO;
+        if (type > 15 || !(prop_tab[id].ctx & (1u << type)))
+            return ST_EMALFORMED; /* an id not valid for its packet type: §2.2.2.2 */
         if (id != MQTT_PROP_USER && id != MQTT_PROP_SUBSCRIPTION_ID &&
             (out->present & MQTT_HAS(id)))
             return ST_EPROTO;

@@ -328,13 +328,13 @@ static void test_property_errors(void)
     CHECK_EQ(props_of((const uint8_t *)"\x04\x00", 2, MQTT_PUBLISH, 1), ST_EMALFORMED);
     CHECK_EQ(props_of((const uint8_t *)"\x2B\x00", 2, MQTT_CONNACK, 0), ST_EMALFORMED);
     CHECK_EQ(props_of((const uint8_t *)"\x81\x00\x00", 3, MQTT_PUBLISH, 1), ST_EMALFORMED);
-    /* known id, wrong packet: protocol error */
-    CHECK_EQ(props_of((const uint8_t *)"\x23\x00\x01", 3, MQTT_CONNECT, 1), ST_EPROTO);
-    CHECK_EQ(props_of((const uint8_t *)"\x24\x01", 2, MQTT_CONNECT, 1), ST_EPROTO);
-    CHECK_EQ(props_of((const uint8_t *)"\x18\x00\x00\x00\x01", 5, MQTT_CONNECT, 1), ST_EPROTO);
+    /* known id, wrong packet: malformed (MQTT 5 §2.2.2.2) */
+    CHECK_EQ(props_of((const uint8_t *)"\x23\x00\x01", 3, MQTT_CONNECT, 1), ST_EMALFORMED);
+    CHECK_EQ(props_of((const uint8_t *)"\x24\x01", 2, MQTT_CONNECT, 1), ST_EMALFORMED);
+    CHECK_EQ(props_of((const uint8_t *)"\x18\x00\x00\x00\x01", 5, MQTT_CONNECT, 1), ST_EMALFORMED);
     CHECK_EQ(props_of((const uint8_t *)"\x18\x00\x00\x00\x01", 5, 0, 1), 6); /* will: ok */
-    CHECK_EQ(props_of((const uint8_t *)"\x01\x01", 2, MQTT_SUBSCRIBE, 1), ST_EPROTO);
-    CHECK_EQ(props_of((const uint8_t *)"\x26\x00\x00\x00\x00", 5, MQTT_PINGREQ, 1), ST_EPROTO);
+    CHECK_EQ(props_of((const uint8_t *)"\x01\x01", 2, MQTT_SUBSCRIBE, 1), ST_EMALFORMED);
+    CHECK_EQ(props_of((const uint8_t *)"\x26\x00\x00\x00\x00", 5, MQTT_PINGREQ, 1), ST_EMALFORMED);
     /* duplicates */
     CHECK_EQ(props_of((const uint8_t *)"\x21\x00\x05\x21\x00\x06", 6, MQTT_CONNECT, 1), ST_EPROTO);
     CHECK_EQ(props_of((const uint8_t *)"\x1F\x00\x00\x1F\x00\x00", 6, MQTT_PUBACK, 1), ST_EPROTO);
@@ -379,7 +379,7 @@ static void test_property_errors_in_packets(void)
     mqtt_packet out;
     /* v5 PUBACK id 1, reason 0, props: topic alias (not allowed in PUBACK) */
     static const uint8_t puback[] = {0x40, 0x07, 0, 1, 0, 3, 0x23, 0, 1};
-    CHECK_EQ(dec(puback, sizeof puback, srv(5), &out), ST_EPROTO);
+    CHECK_EQ(dec(puback, sizeof puback, srv(5), &out), ST_EMALFORMED);
     /* will properties are checked in the will context: will delay ok, topic alias not */
     static const uint8_t conn_ok[] = {0x10, 25,  0, 4,    'M', 'Q', 'T', 'T', 5, 0x04, 0,   0, 0, 0,
                                       1,    'c', 5, 0x18, 0,   0,   0,   9,   0, 1,    'w', 0, 0};
@@ -388,11 +388,11 @@ static void test_property_errors_in_packets(void)
     CHECK_EQ(out.props.present, 0);
     static const uint8_t conn_bad[] = {0x10, 23, 0,   4, 'M',  'Q', 'T', 'T', 5, 0x04, 0, 0, 0,
                                        0,    1,  'c', 3, 0x23, 0,   1,   0,   1, 'w',  0, 0};
-    CHECK_EQ(dec(conn_bad, sizeof conn_bad, srv(0), &out), ST_EPROTO);
+    CHECK_EQ(dec(conn_bad, sizeof conn_bad, srv(0), &out), ST_EMALFORMED);
     /* will delay in the CONNECT's own properties is not allowed */
     static const uint8_t conn_bad2[] = {0x10, 19, 0,    4, 'M', 'Q', 'T', 'T', 5, 0x00, 0,
                                         0,    5,  0x18, 0, 0,   0,   9,   0,   1, 'c'};
-    CHECK_EQ(dec(conn_bad2, sizeof conn_bad2, srv(0), &out), ST_EPROTO);
+    CHECK_EQ(dec(conn_bad2, sizeof conn_bad2, srv(0), &out), ST_EMALFORMED);
 }
 
 int main(void)
