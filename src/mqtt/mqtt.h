@@ -302,9 +302,9 @@ long mqtt_encode_publish_head(uint8_t version, const mqtt_publish *pub, uint16_t
 /* Decode one v5 property block (length varint + properties) found in a packet of `type`
  * (enum mqtt_type; 0 means the will properties of a CONNECT); is_server as in mqtt_dec_opts.
  * Returns bytes consumed (>0) or a negative ST_E* — never 0: the block must be complete.
- * Unknown id → ST_EMALFORMED; id not allowed in this packet, duplicate, or a forbidden
- * value (0 for receive max / max packet size / topic alias / subscription id, >1 for the
- * 0/1 bytes, auth data without auth method) → ST_EPROTO; more than MQTT_MAX_SUB_IDS
+ * Unknown id, or an id not valid in this packet (§2.2.2.2) → ST_EMALFORMED; a duplicate,
+ * or a forbidden value (0 for receive max / max packet size / topic alias / subscription
+ * id, >1 for the 0/1 bytes, auth data without auth method) → ST_EPROTO; more than MQTT_MAX_SUB_IDS
  * subscription ids → ST_EFULL. */
 long mqtt_props_decode(const uint8_t *buf, size_t len, uint8_t type, uint8_t is_server,
                        mqtt_props *out);
