@@ -1,0 +1,120 @@
+"""The `starling` command line: version, config errors, start/ping/stop with a pid file,
+environment overrides, graceful shutdown on SIGTERM. Starling only.
+
+Assumed interface (DESIGN.md "What a user sees"): `starling start|foreground|stop|ping -c
+<file>`, `starling version`; `ping` prints "pong" like `emqx ping`; the daemon's pid file
+is written under the node's data dir or working directory (found as *.pid there)."""
+
+import glob
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import mqttraw as m
+
+pytestmark = pytest.mark.starling_only("tests the starling command line")
+
+
+def run(broker, *args, timeout=15, env=None):
+    """Run `starling <args>` and return the CompletedProcess (stdout and stderr merged)."""
+    return subprocess.run([broker.command()[0], *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, cwd=broker.dir,
+                          env=dict(os.environ, **(env or {})))
+
+
+def accepting(broker):
+    try:
+        socket.create_connection((broker.host, broker.port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "%s: not within %gs" % (what, timeout)
+        time.sleep(0.05)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_version(broker_factory):
+    """`starling version` prints a version number and exits 0."""
+    r = run(broker_factory(), "version")
+    assert r.returncode == 0 and re.search(r"\d+\.\d+", r.stdout), r.stdout
+
+
+@pytest.mark.parametrize("line, key", [
+    ("mqtt.no_such_key = 1", "mqtt.no_such_key"),
+    ('mqtt.max_packet_size = "lots"', "mqtt.max_packet_size"),
+    ("mqtt.max_qos_allowed = 3", "mqtt.max_qos_allowed"),
+    ("mqtt.retain_available = maybe", "mqtt.retain_available"),
+])
+def test_config_error(broker_factory, line, key):
+    """A bad config key or value: the broker exits non-zero and prints
+    `<file>:<line>: <key>: <message>`."""
+    b = broker_factory()
+    path = b.write_config([line])
+    lineno = len(b.config_lines()) + 1
+    r = run(b, "foreground", "-c", path, timeout=10)
+    assert r.returncode != 0, r.stdout
+    pattern = r"%s:%d: %s: \S" % (re.escape(os.path.basename(path)), lineno, re.escape(key))
+    assert re.search(pattern, r.stdout), "no `file:%d: %s: message` in:\n%s" % (lineno, key, r.stdout)
+
+
+def test_env_overrides_file(broker_factory):
+    """STARLING_<PATH with __> overrides the file (DESIGN.md): max packet size from the
+    environment shows in CONNACK."""
+    b = broker_factory({"mqtt.max_packet_size": "1MB"})
+    b.env["STARLING_MQTT__MAX_PACKET_SIZE"] = "2KB"
+    b.start()
+    assert m.Conn(b.port, 5).connect("c").props.get("max_packet_size") == 2048
+
+
+def test_start_ping_stop(broker_factory):
+    """`starling start` daemonizes and writes a pid file; `ping` answers pong; `stop` ends
+    the daemon and removes the pid file; `ping` then fails."""
+    b = broker_factory()
+    path = b.write_config()
+    pid = None
+    try:
+        r = run(b, "start", "-c", path)
+        assert r.returncode == 0, r.stdout
+        wait_until(lambda: accepting(b), 10, "daemon accepting on port %d" % b.port)
+        pidfiles = glob.glob(os.path.join(b.dir, "**", "*.pid"), recursive=True)
+        assert len(pidfiles) == 1, "expected one pid file under %s: %r" % (b.dir, pidfiles)
+        pid = int(open(pidfiles[0]).read().strip())
+        assert alive(pid)
+        r = run(b, "ping", "-c", path)
+        assert r.returncode == 0 and "pong" in r.stdout, r.stdout
+        r = run(b, "stop", "-c", path)
+        assert r.returncode == 0, r.stdout
+        wait_until(lambda: not alive(pid), 10, "daemon %d exiting" % pid)
+        assert not accepting(b) and not os.path.exists(pidfiles[0])
+        assert run(b, "ping", "-c", path).returncode != 0
+    finally:
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_sigterm_graceful_shutdown(broker):
+    """SIGTERM: MQTT 5 clients get DISCONNECT 0x8B (server shutting down), 3.1.1 clients are
+    closed, and the process exits 0."""
+    v5 = m.client(broker.port, "v5", 5)
+    v3 = m.client(broker.port, "v3", 4)
+    broker.proc.send_signal(signal.SIGTERM)
+    v5.expect_disconnect(0x8B, timeout=10)
+    v3.expect_closed(timeout=10)
+    assert broker.proc.wait(10) == 0
