@@ -95,10 +95,10 @@ int st_client_flush(st_client *c)
         return rc;
     }
     if (rc == 0) {
-        st_loop_mod(c->w->loop, &c->io, EPOLLIN | EPOLLOUT);
+        st_loop_mod(c->w->loop, &c->io, (c->paused ? 0 : EPOLLIN) | EPOLLOUT);
         return 0;
     }
-    if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, EPOLLIN);
+    if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, c->paused ? 0 : EPOLLIN);
     return 0;
 }
 
@@ -405,6 +405,12 @@ void st_client_on_io(st_io *io, uint32_t events)
             st_session_pump(w, c->sess);
     }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    if (w->overloaded && c->state == ST_CS_CONNECTED && !c->paused) {
+        c->paused = 1; /* leave the bytes in the socket until the inboxes drain */
+        w->npaused++;
+        st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
+        return;
+    }
     for (int i = 0; i < 4; i++) {
         ssize_t r = read(c->io.fd, w->rbuf, w->rbuf_cap);
         if (r > 0) {

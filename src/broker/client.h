@@ -19,6 +19,7 @@ typedef struct st_client {
     uint8_t dirty;
     uint8_t problem_info; /* v5 Request Problem Information */
     uint8_t in_list;
+    uint8_t paused;       /* reading stopped by backpressure (worker.c) */
     uint16_t keepalive_s; /* effective keep alive */
     uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
     uint32_t max_packet;  /* client's Maximum Packet Size (0: protocol max) */

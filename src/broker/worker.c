@@ -29,6 +29,7 @@ uint16_t st_worker_for(const st_broker *b, const char *cid, size_t len)
 
 void st_worker_post(st_worker *from, uint16_t to, st_imsg *m)
 {
+    atomic_fetch_add_explicit(&from->b->w[to].depth, 1, memory_order_relaxed);
     st_mpsc_push(&from->b->w[to].inbox, &m->node);
     if (from->id == to) {
         uint64_t one = 1;
@@ -204,6 +205,7 @@ static void stop_worker(st_worker *w)
 
 static void handle_imsg(st_worker *w, st_imsg *m)
 {
+    atomic_fetch_sub_explicit(&w->depth, 1, memory_order_relaxed);
     switch (m->kind) {
     case ST_IM_DELIVER:
         st_worker_deliver_local(w, m->msg, m->t, m->n);
@@ -239,10 +241,29 @@ static void on_wake(st_io *io, uint32_t events)
     }
 }
 
+/* Recompute the overload state; when it clears, resume reading every paused client. */
+static void update_backpressure(st_worker *w)
+{
+    long limit = w->overloaded ? ST_INBOX_LOW : ST_INBOX_HIGH;
+    int over = 0;
+    for (int k = 0; k < w->b->nw && !over; k++)
+        over = atomic_load_explicit(&w->b->w[k].depth, memory_order_relaxed) > limit;
+    if (over && !w->overloaded) LOG_DEBUG(w->log, "worker %u: backpressure on", w->id);
+    w->overloaded = over;
+    if (over || !w->npaused) return;
+    for (st_client *c = w->clients; c; c = c->next) {
+        if (!c->paused) continue;
+        c->paused = 0;
+        st_loop_mod(w->loop, &c->io, EPOLLIN | (c->io.events & EPOLLOUT));
+    }
+    w->npaused = 0;
+}
+
 static void before_sleep(void *ud)
 {
     st_worker *w = ud;
     st_client *c;
+    update_backpressure(w);
     while ((c = w->dirty)) {
         w->dirty = c->dnext;
         if (c->state == ST_CS_CLOSED) {
@@ -277,7 +298,7 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
         }
         return;
     }
-    if (c->keepalive_s &&
+    if (c->keepalive_s && !c->paused && /* a paused client is not silent: we stopped reading */
         now - c->last_rx > (int64_t)(c->keepalive_s * cfg->keepalive_multiplier * 1000)) {
         LOG_INFO(w->log, "client %s: keep alive timeout", c->sess ? c->sess->cid : c->peer);
         st_client_disconnect(c, MQTT_RC_KEEPALIVE_TIMEOUT, 1);

@@ -56,7 +56,16 @@ struct st_worker {
     uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
     int stopping;
     int64_t last_accept_err_log;
+    atomic_long depth; /* inbox items not yet handled (written by other threads) */
+    int overloaded;    /* some inbox is past ST_INBOX_HIGH: stop reading clients */
+    uint32_t npaused;  /* clients whose reading is paused by backpressure */
 };
+
+/* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
+ * worker stops reading its clients' sockets (publishers wait in TCP); below LOW in all,
+ * reading resumes. Inboxes are still drained meanwhile, so this cannot deadlock. */
+#define ST_INBOX_HIGH 8192
+#define ST_INBOX_LOW 2048
 
 struct st_broker {
     st_settings cfg;
