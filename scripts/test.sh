@@ -12,9 +12,9 @@ JOBS=$(nproc)
 
 bash scripts/deps.sh || { echo "dependency install failed"; echo "total: 0 passed, 1 failed"; exit 1; }
 
-build() { # dir, extra cmake args...
-    local dir=$1; shift
-    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null &&
+build() { # dir, build type, extra cmake args...
+    local dir=$1 type=$2; shift 2
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null &&
         make -C "$dir" -j"$JOBS" 2>&1 | grep -E "error|warning|Error" ; return "${PIPESTATUS[0]}"
 }
 
@@ -36,14 +36,14 @@ else
     echo "format: FAILED (run clang-format -i on these)"; head -n 20 "$RES/format.txt"; fails=$((fails + 1))
 fi
 echo "== plain build"
-build build || fails=$((fails + 1))
+build build Release || fails=$((fails + 1))  # what users build: -O3 warnings count
 echo "== unit tests (plain)"
 unit build plain
 echo "== integration tests (plain)"
 integ "$ROOT/build/starling" plain
 
 echo "== ASan+UBSan build"
-build build-asan -DSTARLING_SANITIZE=ON || fails=$((fails + 1))
+build build-asan Debug -DSTARLING_SANITIZE=ON || fails=$((fails + 1))
 echo "== unit tests (asan)"
 ASAN_OPTIONS=detect_leaks=1 unit build-asan asan
 echo "== integration tests (asan)"
@@ -51,7 +51,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 integ "$ROOT/build-asan/starling" a
 
 echo "== fuzz targets (${FUZZ_SECONDS}s each)"
 fuzz_pass=0
-if build build-fuzz -DCMAKE_C_COMPILER=clang -DSTARLING_FUZZ=ON; then
+if build build-fuzz Debug -DCMAKE_C_COMPILER=clang -DSTARLING_FUZZ=ON; then
     for t in tests/fuzz/*/fuzz_*.c; do
         name=$(basename "$t" .c)
         dir=$(dirname "$t")

@@ -14,10 +14,11 @@
 
 static void describe(const st_hocon_node *n, char *buf, size_t len)
 {
+    const char *str = n->str ? n->str : "";
     if (n->kind == ST_HOCON_STRING)
-        snprintf(buf, len, "string \"%.60s\"", n->str);
+        snprintf(buf, len, "string \"%.60s\"", str);
     else if (n->kind == ST_HOCON_NUMBER)
-        snprintf(buf, len, "number %.60s", n->str);
+        snprintf(buf, len, "number %.60s", str);
     else if (n->kind == ST_HOCON_BOOL)
         snprintf(buf, len, "bool %s", n->boolean ? "true" : "false");
     else
