@@ -2,7 +2,7 @@
 # Installs the Debian packages Starling needs to build, test and benchmark.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     ca-certificates cmake make gcc clang clang-format libclang-rt-14-dev git \
     python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps >/dev/null
