@@ -32,7 +32,7 @@ typedef struct cli {
 static void usage(void)
 {
     fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n"
-                    "       starling bench conn|pub|sub [options]\n");
+                    "       starling bench conn|pub|sub|pubsub [options]\n");
 }
 
 static void warn_cb(void *ctx, const char *msg)

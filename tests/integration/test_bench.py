@@ -1,0 +1,80 @@
+"""`starling bench`: short smoke runs of the load generator against the test broker (Starling,
+or mosquitto with STARLING_TEST_BROKER=mosquitto), checking the exact accounting of the
+--json summary. Tiny message counts (-n) instead of durations; no timing assertions."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import STARLING_BIN
+
+
+def bench(broker, *args, port=None, timeout=40):
+    """Run `starling bench <args> --json` against the broker; (exit code, parsed summary)."""
+    if not os.access(STARLING_BIN, os.X_OK):
+        pytest.skip("no starling binary at %s" % STARLING_BIN)
+    cmd = [STARLING_BIN, "bench", *args, "-h", broker.host, "-p", str(port or broker.port),
+           "--json", "--threads", "1"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    assert p.stdout.strip(), "no summary; stderr:\n" + p.stderr
+    return p.returncode, json.loads(p.stdout)
+
+
+def assert_exact(r, sent, expected):
+    assert r["connect"]["failed"] == 0, r
+    assert r["errors"] == 0, r
+    assert r["sent"] == sent and r["acked"] == sent, r
+    assert r["expected"] == expected and r["received"] == expected, r
+    assert (r["lost"], r["duplicated"], r["out_of_order"]) == (0, 0, 0), r
+    assert r["latency_us"]["count"] == expected, r
+
+
+def test_pubsub_p2p_qos1(broker):
+    rc, r = bench(broker, "pubsub", "--pubs", "4", "--subs", "4", "-t", "bench/p2p/%i",
+                  "-q", "1", "--inflight", "5", "-n", "50", "--fail-on-loss")
+    assert rc == 0, r
+    assert r["scenario"] == "pubsub" and r["clients"] == 8
+    assert_exact(r, 200, 200)
+
+
+def test_pubsub_fanout_qos1(broker):
+    rc, r = bench(broker, "pubsub", "--pubs", "1", "--subs", "5", "-t", "bench/fan",
+                  "-q", "1", "-n", "40")
+    assert rc == 0, r
+    assert_exact(r, 40, 200)
+
+
+def test_pubsub_qos2_v5_wildcard(broker):
+    rc, r = bench(broker, "pubsub", "--pubs", "3", "--subs", "2", "-t", "bench/w/%i",
+                  "--sub-topic", "bench/w/+", "-q", "2", "-V", "5", "-s", "64", "-n", "20")
+    assert rc == 0, r
+    assert_exact(r, 60, 120)
+
+
+def test_pubsub_shared_group_exactly_once(broker):
+    rc, r = bench(broker, "pubsub", "--pubs", "3", "--subs", "3", "-t", "bench/s/%i",
+                  "--sub-topic", "$share/g/bench/s/#", "-q", "1", "-n", "30")
+    assert rc == 0, r
+    assert_exact(r, 90, 90)
+
+
+def test_conn(broker):
+    rc, r = bench(broker, "conn", "-c", "20", "-d", "0.2", "-t", "bench/c/%i")
+    assert rc == 0, r
+    assert r["connect"]["ok"] == 20 and r["connect"]["failed"] == 0, r
+    assert r["errors"] == 0, r
+
+
+def test_conn_procs(broker):
+    rc, r = bench(broker, "conn", "-c", "20", "-d", "0.2", "--procs", "2")
+    assert rc == 0, r
+    assert r["connect"]["ok"] == 20, r
+
+
+def test_failed_connects_exit_nonzero(broker):
+    rc, r = bench(broker, "conn", "-c", "3", "-d", "0", port=1)  # nothing listens on port 1
+    assert rc == 1
+    assert r["connect"]["failed"] == 3 and r["connect"]["ok"] == 0, r
