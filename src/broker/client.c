@@ -99,6 +99,9 @@ int st_client_flush(st_client *c)
         return 0;
     }
     if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, c->paused ? 0 : EPOLLIN);
+    /* Drained: deliveries that waited in the session queue while the output was past
+     * ST_OUTQ_HIGH go out now (they are flushed on the next pass of the dirty list). */
+    if (c->sess && c->sess->client == c && c->sess->qlen) st_session_pump(c->w, c->sess);
     return 0;
 }
 
@@ -399,11 +402,7 @@ void st_client_on_io(st_io *io, uint32_t events)
     st_client *c = io->ud;
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
-    if (events & EPOLLOUT) {
-        if (st_client_flush(c) < 0) return;
-        if (!(c->io.events & EPOLLOUT) && c->sess && c->sess->client == c)
-            st_session_pump(w, c->sess);
-    }
+    if (events & EPOLLOUT && st_client_flush(c) < 0) return;
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
     if (w->overloaded && c->state == ST_CS_CONNECTED && !c->paused) {
         c->paused = 1; /* leave the bytes in the socket until the inboxes drain */

@@ -277,11 +277,10 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
         st_qitem_release(it);
         return;
     }
-    if (dropped.msg) {
-        if (dropped.share && dropped.qos > 0)
-            st_worker_redispatch(w, dropped.msg, dropped.share, s->sid);
-        st_qitem_release(&dropped);
-    }
+    /* A message pushed out of a full queue is dropped, as EMQX does, even when it came
+     * through a shared group: handing it to another member whose queue is full too
+     * would bounce it between members forever. Redispatch is for sessions that end. */
+    if (dropped.msg) st_qitem_release(&dropped);
 }
 
 void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_target *t)

@@ -72,8 +72,8 @@ st_subrec *st_session_sub_put(st_session *s, const char *filter, size_t len, int
 int st_session_sub_del(st_session *s, const char *filter, size_t len);
 
 /* Queue an item (takes the references in it). When the queue is at max_len the oldest
- * entry is dropped (EMQX's policy) and returned in *dropped for the caller to release or
- * redispatch; dropped->msg is NULL when nothing was dropped. */
+ * entry is dropped (EMQX's policy) and returned in *dropped for the caller to release; dropped->msg
+ * is NULL when nothing was dropped. */
 int st_session_enqueue(st_session *s, const st_qitem *it, int64_t max_len, st_qitem *dropped);
 int st_session_dequeue(st_session *s, st_qitem *out);
 void st_qitem_release(st_qitem *it);

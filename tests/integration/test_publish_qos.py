@@ -153,3 +153,18 @@ def test_client_exceeds_receive_maximum(mqtt, expect_dropped, assert_alive):
     c.send(m.publish("t", b"x", qos=2, packet_id=3, version=5))
     expect_dropped(c, 0x93)
     assert_alive()
+
+
+def test_large_qos0_stream_all_delivered(mqtt):
+    """QoS 0 messages that overflow a subscriber's output buffer (10 MB at once) wait in
+    its session queue and all follow once the socket drains. (A regression: when the buffer
+    emptied outside a writable event the queue was never pumped again.)"""
+    sub = mqtt("bigsub", 4)
+    sub.subscribe([("big", 0)])
+    pub = mqtt("bigpub", 4)
+    payload = b"x" * 50000
+    n = 200
+    pub.send(b"".join(m.publish("big", payload + b"%d" % i) for i in range(n)))
+    pub.ping()
+    got = [sub.expect(m.PUBLISH, 10).payload for _ in range(n)]
+    assert got == [payload + b"%d" % i for i in range(n)]

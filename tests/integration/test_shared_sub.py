@@ -139,3 +139,28 @@ def test_no_local_on_shared_is_protocol_error(mqtt, expect_dropped, assert_alive
     c.send(m.subscribe(1, [("$share/g/t", m.subopts(1, no_local=True))], version=5))
     expect_dropped(c, 0x82)
     assert_alive(5)
+
+
+@pytest.mark.broker_conf({"mqtt.max_mqueue_len": 3, "mqtt.max_inflight": 1})
+def test_full_member_queues_drop_instead_of_bouncing(mqtt):
+    """When every member's queue is full, the message pushed out of one queue is dropped
+    (EMQX's policy for a full mqueue), not handed to another full member: the broker stays
+    responsive and each member holds its window plus its queue, the newest messages.
+    (A regression: the pushed-out message used to bounce between full members forever.)"""
+    a, b = members(mqtt, 4, "$share/g/t/#")  # they never acknowledge
+    pub = mqtt("pub", 4)
+    for i in range(40):
+        pub.publish("t/x", b"%d" % i, qos=1)
+    pub.ping()
+    late = mqtt("late", 4)  # a new connection still gets its CONNACK
+    late.ping()
+    got = []
+    for c in (a, b):
+        first = c.expect(m.PUBLISH)  # the one message in flight (window of 1)
+        got.append(first.payload)
+        c.send(m.ack(m.PUBACK, first.packet_id))
+        for _ in range(3):  # then the queue: at most max_mqueue_len messages
+            got.append(c.expect_publish().payload)
+        c.expect_nothing(0.3)
+    assert len(got) == 8
+    assert len(set(got)) == 8
