@@ -10,12 +10,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,9 +147,46 @@ void st_worker_session_end(st_worker *w, st_session *s)
 static void log_accept_error(st_worker *w, const char *what)
 {
     int64_t now = st_loop_now(w->loop);
-    if (now - w->last_accept_err_log < 10000) return;
-    w->last_accept_err_log = now;
+    int64_t last = atomic_load_explicit(&w->b->last_refuse_log, memory_order_relaxed);
+    if (last && now - last < 10000) return;
+    if (!atomic_compare_exchange_strong(&w->b->last_refuse_log, &last, now)) return;
     LOG_WARN(w->log, "refusing new connections: %s", what);
+}
+
+/* Close a just-accepted connection with a reset (no TIME_WAIT left behind). */
+static void refuse(st_worker *w, int fd, const char *why)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    log_accept_error(w, why);
+}
+
+/* Out of file descriptors: level-triggered epoll would report the pending connection
+ * again and again. Give back the spare descriptor, accept the connection, close it (the
+ * client sees a reset), and take the spare again. If another thread took the freed
+ * descriptor first, stop watching the listener until the next tick instead of spinning. */
+static void shed_connection(st_worker *w, st_io *lio)
+{
+    if (w->spare_fd >= 0) close(w->spare_fd);
+    int victim = accept4(lio->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (victim >= 0)
+        refuse(w, victim, "open file limit reached");
+    else
+        log_accept_error(w, "open file limit reached");
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (victim < 0 && (errno == EMFILE || errno == ENFILE) && st_loop_mod(w->loop, lio, 0) == 0)
+        w->accept_paused = 1;
+}
+
+/* Tick: watch paused listeners again, and get the spare descriptor back if it was lost. */
+static void resume_accept(st_worker *w)
+{
+    if (w->spare_fd < 0) w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (!w->accept_paused) return;
+    w->accept_paused = 0;
+    for (int i = 0; i < w->nl; i++)
+        if (w->lio[i].fd >= 0) st_loop_mod(w->loop, &w->lio[i], EPOLLIN);
 }
 
 static void on_accept(st_io *io, uint32_t events)
@@ -157,23 +196,17 @@ static void on_accept(st_io *io, uint32_t events)
     for (int i = 0; i < 64 && !w->stopping; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* shed the pending connection so level-triggered epoll does not spin */
-                int tmp = dup(STDIN_FILENO);
-                if (tmp >= 0) close(tmp);
-                struct linger lg = {1, 0};
-                (void)lg;
-                log_accept_error(w, "open file limit reached");
-                int victim = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
-                if (victim >= 0) close(victim);
-            }
+            if (errno == EMFILE || errno == ENFILE) shed_connection(w, io);
             return;
+        }
+        if (fd >= w->fd_ceiling) { /* keep a few descriptors for logs and files */
+            refuse(w, fd, "open file limit reached");
+            continue;
         }
         long cur = atomic_fetch_add(&w->b->conns[li], 1) + 1;
         if (cur > w->cfg->listeners[li].max_connections) {
             atomic_fetch_sub(&w->b->conns[li], 1);
-            close(fd);
-            log_accept_error(w, "listener max_connections reached");
+            refuse(w, fd, "listener max_connections reached");
             continue;
         }
         int one = 1;
@@ -349,6 +382,7 @@ static void tick(void *ud)
         tick_client(w, c, now);
     }
     tick_sessions(w, now);
+    resume_accept(w);
 }
 
 int st_worker_init(st_worker *w, st_broker *b, uint16_t id)
@@ -367,6 +401,12 @@ int st_worker_init(st_worker *w, st_broker *b, uint16_t id)
     w->rbuf = malloc(w->rbuf_cap);
     w->wake_pending = calloc((size_t)b->nw, 1);
     w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct rlimit rl;
+    w->fd_ceiling = INT_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)INT_MAX)
+        w->fd_ceiling = (int)rl.rlim_cur - ST_FD_RESERVE;
     w->wake.cb = on_wake;
     w->wake.ud = w;
     if (!w->loop || !w->by_cid || !w->by_sid || !w->rbuf || !w->wake_pending || w->wake.fd < 0)
@@ -413,6 +453,7 @@ void st_worker_destroy(st_worker *w)
     st_strmap_free(w->by_sid);
     st_tvec_free(&w->tv);
     if (w->wake.fd >= 0) close(w->wake.fd);
+    if (w->spare_fd >= 0) close(w->spare_fd);
     st_loop_free(w->loop);
     free(w->rbuf);
     free(w->wake_pending);

@@ -55,7 +55,9 @@ struct st_worker {
     uint64_t rng;
     uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
     int stopping;
-    int64_t last_accept_err_log;
+    int spare_fd;      /* held open to accept-and-close when the open-file limit is hit */
+    int fd_ceiling;    /* accepted descriptors at or above this are refused */
+    int accept_paused; /* listeners unwatched until the next tick (no descriptor free) */
     atomic_long depth; /* inbox items not yet handled (written by other threads) */
     int overloaded;    /* some inbox is past ST_INBOX_HIGH: stop reading clients */
     uint32_t npaused;  /* clients whose reading is paused by backpressure */
@@ -64,6 +66,9 @@ struct st_worker {
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
  * worker stops reading its clients' sockets (publishers wait in TCP); below LOW in all,
  * reading resumes. Inboxes are still drained meanwhile, so this cannot deadlock. */
+/* Descriptors kept free for log files, the data dir and cluster links: a connection
+ * accepted as a descriptor at or above RLIMIT_NOFILE - ST_FD_RESERVE is refused. */
+#define ST_FD_RESERVE 16
 #define ST_INBOX_HIGH 8192
 #define ST_INBOX_LOW 2048
 
@@ -76,6 +81,7 @@ struct st_broker {
     st_retain *retain;
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
+    _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
     int running;
 };
 

@@ -20,6 +20,7 @@ hard time limit (TEST_TIMEOUT seconds) so a hung broker cannot hang the suite.
 import os
 import queue
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -87,6 +88,7 @@ class Broker:
     def __init__(self, kind, tmpdir, conf=None):
         self.kind, self.dir, self.conf = kind, str(tmpdir), dict(conf or {})
         self.env = {}  # extra environment variables for the broker process
+        self.nofile = None  # (soft, hard) RLIMIT_NOFILE for the broker process
         self.host, self.port, self.proc = "127.0.0.1", None, None
         self.log_path = os.path.join(self.dir, "broker.log")
 
@@ -141,7 +143,8 @@ class Broker:
             with open(self.log_path, "ab") as logf:
                 self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
                                              cwd=self.dir, start_new_session=True,
-                                             env=dict(os.environ, **self.env))
+                                             env=dict(os.environ, **self.env),
+                                             preexec_fn=self._limits)
             if self._wait_accepting(log_start):
                 return self
             self.proc = None
@@ -149,6 +152,10 @@ class Broker:
                 break
         pytest.fail("%s did not start on port %s within %ds\n--- log ---\n%s"
                     % (self.kind, self.port, START_TIMEOUT, self.log()), pytrace=False)
+
+    def _limits(self):
+        if self.nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
 
     def _wait_accepting(self, log_start):
         deadline = time.monotonic() + START_TIMEOUT

@@ -1,6 +1,8 @@
 """Configured limits and capabilities: packet size, QoS, retain, wildcard and shared
 subscriptions, subscription quota, listener connection limit."""
 
+import os
+import socket
 import time
 
 import pytest
@@ -172,3 +174,49 @@ def test_listener_max_connections(broker, mqtt):
     while not accepted(broker.port, "later"):  # the slot frees once b's close is processed
         assert time.monotonic() < deadline, "no connection accepted after one left"
         time.sleep(0.1)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.starling_only("Starling's own log line and file-limit handling")
+def test_open_file_limit(broker_factory):
+    """At the process's open-file limit a new connection is refused (accepted and closed),
+    with one rate-limited log line; the broker neither crashes nor spins on accept, keeps
+    serving its clients, and accepts again once descriptors are free."""
+    b = broker_factory()
+    b.nofile = (64, 64)
+    b.start()
+    held = []
+    for i in range(80):
+        try:
+            c = m.Conn(b.port, 4)
+            c.send(m.connect("c%d" % i))
+            p = c.recv(5)
+        except (m.Closed, ConnectionError):
+            continue
+        assert p is not None and p.type == m.CONNACK and p.reason == 0, (i, p)
+        held.append(c)
+    assert 20 < len(held) < 64, "%d connections accepted under a 64-file limit" % len(held)
+    extra = [socket.create_connection(("127.0.0.1", b.port)) for _ in range(5)]
+    before = cpu_seconds(b.proc.pid)
+    time.sleep(1.0)
+    used = cpu_seconds(b.proc.pid) - before
+    assert used < 0.5, "broker used %.2fs of CPU in 1s at the file limit (busy accept loop?)" % used
+    assert b.log().count("refusing new connections: open file limit reached") == 1, b.log()
+    held[0].subscribe([("t", 0)])
+    held[1].publish("t", b"alive")
+    assert held[0].expect_publish().payload == b"alive"
+    for s in extra:
+        s.close()
+    for c in held[-5:]:
+        c.close()
+    deadline = time.monotonic() + 5
+    while not accepted(b.port, "again"):
+        assert time.monotonic() < deadline, "no connection accepted after descriptors freed"
+        time.sleep(0.1)
+    for c in held[:-5]:
+        c.close()
