@@ -292,11 +292,13 @@ static void update_backpressure(st_worker *w)
     w->npaused = 0;
 }
 
-static void before_sleep(void *ud)
+/* Write queued output and wake the workers we posted to. Closed connections on the
+ * dirty list move to the dead list (freed in before_sleep, when no event can refer to
+ * them any more). */
+static void flush_out(void *ud)
 {
     st_worker *w = ud;
     st_client *c;
-    update_backpressure(w);
     while ((c = w->dirty)) {
         w->dirty = c->dnext;
         if (c->state == ST_CS_CLOSED) {
@@ -308,16 +310,24 @@ static void before_sleep(void *ud)
         c->dirty = 0;
         st_client_flush(c);
     }
-    while ((c = w->dead)) {
-        w->dead = c->dnext;
-        st_client_free(c);
-    }
     for (int k = 0; k < w->b->nw; k++) {
         if (!w->wake_pending[k]) continue;
         w->wake_pending[k] = 0;
         uint64_t one = 1;
         if (write(w->b->w[k].wake.fd, &one, sizeof one) < 0) {
         }
+    }
+}
+
+static void before_sleep(void *ud)
+{
+    st_worker *w = ud;
+    st_client *c;
+    update_backpressure(w);
+    flush_out(w);
+    while ((c = w->dead)) {
+        w->dead = c->dnext;
+        st_client_free(c);
     }
 }
 
@@ -413,6 +423,7 @@ int st_worker_init(st_worker *w, st_broker *b, uint16_t id)
         return ST_ENOMEM;
     if (st_loop_add(w->loop, &w->wake, EPOLLIN) < 0) return ST_ESYS;
     st_loop_set_hooks(w->loop, before_sleep, tick, TICK_MS, w);
+    st_loop_set_flush(w->loop, flush_out);
     return 0;
 }
 

@@ -19,7 +19,7 @@ struct st_loop {
     int tick_ms;
     int64_t now;
     int64_t next_tick;
-    st_loop_hook before_sleep, tick;
+    st_loop_hook before_sleep, tick, flush;
     void *hook_ud;
 };
 
@@ -76,6 +76,11 @@ void st_loop_set_hooks(st_loop *l, st_loop_hook before_sleep, st_loop_hook tick,
     l->next_tick = st_now_ms() + tick_ms;
 }
 
+void st_loop_set_flush(st_loop *l, st_loop_hook flush)
+{
+    l->flush = flush;
+}
+
 void st_loop_stop(st_loop *l)
 {
     l->stop = 1;
@@ -103,6 +108,7 @@ void st_loop_run(st_loop *l)
         for (int i = 0; i < n; i++) {
             st_io *io = evs[i].data.ptr;
             io->cb(io, evs[i].events);
+            if (l->flush && (i + 1) % ST_LOOP_FLUSH_EVERY == 0 && i + 1 < n) l->flush(l->hook_ud);
         }
         if (l->tick && l->now >= l->next_tick) {
             l->next_tick = l->now + l->tick_ms;
