@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 512
@@ -243,7 +244,10 @@ static void tick(bench_worker *w)
         if (w->conns[i].fd >= 0) bench_conn_tick(w, &w->conns[i]);
 }
 
-static int wait_ms(const bench_worker *w)
+/* How long epoll may sleep, in ns: publishers are due at exact times, so the wait is not
+ * rounded to milliseconds (that would send each millisecond's publishes as one burst and
+ * measure the burst's queueing instead of the broker). */
+static int64_t wait_ns(const bench_worker *w)
 {
     if (w->nready || w->ndirty) return 0;
     if (connects_pending(w) && !w->conn_interval_ns) return 0;
@@ -252,7 +256,7 @@ static int wait_ms(const bench_worker *w)
     if (connects_pending(w) && w->next_conn_ns < until) until = w->next_conn_ns;
     if (w->next_tick_ns < until) until = w->next_tick_ns;
     int64_t d = until - w->now;
-    return d <= 0 ? 0 : (int)((d + 999999) / 1000000);
+    return d <= 0 ? 0 : d;
 }
 
 static void loop(bench_worker *w)
@@ -270,7 +274,9 @@ static void loop(bench_worker *w)
         }
         flush_dirty(w);
         if (w->now >= w->next_tick_ns) tick(w);
-        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, wait_ms(w));
+        int64_t ns = wait_ns(w);
+        struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+        int n = epoll_pwait2(w->epfd, evs, MAX_EVENTS, &ts, NULL);
         w->now = bench_now_ns();
         for (int i = 0; i < n; i++) {
             bench_conn_event(w, evs[i].data.ptr, evs[i].events);
