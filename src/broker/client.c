@@ -4,6 +4,7 @@
  * idle connection owns no read buffer at all. Output goes to the st_outq and is flushed
  * once per loop iteration (worker.c). */
 #include "broker/client.h"
+#include "broker/flow.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "net/listen.h"
@@ -89,11 +90,13 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
 int st_client_flush(st_client *c)
 {
     if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
+    size_t before = c->outq.bytes;
     int rc = st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
     if (rc < 0) {
         st_client_close(c, 1);
         return rc;
     }
+    if (c->outq.bytes < before) c->last_progress = st_loop_now(c->w->loop);
     if (rc == 0) {
         st_loop_mod(c->w->loop, &c->io, (c->paused ? 0 : EPOLLIN) | EPOLLOUT);
         return 0;
@@ -158,6 +161,7 @@ void st_client_disconnect(st_client *c, uint8_t reason, int abnormal)
 static void session_detach(st_worker *w, st_session *s, int abnormal)
 {
     int64_t now = st_loop_now(w->loop);
+    st_flow_attach(w, s, -1);
     s->client = NULL;
     if (s->will && abnormal && s->will_delay_s > 0 && s->expiry_ms != 0) {
         s->will_at = now + (int64_t)s->will_delay_s * 1000;
@@ -404,12 +408,7 @@ void st_client_on_io(st_io *io, uint32_t events)
     if (c->state == ST_CS_CLOSED) return;
     if (events & EPOLLOUT && st_client_flush(c) < 0) return;
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-    if (w->overloaded && c->state == ST_CS_CONNECTED && !c->paused) {
-        c->paused = 1; /* leave the bytes in the socket until the inboxes drain */
-        w->npaused++;
-        st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
-        return;
-    }
+    if (st_flow_pause(w, c)) return;
     for (int i = 0; i < 4; i++) {
         ssize_t r = read(c->io.fd, w->rbuf, w->rbuf_cap);
         if (r > 0) {

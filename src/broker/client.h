@@ -19,11 +19,13 @@ typedef struct st_client {
     uint8_t dirty;
     uint8_t problem_info; /* v5 Request Problem Information */
     uint8_t in_list;
-    uint8_t paused;       /* reading stopped by backpressure (worker.c) */
+    uint8_t paused;       /* reading stopped by flow control (flow.h) */
+    uint8_t publisher;    /* has sent a PUBLISH (flow control may pause it) */
     uint16_t keepalive_s; /* effective keep alive */
     uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
     uint32_t max_packet;  /* client's Maximum Packet Size (0: protocol max) */
     int64_t last_rx;
+    int64_t last_progress; /* last ack received or bytes written (flow.h) */
     int64_t created;
     uint8_t *ibuf; /* unconsumed input (partial packet), on demand */
     uint32_t ilen, icap;

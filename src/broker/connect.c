@@ -2,6 +2,7 @@
  * will, CONNACK with the server's limits as MQTT 5 properties. The connection already
  * runs on the worker that owns its client id (client.c hands it over before this). */
 #include "broker/client.h"
+#include "broker/flow.h"
 #include "core/err.h"
 #include "route/trie.h"
 
@@ -56,6 +57,7 @@ static st_msg *make_will(st_client *c, const mqtt_connect *cn, uint64_t sid)
 static void take_over(st_worker *w, st_session *s)
 {
     st_client *old = s->client;
+    st_flow_attach(w, s, -1);
     s->client = NULL;
     old->sess = NULL;
     if (s->will && s->will_delay_s == 0) {
@@ -202,6 +204,8 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
         st_session_set_will(s, make_will(c, cn, s->sid),
                             c->version == MQTT_V5 ? cn->will_props.will_delay : 0);
     s->client = c;
+    st_flow_attach(w, s, +1);
+    c->last_progress = st_loop_now(w->loop);
     s->expire_at = 0;
     c->sess = s;
     c->state = ST_CS_CONNECTED;

@@ -106,6 +106,7 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     const mqtt_publish *pub = &p->u.publish;
     int err, fatal;
     uint32_t tlen;
+    c->publisher = 1;
     if (c->state != ST_CS_CONNECTED) return;
     const char *topic = alias_topic(c, p, &tlen, &err);
     if (!topic) {
@@ -277,6 +278,7 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
         st_qitem_release(it);
         return;
     }
+    if (s->client && !dropped.msg) w->lag++;
     /* A message pushed out of a full queue is dropped, as EMQX does, even when it came
      * through a shared group: handing it to another member whose queue is full too
      * would bounce it between members forever. Redispatch is for sessions that end. */
@@ -303,6 +305,7 @@ void st_session_pump(st_worker *w, st_session *s)
         if (head->qos > 0 && s->ninf >= s->client->recv_max) break;
         st_qitem it;
         st_session_dequeue(s, &it);
+        w->lag--;
         if (!try_send(w, s, &it)) { /* cannot happen after the checks above */
             st_qitem_release(&it);
             break;
@@ -329,6 +332,7 @@ static void ack_inflight(st_client *c, const mqtt_packet *p)
     st_worker *w = c->w;
     st_session *s = c->sess;
     st_inflight *f = st_session_inflight_find(s, p->packet_id);
+    c->last_progress = st_loop_now(w->loop);
     if (p->type == MQTT_PUBREC) {
         if (!f || f->state != ST_INF_WAIT_ACK) {
             if (!f)

@@ -5,6 +5,7 @@
  * woken once per iteration, whatever the number of messages. */
 #include "broker/worker.h"
 #include "broker/client.h"
+#include "broker/flow.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -124,6 +125,7 @@ static void redispatch_item(st_worker *w, st_session *s, st_qitem *it)
 
 void st_worker_session_end(st_worker *w, st_session *s)
 {
+    if (s->client) st_flow_attach(w, s, -1);
     for (uint32_t i = 0; i < s->nsubs; i++)
         st_subs_del(w->b->subs, s->subs[i].filter, s->subs[i].len, s->sid);
     if (s->will) {
@@ -274,24 +276,6 @@ static void on_wake(st_io *io, uint32_t events)
     }
 }
 
-/* Recompute the overload state; when it clears, resume reading every paused client. */
-static void update_backpressure(st_worker *w)
-{
-    long limit = w->overloaded ? ST_INBOX_LOW : ST_INBOX_HIGH;
-    int over = 0;
-    for (int k = 0; k < w->b->nw && !over; k++)
-        over = atomic_load_explicit(&w->b->w[k].depth, memory_order_relaxed) > limit;
-    if (over && !w->overloaded) LOG_DEBUG(w->log, "worker %u: backpressure on", w->id);
-    w->overloaded = over;
-    if (over || !w->npaused) return;
-    for (st_client *c = w->clients; c; c = c->next) {
-        if (!c->paused) continue;
-        c->paused = 0;
-        st_loop_mod(w->loop, &c->io, EPOLLIN | (c->io.events & EPOLLOUT));
-    }
-    w->npaused = 0;
-}
-
 /* Write queued output and wake the workers we posted to. Closed connections on the
  * dirty list move to the dead list (freed in before_sleep, when no event can refer to
  * them any more). */
@@ -323,7 +307,7 @@ static void before_sleep(void *ud)
 {
     st_worker *w = ud;
     st_client *c;
-    update_backpressure(w);
+    st_flow_update(w);
     flush_out(w);
     while ((c = w->dead)) {
         w->dead = c->dnext;
@@ -392,6 +376,7 @@ static void tick(void *ud)
         tick_client(w, c, now);
     }
     tick_sessions(w, now);
+    st_flow_tick(w, now);
     resume_accept(w);
 }
 

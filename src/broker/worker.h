@@ -55,12 +55,15 @@ struct st_worker {
     uint64_t rng;
     uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
     int stopping;
-    int spare_fd;      /* held open to accept-and-close when the open-file limit is hit */
-    int fd_ceiling;    /* accepted descriptors at or above this are refused */
-    int accept_paused; /* listeners unwatched until the next tick (no descriptor free) */
-    atomic_long depth; /* inbox items not yet handled (written by other threads) */
-    int overloaded;    /* some inbox is past ST_INBOX_HIGH: stop reading clients */
-    uint32_t npaused;  /* clients whose reading is paused by backpressure */
+    int spare_fd;        /* held open to accept-and-close when the open-file limit is hit */
+    int fd_ceiling;      /* accepted descriptors at or above this are refused */
+    int accept_paused;   /* listeners unwatched until the next tick (no descriptor free) */
+    atomic_long depth;   /* inbox items not yet handled (written by other threads) */
+    int overloaded;      /* some inbox is past ST_INBOX_HIGH: stop reading clients */
+    int congested;       /* subscribers lag: stop reading publishers (flow.h) */
+    long lag;            /* messages queued to connected, progressing sessions here */
+    atomic_long lag_pub; /* lag as last published for the other workers */
+    uint32_t npaused;    /* clients whose reading is paused by backpressure */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every

@@ -82,6 +82,8 @@ void st_config_doc_markdown(FILE *out)
         }
         char type[64], range[256];
         st_schema_type_name(k, type, sizeof(type));
+        for (char *bar; (bar = strstr(type, " | "));) /* a '|' would split the table cell */
+            memcpy(bar, " / ", 3);
         range_text(k, range, sizeof(range));
         fprintf(out, "| `%s` | %s | `%s` | %s | %s |\n", k->path, type, k->def, range, k->desc);
     }

@@ -1,0 +1,33 @@
+/* flow.h — flow control between publishers and subscribers on one node.
+ *
+ * Two conditions stop the broker from reading publishers' sockets (the bytes wait in the
+ * kernel, TCP pushes back on the publisher; nothing is dropped or refused):
+ *  - overload: some worker's inbox holds more than ST_INBOX_HIGH items (resume below
+ *    ST_INBOX_LOW); every connection's reading pauses, since inboxes drain by themselves.
+ *  - congestion: the messages waiting in the queues of connected, progressing sessions
+ *    ("lag", summed over the workers) pass ST_LAG_HIGH (resume below ST_LAG_LOW). Only
+ *    connections that have published and have nothing in flight or queued to them are
+ *    paused, so subscribers keep being read (their acks are what drains the lag).
+ * A session whose client has made no progress (no ack, no bytes written) for
+ * ST_STUCK_MS does not count: a stuck consumer fills its own queue up to
+ * mqtt.max_mqueue_len and drops (EMQX), it cannot stall the node. */
+#ifndef ST_FLOW_H
+#define ST_FLOW_H
+
+#include "broker/client.h"
+
+#define ST_LAG_HIGH 65536
+#define ST_LAG_LOW 16384
+#define ST_STUCK_MS 2000
+
+/* Before sleeping: publish this worker's lag, recompute overload and congestion, and
+ * resume paused connections when both have cleared. */
+void st_flow_update(st_worker *w);
+/* On tick: recount the lag exactly (stuck sessions excluded). */
+void st_flow_tick(st_worker *w, int64_t now);
+/* Readable event on c: 1 if reading c must pause now (then it has been paused). */
+int st_flow_pause(st_worker *w, st_client *c);
+/* A session's client attaches (+1) or detaches (-1): its queue joins or leaves the lag. */
+void st_flow_attach(st_worker *w, const st_session *s, int sign);
+
+#endif
