@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import STARLING_BIN
+from conftest import REPO, STARLING_BIN
 
 
 def bench(broker, *args, port=None, timeout=40):
@@ -78,3 +78,38 @@ def test_failed_connects_exit_nonzero(broker):
     rc, r = bench(broker, "conn", "-c", "3", "-d", "0", port=1)  # nothing listens on port 1
     assert rc == 1
     assert r["connect"]["failed"] == 3 and r["connect"]["ok"] == 0, r
+
+
+@pytest.mark.starling_only("runs bench/compare.sh itself, which starts both brokers")
+def test_compare_smoke(tmp_path):
+    """bench/compare.sh end to end in SMOKE mode (a few clients, one-second runs): every
+    scenario runs against both brokers and lands in the result table and JSON. Under a
+    sanitizer build the callgrind scenario (valgrind) is left out."""
+    if not os.access(STARLING_BIN, os.X_OK):
+        pytest.skip("no starling binary at %s" % STARLING_BIN)
+    with open(STARLING_BIN, "rb") as f:
+        sanitized = b"__asan_init" in f.read()
+    names = ["fanout", "p2p", "latency", "connect", "idle", "scale"]
+    if not sanitized:
+        names.append("instr")
+    env = dict(os.environ, SMOKE="1", STARLING_BIN=STARLING_BIN, RESULTS_DIR=str(tmp_path),
+               OUT="smoke")
+    p = subprocess.run(["bash", os.path.join(REPO, "bench", "compare.sh"), *names], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
+    assert p.returncode == 0, p.stdout[-4000:]
+    [md] = [f for f in os.listdir(tmp_path) if f.endswith(".md")]
+    with open(tmp_path / md.replace(".md", ".json")) as f:
+        res = json.load(f)
+    rows = {r["scenario"]: r for r in res["rows"]}
+    expect = set(names) - {"instr"} | ({"instr-fanout", "instr-p2p"} if "instr" in names else set())
+    assert set(rows) == expect, rows
+    for name, r in rows.items():
+        assert r["starling"] and r["starling"] > 0, r
+        if name != "scale":
+            assert r["mosquitto"] and r["mosquitto"] > 0, r
+    for name in ("fanout", "p2p", "latency"):
+        run = res["runs"][name]["starling"][0]
+        assert run["received"] == run["expected"] and run["lost"] == 0, run
+    assert rows["scale"]["met"], rows["scale"]
+    text = open(tmp_path / md).read()
+    assert "| scenario | figure |" in text and "Machine:" in text

@@ -164,3 +164,89 @@ def test_full_member_queues_drop_instead_of_bouncing(mqtt):
         c.expect_nothing(0.3)
     assert len(got) == 8
     assert len(set(got)) == 8
+
+
+def strategy(name):
+    return pytest.mark.broker_conf({"mqtt.shared_subscription_strategy": name})
+
+
+def publish_all(pub, topic, payloads):
+    for p in payloads:
+        pub.publish(topic, p, qos=1)
+
+
+@strategy("sticky")
+@pytest.mark.starling_only("mqtt.shared_subscription_strategy is EMQX's setting")
+def test_strategy_sticky(mqtt):
+    """sticky: one member gets every message while it stays subscribed."""
+    a, b, c = members(mqtt, 4, "$share/g/t/+", n=3)
+    pub = mqtt("pub", 4)
+    sent = [b"%d" % i for i in range(12)]
+    publish_all(pub, "t/x", sent[:6])
+    publish_all(pub, "t/y", sent[6:])
+    got = collect([a, b, c], len(sent))
+    assert sorted(map(len, got)) == [0, 0, 12], got
+    assert max(got, key=len) == sent
+
+
+@strategy("hash_clientid")
+@pytest.mark.starling_only("mqtt.shared_subscription_strategy is EMQX's setting")
+def test_strategy_hash_clientid(mqtt):
+    """hash_clientid: all messages of one publisher go to the same member, whatever the topic;
+    with 8 publishers and 2 members both members get some."""
+    ms = members(mqtt, 4, "$share/g/t/+")
+    pubs = [mqtt("publisher-%d" % i, 4) for i in range(8)]
+    for i, pub in enumerate(pubs):
+        publish_all(pub, "t/a", [b"%d-0" % i])
+        publish_all(pub, "t/b", [b"%d-1" % i, b"%d-2" % i])
+    got = collect(ms, 24)
+    owner = {}
+    for k, payloads in enumerate(got):
+        for p in payloads:
+            owner.setdefault(p.split(b"-")[0], set()).add(k)
+    assert all(len(v) == 1 for v in owner.values()), got
+    assert all(got), "8 publishers all hashed to one member: %r" % got
+
+
+@strategy("hash_topic")
+@pytest.mark.starling_only("mqtt.shared_subscription_strategy is EMQX's setting")
+def test_strategy_hash_topic(mqtt):
+    """hash_topic: all messages on one topic go to the same member, whoever publishes."""
+    ms = members(mqtt, 4, "$share/g/t/+")
+    p1, p2 = mqtt("p1", 4), mqtt("p2", 4)
+    topics = ["t/%d" % i for i in range(8)]
+    for t in topics:
+        publish_all(p1, t, [t.encode() + b" 1"])
+        publish_all(p2, t, [t.encode() + b" 2"])
+    got = collect(ms, 16)
+    owner = {}
+    for k, payloads in enumerate(got):
+        for p in payloads:
+            owner.setdefault(p.split(b" ")[0], set()).add(k)
+    assert len(owner) == 8 and all(len(v) == 1 for v in owner.values()), got
+    assert all(got), "8 topics all hashed to one member: %r" % got
+
+
+@pytest.mark.parametrize("name", ["random", "local", "round_robin_per_group"])
+@pytest.mark.starling_only("mqtt.shared_subscription_strategy is EMQX's setting")
+def test_strategy_exactly_once(broker_factory, name):
+    """random, local, round_robin_per_group: each message to exactly one member, all of them
+    delivered."""
+    b = broker_factory({"mqtt.shared_subscription_strategy": name}).start()
+    conns = []
+    try:
+        for i in range(3):
+            c = m.client(b.port, "member%d" % i, 4)
+            conns.append(c)
+            assert c.subscribe([("$share/g/t/#", 1)]).reasons == [1]
+        pub = m.client(b.port, "pub", 4)
+        conns.append(pub)
+        sent = [b"%d" % i for i in range(30)]
+        publish_all(pub, "t/x", sent)
+        got = collect(conns[:3], len(sent))
+        assert sorted(sum(got, [])) == sorted(sent)
+        if name == "round_robin_per_group":
+            assert sorted(map(len, got)) == [10, 10, 10], got
+    finally:
+        for c in conns:
+            c.close()

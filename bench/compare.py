@@ -1,0 +1,456 @@
+"""Run the BENCHMARKS.md scenarios against Starling and mosquitto, alternating, and report
+medians and ratios. Started by bench/compare.sh (which builds build-bench/starling).
+
+    compare.py [scenario ...]     default: every scenario, in the order of ORDER
+
+Throughput scenarios alternate A B A B A B (ROUNDS pairs); `latency` offers half of
+mosquitto's median p2p rate of this run; `instr` counts instructions per delivered message
+under callgrind (the difference of two runs with N and 2N messages, so start-up and
+connection set-up cancel out); `idle` reads the broker's RSS with 15,000 idle subscribers;
+`scale` holds connections up to Starling's open-file limit for 60 s and checks what
+happens past it. Writes bench/results/<stamp>-<OUT>.md and .json."""
+import datetime
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STARLING = os.environ.get("STARLING_BIN", os.path.join(ROOT, "build-bench", "starling"))
+RESULTS = os.environ.get("RESULTS_DIR", os.path.join(ROOT, "bench", "results"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+DURATION = float(os.environ.get("DURATION", "10"))
+IDLE_CONNS = int(os.environ.get("IDLE_CONNS", "15000"))
+IDLE_HOLD = float(os.environ.get("IDLE_HOLD", "30"))
+SCALE_HOLD = float(os.environ.get("SCALE_HOLD", "60"))
+IFADDR = "127.0.0.2-127.0.0.9"
+# SMOKE=1: tiny client counts and durations, for the test suite (exercises every code path
+# of this script; the figures mean nothing)
+SMOKE = os.environ.get("SMOKE") == "1"
+SCALE_NOFILE = int(os.environ.get("SCALE_NOFILE", "0"))  # 0: the hard limit
+
+# name -> (bench arguments, the figure compared, target ratio)
+SCENARIOS = {
+    "fanout": (["pubsub", "--pubs", "1", "--subs", "100", "-t", "t", "--sub-topic", "t",
+                "-q", "0", "-s", "64"], "rate_per_s", 3.0),
+    "fanout-q1": (["pubsub", "--pubs", "5", "--subs", "200", "-t", "t/%i", "--sub-topic", "t/+",
+                   "-q", "1", "-s", "16", "--inflight", "10"], "rate_per_s", 2.0),
+    "p2p": (["pubsub", "--pubs", "200", "--subs", "200", "-t", "p2p/%i", "--sub-topic", "p2p/%i",
+             "-q", "1", "-s", "16", "--inflight", "10"], "rate_per_s", 2.0),
+    "fanin": (["pubsub", "--pubs", "200", "--subs", "1", "-t", "fi/%i", "--sub-topic", "fi/#",
+               "-q", "1", "-s", "16", "--inflight", "10"], "rate_per_s", 2.0),
+    "sharedsub": (["pubsub", "--pubs", "200", "--subs", "10", "-t", "ss/%i",
+                   "--sub-topic", "$share/g/ss/#", "-q", "1", "-s", "16", "--inflight", "10"],
+                  "rate_per_s", 2.0),
+    "connect": (["conn", "-c", "15000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1"],
+                "connect.rate_per_s", 2.0),
+}
+LATENCY_ARGS = ["pubsub", "--pubs", "200", "--subs", "200", "-t", "lat/%i", "--sub-topic",
+                "lat/%i", "-q", "1", "-s", "16", "--inflight", "10"]
+# instructions per delivered message: (bench arguments without -n, messages per publisher)
+INSTR = {
+    "fanout": (["pubsub", "--pubs", "1", "--subs", "100", "-t", "t", "-q", "0", "-s", "64"], 1000),
+    "p2p": (["pubsub", "--pubs", "200", "--subs", "200", "-t", "p2p/%i", "-q", "1", "-s", "16",
+             "--inflight", "10"], 100),
+}
+INSTR_SCALE = float(os.environ.get("INSTR_SCALE", "1"))  # < 1 for smoke runs
+
+
+def shrink(args):
+    """SMOKE mode: at most 3 publishers, 4 subscribers, 40 connections."""
+    out, caps = list(args), {"--pubs": 3, "--subs": 4, "-c": 40}
+    for i, a in enumerate(out[:-1]):
+        if a in caps:
+            out[i + 1] = str(min(int(out[i + 1]), caps[a]))
+    return out
+
+
+if SMOKE:
+    SCENARIOS = {k: (shrink(a), key, t) for k, (a, key, t) in SCENARIOS.items()}
+    LATENCY_ARGS = shrink(LATENCY_ARGS)
+    INSTR = {k: (shrink(a), max(1, n // 20)) for k, (a, n) in INSTR.items()}
+    ROUNDS, DURATION, IDLE_CONNS, IDLE_HOLD, SCALE_HOLD = 1, 1.0, 40, 2.0, 3.0
+    SCALE_NOFILE = SCALE_NOFILE or 128
+
+ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect", "idle",
+         "instr", "scale"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Broker:
+    """One broker process, configured so that its limits do not cap the scenario."""
+
+    def __init__(self, kind, workdir, callgrind=None, nofile=0):
+        self.kind, self.dir, self.port = kind, workdir, free_port()
+        self.callgrind = callgrind  # output file: run under valgrind --tool=callgrind
+        self.nofile = nofile  # RLIMIT_NOFILE for the broker; 0: soft raised to the hard limit
+
+    def _limits(self):
+        if self.nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+        else:
+            raise_nofile()
+
+    def start(self):
+        if self.kind == "starling":
+            conf = os.path.join(self.dir, "starling.conf")
+            with open(conf, "w") as f:
+                f.write('node.data_dir = "%s/data"\nlog.level = warning\n'
+                        'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
+                        'listeners.tcp.default.bind = "0.0.0.0:%d"\n'
+                        "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n" %
+                        (self.dir, self.dir, self.port))
+            cmd = [STARLING, "-c", conf, "foreground"]
+        else:
+            conf = os.path.join(self.dir, "mosquitto.conf")
+            with open(conf, "w") as f:
+                f.write("listener %d 0.0.0.0\nallow_anonymous true\npersistence false\n"
+                        "log_type none\nset_tcp_nodelay true\nmax_queued_messages 100000\n"
+                        "max_inflight_messages 1000\nmax_connections -1\n" % self.port)
+                if self.callgrind:  # keep root, so valgrind can write its output file
+                    f.write("user root\n")
+            cmd = ["mosquitto", "-c", conf]
+        if self.callgrind:
+            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + self.callgrind] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=self._limits)
+        wait_port(self.port, self.proc, 60 if self.callgrind else 10)
+        return self
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def cpu_s(self):
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(120 if self.callgrind else 10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def wait_port(port, proc, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError("broker exited with %s" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("broker did not listen on %d" % port)
+
+
+def dig(d, path):
+    for k in path.split("."):
+        d = d[k]
+    return d
+
+
+def bench_cmd(args, port, extra=()):
+    return [STARLING, "bench", *args, "-h", "127.0.0.1", "-p", str(port), "--json", "-Q",
+            *extra]
+
+
+def parse_json(out, err=""):
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise RuntimeError("bench failed: %s\n%s" % (out[-2000:], err[-2000:]))
+
+
+def run_bench(args, port, extra=(), timeout=600):
+    cmd = bench_cmd(args, port, extra)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return parse_json(out.stdout, out.stderr), " ".join(cmd)
+
+
+def with_broker(kind, workdir, fn, **kw):
+    b = Broker(kind, workdir, **kw).start()
+    try:
+        return fn(b)
+    finally:
+        b.stop()
+
+
+# ---- scenarios -------------------------------------------------------------------------
+
+def throughput(name, kind, tmp, ctx):
+    args, _, _ = SCENARIOS[name]
+    extra = () if name == "connect" else ("-d", str(DURATION))
+    return with_broker(kind, tmp, lambda b: run_bench(args, b.port, extra))
+
+
+def latency(kind, tmp, ctx):
+    rate = ctx["latency_rate"]
+    return with_broker(kind, tmp, lambda b: run_bench(
+        LATENCY_ARGS, b.port, ("-r", str(int(rate)), "-d", str(DURATION))))
+
+
+def idle(kind, tmp, ctx):
+    """Broker RSS per connection: IDLE_CONNS connections with one subscription each."""
+    def fn(b):
+        base = b.rss_kb()
+        cmd = bench_cmd(["conn", "-c", str(IDLE_CONNS), "--procs", "2", "--ifaddr", IFADDR,
+                         "-t", "idle/%i", "-d", str(IDLE_HOLD)], b.port)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(IDLE_HOLD * 0.8)
+        rss = b.rss_kb()
+        out, err = p.communicate(timeout=IDLE_HOLD + 120)
+        res = parse_json(out, err)
+        ok = res["connect"]["ok"]
+        return ({"rss_kb": rss, "base_kb": base, "conns": ok, "failed": res["connect"]["failed"],
+                 "bytes_per_conn": (rss - base) * 1024 / max(ok, 1)}, " ".join(cmd))
+    return with_broker(kind, tmp, fn)
+
+
+def callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in " + path)
+
+
+def instr(kind, tmp, ctx):
+    """Instructions per delivered message for each INSTR workload: two callgrind runs with
+    N and 2N messages per publisher; (Ir(2N) - Ir(N)) / (delivered(2N) - delivered(N))."""
+    out, cmds = {}, []
+    for wl, (args, n) in INSTR.items():
+        points = []
+        n = max(1, int(n * INSTR_SCALE))
+        for count in (n, 2 * n):
+            cg = os.path.join(tmp, "callgrind.%s.%s.%d" % (kind, wl, count))
+            res, cmd = with_broker(kind, tmp, lambda b: run_bench(
+                args, b.port, ("-n", str(count), "--drain", "120", "--connect-timeout", "60")),
+                callgrind=cg)
+            if res["received"] != res["expected"]:
+                raise RuntimeError("%s %s: %d of %d delivered under callgrind" %
+                                   (kind, wl, res["received"], res["expected"]))
+            points.append((callgrind_total(cg), res["received"]))
+            cmds.append(cmd)
+        (i1, d1), (i2, d2) = points
+        out[wl] = (i2 - i1) / (d2 - d1)
+    return out, " ; ".join(cmds)
+
+
+def scale(kind, tmp, ctx):
+    """Hold connections up to the broker's open-file limit, then try 100 more."""
+    limit = SCALE_NOFILE or resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    def fn(b):
+        n = limit + 100
+        procs = str(max(1, min(3, n // 5000)) if not SMOKE else 1)
+        cmd = bench_cmd(["conn", "-c", str(n), "--procs", procs, "--ifaddr", IFADDR,
+                         "-d", str(SCALE_HOLD), "--connect-timeout", "30"], b.port)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(SCALE_HOLD * 0.5)
+        cpu0, t0 = b.cpu_s(), time.time()
+        time.sleep(SCALE_HOLD * 0.25)
+        cpu_share = (b.cpu_s() - cpu0) / (time.time() - t0)
+        rss = b.rss_kb()
+        out, err = p.communicate(timeout=SCALE_HOLD + 300)
+        res = parse_json(out, err)
+        alive = b.proc.poll() is None
+        log = ""
+        if kind == "starling":
+            with open(os.path.join(tmp, "starling.log")) as f:
+                log = f.read()
+        return ({"limit": limit, "attempted": n, "ok": res["connect"]["ok"],
+                 "failed": res["connect"]["failed"], "errors": res["errors"],
+                 "hold_cpu_share": cpu_share, "rss_kb": rss, "alive": alive,
+                 "refusal_log_lines": log.count("refusing new connections")}, " ".join(cmd))
+    return with_broker(kind, tmp, fn, nofile=SCALE_NOFILE)
+
+
+# ---- driving and reporting ------------------------------------------------------------
+
+def summary(name, res):
+    if name in ("idle", "scale", "instr"):
+        return res
+    if name == "connect":
+        return {"rate_per_s": res["connect"]["rate_per_s"], "p99_us": res["connect"]["p99_us"],
+                "ok": res["connect"]["ok"], "failed": res["connect"]["failed"]}
+    out = {k: res.get(k) for k in ("rate_per_s", "sent", "received", "lost", "duplicated",
+                                   "out_of_order")}
+    out["p50_us"] = res["latency_us"]["p50"]
+    out["p99_us"] = res["latency_us"]["p99"]
+    return out
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def ratio_row(name, figure, s, m, target, better_low=False, note=""):
+    r = s / m if s is not None and m else None
+    met = None if r is None else (r <= target if better_low else r >= target)
+    goal = ("≤ %.1fx" if better_low else "≥ %.0fx") % target
+    return {"scenario": name, "figure": figure, "starling": s, "mosquitto": m, "ratio": r,
+            "target": goal, "met": met, "note": note}
+
+
+def qos_note(runs):
+    tot = {k: sum(r.get(k) or 0 for r in runs) for k in ("lost", "duplicated", "out_of_order")}
+    return "lost %(lost)d, dup %(duplicated)d, ooo %(out_of_order)d" % tot
+
+
+def rows_for(name, results):
+    s, m = results["starling"], results["mosquitto"]
+    if name in SCENARIOS:
+        _, key, target = SCENARIOS[name]
+        if name == "connect":
+            note = "p99 %.0f / %.0f µs" % (med([r["connect"]["p99_us"] for r in s]),
+                                          med([r["connect"]["p99_us"] for r in m]))
+        else:
+            note = "p99 %.0f / %.0f µs; %s" % (med([r["latency_us"]["p99"] for r in s]),
+                                              med([r["latency_us"]["p99"] for r in m]), qos_note(s))
+        return [ratio_row(name, key, med([dig(r, key) for r in s]),
+                          med([dig(r, key) for r in m]), target, note=note)]
+    if name == "latency":
+        p50 = (med([r["latency_us"]["p50"] for r in s]), med([r["latency_us"]["p50"] for r in m]))
+        return [ratio_row(name, "p99 µs", med([r["latency_us"]["p99"] for r in s]),
+                          med([r["latency_us"]["p99"] for r in m]), 0.5, better_low=True,
+                          note="p50 %.0f / %.0f µs; %s" % (p50 + (qos_note(s),)))]
+    if name == "idle":
+        return [ratio_row(name, "bytes/conn", med([r["bytes_per_conn"] for r in s]),
+                          med([r["bytes_per_conn"] for r in m]), 1.0, better_low=True,
+                          note="%d / %d connections" % (s[0]["conns"], m[0]["conns"]))]
+    if name == "instr":
+        return [ratio_row("instr-" + wl, "instructions/msg", med([r[wl] for r in s]),
+                          med([r[wl] for r in m]), 0.5, better_low=True) for wl in INSTR]
+    if name == "scale":
+        r = s[0]
+        # held up to the limit (less the descriptors the broker keeps for itself), the rest
+        # refused, logged, and no busy loop while holding
+        ok = (r["alive"] and r["ok"] >= r["limit"] - 64 and r["ok"] + r["failed"] == r["attempted"]
+              and 1 <= r["refusal_log_lines"] <= 1 + SCALE_HOLD / 10 and r["hold_cpu_share"] < 0.2)
+        return [{"scenario": name, "figure": "connections held", "starling": r["ok"],
+                 "mosquitto": None, "ratio": None, "target": "limit %d" % r["limit"], "met": ok,
+                 "note": "%d refused past the limit, %d refusal log line(s), %.0f%% CPU while "
+                         "holding, RSS %d MB, alive: %s" % (
+                             r["failed"], r["refusal_log_lines"], 100 * r["hold_cpu_share"],
+                             r["rss_kb"] // 1024, r["alive"])}]
+    raise KeyError(name)
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and v < 100:
+        return "%.2f" % v
+    return "{:,.0f}".format(v)
+
+
+def table(rows):
+    lines = ["| scenario | figure | starling | mosquitto | ratio | target | met | notes "
+             "(starling / mosquitto) |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        met = "-" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["scenario"], r["figure"], fmt(r["starling"]), fmt(r["mosquitto"]),
+            fmt(r["ratio"]), r["target"], met, r["note"]))
+    return "\n".join(lines)
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mosq = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()
+    rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
+    return "%s, %d cores, %d GiB, kernel %s; %s; starling %s" % (
+        model, os.cpu_count(), os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30,
+        platform.release(), mosq[0] if mosq else "mosquitto ?", rev)
+
+
+def run_one(name, kind, tmp, ctx):
+    if name in SCENARIOS:
+        return throughput(name, kind, tmp, ctx)
+    return {"latency": latency, "idle": idle, "instr": instr, "scale": scale}[name](kind, tmp, ctx)
+
+
+def main():
+    names = sys.argv[1:] or ORDER
+    unknown = [n for n in names if n not in ORDER]
+    if unknown:
+        sys.exit("unknown scenario(s): %s (known: %s)" % (", ".join(unknown), " ".join(ORDER)))
+    names = [n for n in ORDER if n in names]
+    ctx = {"latency_rate": float(os.environ.get("LATENCY_RATE", "0"))}
+    rows, cmds, raw = [], {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            if name == "latency" and not ctx["latency_rate"]:
+                if "p2p" not in raw:
+                    res, _ = throughput("p2p", "mosquitto", tmp, ctx)
+                    raw["p2p"] = {"mosquitto": [res]}
+                ctx["latency_rate"] = med([r["rate_per_s"] for r in raw["p2p"]["mosquitto"]]) / 2
+                print("latency: offering %.0f msgs/s (half of mosquitto's p2p)" %
+                      ctx["latency_rate"], flush=True)
+            kinds = ("starling",) if name == "scale" else ("starling", "mosquitto")
+            rounds = 1 if name in ("scale", "instr") else ROUNDS
+            results = {k: [] for k in ("starling", "mosquitto")}
+            for r in range(rounds):
+                for kind in kinds:
+                    res, cmd = run_one(name, kind, tmp, ctx)
+                    results[kind].append(res)
+                    cmds[name] = cmd
+                    print("%-10s round %d %-9s %s" % (name, r + 1, kind,
+                          json.dumps(summary(name, res))), flush=True)
+            raw[name] = results
+            rows += rows_for(name, results)
+    report(rows, cmds, raw, ctx)
+
+
+def report(rows, cmds, raw, ctx):
+    tab = table(rows)
+    print("\n" + tab)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
+    base = os.path.join(RESULTS, "%s-%s" % (stamp, os.environ.get("OUT", "compare")))
+    with open(base + ".md", "w") as f:
+        f.write("# Starling vs mosquitto, %s\n\nMachine: %s\n\n" % (stamp, machine()))
+        f.write("%d rounds per broker, alternating (scale and instr: 1); %.0f s per throughput "
+                "run; medians. Latency offered rate: %.0f msgs/s.\n\n%s\n\n## Commands\n\n" %
+                (ROUNDS, DURATION, ctx["latency_rate"], tab))
+        for name, cmd in cmds.items():
+            f.write("- %s: `%s`\n" % (name, cmd))
+    with open(base + ".json", "w") as f:
+        json.dump({"machine": machine(), "rows": rows, "runs": raw}, f, indent=1)
+    print("written", base + ".md")
+
+
+if __name__ == "__main__":
+    main()
