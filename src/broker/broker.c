@@ -40,6 +40,8 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
 static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
     for (int li = 0; li < b->cfg.n_listeners; li++) {
+        int rc = st_listen_probe(b->cfg.listeners[li].bind, err, errlen);
+        if (rc < 0) return rc;
         for (int i = 0; i < b->nw; i++) {
             int fd = st_listen_tcp(b->cfg.listeners[li].bind, 1, 4096, err, errlen);
             if (fd < 0) return fd;

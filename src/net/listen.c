@@ -94,6 +94,31 @@ int st_listen_tcp(const char *addr, int reuseport, int backlog, char *err, size_
     return fd;
 }
 
+int st_listen_probe(const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (st_parse_bind(addr, &ss, &sl) < 0) {
+        snprintf(err, errlen, "invalid bind address '%s' (want host:port)", addr);
+        return ST_EINVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return ST_ESYS;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, (struct sockaddr *)&ss, sl);
+    int e = errno;
+    close(fd);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
+        return ST_ESYS;
+    }
+    return 0;
+}
+
 void st_peer_name(int fd, char *buf, size_t len)
 {
     struct sockaddr_storage ss;

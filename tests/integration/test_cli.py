@@ -118,3 +118,19 @@ def test_sigterm_graceful_shutdown(broker):
     v5.expect_disconnect(0x8B, timeout=10)
     v3.expect_closed(timeout=10)
     assert broker.proc.wait(10) == 0
+
+
+def test_port_in_use(broker, broker_factory):
+    """A second broker on a port that is already taken exits non-zero with "Address already
+    in use", rather than silently sharing the port with the first (SO_REUSEPORT) and
+    taking part of its connections."""
+    second = broker_factory(name="second")
+    second.port = broker.port
+    path = second.write_config()
+    r = run(second, "foreground", "-c", path, timeout=10)
+    assert r.returncode != 0, r.stdout
+    assert "already in use" in r.stdout, r.stdout
+    sub = m.client(broker.port, "s", 4)  # the first one still has every connection
+    sub.subscribe([("t", 0)])
+    m.client(broker.port, "p", 4).publish("t", b"x")
+    assert sub.expect_publish().payload == b"x"
