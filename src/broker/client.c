@@ -36,6 +36,7 @@ void st_client_adopt(st_worker *w, st_client *c)
     c->prev = NULL;
     if (w->clients) w->clients->prev = c;
     w->clients = c;
+    if (!w->clients_tail) w->clients_tail = c;
     c->in_list = 1;
     if (st_loop_add(w->loop, &c->io, EPOLLIN) < 0) {
         st_client_close(c, 0);
@@ -52,9 +53,27 @@ static void list_remove(st_client *c)
         c->prev->next = c->next;
     else
         w->clients = c->next;
-    if (c->next) c->next->prev = c->prev;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        w->clients_tail = c->prev;
     c->prev = c->next = NULL;
     c->in_list = 0;
+}
+
+void st_client_to_tail(st_client *c)
+{
+    st_worker *w = c->w;
+    if (!c->in_list || w->clients_tail == c) return;
+    list_remove(c);
+    c->prev = w->clients_tail;
+    c->next = NULL;
+    if (w->clients_tail)
+        w->clients_tail->next = c;
+    else
+        w->clients = c;
+    w->clients_tail = c;
+    c->in_list = 1;
 }
 
 int st_client_writable(const st_client *c)
@@ -323,6 +342,7 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
             break;
         dispatch_packet(c, &pkt, buf + off, (size_t)r);
         off += (size_t)r;
+        if (pkt.type == MQTT_PUBLISH && c->state == ST_CS_CONNECTED && st_flow_hold(c->w, c)) break;
     }
     return off;
 }
@@ -414,6 +434,7 @@ void st_client_on_io(st_io *io, uint32_t events)
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
             if (st_client_input(c, w->rbuf, (size_t)r)) return; /* closed or handed off */
+            if (c->paused) return;                              /* held by flow control */
             if ((size_t)r < w->rbuf_cap) break;
             continue;
         }

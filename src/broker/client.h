@@ -59,6 +59,8 @@ void st_client_disconnect(st_client *c, uint8_t reason, int abnormal);
 /* Close now. abnormal: publish the will per the spec. */
 void st_client_close(st_client *c, int abnormal);
 void st_client_mark_dirty(st_client *c);
+/* Move c to the end of its worker's client list (flow.c: fairness between publishers). */
+void st_client_to_tail(st_client *c);
 int st_client_flush(st_client *c); /* 0 ok, <0 closed; when drained, pumps the session queue */
 void st_client_free(st_client *c);
 int st_client_writable(const st_client *c);

@@ -5,12 +5,14 @@
  *  - overload: some worker's inbox holds more than ST_INBOX_HIGH items (resume below
  *    ST_INBOX_LOW); every connection's reading pauses, since inboxes drain by themselves.
  *  - congestion: the messages waiting in the queues of connected, progressing sessions
- *    ("lag", summed over the workers) pass ST_LAG_HIGH (resume below ST_LAG_LOW). Only
+ *    ("lag", summed over the workers) pass ST_LAG_HIGH (resume below ST_LAG_LOW), or one
+ *    such queue is past half of mqtt.max_mqueue_len ("hot"; cools at a quarter), so a
+ *    queue that keeps up does not reach the limit where it would drop messages. Only
  *    connections that have published and have nothing in flight or queued to them are
  *    paused, so subscribers keep being read (their acks are what drains the lag).
- * A session whose client has made no progress (no ack, no bytes written) for
- * ST_STUCK_MS does not count: a stuck consumer fills its own queue up to
- * mqtt.max_mqueue_len and drops (EMQX), it cannot stall the node. */
+ * A session whose client has had something outstanding and made no progress (no ack, no
+ * bytes written) for ST_STUCK_MS does not count (an idle one is not stuck): a stuck consumer fills
+ * its own queue up to mqtt.max_mqueue_len and drops (EMQX), it cannot stall the node. */
 #ifndef ST_FLOW_H
 #define ST_FLOW_H
 
@@ -27,7 +29,14 @@ void st_flow_update(st_worker *w);
 void st_flow_tick(st_worker *w, int64_t now);
 /* Readable event on c: 1 if reading c must pause now (then it has been paused). */
 int st_flow_pause(st_worker *w, st_client *c);
+/* After a PUBLISH from c: 1 if c must stop here (paused; the rest of what was read stays
+ * in its input buffer and is parsed when it resumes). A single read can hold thousands of
+ * packets, far more than a queue limit, so this is checked per packet. */
+int st_flow_hold(st_worker *w, st_client *c);
 /* A session's client attaches (+1) or detaches (-1): its queue joins or leaves the lag. */
-void st_flow_attach(st_worker *w, const st_session *s, int sign);
+void st_flow_attach(st_worker *w, st_session *s, int sign);
+/* One message was queued to / taken from the queue of a connected session. */
+void st_flow_queued(st_worker *w, st_session *s);
+void st_flow_dequeued(st_worker *w, st_session *s);
 
 #endif

@@ -3,6 +3,7 @@
  * Outbound: each delivery encodes only the packet head per subscriber; payloads above a
  * small size go out by reference from the shared message (writev), never copied. */
 #include "broker/client.h"
+#include "broker/flow.h"
 #include "core/err.h"
 #include "route/trie.h"
 
@@ -278,7 +279,7 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
         st_qitem_release(it);
         return;
     }
-    if (s->client && !dropped.msg) w->lag++;
+    if (s->client && !dropped.msg) st_flow_queued(w, s);
     /* A message pushed out of a full queue is dropped, as EMQX does, even when it came
      * through a shared group: handing it to another member whose queue is full too
      * would bounce it between members forever. Redispatch is for sessions that end. */
@@ -294,6 +295,9 @@ void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_targe
                    .qos = qos,
                    .retain = (t->flags & ST_SUB_RAP) ? msg->retain : 0};
     if (t->flags & ST_T_RETAINED) it.retain = 1;
+    st_client *c = s->client;
+    if (c && !s->qlen && !s->ninf && !c->outq.bytes) /* idle until now: the clock starts */
+        c->last_progress = st_loop_now(w->loop);
     if (s->qlen == 0 && try_send(w, s, &it)) return;
     enqueue(w, s, &it);
 }
@@ -305,7 +309,7 @@ void st_session_pump(st_worker *w, st_session *s)
         if (head->qos > 0 && s->ninf >= s->client->recv_max) break;
         st_qitem it;
         st_session_dequeue(s, &it);
-        w->lag--;
+        st_flow_dequeued(w, s);
         if (!try_send(w, s, &it)) { /* cannot happen after the checks above */
             st_qitem_release(&it);
             break;

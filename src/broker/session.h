@@ -51,6 +51,7 @@ typedef struct st_session {
     uint32_t nsubs, capsubs;
     st_qitem *q; /* ring */
     uint32_t qhead, qlen, qcap;
+    uint8_t hot; /* queue past half of max_mqueue_len while connected (flow.h) */
     st_inflight *inf;
     uint32_t ninf, capinf;
     uint16_t next_pid;

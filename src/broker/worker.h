@@ -47,8 +47,9 @@ struct st_worker {
     st_strmap *by_cid;         /* client id → session */
     st_strmap *by_sid;         /* 8-byte sid → session */
     struct st_client *clients; /* all live connections (tick sweeps) */
-    struct st_client *dirty;   /* connections with queued output */
-    struct st_client *dead;    /* closed, freed at the next safe point */
+    struct st_client *clients_tail;
+    struct st_client *dirty; /* connections with queued output */
+    struct st_client *dead;  /* closed, freed at the next safe point */
     uint8_t *rbuf;
     size_t rbuf_cap;
     st_tvec tv;
@@ -63,6 +64,8 @@ struct st_worker {
     int congested;       /* subscribers lag: stop reading publishers (flow.h) */
     long lag;            /* messages queued to connected, progressing sessions here */
     atomic_long lag_pub; /* lag as last published for the other workers */
+    long hot;            /* such sessions with a queue past half of max_mqueue_len */
+    atomic_long hot_pub; /* hot as last published */
     uint32_t npaused;    /* clients whose reading is paused by backpressure */
 };
 
@@ -85,6 +88,8 @@ struct st_broker {
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
+    atomic_int overloaded;           /* flow.c: node-wide states, workers cache them */
+    atomic_int congested;
     int running;
 };
 
