@@ -23,6 +23,17 @@ def pipelined_publisher(port, client_id, topic, n):
     return t, pub
 
 
+def receive_all(sub, n):
+    """Receive (and acknowledge) n QoS 1 PUBLISHes; their payloads as ints, in order."""
+    got = []
+    while len(got) < n:
+        p = sub.recv(30)
+        assert p is not None and p.type == m.PUBLISH, "after %d messages: %r" % (len(got), p)
+        got.append(int(p.payload))
+        sub.send(m.ack(m.PUBACK, p.packet_id))
+    return got
+
+
 def count_acks(pub, n, timeout=30):
     got = 0
     while got < n:
@@ -44,12 +55,7 @@ def test_slow_subscriber_loses_nothing(mqtt, broker):
     sub.subscribe([("flow/t", 1)])
     t, pub = pipelined_publisher(broker.port, "fast-pub", "flow/t", n)
     try:
-        got = []
-        while len(got) < n:
-            p = sub.expect(m.PUBLISH, 30)
-            got.append(int(p.payload))
-            sub.send(m.ack(m.PUBACK, p.packet_id))
-        assert got == list(range(n))
+        assert receive_all(sub, n) == list(range(n))
         count_acks(pub, n)
         t.join(30)
     finally:
@@ -69,13 +75,7 @@ def test_stuck_subscriber_does_not_stall_publishers(mqtt, broker):
     healthy.subscribe([("flow/s", 1)])
     t, pub = pipelined_publisher(broker.port, "pub", "flow/s", n)
     try:
-        got = []
-        while len(got) < n:
-            p = healthy.recv(30)
-            assert p is not None and p.type == m.PUBLISH, (len(got), p)
-            got.append(int(p.payload))
-            healthy.send(m.ack(m.PUBACK, p.packet_id))
-        assert got == list(range(n))
+        assert receive_all(healthy, n) == list(range(n))
         count_acks(pub, n)
         t.join(30)
         # the stuck one holds its window plus the newest max_mqueue_len messages

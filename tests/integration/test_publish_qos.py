@@ -168,3 +168,54 @@ def test_large_qos0_stream_all_delivered(mqtt):
     pub.ping()
     got = [sub.expect(m.PUBLISH, 10).payload for _ in range(n)]
     assert got == [payload + b"%d" % i for i in range(n)]
+
+
+@pytest.mark.starling_only("mosquitto 2.0 has no retry_interval")
+@pytest.mark.broker_conf({"mqtt.retry_interval": "1s"})
+def test_retry_interval_v311(mqtt):
+    """mqtt.retry_interval: an MQTT 3.1.1 QoS 1 message not acknowledged in time is sent
+    again, with DUP and the same Packet Identifier, while the client stays connected."""
+    sub = mqtt("sub", 4)
+    sub.subscribe([("t", 1)])
+    mqtt("pub", 4).publish("t", b"again", qos=1)
+    first = sub.expect(m.PUBLISH)
+    assert (first.payload, first.dup) == (b"again", 0)
+    again = sub.expect(m.PUBLISH, 5)
+    assert (again.payload, again.dup, again.packet_id) == (b"again", 1, first.packet_id)
+    sub.send(m.ack(m.PUBACK, first.packet_id))
+    sub.expect_nothing(1.5)
+
+
+@pytest.mark.broker_conf({"mqtt.retry_interval": "1s"})
+def test_no_retry_while_connected_v5(mqtt):
+    """MQTT 5 forbids resending while the connection is up [MQTT-4.4.0-1]: retry_interval
+    does not apply; the resend happens on reconnect."""
+    sub = mqtt("sub5", 5, clean=False, properties={"session_expiry": 60})
+    sub.subscribe([("t", 1)])
+    mqtt("pub", 5).publish("t", b"once", qos=1)
+    first = sub.expect(m.PUBLISH)
+    sub.expect_nothing(2.0)
+    sub.close()
+    back = mqtt("sub5", 5, clean=False, properties={"session_expiry": 60})
+    again = back.expect(m.PUBLISH)
+    assert (again.payload, again.dup, again.packet_id) == (b"once", 1, first.packet_id)
+
+
+@pytest.mark.starling_only("EMQX's await_rel_timeout")
+@pytest.mark.broker_conf({"mqtt.await_rel_timeout": "1s"})
+def test_await_rel_timeout(mqtt):
+    """mqtt.await_rel_timeout: a QoS 2 Packet Identifier whose PUBREL never came is
+    forgotten after the timeout, so a new PUBLISH with that id is a new message (before the
+    timeout it is a duplicate and not delivered)."""
+    sub = mqtt("sub", 4)
+    sub.subscribe([("t", 2)])
+    pub = mqtt("pub", 4)
+    pub.send(m.publish("t", b"first", qos=2, packet_id=9))
+    assert pub.expect(m.PUBREC).packet_id == 9
+    assert sub.expect_publish().payload == b"first"
+    pub.send(m.publish("t", b"dup", qos=2, packet_id=9))  # still awaiting PUBREL: duplicate
+    assert pub.expect(m.PUBREC).packet_id == 9
+    sub.expect_nothing(2.5)  # and the id expires meanwhile
+    pub.send(m.publish("t", b"second", qos=2, packet_id=9))
+    assert pub.expect(m.PUBREC).packet_id == 9
+    assert sub.expect_publish().payload == b"second"
