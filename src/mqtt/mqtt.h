@@ -12,14 +12,10 @@
 #ifndef ST_MQTT_H
 #define ST_MQTT_H
 
+#include "core/bytes.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-/* A borrowed byte range. p may be NULL when len == 0. */
-typedef struct st_bytes {
-    const uint8_t *p;
-    uint32_t len;
-} st_bytes;
 
 enum mqtt_version { MQTT_V31 = 3, MQTT_V311 = 4, MQTT_V5 = 5 };
 

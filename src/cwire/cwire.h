@@ -1,0 +1,207 @@
+/* cwire.h — the cluster wire codec (docs/cluster.md §4): frames on port 4370, the
+ * handshake, heartbeats and acks, route sync, and forwarded-message batches.
+ *
+ * Pure: no I/O, no allocation. Decoders fill structs whose strings and blobs point into the
+ * input (st_bytes); encoders write into a caller's buffer and return the frame's full size
+ * even when it does not fit (nothing is written past cap then), so a caller can size first.
+ * Integers are big-endian; str = u16 length + bytes; blob = u32 length + bytes; MQTT 5
+ * property blocks travel as opaque blobs (the receiver decodes them with the mqtt codec).
+ * Strings are not checked for UTF-8 here: node names, filters and topics are validated by
+ * the layer that uses them (route/, mqtt/).
+ *
+ * Compatibility: a body may grow at its end in a later version; decoders ignore trailing
+ * bytes they do not know. HELLO, WELCOME and READY end with an extension list
+ * (u16 n, n × {u16 tag, u16 len, bytes}) whose unknown tags are skipped. A frame whose type
+ * is unknown is skipped if it has CW_F_IGNORABLE, else it is a protocol error. */
+#ifndef ST_CWIRE_H
+#define ST_CWIRE_H
+
+#include "core/bytes.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_MAGIC "STCL"
+#define CW_VERSION 1
+#define CW_HDR 6                 /* u32 len, u8 type, u8 flags */
+#define CW_MAX_FRAME (16u << 20) /* len limit after READY */
+#define CW_MAX_PREAUTH 4096u     /* len limit before READY */
+#define CW_NONCE 16
+#define CW_PROOF 32
+#define CW_UUID 16
+
+enum cw_type {
+    CW_HELLO = 0x01,
+    CW_WELCOME = 0x02,
+    CW_PROOF_MSG = 0x03,
+    CW_READY = 0x04,
+    CW_REFUSE = 0x05,
+    CW_PING = 0x06,
+    CW_PONG = 0x07,
+    CW_ACK = 0x08,
+    CW_GOODBYE = 0x09,
+    CW_ROUTE_SYNC_BEGIN = 0x10,
+    CW_ROUTE_BATCH = 0x11,
+    CW_ROUTE_SYNC_END = 0x12,
+    CW_RESUME = 0x50,
+    CW_FWD = 0x51,
+};
+
+enum { CW_F_IGNORABLE = 1, CW_F_LZ4 = 2 }; /* frame flags; LZ4 is reserved (rejected) */
+enum cw_stream { CW_S_CONTROL = 1, CW_S_RAFT = 2, CW_S_DATA = 3, CW_S_BULK = 4 };
+enum cw_role { CW_ROLE_CORE = 1, CW_ROLE_REPLICANT = 2 };
+enum { CW_HELLO_JOINING = 1 };                         /* HELLO flags */
+enum { CW_WELCOME_MEMBER = 1, CW_WELCOME_LEADER = 2 }; /* WELCOME flags */
+enum cw_refuse_code {
+    CW_REFUSE_COOKIE = 1,
+    CW_REFUSE_VERSION = 2,
+    CW_REFUSE_CLUSTER_NAME = 3,
+    CW_REFUSE_NOT_MEMBER = 4,
+    CW_REFUSE_OTHER_CLUSTER = 5,
+    CW_REFUSE_STALE_BOOT = 6,
+    CW_REFUSE_SHUTTING_DOWN = 7,
+    CW_REFUSE_PROTOCOL = 8,
+};
+enum cw_goodbye_reason { CW_BYE_SHUTDOWN = 1, CW_BYE_LEAVE = 2, CW_BYE_REMOVED = 3 };
+enum cw_route_kind { CW_ROUTE_ADD = 1, CW_ROUTE_DEL = 2, CW_ROUTE_SHARE = 3 };
+/* FWD record kind bits and message bits */
+enum { CW_REC_DELIVER = 1, CW_REC_SHARED = 2, CW_REC_STORE_RETAINED = 4 };
+enum { CW_MSG_QOS_MASK = 3, CW_MSG_RETAIN = 4 };
+
+/* ---- frames ------------------------------------------------------------------------- */
+
+typedef struct cw_frame {
+    uint8_t type, flags;
+    st_bytes body;
+} cw_frame;
+
+/* One frame from a stream: bytes consumed (> 0), 0 if more bytes are needed, or
+ * ST_ETOOLARGE (len > max_len), ST_EMALFORMED (len < 2, reserved flag bits, LZ4). */
+long cw_frame_decode(const uint8_t *p, size_t n, uint32_t max_len, cw_frame *f);
+/* Known to this version (else: skip if IGNORABLE, otherwise a protocol error). */
+int cw_type_known(uint8_t type);
+const char *cw_type_name(uint8_t type);
+const char *cw_refuse_text(uint16_t code);
+
+/* ---- message bodies ------------------------------------------------------------------- */
+
+typedef struct cw_hello {
+    uint8_t ver_min, ver_max, stream, role;
+    uint16_t lane, flags;
+    uint64_t boot, incarnation, node_id;
+    uint8_t uuid[CW_UUID], nonce[CW_NONCE];
+    st_bytes cluster_name, node_name, addr;
+    st_bytes ext; /* the extension list, validated (walk with cw_ext_next) */
+} cw_hello;
+
+typedef struct cw_welcome {
+    uint8_t ver, role;
+    uint16_t flags, members;
+    uint64_t boot, incarnation, node_id;
+    uint8_t uuid[CW_UUID], nonce[CW_NONCE], proof[CW_PROOF];
+    st_bytes cluster_name, node_name, addr, leader_name;
+    st_bytes ext;
+} cw_welcome;
+
+typedef struct cw_refuse {
+    uint16_t code;
+    st_bytes text;
+} cw_refuse;
+
+typedef struct cw_goodbye {
+    uint8_t reason;
+    st_bytes text;
+} cw_goodbye;
+
+typedef struct cw_ack {
+    uint64_t seq;   /* cumulative */
+    uint16_t nnack; /* seqs refused (shared records with no member here) */
+    st_bytes nacks; /* nnack × u64; read with cw_ack_nack */
+} cw_ack;
+
+typedef struct cw_route_sync {
+    uint64_t seq, sync_id;
+    uint32_t count; /* END only: routes in the sync */
+} cw_route_sync;
+
+typedef struct cw_route_op {
+    uint8_t kind; /* enum cw_route_kind */
+    st_bytes filter, group;
+    uint32_t members; /* SHARE: members here (0 = the group is gone) */
+} cw_route_op;
+
+typedef struct cw_route_batch {
+    uint64_t seq;
+    uint16_t n;
+    st_bytes ops; /* n ops, validated; walk with cw_route_next */
+} cw_route_batch;
+
+typedef struct cw_resume {
+    uint64_t sender_boot, last_seq;
+} cw_resume;
+
+typedef struct cw_record {
+    uint8_t kind; /* CW_REC_* */
+    uint8_t m;    /* QoS | CW_MSG_RETAIN */
+    uint64_t mid, hlc;
+    uint32_t expiry_ms; /* remaining; 0 = none */
+    st_bytes topic, share, props, payload;
+} cw_record;
+
+typedef struct cw_fwd {
+    uint64_t first_seq;
+    uint16_t n;
+    st_bytes recs; /* n records, validated; walk with cw_fwd_next */
+} cw_fwd;
+
+typedef struct cw_ext {
+    uint16_t tag;
+    st_bytes value;
+} cw_ext;
+
+/* Decode a frame's body. 0, or ST_EMALFORMED (short, bad magic, counts that do not match,
+ * bad enum values). */
+int cw_decode_hello(st_bytes body, cw_hello *h);
+int cw_decode_welcome(st_bytes body, cw_welcome *w);
+int cw_decode_proof(st_bytes body, uint8_t proof[CW_PROOF]);
+int cw_decode_ready(st_bytes body, st_bytes *ext);
+int cw_decode_refuse(st_bytes body, cw_refuse *r);
+int cw_decode_u64(st_bytes body, uint64_t *v); /* PING, PONG */
+int cw_decode_goodbye(st_bytes body, cw_goodbye *g);
+int cw_decode_ack(st_bytes body, cw_ack *a);
+int cw_decode_route_sync(uint8_t type, st_bytes body, cw_route_sync *s);
+int cw_decode_route_batch(st_bytes body, cw_route_batch *b);
+int cw_decode_resume(st_bytes body, cw_resume *r);
+int cw_decode_fwd(st_bytes body, cw_fwd *f);
+
+/* Walkers over validated lists: 1 and the next item, 0 at the end. *off starts at 0. */
+int cw_ext_next(st_bytes ext, uint32_t *off, cw_ext *e);
+int cw_route_next(const cw_route_batch *b, uint32_t *off, cw_route_op *op);
+int cw_fwd_next(const cw_fwd *f, uint32_t *off, cw_record *r);
+uint64_t cw_ack_nack(const cw_ack *a, uint16_t i);
+
+/* Encode a whole frame (header + body) into dst. Returns the frame's size; when it exceeds
+ * cap nothing past cap is written. flags: CW_F_IGNORABLE or 0. ext: an encoded extension
+ * list (st_bytes with len 0 for none; cw_ext_put builds one). */
+size_t cw_encode_hello(const cw_hello *h, uint8_t *dst, size_t cap);
+size_t cw_encode_welcome(const cw_welcome *w, uint8_t *dst, size_t cap);
+size_t cw_encode_proof(const uint8_t proof[CW_PROOF], uint8_t *dst, size_t cap);
+size_t cw_encode_ready(st_bytes ext, uint8_t *dst, size_t cap);
+size_t cw_encode_refuse(const cw_refuse *r, uint8_t *dst, size_t cap);
+size_t cw_encode_u64(uint8_t type, uint64_t v, uint8_t *dst, size_t cap); /* PING, PONG */
+size_t cw_encode_goodbye(const cw_goodbye *g, uint8_t *dst, size_t cap);
+size_t cw_encode_ack(uint64_t seq, const uint64_t *nacks, uint16_t nnack, uint8_t *dst, size_t cap);
+size_t cw_encode_route_sync(uint8_t type, const cw_route_sync *s, uint8_t *dst, size_t cap);
+size_t cw_encode_resume(const cw_resume *r, uint8_t *dst, size_t cap);
+/* Batches: the header is written last, when the count is known. */
+size_t cw_encode_route_batch(uint64_t seq, const cw_route_op *ops, uint16_t n, uint8_t *dst,
+                             size_t cap);
+size_t cw_encode_fwd(uint64_t first_seq, const cw_record *recs, uint16_t n, uint8_t *dst,
+                     size_t cap);
+/* Size of one FWD record on the wire (for batching to a byte budget). */
+size_t cw_record_size(const cw_record *r);
+/* Append one extension to an extension list being built in buf (starts as {0, 0}); returns
+ * the list's new size, or 0 if it does not fit in cap. */
+size_t cw_ext_put(uint8_t *buf, size_t len, size_t cap, uint16_t tag, st_bytes value);
+
+#endif

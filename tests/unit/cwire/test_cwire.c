@@ -1,0 +1,373 @@
+/* test_cwire.c — the cluster wire codec: round trips of every frame, every truncation,
+ * malformed input, extension lists, and the golden file of the protocol's bytes
+ * (golden/frames.bin; `test_cwire --write` regenerates it after a deliberate change). */
+#include "test.h"
+#include "core/err.h"
+#include "cwire/cwire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static st_bytes S(const char *s)
+{
+    st_bytes b = {(const uint8_t *)s, (uint32_t)strlen(s)};
+    return b;
+}
+
+static int same(st_bytes a, const char *s)
+{
+    size_t n = strlen(s);
+    return a.len == n && (n == 0 || memcmp(a.p, s, n) == 0);
+}
+
+/* Decode one whole frame from buf (n bytes); check every prefix needs more. */
+static int frame_of(const uint8_t *buf, size_t n, cw_frame *f)
+{
+    for (size_t k = 0; k < n; k++) {
+        cw_frame g;
+        if (cw_frame_decode(buf, k, CW_MAX_FRAME, &g) != 0) return 0;
+    }
+    return cw_frame_decode(buf, n, CW_MAX_FRAME, f) == (long)n;
+}
+
+static cw_hello sample_hello(void)
+{
+    cw_hello h = {.ver_min = 1,
+                  .ver_max = 1,
+                  .stream = CW_S_CONTROL,
+                  .role = CW_ROLE_CORE,
+                  .lane = 0,
+                  .flags = CW_HELLO_JOINING,
+                  .boot = 0x0102030405060708ull,
+                  .incarnation = 3,
+                  .node_id = 0xcbf29ce484222325ull,
+                  .cluster_name = S("starling"),
+                  .node_name = S("starling@127.0.0.2"),
+                  .addr = S("127.0.0.2:4370")};
+    for (int i = 0; i < CW_UUID; i++)
+        h.uuid[i] = (uint8_t)i;
+    for (int i = 0; i < CW_NONCE; i++)
+        h.nonce[i] = (uint8_t)(0xA0 + i);
+    return h;
+}
+
+static void test_hello_round_trip(void)
+{
+    uint8_t ext[64];
+    size_t elen = cw_ext_put(ext, 0, sizeof ext, 7, S("x"));
+    elen = cw_ext_put(ext, elen, sizeof ext, 9, S("yz"));
+    CHECK(elen == 2 + 5 + 6);
+    cw_hello h = sample_hello();
+    h.ext = (st_bytes){ext, (uint32_t)elen};
+    uint8_t buf[512];
+    size_t n = cw_encode_hello(&h, buf, sizeof buf);
+    CHECK(n < sizeof buf);
+    CHECK(cw_encode_hello(&h, buf, 10) == n); /* sizing works with a short buffer */
+    cw_frame f;
+    CHECK(frame_of(buf, n, &f));
+    CHECK_EQ(f.type, CW_HELLO);
+    cw_hello d;
+    CHECK_EQ(cw_decode_hello(f.body, &d), 0);
+    CHECK_EQ(d.stream, CW_S_CONTROL);
+    CHECK_EQ(d.flags, CW_HELLO_JOINING);
+    CHECK(d.boot == h.boot && d.node_id == h.node_id && d.incarnation == 3);
+    CHECK(memcmp(d.uuid, h.uuid, CW_UUID) == 0 && memcmp(d.nonce, h.nonce, CW_NONCE) == 0);
+    CHECK(same(d.node_name, "starling@127.0.0.2") && same(d.addr, "127.0.0.2:4370"));
+    uint32_t off = 0;
+    cw_ext e;
+    CHECK(cw_ext_next(d.ext, &off, &e) && e.tag == 7 && same(e.value, "x"));
+    CHECK(cw_ext_next(d.ext, &off, &e) && e.tag == 9 && same(e.value, "yz"));
+    CHECK(!cw_ext_next(d.ext, &off, &e));
+    /* every truncated body is malformed; bytes appended after the body are ignored */
+    for (uint32_t k = 0; k < f.body.len; k++)
+        CHECK_EQ(cw_decode_hello((st_bytes){f.body.p, k}, &d), ST_EMALFORMED);
+    uint8_t longer[600];
+    memcpy(longer, f.body.p, f.body.len);
+    memset(longer + f.body.len, 0xEE, 5);
+    CHECK_EQ(cw_decode_hello((st_bytes){longer, f.body.len + 5}, &d), 0);
+}
+
+static void test_hello_malformed(void)
+{
+    uint8_t buf[512];
+    cw_hello h = sample_hello(), d;
+    cw_frame f;
+    size_t n = cw_encode_hello(&h, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f));
+    uint8_t body[512];
+    memcpy(body, f.body.p, f.body.len);
+    st_bytes b = {body, f.body.len};
+    body[0] = 'X'; /* magic */
+    CHECK_EQ(cw_decode_hello(b, &d), ST_EMALFORMED);
+    body[0] = 'S';
+    body[6] = 9; /* stream */
+    CHECK_EQ(cw_decode_hello(b, &d), ST_EMALFORMED);
+    body[6] = CW_S_DATA;
+    body[7] = 0; /* role */
+    CHECK_EQ(cw_decode_hello(b, &d), ST_EMALFORMED);
+    body[7] = CW_ROLE_REPLICANT;
+    body[4] = 2; /* ver_min > ver_max */
+    CHECK_EQ(cw_decode_hello(b, &d), ST_EMALFORMED);
+    body[4] = 1;
+    CHECK_EQ(cw_decode_hello(b, &d), 0);
+    CHECK_EQ(d.role, CW_ROLE_REPLICANT);
+    h.node_name = S("");
+    n = cw_encode_hello(&h, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f));
+    CHECK_EQ(cw_decode_hello(f.body, &d), ST_EMALFORMED);
+}
+
+static void test_frame_limits(void)
+{
+    uint8_t small[6] = {0, 0, 0, 1, 4, 0}; /* len 1 < 2 */
+    cw_frame f;
+    CHECK_EQ(cw_frame_decode(small, 6, CW_MAX_FRAME, &f), ST_EMALFORMED);
+    uint8_t big[6] = {0, 0, 0x10, 1, 4, 0}; /* 4097 */
+    CHECK_EQ(cw_frame_decode(big, 6, CW_MAX_PREAUTH, &f), ST_ETOOLARGE);
+    CHECK_EQ(cw_frame_decode(big, 6, CW_MAX_FRAME, &f), 0);
+    uint8_t lz4[6] = {0, 0, 0, 2, CW_PING, CW_F_LZ4};
+    CHECK_EQ(cw_frame_decode(lz4, 6, CW_MAX_FRAME, &f), ST_EMALFORMED);
+    uint8_t ign[6] = {0, 0, 0, 2, 0xEE, CW_F_IGNORABLE};
+    CHECK_EQ(cw_frame_decode(ign, 6, CW_MAX_FRAME, &f), 6);
+    CHECK(!cw_type_known(f.type) && (f.flags & CW_F_IGNORABLE));
+    CHECK_STR(cw_type_name(CW_FWD), "FWD");
+    CHECK_STR(cw_type_name(0xEE), "unknown");
+}
+
+static void test_welcome_and_small_frames(void)
+{
+    uint8_t buf[512];
+    cw_frame f;
+    cw_welcome w = {.ver = 1,
+                    .role = CW_ROLE_CORE,
+                    .flags = CW_WELCOME_MEMBER | CW_WELCOME_LEADER,
+                    .members = 3,
+                    .boot = 11,
+                    .incarnation = 2,
+                    .node_id = 5,
+                    .cluster_name = S("c"),
+                    .node_name = S("starling@127.0.0.1"),
+                    .addr = S("127.0.0.1:4370"),
+                    .leader_name = S("starling@127.0.0.1")};
+    memset(w.proof, 0x5A, CW_PROOF);
+    size_t n = cw_encode_welcome(&w, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_WELCOME);
+    cw_welcome d;
+    CHECK_EQ(cw_decode_welcome(f.body, &d), 0);
+    CHECK(d.members == 3 && d.flags == 3 && d.proof[31] == 0x5A &&
+          same(d.leader_name, "starling@127.0.0.1"));
+    CHECK_EQ(d.ext.len, 2u);
+
+    uint8_t proof[CW_PROOF], got[CW_PROOF];
+    for (int i = 0; i < CW_PROOF; i++)
+        proof[i] = (uint8_t)i;
+    n = cw_encode_proof(proof, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_PROOF_MSG);
+    CHECK(cw_decode_proof(f.body, got) == 0 && memcmp(got, proof, CW_PROOF) == 0);
+    CHECK_EQ(cw_decode_proof((st_bytes){f.body.p, 31}, got), ST_EMALFORMED);
+
+    st_bytes ext;
+    n = cw_encode_ready((st_bytes){NULL, 0}, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_READY && cw_decode_ready(f.body, &ext) == 0);
+    CHECK_EQ(ext.len, 2u);
+
+    cw_refuse r = {CW_REFUSE_COOKIE, S("cookie mismatch")}, rd;
+    n = cw_encode_refuse(&r, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_refuse(f.body, &rd) == 0);
+    CHECK(rd.code == CW_REFUSE_COOKIE && same(rd.text, "cookie mismatch"));
+    CHECK_STR(cw_refuse_text(CW_REFUSE_COOKIE), "cookie mismatch (node.cookie differs)");
+
+    uint64_t v = 0;
+    n = cw_encode_u64(CW_PING, 123456789, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_PING && cw_decode_u64(f.body, &v) == 0);
+    CHECK(v == 123456789);
+
+    cw_goodbye g = {CW_BYE_LEAVE, S("bye")}, gd;
+    n = cw_encode_goodbye(&g, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_goodbye(f.body, &gd) == 0 && gd.reason == 2);
+    uint8_t bad[16];
+    memcpy(bad, f.body.p, f.body.len);
+    bad[0] = 0;
+    CHECK_EQ(cw_decode_goodbye((st_bytes){bad, f.body.len}, &gd), ST_EMALFORMED);
+}
+
+static void test_ack_and_routes(void)
+{
+    uint8_t buf[1024];
+    cw_frame f;
+    uint64_t nacks[3] = {7, 9, 1ull << 40};
+    size_t n = cw_encode_ack(42, nacks, 3, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_ACK);
+    cw_ack a;
+    CHECK_EQ(cw_decode_ack(f.body, &a), 0);
+    CHECK(a.seq == 42 && a.nnack == 3 && cw_ack_nack(&a, 2) == (1ull << 40));
+    CHECK_EQ(cw_decode_ack((st_bytes){f.body.p, f.body.len - 1}, &a), ST_EMALFORMED);
+
+    cw_route_sync s = {5, 77, 1000}, sd;
+    n = cw_encode_route_sync(CW_ROUTE_SYNC_END, &s, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_route_sync(f.type, f.body, &sd) == 0);
+    CHECK(sd.seq == 5 && sd.sync_id == 77 && sd.count == 1000);
+    n = cw_encode_route_sync(CW_ROUTE_SYNC_BEGIN, &s, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_route_sync(f.type, f.body, &sd) == 0);
+    CHECK_EQ(sd.count, 0u);
+
+    cw_route_op ops[3] = {{CW_ROUTE_ADD, S("sensors/+/temp"), {NULL, 0}, 0},
+                          {CW_ROUTE_DEL, S("a/#"), {NULL, 0}, 0},
+                          {CW_ROUTE_SHARE, S("t/#"), S("g"), 4}};
+    n = cw_encode_route_batch(9, ops, 3, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_ROUTE_BATCH);
+    cw_route_batch b;
+    CHECK_EQ(cw_decode_route_batch(f.body, &b), 0);
+    CHECK(b.seq == 9 && b.n == 3);
+    uint32_t off = 0, k = 0;
+    cw_route_op op;
+    while (cw_route_next(&b, &off, &op)) {
+        CHECK_EQ(op.kind, ops[k].kind);
+        CHECK(op.filter.len == ops[k].filter.len &&
+              memcmp(op.filter.p, ops[k].filter.p, op.filter.len) == 0);
+        k++;
+    }
+    CHECK_EQ(k, 3u);
+    CHECK(same(op.group, "g") && op.members == 4);
+    for (uint32_t cut = 0; cut < f.body.len; cut++)
+        CHECK_EQ(cw_decode_route_batch((st_bytes){f.body.p, cut}, &b), ST_EMALFORMED);
+    cw_route_op empty = {CW_ROUTE_ADD, S(""), {NULL, 0}, 0};
+    n = cw_encode_route_batch(1, &empty, 1, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_route_batch(f.body, &b) == ST_EMALFORMED);
+}
+
+static void test_fwd(void)
+{
+    uint8_t buf[2048];
+    cw_frame f;
+    cw_record recs[2] = {{.kind = CW_REC_DELIVER,
+                          .m = 1,
+                          .mid = 1ull << 48 | 5,
+                          .expiry_ms = 30000,
+                          .topic = S("sensors/42/temp"),
+                          .props = {(const uint8_t *)"\x03\x00\x01j", 4},
+                          .payload = S("21.5")},
+                         {.kind = CW_REC_DELIVER | CW_REC_SHARED | CW_REC_STORE_RETAINED,
+                          .m = 2 | CW_MSG_RETAIN,
+                          .mid = 6,
+                          .hlc = 0xABCDEF,
+                          .topic = S("t/x"),
+                          .share = S("$share/g/t/#"),
+                          .payload = S("")}};
+    cw_resume r = {0x77, 1234}, rd;
+    size_t n = cw_encode_resume(&r, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_RESUME && cw_decode_resume(f.body, &rd) == 0);
+    CHECK(rd.sender_boot == 0x77 && rd.last_seq == 1234);
+
+    n = cw_encode_fwd(100, recs, 2, buf, sizeof buf);
+    CHECK_EQ(n, CW_HDR + 10 + cw_record_size(&recs[0]) + cw_record_size(&recs[1]));
+    CHECK(frame_of(buf, n, &f) && f.type == CW_FWD);
+    cw_fwd fw;
+    CHECK_EQ(cw_decode_fwd(f.body, &fw), 0);
+    CHECK(fw.first_seq == 100 && fw.n == 2);
+    uint32_t off = 0;
+    cw_record d;
+    CHECK(cw_fwd_next(&fw, &off, &d));
+    CHECK(d.m == 1 && d.expiry_ms == 30000 && same(d.topic, "sensors/42/temp") &&
+          same(d.payload, "21.5") && d.props.len == 4 && d.share.len == 0);
+    CHECK(cw_fwd_next(&fw, &off, &d));
+    CHECK(same(d.share, "$share/g/t/#") && d.hlc == 0xABCDEF && d.payload.len == 0 &&
+          (d.m & CW_MSG_RETAIN));
+    CHECK(!cw_fwd_next(&fw, &off, &d));
+    for (uint32_t cut = 0; cut < f.body.len; cut++)
+        CHECK_EQ(cw_decode_fwd((st_bytes){f.body.p, cut}, &fw), ST_EMALFORMED);
+    recs[0].m = 3; /* QoS 3 */
+    n = cw_encode_fwd(1, recs, 1, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_fwd(f.body, &fw) == ST_EMALFORMED);
+    recs[0].m = 0;
+    recs[0].kind = CW_REC_SHARED; /* shared without a share name */
+    n = cw_encode_fwd(1, recs, 1, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_fwd(f.body, &fw) == ST_EMALFORMED);
+}
+
+/* One of each frame, fixed values: the protocol's bytes, pinned. */
+static size_t golden_frames(uint8_t *buf, size_t cap)
+{
+    size_t n = 0;
+    cw_hello h = sample_hello();
+    n += cw_encode_hello(&h, buf + n, cap - n);
+    cw_welcome w = {.ver = 1,
+                    .role = CW_ROLE_CORE,
+                    .flags = CW_WELCOME_MEMBER,
+                    .members = 1,
+                    .boot = 2,
+                    .node_id = 3,
+                    .cluster_name = S("starling"),
+                    .node_name = S("starling@127.0.0.1"),
+                    .addr = S("127.0.0.1:4370"),
+                    .leader_name = S("starling@127.0.0.1")};
+    n += cw_encode_welcome(&w, buf + n, cap - n);
+    uint8_t proof[CW_PROOF] = {1, 2, 3};
+    n += cw_encode_proof(proof, buf + n, cap - n);
+    n += cw_encode_ready((st_bytes){NULL, 0}, buf + n, cap - n);
+    cw_refuse r = {CW_REFUSE_VERSION, S("v")};
+    n += cw_encode_refuse(&r, buf + n, cap - n);
+    n += cw_encode_u64(CW_PING, 1, buf + n, cap - n);
+    n += cw_encode_u64(CW_PONG, 1, buf + n, cap - n);
+    uint64_t nack = 3;
+    n += cw_encode_ack(2, &nack, 1, buf + n, cap - n);
+    cw_goodbye g = {CW_BYE_SHUTDOWN, S("")};
+    n += cw_encode_goodbye(&g, buf + n, cap - n);
+    cw_route_sync s = {1, 2, 3};
+    n += cw_encode_route_sync(CW_ROUTE_SYNC_BEGIN, &s, buf + n, cap - n);
+    cw_route_op op = {CW_ROUTE_SHARE, S("a/+"), S("g"), 2};
+    n += cw_encode_route_batch(2, &op, 1, buf + n, cap - n);
+    n += cw_encode_route_sync(CW_ROUTE_SYNC_END, &s, buf + n, cap - n);
+    cw_resume rs = {4, 5};
+    n += cw_encode_resume(&rs, buf + n, cap - n);
+    cw_record rec = {.kind = CW_REC_DELIVER, .m = 1, .mid = 7, .topic = S("t"), .payload = S("p")};
+    n += cw_encode_fwd(1, &rec, 1, buf + n, cap - n);
+    return n;
+}
+
+static const char *golden_path = "golden/frames.bin";
+
+static void test_golden(void)
+{
+    uint8_t want[4096], got[4096];
+    size_t n = golden_frames(want, sizeof want);
+    FILE *f = fopen(golden_path, "rb");
+    CHECK(f != NULL);
+    if (!f) return;
+    size_t m = fread(got, 1, sizeof got, f);
+    fclose(f);
+    CHECK_EQ(m, n);
+    CHECK(m == n && memcmp(got, want, n) == 0);
+    /* and the whole file parses frame by frame */
+    size_t off = 0, frames = 0;
+    cw_frame fr;
+    long r;
+    while (off < m && (r = cw_frame_decode(got + off, m - off, CW_MAX_FRAME, &fr)) > 0) {
+        CHECK(cw_type_known(fr.type));
+        off += (size_t)r;
+        frames++;
+    }
+    CHECK_EQ(off, m);
+    CHECK_EQ(frames, 14u);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--write") == 0) {
+        uint8_t buf[4096];
+        size_t n = golden_frames(buf, sizeof buf);
+        FILE *f = fopen(golden_path, "wb");
+        if (!f || fwrite(buf, 1, n, f) != n) return 1;
+        fclose(f);
+        printf("wrote %s (%zu bytes)\n", golden_path, n);
+        return 0;
+    }
+    RUN(test_hello_round_trip);
+    RUN(test_hello_malformed);
+    RUN(test_frame_limits);
+    RUN(test_welcome_and_small_frames);
+    RUN(test_ack_and_routes);
+    RUN(test_fwd);
+    RUN(test_golden);
+    return TEST_END();
+}
