@@ -121,6 +121,7 @@ class Broker:
                 f.write('node.data_dir = "%s/data"\nlog.level = warning\n'
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
                         'listeners.tcp.default.bind = "0.0.0.0:%d"\n'
+                        'cluster.listen = "127.0.0.1:0"\n'
                         "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n" %
                         (self.dir, self.dir, self.port))
             cmd = [STARLING, "-c", conf, "foreground"]

@@ -2,6 +2,7 @@
  * version. Everything else lives in the modules; this file only wires them up. */
 #include "bench/bench.h"
 #include "broker/broker.h"
+#include "cluster/cluster.h"
 #include "config/config.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -100,11 +101,18 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     signal(SIGPIPE, SIG_IGN);
     st_broker *b = st_broker_new(&s, &lg);
     char err[512] = "out of memory";
-    if (!b || st_broker_start(b, err, sizeof err) < 0) {
+    st_cluster_cfg ccfg;
+    st_cluster *cl = NULL;
+    int ok = b && st_broker_start(b, err, sizeof err) == 0 &&
+             st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
+             (cl = st_cluster_new(&ccfg, &lg)) != NULL &&
+             st_cluster_start(cl, err, sizeof err) == 0;
+    if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
+        st_cluster_free(cl);
         st_broker_free(b);
         st_log_close(&lg);
         return 1;
@@ -118,6 +126,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     int sig = 0;
     sigwait(&set, &sig);
     LOG_NOTICE(&lg, "received signal %d, shutting down", sig);
+    st_cluster_free(cl);
     st_broker_free(b);
     st_log_close(&lg);
     return 0;

@@ -79,6 +79,8 @@ def hocon_value(v):
         return _bool(v)
     if isinstance(v, (int, float)):
         return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[%s]" % ", ".join(hocon_value(x) for x in v)
     return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -108,6 +110,8 @@ class Broker:
                  "log.level = debug",
                  "log.console.enable = true",
                  'listeners.tcp.default.bind = "%s:%d"' % (self.host, self.port)]
+        if "cluster.listen" not in self.conf:  # any free port: never the default 4370
+            lines.append('cluster.listen = "%s:0"' % self.host)
         return lines + ["%s = %s" % (k, hocon_value(v)) for k, v in self.conf.items()]
 
     @property

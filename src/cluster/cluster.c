@@ -1,0 +1,215 @@
+/* cluster.c — the cluster thread: configuration, the cluster.listen socket, the tick that
+ * dials peers and runs heartbeats, and an orderly stop (GOODBYE on every link). */
+#include "cluster/auth.h"
+#include "cluster/internal.h"
+#include "core/err.h"
+#include "net/listen.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LINK_TIMEOUT_MS 5000
+
+static int strategy_of(const char *s)
+{
+    static const char *const names[] = {"manual", "static", "dns", "etcd", "k8s"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return ST_DISC_MANUAL;
+}
+
+static int copy(char *dst, size_t cap, const char *src, const char *key, char *err, size_t errlen)
+{
+    if (strlen(src) >= cap) {
+        snprintf(err, errlen, "%s: too long (at most %zu bytes)", key, cap - 1);
+        return ST_ECONFIG;
+    }
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+/* name@host: name of letters, digits, '_', '-', '.'; host a DNS name or an IP address
+ * (IPv6 without brackets). */
+static int valid_node_name(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || !at[1]) return 0;
+    for (const char *p = s; p < at; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_-.", *p)) return 0;
+    for (const char *p = at + 1; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-.:", *p)) return 0;
+    return 1;
+}
+
+int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (copy(cfg->node_name, sizeof cfg->node_name, st_config_str(c, "node.name"), "node.name", err,
+             errlen) < 0 ||
+        copy(cfg->cookie, sizeof cfg->cookie, st_config_str(c, "node.cookie"), "node.cookie", err,
+             errlen) < 0 ||
+        copy(cfg->cluster_name, sizeof cfg->cluster_name, st_config_str(c, "cluster.name"),
+             "cluster.name", err, errlen) < 0 ||
+        copy(cfg->listen, sizeof cfg->listen, st_config_str(c, "cluster.listen"), "cluster.listen",
+             err, errlen) < 0)
+        return ST_ECONFIG;
+    cfg->role =
+        strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
+    cfg->strategy = strategy_of(st_config_str(c, "cluster.discovery_strategy"));
+    cfg->link_timeout_ms = LINK_TIMEOUT_MS;
+    size_t n = st_config_array_len(c, "cluster.static.seeds");
+    if (n > ST_CLUSTER_MAX_SEEDS) {
+        snprintf(err, errlen, "cluster.static.seeds: at most %d seeds", ST_CLUSTER_MAX_SEEDS);
+        return ST_ECONFIG;
+    }
+    for (size_t i = 0; cfg->strategy == ST_DISC_STATIC && i < n; i++) {
+        const char *s = st_config_array_str(c, "cluster.static.seeds", i);
+        if (!valid_node_name(s)) {
+            snprintf(err, errlen, "cluster.static.seeds: \"%.100s\" is not a node name (name@host)",
+                     s);
+            return ST_ECONFIG;
+        }
+        if (copy(cfg->seeds[cfg->nseeds], sizeof cfg->seeds[0], s, "cluster.static.seeds", err,
+                 errlen) < 0)
+            return ST_ECONFIG;
+        cfg->nseeds++;
+    }
+    return 0;
+}
+
+int64_t st_cl_now(st_cluster *c)
+{
+    return (int64_t)uv_now(&c->loop);
+}
+
+st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
+{
+    st_cluster *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->cfg = *cfg;
+    c->log = log;
+    c->lfd = -1;
+    c->node_id = st_auth_node_id(cfg->node_name);
+    if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
+    return c;
+}
+
+static void on_accept(uv_poll_t *h, int status, int events)
+{
+    st_cluster *c = h->data;
+    (void)events;
+    if (status < 0 || c->stopping) return;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return; /* EAGAIN, or out of descriptors: the next event retries */
+        st_link_accept(c, fd);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    st_cluster *c = t->data;
+    int64_t now = st_cl_now(c);
+    st_link *next;
+    for (st_link *l = c->links; l; l = next) {
+        next = l->next;
+        st_link_tick(l, now);
+    }
+    st_peers_tick(c, now);
+}
+
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_stop(uv_async_t *a)
+{
+    st_cluster *c = a->data;
+    c->stopping = 1;
+    while (c->links) {
+        st_link *l = c->links;
+        st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
+        st_link_close(l, "shutting down");
+    }
+    uv_timer_stop(&c->tick);
+    uv_close((uv_handle_t *)&c->tick, close_cb);
+    uv_poll_stop(&c->lpoll);
+    uv_close((uv_handle_t *)&c->lpoll, close_cb);
+    uv_close((uv_handle_t *)&c->stop, close_cb);
+}
+
+static void *thread_main(void *arg)
+{
+    st_cluster *c = arg;
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static int bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return 0;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+int st_cluster_start(st_cluster *c, char *err, size_t errlen)
+{
+    char lerr[256];
+    c->lfd = st_listen_tcp(c->cfg.listen, 0, 1024, lerr, sizeof lerr);
+    if (c->lfd < 0) {
+        snprintf(err, errlen, "cluster.listen: %s", lerr);
+        return c->lfd;
+    }
+    c->port = bound_port(c->lfd);
+    if (uv_loop_init(&c->loop) < 0) {
+        snprintf(err, errlen, "cluster: cannot create its event loop");
+        return ST_ESYS;
+    }
+    c->stop.data = c->tick.data = c->lpoll.data = c;
+    uv_async_init(&c->loop, &c->stop, on_stop);
+    uv_timer_init(&c->loop, &c->tick);
+    uv_timer_start(&c->tick, on_tick, ST_CL_TICK_MS, ST_CL_TICK_MS);
+    uv_poll_init_socket(&c->loop, &c->lpoll, c->lfd);
+    uv_poll_start(&c->lpoll, UV_READABLE, on_accept);
+    for (size_t i = 0; i < c->cfg.nseeds; i++)
+        if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0) st_peer_get(c, c->cfg.seeds[i], 1);
+    if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
+        snprintf(err, errlen, "cluster: cannot start its thread");
+        return ST_ESYS;
+    }
+    c->running = 1;
+    LOG_INFO(c->log, "cluster: %s listening on %s (port %d), %d seed(s)", c->cfg.node_name,
+             c->cfg.listen, c->port, c->npeers);
+    return 0;
+}
+
+void st_cluster_stop(st_cluster *c)
+{
+    if (!c || !c->running) return;
+    uv_async_send(&c->stop);
+    pthread_join(c->th, NULL);
+    c->running = 0;
+}
+
+void st_cluster_free(st_cluster *c)
+{
+    if (!c) return;
+    st_cluster_stop(c);
+    if (c->port) {
+        uv_run(&c->loop, UV_RUN_NOWAIT); /* let close callbacks finish */
+        uv_loop_close(&c->loop);
+    }
+    if (c->lfd >= 0) close(c->lfd);
+    for (int i = 0; i < c->npeers; i++)
+        free(c->peers[i]);
+    free(c);
+}

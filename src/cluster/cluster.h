@@ -1,0 +1,42 @@
+/* cluster.h — the node's cluster side (docs/cluster.md): a thread with its own libuv loop
+ * that listens on cluster.listen, dials the peers it knows (static seeds for now),
+ * authenticates every link with the cookie, and keeps CONTROL links alive with heartbeats.
+ * Step 2 of the plan in docs/cluster.md §12: links only; Raft, routes and forwarding come
+ * next. Broker code never includes this header; main.c starts both. */
+#ifndef ST_CLUSTER_H
+#define ST_CLUSTER_H
+
+#include "config/config.h"
+#include "core/log.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_CLUSTER_MAX_SEEDS 64
+
+typedef struct st_cluster_cfg {
+    char node_name[256];
+    char cookie[256];
+    char cluster_name[128];
+    char listen[128]; /* host:port; port 0 = any (tests, standalone) */
+    int role;         /* CW_ROLE_* */
+    int strategy;     /* ST_DISC_* */
+    int64_t link_timeout_ms;
+    size_t nseeds;
+    char seeds[ST_CLUSTER_MAX_SEEDS][256];
+} st_cluster_cfg;
+
+enum { ST_DISC_MANUAL, ST_DISC_STATIC, ST_DISC_DNS, ST_DISC_ETCD, ST_DISC_K8S };
+
+typedef struct st_cluster st_cluster;
+
+/* Fill cfg from the loaded configuration. 0, or ST_ECONFIG with a message. */
+int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen);
+st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
+/* Bind cluster.listen and start the thread. 0, or <0 with a message in err. */
+int st_cluster_start(st_cluster *c, char *err, size_t errlen);
+/* Say GOODBYE on every link, close them, and join the thread. */
+void st_cluster_stop(st_cluster *c);
+void st_cluster_free(st_cluster *c);
+
+#endif

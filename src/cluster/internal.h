@@ -1,0 +1,103 @@
+/* internal.h — the cluster thread's private state, shared by cluster.c (lifecycle,
+ * listener, tick), link.c (one connection: I/O and handshake) and peers.c (who we know,
+ * dialling, link up/down). Everything here is touched by the cluster thread only, except
+ * the stop request (uv_async). */
+#ifndef ST_CLUSTER_INTERNAL_H
+#define ST_CLUSTER_INTERNAL_H
+
+#include "cluster/cluster.h"
+#include "cwire/cwire.h"
+
+#include <pthread.h>
+#include <uv.h>
+
+#define ST_CL_TICK_MS 200
+#define ST_CL_HANDSHAKE_MS 5000
+#define ST_CL_DIAL_MIN_MS 200
+#define ST_CL_DIAL_MAX_MS 5000
+#define ST_CL_MAX_PEERS 256
+#define ST_CL_REFUSE_LOG_MS 60000
+
+typedef struct st_peer st_peer;
+typedef struct st_link st_link;
+
+enum st_link_state {
+    ST_L_CONNECTING, /* dialer: connect() in progress */
+    ST_L_WAIT_WELCOME,
+    ST_L_WAIT_READY,
+    ST_L_WAIT_HELLO, /* acceptor */
+    ST_L_WAIT_PROOF,
+    ST_L_READY,
+    ST_L_CLOSED,
+};
+
+struct st_link {
+    st_cluster *cl;
+    int fd;
+    uv_poll_t poll;
+    int dialer;
+    uint8_t stream;
+    int state;
+    uint8_t nonce_d[CW_NONCE], nonce_a[CW_NONCE];
+    char peer_name[256];
+    char addr[256]; /* the peer's socket address, ip:port */
+    uint64_t peer_boot;
+    st_peer *peer; /* set once READY (and for a dialer, from the start) */
+    uint8_t *in;
+    size_t ilen, icap;
+    uint8_t *out;
+    size_t olen, ooff, ocap;
+    int64_t started, last_rx, last_tx;
+    int64_t rtt_us;
+    int polling_out;
+    st_link *next;
+};
+
+struct st_peer {
+    char name[256];
+    char host[200];
+    int port;
+    st_link *link;    /* the READY CONTROL link, or NULL */
+    st_link *dialing; /* our dial in progress, or NULL */
+    int64_t next_dial, backoff;
+    int64_t last_refuse_log;
+};
+
+struct st_cluster {
+    st_cluster_cfg cfg;
+    const st_log *log;
+    uint64_t boot, node_id;
+    int port; /* the bound cluster.listen port (peers are dialled on it too) */
+    uv_loop_t loop;
+    uv_async_t stop;
+    uv_timer_t tick;
+    uv_poll_t lpoll;
+    int lfd;
+    pthread_t th;
+    int running;
+    int stopping;
+    st_link *links;
+    st_peer *peers[ST_CL_MAX_PEERS];
+    int npeers;
+    char last_refused[256]; /* acceptor-side refusal log, rate limited */
+    int64_t last_refuse_log;
+};
+
+int64_t st_cl_now(st_cluster *c);
+
+/* link.c */
+st_link *st_link_accept(st_cluster *c, int fd);
+st_link *st_link_dial(st_cluster *c, st_peer *p);
+void st_link_close(st_link *l, const char *why);
+void st_link_send_goodbye(st_link *l, uint8_t reason);
+void st_link_tick(st_link *l, int64_t now);
+
+/* peers.c */
+st_peer *st_peer_get(st_cluster *c, const char *name, int create);
+void st_peers_tick(st_cluster *c, int64_t now);
+/* A link finished its handshake: keep it (1) or it lost to a duplicate (0, closed). */
+int st_peer_link_up(st_cluster *c, st_link *l);
+void st_peer_link_down(st_cluster *c, st_link *l, const char *why);
+void st_peer_dial_failed(st_cluster *c, st_peer *p);
+
+#endif

@@ -1,0 +1,512 @@
+/* link.c — one cluster connection on the cluster thread: non-blocking socket watched by a
+ * uv_poll, frames in and out (cwire), the handshake of docs/cluster.md §3.2 on both sides,
+ * heartbeats, and closing. */
+#include "cluster/auth.h"
+#include "cluster/internal.h"
+#include "core/err.h"
+#include "net/listen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static st_bytes B(const char *s)
+{
+    st_bytes b = {(const uint8_t *)s, (uint32_t)strlen(s)};
+    return b;
+}
+
+static void on_io(uv_poll_t *h, int status, int events);
+
+static void on_closed(uv_handle_t *h)
+{
+    st_link *l = h->data;
+    close(l->fd);
+    free(l->in);
+    free(l->out);
+    free(l);
+}
+
+static void unlist(st_link *l)
+{
+    for (st_link **pp = &l->cl->links; *pp; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            return;
+        }
+}
+
+void st_link_close(st_link *l, const char *why)
+{
+    if (l->state == ST_L_CLOSED) return;
+    int was_ready = l->state == ST_L_READY;
+    l->state = ST_L_CLOSED;
+    if (was_ready || l->dialer) st_peer_link_down(l->cl, l, why);
+    unlist(l);
+    uv_poll_stop(&l->poll);
+    uv_close((uv_handle_t *)&l->poll, on_closed);
+}
+
+static void want_out(st_link *l, int on)
+{
+    if (l->polling_out == on || l->state == ST_L_CLOSED) return;
+    l->polling_out = on;
+    uv_poll_start(&l->poll, UV_READABLE | (on ? UV_WRITABLE : 0), on_io);
+}
+
+static int flush(st_link *l)
+{
+    while (l->ooff < l->olen) {
+        ssize_t n = send(l->fd, l->out + l->ooff, l->olen - l->ooff, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                want_out(l, 1);
+                return 0;
+            }
+            st_link_close(l, strerror(errno));
+            return -1;
+        }
+        l->ooff += (size_t)n;
+    }
+    l->ooff = l->olen = 0;
+    want_out(l, 0);
+    return 0;
+}
+
+/* Reserve room for a frame of up to n bytes at the end of the output buffer. */
+static uint8_t *out_room(st_link *l, size_t n)
+{
+    if (l->olen + n > l->ocap) {
+        size_t cap = l->ocap ? l->ocap : 1024;
+        while (cap < l->olen + n)
+            cap *= 2;
+        uint8_t *p = realloc(l->out, cap);
+        if (!p) return NULL;
+        l->out = p;
+        l->ocap = cap;
+    }
+    return l->out + l->olen;
+}
+
+/* Queue a frame produced by enc (which returns its size, writing only if it fits). */
+#define SEND(l, call_with_dst_cap)                                                                 \
+    do {                                                                                           \
+        uint8_t *dst_ = out_room(l, 512);                                                          \
+        size_t cap_ = 512;                                                                         \
+        size_t n_ = dst_ ? (call_with_dst_cap) : 0;                                                \
+        if (dst_ && n_ > cap_ && (dst_ = out_room(l, n_)) != NULL) {                               \
+            cap_ = n_;                                                                             \
+            n_ = (call_with_dst_cap);                                                              \
+        }                                                                                          \
+        if (dst_) {                                                                                \
+            l->olen += n_;                                                                         \
+            l->last_tx = st_cl_now(l->cl);                                                         \
+        }                                                                                          \
+    } while (0)
+
+static void refuse(st_link *l, uint16_t code)
+{
+    cw_refuse r = {code, B(cw_refuse_text(code))};
+    SEND(l, cw_encode_refuse(&r, dst_, cap_));
+    flush(l);
+}
+
+/* Refusals, either way, are logged once a minute per peer: the dialer retries. */
+static int refusal_log_due(st_link *l)
+{
+    st_cluster *c = l->cl;
+    int64_t now = st_cl_now(c);
+    st_peer *p = l->peer ? l->peer : st_peer_get(c, l->peer_name, 0);
+    int64_t *last = p ? &p->last_refuse_log : &c->last_refuse_log;
+    if (!p && strcmp(c->last_refused, l->peer_name) != 0) *last = 0;
+    if (*last && now - *last < ST_CL_REFUSE_LOG_MS) return 0;
+    if (!p) snprintf(c->last_refused, sizeof c->last_refused, "%s", l->peer_name);
+    *last = now;
+    return 1;
+}
+
+static void log_refused(st_link *l, const char *why)
+{
+    if (refusal_log_due(l))
+        LOG_WARN(l->cl->log, "cluster: refused %s (%s): %s", l->peer_name, l->addr, why);
+}
+
+static void fill_hello(st_link *l, cw_hello *h)
+{
+    st_cluster *c = l->cl;
+    char addr[300];
+    snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
+    memset(h, 0, sizeof *h);
+    h->ver_min = h->ver_max = CW_VERSION;
+    h->stream = l->stream;
+    h->role = (uint8_t)c->cfg.role;
+    h->boot = c->boot;
+    h->node_id = c->node_id;
+    memcpy(h->nonce, l->nonce_d, CW_NONCE);
+    h->cluster_name = B(c->cfg.cluster_name);
+    h->node_name = B(c->cfg.node_name);
+    h->addr = B(addr);
+}
+
+static void on_hello(st_link *l, st_bytes body)
+{
+    st_cluster *c = l->cl;
+    cw_hello h;
+    if (cw_decode_hello(body, &h) < 0) {
+        st_link_close(l, "malformed HELLO");
+        return;
+    }
+    snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)h.node_name.len, h.node_name.p);
+    if (h.ver_min > CW_VERSION || h.ver_max < CW_VERSION) {
+        log_refused(l, cw_refuse_text(CW_REFUSE_VERSION));
+        refuse(l, CW_REFUSE_VERSION);
+        st_link_close(l, "version");
+        return;
+    }
+    if (h.cluster_name.len != strlen(c->cfg.cluster_name) ||
+        memcmp(h.cluster_name.p, c->cfg.cluster_name, h.cluster_name.len) != 0) {
+        log_refused(l, cw_refuse_text(CW_REFUSE_CLUSTER_NAME));
+        refuse(l, CW_REFUSE_CLUSTER_NAME);
+        st_link_close(l, "cluster name");
+        return;
+    }
+    if (h.stream != CW_S_CONTROL || strcmp(l->peer_name, c->cfg.node_name) == 0) {
+        refuse(l, CW_REFUSE_PROTOCOL); /* other streams come with later steps */
+        st_link_close(l, "unsupported stream");
+        return;
+    }
+    l->stream = h.stream;
+    l->peer_boot = h.boot;
+    memcpy(l->nonce_d, h.nonce, CW_NONCE);
+    st_auth_random(l->nonce_a, CW_NONCE);
+    cw_welcome w = {.ver = CW_VERSION,
+                    .role = (uint8_t)c->cfg.role,
+                    .boot = c->boot,
+                    .node_id = c->node_id,
+                    .cluster_name = B(c->cfg.cluster_name),
+                    .node_name = B(c->cfg.node_name),
+                    .addr = h.addr};
+    memcpy(w.nonce, l->nonce_a, CW_NONCE);
+    st_auth_proof(c->cfg.cookie, 1, l->nonce_d, l->nonce_a, w.node_name, h.node_name, l->stream,
+                  w.proof);
+    SEND(l, cw_encode_welcome(&w, dst_, cap_));
+    l->state = ST_L_WAIT_PROOF;
+}
+
+static void on_welcome(st_link *l, st_bytes body)
+{
+    st_cluster *c = l->cl;
+    cw_welcome w;
+    if (cw_decode_welcome(body, &w) < 0) {
+        st_link_close(l, "malformed WELCOME");
+        return;
+    }
+    uint8_t want[CW_PROOF], mine[CW_PROOF];
+    st_auth_proof(c->cfg.cookie, 1, l->nonce_d, w.nonce, w.node_name, B(c->cfg.node_name),
+                  l->stream, want);
+    if (!st_auth_equal(want, w.proof)) {
+        log_refused(l, cw_refuse_text(CW_REFUSE_COOKIE));
+        refuse(l, CW_REFUSE_COOKIE);
+        st_link_close(l, "cookie mismatch");
+        return;
+    }
+    if (w.node_name.len != strlen(l->peer_name) ||
+        memcmp(w.node_name.p, l->peer_name, w.node_name.len) != 0) {
+        LOG_WARN(c->log, "cluster: %s (%s) answers as %.*s", l->peer_name, l->addr,
+                 (int)w.node_name.len, w.node_name.p);
+        snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)w.node_name.len, w.node_name.p);
+    }
+    memcpy(l->nonce_a, w.nonce, CW_NONCE);
+    l->peer_boot = w.boot;
+    st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, w.node_name, B(c->cfg.node_name),
+                  l->stream, mine);
+    SEND(l, cw_encode_proof(mine, dst_, cap_));
+    l->state = ST_L_WAIT_READY;
+}
+
+static void on_proof(st_link *l, st_bytes body)
+{
+    st_cluster *c = l->cl;
+    uint8_t got[CW_PROOF], want[CW_PROOF];
+    if (cw_decode_proof(body, got) < 0) {
+        st_link_close(l, "malformed PROOF");
+        return;
+    }
+    st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, B(c->cfg.node_name), B(l->peer_name),
+                  l->stream, want);
+    if (!st_auth_equal(want, got)) {
+        log_refused(l, cw_refuse_text(CW_REFUSE_COOKIE));
+        refuse(l, CW_REFUSE_COOKIE);
+        st_link_close(l, "cookie mismatch");
+        return;
+    }
+    SEND(l, cw_encode_ready((st_bytes){NULL, 0}, dst_, cap_));
+    l->state = ST_L_READY;
+    st_peer_link_up(c, l);
+}
+
+static void on_refuse(st_link *l, st_bytes body)
+{
+    st_cluster *c = l->cl;
+    cw_refuse r = {0, {NULL, 0}};
+    cw_decode_refuse(body, &r);
+    if (refusal_log_due(l))
+        LOG_WARN(c->log, "cluster: %s refused us: %s", l->peer_name[0] ? l->peer_name : l->addr,
+                 cw_refuse_text(r.code));
+    st_link_close(l, "refused");
+}
+
+static void on_ready_frame(st_link *l, const cw_frame *f)
+{
+    uint64_t v;
+    cw_goodbye g;
+    switch (f->type) {
+    case CW_PING:
+        if (cw_decode_u64(f->body, &v) == 0) SEND(l, cw_encode_u64(CW_PONG, v, dst_, cap_));
+        break;
+    case CW_PONG:
+        if (cw_decode_u64(f->body, &v) == 0) l->rtt_us = (int64_t)(uv_hrtime() / 1000 - v);
+        break;
+    case CW_GOODBYE:
+        if (cw_decode_goodbye(f->body, &g) == 0)
+            LOG_NOTICE(l->cl->log, "cluster: %s says goodbye (%s)", l->peer_name,
+                       g.reason == CW_BYE_SHUTDOWN ? "shutting down" : "leaving");
+        st_link_close(l, "goodbye");
+        break;
+    default:
+        if (!cw_type_known(f->type) && (f->flags & CW_F_IGNORABLE)) break;
+        if (cw_type_known(f->type)) break; /* route frames etc.: later steps */
+        st_link_close(l, "unknown frame");
+    }
+}
+
+static void on_frame(st_link *l, const cw_frame *f)
+{
+    int ok = 1;
+    switch (l->state) {
+    case ST_L_WAIT_HELLO:
+        if ((ok = f->type == CW_HELLO)) on_hello(l, f->body);
+        break;
+    case ST_L_WAIT_WELCOME:
+        if (f->type == CW_REFUSE)
+            on_refuse(l, f->body);
+        else if ((ok = f->type == CW_WELCOME))
+            on_welcome(l, f->body);
+        break;
+    case ST_L_WAIT_PROOF:
+        if (f->type == CW_REFUSE)
+            on_refuse(l, f->body);
+        else if ((ok = f->type == CW_PROOF_MSG))
+            on_proof(l, f->body);
+        break;
+    case ST_L_WAIT_READY:
+        if (f->type == CW_REFUSE)
+            on_refuse(l, f->body);
+        else if ((ok = f->type == CW_READY)) {
+            l->state = ST_L_READY;
+            st_peer_link_up(l->cl, l);
+        }
+        break;
+    case ST_L_READY:
+        on_ready_frame(l, f);
+        break;
+    }
+    if (!ok) st_link_close(l, "unexpected frame in handshake");
+}
+
+static void read_input(st_link *l)
+{
+    for (;;) {
+        if (l->icap - l->ilen < 4096) {
+            size_t cap = l->icap ? l->icap * 2 : 8192;
+            uint8_t *p = realloc(l->in, cap);
+            if (!p) {
+                st_link_close(l, "out of memory");
+                return;
+            }
+            l->in = p;
+            l->icap = cap;
+        }
+        ssize_t n = recv(l->fd, l->in + l->ilen, l->icap - l->ilen, 0);
+        if (n == 0) {
+            st_link_close(l, "closed by peer");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) st_link_close(l, strerror(errno));
+            return;
+        }
+        l->ilen += (size_t)n;
+        l->last_rx = st_cl_now(l->cl);
+        size_t off = 0;
+        uint32_t limit = l->state == ST_L_READY ? CW_MAX_FRAME : CW_MAX_PREAUTH;
+        while (l->state != ST_L_CLOSED) {
+            cw_frame f;
+            long r = cw_frame_decode(l->in + off, l->ilen - off, limit, &f);
+            if (r == 0) break;
+            if (r < 0) {
+                st_link_close(l, st_strerror((int)r));
+                return;
+            }
+            off += (size_t)r;
+            on_frame(l, &f);
+        }
+        if (l->state == ST_L_CLOSED) return;
+        memmove(l->in, l->in + off, l->ilen - off);
+        l->ilen -= off;
+        if (l->olen) flush(l);
+    }
+}
+
+static void connected(st_link *l)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) {
+        st_link_close(l, strerror(err));
+        return;
+    }
+    st_peer_name(l->fd, l->addr, sizeof l->addr);
+    cw_hello h;
+    fill_hello(l, &h);
+    SEND(l, cw_encode_hello(&h, dst_, cap_));
+    l->state = ST_L_WAIT_WELCOME;
+    flush(l);
+}
+
+static void on_io(uv_poll_t *h, int status, int events)
+{
+    st_link *l = h->data;
+    if (status < 0) {
+        st_link_close(l, uv_strerror(status));
+        return;
+    }
+    if (l->state == ST_L_CONNECTING) {
+        if (events & (UV_WRITABLE | UV_READABLE)) connected(l);
+        return;
+    }
+    if (events & UV_WRITABLE && flush(l) < 0) return;
+    if (events & UV_READABLE) read_input(l);
+}
+
+static st_link *link_new(st_cluster *c, int fd, int dialer)
+{
+    st_link *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->cl = c;
+    l->fd = fd;
+    l->dialer = dialer;
+    l->stream = CW_S_CONTROL;
+    l->started = l->last_rx = l->last_tx = st_cl_now(c);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (uv_poll_init_socket(&c->loop, &l->poll, fd) < 0) {
+        free(l);
+        return NULL;
+    }
+    l->poll.data = l;
+    l->next = c->links;
+    c->links = l;
+    return l;
+}
+
+st_link *st_link_accept(st_cluster *c, int fd)
+{
+    st_link *l = link_new(c, fd, 0);
+    if (!l) {
+        close(fd);
+        return NULL;
+    }
+    st_peer_name(fd, l->addr, sizeof l->addr);
+    l->state = ST_L_WAIT_HELLO;
+    uv_poll_start(&l->poll, UV_READABLE, on_io);
+    return l;
+}
+
+/* Dial from our own cluster address when it is a specific one, so that peers (and
+ * firewall rules between node addresses) see the node's address, not the kernel's pick. */
+static void bind_source(st_cluster *c, int fd, int family)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (st_parse_bind(c->cfg.listen, &ss, &sl) < 0 || ss.ss_family != family) return;
+    if (family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) return;
+        s4->sin_port = 0;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) return;
+        s6->sin6_port = 0;
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) { /* the kernel picks, as without it */
+    }
+}
+
+st_link *st_link_dial(st_cluster *c, st_peer *p)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(p->host, port, &hints, &ai) != 0 || !ai) return NULL;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(ai);
+        return NULL;
+    }
+    bind_source(c, fd, ai->ai_family);
+    int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (rc < 0 && errno != EINPROGRESS) {
+        close(fd);
+        return NULL;
+    }
+    st_link *l = link_new(c, fd, 1);
+    if (!l) {
+        close(fd);
+        return NULL;
+    }
+    l->peer = p;
+    snprintf(l->peer_name, sizeof l->peer_name, "%s", p->name);
+    snprintf(l->addr, sizeof l->addr, "%s:%d", p->host, p->port);
+    st_auth_random(l->nonce_d, CW_NONCE);
+    l->state = ST_L_CONNECTING;
+    uv_poll_start(&l->poll, UV_WRITABLE, on_io);
+    l->polling_out = 1;
+    return l;
+}
+
+void st_link_send_goodbye(st_link *l, uint8_t reason)
+{
+    if (l->state != ST_L_READY) return;
+    cw_goodbye g = {reason, B("")};
+    SEND(l, cw_encode_goodbye(&g, dst_, cap_));
+    flush(l);
+}
+
+void st_link_tick(st_link *l, int64_t now)
+{
+    int64_t timeout = l->cl->cfg.link_timeout_ms;
+    if (l->state != ST_L_READY) {
+        if (now - l->started > ST_CL_HANDSHAKE_MS) st_link_close(l, "handshake timeout");
+        return;
+    }
+    if (now - l->last_rx > timeout) {
+        st_link_close(l, "timeout");
+        return;
+    }
+    if (now - l->last_tx >= timeout / 5) {
+        SEND(l, cw_encode_u64(CW_PING, uv_hrtime() / 1000, dst_, cap_));
+        flush(l);
+    }
+}

@@ -1,0 +1,95 @@
+/* peers.c — the nodes this one knows (static seeds, and whoever linked to us), dialling
+ * with backoff, and which link a pair of nodes keeps: both may dial at once, and the link
+ * dialled by the node with the smaller name wins (docs/cluster.md §3.1). */
+#include "cluster/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+st_peer *st_peer_get(st_cluster *c, const char *name, int create)
+{
+    for (int i = 0; i < c->npeers; i++)
+        if (strcmp(c->peers[i]->name, name) == 0) return c->peers[i];
+    const char *at = strchr(name, '@');
+    if (!create || !at || !at[1] || c->npeers == ST_CL_MAX_PEERS || strlen(name) >= 256)
+        return NULL;
+    st_peer *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->host, sizeof p->host, "%s", at + 1);
+    p->port = c->port; /* EMQX's model: every node listens on the same cluster port */
+    p->backoff = ST_CL_DIAL_MIN_MS;
+    c->peers[c->npeers++] = p;
+    return p;
+}
+
+void st_peer_dial_failed(st_cluster *c, st_peer *p)
+{
+    p->next_dial = st_cl_now(c) + p->backoff;
+    p->backoff = p->backoff * 2 > ST_CL_DIAL_MAX_MS ? ST_CL_DIAL_MAX_MS : p->backoff * 2;
+}
+
+void st_peers_tick(st_cluster *c, int64_t now)
+{
+    for (int i = 0; i < c->npeers && !c->stopping; i++) {
+        st_peer *p = c->peers[i];
+        if (p->link || p->dialing || now < p->next_dial) continue;
+        p->dialing = st_link_dial(c, p);
+        if (!p->dialing) st_peer_dial_failed(c, p);
+    }
+}
+
+/* Of two READY links between the same pair, keep the one the smaller name dialled. */
+static int keeps_new(st_cluster *c, const st_link *old, const st_link *nw)
+{
+    int we_are_smaller = strcmp(c->cfg.node_name, nw->peer_name) < 0;
+    if (old->dialer == nw->dialer) return 1; /* a reconnect of the same side: newest wins */
+    return nw->dialer == we_are_smaller;
+}
+
+int st_peer_link_up(st_cluster *c, st_link *l)
+{
+    st_peer *p = st_peer_get(c, l->peer_name, 1);
+    if (!p) {
+        st_link_close(l, "too many peers");
+        return 0;
+    }
+    if (l->peer && l->peer != p && l->peer->dialing == l) {
+        l->peer->dialing = NULL; /* the seed answered under another name */
+        st_peer_dial_failed(c, l->peer);
+    }
+    l->peer = p;
+    if (p->dialing == l) p->dialing = NULL;
+    if (p->link && p->link != l) {
+        if (!keeps_new(c, p->link, l)) {
+            st_link_close(l, "duplicate link");
+            return 0;
+        }
+        st_link *old = p->link;
+        p->link = NULL; /* not a link-down: the pair stays linked */
+        old->peer = NULL;
+        st_link_close(old, "replaced by a newer link");
+    }
+    p->link = l;
+    p->backoff = ST_CL_DIAL_MIN_MS;
+    LOG_NOTICE(c->log, "cluster: link to %s up (%s, dialled by %s)", p->name, l->addr,
+               l->dialer ? "us" : "them");
+    return 1;
+}
+
+void st_peer_link_down(st_cluster *c, st_link *l, const char *why)
+{
+    st_peer *p = l->peer;
+    if (!p) return;
+    if (p->dialing == l) {
+        p->dialing = NULL;
+        st_peer_dial_failed(c, p);
+        LOG_DEBUG(c->log, "cluster: dial %s (%s) failed: %s", p->name, l->addr, why);
+    }
+    if (p->link == l) {
+        p->link = NULL;
+        p->next_dial = st_cl_now(c) + ST_CL_DIAL_MIN_MS;
+        LOG_NOTICE(c->log, "cluster: link to %s down: %s", p->name, why);
+    }
+}
