@@ -122,6 +122,7 @@ class Broker:
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
                         'listeners.tcp.default.bind = "0.0.0.0:%d"\n'
                         'cluster.listen = "127.0.0.1:0"\n'
+                        'dashboard.listeners.http.bind = "127.0.0.1:0"\n'
                         "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n" %
                         (self.dir, self.dir, self.port))
             cmd = [STARLING, "-c", conf, "foreground"]

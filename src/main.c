@@ -1,5 +1,6 @@
 /* main.c — the `starling` command: foreground, start (daemon + pid file), stop, ping,
  * version. Everything else lives in the modules; this file only wires them up. */
+#include "admin/admin.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
 #include "cluster/cluster.h"
@@ -28,11 +29,14 @@ typedef struct cli {
     const char *conf_path; /* NULL: default, if present */
     const char *cmd;
     int explicit_conf;
+    int nrest; /* ctl: the words after the command */
+    char **rest;
 } cli;
 
 static void usage(void)
 {
     fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n"
+                    "       starling [-c FILE] ctl cluster status [--json]\n"
                     "       starling bench conn|pub|sub|pubsub [options]\n");
 }
 
@@ -103,15 +107,20 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     char err[512] = "out of memory";
     st_cluster_cfg ccfg;
     st_cluster *cl = NULL;
-    int ok = b && st_broker_start(b, err, sizeof err) == 0 &&
-             st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
-             (cl = st_cluster_new(&ccfg, &lg)) != NULL &&
-             st_cluster_start(cl, err, sizeof err) == 0;
+    st_admin *adm = NULL;
+    int ok =
+        b && st_broker_start(b, err, sizeof err) == 0 &&
+        st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
+        (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_start(cl, err, sizeof err) == 0 &&
+        (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
+                            st_config_str(c, "node.role"), cl, &lg)) != NULL &&
+        st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
+        st_admin_free(adm);
         st_cluster_free(cl);
         st_broker_free(b);
         st_log_close(&lg);
@@ -126,6 +135,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     int sig = 0;
     sigwait(&set, &sig);
     LOG_NOTICE(&lg, "received signal %d, shutting down", sig);
+    st_admin_free(adm);
     st_cluster_free(cl);
     st_broker_free(b);
     st_log_close(&lg);
@@ -236,6 +246,11 @@ static int parse_args(int argc, char **argv, cli *a)
             a->explicit_conf = 1;
         } else if (!a->cmd) {
             a->cmd = argv[i];
+            if (strcmp(a->cmd, "ctl") == 0) { /* the rest belongs to ctl */
+                a->rest = argv + i + 1;
+                a->nrest = argc - i - 1;
+                break;
+            }
         } else {
             return -1;
         }
@@ -256,7 +271,7 @@ int main(int argc, char **argv)
         return 0;
     }
     int known = !strcmp(a.cmd, "foreground") || !strcmp(a.cmd, "start") || !strcmp(a.cmd, "stop") ||
-                !strcmp(a.cmd, "ping");
+                !strcmp(a.cmd, "ping") || !strcmp(a.cmd, "ctl");
     if (!known) {
         fprintf(stderr, "starling: unknown command '%s'\n", a.cmd);
         usage();
@@ -271,6 +286,8 @@ int main(int argc, char **argv)
         rc = cmd_start(c);
     else if (!strcmp(a.cmd, "stop"))
         rc = cmd_stop(c);
+    else if (!strcmp(a.cmd, "ctl"))
+        rc = st_ctl_main(c, a.nrest, a.rest);
     else
         rc = cmd_ping(c);
     st_config_free(c);

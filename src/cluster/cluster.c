@@ -95,6 +95,7 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->cfg = *cfg;
     c->log = log;
     c->lfd = -1;
+    pthread_mutex_init(&c->view_lock, NULL);
     c->node_id = st_auth_node_id(cfg->node_name);
     if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
     return c;
@@ -211,5 +212,38 @@ void st_cluster_free(st_cluster *c)
     if (c->lfd >= 0) close(c->lfd);
     for (int i = 0; i < c->npeers; i++)
         free(c->peers[i]);
+    pthread_mutex_destroy(&c->view_lock);
     free(c);
+}
+
+size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
+{
+    size_t n = 0;
+    if (max) {
+        memset(&out[0], 0, sizeof out[0]);
+        snprintf(out[0].name, sizeof out[0].name, "%s", c->cfg.node_name);
+        out[0].self = out[0].running = 1;
+    }
+    n = 1;
+    pthread_mutex_lock(&c->view_lock);
+    for (int i = 0; i < c->npeers; i++, n++) {
+        if (n >= max) continue;
+        st_peer *p = c->peers[i];
+        memset(&out[n], 0, sizeof out[n]);
+        snprintf(out[n].name, sizeof out[n].name, "%s", p->name);
+        out[n].running = p->link != NULL;
+        out[n].rtt_us = p->link ? p->link->rtt_us : 0;
+    }
+    pthread_mutex_unlock(&c->view_lock);
+    return n;
+}
+
+const char *st_cluster_name(const st_cluster *c)
+{
+    return c->cfg.cluster_name;
+}
+
+const char *st_cluster_node_name(const st_cluster *c)
+{
+    return c->cfg.node_name;
 }

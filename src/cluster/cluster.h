@@ -35,6 +35,21 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
 st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
 /* Bind cluster.listen and start the thread. 0, or <0 with a message in err. */
 int st_cluster_start(st_cluster *c, char *err, size_t errlen);
+/* One node as this node sees it (self included). */
+typedef struct st_cluster_node {
+    char name[256];
+    int self;
+    int running; /* self, or a peer whose CONTROL link is up */
+    int64_t rtt_us;
+} st_cluster_node;
+
+/* The nodes this node knows (itself, its seeds, whoever linked to it), up to max; returns
+ * how many there are. Safe from any thread. Until membership lives in Raft (step 5 of
+ * docs/cluster.md) "known" stands in for "member". */
+size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max);
+const char *st_cluster_name(const st_cluster *c);
+const char *st_cluster_node_name(const st_cluster *c);
+
 /* Say GOODBYE on every link, close them, and join the thread. */
 void st_cluster_stop(st_cluster *c);
 void st_cluster_free(st_cluster *c);

@@ -79,7 +79,8 @@ struct st_cluster {
     st_link *links;
     st_peer *peers[ST_CL_MAX_PEERS];
     int npeers;
-    char last_refused[256]; /* acceptor-side refusal log, rate limited */
+    pthread_mutex_t view_lock; /* guards peers[] and their link pointers for st_cluster_view */
+    char last_refused[256];    /* acceptor-side refusal log, rate limited */
     int64_t last_refuse_log;
 };
 

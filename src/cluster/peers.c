@@ -20,7 +20,9 @@ st_peer *st_peer_get(st_cluster *c, const char *name, int create)
     snprintf(p->host, sizeof p->host, "%s", at + 1);
     p->port = c->port; /* EMQX's model: every node listens on the same cluster port */
     p->backoff = ST_CL_DIAL_MIN_MS;
+    pthread_mutex_lock(&c->view_lock);
     c->peers[c->npeers++] = p;
+    pthread_mutex_unlock(&c->view_lock);
     return p;
 }
 
@@ -38,6 +40,13 @@ void st_peers_tick(st_cluster *c, int64_t now)
         p->dialing = st_link_dial(c, p);
         if (!p->dialing) st_peer_dial_failed(c, p);
     }
+}
+
+static void set_link(st_cluster *c, st_peer *p, st_link *l)
+{
+    pthread_mutex_lock(&c->view_lock); /* st_cluster_view reads p->link from other threads */
+    p->link = l;
+    pthread_mutex_unlock(&c->view_lock);
 }
 
 /* Of two READY links between the same pair, keep the one the smaller name dialled. */
@@ -67,11 +76,11 @@ int st_peer_link_up(st_cluster *c, st_link *l)
             return 0;
         }
         st_link *old = p->link;
-        p->link = NULL; /* not a link-down: the pair stays linked */
+        set_link(c, p, NULL); /* not a link-down: the pair stays linked */
         old->peer = NULL;
         st_link_close(old, "replaced by a newer link");
     }
-    p->link = l;
+    set_link(c, p, l);
     p->backoff = ST_CL_DIAL_MIN_MS;
     LOG_NOTICE(c->log, "cluster: link to %s up (%s, dialled by %s)", p->name, l->addr,
                l->dialer ? "us" : "them");
@@ -88,7 +97,7 @@ void st_peer_link_down(st_cluster *c, st_link *l, const char *why)
         LOG_DEBUG(c->log, "cluster: dial %s (%s) failed: %s", p->name, l->addr, why);
     }
     if (p->link == l) {
-        p->link = NULL;
+        set_link(c, p, NULL);
         p->next_dial = st_cl_now(c) + ST_CL_DIAL_MIN_MS;
         LOG_NOTICE(c->log, "cluster: link to %s down: %s", p->name, why);
     }

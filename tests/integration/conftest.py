@@ -91,6 +91,7 @@ class Broker:
         self.kind, self.dir, self.conf = kind, str(tmpdir), dict(conf or {})
         self.env = {}  # extra environment variables for the broker process
         self.nofile = None  # (soft, hard) RLIMIT_NOFILE for the broker process
+        self.api_port = None  # the HTTP API's port (Starling)
         self.host, self.port, self.proc = "127.0.0.1", None, None
         self.log_path = os.path.join(self.dir, "broker.log")
 
@@ -112,6 +113,10 @@ class Broker:
                  'listeners.tcp.default.bind = "%s:%d"' % (self.host, self.port)]
         if "cluster.listen" not in self.conf:  # any free port: never the default 4370
             lines.append('cluster.listen = "%s:0"' % self.host)
+        if "dashboard.listeners.http.bind" not in self.conf:  # `starling ctl` reads it
+            if self.api_port is None:
+                self.api_port = free_port()
+            lines.append('dashboard.listeners.http.bind = "%s:%d"' % (self.host, self.api_port))
         return lines + ["%s = %s" % (k, hocon_value(v)) for k, v in self.conf.items()]
 
     @property
@@ -142,6 +147,7 @@ class Broker:
         for _ in range(1 if fixed_port else 3):
             if not fixed_port:
                 self.port = free_port()
+                self.api_port = None
             self.write_config()
             log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
             with open(self.log_path, "ab") as logf:

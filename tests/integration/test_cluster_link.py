@@ -4,12 +4,15 @@ alive with heartbeats and say goodbye when they stop. Refusals (cookie, cluster 
 logged on both sides, once a minute. Observed through the nodes' logs until `starling ctl
 cluster status` exists (step 3)."""
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -172,3 +175,94 @@ def test_bad_seed_is_a_config_error(broker_factory):
                        stderr=subprocess.STDOUT, text=True, timeout=10, cwd=b.dir)
     assert r.returncode != 0
     assert "cluster.static.seeds" in r.stdout and "nohost" in r.stdout, r.stdout
+
+
+def ctl(b, *args):
+    return subprocess.run([b.command()[0], "-c", b.conf_path, "ctl", *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=15,
+                          cwd=b.dir)
+
+
+def status(b):
+    r = ctl(b, "cluster", "status", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def wait_status(b, running, stopped=(), timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        s = status(b)
+        if sorted(s["running_nodes"]) == sorted(running) and \
+                sorted(s["stopped_nodes"]) == sorted(stopped):
+            return s
+        assert time.monotonic() < deadline, "cluster status %r, want running %r stopped %r" % (
+            s, running, stopped)
+        time.sleep(0.1)
+
+
+def test_ctl_cluster_status(broker_factory):
+    """`starling ctl cluster status` lists the running nodes as EMQX does, on every node;
+    a stopped node moves to stopped_nodes; `--json` gives the same as JSON."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    n2 = cl.node(1, seeds=[0]).start()
+    n3 = cl.node(2, seeds=[0, 1]).start()
+    names = [cl.name(i) for i in range(3)]
+    for node in (n1, n2, n3):
+        wait_status(node, names)
+    r = ctl(n3, "cluster", "status")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Cluster status: #{running_nodes => ['"), r.stdout
+    assert "stopped_nodes => []}" in r.stdout and all(n in r.stdout for n in names), r.stdout
+    n2.stop()
+    wait_status(n1, [names[0], names[2]], [names[1]])
+    wait_status(n3, [names[0], names[2]], [names[1]])
+
+
+def test_ctl_errors(broker_factory):
+    """ctl against a node that is not running says so (exit 1); bad usage exits 2."""
+    cl = Cluster(broker_factory, 1)
+    b = cl.node(0)
+    b.write_config()
+    r = ctl(b, "cluster", "status")
+    assert r.returncode == 1 and "does not answer" in r.stderr, r
+    r = ctl(b, "cluster", "frobnicate")
+    assert r.returncode == 2 and "usage" in r.stderr, r
+
+
+def test_http_api(broker_factory):
+    """The HTTP API: /status (EMQX's text), /api/v5/nodes, /api/v5/nodes/{node},
+    /api/v5/cluster; 404 and 405 with a JSON error; a malformed request gets 400."""
+    cl = Cluster(broker_factory, 1)
+    b = cl.node(0).start()
+    base = "http://%s:%d" % (b.host, b.api_port)
+
+    def get(path, method="GET"):
+        req = urllib.request.Request(base + path, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    code, text = get("/status")
+    assert code == 200 and text.startswith("Node %s is started" % cl.name(0)), text
+    code, text = get("/api/v5/nodes")
+    nodes = json.loads(text)
+    assert code == 200 and nodes[0]["node"] == cl.name(0) and nodes[0]["node_status"] == "running"
+    assert nodes[0]["role"] == "core" and nodes[0]["version"]
+    code, text = get("/api/v5/nodes/" + cl.name(0))
+    assert code == 200 and json.loads(text)["node"] == cl.name(0)
+    code, text = get("/api/v5/nodes/starling@nowhere")
+    assert code == 404 and json.loads(text)["code"] == "NOT_FOUND"
+    code, text = get("/api/v5/cluster")
+    assert code == 200 and json.loads(text)["nodes"] == [cl.name(0)]
+    code, text = get("/api/v5/nope")
+    assert code == 404 and json.loads(text)["code"] == "NOT_FOUND"
+    code, text = get("/api/v5/nodes", method="DELETE")
+    assert code == 405 and json.loads(text)["code"] == "METHOD_NOT_ALLOWED"
+    s = socket.create_connection((b.host, b.api_port), timeout=5)
+    s.sendall(b"garbage\r\n\r\n")
+    assert s.recv(100).startswith(b"HTTP/1.1 400"), "malformed request not answered with 400"
+    s.close()

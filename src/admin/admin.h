@@ -1,0 +1,25 @@
+/* admin.h — the HTTP API (dashboard.listeners.http.bind) on its own thread, and the
+ * `starling ctl` client that talks to it (docs/cluster.md §1: ctl talks to the local HTTP
+ * API only). Endpoints so far: GET /status, /api/v5/nodes, /api/v5/cluster,
+ * /api/v5/cluster/status. */
+#ifndef ST_ADMIN_H
+#define ST_ADMIN_H
+
+#include "cluster/cluster.h"
+#include "config/config.h"
+#include "core/log.h"
+
+#include <stddef.h>
+
+typedef struct st_admin st_admin;
+
+st_admin *st_admin_new(const char *bind, const char *version, const char *role, st_cluster *cl,
+                       const st_log *log);
+/* Bind and start the thread. 0, or <0 with a message in err. */
+int st_admin_start(st_admin *a, char *err, size_t errlen);
+void st_admin_free(st_admin *a); /* stops the thread first */
+
+/* `starling ctl <args>` against the node configured by c. Returns the exit status. */
+int st_ctl_main(const st_config *c, int argc, char **argv);
+
+#endif

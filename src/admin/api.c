@@ -1,0 +1,154 @@
+/* api.c — the endpoints: EMQX 5 shapes where EMQX has the endpoint. */
+#include "admin/api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NODES 257
+
+typedef struct sb {
+    char *p;
+    size_t len, cap;
+} sb;
+
+static void sb_printf(sb *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) return;
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+/* Node names are validated name@host, so they need no JSON escaping; still, be safe. */
+static void sb_json_str(sb *b, const char *s)
+{
+    sb_printf(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            sb_printf(b, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            sb_printf(b, "\\u%04x", *s);
+        else
+            sb_printf(b, "%c", *s);
+    }
+    sb_printf(b, "\"");
+}
+
+static void reply(st_http_resp *r, int status, const char *type, sb *b)
+{
+    r->status = status;
+    r->type = type;
+    r->body = b->p;
+    r->len = b->len;
+}
+
+static void error(st_http_resp *r, int status, const char *code, const char *msg)
+{
+    sb b = {0};
+    sb_printf(&b, "{\"code\":\"%s\",\"message\":", code);
+    sb_json_str(&b, msg);
+    sb_printf(&b, "}");
+    reply(r, status, "application/json", &b);
+}
+
+static void nodes_json(sb *b, const st_api *api, const st_cluster_node *v, size_t n, int one)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (one && !v[i].self) continue;
+        if (!one && i) sb_printf(b, ",");
+        sb_printf(b, "{\"node\":");
+        sb_json_str(b, v[i].name);
+        sb_printf(b, ",\"node_status\":\"%s\"", v[i].running ? "running" : "stopped");
+        if (v[i].self) sb_printf(b, ",\"version\":\"%s\",\"role\":\"%s\"", api->version, api->role);
+        if (!v[i].self && v[i].running) sb_printf(b, ",\"rtt_us\":%lld", (long long)v[i].rtt_us);
+        sb_printf(b, "}");
+    }
+}
+
+static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
+                  const st_cluster_node *v, size_t n);
+
+void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
+{
+    const st_api *api = ctx;
+    if (strcmp(req->method, "GET") != 0) {
+        error(resp, 405, "METHOD_NOT_ALLOWED", "only GET is served so far");
+        return;
+    }
+    st_cluster_node *v = calloc(MAX_NODES, sizeof *v);
+    if (!v) {
+        error(resp, 503, "OUT_OF_MEMORY", "out of memory");
+        return;
+    }
+    size_t n = st_cluster_view(api->cluster, v, MAX_NODES);
+    if (n > MAX_NODES) n = MAX_NODES;
+    route(api, req, resp, v, n);
+    free(v);
+}
+
+static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
+                  const st_cluster_node *v, size_t n)
+{
+    sb b = {0};
+    if (strcmp(req->path, "/status") == 0) {
+        sb_printf(&b, "Node %s is started\nstarling is running\n", v[0].name);
+        reply(resp, 200, "text/plain", &b);
+    } else if (strcmp(req->path, "/api/v5/nodes") == 0) {
+        sb_printf(&b, "[");
+        nodes_json(&b, api, v, n, 0);
+        sb_printf(&b, "]");
+        reply(resp, 200, "application/json", &b);
+    } else if (strncmp(req->path, "/api/v5/nodes/", 14) == 0) {
+        size_t i = 0;
+        while (i < n && strcmp(v[i].name, req->path + 14) != 0)
+            i++;
+        if (i == n) {
+            error(resp, 404, "NOT_FOUND", "no such node");
+            return;
+        }
+        nodes_json(&b, api, v + i, 1, 0);
+        reply(resp, 200, "application/json", &b);
+    } else if (strcmp(req->path, "/api/v5/cluster") == 0) {
+        sb_printf(&b, "{\"name\":");
+        sb_json_str(&b, st_cluster_name(api->cluster));
+        sb_printf(&b, ",\"nodes\":[");
+        for (size_t i = 0; i < n; i++) {
+            sb_printf(&b, "%s", i ? "," : "");
+            sb_json_str(&b, v[i].name);
+        }
+        sb_printf(&b, "]}");
+        reply(resp, 200, "application/json", &b);
+    } else if (strcmp(req->path, "/api/v5/cluster/status") == 0) {
+        for (int running = 1; running >= 0; running--) {
+            sb_printf(&b, "%s", running ? "{\"running_nodes\":[" : "],\"stopped_nodes\":[");
+            int first = 1;
+            for (size_t i = 0; i < n; i++) {
+                if (v[i].running != running) continue;
+                sb_printf(&b, "%s", first ? "" : ",");
+                sb_json_str(&b, v[i].name);
+                first = 0;
+            }
+        }
+        sb_printf(&b, "]}");
+        reply(resp, 200, "application/json", &b);
+    } else {
+        error(resp, 404, "NOT_FOUND", "no such endpoint");
+    }
+}

@@ -1,0 +1,16 @@
+/* api.h — the HTTP API's endpoints (a st_http_handler). */
+#ifndef ST_ADMIN_API_H
+#define ST_ADMIN_API_H
+
+#include "admin/http.h"
+#include "cluster/cluster.h"
+
+typedef struct st_api {
+    st_cluster *cluster;
+    const char *version;
+    const char *role;
+} st_api;
+
+void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp);
+
+#endif

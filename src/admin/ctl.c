@@ -1,0 +1,136 @@
+/* ctl.c — `starling ctl`: asks the running node's HTTP API and prints the answer the way
+ * `emqx ctl` does. */
+#include "admin/admin.h"
+#include "net/listen.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static void ctl_usage(void)
+{
+    fprintf(stderr, "usage: starling [-c FILE] ctl cluster status [--json]\n");
+}
+
+/* GET path from the API at bind (a wildcard address means this machine). Returns the
+ * HTTP status, or -1 if the node does not answer; *body is malloc'd. */
+static int get(const char *bind, const char *path, char **body)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (st_parse_bind(bind, &ss, &sl) < 0) return -1;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) s6->sin6_addr = in6addr_loopback;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    char req[600];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap + 1);
+    ssize_t r;
+    while (buf && (r = recv(fd, buf + len, cap - len, 0)) > 0) {
+        len += (size_t)r;
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    close(fd);
+    if (!buf) return -1;
+    buf[len] = 0;
+    int status = 0;
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || !sep) {
+        free(buf);
+        return -1;
+    }
+    memmove(buf, sep + 4, len - (size_t)(sep + 4 - buf) + 1);
+    *body = buf;
+    return status;
+}
+
+/* Print a JSON array of strings as Erlang-ish ['a','b'] (node names need no escaping). */
+static void print_names(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":[", key);
+    const char *p = strstr(json, pat);
+    printf("[");
+    if (p) {
+        p += strlen(pat);
+        int first = 1;
+        while (*p == '"') {
+            const char *e = strchr(p + 1, '"');
+            if (!e) break;
+            printf("%s'%.*s'", first ? "" : ",", (int)(e - p - 1), p + 1);
+            first = 0;
+            p = e + 1;
+            if (*p == ',') p++;
+        }
+    }
+    printf("]");
+}
+
+static int cluster_status(const st_config *c, int json)
+{
+    const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
+    char *body = NULL;
+    int status = get(bind, "/api/v5/cluster/status", &body);
+    if (status < 0) {
+        fprintf(stderr, "starling ctl: the node does not answer on %s (is it running?)\n", bind);
+        return 1;
+    }
+    if (status != 200) {
+        fprintf(stderr, "starling ctl: HTTP %d: %s\n", status, body);
+        free(body);
+        return 1;
+    }
+    if (json) {
+        printf("%s\n", body);
+    } else {
+        printf("Cluster status: #{running_nodes => ");
+        print_names(body, "running_nodes");
+        printf(", stopped_nodes => ");
+        print_names(body, "stopped_nodes");
+        printf("}\n");
+    }
+    free(body);
+    return 0;
+}
+
+int st_ctl_main(const st_config *c, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "status") == 0) {
+        int json = argc >= 3 && strcmp(argv[2], "--json") == 0;
+        if (argc > 3 || (argc == 3 && !json)) {
+            ctl_usage();
+            return 2;
+        }
+        return cluster_status(c, json);
+    }
+    ctl_usage();
+    return 2;
+}
