@@ -1,10 +1,12 @@
 /* fuzz_cwire_decode.c — libFuzzer target for the cluster wire codec.
  *
- * The first input byte picks the frame limit (pre-auth or not); the rest is a stream of
- * frames. Every frame whose body decodes is walked (extension lists, route ops, FWD
- * records, nacks), re-encoded, decoded again and re-encoded: the two encodings must be
- * byte-identical (decode∘encode is a fixed point after one step). Any inconsistency aborts. */
+ * The first input byte picks the frame limit (pre-auth or not), or (bit 1) that the rest is
+ * one Raft entry (centry.h) instead of a stream of frames. Every frame whose body decodes is walked
+ * (extension lists, route ops, FWD records, nacks), re-encoded, decoded again and re-encoded: the
+ * two encodings must be byte-identical (decode∘encode is a fixed point after one step). Any
+ * inconsistency aborts. */
 #include "core/err.h"
+#include "cwire/centry.h"
 #include "cwire/cwire.h"
 
 #include <stdio.h>
@@ -90,9 +92,29 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
     }
 }
 
+static ce_op ceops[MAXOPS];
+
+/* An entry that decodes re-encodes to the same bytes (entries are exact). */
+static void entry(const uint8_t *p, size_t n)
+{
+    ce_entry e;
+    if (n > UINT32_MAX || ce_decode_entry((st_bytes){p, (uint32_t)n}, &e) != 0) return;
+    uint32_t off = 0, k = 0;
+    while (k < MAXOPS && ce_op_next(&e, &off, &ceops[k]))
+        k++;
+    if (k < MAXOPS && k != e.n) FAIL("op walker count differs from the decoded count");
+    if (e.n > MAXOPS) return;
+    size_t m = ce_encode_entry(e.hlc, ceops, e.n, enc1, sizeof enc1);
+    if (m != n || memcmp(enc1, p, n) != 0) FAIL("entry does not re-encode to its bytes");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
+    if (data[0] & 2) {
+        entry(data + 1, size - 1);
+        return 0;
+    }
     uint32_t limit = (data[0] & 1) ? CW_MAX_PREAUTH : CW_MAX_FRAME;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
