@@ -22,6 +22,7 @@ typedef struct st_listener_conf {
     char name[64];
     char bind[128];
     int64_t max_connections; /* ST_UNLIMITED for infinity */
+    uint8_t proxy_protocol;  /* refused at start until implemented */
 } st_listener_conf;
 
 typedef struct st_settings {

@@ -35,6 +35,8 @@ static void listeners(st_settings *s, const st_config *c)
         snprintf(l->bind, sizeof l->bind, "%s", st_config_str(c, key));
         snprintf(key, sizeof key, "listeners.tcp.%s.max_connections", names[i]);
         l->max_connections = lim(st_config_int(c, key));
+        snprintf(key, sizeof key, "listeners.tcp.%s.proxy_protocol", names[i]);
+        l->proxy_protocol = (uint8_t)st_config_int(c, key);
     }
 }
 

@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define LINK_TIMEOUT_MS 5000
-
 static int strategy_of(const char *s)
 {
     static const char *const names[] = {"manual", "static", "dns", "etcd", "k8s"};
@@ -62,7 +60,7 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     cfg->role =
         strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
     cfg->strategy = strategy_of(st_config_str(c, "cluster.discovery_strategy"));
-    cfg->link_timeout_ms = LINK_TIMEOUT_MS;
+    cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
     size_t n = st_config_array_len(c, "cluster.static.seeds");
     if (n > ST_CLUSTER_MAX_SEEDS) {
         snprintf(err, errlen, "cluster.static.seeds: at most %d seeds", ST_CLUSTER_MAX_SEEDS);

@@ -27,6 +27,7 @@ static const struct st_schema_key keys[] = {
     {"cluster.discovery_strategy", ST_T_ENUM, 0, "manual", NR, "manual|static|dns|etcd|k8s", "How nodes find each other."},
     {"cluster.static.seeds", ST_T_STRLIST, 0, "[]", NR, NULL, "Node names to join when discovery_strategy = static."},
     {"cluster.listen", ST_T_BIND, 0, "\"0.0.0.0:4370\"", NR, NULL, "Address for node-to-node traffic."},
+    {"cluster.link_timeout", ST_T_DURATION, 0, "5s", 500, 600000, NULL, "A link to a peer that has been silent this long is dropped (heartbeats go every fifth of it)."},
 
     {"log.level", ST_T_ENUM, 0, "warning", NR, "debug|info|notice|warning|error|critical", "Lowest severity that is logged."},
     {"log.console.enable", ST_T_BOOL, 0, "true", NR, NULL, "Log to standard error."},
