@@ -49,7 +49,7 @@ static const struct st_schema_key keys[] = {
     {"mqtt.shared_subscription", ST_T_BOOL, 0, "true", NR, NULL, "Allow $share/ and $queue/ subscriptions."},
     {"mqtt.shared_subscription_strategy", ST_T_ENUM, 0, "round_robin", NR, "random|round_robin|round_robin_per_group|sticky|local|hash_topic|hash_clientid", "How a shared subscription picks a member."},
     {"mqtt.ignore_loop_deliver", ST_T_BOOL, 0, "false", NR, NULL, "Do not deliver a client's own messages back to it (No Local for MQTT 3)."},
-    {"mqtt.strict_mode", ST_T_BOOL, 0, "false", NR, NULL, "Check packets strictly (UTF-8 of topics and strings, reserved bits)."},
+    {"mqtt.strict_mode", ST_T_BOOL, 0, "false", NR, NULL, "Accepted for EMQX configs; Starling always checks packets strictly (UTF-8, reserved bits), whatever the value."},
     {"mqtt.response_information", ST_T_STRING, 0, "\"\"", NR, NULL, "Response Information sent to MQTT 5 clients that ask; empty = none."},
     {"mqtt.server_keepalive", ST_T_INT, ST_F_DISABLED, "disabled", 1, 65535, NULL, "Keep alive (seconds) imposed on MQTT 5 clients; disabled = use the client's."},
     {"mqtt.keepalive_multiplier", ST_T_FLOAT, 0, "1.5", 1, 1000, NULL, "A client is dropped after keepalive x multiplier without a packet."},
