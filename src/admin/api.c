@@ -85,6 +85,28 @@ static void nodes_json(sb *b, const st_api *api, const st_cluster_node *v, size_
 static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
                   const st_cluster_node *v, size_t n);
 
+/* The control plane: Raft state and the replicated member table. */
+static void control_json(sb *b, st_cluster *cl)
+{
+    st_cluster_info info;
+    st_cluster_member *m = calloc(MAX_NODES, sizeof *m);
+    st_cluster_info_get(cl, &info, m, m ? MAX_NODES : 0);
+    sb_printf(b,
+              "\"uuid\":\"%s\",\"raft\":{\"state\":\"%s\",\"term\":%llu,\"applied\":%llu},"
+              "\"members\":[",
+              info.uuid, info.raft_state, (unsigned long long)info.term,
+              (unsigned long long)info.applied);
+    for (size_t i = 0; m && i < info.nmembers && i < MAX_NODES; i++) {
+        sb_printf(b, "%s{\"node\":", i ? "," : "");
+        sb_json_str(b, m[i].name);
+        sb_printf(b, ",\"state\":\"%s\",\"incarnation\":%llu,\"slot\":%d,\"role\":\"%s\"}",
+                  m[i].state, (unsigned long long)m[i].incarnation, m[i].slot,
+                  m[i].replicant ? "replicant" : "core");
+    }
+    sb_printf(b, "]");
+    free(m);
+}
+
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
 {
     const st_api *api = ctx;
@@ -133,7 +155,9 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
             sb_printf(&b, "%s", i ? "," : "");
             sb_json_str(&b, v[i].name);
         }
-        sb_printf(&b, "]}");
+        sb_printf(&b, "],");
+        control_json(&b, api->cluster);
+        sb_printf(&b, "}");
         reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster/status") == 0) {
         for (int running = 1; running >= 0; running--) {

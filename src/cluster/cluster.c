@@ -55,7 +55,9 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
         copy(cfg->cluster_name, sizeof cfg->cluster_name, st_config_str(c, "cluster.name"),
              "cluster.name", err, errlen) < 0 ||
         copy(cfg->listen, sizeof cfg->listen, st_config_str(c, "cluster.listen"), "cluster.listen",
-             err, errlen) < 0)
+             err, errlen) < 0 ||
+        copy(cfg->data_dir, sizeof cfg->data_dir, st_config_str(c, "node.data_dir"),
+             "node.data_dir", err, errlen) < 0)
         return ST_ECONFIG;
     cfg->role =
         strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
@@ -121,11 +123,22 @@ static void on_tick(uv_timer_t *t)
         st_link_tick(l, now);
     }
     st_peers_tick(c, now);
+    st_cl_control_tick(c);
 }
 
 static void close_cb(uv_handle_t *h)
 {
     (void)h;
+}
+
+static void close_handles(void *arg)
+{
+    st_cluster *c = arg;
+    uv_timer_stop(&c->tick);
+    uv_close((uv_handle_t *)&c->tick, close_cb);
+    uv_poll_stop(&c->lpoll);
+    uv_close((uv_handle_t *)&c->lpoll, close_cb);
+    uv_close((uv_handle_t *)&c->stop, close_cb);
 }
 
 static void on_stop(uv_async_t *a)
@@ -137,11 +150,7 @@ static void on_stop(uv_async_t *a)
         st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
         st_link_close(l, "shutting down");
     }
-    uv_timer_stop(&c->tick);
-    uv_close((uv_handle_t *)&c->tick, close_cb);
-    uv_poll_stop(&c->lpoll);
-    uv_close((uv_handle_t *)&c->lpoll, close_cb);
-    uv_close((uv_handle_t *)&c->stop, close_cb);
+    st_craft_close(c->craft, close_handles, c); /* then the loop's own handles */
 }
 
 static void *thread_main(void *arg)
@@ -181,6 +190,8 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     uv_poll_start(&c->lpoll, UV_READABLE, on_accept);
     for (size_t i = 0; i < c->cfg.nseeds; i++)
         if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0) st_peer_get(c, c->cfg.seeds[i], 1);
+    int rc = st_cl_control_start(c, err, errlen);
+    if (rc < 0) return rc;
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
         snprintf(err, errlen, "cluster: cannot start its thread");
         return ST_ESYS;
@@ -210,6 +221,7 @@ void st_cluster_free(st_cluster *c)
     if (c->lfd >= 0) close(c->lfd);
     for (int i = 0; i < c->npeers; i++)
         free(c->peers[i]);
+    st_cl_control_free(c);
     pthread_mutex_destroy(&c->view_lock);
     free(c);
 }

@@ -19,8 +19,9 @@ typedef struct st_cluster_cfg {
     char cookie[256];
     char cluster_name[128];
     char listen[128]; /* host:port; port 0 = any (tests, standalone) */
-    int role;         /* CW_ROLE_* */
-    int strategy;     /* ST_DISC_* */
+    char data_dir[512];
+    int role;     /* CW_ROLE_* */
+    int strategy; /* ST_DISC_* */
     int64_t link_timeout_ms;
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
@@ -48,6 +49,24 @@ typedef struct st_cluster_node {
  * docs/cluster.md) "known" stands in for "member". */
 size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max);
 const char *st_cluster_name(const st_cluster *c);
+
+/* The control plane as this node sees it: Raft state and the replicated member table. */
+typedef struct st_cluster_member {
+    char name[256];
+    const char *state; /* joining, up, down, left */
+    uint64_t incarnation;
+    int slot; /* -1: none */
+    int replicant;
+} st_cluster_member;
+
+typedef struct st_cluster_info {
+    char uuid[40]; /* "" until the cluster row is applied */
+    char raft_state[16];
+    uint64_t term, applied;
+    size_t nmembers; /* may exceed the array given */
+} st_cluster_info;
+
+void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max);
 const char *st_cluster_node_name(const st_cluster *c);
 
 /* Say GOODBYE on every link, close them, and join the thread. */

@@ -6,6 +6,8 @@
 #define ST_CLUSTER_INTERNAL_H
 
 #include "cluster/cluster.h"
+#include "cluster/craft.h"
+#include "cluster/fsm.h"
 #include "cwire/cwire.h"
 
 #include <pthread.h>
@@ -81,10 +83,24 @@ struct st_cluster {
     int npeers;
     pthread_mutex_t view_lock; /* guards peers[] and their link pointers for st_cluster_view */
     char last_refused[256];    /* acceptor-side refusal log, rate limited */
+    st_fsm *fsm;               /* applied under view_lock */
+    st_craft *craft;
+    char raft_state[16]; /* published each tick under view_lock */
+    uint64_t raft_term;
+    uint64_t op_seq;   /* this boot's op ids: random24 << 40, then +1 */
+    ce_op self_ops[3]; /* INIT/JOIN/BOOT of ourselves, resent with the same ids */
+    st_buf self_bodies[3];
+    uint32_t nself;
+    int self_state; /* 0 to do, 1 proposed, 2 applied */
     int64_t last_refuse_log;
 };
 
 int64_t st_cl_now(st_cluster *c);
+
+/* control.c */
+int st_cl_control_start(st_cluster *c, char *err, size_t errlen);
+void st_cl_control_tick(st_cluster *c);
+void st_cl_control_free(st_cluster *c);
 
 /* link.c */
 st_link *st_link_accept(st_cluster *c, int fd);

@@ -30,7 +30,10 @@ int ce_decode_entry(st_bytes buf, ce_entry *e)
     ce_op op;
     for (uint32_t i = 0; i < e->n; i++)
         if (!read_op(&r, &op)) return ST_EMALFORMED;
-    if (r.off != buf.len) return ST_EMALFORMED; /* entries are exact: no trailing bytes */
+    /* libraft needs entry buffers in multiples of 8 bytes: up to 7 zero bytes of padding */
+    if (buf.len - r.off >= 8) return ST_EMALFORMED;
+    for (uint32_t i = r.off; i < buf.len; i++)
+        if (buf.p[i]) return ST_EMALFORMED;
     e->ops.p = buf.p + start;
     e->ops.len = r.off - start;
     return 0;

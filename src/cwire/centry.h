@@ -31,10 +31,12 @@ typedef struct ce_entry {
     st_bytes ops; /* n ops, validated; walk with ce_op_next */
 } ce_entry;
 
-/* 0, or ST_EMALFORMED (magic, version, flags, counts, truncation), ST_EVERSION (newer). */
+/* 0, or ST_EMALFORMED (magic, version, flags, counts, truncation, trailing bytes other
+ * than up to 7 zeros of padding), ST_EVERSION (newer). */
 int ce_decode_entry(st_bytes buf, ce_entry *e);
 int ce_op_next(const ce_entry *e, uint32_t *off, ce_op *op);
-/* Encode; returns the size (written only if it fits in cap). */
+/* Encode; returns the size (written only if it fits in cap). Callers that hand the entry
+ * to libraft pad it with zeros to a multiple of 8 bytes. */
 size_t ce_encode_entry(uint64_t hlc, const ce_op *ops, uint32_t n, uint8_t *dst, size_t cap);
 size_t ce_op_size(const ce_op *op);
 

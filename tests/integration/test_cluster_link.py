@@ -184,6 +184,7 @@ def ctl(b, *args):
 
 
 def status(b):
+    wait_api(b)
     r = ctl(b, "cluster", "status", "--json")
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
@@ -236,6 +237,7 @@ def test_http_api(broker_factory):
     /api/v5/cluster; 404 and 405 with a JSON error; a malformed request gets 400."""
     cl = Cluster(broker_factory, 1)
     b = cl.node(0).start()
+    wait_api(b)
     base = "http://%s:%d" % (b.host, b.api_port)
 
     def get(path, method="GET"):
@@ -266,3 +268,52 @@ def test_http_api(broker_factory):
     s.sendall(b"garbage\r\n\r\n")
     assert s.recv(100).startswith(b"HTTP/1.1 400"), "malformed request not answered with 400"
     s.close()
+
+
+def wait_api(b, timeout=10):
+    """The HTTP API starts a moment after the MQTT listener the fixture waits for."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((b.host, b.api_port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "HTTP API not up:\n" + b.log()[-2000:]
+            time.sleep(0.05)
+
+
+def cluster_info(b):
+    wait_api(b)
+    with urllib.request.urlopen("http://%s:%d/api/v5/cluster" % (b.host, b.api_port),
+                                timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def wait_member(b, name, state, incarnation, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = cluster_info(b)
+        rows = [m for m in info["members"] if m["node"] == name]
+        if rows and rows[0]["state"] == state and rows[0]["incarnation"] == incarnation:
+            return info
+        assert time.monotonic() < deadline, "member %s not %s/%d: %r" % (
+            name, state, incarnation, info)
+        time.sleep(0.05)
+
+
+def test_control_plane_cluster_of_one_survives_restarts(broker_factory):
+    """A fresh node forms a Raft cluster of one: it leads, the cluster gets a uuid, and the
+    node is a member (slot 0) that is up in incarnation 1. Restarted on its data dir it
+    keeps the uuid and comes back as incarnation 2, then 3 (docs/cluster.md §5.6)."""
+    cl = Cluster(broker_factory, 1)
+    b = cl.node(0).start()
+    info = wait_member(b, cl.name(0), "up", 1)
+    assert info["raft"]["state"] == "leader" and re.fullmatch(r"[0-9a-f]{32}", info["uuid"]), info
+    assert info["members"][0]["slot"] == 0 and info["members"][0]["role"] == "core"
+    uuid = info["uuid"]
+    for inc in (2, 3):
+        b.restart()
+        info = wait_member(b, cl.name(0), "up", inc)
+        assert info["uuid"] == uuid, info
+        assert len(info["members"]) == 1
+    assert os.path.isdir(os.path.join(b.dir, "data", "raft"))

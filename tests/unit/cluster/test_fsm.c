@@ -90,10 +90,13 @@ static void test_entry_codec(void)
     CHECK(!ce_op_next(&e, &off, &op));
     for (uint32_t k = 0; k < n; k++)
         CHECK(ce_decode_entry((st_bytes){buf, k}, &e) < 0);
-    uint8_t more[300];
+    uint8_t more[300] = {0};
     memcpy(more, buf, n);
-    more[n] = 0;
-    CHECK_EQ(ce_decode_entry((st_bytes){more, (uint32_t)n + 1}, &e), ST_EMALFORMED);
+    CHECK_EQ(ce_decode_entry((st_bytes){more, (uint32_t)n + 7}, &e), 0); /* zero padding */
+    CHECK_EQ(ce_decode_entry((st_bytes){more, (uint32_t)n + 8}, &e), ST_EMALFORMED);
+    more[n + 3] = 1;
+    CHECK_EQ(ce_decode_entry((st_bytes){more, (uint32_t)n + 4}, &e), ST_EMALFORMED);
+    more[n + 3] = 0;
     more[5] = 2; /* version 2: from a newer node */
     CHECK_EQ(ce_decode_entry((st_bytes){more, (uint32_t)n}, &e), ST_EVERSION);
     more[5] = 1;

@@ -1,0 +1,396 @@
+/* craft.c — libraft on the cluster thread (craft.h). */
+#include "cluster/craft.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define POLL_MS 20 /* libraft 0.15 has no state callback: poll raft_state() */
+#define MAX_DONE 64
+
+typedef struct proposal {
+    struct raft_apply req;
+    st_craft *c;
+    st_craft_done_cb done;
+    void *arg;
+} proposal;
+
+struct st_craft {
+    uv_loop_t *loop;
+    const st_log *log;
+    st_fsm *fsm;
+    pthread_mutex_t *fsm_lock;
+    st_craft_cb on_ready, on_lost, closed;
+    void *arg, *closed_arg;
+    struct raft raft;
+    struct raft_io io;
+    struct raft_fsm rfsm;
+    struct raft_uv_transport transport;
+    struct raft_barrier barrier;
+    uv_timer_t poll, pump;
+    int started, io_ready, last_state, barrier_pending, barrier_done, ready_told, closing;
+    int handles_open, timers;
+    uv_idle_t tr_handle; /* closed to defer the transport's close callback */
+    raft_uv_transport_close_cb tr_close_cb;
+    /* completions recorded in callbacks, delivered from the pump timer */
+    struct {
+        st_craft_done_cb done;
+        void *arg;
+        int status;
+    } fin[MAX_DONE];
+    int nfin;
+};
+
+/* libraft writes transport->data and impl for itself: find our struct around it instead */
+static st_craft *of_transport(struct raft_uv_transport *t)
+{
+    return (st_craft *)(void *)((char *)t - offsetof(st_craft, transport));
+}
+
+/* ---- transport: ours (the stock one has no authentication and needs its own port) ---- */
+
+static int tr_init(struct raft_uv_transport *t, raft_id id, const char *address)
+{
+    (void)t, (void)id, (void)address;
+    return 0;
+}
+
+static int tr_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
+{
+    (void)t, (void)cb; /* peers' RAFT streams arrive through our handshake: next step */
+    return 0;
+}
+
+static int tr_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
+                      const char *address, raft_uv_connect_cb cb)
+{
+    (void)t, (void)req, (void)id, (void)address, (void)cb;
+    return RAFT_NOCONNECTION; /* libraft retries later; multi-node Raft is the next step */
+}
+
+static void tr_closed(uv_handle_t *h)
+{
+    struct raft_uv_transport *t = h->data;
+    st_craft *c = of_transport(t);
+    c->tr_close_cb(t);
+}
+
+/* libraft expects the close callback later, from the loop, never from inside close(). */
+static void tr_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
+{
+    st_craft *c = of_transport(t);
+    c->tr_close_cb = cb;
+    c->tr_handle.data = t;
+    uv_close((uv_handle_t *)&c->tr_handle, tr_closed);
+}
+
+/* ---- the state machine ------------------------------------------------------------------ */
+
+static int fsm_apply(struct raft_fsm *f, const struct raft_buffer *buf, void **result)
+{
+    st_craft *c = f->data;
+    uint64_t index = raft_last_applied(&c->raft) + 1; /* 0.15: the entry being applied */
+    *result = NULL;
+    pthread_mutex_lock(c->fsm_lock);
+    int rc = st_fsm_apply(c->fsm, index, (st_bytes){buf->base, (uint32_t)buf->len});
+    pthread_mutex_unlock(c->fsm_lock);
+    if (rc < 0) /* never fail libraft: a bug or version skew, said loudly */
+        LOG_ERROR(c->log, "cluster: cannot apply Raft entry %llu: %s", (unsigned long long)index,
+                  st_strerror(rc));
+    return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *f, struct raft_buffer *bufs[], unsigned *n)
+{
+    st_craft *c = f->data;
+    st_buf b = {0};
+    pthread_mutex_lock(c->fsm_lock);
+    st_fsm_snapshot(c->fsm, &b);
+    pthread_mutex_unlock(c->fsm_lock);
+    *bufs = raft_malloc(sizeof **bufs);
+    void *base = b.oom ? NULL : raft_malloc(b.len);
+    if (!*bufs || !base) {
+        raft_free(*bufs);
+        raft_free(base);
+        st_buf_free(&b);
+        return RAFT_NOMEM;
+    }
+    memcpy(base, b.p, b.len);
+    (*bufs)[0].base = base;
+    (*bufs)[0].len = b.len;
+    *n = 1;
+    st_buf_free(&b);
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *f, struct raft_buffer *buf)
+{
+    st_craft *c = f->data;
+    pthread_mutex_lock(c->fsm_lock);
+    int rc = st_fsm_restore(c->fsm, (st_bytes){buf->base, (uint32_t)buf->len});
+    pthread_mutex_unlock(c->fsm_lock);
+    if (rc < 0) {
+        LOG_ERROR(c->log, "cluster: cannot restore a Raft snapshot: %s", st_strerror(rc));
+        return RAFT_MALFORMED;
+    }
+    raft_free(buf->base);
+    return 0;
+}
+
+/* ---- pump: everything that follows a callback runs here ------------------------------- */
+
+static void pump_cb(uv_timer_t *t);
+
+static void schedule(st_craft *c)
+{
+    if (!c->closing && !uv_is_active((uv_handle_t *)&c->pump))
+        uv_timer_start(&c->pump, pump_cb, 0, 0);
+}
+
+static void pump_cb(uv_timer_t *t)
+{
+    st_craft *c = t->data;
+    while (c->nfin) { /* in order */
+        int n = c->nfin;
+        c->nfin = 0;
+        for (int i = 0; i < n; i++)
+            c->fin[i].done(c->fin[i].arg, c->fin[i].status);
+    }
+    if (c->barrier_done && !c->ready_told && !c->closing) {
+        c->ready_told = 1;
+        if (c->on_ready) c->on_ready(c->arg);
+    }
+}
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+    st_craft *c = req->data;
+    c->barrier_pending = 0;
+    if (status == 0) c->barrier_done = 1;
+    schedule(c);
+}
+
+static void poll_cb(uv_timer_t *t)
+{
+    st_craft *c = t->data;
+    int st = raft_state(&c->raft);
+    if (st != c->last_state) {
+        LOG_INFO(c->log, "cluster: Raft %s (term %llu)",
+                 st == RAFT_LEADER     ? "leader"
+                 : st == RAFT_FOLLOWER ? "follower"
+                                       : "candidate",
+                 (unsigned long long)c->raft.current_term);
+        if (c->last_state == RAFT_LEADER) {
+            c->barrier_done = c->ready_told = 0;
+            if (c->on_lost) c->on_lost(c->arg);
+        }
+        c->last_state = st;
+    }
+    if (st == RAFT_LEADER && !c->barrier_done && !c->barrier_pending && !c->closing) {
+        c->barrier.data = c;
+        if (raft_barrier(&c->raft, &c->barrier, barrier_cb) == 0) c->barrier_pending = 1;
+    }
+}
+
+/* ---- API --------------------------------------------------------------------------------- */
+
+st_craft *st_craft_new(uv_loop_t *loop, const st_log *log, st_fsm *fsm, pthread_mutex_t *fsm_lock,
+                       st_craft_cb on_ready, st_craft_cb on_lost, void *arg)
+{
+    st_craft *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->loop = loop;
+    c->log = log;
+    c->fsm = fsm;
+    c->fsm_lock = fsm_lock;
+    c->on_ready = on_ready;
+    c->on_lost = on_lost;
+    c->arg = arg;
+    c->last_state = RAFT_UNAVAILABLE;
+    return c;
+}
+
+static int mkdirs(const char *dir)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0755) < 0 && errno != EEXIST) return -1;
+            *s = '/';
+        }
+    return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int st_craft_start(st_craft *c, const char *dir, uint64_t id, const char *addr, int bootstrap,
+                   char *err, size_t errlen)
+{
+    if (mkdirs(dir) < 0) {
+        snprintf(err, errlen, "cluster: cannot create %s: %s", dir, strerror(errno));
+        return ST_ESYS;
+    }
+    c->transport = (struct raft_uv_transport){
+        .data = c, .init = tr_init, .listen = tr_listen, .connect = tr_connect, .close = tr_close};
+    uv_idle_init(c->loop, &c->tr_handle);
+    int rv = raft_uv_init(&c->io, c->loop, dir, &c->transport);
+    if (rv != 0) {
+        snprintf(err, errlen, "cluster: Raft storage in %s: %s", dir, raft_strerror(rv));
+        return ST_ESYS;
+    }
+    c->io_ready = 1;
+    c->rfsm = (struct raft_fsm){.version = 2,
+                                .data = c,
+                                .apply = fsm_apply,
+                                .snapshot = fsm_snapshot,
+                                .restore = fsm_restore};
+    rv = raft_init(&c->raft, &c->io, &c->rfsm, id, addr);
+    if (rv != 0) {
+        snprintf(err, errlen, "cluster: Raft: %s", raft_errmsg(&c->raft));
+        return ST_ESYS;
+    }
+    c->raft.data = c;
+    c->started = 1;
+    if (bootstrap) {
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        rv = raft_configuration_add(&conf, id, addr, RAFT_VOTER);
+        if (rv == 0) rv = raft_bootstrap(&c->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) { /* CANTBOOTSTRAP: state exists already */
+            snprintf(err, errlen, "cluster: Raft bootstrap: %s", raft_strerror(rv));
+            return ST_ESYS;
+        }
+    }
+    raft_set_election_timeout(&c->raft, 1000);
+    raft_set_heartbeat_timeout(&c->raft, 100);
+    raft_set_snapshot_threshold(&c->raft, 1024);
+    raft_set_snapshot_trailing(&c->raft, 128);
+    raft_set_pre_vote(&c->raft, true);
+    rv = raft_start(&c->raft);
+    if (rv != 0) {
+        snprintf(err, errlen, "cluster: Raft start: %s", raft_errmsg(&c->raft));
+        return ST_ESYS;
+    }
+    uv_timer_init(c->loop, &c->poll);
+    uv_timer_init(c->loop, &c->pump);
+    c->poll.data = c->pump.data = c;
+    c->timers = 1;
+    uv_timer_start(&c->poll, poll_cb, POLL_MS, POLL_MS);
+    return 0;
+}
+
+int st_craft_ready(const st_craft *c)
+{
+    return c->barrier_done && raft_state((struct raft *)&c->raft) == RAFT_LEADER && !c->closing;
+}
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+    proposal *p = req->data;
+    st_craft *c = p->c;
+    (void)result;
+    if (c->nfin < MAX_DONE) {
+        c->fin[c->nfin].done = p->done;
+        c->fin[c->nfin].arg = p->arg;
+        c->fin[c->nfin].status = status;
+        c->nfin++;
+    }
+    free(p);
+    schedule(c);
+}
+
+int st_craft_propose(st_craft *c, uint64_t hlc, const ce_op *ops, uint32_t n, st_craft_done_cb done,
+                     void *arg)
+{
+    if (!st_craft_ready(c) || c->nfin >= MAX_DONE) return ST_EINVAL;
+    size_t len = ce_encode_entry(hlc, ops, n, NULL, 0);
+    size_t padded = (len + 7) & ~(size_t)7; /* libraft's segments need 8-byte multiples */
+    struct raft_buffer buf = {raft_malloc(padded), padded};
+    proposal *p = calloc(1, sizeof *p);
+    if (!buf.base || !p) {
+        raft_free(buf.base);
+        free(p);
+        return ST_ENOMEM;
+    }
+    memset(buf.base, 0, padded);
+    ce_encode_entry(hlc, ops, n, buf.base, len);
+    p->req.data = p;
+    p->c = c;
+    p->done = done;
+    p->arg = arg;
+    int rv = raft_apply(&c->raft, &p->req, &buf, 1, apply_cb);
+    if (rv != 0) { /* the entry's memory stays ours on failure */
+        raft_free(buf.base);
+        free(p);
+        return ST_EINVAL;
+    }
+    return 0;
+}
+
+const char *st_craft_state(const st_craft *c)
+{
+    if (!c->started) return "stopped";
+    switch (raft_state((struct raft *)&c->raft)) {
+    case RAFT_LEADER:
+        return "leader";
+    case RAFT_FOLLOWER:
+        return "follower";
+    case RAFT_CANDIDATE:
+        return "candidate";
+    default:
+        return "unavailable";
+    }
+}
+
+uint64_t st_craft_term(const st_craft *c)
+{
+    return c->started ? c->raft.current_term : 0;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    st_craft *c = h->data;
+    if (--c->handles_open == 0 && c->closed) c->closed(c->closed_arg);
+}
+
+static void raft_closed(struct raft *r)
+{
+    st_craft *c = r->data;
+    raft_uv_close(&c->io);
+    if (!c->timers) {
+        if (c->closed) c->closed(c->closed_arg);
+        return;
+    }
+    c->handles_open = 2;
+    uv_close((uv_handle_t *)&c->poll, handle_closed);
+    uv_close((uv_handle_t *)&c->pump, handle_closed);
+}
+
+void st_craft_close(st_craft *c, st_craft_cb closed, void *arg)
+{
+    c->closing = 1;
+    c->closed = closed;
+    c->closed_arg = arg;
+    if (!c->started) {
+        if (c->io_ready) raft_uv_close(&c->io);
+        closed(arg);
+        return;
+    }
+    if (c->timers) {
+        uv_timer_stop(&c->poll);
+        uv_timer_stop(&c->pump);
+    }
+    raft_close(&c->raft, raft_closed);
+}
+
+void st_craft_free(st_craft *c)
+{
+    free(c);
+}

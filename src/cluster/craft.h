@@ -1,0 +1,48 @@
+/* craft.h — the one place that talks to libraft (docs/cluster.md §5.1). It runs libraft on
+ * the cluster thread's libuv loop with our own transport, feeds committed entries to the
+ * st_fsm, and proposes batches of ops when this node leads.
+ *
+ * The libraft 0.15 rules it keeps: no raft_* call from a libraft callback (callbacks record
+ * and arm a 0 ms timer; hooks run from there); a new leader commits a barrier before it
+ * proposes; the apply index is raft_last_applied() + 1; apply never fails.
+ *
+ * So far a node runs Raft as a cluster of one: the transport accepts no peers and cannot
+ * dial (multi-node Raft over port 4370 is the next step). */
+#ifndef ST_CLUSTER_CRAFT_H
+#define ST_CLUSTER_CRAFT_H
+
+#include "cluster/fsm.h"
+#include "core/log.h"
+#include "cwire/centry.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct st_craft st_craft;
+typedef void (*st_craft_cb)(void *arg);
+
+/* fsm_lock is held while an entry is applied or a snapshot restored (readers on other
+ * threads take it too). on_ready runs (from a timer) when this node has become leader
+ * and committed its barrier; on_lost when it stops leading. */
+st_craft *st_craft_new(uv_loop_t *loop, const st_log *log, st_fsm *fsm, pthread_mutex_t *fsm_lock,
+                       st_craft_cb on_ready, st_craft_cb on_lost, void *arg);
+/* Start libraft in dir (created if missing) as server id at addr; with bootstrap, a node
+ * with no Raft state forms a cluster of one. 0, or <0 with a message in err. */
+int st_craft_start(st_craft *c, const char *dir, uint64_t id, const char *addr, int bootstrap,
+                   char *err, size_t errlen);
+/* Leader with its barrier committed: proposals are accepted. */
+int st_craft_ready(const st_craft *c);
+/* Propose one entry holding these ops; done(arg, status) runs (from a timer) when it is
+ * applied (status 0) or failed (a raft error code: unknown outcome, the caller resends the
+ * same op ids). 0, or <0 if not leader / out of memory. */
+typedef void (*st_craft_done_cb)(void *arg, int status);
+int st_craft_propose(st_craft *c, uint64_t hlc, const ce_op *ops, uint32_t n, st_craft_done_cb done,
+                     void *arg);
+const char *st_craft_state(const st_craft *c); /* "leader", "follower", ... */
+uint64_t st_craft_term(const st_craft *c);
+/* Close libraft; closed(arg) runs on the loop when it is safe to free. */
+void st_craft_close(st_craft *c, st_craft_cb closed, void *arg);
+void st_craft_free(st_craft *c);
+
+#endif
