@@ -4,6 +4,7 @@
  * proposes BOOT, which bumps its incarnation. Joining other nodes is the next step. */
 #include "cluster/internal.h"
 #include "cluster/tables.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "cluster/auth.h"
 
@@ -60,7 +61,9 @@ static void on_ready(void *arg)
         for (uint32_t i = 0; i < c->nself; i++)
             c->self_ops[i].body = (st_bytes){c->self_bodies[i].p, (uint32_t)c->self_bodies[i].len};
     }
-    if (st_craft_propose(c->craft, 0, c->self_ops, c->nself, self_done, c) == 0) c->self_state = 1;
+    uint64_t hlc = st_hlc_now(&c->hlc, st_wall_ms());
+    if (st_craft_propose(c->craft, hlc, c->self_ops, c->nself, self_done, c) == 0)
+        c->self_state = 1;
 }
 
 static void on_lost(void *arg)

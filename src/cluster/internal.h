@@ -8,6 +8,7 @@
 #include "cluster/cluster.h"
 #include "cluster/craft.h"
 #include "cluster/fsm.h"
+#include "core/hlc.h"
 #include "cwire/cwire.h"
 
 #include <pthread.h>
@@ -83,6 +84,7 @@ struct st_cluster {
     int npeers;
     pthread_mutex_t view_lock; /* guards peers[] and their link pointers for st_cluster_view */
     char last_refused[256];    /* acceptor-side refusal log, rate limited */
+    st_hlc hlc;                /* stamps the entries we propose */
     st_fsm *fsm;               /* applied under view_lock */
     st_craft *craft;
     char raft_state[16]; /* published each tick under view_lock */
