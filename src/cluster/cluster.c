@@ -62,6 +62,13 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     cfg->role =
         strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
     cfg->strategy = strategy_of(st_config_str(c, "cluster.discovery_strategy"));
+    if (cfg->strategy > ST_DISC_STATIC) {
+        snprintf(err, errlen,
+                 "cluster.discovery_strategy = %s is not supported yet (manual and "
+                 "static are)",
+                 st_config_str(c, "cluster.discovery_strategy"));
+        return ST_ECONFIG;
+    }
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
     size_t n = st_config_array_len(c, "cluster.static.seeds");
     if (n > ST_CLUSTER_MAX_SEEDS) {

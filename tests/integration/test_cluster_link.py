@@ -165,6 +165,18 @@ def test_heartbeat_timeout_and_relink(broker_factory):
     wait_log(b, link_up(cl.name(0)), count=2, timeout=15)
 
 
+def test_unsupported_discovery_is_refused(broker_factory):
+    """dns, etcd and k8s discovery are not built yet: startup says so, naming the key,
+    instead of running as if the strategy were manual."""
+    cl = Cluster(broker_factory, 1)
+    b = cl.node(0, **{"cluster.discovery_strategy": "etcd"})
+    path = b.write_config()
+    r = subprocess.run([b.command()[0], "foreground", "-c", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=10, cwd=b.dir)
+    assert r.returncode != 0
+    assert "cluster.discovery_strategy = etcd is not supported yet" in r.stdout, r.stdout
+
+
 def test_bad_seed_is_a_config_error(broker_factory):
     """A seed that is not name@host stops startup with the key in the message."""
     cl = Cluster(broker_factory, 1)
