@@ -1,6 +1,7 @@
 /* ctl.c — `starling ctl`: asks the running node's HTTP API and prints the answer the way
  * `emqx ctl` does. */
 #include "admin/admin.h"
+#include "core/json.h"
 #include "net/listen.h"
 
 #include <errno.h>
@@ -72,24 +73,15 @@ static int get(const char *bind, const char *path, char **body)
     return status;
 }
 
-/* Print a JSON array of strings as Erlang-ish ['a','b'] (node names need no escaping). */
-static void print_names(const char *json, const char *key)
+/* Print the JSON array of strings at member `key` of the object as Erlang's ['a','b']. */
+static void print_names(const char *json, const st_jtok *t, const char *key)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":[", key);
-    const char *p = strstr(json, pat);
+    int arr = st_json_get(json, t, 0, key);
+    char name[256];
     printf("[");
-    if (p) {
-        p += strlen(pat);
-        int first = 1;
-        while (*p == '"') {
-            const char *e = strchr(p + 1, '"');
-            if (!e) break;
-            printf("%s'%.*s'", first ? "" : ",", (int)(e - p - 1), p + 1);
-            first = 0;
-            p = e + 1;
-            if (*p == ',') p++;
-        }
+    for (uint32_t i = 0; arr >= 0 && i < t[arr].size; i++) {
+        int k = st_json_at(t, (uint32_t)arr, i);
+        if (st_json_str(json, &t[k], name, sizeof name) >= 0) printf("%s'%s'", i ? "," : "", name);
     }
     printf("]");
 }
@@ -111,10 +103,16 @@ static int cluster_status(const st_config *c, int json)
     if (json) {
         printf("%s\n", body);
     } else {
+        static st_jtok t[1024];
+        if (st_json_parse(body, strlen(body), t, 1024) <= 0 || t[0].type != ST_J_OBJECT) {
+            fprintf(stderr, "starling ctl: the node's answer is not what was expected: %s\n", body);
+            free(body);
+            return 1;
+        }
         printf("Cluster status: #{running_nodes => ");
-        print_names(body, "running_nodes");
+        print_names(body, t, "running_nodes");
         printf(", stopped_nodes => ");
-        print_names(body, "stopped_nodes");
+        print_names(body, t, "stopped_nodes");
         printf("}\n");
     }
     free(body);

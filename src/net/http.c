@@ -1,5 +1,5 @@
-/* http.c — request-head parsing and status texts. */
-#include "admin/http.h"
+/* http.c — HTTP request-head parsing and status texts (net/http.h). */
+#include "net/http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +19,10 @@ int st_http_parse(const char *buf, size_t len, st_http_req *req)
     const char *sp2 = memchr(path, ' ', (size_t)(end - path));
     if (!sp2 || sp2 == path || *path != '/' || (size_t)(sp2 - path) >= sizeof req->path) return -1;
     if ((size_t)(end - sp2) < 9 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0) return -1;
+    for (const char *c = buf; c < sp1; c++) /* methods are upper-case tokens */
+        if (*c < 'A' || *c > 'Z') return -1;
+    for (const char *c = path; c < sp2; c++) /* no controls, spaces or bytes past ASCII */
+        if (*c < 0x21 || *c > 0x7E) return -1;
     memcpy(req->method, buf, (size_t)(sp1 - buf));
     req->method[sp1 - buf] = 0;
     size_t plen = (size_t)(sp2 - path);

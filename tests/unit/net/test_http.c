@@ -1,6 +1,6 @@
 /* test_http.c — the admin API's request-head parser. */
 #include "test.h"
-#include "admin/http.h"
+#include "net/http.h"
 
 #include <string.h>
 
@@ -30,6 +30,9 @@ static void test_incomplete_and_malformed(void)
     CHECK_EQ(parse("GET /status FTP/1.0\r\n\r\n", &r), -1);
     CHECK_EQ(parse("VERYLONGMETHOD / HTTP/1.1\r\n\r\n", &r), -1);
     CHECK_EQ(parse(" / HTTP/1.1\r\n\r\n", &r), -1);
+    CHECK_EQ(st_http_parse("\0\0GET / HTTP/1.1\r\n\r\n", 22, &r), -1); /* found by fuzzing */
+    CHECK_EQ(parse("get / HTTP/1.1\r\n\r\n", &r), -1);
+    CHECK_EQ(parse("GET /a\tb HTTP/1.1\r\n\r\n", &r), -1);
     char longpath[700] = "GET /";
     memset(longpath + 5, 'a', 600);
     strcpy(longpath + 605, " HTTP/1.1\r\n\r\n");
