@@ -87,7 +87,7 @@ static void test_malformed(void)
     memset(deep + 100, ']', 100);
     static st_jtok many[256];
     CHECK_EQ(st_json_parse(deep, 200, many, 256), ST_EMALFORMED); /* deeper than 64 */
-    CHECK(st_json_parse(deep + 40, 120, many, 256) > 0);            /* 60 levels are fine */
+    CHECK(st_json_parse(deep + 40, 120, many, 256) > 0);          /* 60 levels are fine */
     CHECK_EQ(parse("[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,"
                    "29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,"
                    "55,56,57,58,59,60,61,62,63,64]"),
