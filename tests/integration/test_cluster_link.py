@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -329,3 +330,38 @@ def test_control_plane_cluster_of_one_survives_restarts(broker_factory):
         assert info["uuid"] == uuid, info
         assert len(info["members"]) == 1
     assert os.path.isdir(os.path.join(b.dir, "data", "raft"))
+
+
+def frame(ftype, body, flags=0):
+    return struct.pack(">IBB", len(body) + 2, ftype, flags) + body
+
+
+@pytest.mark.parametrize("data", [
+    b"GET / HTTP/1.1\r\n\r\n",                      # not our protocol at all
+    struct.pack(">IBB", 1 << 20, 1, 0),             # a frame over the 4 KiB pre-auth limit
+    struct.pack(">IBB", 1, 1, 0),                   # a frame shorter than its header
+    frame(1, b"XXXX" + b"\x00" * 80),               # HELLO with a bad magic
+    frame(2, b"\x01" * 10),                         # WELCOME to an acceptor
+    frame(6, b"\x00" * 8),                          # PING before the handshake
+    frame(1, b"STCL\x01\x01\x01\x01", flags=2),    # reserved LZ4 flag
+], ids=["http", "oversized", "short", "magic", "welcome", "ping", "lz4"])
+def test_garbage_on_the_cluster_port(broker_factory, data):
+    """Whatever arrives on the cluster port before a valid handshake closes that connection
+    only: the node keeps serving MQTT and its real peers."""
+    cl = Cluster(broker_factory, 2)
+    a = cl.node(0).start()
+    wait_api(a)  # the cluster port opens just before the API, after MQTT
+    s = socket.create_connection((cl.hosts[0], cl.port), timeout=5)
+    s.sendall(data)
+    s.settimeout(5)
+    try:
+        while s.recv(4096):  # a REFUSE may come first; then the close
+            pass
+    except ConnectionResetError:
+        pass
+    s.close()
+    b = cl.node(1, seeds=[0]).start()
+    wait_log(a, link_up(cl.name(1)))
+    c = m.Conn(a.port, 4, host=a.host)
+    assert c.connect("still-fine").reason == 0
+    c.close()
