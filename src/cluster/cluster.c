@@ -157,7 +157,10 @@ static void on_stop(uv_async_t *a)
         st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
         st_link_close(l, "shutting down");
     }
-    st_craft_close(c->craft, close_handles, c); /* then the loop's own handles */
+    if (c->craft)
+        st_craft_close(c->craft, close_handles, c); /* then the loop's own handles */
+    else
+        close_handles(c);
 }
 
 static void *thread_main(void *arg)

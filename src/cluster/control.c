@@ -75,6 +75,10 @@ static void on_lost(void *arg)
 
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 {
+    if (c->cfg.role == CW_ROLE_REPLICANT) { /* never a Raft member; tails a core (next steps) */
+        LOG_NOTICE(c->log, "cluster: replicant: no control plane until a core is reached");
+        return 0;
+    }
     uint32_t r;
     st_auth_random((uint8_t *)&r, sizeof r);
     c->op_seq = (uint64_t)(r & 0xFFFFFF) << 40;
@@ -95,6 +99,7 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 
 void st_cl_control_tick(st_cluster *c)
 {
+    if (!c->craft) return;
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
     c->raft_term = st_craft_term(c->craft);
@@ -114,7 +119,9 @@ void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member
     memset(info, 0, sizeof *info);
     pthread_mutex_lock(&c->view_lock);
     snprintf(info->raft_state, sizeof info->raft_state, "%s",
-             c->raft_state[0] ? c->raft_state : "stopped");
+             c->raft_state[0]                   ? c->raft_state
+             : c->cfg.role == CW_ROLE_REPLICANT ? "replicant"
+                                                : "stopped");
     info->term = c->raft_term;
     if (c->fsm) {
         info->applied = st_fsm_applied(c->fsm);

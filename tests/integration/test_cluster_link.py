@@ -365,3 +365,17 @@ def test_garbage_on_the_cluster_port(broker_factory, data):
     c = m.Conn(a.port, 4, host=a.host)
     assert c.connect("still-fine").reason == 0
     c.close()
+
+
+def test_replicant_is_not_a_raft_member(broker_factory):
+    """node.role = replicant: the node links like any other but never forms or votes in a
+    Raft group of its own (it will follow a core's log, docs/cluster.md §5.5)."""
+    cl = Cluster(broker_factory, 2)
+    core = cl.node(0).start()
+    rep = cl.node(1, seeds=[0], **{"node.role": "replicant"}).start()
+    wait_log(core, link_up(cl.name(1)))
+    info = cluster_info(rep)
+    assert info["raft"]["state"] == "replicant" and info["members"] == [] and info["uuid"] == ""
+    assert not os.path.exists(os.path.join(rep.dir, "data", "raft"))
+    assert "replicant: no control plane" in rep.log()
+    wait_member(core, cl.name(0), "up", 1)
