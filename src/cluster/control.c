@@ -4,11 +4,13 @@
  * proposes BOOT, which bumps its incarnation. Joining other nodes is the next step. */
 #include "cluster/internal.h"
 #include "cluster/tables.h"
+#include <raft.h>
 #include "core/clock.h"
 #include "core/err.h"
 #include "cluster/auth.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes};
@@ -56,8 +58,17 @@ static void on_ready(void *arg)
             st_op_join(&c->self_bodies[c->nself - 1], c->cfg.node_name, (uint8_t)c->cfg.role,
                        c->node_id, addr, c->boot);
         }
-        add_self_op(c, ST_T_NODES, ST_V_BOOT);
-        st_op_boot(&c->self_bodies[c->nself - 1], c->cfg.node_name, c->boot);
+        if (me && me->state != ST_NS_LEFT && me->boot == c->boot && me->state == ST_NS_UP) {
+            c->self_state = 2; /* joined in this process: nothing to say */
+            return;
+        }
+        if (!me || me->state == ST_NS_LEFT) { /* forming: JOIN then JOINED, incarnation 1 */
+            add_self_op(c, ST_T_NODES, ST_V_JOINED);
+            st_op_name(&c->self_bodies[c->nself - 1], c->cfg.node_name);
+        } else { /* a restart: BOOT bumps the incarnation */
+            add_self_op(c, ST_T_NODES, ST_V_BOOT);
+            st_op_boot(&c->self_bodies[c->nself - 1], c->cfg.node_name, c->boot);
+        }
         for (uint32_t i = 0; i < c->nself; i++)
             c->self_ops[i].body = (st_bytes){c->self_bodies[i].p, (uint32_t)c->self_bodies[i].len};
     }
@@ -71,6 +82,146 @@ static void on_lost(void *arg)
     st_cluster *c = arg;
     st_cl_control_tick(c);
     if (c->self_state == 1) c->self_state = 0; /* its outcome comes via self_done */
+}
+
+static int raft_dial(void *arg, const char *address, void *token)
+{
+    st_cluster *c = arg;
+    char host[256];
+    const char *colon = strrchr(address, ':');
+    if (!colon || colon == address || (size_t)(colon - address) >= sizeof host) return -1;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - address), address);
+    return st_link_dial_raft(c, host, atoi(colon + 1), token) ? 0 : -1;
+}
+
+/* ---- joining ------------------------------------------------------------------------------ */
+
+static int is_member(st_cluster *c)
+{
+    const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
+    const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
+    return row->init && me && me->state != ST_NS_LEFT;
+}
+
+void st_cl_on_link_up(st_cluster *c, st_link *l)
+{
+    if (!c->craft || !c->joining || is_member(c)) return;
+    cw_join_req j = {++c->join_req, (uint8_t)c->cfg.role};
+    uint8_t buf[64];
+    size_t n = cw_encode_join_req(&j, buf, sizeof buf);
+    st_link_send(l, buf, n);
+    LOG_INFO(c->log, "cluster: asking %s to join its cluster", l->peer_name);
+}
+
+typedef struct join_wait {
+    st_cluster *c;
+    char name[256];
+    uint64_t req_id;
+    st_buf body;
+    ce_op op;
+} join_wait;
+
+static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_t status,
+                       const char *text)
+{
+    st_peer *p = st_peer_get(c, name, 0);
+    if (!p || !p->link) return;
+    uint64_t lid = 0;
+    const char *laddr = st_craft_leader(c->craft, &lid);
+    cw_join_result r = {
+        req_id,
+        status,
+        {(const uint8_t *)(laddr ? laddr : ""), (uint32_t)strlen(laddr ? laddr : "")},
+        {(const uint8_t *)text, (uint32_t)strlen(text)}};
+    uint8_t buf[600];
+    size_t n = cw_encode_join_result(&r, buf, sizeof buf);
+    if (n <= sizeof buf) st_link_send(p->link, buf, n);
+}
+
+static void join_done(void *arg, int status)
+{
+    join_wait *jw = arg;
+    st_cluster *c = jw->c;
+    int st = status == 0 ? st_fsm_op_status(c->fsm, jw->op.origin, jw->op.seq) : -1;
+    reply_join(c, jw->name, jw->req_id, st == ST_OP_OK ? CW_JOIN_OK : CW_JOIN_FAILED,
+               st == ST_OP_OK ? "joined" : "refused");
+    if (st == ST_OP_OK) LOG_NOTICE(c->log, "cluster: %s joins", jw->name);
+    st_buf_free(&jw->body);
+    free(jw);
+}
+
+void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
+{
+    if (!c->craft || !st_craft_ready(c->craft)) {
+        reply_join(c, l->peer_name, j->req_id, CW_JOIN_NOTLEADER, "not the leader");
+        return;
+    }
+    join_wait *jw = calloc(1, sizeof *jw);
+    if (!jw) return;
+    jw->c = c;
+    jw->req_id = j->req_id;
+    snprintf(jw->name, sizeof jw->name, "%s", l->peer_name);
+    st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name), l->hello_addr,
+               l->peer_boot);
+    jw->op = (ce_op){
+        c->node_id, c->op_seq++, ST_T_NODES, ST_V_JOIN, {jw->body.p, (uint32_t)jw->body.len}};
+    if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &jw->op, 1, join_done, jw) <
+        0) {
+        reply_join(c, l->peer_name, j->req_id, CW_JOIN_FAILED, "could not propose");
+        st_buf_free(&jw->body);
+        free(jw);
+    }
+}
+
+void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r)
+{
+    if (r->status == CW_JOIN_OK)
+        LOG_NOTICE(c->log, "cluster: joined the cluster of %s", l->peer_name);
+    else
+        LOG_INFO(c->log, "cluster: %s cannot take us in yet: %.*s", l->peer_name, (int)r->text.len,
+                 r->text.p);
+}
+
+/* ---- the leader's reconciler: Raft's configuration follows the nodes table ------------- */
+
+static void joined_done(void *arg, int status)
+{
+    st_cluster *c = arg;
+    (void)status;
+    c->joined_pending = 0;
+}
+
+static void reconcile(st_cluster *c)
+{
+    if (!c->craft || !st_craft_ready(c->craft) || st_craft_changing(c->craft) || c->joined_pending)
+        return;
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    for (uint32_t i = 0; i < t->n; i++) {
+        const st_node_row *r = &t->rows[i];
+        if (r->role != CW_ROLE_CORE || r->state == ST_NS_LEFT || r->node_id == c->node_id) continue;
+        int role = st_craft_member_role(c->craft, r->node_id);
+        if (role < 0) {
+            st_craft_add(c->craft, r->node_id, r->addr);
+            return;
+        }
+        if (role != RAFT_VOTER) {
+            st_craft_assign_voter(c->craft, r->node_id);
+            return;
+        }
+        if (r->state == ST_NS_JOINING) {
+            st_buf_free(&c->joined_body);
+            st_op_name(&c->joined_body, r->name);
+            c->joined_op = (ce_op){c->node_id,
+                                   c->op_seq++,
+                                   ST_T_NODES,
+                                   ST_V_JOINED,
+                                   {c->joined_body.p, (uint32_t)c->joined_body.len}};
+            if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &c->joined_op, 1,
+                                 joined_done, c) == 0)
+                c->joined_pending = 1;
+            return;
+        }
+    }
 }
 
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
@@ -92,7 +243,11 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
     char dir[600], addr[300];
     snprintf(dir, sizeof dir, "%s/raft", c->cfg.data_dir);
     snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
-    int rc = st_craft_start(c->craft, dir, c->node_id, addr, 1, err, errlen);
+    st_craft_set_dialer(c->craft, raft_dial, c);
+    /* A node with seeds joins their cluster; one without forms its own (docs/cluster.md
+     * §5.6; the 5 s discovery window and smallest-name rule come later). */
+    c->joining = c->cfg.strategy == ST_DISC_STATIC && c->cfg.nseeds > 0;
+    int rc = st_craft_start(c->craft, dir, c->node_id, addr, !c->joining, err, errlen);
     if (rc == 0) st_cl_control_tick(c);
     return rc;
 }
@@ -100,6 +255,7 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 void st_cl_control_tick(st_cluster *c)
 {
     if (!c->craft) return;
+    reconcile(c);
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
     c->raft_term = st_craft_term(c->craft);
@@ -108,6 +264,7 @@ void st_cl_control_tick(st_cluster *c)
 
 void st_cl_control_free(st_cluster *c)
 {
+    st_buf_free(&c->joined_body);
     for (uint32_t i = 0; i < 3; i++)
         st_buf_free(&c->self_bodies[i]);
     if (c->craft) st_craft_free(c->craft);

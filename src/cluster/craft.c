@@ -38,6 +38,13 @@ struct st_craft {
     int handles_open, timers;
     uv_idle_t tr_handle; /* closed to defer the transport's close callback */
     raft_uv_transport_close_cb tr_close_cb;
+    raft_uv_accept_cb accept_cb;
+    st_craft_dial_fn dial;
+    void *dial_arg;
+    struct raft_uv_connect *pending[64]; /* our connects in progress */
+    int npending;
+    struct raft_change change;
+    int changing;
     /* completions recorded in callbacks, delivered from the pump timer */
     struct {
         st_craft_done_cb done;
@@ -63,15 +70,34 @@ static int tr_init(struct raft_uv_transport *t, raft_id id, const char *address)
 
 static int tr_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 {
-    (void)t, (void)cb; /* peers' RAFT streams arrive through our handshake: next step */
+    of_transport(t)->accept_cb = cb; /* streams arrive through our listener and handshake */
+    return 0;
+}
+
+static int take_pending(st_craft *c, struct raft_uv_connect *req)
+{
+    for (int i = 0; i < c->npending; i++)
+        if (c->pending[i] == req) {
+            c->pending[i] = c->pending[--c->npending];
+            return 1;
+        }
     return 0;
 }
 
 static int tr_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
                       const char *address, raft_uv_connect_cb cb)
 {
-    (void)t, (void)req, (void)id, (void)address, (void)cb;
-    return RAFT_NOCONNECTION; /* libraft retries later; multi-node Raft is the next step */
+    st_craft *c = of_transport(t);
+    (void)id;
+    LOG_DEBUG(c->log, "cluster: Raft wants a stream to %s (%d pending)", address, c->npending);
+    if (c->closing || !c->dial || c->npending == 64) return RAFT_NOCONNECTION;
+    req->cb = cb;
+    c->pending[c->npending++] = req;
+    if (c->dial(c->dial_arg, address, req) < 0) {
+        take_pending(c, req);
+        return RAFT_NOCONNECTION; /* libraft retries later */
+    }
+    return 0;
 }
 
 static void tr_closed(uv_handle_t *h)
@@ -85,6 +111,11 @@ static void tr_closed(uv_handle_t *h)
 static void tr_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 {
     st_craft *c = of_transport(t);
+    c->accept_cb = NULL;
+    while (c->npending) { /* cancel our connects; their links learn it when they end */
+        struct raft_uv_connect *req = c->pending[--c->npending];
+        req->cb(req, NULL, RAFT_CANCELED);
+    }
     c->tr_close_cb = cb;
     c->tr_handle.data = t;
     uv_close((uv_handle_t *)&c->tr_handle, tr_closed);
@@ -352,6 +383,91 @@ const char *st_craft_state(const st_craft *c)
 uint64_t st_craft_term(const st_craft *c)
 {
     return c->started ? c->raft.current_term : 0;
+}
+
+void st_craft_set_dialer(st_craft *c, st_craft_dial_fn dial, void *arg)
+{
+    c->dial = dial;
+    c->dial_arg = arg;
+}
+
+int st_craft_adopt(st_craft *c, int fd, uint64_t id, const char *address, void *token)
+{
+    struct raft_uv_connect *req = token;
+    if (req ? !take_pending(c, req) : !c->accept_cb) return ST_EINVAL; /* cancelled / closing */
+    uv_tcp_t *tcp = raft_malloc(sizeof *tcp);
+    if (!tcp || uv_tcp_init(c->loop, tcp) != 0) {
+        raft_free(tcp);
+        if (req) req->cb(req, NULL, RAFT_NOCONNECTION);
+        return ST_ENOMEM;
+    }
+    if (uv_tcp_open(tcp, fd) != 0) { /* nothing owns fd: the caller closes it */
+        uv_close((uv_handle_t *)tcp, (uv_close_cb)raft_free);
+        if (req) req->cb(req, NULL, RAFT_NOCONNECTION);
+        return ST_ESYS;
+    }
+    LOG_DEBUG(c->log, "cluster: Raft stream %s %s handed to libraft", req ? "to" : "from", address);
+    if (req)
+        req->cb(req, (struct uv_stream_s *)tcp, 0);
+    else
+        c->accept_cb(&c->transport, id, address, (struct uv_stream_s *)tcp);
+    return 0;
+}
+
+void st_craft_dial_failed(st_craft *c, void *token)
+{
+    struct raft_uv_connect *req = token;
+    LOG_DEBUG(c->log, "cluster: Raft stream dial failed");
+    if (take_pending(c, req)) req->cb(req, NULL, RAFT_NOCONNECTION);
+}
+
+int st_craft_member_role(const st_craft *c, uint64_t id)
+{
+    const struct raft_configuration *conf = &c->raft.configuration;
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id) return conf->servers[i].role;
+    return -1;
+}
+
+int st_craft_changing(const st_craft *c)
+{
+    return c->changing;
+}
+
+static void change_cb(struct raft_change *req, int status)
+{
+    st_craft *c = req->data;
+    c->changing = 0;
+    if (status != 0)
+        LOG_WARN(c->log, "cluster: Raft membership change failed: %s", raft_strerror(status));
+    schedule(c);
+}
+
+int st_craft_add(st_craft *c, uint64_t id, const char *address)
+{
+    if (c->changing || !st_craft_ready(c)) return ST_EINVAL;
+    c->change.data = c;
+    if (raft_add(&c->raft, &c->change, id, address, change_cb) != 0) return ST_EINVAL;
+    c->changing = 1;
+    return 0;
+}
+
+int st_craft_assign_voter(st_craft *c, uint64_t id)
+{
+    if (c->changing || !st_craft_ready(c)) return ST_EINVAL;
+    c->change.data = c;
+    if (raft_assign(&c->raft, &c->change, id, RAFT_VOTER, change_cb) != 0) return ST_EINVAL;
+    c->changing = 1;
+    return 0;
+}
+
+const char *st_craft_leader(const st_craft *c, uint64_t *id)
+{
+    raft_id lid = 0;
+    const char *addr = NULL;
+    raft_leader((struct raft *)&c->raft, &lid, &addr);
+    if (id) *id = lid;
+    return addr;
 }
 
 static void handle_closed(uv_handle_t *h)

@@ -41,6 +41,22 @@ int st_craft_propose(st_craft *c, uint64_t hlc, const ce_op *ops, uint32_t n, st
                      void *arg);
 const char *st_craft_state(const st_craft *c); /* "leader", "follower", ... */
 uint64_t st_craft_term(const st_craft *c);
+/* The transport: libraft's connections are RAFT streams on port 4370 that went through our
+ * handshake (link.c). dial(arg, address, token) starts one (0, or <0 if it cannot);
+ * the link then calls st_craft_adopt with the fd once READY, or st_craft_dial_failed. */
+typedef int (*st_craft_dial_fn)(void *arg, const char *address, void *token);
+void st_craft_set_dialer(st_craft *c, st_craft_dial_fn dial, void *arg);
+/* Hand an authenticated RAFT stream to libraft: token from dial (our connect), or NULL for
+ * one we accepted from server id at address. 0: the fd is libraft's now. */
+int st_craft_adopt(st_craft *c, int fd, uint64_t id, const char *address, void *token);
+void st_craft_dial_failed(st_craft *c, void *token);
+/* Membership changes (leader only; one at a time). role: RAFT_VOTER etc. */
+int st_craft_member_role(const st_craft *c, uint64_t id); /* -1 if not in the configuration */
+int st_craft_changing(const st_craft *c);
+int st_craft_add(st_craft *c, uint64_t id, const char *address);
+int st_craft_assign_voter(st_craft *c, uint64_t id);
+const char *st_craft_leader(const st_craft *c, uint64_t *id); /* address, or NULL */
+
 /* Close libraft; closed(arg) runs on the loop when it is safe to free. */
 void st_craft_close(st_craft *c, st_craft_cb closed, void *arg);
 void st_craft_free(st_craft *c);

@@ -53,6 +53,9 @@ struct st_link {
     int64_t started, last_rx, last_tx;
     int64_t rtt_us;
     int polling_out;
+    void *raft_token;     /* RAFT stream we dial for libraft (craft.h) */
+    uint64_t peer_id;     /* from HELLO / WELCOME */
+    char hello_addr[256]; /* the peer's cluster address, host:port, from its HELLO */
     st_link *next;
 };
 
@@ -94,6 +97,11 @@ struct st_cluster {
     st_buf self_bodies[3];
     uint32_t nself;
     int self_state; /* 0 to do, 1 proposed, 2 applied */
+    int joining;    /* started without bootstrap: waits to join a seed's cluster */
+    uint64_t join_req;
+    st_buf joined_body; /* the reconciler's JOINED op */
+    ce_op joined_op;
+    int joined_pending;
     int64_t last_refuse_log;
 };
 
@@ -101,13 +109,19 @@ int64_t st_cl_now(st_cluster *c);
 
 /* control.c */
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen);
+void st_cl_on_link_up(st_cluster *c, st_link *l);
+void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j);
+void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r);
 void st_cl_control_tick(st_cluster *c);
 void st_cl_control_free(st_cluster *c);
 
 /* link.c */
 st_link *st_link_accept(st_cluster *c, int fd);
 st_link *st_link_dial(st_cluster *c, st_peer *p);
+/* A RAFT stream for libraft to host:port; handed to it once READY (craft.h). */
+st_link *st_link_dial_raft(st_cluster *c, const char *host, int port, void *token);
 void st_link_close(st_link *l, const char *why);
+void st_link_send(st_link *l, const uint8_t *frame, size_t n);
 void st_link_send_goodbye(st_link *l, uint8_t reason);
 void st_link_tick(st_link *l, int64_t now);
 

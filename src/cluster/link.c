@@ -48,6 +48,7 @@ void st_link_close(st_link *l, const char *why)
     if (l->state == ST_L_CLOSED) return;
     int was_ready = l->state == ST_L_READY;
     l->state = ST_L_CLOSED;
+    if (l->raft_token) st_craft_dial_failed(l->cl->craft, l->raft_token);
     if (was_ready || l->dialer) st_peer_link_down(l->cl, l, why);
     unlist(l);
     uv_poll_stop(&l->poll);
@@ -112,6 +113,16 @@ static uint8_t *out_room(st_link *l, size_t n)
         }                                                                                          \
     } while (0)
 
+void st_link_send(st_link *l, const uint8_t *frame, size_t n)
+{
+    uint8_t *dst = out_room(l, n);
+    if (!dst || l->state == ST_L_CLOSED) return;
+    memcpy(dst, frame, n);
+    l->olen += n;
+    l->last_tx = st_cl_now(l->cl);
+    flush(l);
+}
+
 static void refuse(st_link *l, uint16_t code)
 {
     cw_refuse r = {code, B(cw_refuse_text(code))};
@@ -139,11 +150,36 @@ static void log_refused(st_link *l, const char *why)
         LOG_WARN(l->cl->log, "cluster: refused %s (%s): %s", l->peer_name, l->addr, why);
 }
 
-static void fill_hello(st_link *l, cw_hello *h)
+static void on_handed(uv_handle_t *h)
+{
+    st_link *l = h->data;
+    const char *addr = l->hello_addr[0] ? l->hello_addr : l->addr;
+    if (st_craft_adopt(l->cl->craft, l->fd, l->peer_id, addr, l->raft_token) < 0) close(l->fd);
+    free(l->in);
+    free(l->out);
+    free(l);
+}
+
+/* A RAFT stream is READY: the fd goes to libraft, once our poll handle is closed (libuv
+ * allows one handle per fd). Nothing can be buffered: neither side sends before READY. */
+static void hand_off(st_link *l)
+{
+    if (flush(l) < 0) return;
+    if (l->olen) {
+        st_link_close(l, "could not hand the stream over");
+        return;
+    }
+    l->state = ST_L_CLOSED;
+    unlist(l);
+    uv_poll_stop(&l->poll);
+    uv_close((uv_handle_t *)&l->poll, on_handed);
+}
+
+/* addr: the caller's buffer for our host:port (h points into it until encoded). */
+static void fill_hello(st_link *l, cw_hello *h, char *addr, size_t cap)
 {
     st_cluster *c = l->cl;
-    char addr[300];
-    snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
+    snprintf(addr, cap, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
     memset(h, 0, sizeof *h);
     h->ver_min = h->ver_max = CW_VERSION;
     h->stream = l->stream;
@@ -178,13 +214,16 @@ static void on_hello(st_link *l, st_bytes body)
         st_link_close(l, "cluster name");
         return;
     }
-    if (h.stream != CW_S_CONTROL || strcmp(l->peer_name, c->cfg.node_name) == 0) {
+    int raft_ok = h.stream == CW_S_RAFT && c->craft;
+    if ((h.stream != CW_S_CONTROL && !raft_ok) || strcmp(l->peer_name, c->cfg.node_name) == 0) {
         refuse(l, CW_REFUSE_PROTOCOL); /* other streams come with later steps */
         st_link_close(l, "unsupported stream");
         return;
     }
     l->stream = h.stream;
     l->peer_boot = h.boot;
+    l->peer_id = h.node_id;
+    snprintf(l->hello_addr, sizeof l->hello_addr, "%.*s", (int)h.addr.len, h.addr.p);
     memcpy(l->nonce_d, h.nonce, CW_NONCE);
     st_auth_random(l->nonce_a, CW_NONCE);
     cw_welcome w = {.ver = CW_VERSION,
@@ -218,14 +257,17 @@ static void on_welcome(st_link *l, st_bytes body)
         st_link_close(l, "cookie mismatch");
         return;
     }
-    if (w.node_name.len != strlen(l->peer_name) ||
-        memcmp(w.node_name.p, l->peer_name, w.node_name.len) != 0) {
+    if (l->peer_name[0] && (w.node_name.len != strlen(l->peer_name) ||
+                            memcmp(w.node_name.p, l->peer_name, w.node_name.len) != 0)) {
         LOG_WARN(c->log, "cluster: %s (%s) answers as %.*s", l->peer_name, l->addr,
                  (int)w.node_name.len, w.node_name.p);
         snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)w.node_name.len, w.node_name.p);
     }
+    if (!l->peer_name[0])
+        snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)w.node_name.len, w.node_name.p);
     memcpy(l->nonce_a, w.nonce, CW_NONCE);
     l->peer_boot = w.boot;
+    l->peer_id = w.node_id;
     st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, w.node_name, B(c->cfg.node_name),
                   l->stream, mine);
     SEND(l, cw_encode_proof(mine, dst_, cap_));
@@ -250,7 +292,10 @@ static void on_proof(st_link *l, st_bytes body)
     }
     SEND(l, cw_encode_ready((st_bytes){NULL, 0}, dst_, cap_));
     l->state = ST_L_READY;
-    st_peer_link_up(c, l);
+    if (l->stream == CW_S_RAFT)
+        hand_off(l);
+    else
+        st_peer_link_up(c, l);
 }
 
 static void on_refuse(st_link *l, st_bytes body)
@@ -275,6 +320,16 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
     case CW_PONG:
         if (cw_decode_u64(f->body, &v) == 0) l->rtt_us = (int64_t)(uv_hrtime() / 1000 - v);
         break;
+    case CW_JOIN_REQ: {
+        cw_join_req j;
+        if (cw_decode_join_req(f->body, &j) == 0) st_cl_join_request(l->cl, l, &j);
+        break;
+    }
+    case CW_JOIN_RESULT: {
+        cw_join_result j;
+        if (cw_decode_join_result(f->body, &j) == 0) st_cl_join_result(l->cl, l, &j);
+        break;
+    }
     case CW_GOODBYE:
         if (cw_decode_goodbye(f->body, &g) == 0)
             LOG_NOTICE(l->cl->log, "cluster: %s says goodbye (%s)", l->peer_name,
@@ -312,7 +367,10 @@ static void on_frame(st_link *l, const cw_frame *f)
             on_refuse(l, f->body);
         else if ((ok = f->type == CW_READY)) {
             l->state = ST_L_READY;
-            st_peer_link_up(l->cl, l);
+            if (l->stream == CW_S_RAFT)
+                hand_off(l);
+            else
+                st_peer_link_up(l->cl, l);
         }
         break;
     case ST_L_READY:
@@ -378,7 +436,8 @@ static void connected(st_link *l)
     }
     st_peer_name(l->fd, l->addr, sizeof l->addr);
     cw_hello h;
-    fill_hello(l, &h);
+    char addr[300];
+    fill_hello(l, &h, addr, sizeof addr);
     SEND(l, cw_encode_hello(&h, dst_, cap_));
     l->state = ST_L_WAIT_WELCOME;
     flush(l);
@@ -451,6 +510,20 @@ static void bind_source(st_cluster *c, int fd, int family)
     }
     if (bind(fd, (struct sockaddr *)&ss, sl) < 0) { /* the kernel picks, as without it */
     }
+}
+
+st_link *st_link_dial_raft(st_cluster *c, const char *host, int port, void *token)
+{
+    st_peer tmp = {0};
+    snprintf(tmp.host, sizeof tmp.host, "%s", host);
+    tmp.port = port;
+    st_link *l = st_link_dial(c, &tmp);
+    if (!l) return NULL;
+    l->peer = NULL; /* not a CONTROL peer */
+    l->peer_name[0] = 0;
+    l->stream = CW_S_RAFT;
+    l->raft_token = token;
+    return l;
 }
 
 st_link *st_link_dial(st_cluster *c, st_peer *p)

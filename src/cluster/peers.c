@@ -84,6 +84,7 @@ int st_peer_link_up(st_cluster *c, st_link *l)
     p->backoff = ST_CL_DIAL_MIN_MS;
     LOG_NOTICE(c->log, "cluster: link to %s up (%s, dialled by %s)", p->name, l->addr,
                l->dialer ? "us" : "them");
+    st_cl_on_link_up(c, l);
     return 1;
 }
 

@@ -86,6 +86,7 @@ static int join(st_nodes *t, const node_op *op, const st_fsm_ctx *cx)
         row = &t->rows[t->n++];
         memset(row, 0, sizeof *row);
         snprintf(row->name, sizeof row->name, "%.*s", (int)op->name.len, op->name.p);
+        row->incarnation = 1; /* the joining process is the first incarnation */
     } else {
         row->incarnation++; /* a node that left and comes back is a new incarnation */
     }

@@ -43,6 +43,8 @@ enum cw_type {
     CW_ROUTE_SYNC_BEGIN = 0x10,
     CW_ROUTE_BATCH = 0x11,
     CW_ROUTE_SYNC_END = 0x12,
+    CW_JOIN_REQ = 0x1A,
+    CW_JOIN_RESULT = 0x1B,
     CW_RESUME = 0x50,
     CW_FWD = 0x51,
 };
@@ -136,6 +138,19 @@ typedef struct cw_route_batch {
     st_bytes ops; /* n ops, validated; walk with cw_route_next */
 } cw_route_batch;
 
+typedef struct cw_join_req {
+    uint64_t req_id;
+    uint8_t role;
+} cw_join_req;
+
+enum cw_join_status { CW_JOIN_OK = 0, CW_JOIN_NOTLEADER = 1, CW_JOIN_FAILED = 2 };
+
+typedef struct cw_join_result {
+    uint64_t req_id;
+    uint16_t status;
+    st_bytes leader_name, text;
+} cw_join_result;
+
 typedef struct cw_resume {
     uint64_t sender_boot, last_seq;
 } cw_resume;
@@ -172,6 +187,8 @@ int cw_decode_ack(st_bytes body, cw_ack *a);
 int cw_decode_route_sync(uint8_t type, st_bytes body, cw_route_sync *s);
 int cw_decode_route_batch(st_bytes body, cw_route_batch *b);
 int cw_decode_resume(st_bytes body, cw_resume *r);
+int cw_decode_join_req(st_bytes body, cw_join_req *j);
+int cw_decode_join_result(st_bytes body, cw_join_result *j);
 int cw_decode_fwd(st_bytes body, cw_fwd *f);
 
 /* Walkers over validated lists: 1 and the next item, 0 at the end. *off starts at 0. */
@@ -193,6 +210,8 @@ size_t cw_encode_goodbye(const cw_goodbye *g, uint8_t *dst, size_t cap);
 size_t cw_encode_ack(uint64_t seq, const uint64_t *nacks, uint16_t nnack, uint8_t *dst, size_t cap);
 size_t cw_encode_route_sync(uint8_t type, const cw_route_sync *s, uint8_t *dst, size_t cap);
 size_t cw_encode_resume(const cw_resume *r, uint8_t *dst, size_t cap);
+size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap);
+size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
 /* Batches: the header is written last, when the count is known. */
 size_t cw_encode_route_batch(uint64_t seq, const cw_route_op *ops, uint16_t n, uint8_t *dst,
                              size_t cap);

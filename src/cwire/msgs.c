@@ -203,3 +203,39 @@ size_t cw_encode_fwd(uint64_t first_seq, const cw_record *recs, uint16_t n, uint
         write_record(&w, &recs[i]);
     return cw_wr_end(&w, CW_FWD, 0);
 }
+
+int cw_decode_join_req(st_bytes body, cw_join_req *j)
+{
+    cw_rd r = cw_rd_of(body);
+    j->req_id = cw_u64(&r);
+    j->role = cw_u8(&r);
+    return r.bad || j->role < CW_ROLE_CORE || j->role > CW_ROLE_REPLICANT ? ST_EMALFORMED : 0;
+}
+
+size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap)
+{
+    cw_wr w = cw_wr_begin(dst, cap);
+    cw_putn(&w, j->req_id, 8);
+    cw_putn(&w, j->role, 1);
+    return cw_wr_end(&w, CW_JOIN_REQ, 0);
+}
+
+int cw_decode_join_result(st_bytes body, cw_join_result *j)
+{
+    cw_rd r = cw_rd_of(body);
+    j->req_id = cw_u64(&r);
+    j->status = cw_u16(&r);
+    j->leader_name = cw_str(&r);
+    j->text = cw_str(&r);
+    return r.bad ? ST_EMALFORMED : 0;
+}
+
+size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap)
+{
+    cw_wr w = cw_wr_begin(dst, cap);
+    cw_putn(&w, j->req_id, 8);
+    cw_putn(&w, j->status, 2);
+    cw_put_str(&w, j->leader_name);
+    cw_put_str(&w, j->text);
+    return cw_wr_end(&w, CW_JOIN_RESULT, 0);
+}

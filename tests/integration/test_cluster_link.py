@@ -379,3 +379,49 @@ def test_replicant_is_not_a_raft_member(broker_factory):
     assert not os.path.exists(os.path.join(rep.dir, "data", "raft"))
     assert "replicant: no control plane" in rep.log()
     wait_member(core, cl.name(0), "up", 1)
+
+
+def members(b):
+    return {m["node"]: m for m in cluster_info(b)["members"]}
+
+
+def wait_info(b, pred, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = cluster_info(b)
+        if pred(info):
+            return info
+        assert time.monotonic() < deadline, "%s: %r" % (what, info)
+        time.sleep(0.1)
+
+
+def test_walkthrough_forms_one_raft_cluster(broker_factory):
+    """The walkthrough: node 1 forms the cluster, nodes 2 and 3 (static seeds) ask to join;
+    the leader commits JOIN, adds them to Raft as voters and commits JOINED. Every node then
+    has the same uuid and the same member table with all three up. When the leader is
+    killed, the other two elect a leader between them and keep the table."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    n2 = cl.node(1, seeds=[0]).start()
+    n3 = cl.node(2, seeds=[0, 1]).start()
+    names = [cl.name(i) for i in range(3)]
+
+    def all_up(info):
+        ms = {m["node"]: m for m in info["members"]}
+        return sorted(ms) == sorted(names) and all(m["state"] == "up" for m in ms.values())
+
+    infos = [wait_info(n, all_up, "all three up on %s" % n.host) for n in (n1, n2, n3)]
+    assert len({i["uuid"] for i in infos}) == 1, infos
+    assert [i["raft"]["state"] for i in infos].count("leader") == 1, infos
+    assert infos[0]["raft"]["state"] == "leader"
+    assert sorted(m["slot"] for m in infos[0]["members"]) == [0, 1, 2]
+    assert "joined the cluster of starling@127.0.0.2" in n2.log()
+    n1.proc.kill()
+    n1.proc.wait()
+    n1.proc = None
+    new = wait_info(n2, lambda i: i["raft"]["state"] == "leader" or
+                    cluster_info(n3)["raft"]["state"] == "leader", "a new leader", timeout=20)
+    for n in (n2, n3):
+        info = cluster_info(n)
+        assert info["uuid"] == infos[0]["uuid"] and sorted(members(n)) == sorted(names)
+    assert new is not None

@@ -68,7 +68,7 @@ static void history(st_fsm *f)
                0xB4);
     CHECK_EQ(apply(f, 2, &b, 200), 0);
     clear(&b);
-    st_op_down(add(&b, 7, ST_T_NODES, ST_V_DOWN), "starling@127.0.0.3", 0);
+    st_op_down(add(&b, 7, ST_T_NODES, ST_V_DOWN), "starling@127.0.0.3", 1);
     st_op_leave(add(&b, 7, ST_T_NODES, ST_V_LEAVE), "starling@127.0.0.4", 1);
     CHECK_EQ(apply(f, 3, &b, 300), 0);
     clear(&b);
@@ -117,8 +117,8 @@ static void test_membership(void)
     const st_node_row *a = st_nodes_find(t, "starling@127.0.0.2");
     const st_node_row *b = st_nodes_find(t, "starling@127.0.0.3");
     const st_node_row *d = st_nodes_find(t, "starling@127.0.0.4");
-    CHECK(a && a->state == ST_NS_UP && a->incarnation == 1 && a->slot == 0);
-    CHECK(b && b->state == ST_NS_DOWN && b->incarnation == 1 && b->slot == 1);
+    CHECK(a && a->state == ST_NS_UP && a->incarnation == 2 && a->slot == 0); /* JOIN, BOOT */
+    CHECK(b && b->state == ST_NS_DOWN && b->incarnation == 2 && b->slot == 1);
     CHECK(d && d->state == ST_NS_LEFT && d->slot == ST_NO_SLOT && d->role == 2);
     CHECK_STR(st_node_state_name(b->state), "down");
 
@@ -142,7 +142,7 @@ static void test_membership(void)
     CHECK_EQ(st_fsm_op_status(f, 5, unknown), ST_OP_INVALID);
     CHECK_EQ(st_fsm_op_status(f, 5, 1), -1);
     d = st_nodes_find(t, "starling@127.0.0.4");
-    CHECK(d->state == ST_NS_JOINING && d->slot == 2 && d->incarnation == 1 && d->boot == 0xC4);
+    CHECK(d->state == ST_NS_JOINING && d->slot == 2 && d->incarnation == 2 && d->boot == 0xC4);
     CHECK_EQ(st_fsm_validate(f, ST_T_NODES, ST_V_JOIN, (st_bytes){(const uint8_t *)"x", 1}),
              ST_OP_INVALID);
     st_fsm_free(f);
@@ -159,7 +159,7 @@ static void test_dedupe_and_order(void)
     CHECK_EQ(apply(f, 9, &b, 1), ST_EINVAL);
     CHECK_EQ(apply(f, 12, &b, 1), 0); /* the same op ids again (a re-proposal): no effect */
     const st_nodes *t = st_fsm_table(f, ST_T_NODES);
-    CHECK_EQ(st_nodes_find(t, "starling@127.0.0.2")->incarnation, 1u);
+    CHECK_EQ(st_nodes_find(t, "starling@127.0.0.2")->incarnation, 2u);
     CHECK_EQ(st_fsm_applied(f), 12u);
     clear(&b);
     uint8_t junk[8] = "STRE\0\1\0";
