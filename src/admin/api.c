@@ -130,7 +130,8 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
 {
     sb b = {0};
     if (strcmp(req->path, "/status") == 0) {
-        sb_printf(&b, "Node %s is started\nstarling is running\n", v[0].name);
+        sb_printf(&b, "Node %s is started\nstarling is running\n",
+                  st_cluster_node_name(api->cluster));
         reply(resp, 200, "text/plain", &b);
     } else if (strcmp(req->path, "/api/v5/nodes") == 0) {
         sb_printf(&b, "[");

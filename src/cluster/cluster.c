@@ -2,6 +2,7 @@
  * dials peers and runs heartbeats, and an orderly stop (GOODBYE on every link). */
 #include "cluster/auth.h"
 #include "cluster/internal.h"
+#include "cluster/tables.h"
 #include "core/err.h"
 #include "net/listen.h"
 
@@ -236,23 +237,46 @@ void st_cluster_free(st_cluster *c)
     free(c);
 }
 
+static const st_peer *peer_named(const st_cluster *c, const char *name)
+{
+    for (int i = 0; i < c->npeers; i++)
+        if (strcmp(c->peers[i]->name, name) == 0) return c->peers[i];
+    return NULL;
+}
+
+static void view_node(st_cluster_node *o, const char *name, int self, const st_peer *p)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%s", name);
+    o->self = self;
+    o->running = self || (p && p->link);
+    o->rtt_us = p && p->link ? p->link->rtt_us : 0;
+}
+
+/* Members (the replicated table) once this node is in a cluster: running = self, or
+ * up and linked. Before that (or on a replicant): the nodes it knows, running = linked. */
 size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
 {
     size_t n = 0;
-    if (max) {
-        memset(&out[0], 0, sizeof out[0]);
-        snprintf(out[0].name, sizeof out[0].name, "%s", c->cfg.node_name);
-        out[0].self = out[0].running = 1;
-    }
-    n = 1;
     pthread_mutex_lock(&c->view_lock);
-    for (int i = 0; i < c->npeers; i++, n++) {
-        if (n >= max) continue;
-        st_peer *p = c->peers[i];
-        memset(&out[n], 0, sizeof out[n]);
-        snprintf(out[n].name, sizeof out[n].name, "%s", p->name);
-        out[n].running = p->link != NULL;
-        out[n].rtt_us = p->link ? p->link->rtt_us : 0;
+    const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
+    if (t && st_nodes_find(t, c->cfg.node_name)) {
+        for (uint32_t i = 0; i < t->n; i++, n++) {
+            const st_node_row *r = &t->rows[i];
+            if (r->state == ST_NS_LEFT) {
+                n--;
+                continue;
+            }
+            if (n >= max) continue;
+            int self = strcmp(r->name, c->cfg.node_name) == 0;
+            view_node(&out[n], r->name, self, peer_named(c, r->name));
+            if (!self && r->state != ST_NS_UP) out[n].running = 0;
+        }
+    } else {
+        if (max) view_node(&out[0], c->cfg.node_name, 1, NULL);
+        n = 1;
+        for (int i = 0; i < c->npeers; i++, n++)
+            if (n < max) view_node(&out[n], c->peers[i]->name, 0, c->peers[i]);
     }
     pthread_mutex_unlock(&c->view_lock);
     return n;

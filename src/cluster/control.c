@@ -252,10 +252,21 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
     return rc;
 }
 
+/* Every member is a peer: dial the ones we have not met (a member learned from the
+ * table, not from seeds or an incoming link). */
+static void meet_members(st_cluster *c)
+{
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->rows[i].state != ST_NS_LEFT && strcmp(t->rows[i].name, c->cfg.node_name) != 0)
+            st_peer_get(c, t->rows[i].name, 1);
+}
+
 void st_cl_control_tick(st_cluster *c)
 {
     if (!c->craft) return;
     reconcile(c);
+    meet_members(c);
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
     c->raft_term = st_craft_term(c->craft);

@@ -425,3 +425,21 @@ def test_walkthrough_forms_one_raft_cluster(broker_factory):
         info = cluster_info(n)
         assert info["uuid"] == infos[0]["uuid"] and sorted(members(n)) == sorted(names)
     assert new is not None
+
+
+def test_status_follows_the_member_table(broker_factory):
+    """Once nodes are members, `ctl cluster status` lists the member table: a member whose
+    process is gone is stopped; /status names the node itself on every node."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    n2 = cl.node(1, seeds=[0]).start()
+    n3 = cl.node(2, seeds=[0]).start()
+    names = [cl.name(i) for i in range(3)]
+    for n in (n1, n2, n3):
+        wait_status(n, names)
+    for i, n in enumerate((n1, n2, n3)):
+        with urllib.request.urlopen("http://%s:%d/status" % (n.host, n.api_port), timeout=5) as r:
+            assert r.read().decode().startswith("Node %s is started" % names[i])
+    n3.stop()
+    wait_status(n1, names[:2], [names[2]])
+    wait_status(n2, names[:2], [names[2]])
