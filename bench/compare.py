@@ -117,14 +117,15 @@ class Broker:
     def start(self):
         if self.kind == "starling":
             conf = os.path.join(self.dir, "starling.conf")
+            data = tempfile.mkdtemp(prefix="data-", dir=self.dir)  # every run starts clean
             with open(conf, "w") as f:
-                f.write('node.data_dir = "%s/data"\nlog.level = warning\n'
+                f.write('node.data_dir = "%s"\nlog.level = warning\n'
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
                         'listeners.tcp.default.bind = "0.0.0.0:%d"\n'
                         'cluster.listen = "127.0.0.1:0"\n'
                         'dashboard.listeners.http.bind = "127.0.0.1:0"\n'
                         "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n" %
-                        (self.dir, self.dir, self.port))
+                        (data, self.dir, self.port))
             cmd = [STARLING, "-c", conf, "foreground"]
         else:
             conf = os.path.join(self.dir, "mosquitto.conf")
