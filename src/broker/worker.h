@@ -56,17 +56,18 @@ struct st_worker {
     uint64_t rng;
     uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
     int stopping;
-    int spare_fd;        /* held open to accept-and-close when the open-file limit is hit */
-    int fd_ceiling;      /* accepted descriptors at or above this are refused */
-    int accept_paused;   /* listeners unwatched until the next tick (no descriptor free) */
-    atomic_long depth;   /* inbox items not yet handled (written by other threads) */
-    int overloaded;      /* some inbox is past ST_INBOX_HIGH: stop reading clients */
-    int congested;       /* subscribers lag: stop reading publishers (flow.h) */
-    long lag;            /* messages queued to connected, progressing sessions here */
-    atomic_long lag_pub; /* lag as last published for the other workers */
-    long hot;            /* such sessions with a queue past half of max_mqueue_len */
-    atomic_long hot_pub; /* hot as last published */
-    uint32_t npaused;    /* clients whose reading is paused by backpressure */
+    int spare_fd;          /* held open to accept-and-close when the open-file limit is hit */
+    int fd_ceiling;        /* accepted descriptors at or above this are refused */
+    int accept_paused;     /* listeners unwatched until the next tick (no descriptor free) */
+    atomic_long depth;     /* inbox items not yet handled (written by other threads) */
+    int overloaded;        /* some inbox is past ST_INBOX_HIGH: stop reading clients */
+    int congested;         /* subscribers lag: stop reading publishers (flow.h) */
+    long lag;              /* messages queued to connected, progressing sessions here */
+    atomic_long lag_pub;   /* lag as last published for the other workers */
+    long hot;              /* such sessions with a queue past half of max_mqueue_len */
+    atomic_long hot_pub;   /* hot as last published */
+    uint32_t depth_checks; /* flow.c: publishes since the inboxes' depth was read */
+    uint32_t npaused;      /* clients whose reading is paused by backpressure */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
