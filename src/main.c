@@ -37,6 +37,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n"
                     "       starling [-c FILE] ctl cluster status [--json]\n"
+                    "       starling [-c FILE] ctl cluster routes\n"
                     "       starling bench conn|pub|sub|pubsub [options]\n");
 }
 
@@ -82,6 +83,18 @@ static void raise_nofile(void)
     }
 }
 
+/* Clients are disconnected while the cluster still runs (their routes are withdrawn),
+ * then the cluster says goodbye; the broker's memory goes before the cluster's, whose
+ * data lanes hold messages and the acks that wait on them. */
+static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b)
+{
+    st_admin_free(adm);
+    if (b) st_broker_stop(b);
+    st_cluster_stop(cl);
+    st_broker_free(b);
+    st_cluster_free(cl);
+}
+
 /* Run the broker until SIGTERM/SIGINT. ready_fd >= 0: report startup to the parent. */
 static int run(const st_config *c, int daemon_mode, int ready_fd)
 {
@@ -109,9 +122,9 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     st_cluster *cl = NULL;
     st_admin *adm = NULL;
     int ok =
-        b && st_broker_start(b, err, sizeof err) == 0 &&
-        st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
-        (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_start(cl, err, sizeof err) == 0 &&
+        b && st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
+        (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
+        st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
         st_admin_start(adm, err, sizeof err) == 0;
@@ -120,9 +133,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
-        st_admin_free(adm);
-        st_cluster_free(cl);
-        st_broker_free(b);
+        shutdown_node(adm, cl, b);
         st_log_close(&lg);
         return 1;
     }
@@ -135,9 +146,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     int sig = 0;
     sigwait(&set, &sig);
     LOG_NOTICE(&lg, "received signal %d, shutting down", sig);
-    st_admin_free(adm);
-    st_cluster_free(cl);
-    st_broker_free(b);
+    shutdown_node(adm, cl, b);
     st_log_close(&lg);
     return 0;
 }

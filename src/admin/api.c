@@ -107,6 +107,31 @@ static void control_json(sb *b, st_cluster *cl)
     free(m);
 }
 
+/* Route table and forwarding figures per node (docs/cluster.md §7.3). */
+static void routes_json(sb *b, st_cluster *cl)
+{
+    st_cluster_routes r;
+    st_cluster_peer_routes *p = calloc(MAX_NODES, sizeof *p);
+    st_cluster_routes_get(cl, &r, p, p ? MAX_NODES : 0);
+    sb_printf(b, "{\"node\":");
+    sb_json_str(b, st_cluster_node_name(cl));
+    sb_printf(b,
+              ",\"local_routes\":%zu,\"remote_routes\":%zu,\"route_ops_sent\":%llu,"
+              "\"forward\":{\"sent\":%llu,\"received\":%llu,\"dropped\":%llu,"
+              "\"resent\":%llu},\"peers\":[",
+              r.local, r.remote, (unsigned long long)r.ops_tx, (unsigned long long)r.fwd_sent,
+              (unsigned long long)r.fwd_received, (unsigned long long)r.fwd_dropped,
+              (unsigned long long)r.fwd_resent);
+    for (size_t i = 0; p && i < r.npeers && i < MAX_NODES; i++) {
+        sb_printf(b, "%s{\"node\":", i ? "," : "");
+        sb_json_str(b, p[i].name);
+        sb_printf(b, ",\"routes\":%zu,\"route_ops_received\":%llu}", p[i].routes,
+                  (unsigned long long)p[i].ops_rx);
+    }
+    sb_printf(b, "]}");
+    free(p);
+}
+
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
 {
     const st_api *api = ctx;
@@ -159,6 +184,9 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         sb_printf(&b, "],");
         control_json(&b, api->cluster);
         sb_printf(&b, "}");
+        reply(resp, 200, "application/json", &b);
+    } else if (strcmp(req->path, "/api/v5/cluster/routes") == 0) {
+        routes_json(&b, api->cluster);
         reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster/status") == 0) {
         for (int running = 1; running >= 0; running--) {

@@ -15,7 +15,8 @@
 
 static void ctl_usage(void)
 {
-    fprintf(stderr, "usage: starling [-c FILE] ctl cluster status [--json]\n");
+    fprintf(stderr, "usage: starling [-c FILE] ctl cluster status [--json]\n"
+                    "       starling [-c FILE] ctl cluster routes\n");
 }
 
 /* GET path from the API at bind (a wildcard address means this machine). Returns the
@@ -86,20 +87,37 @@ static void print_names(const char *json, const st_jtok *t, const char *key)
     printf("]");
 }
 
-static int cluster_status(const st_config *c, int json)
+/* GET path from the node's API: the body (malloc'd), or NULL with the error printed. */
+static char *api_get(const st_config *c, const char *path)
 {
     const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char *body = NULL;
-    int status = get(bind, "/api/v5/cluster/status", &body);
+    int status = get(bind, path, &body);
     if (status < 0) {
         fprintf(stderr, "starling ctl: the node does not answer on %s (is it running?)\n", bind);
-        return 1;
+        return NULL;
     }
     if (status != 200) {
         fprintf(stderr, "starling ctl: HTTP %d: %s\n", status, body);
         free(body);
-        return 1;
+        return NULL;
     }
+    return body;
+}
+
+static int cluster_routes(const st_config *c)
+{
+    char *body = api_get(c, "/api/v5/cluster/routes");
+    if (!body) return 1;
+    printf("%s\n", body);
+    free(body);
+    return 0;
+}
+
+static int cluster_status(const st_config *c, int json)
+{
+    char *body = api_get(c, "/api/v5/cluster/status");
+    if (!body) return 1;
     if (json) {
         printf("%s\n", body);
     } else {
@@ -129,6 +147,8 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
         }
         return cluster_status(c, json);
     }
+    if (argc == 2 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "routes") == 0)
+        return cluster_routes(c);
     ctl_usage();
     return 2;
 }

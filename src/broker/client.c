@@ -216,6 +216,7 @@ void st_client_close(st_client *c, int abnormal)
     c->sess = NULL;
     if (s && s->client == c && was_connected) session_detach(w, s, abnormal);
     st_outq_clear(&c->outq, st_msg_unref_void);
+    st_client_packs_orphan(c);
     free(c->ibuf);
     c->ibuf = NULL;
     c->ilen = c->icap = 0;

@@ -36,6 +36,7 @@ typedef struct st_client {
     uint16_t alias_out_max; /* aliases we may use towards the client */
     uint16_t nalias_out;
     st_strmap *alias_out;          /* topic -> alias we assigned, on demand */
+    st_pack *packs, *packs_tail;   /* acks waiting for other nodes, in PUBLISH order */
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
     char peer[48];
@@ -64,6 +65,9 @@ void st_client_to_tail(st_client *c);
 int st_client_flush(st_client *c); /* 0 ok, <0 closed; when drained, pumps the session queue */
 void st_client_free(st_client *c);
 int st_client_writable(const st_client *c);
+
+/* The client is closing: its pending acks will never be sent (publish.c). */
+void st_client_packs_orphan(st_client *c);
 
 /* Handlers (connect.c, publish.c, subscribe.c). */
 void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen);

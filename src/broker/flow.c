@@ -116,7 +116,7 @@ void st_flow_update(st_worker *w)
                   w->id, lag);
     w->overloaded = over;
     w->congested = congested;
-    if (!over && !congested && w->npaused) resume_all(w);
+    if (!over && !congested && !w->remote_blocked && w->npaused) resume_all(w);
 }
 
 /* Congestion pauses only publishers with nothing in flight or queued to them: the acks
@@ -138,7 +138,7 @@ static void pause(st_worker *w, st_client *c)
 
 int st_flow_pause(st_worker *w, st_client *c)
 {
-    if (!w->overloaded && !w->congested) return 0;
+    if (!w->overloaded && !w->congested && !w->remote_blocked) return 0;
     if (!may_pause(w, c)) return 0;
     pause(w, c);
     return 1;
@@ -146,7 +146,7 @@ int st_flow_pause(st_worker *w, st_client *c)
 
 /* The state as this worker sees it right now, between two before_sleep updates: its own
  * counters are current, the other workers' as last published, the inboxes' depth live. */
-static int blocked_now(st_worker *w)
+int st_flow_blocked(st_worker *w)
 {
     if (w->overloaded || w->congested || w->hot > 0 || w->lag > ST_LAG_HIGH) return 1;
     /* Other workers write their depth on every post: reading every one of those cache
@@ -159,7 +159,7 @@ static int blocked_now(st_worker *w)
 
 int st_flow_hold(st_worker *w, st_client *c)
 {
-    if (!blocked_now(w) || !may_pause(w, c)) return 0;
+    if ((!w->remote_blocked && !st_flow_blocked(w)) || !may_pause(w, c)) return 0;
     pause(w, c);
     return 1;
 }

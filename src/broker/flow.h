@@ -12,7 +12,9 @@
  *    paused, so subscribers keep being read (their acks are what drains the lag).
  * A session whose client has had something outstanding and made no progress (no ack, no
  * bytes written) for ST_STUCK_MS does not count (an idle one is not stuck): a stuck consumer fills
- * its own queue up to mqtt.max_mqueue_len and drops (EMQX), it cannot stall the node. */
+ * its own queue up to mqtt.max_mqueue_len and drops (EMQX), it cannot stall the node.
+ * A third condition is per worker: while one of its data lanes to another node holds more
+ * than cluster.forward_buffer_high (w->remote_blocked), its publishers pause the same way. */
 #ifndef ST_FLOW_H
 #define ST_FLOW_H
 
@@ -33,6 +35,10 @@ int st_flow_pause(st_worker *w, st_client *c);
  * in its input buffer and is parsed when it resumes). A single read can hold thousands of
  * packets, far more than a queue limit, so this is checked per packet. */
 int st_flow_hold(st_worker *w, st_client *c);
+/* Is the node overloaded or congested right now, as this worker sees it (its own counters
+ * current, the other workers' as last published)? Data lanes from other nodes stop being
+ * read while it is, as publishers do. */
+int st_flow_blocked(st_worker *w);
 /* A session's client attaches (+1) or detaches (-1): its queue joins or leaves the lag. */
 void st_flow_attach(st_worker *w, st_session *s, int sign);
 /* One message was queued to / taken from the queue of a connected session. */

@@ -97,7 +97,80 @@ static void store_retained(st_worker *w, st_msg *msg)
 void st_worker_publish(st_worker *w, st_msg *msg)
 {
     if (msg->retain) store_retained(w, msg);
-    st_worker_dispatch(w, msg, "", 0);
+    st_worker_dispatch(w, msg, "", 0, NULL);
+}
+
+/* ---- acks that wait for other nodes (remote.h) ---------------------------------------- */
+
+static st_pack *pack_new(st_client *c)
+{
+    st_pack *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->c = c;
+    if (c->packs_tail)
+        c->packs_tail->next = p;
+    else
+        c->packs = p;
+    c->packs_tail = p;
+    return p;
+}
+
+/* Send the acks at the head of the FIFO that wait for nothing any more. */
+static void packs_flush(st_client *c)
+{
+    st_pack *p;
+    while ((p = c->packs) && p->waits == 0 && p->type) {
+        c->packs = p->next;
+        if (!c->packs) c->packs_tail = NULL;
+        send_ack(c, p->type, p->pid, p->reason);
+        free(p);
+    }
+}
+
+st_pack *st_ackwait_hold(st_ackwait *aw)
+{
+    if (!aw->c) return NULL;
+    if (!aw->pack && !(aw->pack = pack_new(aw->c))) return NULL;
+    aw->pack->waits++;
+    return aw->pack;
+}
+
+void st_pack_done(st_pack *p)
+{
+    if (p->waits && --p->waits) return;
+    if (p->c)
+        packs_flush(p->c);
+    else
+        free(p);
+}
+
+void st_client_packs_orphan(st_client *c)
+{
+    st_pack *p = c->packs, *next;
+    for (; p; p = next) {
+        next = p->next;
+        p->next = NULL;
+        p->c = NULL;
+        if (p->waits == 0) free(p);
+    }
+    c->packs = c->packs_tail = NULL;
+}
+
+/* PUBACK / PUBREC for a PUBLISH: now, or in order behind acks still waiting. */
+static void ack_publish(st_client *c, uint8_t type, uint16_t pid, uint8_t reason, st_pack *p)
+{
+    if (!p && !c->packs) {
+        send_ack(c, type, pid, reason);
+        return;
+    }
+    if (!p && !(p = pack_new(c))) {
+        send_ack(c, type, pid, reason);
+        return;
+    }
+    p->type = type;
+    p->pid = pid;
+    p->reason = reason;
+    packs_flush(c);
 }
 
 void st_handle_publish(st_client *c, const mqtt_packet *p)
@@ -122,7 +195,7 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
         return;
     }
     if (pub->qos == 2 && st_session_rel_find(s, p->packet_id) >= 0) {
-        send_ack(c, MQTT_PUBREC, p->packet_id, 0); /* duplicate: not delivered again */
+        ack_publish(c, MQTT_PUBREC, p->packet_id, 0, NULL); /* duplicate: not delivered again */
         return;
     }
     /* more QoS 2 messages awaiting PUBREL than our Receive Maximum (max_inflight) or
@@ -136,7 +209,8 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     }
     if (rc) {
         if (pub->qos)
-            send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p->packet_id, (uint8_t)rc);
+            ack_publish(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p->packet_id, (uint8_t)rc,
+                        NULL);
         return;
     }
     int64_t dexp = w->cfg->message_expiry_ms == ST_UNLIMITED ? 0 : w->cfg->message_expiry_ms;
@@ -149,13 +223,14 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     }
     msg->from_sid = s->sid;
     if (pub->retain) store_retained(w, msg);
-    size_t n = st_worker_dispatch(w, msg, s->cid, s->cid_len);
+    st_ackwait aw = {pub->qos ? c : NULL, NULL};
+    size_t n = st_worker_dispatch(w, msg, s->cid, s->cid_len, &aw);
     st_msg_unref(msg);
     uint8_t reason = n || c->version != MQTT_V5 ? 0 : MQTT_RC_NO_MATCHING_SUBSCRIBERS;
-    if (pub->qos == 1) send_ack(c, MQTT_PUBACK, p->packet_id, reason);
+    if (pub->qos == 1) ack_publish(c, MQTT_PUBACK, p->packet_id, reason, aw.pack);
     if (pub->qos == 2) {
         st_session_rel_add(s, p->packet_id, st_loop_now(w->loop));
-        send_ack(c, MQTT_PUBREC, p->packet_id, reason);
+        ack_publish(c, MQTT_PUBREC, p->packet_id, reason, aw.pack);
     }
 }
 

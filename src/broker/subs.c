@@ -27,6 +27,8 @@ typedef struct fnode {
     uint32_t n, cap;
     group **g;
     uint32_t ng;
+    uint16_t *rn; /* remote node slots that have subscribers to this filter */
+    uint32_t nrn, caprn;
 } fnode;
 
 struct st_subs {
@@ -34,6 +36,9 @@ struct st_subs {
     st_trie *trie;
     int strategy;
     size_t count;
+    size_t remote_count;
+    st_subs_route_fn route;
+    void *route_cx;
 };
 
 uint64_t st_rand(uint64_t *st)
@@ -110,6 +115,7 @@ static void fnode_free(void *val, void *ctx)
         group_free(f->g[i]);
     free(f->g);
     free(f->m);
+    free(f->rn);
     free(f);
 }
 
@@ -195,7 +201,11 @@ static int add_locked(st_subs *s, const char *filter, size_t len, const st_targe
     }
     st_target e = *entry;
     e.share = NULL;
-    if (!shared) return members_put(&f->m, &f->n, &f->cap, &e);
+    if (!shared) {
+        int rc = members_put(&f->m, &f->n, &f->cap, &e);
+        if (rc == 1 && f->n == 1 && s->route) s->route(s->route_cx, real, rlen, 1);
+        return rc;
+    }
     group *g = find_group(f, gname, glen);
     if (!g && !(g = add_group(f, filter, len, gname, glen))) return ST_ENOMEM;
     return members_put(&g->m, &g->n, &g->cap, &e);
@@ -222,6 +232,7 @@ static int del_locked(st_subs *s, const char *filter, size_t len, uint64_t sid)
     int rc;
     if (!shared) {
         rc = members_del(f->m, &f->n, sid);
+        if (rc == 1 && f->n == 0 && s->route) s->route(s->route_cx, real, rlen, 0);
     } else {
         group *g = find_group(f, gname, glen);
         rc = g ? members_del(g->m, &g->n, sid) : 0;
@@ -231,7 +242,7 @@ static int del_locked(st_subs *s, const char *filter, size_t len, uint64_t sid)
             group_free(g);
         }
     }
-    if (f->n == 0 && f->ng == 0) {
+    if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
         fnode_free(f, NULL);
         *slot = NULL;
         st_trie_prune(s->trie, real, rlen);
@@ -258,6 +269,7 @@ size_t st_subs_count(st_subs *s)
 
 typedef struct match_ctx {
     st_subs *s;
+    st_nodeset *dest;
     const st_msg *msg;
     const char *pub_key;
     size_t pub_key_len;
@@ -307,6 +319,9 @@ static void match_cb(void *val, void *ctx)
 {
     match_ctx *c = ctx;
     fnode *f = val;
+    if (c->dest)
+        for (uint32_t i = 0; i < f->nrn; i++)
+            st_nodeset_add(c->dest, f->rn[i]);
     for (uint32_t i = 0; i < f->n; i++) {
         const st_target *t = &f->m[i];
         if ((t->flags & ST_SUB_NL) && t->sid == c->msg->from_sid) continue;
@@ -328,9 +343,9 @@ static void match_cb(void *val, void *ctx)
 }
 
 size_t st_subs_match(st_subs *s, const st_msg *msg, const char *pub_key, size_t pub_key_len,
-                     uint16_t worker, uint64_t *rng, st_tvec *out)
+                     uint16_t worker, uint64_t *rng, st_tvec *out, st_nodeset *dest)
 {
-    match_ctx c = {s, msg, pub_key, pub_key_len, worker, rng, out, 0};
+    match_ctx c = {s, dest, msg, pub_key, pub_key_len, worker, rng, out, 0};
     pthread_rwlock_rdlock(&s->lock);
     st_trie_match(s->trie, msg->topic, msg->topic_len, match_cb, &c);
     pthread_rwlock_unlock(&s->lock);
@@ -361,4 +376,78 @@ int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t
     pthread_rwlock_unlock(&s->lock);
     (void)msg;
     return found;
+}
+
+void st_subs_set_route_hook(st_subs *s, st_subs_route_fn fn, void *cx)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    s->route = fn;
+    s->route_cx = cx;
+    pthread_rwlock_unlock(&s->lock);
+}
+
+static int remote_add(st_subs *s, const char *filter, size_t len, uint16_t node)
+{
+    void **slot = st_trie_slot(s->trie, filter, len);
+    if (!slot) return ST_ENOMEM;
+    fnode *f = *slot;
+    if (!f) {
+        if (!(f = calloc(1, sizeof *f))) return ST_ENOMEM;
+        *slot = f;
+    }
+    for (uint32_t i = 0; i < f->nrn; i++)
+        if (f->rn[i] == node) return 0;
+    if (f->nrn == f->caprn) {
+        uint32_t nc = f->caprn ? f->caprn * 2 : 2;
+        uint16_t *v = realloc(f->rn, nc * sizeof *v);
+        if (!v) return ST_ENOMEM;
+        f->rn = v;
+        f->caprn = nc;
+    }
+    f->rn[f->nrn++] = node;
+    s->remote_count++;
+    return 1;
+}
+
+static int remote_del(st_subs *s, const char *filter, size_t len, uint16_t node)
+{
+    void **slot = st_trie_find(s->trie, filter, len);
+    if (!slot || !*slot) return 0;
+    fnode *f = *slot;
+    int rc = 0;
+    for (uint32_t i = 0; i < f->nrn; i++)
+        if (f->rn[i] == node) {
+            f->rn[i] = f->rn[--f->nrn];
+            s->remote_count--;
+            rc = 1;
+            break;
+        }
+    if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
+        fnode_free(f, NULL);
+        *slot = NULL;
+        st_trie_prune(s->trie, filter, len);
+    }
+    return rc;
+}
+
+int st_subs_remote_apply(st_subs *s, const st_route_op *ops, size_t n, uint16_t node)
+{
+    int rc = 0;
+    pthread_rwlock_wrlock(&s->lock);
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        if (ops[i].present)
+            rc = remote_add(s, ops[i].filter, ops[i].len, node);
+        else
+            remote_del(s, ops[i].filter, ops[i].len, node);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc < 0 ? rc : 0;
+}
+
+size_t st_subs_remote_count(st_subs *s)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    size_t n = s->remote_count;
+    pthread_rwlock_unlock(&s->lock);
+    return n;
 }

@@ -7,6 +7,7 @@
 #define ST_SUBS_H
 
 #include "broker/msg.h"
+#include "broker/remote.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -57,9 +58,10 @@ int st_subs_del(st_subs *s, const char *filter, size_t len, uint64_t sid);
 /* Every subscription matching msg->topic: all plain subscribers (No Local applied against
  * msg->from_sid), and one member per shared group picked by the strategy. Appends to out.
  * pub_key/pub_key_len: the publisher's client id (hash_clientid); worker: the publishing
- * worker (local strategy); rng: caller's random state. Returns the number appended. */
+ * worker (local strategy); rng: caller's random state; dest (may be NULL): gets the remote
+ * nodes with a route that matches. Returns the number of local targets appended. */
 size_t st_subs_match(st_subs *s, const st_msg *msg, const char *pub_key, size_t pub_key_len,
-                     uint16_t worker, uint64_t *rng, st_tvec *out);
+                     uint16_t worker, uint64_t *rng, st_tvec *out, st_nodeset *dest);
 
 /* Pick another member of the group named by key for msg, never exclude_sid (redispatch).
  * Returns 1 with *out filled (out->share referenced), 0 if no other member. */
@@ -67,6 +69,22 @@ int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t
                  uint64_t *rng, st_target *out);
 
 size_t st_subs_count(st_subs *s); /* subscriptions, plain + shared members */
+
+/* Routes (docs/cluster.md §7). The hook is called under the write lock whenever a plain
+ * filter gains its first local subscriber (present = 1) or loses its last (0). */
+typedef void (*st_subs_route_fn)(void *cx, const char *filter, size_t len, int present);
+void st_subs_set_route_hook(st_subs *s, st_subs_route_fn fn, void *cx);
+
+/* A remote node's route: filter has subscribers on node (present) or not any more. */
+typedef struct st_route_op {
+    const char *filter;
+    size_t len;
+    int present;
+} st_route_op;
+
+/* Apply a batch of one node's route changes under one write-lock hold. 0 or ST_ENOMEM. */
+int st_subs_remote_apply(st_subs *s, const st_route_op *ops, size_t n, uint16_t node);
+size_t st_subs_remote_count(st_subs *s); /* (filter, node) routes held for other nodes */
 
 uint64_t st_rand(uint64_t *state); /* xorshift64* */
 

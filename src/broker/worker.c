@@ -101,11 +101,12 @@ static void post_batches(st_worker *w, st_msg *msg, st_target *t, size_t n)
     }
 }
 
-size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len)
+static size_t dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len,
+                       st_nodeset *dest)
 {
     st_tvec *tv = &w->tv;
     tv->n = 0;
-    size_t n = st_subs_match(w->b->subs, msg, pub_cid, cid_len, w->id, &w->rng, tv);
+    size_t n = st_subs_match(w->b->subs, msg, pub_cid, cid_len, w->id, &w->rng, tv, dest);
     if (!n) return 0;
     if (w->b->nw > 1) post_batches(w, msg, tv->v, tv->n);
     /* compact our own targets to the front, then deliver them */
@@ -115,6 +116,39 @@ size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t
     tv->n = 0;
     st_worker_deliver_local(w, msg, tv->v, mine);
     return n;
+}
+
+size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len,
+                          st_ackwait *aw)
+{
+    const st_broker *b = w->b;
+    if (!b->remote) return dispatch(w, msg, pub_cid, cid_len, NULL);
+    st_nodeset dest = {{0}};
+    size_t n = dispatch(w, msg, pub_cid, cid_len, &dest);
+    if (!st_nodeset_empty(&dest)) {
+        st_ackwait none = {0};
+        n += b->remote->forward(b->remote_cx, w, msg, &dest, aw ? aw : &none);
+    }
+    return n;
+}
+
+size_t st_worker_dispatch_local(st_worker *w, st_msg *msg)
+{
+    return dispatch(w, msg, "", 0, NULL);
+}
+
+void st_worker_post_remote(st_broker *b, uint16_t to, void *data)
+{
+    st_imsg *m = calloc(1, sizeof *m);
+    if (!m) return;
+    m->kind = ST_IM_REMOTE;
+    m->data = data;
+    st_worker *w = &b->w[to];
+    atomic_fetch_add_explicit(&w->depth, 1, memory_order_relaxed);
+    st_mpsc_push(&w->inbox, &m->node);
+    uint64_t one = 1;
+    if (write(w->wake.fd, &one, sizeof one) < 0) { /* counter saturated: fine */
+    }
 }
 
 static void redispatch_item(st_worker *w, st_session *s, st_qitem *it)
@@ -255,6 +289,9 @@ static void handle_imsg(st_worker *w, st_imsg *m)
     case ST_IM_STOP:
         stop_worker(w);
         break;
+    case ST_IM_REMOTE:
+        w->b->remote->imsg(w->b->remote_cx, w, m);
+        return; /* the callee owns m */
     }
     free(m);
 }
@@ -308,6 +345,7 @@ static void before_sleep(void *ud)
     st_worker *w = ud;
     st_client *c;
     st_flow_update(w);
+    if (w->b->remote) w->b->remote->before_sleep(w->b->remote_cx, w);
     flush_out(w);
     while ((c = w->dead)) {
         w->dead = c->dnext;
@@ -377,6 +415,7 @@ static void tick(void *ud)
     }
     tick_sessions(w, now);
     st_flow_tick(w, now);
+    if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
     resume_accept(w);
 }
 
@@ -433,6 +472,9 @@ void st_worker_destroy(st_worker *w)
         } else if (m->kind == ST_IM_HANDOFF) {
             close(m->client->io.fd);
             st_client_free(m->client);
+        } else if (m->kind == ST_IM_REMOTE) {
+            w->b->remote->imsg(w->b->remote_cx, NULL, m); /* NULL worker: discard */
+            continue;
         }
         free(m);
     }

@@ -19,12 +19,13 @@
 struct st_client;
 struct st_session;
 
-enum st_imsg_kind { ST_IM_DELIVER, ST_IM_HANDOFF, ST_IM_STOP };
+enum st_imsg_kind { ST_IM_DELIVER, ST_IM_HANDOFF, ST_IM_STOP, ST_IM_REMOTE };
 
 typedef struct st_imsg {
     st_mpsc_node node;
     int kind;
     struct st_client *client; /* HANDOFF */
+    void *data;               /* REMOTE: the cluster's item */
     st_msg *msg;              /* DELIVER */
     uint32_t n;
     st_target t[]; /* DELIVER */
@@ -56,18 +57,19 @@ struct st_worker {
     uint64_t rng;
     uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
     int stopping;
-    int spare_fd;          /* held open to accept-and-close when the open-file limit is hit */
-    int fd_ceiling;        /* accepted descriptors at or above this are refused */
-    int accept_paused;     /* listeners unwatched until the next tick (no descriptor free) */
-    atomic_long depth;     /* inbox items not yet handled (written by other threads) */
-    int overloaded;        /* some inbox is past ST_INBOX_HIGH: stop reading clients */
-    int congested;         /* subscribers lag: stop reading publishers (flow.h) */
-    long lag;              /* messages queued to connected, progressing sessions here */
-    atomic_long lag_pub;   /* lag as last published for the other workers */
-    long hot;              /* such sessions with a queue past half of max_mqueue_len */
-    atomic_long hot_pub;   /* hot as last published */
-    uint32_t depth_checks; /* flow.c: publishes since the inboxes' depth was read */
-    uint32_t npaused;      /* clients whose reading is paused by backpressure */
+    int spare_fd;            /* held open to accept-and-close when the open-file limit is hit */
+    int fd_ceiling;          /* accepted descriptors at or above this are refused */
+    int accept_paused;       /* listeners unwatched until the next tick (no descriptor free) */
+    atomic_long depth;       /* inbox items not yet handled (written by other threads) */
+    int overloaded;          /* some inbox is past ST_INBOX_HIGH: stop reading clients */
+    int congested;           /* subscribers lag: stop reading publishers (flow.h) */
+    long lag;                /* messages queued to connected, progressing sessions here */
+    atomic_long lag_pub;     /* lag as last published for the other workers */
+    long hot;                /* such sessions with a queue past half of max_mqueue_len */
+    atomic_long hot_pub;     /* hot as last published */
+    uint32_t depth_checks;   /* flow.c: publishes since the inboxes' depth was read */
+    uint32_t npaused;        /* clients whose reading is paused by backpressure */
+    uint32_t remote_blocked; /* data lanes to other nodes past their high mark (remote.h) */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
@@ -86,6 +88,8 @@ struct st_broker {
     st_worker *w;
     st_subs *subs;
     st_retain *retain;
+    const st_remote_ops *remote; /* set before the workers start, or NULL */
+    void *remote_cx;
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
@@ -98,9 +102,16 @@ struct st_broker {
 uint16_t st_worker_for(const st_broker *b, const char *cid, size_t len);
 /* Queue an inbox item for worker `to` (woken at the end of this iteration). */
 void st_worker_post(st_worker *from, uint16_t to, st_imsg *m);
-/* Match msg and deliver it to every subscriber (local inline, others via inboxes).
- * Returns the number of targets. */
-size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len);
+/* Match msg and deliver it to every subscriber (local inline, others via inboxes) and
+ * forward one copy to every other node with a matching route. aw: the publisher's ack that
+ * may wait for those nodes (NULL: none). Returns the number of targets (local subscribers
+ * plus nodes). */
+size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len,
+                          st_ackwait *aw);
+/* A message that came from another node: local subscribers only. */
+size_t st_worker_dispatch_local(st_worker *w, st_msg *msg);
+/* Post an ST_IM_REMOTE item to worker `to` from any thread (the cluster thread). */
+void st_worker_post_remote(st_broker *b, uint16_t to, void *data);
 /* Deliver to targets owned by this worker (also used for inbox DELIVER batches). */
 void st_worker_deliver_local(st_worker *w, st_msg *msg, st_target *t, size_t n);
 /* Send a shared-subscription message to another member (the target is gone). */

@@ -1,7 +1,10 @@
 /* cluster.c — the cluster thread: configuration, the cluster.listen socket, the tick that
  * dials peers and runs heartbeats, and an orderly stop (GOODBYE on every link). */
+#include "broker/worker.h"
 #include "cluster/auth.h"
+#include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/routes.h"
 #include "cluster/tables.h"
 #include "core/err.h"
 #include "net/listen.h"
@@ -71,6 +74,9 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
         return ST_ECONFIG;
     }
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
+    cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
+    cfg->forward_ack_timeout_ms = st_config_int(c, "cluster.forward_ack_timeout");
+    cfg->forward_buffer_high = st_config_int(c, "cluster.forward_buffer_high");
     size_t n = st_config_array_len(c, "cluster.static.seeds");
     if (n > ST_CLUSTER_MAX_SEEDS) {
         snprintf(err, errlen, "cluster.static.seeds: at most %d seeds", ST_CLUSTER_MAX_SEEDS);
@@ -105,6 +111,12 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->lfd = -1;
     pthread_mutex_init(&c->view_lock, NULL);
     c->node_id = st_auth_node_id(cfg->node_name);
+    st_mpsc_init(&c->inbox);
+    c->routes = st_strmap_new();
+    if (!c->routes) {
+        free(c);
+        return NULL;
+    }
     if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
     return c;
 }
@@ -121,10 +133,88 @@ static void on_accept(uv_poll_t *h, int status, int events)
     }
 }
 
+void st_cl_post(st_cluster *c, st_cl_item *it)
+{
+    st_mpsc_push(&c->inbox, &it->node);
+    if (atomic_load_explicit(&c->accepting, memory_order_acquire)) uv_async_send(&c->wake);
+}
+
+/* Under the subscription table's write lock, on any thread. */
+static void route_hook(void *cx, const char *filter, size_t len, int present)
+{
+    st_cluster *c = cx;
+    st_cl_item *it = malloc(sizeof *it + len + 1);
+    if (!it) return; /* out of memory: the next full sync repairs it */
+    memset(it, 0, sizeof *it);
+    it->kind = ST_CLI_ROUTE;
+    it->present = present;
+    it->len = (uint32_t)len;
+    memcpy(it->s, filter, len);
+    it->s[len] = 0;
+    st_cl_post(c, it);
+}
+
+int st_cluster_attach(st_cluster *c, struct st_broker *b)
+{
+    st_fwd_cfg fc = {c->cfg.forward_ack, c->cfg.forward_ack_timeout_ms, c->cfg.forward_buffer_high};
+    c->fwd = st_fwd_new(b, c, &fc);
+    if (!c->fwd) return ST_ENOMEM;
+    c->broker = b;
+    b->remote = &st_fwd_ops;
+    b->remote_cx = c->fwd;
+    st_subs_set_route_hook(b->subs, route_hook, c);
+    return 0;
+}
+
+static void routes_out(st_cluster *c, st_cl_item **items, size_t *n)
+{
+    if (*n) st_cl_routes_changed(c, items, *n);
+    while (*n)
+        free(items[--*n]);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    st_cluster *c = a->data;
+    st_cl_item *items[1024];
+    size_t n = 0;
+    st_mpsc_node *node;
+    while ((node = st_mpsc_pop(&c->inbox))) {
+        st_cl_item *it = (st_cl_item *)node;
+        if (it->kind == ST_CLI_ROUTE) { /* batched; their order is kept */
+            items[n++] = it;
+            if (n == 1024) routes_out(c, items, &n);
+            continue;
+        }
+        if (it->kind == ST_CLI_LANE_DOWN && it->slot < c->npeers && it->lane < ST_CL_MAX_LANES)
+            c->peers[it->slot]->lanes[it->lane] = ST_LANE_IDLE;
+        free(it);
+    }
+    routes_out(c, items, &n);
+}
+
+/* Our data lanes to every peer with a live CONTROL link (one per worker). */
+static void dial_lanes(st_cluster *c, int64_t now)
+{
+    if (!c->fwd || c->stopping) return;
+    for (int i = 0; i < c->npeers; i++) {
+        st_peer *p = c->peers[i];
+        if (!p->link || p->link->state != ST_L_READY || now < p->lane_retry) continue;
+        for (int k = 0; k < c->broker->nw; k++) {
+            if (p->lanes[k] != ST_LANE_IDLE) continue;
+            if (st_link_dial_data(c, p, (uint16_t)k))
+                p->lanes[k] = ST_LANE_DIALING;
+            else
+                p->lane_retry = now + ST_CL_DIAL_MIN_MS;
+        }
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     st_cluster *c = t->data;
     int64_t now = st_cl_now(c);
+    dial_lanes(c, now);
     st_link *next;
     for (st_link *l = c->links; l; l = next) {
         next = l->next;
@@ -147,12 +237,14 @@ static void close_handles(void *arg)
     uv_poll_stop(&c->lpoll);
     uv_close((uv_handle_t *)&c->lpoll, close_cb);
     uv_close((uv_handle_t *)&c->stop, close_cb);
+    uv_close((uv_handle_t *)&c->wake, close_cb);
 }
 
 static void on_stop(uv_async_t *a)
 {
     st_cluster *c = a->data;
     c->stopping = 1;
+    atomic_store(&c->accepting, 0);
     while (c->links) {
         st_link *l = c->links;
         st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
@@ -193,8 +285,11 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
         snprintf(err, errlen, "cluster: cannot create its event loop");
         return ST_ESYS;
     }
-    c->stop.data = c->tick.data = c->lpoll.data = c;
+    c->stop.data = c->tick.data = c->lpoll.data = c->wake.data = c;
     uv_async_init(&c->loop, &c->stop, on_stop);
+    uv_async_init(&c->loop, &c->wake, on_wake);
+    atomic_store(&c->accepting, 1);
+    uv_async_send(&c->wake); /* route changes posted before the thread ran */
     uv_timer_init(&c->loop, &c->tick);
     uv_timer_start(&c->tick, on_tick, ST_CL_TICK_MS, ST_CL_TICK_MS);
     uv_poll_init_socket(&c->loop, &c->lpoll, c->lfd);
@@ -230,8 +325,15 @@ void st_cluster_free(st_cluster *c)
         uv_loop_close(&c->loop);
     }
     if (c->lfd >= 0) close(c->lfd);
-    for (int i = 0; i < c->npeers; i++)
+    for (int i = 0; i < c->npeers; i++) {
+        st_strmap_free(c->peers[i]->routes);
         free(c->peers[i]);
+    }
+    st_mpsc_node *node;
+    while ((node = st_mpsc_pop(&c->inbox)))
+        free(node);
+    st_strmap_free(c->routes);
+    st_fwd_free(c->fwd);
     st_cl_control_free(c);
     pthread_mutex_destroy(&c->view_lock);
     free(c);
@@ -290,4 +392,28 @@ const char *st_cluster_name(const st_cluster *c)
 const char *st_cluster_node_name(const st_cluster *c)
 {
     return c->cfg.node_name;
+}
+
+void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,
+                           size_t max)
+{
+    memset(r, 0, sizeof *r);
+    st_fwd_stats fs = {0};
+    if (c->fwd) st_fwd_stats_get(c->fwd, &fs);
+    r->fwd_sent = fs.sent;
+    r->fwd_received = fs.received;
+    r->fwd_dropped = fs.dropped;
+    r->fwd_resent = fs.resent;
+    r->remote = c->broker ? st_subs_remote_count(c->broker->subs) : 0;
+    pthread_mutex_lock(&c->view_lock);
+    r->local = c->nroutes;
+    r->ops_tx = c->routes_tx;
+    for (int i = 0; i < c->npeers; i++, r->npeers++) {
+        if (r->npeers >= max) continue;
+        st_cluster_peer_routes *o = &p[r->npeers];
+        snprintf(o->name, sizeof o->name, "%s", c->peers[i]->name);
+        o->routes = c->peers[i]->nroutes;
+        o->ops_rx = c->peers[i]->routes_rx;
+    }
+    pthread_mutex_unlock(&c->view_lock);
 }

@@ -23,6 +23,9 @@ typedef struct st_cluster_cfg {
     int role;     /* CW_ROLE_* */
     int strategy; /* ST_DISC_* */
     int64_t link_timeout_ms;
+    int forward_ack;
+    int64_t forward_ack_timeout_ms;
+    int64_t forward_buffer_high;
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
 } st_cluster_cfg;
@@ -30,10 +33,15 @@ typedef struct st_cluster_cfg {
 enum { ST_DISC_MANUAL, ST_DISC_STATIC, ST_DISC_DNS, ST_DISC_ETCD, ST_DISC_K8S };
 
 typedef struct st_cluster st_cluster;
+struct st_broker;
 
 /* Fill cfg from the loaded configuration. 0, or ST_ECONFIG with a message. */
 int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen);
 st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
+/* Connect the broker (before st_broker_start): its route changes are announced to the
+ * other nodes, their routes are added to its subscription table, and its workers run the
+ * data lanes. Without it the node only takes part in the control plane. */
+int st_cluster_attach(st_cluster *c, struct st_broker *b);
 /* Bind cluster.listen and start the thread. 0, or <0 with a message in err. */
 int st_cluster_start(st_cluster *c, char *err, size_t errlen);
 /* One node as this node sees it (self included). */
@@ -68,6 +76,22 @@ typedef struct st_cluster_info {
 
 void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max);
 const char *st_cluster_node_name(const st_cluster *c);
+
+/* Route and forwarding figures for the API. */
+typedef struct st_cluster_peer_routes {
+    char name[256];
+    size_t routes; /* filters it announced */
+    uint64_t ops_rx;
+} st_cluster_peer_routes;
+typedef struct st_cluster_routes {
+    size_t local;    /* filters announced by this node */
+    size_t remote;   /* (filter, node) routes held for other nodes */
+    uint64_t ops_tx; /* route changes sent */
+    uint64_t fwd_sent, fwd_received, fwd_dropped, fwd_resent;
+    size_t npeers; /* may exceed the array given */
+} st_cluster_routes;
+void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,
+                           size_t max);
 
 /* Say GOODBYE on every link, close them, and join the thread. */
 void st_cluster_stop(st_cluster *c);

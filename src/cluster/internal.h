@@ -9,9 +9,12 @@
 #include "cluster/craft.h"
 #include "cluster/fsm.h"
 #include "core/hlc.h"
+#include "core/mpsc.h"
+#include "core/strmap.h"
 #include "cwire/cwire.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <uv.h>
 
 #define ST_CL_TICK_MS 200
@@ -53,24 +56,60 @@ struct st_link {
     int64_t started, last_rx, last_tx;
     int64_t rtt_us;
     int polling_out;
+    int handed;           /* given away (RAFT, DATA): the fd and the input are not ours any more */
     void *raft_token;     /* RAFT stream we dial for libraft (craft.h) */
     uint64_t peer_id;     /* from HELLO / WELCOME */
+    uint16_t lane;        /* DATA stream: the sender's lane (its worker) */
+    uint64_t route_seq;   /* CONTROL: ROUTE_* frames sent on this link */
     char hello_addr[256]; /* the peer's cluster address, host:port, from its HELLO */
     st_link *next;
 };
+
+#define ST_CL_MAX_LANES 64 /* = the broker's worker limit */
+
+enum { ST_LANE_IDLE, ST_LANE_DIALING, ST_LANE_HANDED };
 
 struct st_peer {
     char name[256];
     char host[200];
     int port;
-    st_link *link;    /* the READY CONTROL link, or NULL */
-    st_link *dialing; /* our dial in progress, or NULL */
+    uint16_t slot;                  /* its index in peers[]: the node slot in routes and lanes */
+    uint64_t boot;                  /* of the last READY CONTROL link */
+    uint8_t lanes[ST_CL_MAX_LANES]; /* our outbound data lanes to it (ST_LANE_*) */
+    int64_t lane_retry;
+    st_strmap *routes; /* filter → sync generation, the routes it announced */
+    uintptr_t route_gen;
+    uint64_t routes_rx; /* route ops received */
+    size_t nroutes;     /* published under view_lock for the API */
+    st_link *link;      /* the READY CONTROL link, or NULL */
+    st_link *dialing;   /* our dial in progress, or NULL */
     int64_t next_dial, backoff;
     int64_t last_refuse_log;
 };
 
+/* Items other threads post to the cluster thread (st_cl_post). */
+enum { ST_CLI_ROUTE, ST_CLI_LANE_DOWN };
+typedef struct st_cl_item {
+    st_mpsc_node node;
+    int kind;
+    uint16_t slot, lane; /* LANE_DOWN */
+    int present;         /* ROUTE */
+    uint32_t len;
+    char s[]; /* ROUTE: the filter */
+} st_cl_item;
+
+struct st_fwd;
+
 struct st_cluster {
     st_cluster_cfg cfg;
+    struct st_broker *broker; /* attached (st_cluster_attach), or NULL */
+    struct st_fwd *fwd;       /* data lanes on the broker's workers */
+    st_mpsc inbox;
+    uv_async_t wake;
+    atomic_int accepting; /* posts wake the loop (cleared at stop) */
+    st_strmap *routes;    /* filters with local subscribers, as announced */
+    uint64_t routes_tx;   /* route ops sent */
+    size_t nroutes;       /* published under view_lock for the API */
     const st_log *log;
     uint64_t boot, node_id;
     int port; /* the bound cluster.listen port (peers are dialled on it too) */
@@ -106,6 +145,8 @@ struct st_cluster {
 };
 
 int64_t st_cl_now(st_cluster *c);
+/* From any thread: queue an item for the cluster thread and wake it. */
+void st_cl_post(st_cluster *c, st_cl_item *it);
 
 /* control.c */
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen);
@@ -120,6 +161,8 @@ st_link *st_link_accept(st_cluster *c, int fd);
 st_link *st_link_dial(st_cluster *c, st_peer *p);
 /* A RAFT stream for libraft to host:port; handed to it once READY (craft.h). */
 st_link *st_link_dial_raft(st_cluster *c, const char *host, int port, void *token);
+/* Our data lane `lane` to p; handed to the worker once READY (forward.h). */
+st_link *st_link_dial_data(st_cluster *c, st_peer *p, uint16_t lane);
 void st_link_close(st_link *l, const char *why);
 void st_link_send(st_link *l, const uint8_t *frame, size_t n);
 void st_link_send_goodbye(st_link *l, uint8_t reason);

@@ -2,7 +2,9 @@
  * uv_poll, frames in and out (cwire), the handshake of docs/cluster.md §3.2 on both sides,
  * heartbeats, and closing. */
 #include "cluster/auth.h"
+#include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/routes.h"
 #include "core/err.h"
 #include "net/listen.h"
 
@@ -49,7 +51,14 @@ void st_link_close(st_link *l, const char *why)
     int was_ready = l->state == ST_L_READY;
     l->state = ST_L_CLOSED;
     if (l->raft_token) st_craft_dial_failed(l->cl->craft, l->raft_token);
-    if (was_ready || l->dialer) st_peer_link_down(l->cl, l, why);
+    if (l->stream == CW_S_DATA) {
+        if (l->dialer && l->peer && l->lane < ST_CL_MAX_LANES) {
+            l->peer->lanes[l->lane] = ST_LANE_IDLE;
+            l->peer->lane_retry = st_cl_now(l->cl) + ST_CL_DIAL_MIN_MS;
+        }
+    } else if (was_ready || l->dialer) {
+        st_peer_link_down(l->cl, l, why);
+    }
     unlist(l);
     uv_poll_stop(&l->poll);
     uv_close((uv_handle_t *)&l->poll, on_closed);
@@ -150,18 +159,37 @@ static void log_refused(st_link *l, const char *why)
         LOG_WARN(l->cl->log, "cluster: refused %s (%s): %s", l->peer_name, l->addr, why);
 }
 
+/* A DATA stream goes to its worker: ours as an outbound lane, the peer's as inbound. */
+static void hand_data(st_link *l)
+{
+    st_cluster *c = l->cl;
+    st_peer *p = l->dialer ? l->peer : st_peer_get(c, l->peer_name, 1);
+    if (!p || !c->fwd || c->stopping) {
+        close(l->fd);
+        if (p && l->dialer) p->lanes[l->lane] = ST_LANE_IDLE;
+        return;
+    }
+    if (l->dialer) p->lanes[l->lane] = ST_LANE_HANDED;
+    /* the peer may have sent its first frame (RESUME) right behind READY */
+    st_fwd_adopt(c->fwd, l->fd, l->dialer, p->slot, l->lane, l->peer_boot, l->in, l->ilen);
+}
+
 static void on_handed(uv_handle_t *h)
 {
     st_link *l = h->data;
     const char *addr = l->hello_addr[0] ? l->hello_addr : l->addr;
-    if (st_craft_adopt(l->cl->craft, l->fd, l->peer_id, addr, l->raft_token) < 0) close(l->fd);
+    if (l->stream == CW_S_DATA)
+        hand_data(l);
+    else if (st_craft_adopt(l->cl->craft, l->fd, l->peer_id, addr, l->raft_token) < 0)
+        close(l->fd);
     free(l->in);
     free(l->out);
     free(l);
 }
 
-/* A RAFT stream is READY: the fd goes to libraft, once our poll handle is closed (libuv
- * allows one handle per fd). Nothing can be buffered: neither side sends before READY. */
+/* A RAFT or DATA stream is READY: the fd goes to libraft or a worker, once our poll handle
+ * is closed (libuv allows one handle per fd). Bytes read behind READY go with a DATA
+ * stream; on a RAFT stream there are none (libraft's side sends nothing first). */
 static void hand_off(st_link *l)
 {
     if (flush(l) < 0) return;
@@ -170,6 +198,7 @@ static void hand_off(st_link *l)
         return;
     }
     l->state = ST_L_CLOSED;
+    l->handed = 1;
     unlist(l);
     uv_poll_stop(&l->poll);
     uv_close((uv_handle_t *)&l->poll, on_handed);
@@ -183,6 +212,7 @@ static void fill_hello(st_link *l, cw_hello *h, char *addr, size_t cap)
     memset(h, 0, sizeof *h);
     h->ver_min = h->ver_max = CW_VERSION;
     h->stream = l->stream;
+    h->lane = l->lane;
     h->role = (uint8_t)c->cfg.role;
     h->boot = c->boot;
     h->node_id = c->node_id;
@@ -215,12 +245,15 @@ static void on_hello(st_link *l, st_bytes body)
         return;
     }
     int raft_ok = h.stream == CW_S_RAFT && c->craft;
-    if ((h.stream != CW_S_CONTROL && !raft_ok) || strcmp(l->peer_name, c->cfg.node_name) == 0) {
+    int data_ok = h.stream == CW_S_DATA && c->fwd && h.lane < ST_CL_MAX_LANES;
+    if ((h.stream != CW_S_CONTROL && !raft_ok && !data_ok) ||
+        strcmp(l->peer_name, c->cfg.node_name) == 0) {
         refuse(l, CW_REFUSE_PROTOCOL); /* other streams come with later steps */
         st_link_close(l, "unsupported stream");
         return;
     }
     l->stream = h.stream;
+    l->lane = h.lane;
     l->peer_boot = h.boot;
     l->peer_id = h.node_id;
     snprintf(l->hello_addr, sizeof l->hello_addr, "%.*s", (int)h.addr.len, h.addr.p);
@@ -292,7 +325,7 @@ static void on_proof(st_link *l, st_bytes body)
     }
     SEND(l, cw_encode_ready((st_bytes){NULL, 0}, dst_, cap_));
     l->state = ST_L_READY;
-    if (l->stream == CW_S_RAFT)
+    if (l->stream == CW_S_RAFT || l->stream == CW_S_DATA)
         hand_off(l);
     else
         st_peer_link_up(c, l);
@@ -330,10 +363,33 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (cw_decode_join_result(f->body, &j) == 0) st_cl_join_result(l->cl, l, &j);
         break;
     }
+    case CW_ROUTE_SYNC_BEGIN:
+    case CW_ROUTE_SYNC_END: {
+        cw_route_sync rs;
+        if (!l->peer || cw_decode_route_sync(f->type, f->body, &rs) < 0) break;
+        if (f->type == CW_ROUTE_SYNC_BEGIN)
+            st_cl_routes_sync_begin(l->cl, l->peer);
+        else
+            st_cl_routes_sync_end(l->cl, l->peer);
+        break;
+    }
+    case CW_ROUTE_BATCH: {
+        cw_route_batch rb;
+        if (l->peer && cw_decode_route_batch(f->body, &rb) == 0)
+            st_cl_routes_batch(l->cl, l->peer, &rb);
+        break;
+    }
     case CW_GOODBYE:
         if (cw_decode_goodbye(f->body, &g) == 0)
             LOG_NOTICE(l->cl->log, "cluster: %s says goodbye (%s)", l->peer_name,
                        g.reason == CW_BYE_SHUTDOWN ? "shutting down" : "leaving");
+        if (l->peer) { /* it withdrew its routes itself; its sessions end with it */
+            st_peer *p = l->peer;
+            st_link_close(l, "goodbye");
+            st_cl_routes_purge(l->cl, p);
+            if (l->cl->fwd) st_fwd_peer_down(l->cl->fwd, p->slot, 1);
+            break;
+        }
         st_link_close(l, "goodbye");
         break;
     default:
@@ -367,7 +423,7 @@ static void on_frame(st_link *l, const cw_frame *f)
             on_refuse(l, f->body);
         else if ((ok = f->type == CW_READY)) {
             l->state = ST_L_READY;
-            if (l->stream == CW_S_RAFT)
+            if (l->stream == CW_S_RAFT || l->stream == CW_S_DATA)
                 hand_off(l);
             else
                 st_peer_link_up(l->cl, l);
@@ -418,9 +474,10 @@ static void read_input(st_link *l)
             off += (size_t)r;
             on_frame(l, &f);
         }
-        if (l->state == ST_L_CLOSED) return;
-        memmove(l->in, l->in + off, l->ilen - off);
+        if (l->state == ST_L_CLOSED && !l->handed) return;
+        memmove(l->in, l->in + off, l->ilen - off); /* a handed stream keeps what follows */
         l->ilen -= off;
+        if (l->state == ST_L_CLOSED) return;
         if (l->olen) flush(l);
     }
 }
@@ -523,6 +580,15 @@ st_link *st_link_dial_raft(st_cluster *c, const char *host, int port, void *toke
     l->peer_name[0] = 0;
     l->stream = CW_S_RAFT;
     l->raft_token = token;
+    return l;
+}
+
+st_link *st_link_dial_data(st_cluster *c, st_peer *p, uint16_t lane)
+{
+    st_link *l = st_link_dial(c, p);
+    if (!l) return NULL;
+    l->stream = CW_S_DATA;
+    l->lane = lane;
     return l;
 }
 

@@ -1,7 +1,9 @@
 /* peers.c — the nodes this one knows (static seeds, and whoever linked to us), dialling
  * with backoff, and which link a pair of nodes keeps: both may dial at once, and the link
  * dialled by the node with the smaller name wins (docs/cluster.md §3.1). */
+#include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/routes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ st_peer *st_peer_get(st_cluster *c, const char *name, int create)
     p->port = c->port; /* EMQX's model: every node listens on the same cluster port */
     p->backoff = ST_CL_DIAL_MIN_MS;
     pthread_mutex_lock(&c->view_lock);
+    p->slot = (uint16_t)c->npeers;
     c->peers[c->npeers++] = p;
     pthread_mutex_unlock(&c->view_lock);
     return p;
@@ -82,8 +85,10 @@ int st_peer_link_up(st_cluster *c, st_link *l)
     }
     set_link(c, p, l);
     p->backoff = ST_CL_DIAL_MIN_MS;
+    p->boot = l->peer_boot;
     LOG_NOTICE(c->log, "cluster: link to %s up (%s, dialled by %s)", p->name, l->addr,
                l->dialer ? "us" : "them");
+    if (c->broker) st_cl_routes_link_up(c, l);
     st_cl_on_link_up(c, l);
     return 1;
 }
@@ -101,5 +106,6 @@ void st_peer_link_down(st_cluster *c, st_link *l, const char *why)
         set_link(c, p, NULL);
         p->next_dial = st_cl_now(c) + ST_CL_DIAL_MIN_MS;
         LOG_NOTICE(c->log, "cluster: link to %s down: %s", p->name, why);
+        if (c->fwd && !c->stopping) st_fwd_peer_down(c->fwd, p->slot, 0);
     }
 }

@@ -68,10 +68,19 @@ MOSQUITTO_KEYS = {
 }
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now and not handed out before in this run: two ports picked before
+    either is bound (a node's MQTT and API ports) must not be the same one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def hocon_value(v):
@@ -309,7 +318,7 @@ class PahoClient:
     VERSIONS = {3: paho.MQTTv31, 4: paho.MQTTv311, 5: paho.MQTTv5}
 
     def __init__(self, port, client_id="", version=5, clean=True, keepalive=60, will=None,
-                 properties=None):
+                 properties=None, host="127.0.0.1"):
         self.version = version
         kw = {} if version == 5 else {"clean_session": clean}
         self.c = paho.Client(client_id=client_id, protocol=self.VERSIONS[version], **kw)
@@ -321,10 +330,9 @@ class PahoClient:
             self.c.will_set(will["topic"], will.get("payload"), will.get("qos", 0),
                             will.get("retain", False), will.get("properties"))
         if version == 5:
-            self.c.connect("127.0.0.1", port, keepalive, clean_start=clean,
-                           properties=properties)
+            self.c.connect(host, port, keepalive, clean_start=clean, properties=properties)
         else:
-            self.c.connect("127.0.0.1", port, keepalive)
+            self.c.connect(host, port, keepalive)
         self.c.loop_start()
         try:
             self.flags, rc, self.connack_props = self._connack.get(timeout=5)

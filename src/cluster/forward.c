@@ -1,0 +1,839 @@
+/* forward.c — data lanes on the workers (forward.h, docs/cluster.md §8). Everything here
+ * runs on the worker that owns the lane, except st_fwd_adopt / st_fwd_peer_down, which
+ * the cluster thread calls to post commands into a worker's inbox. */
+#include "cluster/forward.h"
+#include "broker/client.h"
+#include "broker/flow.h"
+#include "cluster/internal.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FWD_MAX_RECS 64
+#define FWD_MAX_BYTES (64 * 1024)
+#define OUT_PENDING_MAX (1u << 20) /* encode no more while this much is unwritten */
+#define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
+
+enum { LANE_DOWN, LANE_WAIT_RESUME, LANE_UP };
+enum { CMD_ADOPT, CMD_PEER_DOWN };
+
+typedef struct fwd_cmd {
+    int kind;
+    int fd, outbound, gone;
+    uint16_t slot, lane;
+    uint64_t peer_boot;
+    size_t npre;
+    uint8_t pre[]; /* ADOPT: bytes read behind the handshake */
+} fwd_cmd;
+
+typedef struct rec {
+    st_msg *msg;
+    st_pack *pack;
+} rec;
+
+typedef struct iobuf {
+    uint8_t *p;
+    size_t len, off, cap;
+} iobuf;
+
+typedef struct fwd_w fwd_w;
+
+typedef struct lane_out {
+    st_io io;
+    fwd_w *fw;
+    uint16_t slot;
+    int state;
+    uint64_t peer_boot;   /* the peer process the queue is for (0: not met yet) */
+    uint64_t next_seq;    /* the next record's seq */
+    uint64_t acked, sent; /* highest acked / written */
+    rec *q;               /* unacked records; q[qhead] has seq acked + 1 */
+    size_t qhead, qlen, qcap;
+    size_t bytes;
+    int64_t down_since;
+    int detached; /* down past forward_ack_timeout: acks stop waiting for it */
+    int full;     /* past forward_buffer_high: counted in w->remote_blocked */
+    int dirty;
+    struct lane_out *dnext;
+    iobuf in, out;
+} lane_out;
+
+typedef struct lane_in {
+    st_io io;
+    fwd_w *fw;
+    uint16_t slot, lane;
+    uint64_t boot, last; /* the sender process, and the last seq delivered from it */
+    int ack_due;
+    int paused; /* not read while the node is congested (flow.h) */
+    struct lane_in *next, *dnext;
+    iobuf in, out;
+} lane_in;
+
+struct fwd_w {
+    st_fwd *f;
+    st_worker *w;
+    lane_out *out[ST_MAX_NODES];
+    lane_in *in;
+    lane_out *dirty;
+    lane_in *dirty_in;
+    uint32_t npaused; /* inbound lanes paused */
+    uint64_t mid;
+    uint8_t *scratch;
+    size_t scap;
+};
+
+struct st_fwd {
+    st_broker *b;
+    int nw;
+    struct st_cluster *cl;
+    st_fwd_cfg cfg;
+    fwd_w *w;
+    _Atomic uint64_t sent, received, dropped, resent;
+};
+
+/* ---- buffers ------------------------------------------------------------------------ */
+
+static uint8_t *buf_room(iobuf *b, size_t n)
+{
+    if (b->off && b->off == b->len) b->off = b->len = 0;
+    if (b->len + n > b->cap) {
+        if (b->off) { /* compact first */
+            memmove(b->p, b->p + b->off, b->len - b->off);
+            b->len -= b->off;
+            b->off = 0;
+        }
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n)
+            cap *= 2;
+        if (cap != b->cap) {
+            uint8_t *p = realloc(b->p, cap);
+            if (!p) return NULL;
+            b->p = p;
+            b->cap = cap;
+        }
+    }
+    return b->p + b->len;
+}
+
+static void buf_free(iobuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* Write what the socket takes. 0: all written, 1: more left (EPOLLOUT wanted), -1: error. */
+static int buf_write(int fd, iobuf *b)
+{
+    while (b->off < b->len) {
+        ssize_t n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+        }
+        b->off += (size_t)n;
+    }
+    b->off = b->len = 0;
+    return 0;
+}
+
+/* Read what is there. 0: open, -1: closed or error. */
+static int buf_read(int fd, iobuf *b)
+{
+    while (b->len - b->off < IN_MAX) {
+        uint8_t *dst = buf_room(b, 16384);
+        if (!dst) return -1;
+        ssize_t n = recv(fd, dst, b->cap - b->len, 0);
+        if (n > 0) {
+            b->len += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- outbound lanes ----------------------------------------------------------------- */
+
+static size_t rec_bytes(const st_msg *m)
+{
+    return m->topic_len + m->payload_len + 64;
+}
+
+static void rec_release(lane_out *l, rec *r)
+{
+    if (r->pack) st_pack_done(r->pack);
+    r->pack = NULL;
+    l->bytes -= rec_bytes(r->msg);
+    st_msg_unref(r->msg);
+}
+
+static void set_full(lane_out *l, int full)
+{
+    if (l->full == full) return;
+    l->full = full;
+    if (full)
+        l->fw->w->remote_blocked++;
+    else
+        l->fw->w->remote_blocked--;
+}
+
+static void ack_upto(lane_out *l, uint64_t seq)
+{
+    while (l->qlen && l->acked < seq) {
+        rec_release(l, &l->q[l->qhead]);
+        l->qhead = (l->qhead + 1) % l->qcap;
+        l->qlen--;
+        l->acked++;
+    }
+    if (l->sent < l->acked) l->sent = l->acked;
+    if (l->full && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_full(l, 0);
+}
+
+/* The peer process is gone (restart, goodbye): nobody there is owed these records. */
+static void drop_queue(lane_out *l)
+{
+    if (l->qlen) LOG_INFO(l->fw->w->log, "cluster: %zu queued message(s) dropped", l->qlen);
+    atomic_fetch_add(&l->fw->f->dropped, l->qlen);
+    ack_upto(l, l->acked + l->qlen);
+}
+
+static void release_waits(lane_out *l)
+{
+    for (size_t i = 0; i < l->qlen; i++) {
+        rec *r = &l->q[(l->qhead + i) % l->qcap];
+        if (r->pack) st_pack_done(r->pack);
+        r->pack = NULL;
+    }
+}
+
+static void report_down(fwd_w *fw, uint16_t slot, uint16_t lane)
+{
+    st_cl_item *it = calloc(1, sizeof *it);
+    if (!it) return;
+    it->kind = ST_CLI_LANE_DOWN;
+    it->slot = slot;
+    it->lane = lane;
+    st_cl_post(fw->f->cl, it);
+}
+
+static void out_close(lane_out *l, const char *why)
+{
+    if (l->io.fd < 0) return;
+    st_loop_del(l->fw->w->loop, &l->io);
+    close(l->io.fd);
+    l->io.fd = -1;
+    l->state = LANE_DOWN;
+    l->down_since = st_loop_now(l->fw->w->loop);
+    l->in.off = l->in.len = l->out.off = l->out.len = 0;
+    LOG_DEBUG(l->fw->w->log, "cluster: data lane %u to node slot %u down: %s", l->fw->w->id,
+              l->slot, why);
+    report_down(l->fw, l->slot, l->fw->w->id);
+}
+
+static void mark_dirty(lane_out *l)
+{
+    if (l->dirty) return;
+    l->dirty = 1;
+    l->dnext = l->fw->dirty;
+    l->fw->dirty = l;
+}
+
+static void on_resume(lane_out *l, const cw_resume *r)
+{
+    uint64_t last = r->sender_boot == l->fw->f->cl->boot ? r->last_seq : 0;
+    if (last > l->acked + l->qlen) last = l->acked + l->qlen; /* cannot have more than we sent */
+    ack_upto(l, last);
+    uint64_t resend = l->qlen;
+    if (resend) atomic_fetch_add(&l->fw->f->resent, resend);
+    l->sent = l->acked;
+    l->state = LANE_UP;
+    LOG_DEBUG(l->fw->w->log, "cluster: data lane %u to node slot %u up, %llu to resend",
+              l->fw->w->id, l->slot, (unsigned long long)resend);
+    l->detached = 0;
+    mark_dirty(l);
+}
+
+static void out_frames(lane_out *l)
+{
+    size_t off = l->in.off;
+    while (l->io.fd >= 0) {
+        cw_frame f;
+        long r = cw_frame_decode(l->in.p + off, l->in.len - off, CW_MAX_FRAME, &f);
+        if (r == 0) break;
+        if (r < 0) {
+            out_close(l, "bad frame");
+            return;
+        }
+        off += (size_t)r;
+        if (f.type == CW_RESUME) {
+            cw_resume rs;
+            if (cw_decode_resume(f.body, &rs) == 0) on_resume(l, &rs);
+        } else if (f.type == CW_ACK) {
+            cw_ack a;
+            if (cw_decode_ack(f.body, &a) == 0 && a.seq <= l->acked + l->qlen) ack_upto(l, a.seq);
+        } else if (!cw_type_known(f.type) && !(f.flags & CW_F_IGNORABLE)) {
+            out_close(l, "unexpected frame");
+            return;
+        }
+    }
+    l->in.off = off;
+}
+
+static void out_io(st_io *io, uint32_t events)
+{
+    lane_out *l = io->ud;
+    if (events & (EPOLLERR | EPOLLHUP)) events |= EPOLLIN;
+    if (events & EPOLLIN) {
+        int rc = buf_read(io->fd, &l->in);
+        out_frames(l);
+        if (rc < 0 && l->io.fd >= 0) out_close(l, "closed by peer");
+        if (l->io.fd < 0) return;
+    }
+    if (events & EPOLLOUT) mark_dirty(l);
+}
+
+static lane_out *lane_out_get(fwd_w *fw, uint16_t slot)
+{
+    lane_out *l = fw->out[slot];
+    if (l) return l;
+    if (!(l = calloc(1, sizeof *l))) return NULL;
+    l->fw = fw;
+    l->slot = slot;
+    l->io.fd = -1;
+    l->io.cb = out_io;
+    l->io.ud = l;
+    l->next_seq = 1;
+    l->down_since = st_loop_now(fw->w->loop);
+    fw->out[slot] = l;
+    return l;
+}
+
+static int queue_push(lane_out *l, st_msg *m, st_pack *p)
+{
+    if (l->qlen == l->qcap) {
+        size_t nc = l->qcap ? l->qcap * 2 : 64;
+        rec *q = malloc(nc * sizeof *q);
+        if (!q) return ST_ENOMEM;
+        for (size_t i = 0; i < l->qlen; i++)
+            q[i] = l->q[(l->qhead + i) % l->qcap];
+        free(l->q);
+        l->q = q;
+        l->qhead = 0;
+        l->qcap = nc;
+    }
+    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p};
+    l->qlen++;
+    l->next_seq++;
+    l->bytes += rec_bytes(m);
+    return 0;
+}
+
+static size_t fwd_forward(void *cx, st_worker *w, st_msg *msg, const st_nodeset *dest,
+                          st_ackwait *aw)
+{
+    st_fwd *f = cx;
+    fwd_w *fw = &f->w[w->id];
+    size_t n = 0;
+    for (unsigned i = 0; i < ST_MAX_NODES / 64; i++) {
+        for (uint64_t bits = dest->b[i]; bits; bits &= bits - 1) {
+            uint16_t slot = (uint16_t)(i * 64 + (unsigned)__builtin_ctzll(bits));
+            lane_out *l = lane_out_get(fw, slot);
+            if (!l) continue;
+            if (l->bytes > (size_t)f->cfg.buffer_high) {
+                /* QoS 0 is dropped; QoS 1/2 still goes (its publisher is paused from now
+                 * on) unless the node is detached: then nobody waits for it any more */
+                if (msg->qos == 0 || l->detached) {
+                    atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+                    continue;
+                }
+                set_full(l, 1);
+            }
+            st_pack *p = NULL;
+            if (f->cfg.forward_ack && msg->qos && !l->detached) p = st_ackwait_hold(aw);
+            if (queue_push(l, msg, p) < 0) {
+                if (p) st_pack_done(p);
+                continue;
+            }
+            n++;
+            if (l->state == LANE_UP) mark_dirty(l);
+        }
+    }
+    return n;
+}
+
+/* The record for m, its properties encoded at *props (the caller's scratch space). */
+static size_t props_room(const st_msg *m)
+{
+    return m->props.present || m->props.user.len ? mqtt_props_size(&m->props) + 8 : 0;
+}
+
+static void fill_record(fwd_w *fw, const st_msg *m, int64_t now, cw_record *r, uint8_t *props,
+                        size_t room, size_t *plen)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = CW_REC_DELIVER;
+    r->m = (uint8_t)(m->qos | (m->retain ? CW_MSG_RETAIN : 0));
+    r->mid = ((uint64_t)fw->w->id << 48) | (++fw->mid & 0xFFFFFFFFFFFFull);
+    if (m->has_expiry) {
+        int64_t left = m->expire_at - now;
+        r->expiry_ms = left > 0 ? (uint32_t)left : 1;
+    }
+    r->topic = (st_bytes){(const uint8_t *)m->topic, m->topic_len};
+    r->payload = (st_bytes){m->payload, m->payload_len};
+    *plen = 0;
+    if (!m->props.present && !m->props.user.len) return;
+    mqtt_props pr = m->props;
+    if (pr.present & MQTT_HAS(MQTT_PROP_MESSAGE_EXPIRY))
+        pr.message_expiry = st_msg_remaining_s(m, now);
+    long n = mqtt_props_encode(&pr, props, room);
+    if (n > 0 && (size_t)n <= room) {
+        *plen = (size_t)n;
+        r->props = (st_bytes){props, (uint32_t)n};
+    }
+}
+
+/* Encode the unsent records of l into FWD frames while the socket keeps up. */
+static void out_fill(lane_out *l)
+{
+    fwd_w *fw = l->fw;
+    int64_t now = st_loop_now(fw->w->loop);
+    cw_record recs[FWD_MAX_RECS];
+    while (l->sent < l->acked + l->qlen && l->out.len - l->out.off < OUT_PENDING_MAX) {
+        size_t first = (size_t)(l->sent - l->acked), n = 0, bytes = 0, poff = 0;
+        while (first + n < l->qlen && n < FWD_MAX_RECS && bytes < FWD_MAX_BYTES) {
+            const st_msg *m = l->q[(l->qhead + first + n) % l->qcap].msg;
+            size_t room = props_room(m), need = poff + room;
+            if (need > fw->scap) {
+                uint8_t *s = realloc(fw->scratch, need * 2);
+                if (!s) break;
+                fw->scratch = s;
+                fw->scap = need * 2;
+                poff = 0; /* records filled so far point into the old buffer: refill */
+                n = 0;
+                bytes = 0;
+                continue;
+            }
+            size_t plen;
+            fill_record(fw, m, now, &recs[n], fw->scratch + poff, room, &plen);
+            poff += plen;
+            bytes += cw_record_size(&recs[n]);
+            n++;
+        }
+        if (!n) return;
+        size_t sz = cw_encode_fwd(l->sent + 1, recs, (uint16_t)n, NULL, 0);
+        uint8_t *dst = buf_room(&l->out, sz);
+        if (!dst) return;
+        cw_encode_fwd(l->sent + 1, recs, (uint16_t)n, dst, sz);
+        l->out.len += sz;
+        l->sent += n;
+        atomic_fetch_add_explicit(&fw->f->sent, n, memory_order_relaxed);
+    }
+}
+
+static void out_flush(lane_out *l)
+{
+    if (l->io.fd < 0) return;
+    if (l->state == LANE_UP) out_fill(l);
+    int rc = buf_write(l->io.fd, &l->out);
+    if (rc < 0) {
+        out_close(l, strerror(errno));
+        return;
+    }
+    uint32_t ev = EPOLLIN | (rc ? EPOLLOUT : 0);
+    if (rc == 0 && l->sent < l->acked + l->qlen && l->state == LANE_UP) {
+        ev |= EPOLLOUT; /* more to encode: come back when writable */
+    }
+    if (ev != l->io.events) st_loop_mod(l->fw->w->loop, &l->io, ev);
+}
+
+/* ---- inbound lanes ------------------------------------------------------------------ */
+
+static void in_close(lane_in *l)
+{
+    if (l->paused) {
+        l->paused = 0;
+        l->fw->npaused--;
+    }
+    if (l->io.fd < 0) return;
+    st_loop_del(l->fw->w->loop, &l->io);
+    close(l->io.fd);
+    l->io.fd = -1;
+    l->in.off = l->in.len = l->out.off = l->out.len = 0;
+}
+
+static void deliver(fwd_w *fw, const cw_record *r)
+{
+    st_worker *w = fw->w;
+    mqtt_props pr;
+    const mqtt_props *pp = NULL;
+    if (r->props.len) {
+        if (mqtt_props_decode(r->props.p, r->props.len, MQTT_PUBLISH, 1, &pr) < 0) return;
+        pp = &pr;
+    }
+    int64_t now = st_loop_now(w->loop);
+    st_msg *m = st_msg_new((const char *)r->topic.p, r->topic.len, r->payload.p, r->payload.len, pp,
+                           r->m & CW_MSG_QOS_MASK, (r->m & CW_MSG_RETAIN) != 0, now, 0);
+    if (!m) return;
+    if (r->expiry_ms) {
+        m->has_expiry = 1;
+        m->expire_at = now + r->expiry_ms;
+    }
+    st_worker_dispatch_local(w, m);
+    st_msg_unref(m);
+    atomic_fetch_add_explicit(&fw->f->received, 1, memory_order_relaxed);
+}
+
+static int valid_record(const cw_record *r)
+{
+    return (r->kind & CW_REC_DELIVER) && (r->m & CW_MSG_QOS_MASK) <= 2 &&
+           mqtt_topic_name_check(r->topic.p, r->topic.len) == 0;
+}
+
+static void on_fwd(lane_in *l, const cw_fwd *fr)
+{
+    uint32_t off = 0;
+    cw_record r;
+    uint64_t seq = fr->first_seq;
+    for (; cw_fwd_next(fr, &off, &r); seq++) {
+        if (seq <= l->last) continue; /* resent after a reconnect: already delivered */
+        l->last = seq;
+        if (valid_record(&r)) deliver(l->fw, &r);
+    }
+    if (!l->ack_due) {
+        l->ack_due = 1;
+        l->dnext = l->fw->dirty_in;
+        l->fw->dirty_in = l;
+    }
+}
+
+static void in_pause(lane_in *l)
+{
+    if (l->paused) return;
+    l->paused = 1;
+    l->fw->npaused++;
+    st_loop_mod(l->fw->w->loop, &l->io, l->io.events & EPOLLOUT);
+}
+
+/* Parse and deliver what has been read, up to the point where the node is congested. */
+static int in_parse(lane_in *l)
+{
+    size_t off = l->in.off;
+    int rc = 0;
+    for (;;) {
+        if (st_flow_blocked(l->fw->w)) {
+            in_pause(l);
+            break;
+        }
+        cw_frame f;
+        long r = cw_frame_decode(l->in.p + off, l->in.len - off, CW_MAX_FRAME, &f);
+        if (r == 0) break;
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        off += (size_t)r;
+        cw_fwd fr;
+        if (f.type == CW_FWD && cw_decode_fwd(f.body, &fr) == 0) {
+            on_fwd(l, &fr);
+        } else if (!cw_type_known(f.type) && !(f.flags & CW_F_IGNORABLE)) {
+            rc = -1;
+            break;
+        }
+    }
+    l->in.off = off;
+    return rc;
+}
+
+static void in_io(st_io *io, uint32_t events)
+{
+    lane_in *l = io->ud;
+    if (l->paused) return;
+    int rc = buf_read(io->fd, &l->in);
+    if (in_parse(l) < 0 || rc < 0 || (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)))
+        in_close(l);
+}
+
+static void in_resume_all(fwd_w *fw)
+{
+    for (lane_in *l = fw->in; l && !st_flow_blocked(fw->w); l = l->next) {
+        if (!l->paused) continue;
+        l->paused = 0;
+        fw->npaused--;
+        if (l->io.fd < 0) continue;
+        st_loop_mod(fw->w->loop, &l->io, EPOLLIN | (l->io.events & EPOLLOUT));
+        if (in_parse(l) < 0) in_close(l);
+    }
+}
+
+static void in_flush(lane_in *l)
+{
+    if (l->io.fd < 0) return;
+    if (l->ack_due) {
+        uint8_t *dst = buf_room(&l->out, 32);
+        if (dst) l->out.len += cw_encode_ack(l->last, NULL, 0, dst, 32);
+        l->ack_due = 0;
+    }
+    int rc = buf_write(l->io.fd, &l->out);
+    if (rc < 0) {
+        in_close(l);
+        return;
+    }
+    uint32_t ev = EPOLLIN | (rc ? EPOLLOUT : 0);
+    if (ev != l->io.events) st_loop_mod(l->fw->w->loop, &l->io, ev);
+}
+
+static void in_io_cb(st_io *io, uint32_t events)
+{
+    lane_in *l = io->ud;
+    if (events & EPOLLOUT) in_flush(l);
+    if (l->io.fd >= 0 && events & (EPOLLIN | EPOLLERR | EPOLLHUP)) in_io(io, events);
+}
+
+static lane_in *lane_in_get(fwd_w *fw, uint16_t slot, uint16_t lane)
+{
+    for (lane_in *l = fw->in; l; l = l->next)
+        if (l->slot == slot && l->lane == lane) return l;
+    lane_in *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->fw = fw;
+    l->slot = slot;
+    l->lane = lane;
+    l->io.fd = -1;
+    l->io.cb = in_io_cb;
+    l->io.ud = l;
+    l->next = fw->in;
+    fw->in = l;
+    return l;
+}
+
+/* ---- commands from the cluster thread ----------------------------------------------- */
+
+static void adopt_in(fwd_w *fw, const fwd_cmd *c)
+{
+    lane_in *l = lane_in_get(fw, c->slot, c->lane);
+    if (!l) {
+        close(c->fd);
+        return;
+    }
+    in_close(l);
+    if (l->boot != c->peer_boot) { /* a new sender process: its seqs start afresh */
+        l->boot = c->peer_boot;
+        l->last = 0;
+    }
+    l->io.fd = c->fd;
+    if (st_loop_add(fw->w->loop, &l->io, EPOLLIN) < 0) {
+        close(c->fd);
+        l->io.fd = -1;
+        return;
+    }
+    uint8_t *pre = c->npre ? buf_room(&l->in, c->npre) : NULL;
+    if (pre) { /* frames come after our RESUME only, but keep whatever came */
+        memcpy(pre, c->pre, c->npre);
+        l->in.len += c->npre;
+    }
+    cw_resume r = {l->boot, l->last};
+    uint8_t *dst = buf_room(&l->out, 32);
+    if (dst) l->out.len += cw_encode_resume(&r, dst, 32);
+    in_flush(l);
+}
+
+static void adopt_out(fwd_w *fw, const fwd_cmd *c)
+{
+    lane_out *l = lane_out_get(fw, c->slot);
+    if (!l) {
+        close(c->fd);
+        report_down(fw, c->slot, fw->w->id);
+        return;
+    }
+    if (l->io.fd >= 0) { /* cannot happen: the cluster thread dials one at a time */
+        st_loop_del(fw->w->loop, &l->io);
+        close(l->io.fd);
+    }
+    if (l->peer_boot && l->peer_boot != c->peer_boot) drop_queue(l);
+    l->peer_boot = c->peer_boot;
+    l->io.fd = c->fd;
+    l->state = LANE_WAIT_RESUME;
+    if (st_loop_add(fw->w->loop, &l->io, EPOLLIN) < 0) {
+        close(c->fd);
+        l->io.fd = -1;
+        l->state = LANE_DOWN;
+        report_down(fw, c->slot, fw->w->id);
+        return;
+    }
+    uint8_t *dst = c->npre ? buf_room(&l->in, c->npre) : NULL;
+    if (dst) {
+        memcpy(dst, c->pre, c->npre);
+        l->in.len += c->npre;
+        out_frames(l);
+    }
+}
+
+static void peer_down(fwd_w *fw, const fwd_cmd *c)
+{
+    lane_out *o = fw->out[c->slot];
+    if (o) {
+        out_close(o, c->gone ? "peer left" : "control link down");
+        if (c->gone) {
+            drop_queue(o);
+            o->peer_boot = 0;
+        }
+    }
+    for (lane_in *l = fw->in; l; l = l->next)
+        if (l->slot == c->slot) in_close(l);
+}
+
+static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
+{
+    st_fwd *f = cx;
+    fwd_cmd *c = m->data;
+    if (!w) { /* the worker is gone: discard */
+        if (c->kind == CMD_ADOPT) close(c->fd);
+    } else if (c->kind == CMD_ADOPT) {
+        if (c->outbound)
+            adopt_out(&f->w[w->id], c);
+        else
+            adopt_in(&f->w[w->id], c);
+    } else {
+        peer_down(&f->w[w->id], c);
+    }
+    free(c);
+    free(m);
+}
+
+static void post(st_fwd *f, uint16_t worker, const fwd_cmd *c, const uint8_t *pre, size_t npre)
+{
+    fwd_cmd *copy = malloc(sizeof *copy + npre);
+    if (!copy) {
+        if (c->kind == CMD_ADOPT) close(c->fd);
+        return;
+    }
+    *copy = *c;
+    copy->npre = npre;
+    if (npre) memcpy(copy->pre, pre, npre);
+    st_worker_post_remote(f->b, worker, copy);
+}
+
+void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
+                  const uint8_t *pre, size_t npre)
+{
+    fwd_cmd c = {CMD_ADOPT, fd, outbound, 0, slot, lane, peer_boot, 0};
+    post(f, (uint16_t)(lane % f->nw), &c, pre, npre);
+}
+
+void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
+{
+    for (int i = 0; i < f->nw; i++) {
+        fwd_cmd c = {CMD_PEER_DOWN, -1, 0, gone, slot, 0, 0, 0};
+        post(f, (uint16_t)i, &c, NULL, 0);
+    }
+}
+
+/* ---- loop hooks ----------------------------------------------------------------------- */
+
+static void fwd_before_sleep(void *cx, st_worker *w)
+{
+    st_fwd *f = cx;
+    fwd_w *fw = &f->w[w->id];
+    lane_out *l;
+    while ((l = fw->dirty)) {
+        fw->dirty = l->dnext;
+        l->dirty = 0;
+        out_flush(l);
+    }
+    if (fw->npaused && !st_flow_blocked(w)) in_resume_all(fw);
+    lane_in *i;
+    while ((i = fw->dirty_in)) {
+        fw->dirty_in = i->dnext;
+        in_flush(i);
+    }
+}
+
+static void fwd_tick(void *cx, st_worker *w, int64_t now)
+{
+    st_fwd *f = cx;
+    fwd_w *fw = &f->w[w->id];
+    for (int s = 0; s < ST_MAX_NODES; s++) {
+        lane_out *l = fw->out[s];
+        if (!l || l->state == LANE_UP || l->detached) continue;
+        if (now - l->down_since < f->cfg.ack_timeout_ms) continue;
+        l->detached = 1; /* acks stop waiting; the records stay for a return */
+        release_waits(l);
+        set_full(l, 0);
+    }
+}
+
+const st_remote_ops st_fwd_ops = {
+    .forward = fwd_forward,
+    .before_sleep = fwd_before_sleep,
+    .tick = fwd_tick,
+    .imsg = fwd_imsg,
+};
+
+st_fwd *st_fwd_new(st_broker *b, struct st_cluster *cl, const st_fwd_cfg *cfg)
+{
+    st_fwd *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->b = b;
+    f->nw = b->nw;
+    f->cl = cl;
+    f->cfg = *cfg;
+    f->w = calloc((size_t)b->nw, sizeof *f->w);
+    if (!f->w) {
+        free(f);
+        return NULL;
+    }
+    for (int i = 0; i < b->nw; i++) {
+        f->w[i].f = f;
+        f->w[i].w = &b->w[i];
+    }
+    return f;
+}
+
+void st_fwd_free(st_fwd *f)
+{
+    if (!f) return;
+    for (int i = 0; i < f->nw; i++) { /* the broker may be gone: only our own state */
+        fwd_w *fw = &f->w[i];
+        for (int s = 0; s < ST_MAX_NODES; s++) {
+            lane_out *l = fw->out[s];
+            if (!l) continue;
+            if (l->io.fd >= 0) close(l->io.fd);
+            release_waits(l);
+            while (l->qlen) {
+                st_msg_unref(l->q[l->qhead].msg);
+                l->qhead = (l->qhead + 1) % l->qcap;
+                l->qlen--;
+            }
+            free(l->q);
+            buf_free(&l->in);
+            buf_free(&l->out);
+            free(l);
+        }
+        lane_in *n;
+        for (lane_in *l = fw->in; l; l = n) {
+            n = l->next;
+            if (l->io.fd >= 0) close(l->io.fd);
+            buf_free(&l->in);
+            buf_free(&l->out);
+            free(l);
+        }
+        free(fw->scratch);
+    }
+    free(f->w);
+    free(f);
+}
+
+void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out)
+{
+    out->sent = atomic_load(&f->sent);
+    out->received = atomic_load(&f->received);
+    out->dropped = atomic_load(&f->dropped);
+    out->resent = atomic_load(&f->resent);
+}

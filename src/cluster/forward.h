@@ -1,0 +1,48 @@
+/* forward.h — data lanes (docs/cluster.md §8): messages between nodes, on the broker's
+ * workers. Each worker owns one outbound lane per peer, so every message of a publisher
+ * (who lives on one worker) travels to a node on one lane, in order. A lane's records
+ * carry consecutive sequence numbers and stay in a retransmit queue until the receiver's
+ * cumulative ACK covers them; after a reconnect the receiver's RESUME says what it already
+ * has, and the rest is sent again — to the same peer process only: a peer that restarted
+ * lost its sessions, so what was queued for the old process is dropped. Inbound lane i of a
+ * peer is served by worker i % workers, which keeps the last delivered sequence per
+ * (peer, lane) to drop resent duplicates.
+ *
+ * With cluster.forward_ack, a QoS 1/2 publisher's ack waits for every node its message was
+ * queued for (remote.h), until that node's lane has been down for forward_ack_timeout. */
+#ifndef ST_CLUSTER_FORWARD_H
+#define ST_CLUSTER_FORWARD_H
+
+#include "broker/remote.h"
+#include "broker/worker.h"
+
+#include <stdint.h>
+
+typedef struct st_fwd st_fwd;
+struct st_cluster;
+
+typedef struct st_fwd_cfg {
+    int forward_ack;
+    int64_t ack_timeout_ms;
+    int64_t buffer_high; /* bytes per outbound lane */
+} st_fwd_cfg;
+
+st_fwd *st_fwd_new(st_broker *b, struct st_cluster *cl, const st_fwd_cfg *cfg);
+void st_fwd_free(st_fwd *f);
+extern const st_remote_ops st_fwd_ops;
+
+/* Cluster thread: an authenticated DATA stream goes to its worker. outbound: we dialled it
+ * as our lane `lane` to node `slot`; else the peer's lane `lane` to us. pre/npre: bytes
+ * already read from it after the handshake (copied). */
+void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
+                  const uint8_t *pre, size_t npre);
+/* Cluster thread: the peer's CONTROL link is down — close its lanes (they are redialled
+ * with the link). gone: it said goodbye; what is queued for it is dropped. */
+void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
+
+typedef struct st_fwd_stats {
+    uint64_t sent, received, dropped, resent;
+} st_fwd_stats;
+void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out);
+
+#endif

@@ -1,0 +1,197 @@
+/* routes.c — route sync between nodes (docs/cluster.md §7), on the cluster thread.
+ * Each node owns its routes: the filters it has local subscribers to. Changes arrive from
+ * the workers through the inbox in table order (the subscription table posts them under
+ * its write lock); they update the local index and go out as ROUTE_BATCH frames on every
+ * live CONTROL link. A new link starts with a full sync (BEGIN, the whole index, END); the
+ * receiver marks what the sync re-announced and, at END, sweeps the rest (no window in
+ * which routes vanish). Routes of a peer are kept while its links are down and dropped
+ * when it says GOODBYE. */
+#include "broker/subs.h"
+#include "broker/worker.h"
+#include "cluster/internal.h"
+#include "cluster/routes.h"
+#include "route/trie.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_OPS 512
+#define BATCH_BYTES (60 * 1024)
+
+typedef struct batch {
+    cw_route_op ops[BATCH_OPS];
+    uint16_t n;
+    size_t bytes;
+} batch;
+
+static void batch_send(st_link *l, batch *b)
+{
+    if (!b->n) return;
+    size_t sz = cw_encode_route_batch(++l->route_seq, b->ops, b->n, NULL, 0);
+    uint8_t *buf = malloc(sz);
+    if (buf) {
+        cw_encode_route_batch(l->route_seq, b->ops, b->n, buf, sz);
+        st_link_send(l, buf, sz);
+        free(buf);
+    }
+    b->n = 0;
+    b->bytes = 0;
+}
+
+static void batch_add(st_link *l, batch *b, const char *f, size_t len, int present)
+{
+    if (b->n == BATCH_OPS || b->bytes + len + 16 > BATCH_BYTES) batch_send(l, b);
+    cw_route_op *op = &b->ops[b->n++];
+    memset(op, 0, sizeof *op);
+    op->kind = present ? CW_ROUTE_ADD : CW_ROUTE_DEL;
+    op->filter = (st_bytes){(const uint8_t *)f, (uint32_t)len};
+    b->bytes += len + 16;
+}
+
+static void send_sync(st_link *l, uint8_t type, uint32_t count)
+{
+    uint8_t buf[64];
+    cw_route_sync s = {++l->route_seq, l->cl->boot, count};
+    st_link_send(l, buf, cw_encode_route_sync(type, &s, buf, sizeof buf));
+}
+
+void st_cl_routes_link_up(st_cluster *c, st_link *l)
+{
+    batch *b = calloc(1, sizeof *b);
+    if (!b) return;
+    send_sync(l, CW_ROUTE_SYNC_BEGIN, 0);
+    size_t it = 0, len;
+    const char *k;
+    while (st_strmap_next(c->routes, &it, &k, &len, NULL))
+        batch_add(l, b, k, len, 1);
+    batch_send(l, b);
+    send_sync(l, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(c->routes));
+    pthread_mutex_lock(&c->view_lock);
+    c->routes_tx += st_strmap_count(c->routes);
+    pthread_mutex_unlock(&c->view_lock);
+    free(b);
+}
+
+/* Drained route items: update the index, then one pass of batches per live link. */
+void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        st_cl_item *it = items[i];
+        if (it->present)
+            st_strmap_put(c->routes, it->s, it->len, (void *)1);
+        else
+            st_strmap_del(c->routes, it->s, it->len);
+    }
+    pthread_mutex_lock(&c->view_lock);
+    c->routes_tx += n;
+    c->nroutes = st_strmap_count(c->routes);
+    pthread_mutex_unlock(&c->view_lock);
+    batch *b = calloc(1, sizeof *b);
+    if (!b) return;
+    for (int p = 0; p < c->npeers; p++) {
+        st_link *l = c->peers[p]->link;
+        if (!l || l->state != ST_L_READY) continue;
+        for (size_t i = 0; i < n; i++)
+            batch_add(l, b, items[i]->s, items[i]->len, items[i]->present);
+        batch_send(l, b);
+    }
+    free(b);
+}
+
+/* Apply ops to the subscription table in chunks (one write-lock hold each). */
+typedef struct applier {
+    st_subs *subs;
+    uint16_t slot;
+    st_route_op ops[256];
+    size_t n;
+} applier;
+
+static void apply_flush(applier *a)
+{
+    if (a->n) st_subs_remote_apply(a->subs, a->ops, a->n, a->slot);
+    a->n = 0;
+}
+
+/* The filter pointer must stay valid until the next flush. */
+static void apply_add(applier *a, const char *f, size_t len, int present)
+{
+    if (a->n == 256) apply_flush(a);
+    a->ops[a->n++] = (st_route_op){f, len, present};
+}
+
+static int valid_filter(st_bytes f)
+{
+    const char *g, *real;
+    size_t gl, rl;
+    return st_filter_check((const char *)f.p, f.len) == 0 &&
+           st_share_parse((const char *)f.p, f.len, &g, &gl, &real, &rl) == 0;
+}
+
+void st_cl_routes_sync_begin(st_cluster *c, st_peer *p)
+{
+    (void)c;
+    if (!p->routes) p->routes = st_strmap_new();
+    p->route_gen++;
+}
+
+void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
+{
+    if (!c->broker) return;
+    if (!p->routes && !(p->routes = st_strmap_new())) return;
+    if (!p->route_gen) p->route_gen = 1;
+    applier a = {c->broker->subs, p->slot, {{0}}, 0};
+    uint32_t off = 0;
+    uint64_t nops = 0;
+    cw_route_op op;
+    while (cw_route_next(rb, &off, &op)) {
+        if (op.kind == CW_ROUTE_SHARE || !valid_filter(op.filter)) continue;
+        const char *f = (const char *)op.filter.p;
+        nops++;
+        if (op.kind == CW_ROUTE_ADD) {
+            st_strmap_put(p->routes, f, op.filter.len, (void *)p->route_gen);
+            apply_add(&a, f, op.filter.len, 1);
+        } else if (st_strmap_del(p->routes, f, op.filter.len)) {
+            apply_add(&a, f, op.filter.len, 0);
+        }
+    }
+    apply_flush(&a); /* the filters point into the frame, valid until we return */
+    pthread_mutex_lock(&c->view_lock);
+    p->nroutes = st_strmap_count(p->routes);
+    p->routes_rx += nops;
+    pthread_mutex_unlock(&c->view_lock);
+}
+
+/* Remove p's routes whose generation is older than keep (keep 0: all of them): first from
+ * the subscription table (the keys stay valid meanwhile), then from the index. */
+static void sweep(st_cluster *c, st_peer *p, uintptr_t keep)
+{
+    if (!p->routes || !c->broker) return;
+    applier a = {c->broker->subs, p->slot, {{0}}, 0};
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (st_strmap_next(p->routes, &it, &k, &len, &v))
+        if (!keep || (uintptr_t)v < keep) apply_add(&a, k, len, 0);
+    apply_flush(&a);
+    for (it = 0; st_strmap_next(p->routes, &it, &k, &len, &v);)
+        if (!keep || (uintptr_t)v < keep) st_strmap_del(p->routes, k, len);
+    pthread_mutex_lock(&c->view_lock);
+    p->nroutes = st_strmap_count(p->routes);
+    pthread_mutex_unlock(&c->view_lock);
+}
+
+void st_cl_routes_sync_end(st_cluster *c, st_peer *p)
+{
+    if (p->route_gen) sweep(c, p, p->route_gen);
+}
+
+void st_cl_routes_purge(st_cluster *c, st_peer *p)
+{
+    sweep(c, p, 0);
+    LOG_INFO(c->log, "cluster: routes of %s removed", p->name);
+}
+
+size_t st_cl_routes_of(const st_peer *p)
+{
+    return p->routes ? st_strmap_count(p->routes) : 0;
+}

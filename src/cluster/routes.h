@@ -1,0 +1,21 @@
+/* routes.h — route sync between nodes (docs/cluster.md §7): the local index announced to
+ * every peer, and each peer's routes applied to the subscription table under its node
+ * slot. Cluster thread only. */
+#ifndef ST_CLUSTER_ROUTES_H
+#define ST_CLUSTER_ROUTES_H
+
+#include "cluster/internal.h"
+
+/* A CONTROL link is up: send the full local index (SYNC_BEGIN, batches, SYNC_END). */
+void st_cl_routes_link_up(st_cluster *c, st_link *l);
+/* Local route changes drained from the inbox, in table order. */
+void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n);
+/* Frames from peer p. */
+void st_cl_routes_sync_begin(st_cluster *c, st_peer *p);
+void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb);
+void st_cl_routes_sync_end(st_cluster *c, st_peer *p);
+/* p said goodbye (or left): its routes go. */
+void st_cl_routes_purge(st_cluster *c, st_peer *p);
+size_t st_cl_routes_of(const st_peer *p);
+
+#endif

@@ -1,0 +1,137 @@
+"""Helpers for tests with several Starling nodes on one machine: each node on its own
+loopback address (127.0.0.2, 127.0.0.3, ...), all on one cluster port, with its own data dir,
+MQTT listener and HTTP API; status through `starling ctl` and the API."""
+
+import json
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+
+
+def free_cluster_port(hosts):
+    """A port free on every host (each node listens on its own address, same port)."""
+    for _ in range(50):
+        s = socket.socket()
+        s.bind((hosts[0], 0))
+        port = s.getsockname()[1]
+        s.close()
+        try:
+            for h in hosts[1:]:
+                t = socket.socket()
+                t.bind((h, port))
+                t.close()
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no common free port")
+
+
+class Cluster:
+    def __init__(self, broker_factory, n, port=None):
+        self.hosts = ["127.0.0.%d" % (i + 2) for i in range(n)]
+        self.port = port or free_cluster_port(self.hosts)
+        self.factory = broker_factory
+        self.nodes = []
+
+    def name(self, i):
+        return "starling@" + self.hosts[i]
+
+    def node(self, i, seeds=(), env=None, **conf):
+        """Make (not start) node i with these seed indexes."""
+        c = {"node.name": self.name(i), "cluster.listen": "%s:%d" % (self.hosts[i], self.port)}
+        if seeds:
+            c["cluster.discovery_strategy"] = "static"
+            c["cluster.static.seeds"] = [self.name(j) for j in seeds]
+        c.update(conf)
+        b = self.factory(c, name="node%d-%d" % (i, len(self.nodes)))
+        b.host = self.hosts[i]
+        if env:
+            for k in [k for k in c if k not in ("cluster.listen",)]:
+                del b.conf[k]
+            b.env.update(env)
+        self.nodes.append(b)
+        return b
+
+
+def wait_log(b, pattern, timeout=10, count=1):
+    deadline = time.monotonic() + timeout
+    while len(re.findall(pattern, b.log())) < count:
+        assert time.monotonic() < deadline, "no %r (x%d) in the log within %gs:\n%s" % (
+            pattern, count, timeout, b.log()[-3000:])
+        time.sleep(0.05)
+
+
+def link_up(peer):
+    return r"cluster: link to %s up" % re.escape(peer)
+
+
+def ctl(b, *args):
+    return subprocess.run([b.command()[0], "-c", b.conf_path, "ctl", *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=15,
+                          cwd=b.dir)
+
+
+def status(b):
+    wait_api(b)
+    r = ctl(b, "cluster", "status", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def wait_status(b, running, stopped=(), timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        s = status(b)
+        if sorted(s["running_nodes"]) == sorted(running) and \
+                sorted(s["stopped_nodes"]) == sorted(stopped):
+            return s
+        assert time.monotonic() < deadline, "cluster status %r, want running %r stopped %r" % (
+            s, running, stopped)
+        time.sleep(0.1)
+
+
+def wait_api(b, timeout=10):
+    """The HTTP API starts a moment after the MQTT listener the fixture waits for."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((b.host, b.api_port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "HTTP API not up:\n" + b.log()[-2000:]
+            time.sleep(0.05)
+
+
+def cluster_info(b):
+    wait_api(b)
+    with urllib.request.urlopen("http://%s:%d/api/v5/cluster" % (b.host, b.api_port),
+                                timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def wait_member(b, name, state, incarnation, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = cluster_info(b)
+        rows = [m for m in info["members"] if m["node"] == name]
+        if rows and rows[0]["state"] == state and rows[0]["incarnation"] == incarnation:
+            return info
+        assert time.monotonic() < deadline, "member %s not %s/%d: %r" % (
+            name, state, incarnation, info)
+        time.sleep(0.05)
+
+
+def members(b):
+    return {m["node"]: m for m in cluster_info(b)["members"]}
+
+
+def wait_info(b, pred, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = cluster_info(b)
+        if pred(info):
+            return info
+        assert time.monotonic() < deadline, "%s: %r" % (what, info)
+        time.sleep(0.1)

@@ -1,0 +1,210 @@
+"""Messages across nodes (docs/cluster.md §7 routes, §8 forwarding): a node announces the
+filters it has subscribers to, the others add them to their tables under that node's slot,
+and a publish that matches sends one copy per node over the publishing worker's data lane.
+Clients are real paho clients on each node's own loopback address."""
+
+import json
+import signal
+import time
+import urllib.request
+
+import paho.mqtt.packettypes as pt
+import paho.mqtt.properties as props
+import pytest
+
+import mqttraw as m
+from clusterlib import Cluster, ctl, wait_status
+from conftest import PahoClient
+
+pytestmark = pytest.mark.starling_only("Starling's cluster")
+
+
+def routes(b):
+    with urllib.request.urlopen("http://%s:%d/api/v5/cluster/routes" % (b.host, b.api_port),
+                                timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def peer_routes(b, peer):
+    rows = [p for p in routes(b)["peers"] if p["node"] == peer]
+    return rows[0]["routes"] if rows else 0
+
+
+def wait_routes(b, peer, n, timeout=10):
+    """Wait until node b holds exactly n routes announced by node `peer`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = peer_routes(b, peer)
+        if got == n:
+            return
+        assert time.monotonic() < deadline, "%s holds %d routes of %s, want %d: %r" % (
+            b.host, got, peer, n, routes(b))
+        time.sleep(0.05)
+
+
+def client(node, cid, **kw):
+    return PahoClient(node.port, cid, host=node.host, **kw)
+
+
+def three_nodes(broker_factory, **conf):
+    cl = Cluster(broker_factory, 3)
+    nodes = [cl.node(0, **conf).start(), cl.node(1, seeds=[0], **conf).start(),
+             cl.node(2, seeds=[0, 1], **conf).start()]
+    names = [cl.name(i) for i in range(3)]
+    for n in nodes:
+        wait_status(n, names)
+    return cl, nodes
+
+
+def test_walkthrough_subscriber_on_node3_gets_node1_publishes(broker_factory):
+    """The issue's walkthrough: a client on node 3 subscribed to sensors/+/temp receives
+    what a client on node 1 publishes to sensors/42/temp, at every QoS (downgraded to the
+    subscription's), and an exact filter on node 2 gets them too."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    sub3 = client(n3, "sub3")
+    assert sub3.subscribe("sensors/+/temp", qos=2) == [2]
+    sub2 = client(n2, "sub2")
+    assert sub2.subscribe("sensors/42/temp", qos=1) == [1]
+    wait_routes(n1, cl.name(2), 1)
+    wait_routes(n1, cl.name(1), 1)
+    pub = client(n1, "pub1")
+    for q in (0, 1, 2):
+        pub.publish("sensors/42/temp", b"t%d" % q, qos=q)
+        m3 = sub3.get()
+        assert (m3.topic, m3.payload, m3.qos) == ("sensors/42/temp", b"t%d" % q, q)
+        m2 = sub2.get()
+        assert (m2.payload, m2.qos) == (b"t%d" % q, min(q, 1))
+    pub.publish("sensors/42/humidity", b"no", qos=1)
+    sub3.expect_nothing()
+    sub2.expect_nothing()
+    r = routes(n1)
+    assert r["forward"]["sent"] >= 6 and r["remote_routes"] == 2, r
+    assert routes(n3)["forward"]["received"] >= 3 and routes(n3)["local_routes"] == 1
+    out = ctl(n1, "cluster", "routes")
+    assert out.returncode == 0 and json.loads(out.stdout)["remote_routes"] == 2, out
+    for c in (sub3, sub2, pub):
+        c.close()
+
+
+def test_order_no_loss_no_duplicates(broker_factory):
+    """Two publishers on node 1 send 1,500 numbered QoS 1 messages each, interleaved;
+    subscribers on nodes 2 and 3 receive every one exactly once, in each publisher's order.
+    Properties travel with the message."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    subs = [client(n, "s%d" % i) for i, n in enumerate((n2, n3))]
+    for s in subs:
+        assert s.subscribe("load/#", qos=1) == [1]
+    wait_routes(n1, cl.name(1), 1)
+    wait_routes(n1, cl.name(2), 1)
+    pubs = [client(n1, "p%d" % i) for i in range(2)]
+    infos = []
+    pr = props.Properties(pt.PacketTypes.PUBLISH)
+    pr.UserProperty = ("origin", "node1")
+    pr.ContentType = "text/plain"
+    for k in range(1500):
+        for i, p in enumerate(pubs):
+            infos.append(p.c.publish("load/p%d" % i, b"%d" % k, qos=1, properties=pr))
+    for info in infos:
+        info.wait_for_publish(timeout=30)
+        assert info.is_published()
+    for s in subs:
+        got = {"load/p0": [], "load/p1": []}
+        for _ in range(3000):
+            msg = s.get(timeout=10)
+            got[msg.topic].append(int(msg.payload))
+        assert got["load/p0"] == list(range(1500)) and got["load/p1"] == list(range(1500))
+        assert msg.properties.ContentType == "text/plain"
+        assert ("origin", "node1") in msg.properties.UserProperty
+        s.expect_nothing()
+    for c in subs + pubs:
+        c.close()
+
+
+def test_unsubscribe_withdraws_and_goodbye_purges(broker_factory):
+    """The last local subscriber of a filter leaving withdraws the route everywhere (a v5
+    publish then gets 'no matching subscribers'); a node that stops says goodbye and the
+    others drop its routes at once; a node restarted after SIGKILL re-syncs, which sweeps
+    the routes its old process had announced."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    a = client(n3, "a")
+    b = client(n3, "b")
+    a.subscribe("x/+", qos=1)
+    b.subscribe("x/+", qos=1)
+    b.subscribe("y", qos=1)
+    wait_routes(n1, cl.name(2), 2)
+    a.c.unsubscribe("x/+")
+    time.sleep(0.3)  # the filter still has b: nothing is withdrawn
+    assert peer_routes(n1, cl.name(2)) == 2
+    b.c.unsubscribe("x/+")
+    wait_routes(n1, cl.name(2), 1)
+    wait_routes(n2, cl.name(2), 1)
+    pub = client(n1, "pub")
+    info = pub.c.publish("x/1", b"gone", qos=1)
+    info.wait_for_publish(timeout=5)
+    assert info.is_published()
+    a.close()
+    b.close()
+    n3.stop()
+    wait_routes(n1, cl.name(2), 0)
+    wait_routes(n2, cl.name(2), 0)
+    n3.start()
+    c = client(n3, "c")
+    c.subscribe("z/#", qos=0)
+    wait_routes(n1, cl.name(2), 1)
+    c.close()
+    n3.proc.kill()
+    n3.proc.wait()
+    n3.proc = None
+    n3.start()  # the new process has no subscribers: its sync sweeps z/#
+    wait_routes(n1, cl.name(2), 0)
+    pub.close()
+
+
+def test_no_matching_subscribers_counts_remote_nodes(broker_factory):
+    """A v5 QoS 1 publish whose only subscriber is on another node is acknowledged with
+    reason 0 (success), not 0x10 (no matching subscribers)."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    s = client(n2, "s")
+    s.subscribe("only/remote", qos=1)
+    wait_routes(n1, cl.name(1), 1)
+    conn = m.Conn(n1.port, 5, host=n1.host)
+    assert conn.connect("raw").reason == 0
+    ack = conn.publish("only/remote", b"hi", qos=1)
+    assert ack.reason == 0, ack
+    ack = conn.publish("nobody/here", b"hi", qos=1)
+    assert ack.reason == 0x10, ack
+    assert s.get().payload == b"hi"
+    conn.close()
+    s.close()
+
+
+def test_puback_waits_for_a_stopped_node_then_nothing_is_lost(broker_factory):
+    """forward_ack: with the subscriber's node frozen (SIGSTOP), a QoS 1 PUBACK on node 1
+    waits; once the link has been down for forward_ack_timeout the PUBACK is sent (the
+    message stays queued for that node). When the node resumes, the lane reconnects to the
+    same process and the message is delivered: acknowledged means not lost."""
+    conf = {"cluster.link_timeout": "1s", "cluster.forward_ack_timeout": "1s"}
+    cl = Cluster(broker_factory, 2)
+    n1 = cl.node(0, **conf).start()
+    n2 = cl.node(1, seeds=[0], **conf).start()
+    wait_status(n1, [cl.name(0), cl.name(1)])
+    sub = client(n2, "sub")
+    sub.subscribe("held/#", qos=1)
+    wait_routes(n1, cl.name(1), 1)
+    pub = client(n1, "pub")
+    pub.publish("held/0", b"before", qos=1)
+    assert sub.get().payload == b"before"
+    n2.proc.send_signal(signal.SIGSTOP)
+    try:
+        info = pub.c.publish("held/1", b"while-stopped", qos=1)
+        time.sleep(0.3)
+        assert not info.is_published(), "PUBACK sent before node 2 had the message"
+        info.wait_for_publish(timeout=15)  # link timeout + forward_ack_timeout
+        assert info.is_published()
+    finally:
+        n2.proc.send_signal(signal.SIGCONT)
+    msg = sub.get(timeout=15)
+    assert msg.payload == b"while-stopped", msg.payload
+    sub.expect_nothing()
+    sub.close()
+    pub.close()
