@@ -84,7 +84,14 @@ if SMOKE:
     SCALE_NOFILE = SCALE_NOFILE or 128
 
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
-         "connect-64", "idle", "instr", "scale"]
+         "connect-64", "idle", "instr", "scale", "xnode"]
+# xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
+# cluster, against the same p2p on one Starling node in the same session (not mosquitto,
+# which has no cluster). Throughput at full speed, then latency at a moderate offered rate
+# (XNODE_LAT_RATE), where the time the extra hop adds is not hidden behind CPU saturation
+# (at half the full rate all four processes share 2 cores and queueing dominates both).
+XNODE_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+XNODE_LAT_RATE = float(os.environ.get("XNODE_LAT_RATE", "20000"))
 
 
 def free_port():
@@ -103,10 +110,14 @@ def raise_nofile():
 class Broker:
     """One broker process, configured so that its limits do not cap the scenario."""
 
-    def __init__(self, kind, workdir, callgrind=None, nofile=0):
-        self.kind, self.dir, self.port = kind, workdir, free_port()
+    def __init__(self, kind, workdir, callgrind=None, nofile=0, host="0.0.0.0", port=None,
+                 cluster="", api="127.0.0.1:0"):
+        self.kind, self.dir, self.port = kind, workdir, port or free_port()
         self.callgrind = callgrind  # output file: run under valgrind --tool=callgrind
         self.nofile = nofile  # RLIMIT_NOFILE for the broker; 0: soft raised to the hard limit
+        self.host = host
+        self.cluster = cluster  # extra config lines: node name, cluster port, seeds
+        self.api = api  # dashboard.listeners.http.bind (ctl talks to it)
 
     def _limits(self):
         if self.nofile:
@@ -116,16 +127,18 @@ class Broker:
 
     def start(self):
         if self.kind == "starling":
-            conf = os.path.join(self.dir, "starling.conf")
             data = tempfile.mkdtemp(prefix="data-", dir=self.dir)  # every run starts clean
+            conf = os.path.join(data, "starling.conf")
+            self.log_path = os.path.join(data, "starling.log")
             with open(conf, "w") as f:
                 f.write('node.data_dir = "%s"\nlog.level = warning\n'
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
-                        'listeners.tcp.default.bind = "0.0.0.0:%d"\n'
-                        'cluster.listen = "127.0.0.1:0"\n'
-                        'dashboard.listeners.http.bind = "127.0.0.1:0"\n'
-                        "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n" %
-                        (data, self.dir, self.port))
+                        'listeners.tcp.default.bind = "%s:%d"\n'
+                        'dashboard.listeners.http.bind = "%s"\n'
+                        "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n%s\n" %
+                        (data, data, self.host, self.port, self.api,
+                         self.cluster or 'cluster.listen = "127.0.0.1:0"'))
+            self.conf = conf
             cmd = [STARLING, "-c", conf, "foreground"]
         else:
             conf = os.path.join(self.dir, "mosquitto.conf")
@@ -140,7 +153,8 @@ class Broker:
             cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + self.callgrind] + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      preexec_fn=self._limits)
-        wait_port(self.port, self.proc, 60 if self.callgrind else 10)
+        wait_port(self.port, self.proc, 60 if self.callgrind else 10,
+                  "127.0.0.1" if self.host == "0.0.0.0" else self.host)
         return self
 
     def rss_kb(self):
@@ -164,13 +178,13 @@ class Broker:
             self.proc.wait()
 
 
-def wait_port(port, proc, timeout):
+def wait_port(port, proc, timeout, host="127.0.0.1"):
     end = time.time() + timeout
     while time.time() < end:
         if proc.poll() is not None:
             raise RuntimeError("broker exited with %s" % proc.returncode)
         try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            socket.create_connection((host, port), 0.2).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -183,9 +197,8 @@ def dig(d, path):
     return d
 
 
-def bench_cmd(args, port, extra=()):
-    return [STARLING, "bench", *args, "-h", "127.0.0.1", "-p", str(port), "--json", "-Q",
-            *extra]
+def bench_cmd(args, port, extra=(), host="127.0.0.1"):
+    return [STARLING, "bench", *args, "-h", host, "-p", str(port), "--json", "-Q", *extra]
 
 
 def parse_json(out, err=""):
@@ -195,8 +208,8 @@ def parse_json(out, err=""):
         raise RuntimeError("bench failed: %s\n%s" % (out[-2000:], err[-2000:]))
 
 
-def run_bench(args, port, extra=(), timeout=600):
-    cmd = bench_cmd(args, port, extra)
+def run_bench(args, port, extra=(), timeout=600, host="127.0.0.1"):
+    cmd = bench_cmd(args, port, extra, host)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return parse_json(out.stdout, out.stderr), " ".join(cmd)
 
@@ -221,6 +234,80 @@ def latency(kind, tmp, ctx):
     rate = ctx["latency_rate"]
     return with_broker(kind, tmp, lambda b: run_bench(
         LATENCY_ARGS, b.port, ("-r", str(int(rate)), "-d", str(DURATION))))
+
+
+def common_free_port(hosts):
+    """A port free on every one of these addresses (each node binds its own)."""
+    while True:
+        port = free_port()
+        try:
+            for h in hosts:
+                with socket.socket() as s:
+                    s.bind((h, port))
+            return port
+        except OSError:
+            continue
+
+
+def cluster_of_three(tmp):
+    """Three Starling nodes on their own addresses, nodes 2 and 3 with node 1 as seed; returns
+    them once every node has its CONTROL links and data lanes (log lines)."""
+    mport, cport = common_free_port(XNODE_HOSTS), common_free_port(XNODE_HOSTS)
+    nodes = []
+    try:
+        for i, h in enumerate(XNODE_HOSTS):
+            conf = 'node.name = "starling@%s"\ncluster.listen = "%s:%d"\n' % (h, h, cport)
+            if i:
+                conf += ('cluster.discovery_strategy = static\n'
+                         'cluster.static.seeds = ["starling@%s"]\n' % XNODE_HOSTS[0])
+            nodes.append(Broker("starling", tmp, host=h, port=mport, cluster=conf,
+                                api="%s:%d" % (h, free_port())).start())
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if all(linked(n) for n in nodes):
+                time.sleep(1)  # data lanes follow the CONTROL links within a tick
+                return nodes
+            time.sleep(0.1)
+        raise RuntimeError("the 3 nodes did not link within 20 s")
+    except Exception:
+        for n in nodes:
+            n.stop()
+        raise
+
+
+def linked(node):
+    try:
+        r = subprocess.run([STARLING, "-c", node.conf, "ctl", "cluster", "status", "--json"],
+                           capture_output=True, text=True, timeout=5)
+        return len(json.loads(r.stdout)["running_nodes"]) == len(XNODE_HOSTS)
+    except (subprocess.SubprocessError, ValueError, KeyError):
+        return False
+
+
+def xnode(kind, tmp, ctx):
+    """kind "cluster": publishers on node 1, subscribers on nodes 2 and 3; kind "single":
+    the same p2p on one node. Throughput, then latency at XNODE_LAT_RATE."""
+    args = SCENARIOS["p2p"][0]
+    lat_rate = XNODE_LAT_RATE if not SMOKE else 0
+    if kind == "single":
+        def fn(b):
+            res, cmd = run_bench(args, b.port, ("-d", str(DURATION)))
+            if lat_rate:
+                res["at_rate"], _ = run_bench(args, b.port,
+                                              ("-r", str(int(lat_rate)), "-d", str(DURATION)))
+            return res, cmd
+        return with_broker("starling", tmp, fn)
+    nodes = cluster_of_three(tmp)
+    try:
+        extra = ("-d", str(DURATION), "--sub-hosts", ",".join(XNODE_HOSTS[1:]))
+        res, cmd = run_bench(args, nodes[0].port, extra, host=XNODE_HOSTS[0])
+        if lat_rate:
+            res["at_rate"], _ = run_bench(args, nodes[0].port,
+                                          extra + ("-r", str(int(lat_rate))), host=XNODE_HOSTS[0])
+        return res, cmd
+    finally:
+        for n in nodes:
+            n.stop()
 
 
 def idle(kind, tmp, ctx):
@@ -289,7 +376,7 @@ def scale(kind, tmp, ctx):
         alive = b.proc.poll() is None
         log = ""
         if kind == "starling":
-            with open(os.path.join(tmp, "starling.log")) as f:
+            with open(b.log_path) as f:
                 log = f.read()
         return ({"limit": limit, "attempted": n, "ok": res["connect"]["ok"],
                  "failed": res["connect"]["failed"], "errors": res["errors"],
@@ -303,6 +390,10 @@ def scale(kind, tmp, ctx):
 def summary(name, res):
     if name in ("idle", "scale", "instr"):
         return res
+    if name == "xnode" and "at_rate" in res:
+        out = summary("p2p", res)
+        out["at_rate"] = summary("p2p", res["at_rate"])
+        return out
     if name.startswith("connect"):
         return {"rate_per_s": res["connect"]["rate_per_s"], "p99_us": res["connect"]["p99_us"],
                 "ok": res["connect"]["ok"], "failed": res["connect"]["failed"]}
@@ -335,6 +426,8 @@ def qos_note(runs):
 
 
 def rows_for(name, results):
+    if name == "xnode":
+        return xnode_rows(results)
     s, m = results["starling"], results["mosquitto"]
     if name in SCENARIOS:
         _, key, target = SCENARIOS[name]
@@ -371,6 +464,30 @@ def rows_for(name, results):
                              r["failed"], r["refusal_log_lines"], 100 * r["hold_cpu_share"],
                              r["rss_kb"] // 1024, r["alive"])}]
     raise KeyError(name)
+
+
+def xnode_rows(results):
+    c, s = results["cluster"], results["single"]
+    rc, rs = med([r["rate_per_s"] for r in c]), med([r["rate_per_s"] for r in s])
+    rows = [{"scenario": "xnode", "figure": "rate_per_s, 3 nodes vs 1 (starling / 1 node)",
+             "starling": rc, "mosquitto": rs, "ratio": rc / rs if rs else None,
+             "target": "≥ 0.7x", "met": bool(rs) and rc / rs >= 0.7,
+             "note": "p99 %.0f / %.0f µs at full speed; %s" % (
+                 med([r["latency_us"]["p99"] for r in c]),
+                 med([r["latency_us"]["p99"] for r in s]), qos_note(c))}]
+    at_c = [r["at_rate"] for r in c if "at_rate" in r]
+    at_s = [r["at_rate"] for r in s if "at_rate" in r]
+    if at_c and at_s:
+        pc, ps = med([r["latency_us"]["p99"] for r in at_c]), med([r["latency_us"]["p99"]
+                                                                   for r in at_s])
+        rows.append({"scenario": "xnode-latency", "figure": "p99 µs added (3 nodes / 1 node)",
+                     "starling": pc, "mosquitto": ps, "ratio": None, "target": "+≤ 1,000 µs",
+                     "met": pc - ps <= 1000,
+                     "note": "at %.0f msgs/s; p50 %.0f / %.0f µs; %s" % (
+                         med([r["rate_per_s"] for r in at_c]),
+                         med([r["latency_us"]["p50"] for r in at_c]),
+                         med([r["latency_us"]["p50"] for r in at_s]), qos_note(at_c))})
+    return rows
 
 
 def fmt(v):
@@ -410,7 +527,8 @@ def machine():
 def run_one(name, kind, tmp, ctx):
     if name in SCENARIOS:
         return throughput(name, kind, tmp, ctx)
-    return {"latency": latency, "idle": idle, "instr": instr, "scale": scale}[name](kind, tmp, ctx)
+    return {"latency": latency, "idle": idle, "instr": instr, "scale": scale,
+            "xnode": xnode}[name](kind, tmp, ctx)
 
 
 def main():
@@ -431,8 +549,10 @@ def main():
                 print("latency: offering %.0f msgs/s (half of mosquitto's p2p)" %
                       ctx["latency_rate"], flush=True)
             kinds = ("starling",) if name == "scale" else ("starling", "mosquitto")
+            if name == "xnode":
+                kinds = ("single", "cluster")
             rounds = 1 if name in ("scale", "instr") else ROUNDS
-            results = {k: [] for k in ("starling", "mosquitto")}
+            results = {k: [] for k in kinds + ("starling", "mosquitto")}
             for r in range(rounds):
                 for kind in kinds:
                     res, cmd = run_one(name, kind, tmp, ctx)

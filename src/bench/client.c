@@ -151,7 +151,10 @@ int bench_conn_open(bench_worker *w, bench_conn *c)
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) goto fail;
     c->wait_out = 1;
-    if (connect(c->fd, (const struct sockaddr *)&cfg->dst, sizeof cfg->dst) == 0)
+    struct sockaddr_in dst = cfg->dst;
+    if (c->role == BENCH_ROLE_SUB && cfg->n_sub_hosts)
+        dst.sin_addr = cfg->sub_hosts[c->idx % cfg->n_sub_hosts];
+    if (connect(c->fd, (const struct sockaddr *)&dst, sizeof dst) == 0)
         on_tcp_connected(w, c);
     else if (errno != EINPROGRESS)
         goto fail;

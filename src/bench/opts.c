@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum opt_type { OPT_STR, OPT_U32, OPT_F64, OPT_FLAG, OPT_IFADDR };
+enum opt_type { OPT_STR, OPT_U32, OPT_F64, OPT_FLAG, OPT_IFADDR, OPT_SUBHOSTS };
 
 typedef struct opt_def {
     const char *sname, *lname;
@@ -46,6 +46,7 @@ static const opt_def opt_table[] = {
     {NULL, "--drain", OPT_F64, OFF(drain_s), 0, 3600},
     {"-k", "--keepalive", OPT_U32, OFF(keepalive), 0, 65535},
     {NULL, "--ifaddr", OPT_IFADDR, 0, 0, 0},
+    {NULL, "--sub-hosts", OPT_SUBHOSTS, 0, 0, 0},
     {NULL, "--procs", OPT_U32, OFF(procs), 1, 256},
     {NULL, "--threads", OPT_U32, OFF(threads), 1, 256},
     {NULL, "--prefix", OPT_STR, OFF(prefix), 0, 0},
@@ -83,6 +84,8 @@ void bench_usage(FILE *f)
           "      --connect-timeout S  (10)   --drain S  wait for acks/deliveries at end (10)\n"
           "  -k, --keepalive S        (300)\n"
           "      --ifaddr A-B|A,B     local source addresses, round robin\n"
+          "      --sub-hosts A,B      pubsub: subscribers connect to these addresses (same\n"
+          "                           port), round robin: cluster nodes other than -h\n"
           "      --procs N            processes, each takes a slice of the clients (1)\n"
           "      --threads N          event-loop threads per process (cores / procs)\n"
           "      --prefix S           client id prefix (stb<pid>)\n"
@@ -102,8 +105,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return ST_EINVAL;
 }
 
-/* One address or an inclusive range "A-B" (numeric order), appended to cfg->ifaddrs. */
-static int parse_ifaddr_item(bench_cfg *cfg, char *item)
+/* One address or an inclusive range "A-B" (numeric order), appended to v (n of max). */
+static int parse_addr_item(struct in_addr *v, uint32_t *n, uint32_t max, char *item)
 {
     char *dash = strchr(item, '-');
     struct in_addr a, b;
@@ -114,21 +117,21 @@ static int parse_ifaddr_item(bench_cfg *cfg, char *item)
     uint32_t lo = ntohl(a.s_addr), hi = ntohl(b.s_addr);
     if (hi < lo) return -1;
     for (uint64_t x = lo; x <= hi; x++) {
-        if (cfg->n_ifaddrs == BENCH_MAX_IFADDRS) return -1;
-        cfg->ifaddrs[cfg->n_ifaddrs++].s_addr = htonl((uint32_t)x);
+        if (*n == max) return -1;
+        v[(*n)++].s_addr = htonl((uint32_t)x);
     }
     return 0;
 }
 
-static int parse_ifaddrs(bench_cfg *cfg, const char *v)
+static int parse_addrs(struct in_addr *v, uint32_t *n, uint32_t max, const char *s)
 {
     char buf[1024];
-    if (strlen(v) >= sizeof buf) return -1;
-    strcpy(buf, v);
+    if (strlen(s) >= sizeof buf) return -1;
+    strcpy(buf, s);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (parse_ifaddr_item(cfg, tok) < 0) return -1;
-    return cfg->n_ifaddrs ? 0 : -1;
+        if (parse_addr_item(v, n, max, tok) < 0) return -1;
+    return *n ? 0 : -1;
 }
 
 static int set_value(bench_cfg *cfg, const opt_def *o, const char *v, char *err, size_t errlen)
@@ -144,7 +147,12 @@ static int set_value(bench_cfg *cfg, const opt_def *o, const char *v, char *err,
         *(int *)dst = 1;
         return 0;
     case OPT_IFADDR:
-        if (parse_ifaddrs(cfg, v) < 0) return fail(err, errlen, "bad --ifaddr '%s'", v);
+        if (parse_addrs(cfg->ifaddrs, &cfg->n_ifaddrs, BENCH_MAX_IFADDRS, v) < 0)
+            return fail(err, errlen, "bad --ifaddr '%s'", v);
+        return 0;
+    case OPT_SUBHOSTS:
+        if (parse_addrs(cfg->sub_hosts, &cfg->n_sub_hosts, BENCH_MAX_SUB_HOSTS, v) < 0)
+            return fail(err, errlen, "bad --sub-hosts '%s'", v);
         return 0;
     case OPT_U32:
     case OPT_F64:

@@ -17,6 +17,7 @@ enum bench_role { BENCH_ROLE_SUB = 0, BENCH_ROLE_PUB = 1 };
 
 #define BENCH_MIN_PAYLOAD 16 /* timestamp, sequence number, publisher id */
 #define BENCH_MAX_IFADDRS 256
+#define BENCH_MAX_SUB_HOSTS 64
 
 typedef struct bench_cfg {
     int scenario; /* enum bench_scenario */
@@ -26,6 +27,8 @@ typedef struct bench_cfg {
     struct sockaddr_in dst;
     struct in_addr ifaddrs[BENCH_MAX_IFADDRS]; /* local source addresses, round robin */
     uint32_t n_ifaddrs;
+    struct in_addr sub_hosts[BENCH_MAX_SUB_HOSTS]; /* subscribers' brokers (cluster nodes) */
+    uint32_t n_sub_hosts;
     uint32_t clients; /* -c: conn / pub / sub */
     uint32_t pubs, subs;
     const char *pub_topic, *sub_topic; /* templates; sub_topic NULL: conn without a sub */

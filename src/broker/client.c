@@ -109,6 +109,14 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
 int st_client_flush(st_client *c)
 {
     if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
+    if (c->hold_out) { /* released by st_worker_routes_acked */
+        if (c->hold_out > atomic_load_explicit(&c->w->b->route_acked, memory_order_acquire)) {
+            if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, c->paused ? 0 : EPOLLIN);
+            return 0;
+        }
+        c->hold_out = 0;
+        atomic_fetch_sub(&c->w->nheld, 1);
+    }
     size_t before = c->outq.bytes;
     int rc = st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
     if (rc < 0) {
@@ -217,6 +225,10 @@ void st_client_close(st_client *c, int abnormal)
     if (s && s->client == c && was_connected) session_detach(w, s, abnormal);
     st_outq_clear(&c->outq, st_msg_unref_void);
     st_client_packs_orphan(c);
+    if (c->hold_out) {
+        c->hold_out = 0;
+        atomic_fetch_sub(&w->nheld, 1);
+    }
     free(c->ibuf);
     c->ibuf = NULL;
     c->ilen = c->icap = 0;

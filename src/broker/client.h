@@ -37,6 +37,7 @@ typedef struct st_client {
     uint16_t nalias_out;
     st_strmap *alias_out;          /* topic -> alias we assigned, on demand */
     st_pack *packs, *packs_tail;   /* acks waiting for other nodes, in PUBLISH order */
+    uint64_t hold_out;             /* output held until b->route_acked reaches this (0: not held) */
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
     char peer[48];

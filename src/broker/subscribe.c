@@ -101,6 +101,8 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
     st_bytes fb;
     mqtt_subopts o;
     if (!codes || !isnew) goto out;
+    st_broker *b = c->w->b;
+    uint64_t posted = atomic_load(&b->route_posted);
     for (uint16_t i = 0; mqtt_sub_next(l, &off, &fb, &o); i++) {
         int fatal, created = 0;
         int rc = check_filter(c, fb, &o, &fatal);
@@ -115,6 +117,11 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
             LOG_INFO(c->w->log, "client %s: SUBSCRIBE '%.*s' refused (0x%02x)", c->sess->cid,
                      (int)fb.len, (const char *)fb.p, rc);
         if (rc >= 0x80 && c->version != MQTT_V5) codes[i] = 0x80;
+    }
+    uint64_t now_posted = atomic_load(&b->route_posted);
+    if (now_posted != posted && !c->hold_out && now_posted > atomic_load(&b->route_acked)) {
+        c->hold_out = now_posted; /* new routes: SUBACK once the other nodes have them */
+        atomic_fetch_add(&c->w->nheld, 1);
     }
     mqtt_packet ack = {.type = MQTT_SUBACK, .version = c->version, .packet_id = p->packet_id};
     ack.u.acks.raw = (st_bytes){codes, l->count};

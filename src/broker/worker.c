@@ -137,6 +137,14 @@ size_t st_worker_dispatch_local(st_worker *w, st_msg *msg)
     return dispatch(w, msg, "", 0, NULL);
 }
 
+void st_worker_routes_acked(st_worker *w)
+{
+    if (!atomic_load(&w->nheld)) return;
+    uint64_t acked = atomic_load_explicit(&w->b->route_acked, memory_order_acquire);
+    for (st_client *c = w->clients; c; c = c->next)
+        if (c->hold_out && c->hold_out <= acked) st_client_mark_dirty(c); /* flush releases */
+}
+
 void st_worker_post_remote(st_broker *b, uint16_t to, void *data)
 {
     st_imsg *m = calloc(1, sizeof *m);
@@ -416,6 +424,7 @@ static void tick(void *ud)
     tick_sessions(w, now);
     st_flow_tick(w, now);
     if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
+    st_worker_routes_acked(w); /* in case a wake-up was missed */
     resume_accept(w);
 }
 

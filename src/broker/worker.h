@@ -70,6 +70,7 @@ struct st_worker {
     uint32_t depth_checks;   /* flow.c: publishes since the inboxes' depth was read */
     uint32_t npaused;        /* clients whose reading is paused by backpressure */
     uint32_t remote_blocked; /* data lanes to other nodes past their high mark (remote.h) */
+    atomic_int nheld;        /* clients whose output waits for route acks */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
@@ -90,6 +91,10 @@ struct st_broker {
     st_retain *retain;
     const st_remote_ops *remote; /* set before the workers start, or NULL */
     void *remote_cx;
+    /* Route changes posted to other nodes (by the subscription table's hook) and how many of
+     * them every linked node has confirmed: a SUBSCRIBE that announced a route holds its
+     * client's output (SUBACK, retained messages) until the peers have it (cluster.md §7.2) */
+    _Atomic uint64_t route_posted, route_acked;
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
@@ -110,6 +115,8 @@ size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t
                           st_ackwait *aw);
 /* A message that came from another node: local subscribers only. */
 size_t st_worker_dispatch_local(st_worker *w, st_msg *msg);
+/* Route acks advanced: release the clients whose output waited for them. */
+void st_worker_routes_acked(st_worker *w);
 /* Post an ST_IM_REMOTE item to worker `to` from any thread (the cluster thread). */
 void st_worker_post_remote(st_broker *b, uint16_t to, void *data);
 /* Deliver to targets owned by this worker (also used for inbox DELIVER batches). */

@@ -148,6 +148,7 @@ static void route_hook(void *cx, const char *filter, size_t len, int present)
     memset(it, 0, sizeof *it);
     it->kind = ST_CLI_ROUTE;
     it->present = present;
+    it->seq = atomic_fetch_add(&c->broker->route_posted, 1) + 1; /* under the table's lock */
     it->len = (uint32_t)len;
     memcpy(it->s, filter, len);
     it->s[len] = 0;

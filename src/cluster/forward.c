@@ -21,7 +21,7 @@
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
 enum { LANE_DOWN, LANE_WAIT_RESUME, LANE_UP };
-enum { CMD_ADOPT, CMD_PEER_DOWN };
+enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED };
 
 typedef struct fwd_cmd {
     int kind;
@@ -700,6 +700,8 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
             adopt_out(&f->w[w->id], c);
         else
             adopt_in(&f->w[w->id], c);
+    } else if (c->kind == CMD_ROUTES_ACKED) {
+        st_worker_routes_acked(w);
     } else {
         peer_down(&f->w[w->id], c);
     }
@@ -725,6 +727,12 @@ void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane,
 {
     fwd_cmd c = {CMD_ADOPT, fd, outbound, 0, slot, lane, peer_boot, 0};
     post(f, (uint16_t)(lane % f->nw), &c, pre, npre);
+}
+
+void st_fwd_routes_acked(st_fwd *f, uint16_t worker)
+{
+    fwd_cmd c = {CMD_ROUTES_ACKED, -1, 0, 0, 0, 0, 0, 0};
+    post(f, worker, &c, NULL, 0);
 }
 
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)

@@ -40,6 +40,9 @@ void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane,
  * with the link). gone: it said goodbye; what is queued for it is dropped. */
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
 
+/* Cluster thread: route acks advanced; worker `worker` has clients waiting for them. */
+void st_fwd_routes_acked(st_fwd *f, uint16_t worker);
+
 typedef struct st_fwd_stats {
     uint64_t sent, received, dropped, resent;
 } st_fwd_stats;

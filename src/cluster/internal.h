@@ -61,6 +61,11 @@ struct st_link {
     uint64_t peer_id;     /* from HELLO / WELCOME */
     uint16_t lane;        /* DATA stream: the sender's lane (its worker) */
     uint64_t route_seq;   /* CONTROL: ROUTE_* frames sent on this link */
+    uint64_t route_acked; /* CONTROL: route items (st_cl_item.seq) the peer confirmed */
+    struct {
+        uint64_t frame, item;
+    } route_pend[32]; /* frames sent and not acked: the last item each one carried */
+    uint32_t npend;
     char hello_addr[256]; /* the peer's cluster address, host:port, from its HELLO */
     st_link *next;
 };
@@ -94,6 +99,7 @@ typedef struct st_cl_item {
     int kind;
     uint16_t slot, lane; /* LANE_DOWN */
     int present;         /* ROUTE */
+    uint64_t seq;        /* ROUTE: its number in b->route_posted */
     uint32_t len;
     char s[]; /* ROUTE: the filter */
 } st_cl_item;
@@ -110,6 +116,7 @@ struct st_cluster {
     st_strmap *routes;    /* filters with local subscribers, as announced */
     uint64_t routes_tx;   /* route ops sent */
     size_t nroutes;       /* published under view_lock for the API */
+    uint64_t route_done;  /* the last route item handled (sent to every live link) */
     const st_log *log;
     uint64_t boot, node_id;
     int port; /* the bound cluster.listen port (peers are dialled on it too) */

@@ -370,7 +370,12 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (f->type == CW_ROUTE_SYNC_BEGIN)
             st_cl_routes_sync_begin(l->cl, l->peer);
         else
-            st_cl_routes_sync_end(l->cl, l->peer);
+            st_cl_routes_sync_end(l->cl, l->peer, rs.seq);
+        break;
+    }
+    case CW_ACK: {
+        cw_ack a;
+        if (cw_decode_ack(f->body, &a) == 0) st_cl_routes_acked(l->cl, l, a.seq);
         break;
     }
     case CW_ROUTE_BATCH: {

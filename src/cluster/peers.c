@@ -107,5 +107,6 @@ void st_peer_link_down(st_cluster *c, st_link *l, const char *why)
         p->next_dial = st_cl_now(c) + ST_CL_DIAL_MIN_MS;
         LOG_NOTICE(c->log, "cluster: link to %s down: %s", p->name, why);
         if (c->fwd && !c->stopping) st_fwd_peer_down(c->fwd, p->slot, 0);
+        st_cl_routes_publish_ack(c); /* SUBACKs stop waiting for it */
     }
 }

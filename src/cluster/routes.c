@@ -8,6 +8,7 @@
  * when it says GOODBYE. */
 #include "broker/subs.h"
 #include "broker/worker.h"
+#include "cluster/forward.h"
 #include "cluster/internal.h"
 #include "cluster/routes.h"
 #include "route/trie.h"
@@ -48,6 +49,43 @@ static void batch_add(st_link *l, batch *b, const char *f, size_t len, int prese
     b->bytes += len + 16;
 }
 
+/* The last frame sent on l carried route items up to item: wait for its ACK. */
+static void expect_ack(st_link *l, uint64_t item)
+{
+    if (l->npend == 32) { /* a peer this far behind: keep the newest (acks are cumulative) */
+        memmove(l->route_pend, l->route_pend + 1, 31 * sizeof l->route_pend[0]);
+        l->npend--;
+    }
+    l->route_pend[l->npend].frame = l->route_seq;
+    l->route_pend[l->npend].item = item;
+    l->npend++;
+}
+
+void st_cl_routes_acked(st_cluster *c, st_link *l, uint64_t seq)
+{
+    uint32_t k = 0;
+    while (k < l->npend && l->route_pend[k].frame <= seq)
+        l->route_acked = l->route_pend[k++].item;
+    memmove(l->route_pend, l->route_pend + k, (l->npend - k) * sizeof l->route_pend[0]);
+    l->npend -= k;
+    st_cl_routes_publish_ack(c);
+}
+
+void st_cl_routes_publish_ack(st_cluster *c)
+{
+    if (!c->broker) return;
+    uint64_t acked = c->route_done;
+    for (int i = 0; i < c->npeers; i++) {
+        st_link *l = c->peers[i]->link;
+        if (l && l->state == ST_L_READY && l->route_acked < acked) acked = l->route_acked;
+    }
+    st_broker *b = c->broker;
+    uint64_t old = atomic_exchange_explicit(&b->route_acked, acked, memory_order_acq_rel);
+    if (acked <= old) return;
+    for (int k = 0; k < b->nw; k++)
+        if (atomic_load(&b->w[k].nheld)) st_fwd_routes_acked(c->fwd, (uint16_t)k);
+}
+
 static void send_sync(st_link *l, uint8_t type, uint32_t count)
 {
     uint8_t buf[64];
@@ -66,6 +104,9 @@ void st_cl_routes_link_up(st_cluster *c, st_link *l)
         batch_add(l, b, k, len, 1);
     batch_send(l, b);
     send_sync(l, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(c->routes));
+    l->route_acked = 0;
+    l->npend = 0;
+    expect_ack(l, c->route_done);
     pthread_mutex_lock(&c->view_lock);
     c->routes_tx += st_strmap_count(c->routes);
     pthread_mutex_unlock(&c->view_lock);
@@ -81,6 +122,7 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
             st_strmap_put(c->routes, it->s, it->len, (void *)1);
         else
             st_strmap_del(c->routes, it->s, it->len);
+        if (it->seq > c->route_done) c->route_done = it->seq;
     }
     pthread_mutex_lock(&c->view_lock);
     c->routes_tx += n;
@@ -94,8 +136,16 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
         for (size_t i = 0; i < n; i++)
             batch_add(l, b, items[i]->s, items[i]->len, items[i]->present);
         batch_send(l, b);
+        expect_ack(l, c->route_done);
     }
     free(b);
+    st_cl_routes_publish_ack(c);
+}
+
+static void ack_frame(st_link *l, uint64_t seq)
+{
+    uint8_t buf[32];
+    st_link_send(l, buf, cw_encode_ack(seq, NULL, 0, buf, sizeof buf));
 }
 
 /* Apply ops to the subscription table in chunks (one write-lock hold each). */
@@ -155,6 +205,7 @@ void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
         }
     }
     apply_flush(&a); /* the filters point into the frame, valid until we return */
+    if (p->link) ack_frame(p->link, rb->seq); /* applied: publishes here will match */
     pthread_mutex_lock(&c->view_lock);
     p->nroutes = st_strmap_count(p->routes);
     p->routes_rx += nops;
@@ -180,9 +231,10 @@ static void sweep(st_cluster *c, st_peer *p, uintptr_t keep)
     pthread_mutex_unlock(&c->view_lock);
 }
 
-void st_cl_routes_sync_end(st_cluster *c, st_peer *p)
+void st_cl_routes_sync_end(st_cluster *c, st_peer *p, uint64_t seq)
 {
     if (p->route_gen) sweep(c, p, p->route_gen);
+    if (p->link) ack_frame(p->link, seq);
 }
 
 void st_cl_routes_purge(st_cluster *c, st_peer *p)

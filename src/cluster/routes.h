@@ -13,7 +13,12 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n);
 /* Frames from peer p. */
 void st_cl_routes_sync_begin(st_cluster *c, st_peer *p);
 void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb);
-void st_cl_routes_sync_end(st_cluster *c, st_peer *p);
+void st_cl_routes_sync_end(st_cluster *c, st_peer *p, uint64_t seq);
+/* The peer on l confirmed route frames up to seq (ACK). */
+void st_cl_routes_acked(st_cluster *c, st_link *l, uint64_t seq);
+/* Recompute what every linked peer has confirmed and release held SUBACKs. Call after any
+ * change: items handled, an ACK, a link up or down. */
+void st_cl_routes_publish_ack(st_cluster *c);
 /* p said goodbye (or left): its routes go. */
 void st_cl_routes_purge(st_cluster *c, st_peer *p);
 size_t st_cl_routes_of(const st_peer *p);

@@ -83,13 +83,14 @@ def test_failed_connects_exit_nonzero(broker):
 @pytest.mark.starling_only("runs bench/compare.sh itself, which starts both brokers")
 def test_compare_smoke(tmp_path):
     """bench/compare.sh end to end in SMOKE mode (a few clients, one-second runs): every
-    scenario runs against both brokers and lands in the result table and JSON. Under a
+    scenario runs against both brokers (xnode: a 3-node cluster against one node) and lands in
+    the result table and JSON. Under a
     sanitizer build the callgrind scenario (valgrind) is left out."""
     if not os.access(STARLING_BIN, os.X_OK):
         pytest.skip("no starling binary at %s" % STARLING_BIN)
     with open(STARLING_BIN, "rb") as f:
         sanitized = b"__asan_init" in f.read()
-    names = ["fanout", "p2p", "latency", "connect", "idle", "scale"]
+    names = ["fanout", "p2p", "latency", "connect", "idle", "scale", "xnode"]
     if not sanitized:
         names.append("instr")
     env = dict(os.environ, SMOKE="1", STARLING_BIN=STARLING_BIN, RESULTS_DIR=str(tmp_path),
@@ -110,6 +111,8 @@ def test_compare_smoke(tmp_path):
     for name in ("fanout", "p2p", "latency"):
         run = res["runs"][name]["starling"][0]
         assert run["received"] == run["expected"] and run["lost"] == 0, run
+    run = res["runs"]["xnode"]["cluster"][0]  # publishers on node 1, subscribers on 2 and 3
+    assert run["received"] == run["expected"] and run["lost"] == 0, run
     assert rows["scale"]["met"], rows["scale"]
     text = open(tmp_path / md).read()
     assert "| scenario | figure |" in text and "Machine:" in text

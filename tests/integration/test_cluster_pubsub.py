@@ -4,7 +4,10 @@ and a publish that matches sends one copy per node over the publishing worker's 
 Clients are real paho clients on each node's own loopback address."""
 
 import json
+import os
+import shutil
 import signal
+import subprocess
 import time
 import urllib.request
 
@@ -84,6 +87,44 @@ def test_walkthrough_subscriber_on_node3_gets_node1_publishes(broker_factory):
     assert out.returncode == 0 and json.loads(out.stdout)["remote_routes"] == 2, out
     for c in (sub3, sub2, pub):
         c.close()
+
+
+def test_suback_waits_until_every_linked_node_has_the_route(broker_factory):
+    """A SUBSCRIBE that announces a new route gets its SUBACK only once every linked node
+    has applied the route (docs/cluster.md §7.2): a publish on any node right after the
+    SUBACK is delivered. With node 1 frozen (SIGSTOP) the SUBACK waits, until node 1's
+    link times out and it stops counting; a filter that is already routed is not held."""
+    conf = {"cluster.link_timeout": "2s"}
+    cl, (n1, n2, n3) = three_nodes(broker_factory, **conf)
+    sub = m.Conn(n3.port, 5, host=n3.host)
+    assert sub.connect("sub").reason == 0
+    for k in range(10):  # fresh filters, published to from both other nodes at once
+        sub.subscribe([("fresh/%d" % k, 1)])
+        for n in (n1, n2):
+            p = m.Conn(n.port, 5, host=n.host)
+            assert p.connect("p").reason == 0
+            p.publish("fresh/%d" % k, b"x", qos=1)
+            assert sub.expect_publish().topic == "fresh/%d" % k
+            p.close()
+    n1.proc.send_signal(signal.SIGSTOP)
+    try:
+        sub.send(m.subscribe(99, [("frozen/+", 1)], None, 5))
+        sub.expect_nothing(timeout=1.0)  # no SUBACK while node 1 has not confirmed
+        sub.send(m.subscribe(98, [("fresh/0", 1)], None, 5))  # not a new route
+        sub.expect_nothing(timeout=0.3)  # ...but it queues behind the held SUBACK
+        acks = [sub.expect(m.SUBACK, timeout=10), sub.expect(m.SUBACK, timeout=5)]
+        assert [a.packet_id for a in acks] == [99, 98]
+        wait_status(n3, [cl.name(1), cl.name(2)], [cl.name(0)])
+    finally:
+        n1.proc.send_signal(signal.SIGCONT)
+    wait_status(n3, [cl.name(i) for i in range(3)], timeout=20)
+    wait_routes(n1, cl.name(2), 11)  # the re-sync brought node 1 the frozen/+ route
+    p = m.Conn(n1.port, 5, host=n1.host)
+    assert p.connect("p").reason == 0
+    p.publish("frozen/1", b"after", qos=1)
+    assert sub.expect_publish().payload == b"after"
+    p.close()
+    sub.close()
 
 
 def test_order_no_loss_no_duplicates(broker_factory):
@@ -206,5 +247,82 @@ def test_puback_waits_for_a_stopped_node_then_nothing_is_lost(broker_factory):
     msg = sub.get(timeout=15)
     assert msg.payload == b"while-stopped", msg.payload
     sub.expect_nothing()
+    sub.close()
+    pub.close()
+
+
+def iptables_available():
+    if os.geteuid() != 0:
+        return "not root: iptables rules between node addresses need root"
+    if not shutil.which("iptables"):
+        return "iptables is not installed"
+    r = subprocess.run(["iptables", "-w", "-L", "OUTPUT", "-n"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "iptables does not work here: " + r.stderr.strip()
+    return None
+
+
+class LinkCut:
+    """DROP rules in OUTPUT between two loopback addresses, both ways; always removed."""
+
+    def __init__(self, a, b):
+        self.rules = [["OUTPUT", "-s", a, "-d", b, "-j", "DROP", "-m", "comment", "--comment",
+                       "starling-test"],
+                      ["OUTPUT", "-s", b, "-d", a, "-j", "DROP", "-m", "comment", "--comment",
+                       "starling-test"]]
+        self.active = False
+
+    def cut(self):
+        for r in self.rules:
+            subprocess.run(["iptables", "-w", "-I"] + r, check=True)
+        self.active = True
+
+    def restore(self):
+        if self.active:
+            for r in self.rules:
+                subprocess.run(["iptables", "-w", "-D"] + r, check=False)
+        self.active = False
+
+
+def test_link_cut_and_restored_loses_no_acknowledged_message(broker_factory):
+    """iptables drops everything between node 1 and node 2's addresses for a few seconds
+    while a publisher on node 1 keeps sending QoS 1 messages to a subscriber on node 2. The
+    links time out; after forward_ack_timeout the PUBACKs stop waiting (the messages stay
+    queued for node 2's process). When the network is back the lanes reconnect, resume, and
+    every PUBACKed message reaches the subscriber, once, in order."""
+    why = iptables_available()
+    if why:
+        print("skipped: " + why)
+        pytest.skip(why)
+    conf = {"cluster.link_timeout": "1s", "cluster.forward_ack_timeout": "1s"}
+    cl = Cluster(broker_factory, 2)
+    n1 = cl.node(0, **conf).start()
+    n2 = cl.node(1, seeds=[0], **conf).start()
+    wait_status(n1, [cl.name(0), cl.name(1)])
+    sub = client(n2, "sub")
+    sub.subscribe("cut/#", qos=1)
+    wait_routes(n1, cl.name(1), 1)
+    pub = client(n1, "pub")
+    link = LinkCut(n1.host, n2.host)
+    acked = []
+    try:
+        for k in range(100):
+            pub.publish("cut/x", b"%d" % k, qos=1)
+            acked.append(k)
+        link.cut()
+        wait_status(n1, [cl.name(0)], [cl.name(1)])  # the link timed out
+        infos = [(k, pub.c.publish("cut/x", b"%d" % k, qos=1)) for k in range(100, 300)]
+        for k, info in infos:
+            info.wait_for_publish(timeout=15)  # released after forward_ack_timeout
+            assert info.is_published(), "PUBACK for %d never came during the cut" % k
+            acked.append(k)
+    finally:
+        link.restore()
+    wait_status(n1, [cl.name(0), cl.name(1)], timeout=20)
+    got = [int(sub.get(timeout=15).payload) for _ in range(len(acked))]
+    assert got == acked, "missing %r, extra %r" % (sorted(set(acked) - set(got))[:10],
+                                                  sorted(set(got) - set(acked))[:10])
+    sub.expect_nothing()
+    assert routes(n1)["forward"]["resent"] >= 1, routes(n1)
     sub.close()
     pub.close()
