@@ -15,8 +15,22 @@
 
 #define ST_MAX_NODES 256 /* remote node slots (the cluster thread numbers its peers) */
 
+#define ST_MAX_PICKS 16 /* shared groups per message that may pick a member on another node */
+
+struct st_sharekey;
+typedef struct st_remote_pick {
+    uint16_t slot;           /* the node */
+    struct st_sharekey *key; /* the group ("$share/g/f"), referenced */
+} st_remote_pick;
+
+/* Where a message goes beyond this node: every node with plain subscribers that match
+ * (b, one DELIVER copy each) and, per shared group whose pick fell on another node's
+ * member, that node (picks, one SHARED copy each; past ST_MAX_PICKS groups, only local
+ * members are picked). */
 typedef struct st_nodeset {
     uint64_t b[ST_MAX_NODES / 64];
+    uint32_t npicks;
+    st_remote_pick picks[ST_MAX_PICKS];
 } st_nodeset;
 
 static inline void st_nodeset_add(st_nodeset *s, unsigned slot)
@@ -25,7 +39,7 @@ static inline void st_nodeset_add(st_nodeset *s, unsigned slot)
 }
 static inline int st_nodeset_empty(const st_nodeset *s)
 {
-    return !(s->b[0] | s->b[1] | s->b[2] | s->b[3]);
+    return !(s->b[0] | s->b[1] | s->b[2] | s->b[3]) && !s->npicks;
 }
 
 struct st_worker;

@@ -9,8 +9,14 @@
 #include "route/trie.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct rmember { /* a remote node's members of a group */
+    uint16_t slot;
+    uint32_t count;
+} rmember;
 
 typedef struct group {
     st_sharekey *key;
@@ -18,9 +24,15 @@ typedef struct group {
     size_t nlen;
     st_target *m;
     uint32_t n, cap;
+    rmember *r; /* other nodes with members, and how many */
+    uint32_t nr, capr;
+    uint64_t rtotal; /* Σ r[].count */
     atomic_uint cursor;
-    _Atomic uint64_t sticky;
+    atomic_uint cursor_in;   /* round robin over our members for copies from other nodes */
+    _Atomic uint64_t sticky; /* a local sid, or STICKY_NODE | slot */
 } group;
+
+#define STICKY_NODE (1ull << 63)
 
 typedef struct fnode {
     st_target *m;
@@ -105,7 +117,17 @@ static void group_free(group *g)
 {
     st_sharekey_unref(g->key);
     free(g->m);
+    free(g->r);
     free(g);
+}
+
+/* Drop g from f if nobody, here or elsewhere, is a member any more. */
+static void group_gc(fnode *f, group *g)
+{
+    if (g->n || g->nr) return;
+    for (uint32_t i = 0; i < f->ng; i++)
+        if (f->g[i] == g) f->g[i] = f->g[--f->ng];
+    group_free(g);
 }
 
 static void fnode_free(void *val, void *ctx)
@@ -203,12 +225,14 @@ static int add_locked(st_subs *s, const char *filter, size_t len, const st_targe
     e.share = NULL;
     if (!shared) {
         int rc = members_put(&f->m, &f->n, &f->cap, &e);
-        if (rc == 1 && f->n == 1 && s->route) s->route(s->route_cx, real, rlen, 1);
+        if (rc == 1 && f->n == 1 && s->route) s->route(s->route_cx, real, rlen, NULL, 0, 1);
         return rc;
     }
     group *g = find_group(f, gname, glen);
     if (!g && !(g = add_group(f, filter, len, gname, glen))) return ST_ENOMEM;
-    return members_put(&g->m, &g->n, &g->cap, &e);
+    int rc = members_put(&g->m, &g->n, &g->cap, &e);
+    if (rc == 1 && s->route) s->route(s->route_cx, real, rlen, gname, glen, g->n);
+    return rc;
 }
 
 int st_subs_add(st_subs *s, const char *filter, size_t len, const st_target *entry)
@@ -232,15 +256,12 @@ static int del_locked(st_subs *s, const char *filter, size_t len, uint64_t sid)
     int rc;
     if (!shared) {
         rc = members_del(f->m, &f->n, sid);
-        if (rc == 1 && f->n == 0 && s->route) s->route(s->route_cx, real, rlen, 0);
+        if (rc == 1 && f->n == 0 && s->route) s->route(s->route_cx, real, rlen, NULL, 0, 0);
     } else {
         group *g = find_group(f, gname, glen);
         rc = g ? members_del(g->m, &g->n, sid) : 0;
-        if (g && g->n == 0) {
-            for (uint32_t i = 0; i < f->ng; i++)
-                if (f->g[i] == g) f->g[i] = f->g[--f->ng];
-            group_free(g);
-        }
+        if (rc == 1 && s->route) s->route(s->route_cx, real, rlen, gname, glen, g->n);
+        if (g) group_gc(f, g);
     }
     if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
         fnode_free(f, NULL);
@@ -270,6 +291,7 @@ size_t st_subs_count(st_subs *s)
 typedef struct match_ctx {
     st_subs *s;
     st_nodeset *dest;
+    int plain_only;
     const st_msg *msg;
     const char *pub_key;
     size_t pub_key_len;
@@ -286,32 +308,60 @@ static int member_alive(const group *g, uint64_t sid)
     return -1;
 }
 
-/* choose a member index of g for this message according to the strategy */
-static uint32_t pick_index(group *g, int strategy, const st_msg *msg, const char *pub_key,
-                           size_t pub_key_len, uint16_t worker, uint64_t *rng)
+static int remote_index(const group *g, uint16_t slot)
 {
-    switch (strategy) {
-    case ST_SHARE_STICKY: {
-        int i = member_alive(g, atomic_load(&g->sticky));
-        if (i >= 0) return (uint32_t)i;
-        uint32_t r = (uint32_t)(st_rand(rng) % g->n);
-        atomic_store(&g->sticky, g->m[r].sid);
-        return r;
+    for (uint32_t i = 0; i < g->nr; i++)
+        if (g->r[i].slot == slot) return (int)i;
+    return -1;
+}
+
+/* The member behind index k of local + remote (each remote node weighs its member count):
+ * a local index < g->n, or g->n + the remote entry's index. */
+static uint64_t weighted(const group *g, uint64_t k)
+{
+    if (k < g->n) return k;
+    k -= g->n;
+    for (uint32_t i = 0; i < g->nr; i++) {
+        if (k < g->r[i].count) return g->n + i;
+        k -= g->r[i].count;
     }
-    case ST_SHARE_LOCAL: /* prefer members on the publisher's worker */
-        for (uint32_t k = 0, start = (uint32_t)(st_rand(rng) % g->n); k < g->n; k++) {
+    return 0;
+}
+
+static uint64_t pick_sticky(group *g, uint64_t total, uint64_t *rng, int remote)
+{
+    uint64_t st = atomic_load(&g->sticky);
+    int i = !(st & STICKY_NODE) ? member_alive(g, st) : remote ? remote_index(g, (uint16_t)st) : -1;
+    if (i >= 0) return st & STICKY_NODE ? g->n + (uint64_t)i : (uint64_t)i;
+    uint64_t k = weighted(g, st_rand(rng) % total);
+    atomic_store(&g->sticky, k < g->n ? g->m[k].sid : STICKY_NODE | g->r[k - g->n].slot);
+    return k;
+}
+
+/* Choose one member of g for this message by the strategy, among the local members and
+ * the other nodes' (remote ones only when `remote`): a local index < g->n, or g->n + i for
+ * remote entry i. */
+static uint64_t pick_index(group *g, int strategy, const st_msg *msg, const char *pub_key,
+                           size_t pub_key_len, uint16_t worker, uint64_t *rng, int remote)
+{
+    uint64_t total = g->n + (remote ? g->rtotal : 0);
+    switch (strategy) {
+    case ST_SHARE_STICKY:
+        return pick_sticky(g, total, rng, remote);
+    case ST_SHARE_LOCAL: /* prefer members on the publisher's worker, then on this node */
+        for (uint32_t k = 0, start = g->n ? (uint32_t)(st_rand(rng) % g->n) : 0; k < g->n; k++) {
             uint32_t i = (start + k) % g->n;
             if (g->m[i].worker == worker) return i;
         }
-        return (uint32_t)(st_rand(rng) % g->n);
+        return g->n ? st_rand(rng) % g->n : weighted(g, st_rand(rng) % total);
     case ST_SHARE_HASH_TOPIC:
-        return (uint32_t)(st_hash(msg->topic, msg->topic_len) % g->n);
+        return weighted(g, st_hash(msg->topic, msg->topic_len) % total);
     case ST_SHARE_HASH_CLIENTID:
-        return (uint32_t)(st_hash(pub_key, pub_key_len) % g->n);
+        return weighted(g, st_hash(pub_key, pub_key_len) % total);
     case ST_SHARE_RANDOM:
-        return (uint32_t)(st_rand(rng) % g->n);
+        return weighted(g, st_rand(rng) % total);
     default: /* round robin (per group) */
-        return atomic_fetch_add_explicit(&g->cursor, 1, memory_order_relaxed) % g->n;
+        return weighted(g, atomic_fetch_add_explicit(&g->cursor, 1, memory_order_relaxed) % total);
     }
 }
 
@@ -327,11 +377,19 @@ static void match_cb(void *val, void *ctx)
         if ((t->flags & ST_SUB_NL) && t->sid == c->msg->from_sid) continue;
         if (st_tvec_push(c->out, t) == 0) c->added++;
     }
-    for (uint32_t i = 0; i < f->ng; i++) {
+    for (uint32_t i = 0; i < f->ng && !c->plain_only; i++) {
         group *g = f->g[i];
-        if (!g->n) continue;
-        uint32_t k =
-            pick_index(g, c->s->strategy, c->msg, c->pub_key, c->pub_key_len, c->worker, c->rng);
+        int remote = c->dest && g->rtotal && c->dest->npicks < ST_MAX_PICKS;
+        if (!g->n && !remote) continue;
+        uint64_t k = pick_index(g, c->s->strategy, c->msg, c->pub_key, c->pub_key_len, c->worker,
+                                c->rng, remote);
+        if (k >= g->n) { /* another node's member: one SHARED copy goes there */
+            st_remote_pick *p = &c->dest->picks[c->dest->npicks++];
+            p->slot = g->r[k - g->n].slot;
+            atomic_fetch_add_explicit(&g->key->refs, 1, memory_order_relaxed);
+            p->key = g->key;
+            continue;
+        }
         st_target t = g->m[k];
         atomic_fetch_add_explicit(&g->key->refs, 1, memory_order_relaxed);
         t.share = g->key;
@@ -345,7 +403,16 @@ static void match_cb(void *val, void *ctx)
 size_t st_subs_match(st_subs *s, const st_msg *msg, const char *pub_key, size_t pub_key_len,
                      uint16_t worker, uint64_t *rng, st_tvec *out, st_nodeset *dest)
 {
-    match_ctx c = {s, dest, msg, pub_key, pub_key_len, worker, rng, out, 0};
+    match_ctx c = {s, dest, 0, msg, pub_key, pub_key_len, worker, rng, out, 0};
+    pthread_rwlock_rdlock(&s->lock);
+    st_trie_match(s->trie, msg->topic, msg->topic_len, match_cb, &c);
+    pthread_rwlock_unlock(&s->lock);
+    return c.added;
+}
+
+size_t st_subs_match_plain(st_subs *s, const st_msg *msg, uint64_t *rng, st_tvec *out)
+{
+    match_ctx c = {s, NULL, 1, msg, "", 0, 0, rng, out, 0};
     pthread_rwlock_rdlock(&s->lock);
     st_trie_match(s->trie, msg->topic, msg->topic_len, match_cb, &c);
     pthread_rwlock_unlock(&s->lock);
@@ -355,15 +422,30 @@ size_t st_subs_match(st_subs *s, const st_msg *msg, const char *pub_key, size_t 
 int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t exclude_sid,
                  uint64_t *rng, st_target *out)
 {
+    return st_subs_pick_name(s, key->s, key->len, msg, exclude_sid, rng, out);
+}
+
+int st_subs_pick_name(st_subs *s, const char *share, size_t len, const st_msg *msg,
+                      uint64_t exclude_sid, uint64_t *rng, st_target *out)
+{
     const char *gname, *real;
     size_t glen, rlen;
     int found = 0;
-    if (st_share_parse(key->s, key->len, &gname, &glen, &real, &rlen) != 1) return 0;
+    if (st_share_parse(share, len, &gname, &glen, &real, &rlen) != 1) return 0;
     pthread_rwlock_rdlock(&s->lock);
     void **slot = st_trie_find(s->trie, real, rlen);
     group *g = slot && *slot ? find_group(*slot, gname, glen) : NULL;
     if (g && g->n) {
-        uint32_t start = (uint32_t)(st_rand(rng) % g->n);
+        /* a copy from another node: the strategy among our members; a redispatch: any
+         * other member */
+        uint32_t start;
+        if (exclude_sid)
+            start = (uint32_t)(st_rand(rng) % g->n);
+        else if (s->strategy == ST_SHARE_ROUND_ROBIN ||
+                 s->strategy == ST_SHARE_ROUND_ROBIN_PER_GROUP)
+            start = atomic_fetch_add_explicit(&g->cursor_in, 1, memory_order_relaxed) % g->n;
+        else
+            start = (uint32_t)pick_index(g, s->strategy, msg, "", 0, UINT16_MAX, rng, 0);
         for (uint32_t k = 0; k < g->n && !found; k++) {
             const st_target *t = &g->m[(start + k) % g->n];
             if (t->sid == exclude_sid) continue;
@@ -374,7 +456,6 @@ int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t
         }
     }
     pthread_rwlock_unlock(&s->lock);
-    (void)msg;
     return found;
 }
 
@@ -430,12 +511,63 @@ static int remote_del(st_subs *s, const char *filter, size_t len, uint16_t node)
     return rc;
 }
 
+/* Node `node` has `count` members of group gname on filter (0: none any more). */
+static int remote_share(st_subs *s, const st_route_op *op, uint16_t node)
+{
+    void **slot = op->members ? st_trie_slot(s->trie, op->filter, op->len)
+                              : st_trie_find(s->trie, op->filter, op->len);
+    if (!slot) return op->members ? ST_ENOMEM : 0;
+    fnode *f = *slot;
+    if (!f && !op->members) return 0;
+    if (!f && !(f = *slot = calloc(1, sizeof *f))) return ST_ENOMEM;
+    group *g = find_group(f, op->group, op->glen);
+    if (!g && op->members) {
+        size_t kl = 8 + op->glen + op->len; /* "$share/" group "/" filter */
+        char *key = malloc(kl + 1);
+        if (!key) return ST_ENOMEM;
+        snprintf(key, kl + 1, "$share/%.*s/%.*s", (int)op->glen, op->group, (int)op->len,
+                 op->filter);
+        g = add_group(f, key, kl, key + 7, op->glen);
+        free(key);
+        if (!g) return ST_ENOMEM;
+    }
+    if (g) {
+        int i = remote_index(g, node);
+        if (i >= 0) {
+            g->rtotal -= g->r[i].count;
+            s->remote_count--;
+            g->r[i] = g->r[--g->nr];
+        }
+        if (op->members) {
+            if (g->nr == g->capr) {
+                uint32_t nc = g->capr ? g->capr * 2 : 2;
+                rmember *v = realloc(g->r, nc * sizeof *v);
+                if (!v) return ST_ENOMEM;
+                g->r = v;
+                g->capr = nc;
+            }
+            g->r[g->nr++] = (rmember){node, op->members};
+            g->rtotal += op->members;
+            s->remote_count++;
+        }
+        group_gc(f, g);
+    }
+    if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
+        fnode_free(f, NULL);
+        *slot = NULL;
+        st_trie_prune(s->trie, op->filter, op->len);
+    }
+    return 0;
+}
+
 int st_subs_remote_apply(st_subs *s, const st_route_op *ops, size_t n, uint16_t node)
 {
     int rc = 0;
     pthread_rwlock_wrlock(&s->lock);
     for (size_t i = 0; i < n && rc >= 0; i++) {
-        if (ops[i].present)
+        if (ops[i].group)
+            rc = remote_share(s, &ops[i], node);
+        else if (ops[i].present)
             rc = remote_add(s, ops[i].filter, ops[i].len, node);
         else
             remote_del(s, ops[i].filter, ops[i].len, node);

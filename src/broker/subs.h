@@ -63,23 +63,37 @@ int st_subs_del(st_subs *s, const char *filter, size_t len, uint64_t sid);
 size_t st_subs_match(st_subs *s, const st_msg *msg, const char *pub_key, size_t pub_key_len,
                      uint16_t worker, uint64_t *rng, st_tvec *out, st_nodeset *dest);
 
-/* Pick another member of the group named by key for msg, never exclude_sid (redispatch).
- * Returns 1 with *out filled (out->share referenced), 0 if no other member. */
+/* A message from another node (a DELIVER record): the plain subscribers only; the node
+ * that published picked the members of shared groups itself. */
+size_t st_subs_match_plain(st_subs *s, const st_msg *msg, uint64_t *rng, st_tvec *out);
+
+/* Pick a local member of the group named by key for msg: by the strategy (a SHARED record
+ * from another node; exclude_sid 0), or any member but exclude_sid (redispatch). Returns 1
+ * with *out filled (out->share referenced), 0 if there is no such member. */
 int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t exclude_sid,
                  uint64_t *rng, st_target *out);
+int st_subs_pick_name(st_subs *s, const char *share, size_t len, const st_msg *msg,
+                      uint64_t exclude_sid, uint64_t *rng, st_target *out);
 
 size_t st_subs_count(st_subs *s); /* subscriptions, plain + shared members */
 
 /* Routes (docs/cluster.md §7). The hook is called under the write lock whenever a plain
- * filter gains its first local subscriber (present = 1) or loses its last (0). */
-typedef void (*st_subs_route_fn)(void *cx, const char *filter, size_t len, int present);
+ * filter gains its first local subscriber or loses its last (group NULL, count 1 or 0),
+ * and whenever the number of local members of a shared group changes (group and its
+ * length, count = members here, 0 when the last one left). */
+typedef void (*st_subs_route_fn)(void *cx, const char *filter, size_t len, const char *group,
+                                 size_t glen, uint32_t count);
 void st_subs_set_route_hook(st_subs *s, st_subs_route_fn fn, void *cx);
 
-/* A remote node's route: filter has subscribers on node (present) or not any more. */
+/* A remote node's route: filter has plain subscribers on node (present) or not any more;
+ * or, with group set, node has `members` members of that shared group (0: none). */
 typedef struct st_route_op {
     const char *filter;
     size_t len;
     int present;
+    const char *group;
+    size_t glen;
+    uint32_t members;
 } st_route_op;
 
 /* Apply a batch of one node's route changes under one write-lock hold. 0 or ST_ENOMEM. */

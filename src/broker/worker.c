@@ -48,24 +48,30 @@ st_session *st_worker_session_by_sid(st_worker *w, uint64_t sid)
     return st_strmap_get(w->by_sid, (const char *)&sid, sizeof sid);
 }
 
-void st_worker_redispatch(st_worker *w, st_msg *msg, st_sharekey *key, uint64_t gone_sid)
+/* One target, here or through its worker's inbox. */
+static void deliver_one(st_worker *w, st_msg *msg, st_target *t)
 {
-    st_target t;
-    if (!st_subs_pick(w->b->subs, key, msg, gone_sid, &w->rng, &t)) return;
-    if (t.worker == w->id) {
-        st_worker_deliver_local(w, msg, &t, 1);
+    if (t->worker == w->id) {
+        st_worker_deliver_local(w, msg, t, 1);
         return;
     }
-    st_imsg *m = malloc(sizeof *m + sizeof t);
+    st_imsg *m = malloc(sizeof *m + sizeof *t);
     if (!m) {
-        st_sharekey_unref(t.share);
+        st_sharekey_unref(t->share);
         return;
     }
+    memset(m, 0, sizeof *m);
     m->kind = ST_IM_DELIVER;
     m->msg = st_msg_ref(msg);
     m->n = 1;
-    m->t[0] = t;
-    st_worker_post(w, t.worker, m);
+    m->t[0] = *t;
+    st_worker_post(w, t->worker, m);
+}
+
+void st_worker_redispatch(st_worker *w, st_msg *msg, st_sharekey *key, uint64_t gone_sid)
+{
+    st_target t;
+    if (st_subs_pick(w->b->subs, key, msg, gone_sid, &w->rng, &t)) deliver_one(w, msg, &t);
 }
 
 void st_worker_deliver_local(st_worker *w, st_msg *msg, st_target *t, size_t n)
@@ -101,12 +107,10 @@ static void post_batches(st_worker *w, st_msg *msg, st_target *t, size_t n)
     }
 }
 
-static size_t dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len,
-                       st_nodeset *dest)
+/* Local delivery of what the match put in w->tv (n targets). */
+static size_t deliver_targets(st_worker *w, st_msg *msg, size_t n)
 {
     st_tvec *tv = &w->tv;
-    tv->n = 0;
-    size_t n = st_subs_match(w->b->subs, msg, pub_cid, cid_len, w->id, &w->rng, tv, dest);
     if (!n) return 0;
     if (w->b->nw > 1) post_batches(w, msg, tv->v, tv->n);
     /* compact our own targets to the front, then deliver them */
@@ -122,19 +126,35 @@ size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t
                           st_ackwait *aw)
 {
     const st_broker *b = w->b;
-    if (!b->remote) return dispatch(w, msg, pub_cid, cid_len, NULL);
-    st_nodeset dest = {{0}};
-    size_t n = dispatch(w, msg, pub_cid, cid_len, &dest);
-    if (!st_nodeset_empty(&dest)) {
+    st_nodeset dest;
+    st_nodeset *d = NULL;
+    if (b->remote) {
+        memset(dest.b, 0, sizeof dest.b);
+        dest.npicks = 0;
+        d = &dest;
+    }
+    w->tv.n = 0;
+    size_t n = deliver_targets(
+        w, msg, st_subs_match(b->subs, msg, pub_cid, cid_len, w->id, &w->rng, &w->tv, d));
+    if (d && !st_nodeset_empty(d)) {
         st_ackwait none = {0};
-        n += b->remote->forward(b->remote_cx, w, msg, &dest, aw ? aw : &none);
+        n += b->remote->forward(b->remote_cx, w, msg, d, aw ? aw : &none);
     }
     return n;
 }
 
 size_t st_worker_dispatch_local(st_worker *w, st_msg *msg)
 {
-    return dispatch(w, msg, "", 0, NULL);
+    w->tv.n = 0;
+    return deliver_targets(w, msg, st_subs_match_plain(w->b->subs, msg, &w->rng, &w->tv));
+}
+
+size_t st_worker_deliver_shared(st_worker *w, st_msg *msg, const char *share, size_t len)
+{
+    st_target t;
+    if (!st_subs_pick_name(w->b->subs, share, len, msg, 0, &w->rng, &t)) return 0;
+    deliver_one(w, msg, &t);
+    return 1;
 }
 
 void st_worker_routes_acked(st_worker *w)

@@ -113,8 +113,11 @@ void st_worker_post(st_worker *from, uint16_t to, st_imsg *m);
  * plus nodes). */
 size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t cid_len,
                           st_ackwait *aw);
-/* A message that came from another node: local subscribers only. */
+/* A message that came from another node: local plain subscribers only (DELIVER record)... */
 size_t st_worker_dispatch_local(st_worker *w, st_msg *msg);
+/* ...or one local member of the shared group named share (SHARED record). Returns 1 if a
+ * member took it, 0 if the group has no member here. */
+size_t st_worker_deliver_shared(st_worker *w, st_msg *msg, const char *share, size_t len);
 /* Route acks advanced: release the clients whose output waited for them. */
 void st_worker_routes_acked(st_worker *w);
 /* Post an ST_IM_REMOTE item to worker `to` from any thread (the cluster thread). */

@@ -140,18 +140,24 @@ void st_cl_post(st_cluster *c, st_cl_item *it)
 }
 
 /* Under the subscription table's write lock, on any thread. */
-static void route_hook(void *cx, const char *filter, size_t len, int present)
+static void route_hook(void *cx, const char *filter, size_t len, const char *group, size_t glen,
+                       uint32_t count)
 {
     st_cluster *c = cx;
-    st_cl_item *it = malloc(sizeof *it + len + 1);
+    size_t klen = group ? 8 + glen + len : len;
+    st_cl_item *it = malloc(sizeof *it + klen + 1);
     if (!it) return; /* out of memory: the next full sync repairs it */
     memset(it, 0, sizeof *it);
     it->kind = ST_CLI_ROUTE;
-    it->present = present;
+    it->count = count;
+    it->glen = (uint32_t)glen;
+    if (group)
+        snprintf(it->s, klen + 1, "$share/%.*s/%.*s", (int)glen, group, (int)len, filter);
+    else
+        memcpy(it->s, filter, len);
+    it->s[klen] = 0;
+    it->len = (uint32_t)klen;
     it->seq = atomic_fetch_add(&c->broker->route_posted, 1) + 1; /* under the table's lock */
-    it->len = (uint32_t)len;
-    memcpy(it->s, filter, len);
-    it->s[len] = 0;
     st_cl_post(c, it);
 }
 

@@ -35,6 +35,7 @@ typedef struct fwd_cmd {
 typedef struct rec {
     st_msg *msg;
     st_pack *pack;
+    st_sharekey *share; /* a SHARED record: the group there picks one member */
 } rec;
 
 typedef struct iobuf {
@@ -170,6 +171,8 @@ static void rec_release(lane_out *l, rec *r)
 {
     if (r->pack) st_pack_done(r->pack);
     r->pack = NULL;
+    st_sharekey_unref(r->share);
+    r->share = NULL;
     l->bytes -= rec_bytes(r->msg);
     st_msg_unref(r->msg);
 }
@@ -315,7 +318,8 @@ static lane_out *lane_out_get(fwd_w *fw, uint16_t slot)
     return l;
 }
 
-static int queue_push(lane_out *l, st_msg *m, st_pack *p)
+/* Queue m for l (the queue takes a reference of m and the caller's of share). */
+static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share)
 {
     if (l->qlen == l->qcap) {
         size_t nc = l->qcap ? l->qcap * 2 : 64;
@@ -328,11 +332,41 @@ static int queue_push(lane_out *l, st_msg *m, st_pack *p)
         l->qhead = 0;
         l->qcap = nc;
     }
-    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p};
+    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p, share};
     l->qlen++;
     l->next_seq++;
     l->bytes += rec_bytes(m);
     return 0;
+}
+
+/* One record for node slot (a SHARED one when share is set, whose reference it takes).
+ * Returns 1 if queued. */
+static int forward_one(st_fwd *f, fwd_w *fw, uint16_t slot, st_msg *msg, st_sharekey *share,
+                       st_ackwait *aw)
+{
+    lane_out *l = lane_out_get(fw, slot);
+    if (l && l->bytes > (size_t)f->cfg.buffer_high) {
+        /* QoS 0 is dropped; QoS 1/2 still goes (its publisher is paused from now on) unless
+         * the node is detached: then nobody waits for it any more */
+        if (msg->qos == 0 || l->detached)
+            l = NULL;
+        else
+            set_full(l, 1);
+    }
+    if (!l) {
+        atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+        st_sharekey_unref(share);
+        return 0;
+    }
+    st_pack *p = NULL;
+    if (f->cfg.forward_ack && msg->qos && !l->detached) p = st_ackwait_hold(aw);
+    if (queue_push(l, msg, p, share) < 0) {
+        if (p) st_pack_done(p);
+        st_sharekey_unref(share);
+        return 0;
+    }
+    if (l->state == LANE_UP) mark_dirty(l);
+    return 1;
 }
 
 static size_t fwd_forward(void *cx, st_worker *w, st_msg *msg, const st_nodeset *dest,
@@ -341,30 +375,12 @@ static size_t fwd_forward(void *cx, st_worker *w, st_msg *msg, const st_nodeset 
     st_fwd *f = cx;
     fwd_w *fw = &f->w[w->id];
     size_t n = 0;
-    for (unsigned i = 0; i < ST_MAX_NODES / 64; i++) {
-        for (uint64_t bits = dest->b[i]; bits; bits &= bits - 1) {
-            uint16_t slot = (uint16_t)(i * 64 + (unsigned)__builtin_ctzll(bits));
-            lane_out *l = lane_out_get(fw, slot);
-            if (!l) continue;
-            if (l->bytes > (size_t)f->cfg.buffer_high) {
-                /* QoS 0 is dropped; QoS 1/2 still goes (its publisher is paused from now
-                 * on) unless the node is detached: then nobody waits for it any more */
-                if (msg->qos == 0 || l->detached) {
-                    atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
-                    continue;
-                }
-                set_full(l, 1);
-            }
-            st_pack *p = NULL;
-            if (f->cfg.forward_ack && msg->qos && !l->detached) p = st_ackwait_hold(aw);
-            if (queue_push(l, msg, p) < 0) {
-                if (p) st_pack_done(p);
-                continue;
-            }
-            n++;
-            if (l->state == LANE_UP) mark_dirty(l);
-        }
-    }
+    for (unsigned i = 0; i < ST_MAX_NODES / 64; i++)
+        for (uint64_t bits = dest->b[i]; bits; bits &= bits - 1)
+            n += (size_t)forward_one(f, fw, (uint16_t)(i * 64 + (unsigned)__builtin_ctzll(bits)),
+                                     msg, NULL, aw);
+    for (uint32_t i = 0; i < dest->npicks; i++)
+        n += (size_t)forward_one(f, fw, dest->picks[i].slot, msg, dest->picks[i].key, aw);
     return n;
 }
 
@@ -374,11 +390,16 @@ static size_t props_room(const st_msg *m)
     return m->props.present || m->props.user.len ? mqtt_props_size(&m->props) + 8 : 0;
 }
 
-static void fill_record(fwd_w *fw, const st_msg *m, int64_t now, cw_record *r, uint8_t *props,
+static void fill_record(fwd_w *fw, const rec *q, int64_t now, cw_record *r, uint8_t *props,
                         size_t room, size_t *plen)
 {
+    const st_msg *m = q->msg;
     memset(r, 0, sizeof *r);
     r->kind = CW_REC_DELIVER;
+    if (q->share) {
+        r->kind = CW_REC_SHARED;
+        r->share = (st_bytes){(const uint8_t *)q->share->s, q->share->len};
+    }
     r->m = (uint8_t)(m->qos | (m->retain ? CW_MSG_RETAIN : 0));
     r->mid = ((uint64_t)fw->w->id << 48) | (++fw->mid & 0xFFFFFFFFFFFFull);
     if (m->has_expiry) {
@@ -408,8 +429,8 @@ static void out_fill(lane_out *l)
     while (l->sent < l->acked + l->qlen && l->out.len - l->out.off < OUT_PENDING_MAX) {
         size_t first = (size_t)(l->sent - l->acked), n = 0, bytes = 0, poff = 0;
         while (first + n < l->qlen && n < FWD_MAX_RECS && bytes < FWD_MAX_BYTES) {
-            const st_msg *m = l->q[(l->qhead + first + n) % l->qcap].msg;
-            size_t room = props_room(m), need = poff + room;
+            const rec *q = &l->q[(l->qhead + first + n) % l->qcap];
+            size_t room = props_room(q->msg), need = poff + room;
             if (need > fw->scap) {
                 uint8_t *s = realloc(fw->scratch, need * 2);
                 if (!s) break;
@@ -421,7 +442,7 @@ static void out_fill(lane_out *l)
                 continue;
             }
             size_t plen;
-            fill_record(fw, m, now, &recs[n], fw->scratch + poff, room, &plen);
+            fill_record(fw, q, now, &recs[n], fw->scratch + poff, room, &plen);
             poff += plen;
             bytes += cw_record_size(&recs[n]);
             n++;
@@ -485,14 +506,19 @@ static void deliver(fwd_w *fw, const cw_record *r)
         m->has_expiry = 1;
         m->expire_at = now + r->expiry_ms;
     }
-    st_worker_dispatch_local(w, m);
+    if (r->kind & CW_REC_SHARED) {
+        if (!st_worker_deliver_shared(w, m, (const char *)r->share.p, r->share.len))
+            atomic_fetch_add_explicit(&fw->f->dropped, 1, memory_order_relaxed); /* no member */
+    } else {
+        st_worker_dispatch_local(w, m);
+    }
     st_msg_unref(m);
     atomic_fetch_add_explicit(&fw->f->received, 1, memory_order_relaxed);
 }
 
 static int valid_record(const cw_record *r)
 {
-    return (r->kind & CW_REC_DELIVER) && (r->m & CW_MSG_QOS_MASK) <= 2 &&
+    return (r->kind & (CW_REC_DELIVER | CW_REC_SHARED)) && (r->m & CW_MSG_QOS_MASK) <= 2 &&
            mqtt_topic_name_check(r->topic.p, r->topic.len) == 0;
 }
 
@@ -815,6 +841,7 @@ void st_fwd_free(st_fwd *f)
             if (l->io.fd >= 0) close(l->io.fd);
             release_waits(l);
             while (l->qlen) {
+                st_sharekey_unref(l->q[l->qhead].share);
                 st_msg_unref(l->q[l->qhead].msg);
                 l->qhead = (l->qhead + 1) % l->qcap;
                 l->qlen--;

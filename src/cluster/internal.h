@@ -98,10 +98,11 @@ typedef struct st_cl_item {
     st_mpsc_node node;
     int kind;
     uint16_t slot, lane; /* LANE_DOWN */
-    int present;         /* ROUTE */
+    uint32_t count;      /* ROUTE: 1/0 for a plain filter, members for a shared group */
     uint64_t seq;        /* ROUTE: its number in b->route_posted */
-    uint32_t len;
-    char s[]; /* ROUTE: the filter */
+    uint32_t len;        /* of s */
+    uint32_t glen;       /* ROUTE: > 0 for a shared group */
+    char s[];            /* ROUTE: the index key: the filter, or "$share/<group>/<filter>" */
 } st_cl_item;
 
 struct st_fwd;

@@ -39,13 +39,24 @@ static void batch_send(st_link *l, batch *b)
     b->bytes = 0;
 }
 
-static void batch_add(st_link *l, batch *b, const char *f, size_t len, int present)
+/* One op for index key k (a filter, or "$share/<group>/<filter>") with count (plain: 1/0,
+ * shared: members here). The key must stay valid until the batch is sent. */
+static void batch_add(st_link *l, batch *b, const char *k, size_t len, uint32_t count)
 {
     if (b->n == BATCH_OPS || b->bytes + len + 16 > BATCH_BYTES) batch_send(l, b);
     cw_route_op *op = &b->ops[b->n++];
     memset(op, 0, sizeof *op);
-    op->kind = present ? CW_ROUTE_ADD : CW_ROUTE_DEL;
-    op->filter = (st_bytes){(const uint8_t *)f, (uint32_t)len};
+    const char *g, *f;
+    size_t gl, fl;
+    if (st_share_parse(k, len, &g, &gl, &f, &fl) == 1) {
+        op->kind = CW_ROUTE_SHARE;
+        op->filter = (st_bytes){(const uint8_t *)f, (uint32_t)fl};
+        op->group = (st_bytes){(const uint8_t *)g, (uint32_t)gl};
+        op->members = count;
+    } else {
+        op->kind = count ? CW_ROUTE_ADD : CW_ROUTE_DEL;
+        op->filter = (st_bytes){(const uint8_t *)k, (uint32_t)len};
+    }
     b->bytes += len + 16;
 }
 
@@ -100,8 +111,9 @@ void st_cl_routes_link_up(st_cluster *c, st_link *l)
     send_sync(l, CW_ROUTE_SYNC_BEGIN, 0);
     size_t it = 0, len;
     const char *k;
-    while (st_strmap_next(c->routes, &it, &k, &len, NULL))
-        batch_add(l, b, k, len, 1);
+    void *v;
+    while (st_strmap_next(c->routes, &it, &k, &len, &v))
+        batch_add(l, b, k, len, (uint32_t)(uintptr_t)v);
     batch_send(l, b);
     send_sync(l, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(c->routes));
     l->route_acked = 0;
@@ -118,8 +130,8 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         st_cl_item *it = items[i];
-        if (it->present)
-            st_strmap_put(c->routes, it->s, it->len, (void *)1);
+        if (it->count)
+            st_strmap_put(c->routes, it->s, it->len, (void *)(uintptr_t)it->count);
         else
             st_strmap_del(c->routes, it->s, it->len);
         if (it->seq > c->route_done) c->route_done = it->seq;
@@ -134,7 +146,7 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
         st_link *l = c->peers[p]->link;
         if (!l || l->state != ST_L_READY) continue;
         for (size_t i = 0; i < n; i++)
-            batch_add(l, b, items[i]->s, items[i]->len, items[i]->present);
+            batch_add(l, b, items[i]->s, items[i]->len, items[i]->count);
         batch_send(l, b);
         expect_ack(l, c->route_done);
     }
@@ -162,11 +174,23 @@ static void apply_flush(applier *a)
     a->n = 0;
 }
 
-/* The filter pointer must stay valid until the next flush. */
-static void apply_add(applier *a, const char *f, size_t len, int present)
+/* The pointers must stay valid until the next flush. */
+static void apply_add(applier *a, const char *f, size_t len, const char *g, size_t gl,
+                      uint32_t count)
 {
     if (a->n == 256) apply_flush(a);
-    a->ops[a->n++] = (st_route_op){f, len, present};
+    a->ops[a->n++] = (st_route_op){f, len, count != 0, g, gl, count};
+}
+
+/* Index key k ("$share/g/f" or a filter) with count: an op for the table. */
+static void apply_key(applier *a, const char *k, size_t len, uint32_t count)
+{
+    const char *g, *f;
+    size_t gl, fl;
+    if (st_share_parse(k, len, &g, &gl, &f, &fl) == 1)
+        apply_add(a, f, fl, g, gl, count);
+    else
+        apply_add(a, k, len, NULL, 0, count);
 }
 
 static int valid_filter(st_bytes f)
@@ -175,6 +199,12 @@ static int valid_filter(st_bytes f)
     size_t gl, rl;
     return st_filter_check((const char *)f.p, f.len) == 0 &&
            st_share_parse((const char *)f.p, f.len, &g, &gl, &real, &rl) == 0;
+}
+
+static int valid_group(st_bytes g)
+{
+    return g.len && !memchr(g.p, '/', g.len) && !memchr(g.p, '+', g.len) &&
+           !memchr(g.p, '#', g.len) && !memchr(g.p, 0, g.len);
 }
 
 void st_cl_routes_sync_begin(st_cluster *c, st_peer *p)
@@ -194,14 +224,26 @@ void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
     uint64_t nops = 0;
     cw_route_op op;
     while (cw_route_next(rb, &off, &op)) {
-        if (op.kind == CW_ROUTE_SHARE || !valid_filter(op.filter)) continue;
+        if (!valid_filter(op.filter)) continue;
         const char *f = (const char *)op.filter.p;
         nops++;
-        if (op.kind == CW_ROUTE_ADD) {
+        if (op.kind == CW_ROUTE_SHARE) {
+            if (!valid_group(op.group)) continue;
+            size_t kl = 8 + op.group.len + op.filter.len; /* the index key, "$share/g/f" */
+            char *k = malloc(kl + 1);
+            if (!k) continue;
+            snprintf(k, kl + 1, "$share/%.*s/%.*s", (int)op.group.len, (const char *)op.group.p,
+                     (int)op.filter.len, f);
+            int known = st_strmap_del(p->routes, k, kl) != NULL;
+            if (op.members) st_strmap_put(p->routes, k, kl, (void *)p->route_gen);
+            free(k);
+            if (!op.members && !known) continue;
+            apply_add(&a, f, op.filter.len, (const char *)op.group.p, op.group.len, op.members);
+        } else if (op.kind == CW_ROUTE_ADD) {
             st_strmap_put(p->routes, f, op.filter.len, (void *)p->route_gen);
-            apply_add(&a, f, op.filter.len, 1);
+            apply_add(&a, f, op.filter.len, NULL, 0, 1);
         } else if (st_strmap_del(p->routes, f, op.filter.len)) {
-            apply_add(&a, f, op.filter.len, 0);
+            apply_add(&a, f, op.filter.len, NULL, 0, 0);
         }
     }
     apply_flush(&a); /* the filters point into the frame, valid until we return */
@@ -222,7 +264,7 @@ static void sweep(st_cluster *c, st_peer *p, uintptr_t keep)
     const char *k;
     void *v;
     while (st_strmap_next(p->routes, &it, &k, &len, &v))
-        if (!keep || (uintptr_t)v < keep) apply_add(&a, k, len, 0);
+        if (!keep || (uintptr_t)v < keep) apply_key(&a, k, len, 0);
     apply_flush(&a);
     for (it = 0; st_strmap_next(p->routes, &it, &k, &len, &v);)
         if (!keep || (uintptr_t)v < keep) st_strmap_del(p->routes, k, len);

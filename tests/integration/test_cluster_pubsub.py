@@ -161,6 +161,49 @@ def test_order_no_loss_no_duplicates(broker_factory):
         c.close()
 
 
+@pytest.mark.parametrize("strategy", ["round_robin", "random", "hash_topic", "sticky", "local"])
+def test_shared_subscription_members_on_three_nodes(broker_factory, strategy):
+    """$share/g/jobs/# with two members on node 1 and one on each of nodes 2 and 3:
+    publishers on nodes 1 and 2 send 300 QoS 1 messages; every message reaches exactly one
+    member (docs/cluster.md §9.1: the publishing node picks one member cluster-wide, each
+    node weighing its member count, and sends one SHARED copy). Round robin gives every
+    member about an equal share (each publishing node has its own cursor, and a node that
+    receives a SHARED copy picks among its own members: within a few of 75 each); a plain
+    subscriber on node 3 gets everything besides."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory,
+                                   **{"mqtt.shared_subscription_strategy": strategy})
+    members = [client(n1, "m1a"), client(n1, "m1b"), client(n2, "m2"), client(n3, "m3")]
+    for mc in members:
+        assert mc.subscribe("$share/g/jobs/#", qos=1) == [1]
+    plain = client(n3, "plain")
+    plain.subscribe("jobs/#", qos=1)
+    pubs = [client(n1, "p1"), client(n2, "p2")]
+    sent = []
+    for k in range(300):
+        topic = "jobs/%d" % (k % 7)
+        pubs[k % 2].publish(topic, b"%d" % k, qos=1)
+        sent.append(k)
+    got = {}
+    deadline = time.monotonic() + 15
+    while sum(len(v) for v in got.values()) < len(sent) and time.monotonic() < deadline:
+        for i, mc in enumerate(members):
+            while not mc.messages.empty():
+                got.setdefault(i, []).append(int(mc.messages.get().payload))
+        time.sleep(0.02)
+    for mc in members:
+        mc.expect_nothing(timeout=0.3)
+    everything = sorted(v for vs in got.values() for v in vs)
+    assert everything == sent, "lost %r, duplicated %r" % (
+        sorted(set(sent) - set(everything))[:10],
+        [v for v in set(everything) if everything.count(v) > 1][:10])
+    if strategy == "round_robin":
+        counts = [len(got.get(i, [])) for i in range(4)]
+        assert all(abs(c - 75) <= 5 for c in counts), counts
+    assert sorted(int(plain.get().payload) for _ in sent) == sent
+    for c in members + pubs + [plain]:
+        c.close()
+
+
 def test_unsubscribe_withdraws_and_goodbye_purges(broker_factory):
     """The last local subscriber of a filter leaving withdraws the route everywhere (a v5
     publish then gets 'no matching subscribers'); a node that stops says goodbye and the
