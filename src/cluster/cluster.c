@@ -74,6 +74,7 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
         return ST_ECONFIG;
     }
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
+    cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
     cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
     cfg->forward_ack_timeout_ms = st_config_int(c, "cluster.forward_ack_timeout");
     cfg->forward_buffer_high = st_config_int(c, "cluster.forward_buffer_high");

@@ -23,6 +23,7 @@ typedef struct st_cluster_cfg {
     int role;     /* CW_ROLE_* */
     int strategy; /* ST_DISC_* */
     int64_t link_timeout_ms;
+    int64_t node_down_timeout_ms;
     int forward_ack;
     int64_t forward_ack_timeout_ms;
     int64_t forward_buffer_high;

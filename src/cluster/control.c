@@ -2,7 +2,9 @@
  * libraft (craft.h), and the ops a node proposes about itself. A fresh node forms a
  * cluster of one (INIT, JOIN and BOOT of itself); a node that restarts on its Raft state
  * proposes BOOT, which bumps its incarnation. Joining other nodes is the next step. */
+#include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/routes.h"
 #include "cluster/tables.h"
 #include <raft.h>
 #include "core/clock.h"
@@ -39,6 +41,7 @@ static void self_done(void *arg, int status)
 static void on_ready(void *arg)
 {
     st_cluster *c = arg;
+    c->leader_since = st_cl_now(c);
     st_cl_control_tick(c); /* publish "leader" now, not at the next tick */
     if (c->self_state != 0) return;
     if (c->nself == 0) {
@@ -103,14 +106,42 @@ static int is_member(st_cluster *c)
     return row->init && me && me->state != ST_NS_LEFT;
 }
 
-void st_cl_on_link_up(st_cluster *c, st_link *l)
+/* Something about this process must be committed by the leader: joining (a node that
+ * started with seeds) or BOOT (a member that restarted, or that finds itself declared
+ * down), while we are not the leader ourselves. */
+static int needs_leader(st_cluster *c)
 {
-    if (!c->craft || !c->joining || is_member(c)) return;
+    if (!c->craft || st_craft_ready(c->craft) || c->self_state == 1) return 0;
+    if (!is_member(c)) return c->joining;
+    const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
+    return me->boot != c->boot || me->state == ST_NS_DOWN;
+}
+
+static void ask_leader(st_cluster *c, st_link *l)
+{
     cw_join_req j = {++c->join_req, (uint8_t)c->cfg.role};
     uint8_t buf[64];
     size_t n = cw_encode_join_req(&j, buf, sizeof buf);
     st_link_send(l, buf, n);
-    LOG_INFO(c->log, "cluster: asking %s to join its cluster", l->peer_name);
+    LOG_INFO(c->log, "cluster: asking %s to %s", l->peer_name,
+             is_member(c) ? "commit our restart" : "join its cluster");
+}
+
+void st_cl_on_link_up(st_cluster *c, st_link *l)
+{
+    if (needs_leader(c)) ask_leader(c, l);
+}
+
+/* Until the leader has committed what we asked: ask every linked peer again now and then
+ * (the first ones asked may not have been the leader, or had no leader yet). */
+static void ask_again(st_cluster *c)
+{
+    int64_t now = st_cl_now(c);
+    if (!needs_leader(c) || now - c->last_join_req < 2000) return;
+    c->last_join_req = now;
+    for (int i = 0; i < c->npeers; i++)
+        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
+            ask_leader(c, c->peers[i]->link);
 }
 
 typedef struct join_wait {
@@ -145,7 +176,9 @@ static void join_done(void *arg, int status)
     int st = status == 0 ? st_fsm_op_status(c->fsm, jw->op.origin, jw->op.seq) : -1;
     reply_join(c, jw->name, jw->req_id, st == ST_OP_OK ? CW_JOIN_OK : CW_JOIN_FAILED,
                st == ST_OP_OK ? "joined" : "refused");
-    if (st == ST_OP_OK) LOG_NOTICE(c->log, "cluster: %s joins", jw->name);
+    if (st == ST_OP_OK)
+        LOG_NOTICE(c->log, "cluster: %s %s", jw->name,
+                   jw->op.verb == ST_V_BOOT ? "is back (new incarnation)" : "joins");
     st_buf_free(&jw->body);
     free(jw);
 }
@@ -156,15 +189,27 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
         reply_join(c, l->peer_name, j->req_id, CW_JOIN_NOTLEADER, "not the leader");
         return;
     }
+    const st_node_row *row = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), l->peer_name);
+    int boot = row && row->state != ST_NS_LEFT; /* a member that restarted (or was declared down) */
+    if (boot && row->boot == l->peer_boot && row->state == ST_NS_UP) {
+        reply_join(c, l->peer_name, j->req_id, CW_JOIN_OK, "up");
+        return;
+    }
     join_wait *jw = calloc(1, sizeof *jw);
     if (!jw) return;
     jw->c = c;
     jw->req_id = j->req_id;
     snprintf(jw->name, sizeof jw->name, "%s", l->peer_name);
-    st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name), l->hello_addr,
-               l->peer_boot);
-    jw->op = (ce_op){
-        c->node_id, c->op_seq++, ST_T_NODES, ST_V_JOIN, {jw->body.p, (uint32_t)jw->body.len}};
+    if (boot)
+        st_op_boot(&jw->body, l->peer_name, l->peer_boot);
+    else
+        st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name), l->hello_addr,
+                   l->peer_boot);
+    jw->op = (ce_op){c->node_id,
+                     c->op_seq++,
+                     ST_T_NODES,
+                     boot ? ST_V_BOOT : ST_V_JOIN,
+                     {jw->body.p, (uint32_t)jw->body.len}};
     if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &jw->op, 1, join_done, jw) <
         0) {
         reply_join(c, l->peer_name, j->req_id, CW_JOIN_FAILED, "could not propose");
@@ -175,7 +220,9 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
 
 void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r)
 {
-    if (r->status == CW_JOIN_OK)
+    if (r->status == CW_JOIN_OK && is_member(c))
+        LOG_NOTICE(c->log, "cluster: %s committed our restart", l->peer_name);
+    else if (r->status == CW_JOIN_OK)
         LOG_NOTICE(c->log, "cluster: joined the cluster of %s", l->peer_name);
     else
         LOG_INFO(c->log, "cluster: %s cannot take us in yet: %.*s", l->peer_name, (int)r->text.len,
@@ -224,6 +271,64 @@ static void reconcile(st_cluster *c)
     }
 }
 
+/* ---- node-down decisions (docs/cluster.md §9.4; REACH reports from the other nodes come
+ * later: today the leader's own links decide) ------------------------------------------ */
+
+static void down_done(void *arg, int status)
+{
+    st_cluster *c = arg;
+    (void)status;
+    c->down_pending = 0;
+}
+
+static void decide_down(st_cluster *c)
+{
+    if (!st_craft_ready(c->craft) || c->down_pending) return;
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    int64_t now = st_cl_now(c);
+    for (uint32_t i = 0; i < t->n; i++) {
+        const st_node_row *r = &t->rows[i];
+        if (r->state != ST_NS_UP || r->node_id == c->node_id) continue;
+        st_peer *p = st_peer_get(c, r->name, 0);
+        if (p && p->link) continue;
+        int64_t since = p && p->down_at > c->leader_since ? p->down_at : c->leader_since;
+        if (now - since < c->cfg.node_down_timeout_ms) continue;
+        st_buf_free(&c->down_body);
+        st_op_down(&c->down_body, r->name, r->incarnation);
+        c->down_op = (ce_op){c->node_id,
+                             c->op_seq++,
+                             ST_T_NODES,
+                             ST_V_DOWN,
+                             {c->down_body.p, (uint32_t)c->down_body.len}};
+        if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &c->down_op, 1, down_done,
+                             c) == 0) {
+            c->down_pending = 1;
+            LOG_WARN(c->log, "cluster: no link to %s for %lld ms: declaring it down", r->name,
+                     (long long)(now - since));
+        }
+        return;
+    }
+}
+
+/* Every node: a member declared down loses its routes here, and what is queued for it. */
+static void apply_down(st_cluster *c)
+{
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    for (int i = 0; i < c->npeers; i++) {
+        st_peer *p = c->peers[i];
+        const st_node_row *r = st_nodes_find(t, p->name);
+        if (!r || r->state != ST_NS_DOWN || p->purged_inc == r->incarnation) continue;
+        p->purged_inc = r->incarnation;
+        LOG_NOTICE(c->log, "cluster: %s is down (incarnation %llu)", p->name,
+                   (unsigned long long)r->incarnation);
+        if (p->link) st_link_close(p->link, "declared down"); /* it re-syncs when it is back */
+        if (c->broker) {
+            st_cl_routes_purge(c, p);
+            st_fwd_peer_down(c->fwd, p->slot, 1);
+        }
+    }
+}
+
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 {
     if (c->cfg.role == CW_ROLE_REPLICANT) { /* never a Raft member; tails a core (next steps) */
@@ -266,6 +371,9 @@ void st_cl_control_tick(st_cluster *c)
 {
     if (!c->craft) return;
     reconcile(c);
+    decide_down(c);
+    apply_down(c);
+    ask_again(c);
     meet_members(c);
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
@@ -276,6 +384,7 @@ void st_cl_control_tick(st_cluster *c)
 void st_cl_control_free(st_cluster *c)
 {
     st_buf_free(&c->joined_body);
+    st_buf_free(&c->down_body);
     for (uint32_t i = 0; i < 3; i++)
         st_buf_free(&c->self_bodies[i]);
     if (c->craft) st_craft_free(c->craft);

@@ -90,6 +90,8 @@ struct st_peer {
     st_link *dialing;   /* our dial in progress, or NULL */
     int64_t next_dial, backoff;
     int64_t last_refuse_log;
+    int64_t down_at;     /* when its CONTROL link went down (or we met it) */
+    uint64_t purged_inc; /* the incarnation whose DOWN we have applied here */
 };
 
 /* Items other threads post to the cluster thread (st_cl_post). */
@@ -150,6 +152,11 @@ struct st_cluster {
     ce_op joined_op;
     int joined_pending;
     int64_t last_refuse_log;
+    int64_t leader_since; /* the leader's DOWN timers start here (never early) */
+    int down_pending;     /* a DOWN proposal in flight */
+    st_buf down_body;
+    ce_op down_op;
+    int64_t last_join_req;
 };
 
 int64_t st_cl_now(st_cluster *c);

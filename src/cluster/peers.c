@@ -22,6 +22,7 @@ st_peer *st_peer_get(st_cluster *c, const char *name, int create)
     snprintf(p->host, sizeof p->host, "%s", at + 1);
     p->port = c->port; /* EMQX's model: every node listens on the same cluster port */
     p->backoff = ST_CL_DIAL_MIN_MS;
+    p->down_at = st_cl_now(c);
     pthread_mutex_lock(&c->view_lock);
     p->slot = (uint16_t)c->npeers;
     c->peers[c->npeers++] = p;
@@ -105,6 +106,7 @@ void st_peer_link_down(st_cluster *c, st_link *l, const char *why)
     if (p->link == l) {
         set_link(c, p, NULL);
         p->next_dial = st_cl_now(c) + ST_CL_DIAL_MIN_MS;
+        p->down_at = st_cl_now(c);
         LOG_NOTICE(c->log, "cluster: link to %s down: %s", p->name, why);
         if (c->fwd && !c->stopping) st_fwd_peer_down(c->fwd, p->slot, 0);
         st_cl_routes_publish_ack(c); /* SUBACKs stop waiting for it */

@@ -114,6 +114,7 @@ static int apply(void *st, uint16_t verb, st_bytes body, const st_fsm_ctx *cx)
         row->state = ST_NS_UP;
         break;
     case ST_V_BOOT:
+        if (row->boot == op.boot && row->state == ST_NS_UP) return ST_OP_STALE; /* asked twice */
         row->incarnation++;
         row->boot = op.boot;
         row->state = ST_NS_UP;

@@ -28,6 +28,7 @@ static const struct st_schema_key keys[] = {
     {"cluster.static.seeds", ST_T_STRLIST, 0, "[]", NR, NULL, "Node names to join when discovery_strategy = static."},
     {"cluster.listen", ST_T_BIND, 0, "\"0.0.0.0:4370\"", NR, NULL, "Address for node-to-node traffic."},
     {"cluster.link_timeout", ST_T_DURATION, 0, "5s", 500, 600000, NULL, "A link to a peer that has been silent this long is dropped (heartbeats go every fifth of it)."},
+    {"cluster.node_down_timeout", ST_T_DURATION, 0, "30s", 1000, 86400000, NULL, "The Raft leader declares a member down (its routes are removed everywhere, what is queued for it dropped) when it has had no link to it for this long."},
     {"cluster.forward_ack", ST_T_BOOL, 0, "true", NR, NULL, "A QoS 1/2 publisher's PUBACK/PUBREC waits until every node the message was forwarded to has it, so a broken link never loses an acknowledged message."},
     {"cluster.forward_ack_timeout", ST_T_DURATION, 0, "5s", 100, 600000, NULL, "Acks stop waiting for a node whose data link has been down this long (the messages stay buffered and are resent if it comes back)."},
     {"cluster.forward_buffer_high", ST_T_BYTESIZE, 0, "16MB", 65536, 4294967295, NULL, "Bytes of messages buffered per data lane (one per worker and peer) above which QoS 0 messages to that peer are dropped and counted."},

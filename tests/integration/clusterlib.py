@@ -9,16 +9,16 @@ import subprocess
 import time
 import urllib.request
 
+from conftest import free_port
+
 
 def free_cluster_port(hosts):
-    """A port free on every host (each node listens on its own address, same port)."""
+    """A port free on every host (each node listens on its own address, same port), and
+    never handed out for anything else in this run (conftest.free_port keeps the record)."""
     for _ in range(50):
-        s = socket.socket()
-        s.bind((hosts[0], 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         try:
-            for h in hosts[1:]:
+            for h in hosts:
                 t = socket.socket()
                 t.bind((h, port))
                 t.close()

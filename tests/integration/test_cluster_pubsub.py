@@ -16,7 +16,7 @@ import paho.mqtt.properties as props
 import pytest
 
 import mqttraw as m
-from clusterlib import Cluster, ctl, wait_status
+from clusterlib import Cluster, cluster_info, ctl, wait_info, wait_status
 from conftest import PahoClient
 
 pytestmark = pytest.mark.starling_only("Starling's cluster")
@@ -369,3 +369,63 @@ def test_link_cut_and_restored_loses_no_acknowledged_message(broker_factory):
     assert routes(n1)["forward"]["resent"] >= 1, routes(n1)
     sub.close()
     pub.close()
+
+
+def member(b, name):
+    """name's row in b's member table ({} while b does not have it yet)."""
+    rows = [m_ for m_ in cluster_info(b)["members"] if m_["node"] == name]
+    return rows[0] if rows else {"state": None, "incarnation": None}
+
+
+def test_sigkill_core_routes_purged_after_node_down_timeout_then_rejoins(broker_factory):
+    """A core node with a subscriber is killed with SIGKILL. The other two keep serving
+    (pub/sub between them works), elect a leader if needed, and after node_down_timeout
+    the leader commits DOWN: the member table says down everywhere, and the dead node's
+    routes are gone from every node. Restarted on its data dir, it asks the leader to commit
+    its restart (BOOT: a new incarnation), is up again everywhere, and its subscribers
+    receive across nodes again."""
+    conf = {"cluster.link_timeout": "1s", "cluster.node_down_timeout": "3s"}
+    cl, (n1, n2, n3) = three_nodes(broker_factory, **conf)
+    names = [cl.name(i) for i in range(3)]
+    sub = client(n3, "sub3")
+    sub.subscribe("k/#", qos=1)
+    for n in (n1, n2):
+        wait_routes(n, names[2], 1)
+    inc = member(n1, names[2])["incarnation"]
+    n3.proc.kill()
+    n3.proc.wait()
+    n3.proc = None
+    for n in (n1, n2):
+        wait_info(n, lambda i: member(n, names[2])["state"] == "down", "node 3 down", timeout=20)
+        wait_routes(n, names[2], 0)
+    assert member(n2, names[2])["incarnation"] == inc + 1
+    a, b = client(n1, "a"), client(n2, "b")
+    b.subscribe("alive/#", qos=1)
+    a.publish("alive/1", b"still", qos=1)
+    assert b.get().payload == b"still"
+    n3.start()
+    for n in (n1, n2, n3):
+        wait_info(n, lambda i: member(n, names[2])["state"] == "up", "node 3 up", timeout=20)
+    assert member(n1, names[2])["incarnation"] == inc + 2
+    assert any("%s is back (new incarnation)" % names[2] in n.log() for n in (n1, n2))
+    sub = client(n3, "sub3")
+    sub.subscribe("k/#", qos=1)
+    a.publish("k/1", b"back", qos=1)
+    assert sub.get().payload == b"back"
+    for c in (a, b, sub):
+        c.close()
+
+
+def test_follower_restart_commits_a_new_incarnation(broker_factory):
+    """A follower that restarts cannot propose by itself: it asks the leader, which commits
+    BOOT; every node sees its incarnation go up by one, and the state stays up."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    names = [cl.name(i) for i in range(3)]
+    leader = [n for n in (n1, n2, n3) if cluster_info(n)["raft"]["state"] == "leader"]
+    follower = [n for n in (n2, n3, n1) if n not in leader][0]
+    fname = names[(n1, n2, n3).index(follower)]
+    inc = member(leader[0], fname)["incarnation"]
+    follower.restart()
+    for n in (n1, n2, n3):
+        wait_info(n, lambda i: member(n, fname)["incarnation"] == inc + 1 and
+                  member(n, fname)["state"] == "up", "restart committed", timeout=20)
