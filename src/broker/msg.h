@@ -17,6 +17,7 @@ typedef struct st_msg {
     uint8_t has_expiry;
     int64_t expire_at; /* monotonic ms; meaningful when has_expiry */
     uint64_t from_sid; /* publishing session (No Local); 0 for wills and system messages */
+    uint64_t rv;       /* retained version (HLC) once stored as retained; 0 otherwise */
     const char *topic; /* NUL-terminated, inside this allocation */
     uint32_t topic_len;
     const uint8_t *payload;

@@ -4,6 +4,7 @@
  * small size go out by reference from the shared message (writev), never copied. */
 #include "broker/client.h"
 #include "broker/flow.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "route/trie.h"
 
@@ -78,25 +79,29 @@ static int check_publish(st_client *c, const mqtt_packet *p, const char *topic, 
     return 0;
 }
 
-static void store_retained(st_worker *w, st_msg *msg)
+int st_worker_store_retained(st_worker *w, st_msg *msg)
 {
     const st_settings *cfg = w->cfg;
-    if (!cfg->retainer_enable || msg->payload_len > cfg->retained_max_payload) return;
+    if (!cfg->retainer_enable || msg->payload_len > cfg->retained_max_payload) return 0;
+    if (!msg->rv) msg->rv = st_hlc_now(&w->b->hlc, st_wall_ms()); /* written here, now */
     st_msg *r = msg;
     if (cfg->retained_expiry_ms > 0 && !msg->has_expiry) {
         r = st_msg_clone(msg, msg->qos, 1);
-        if (!r) return;
+        if (!r) return 0;
         r->has_expiry = 1;
         r->expire_at = st_loop_now(w->loop) + cfg->retained_expiry_ms;
+        r->rv = msg->rv;
     }
-    if (st_retain_put(w->b->retain, r) == ST_EFULL)
+    int rc = st_retain_put(w->b->retain, r);
+    if (rc == ST_EFULL)
         LOG_WARN(w->log, "retained message store full; '%s' not retained", msg->topic);
     if (r != msg) st_msg_unref(r);
+    return rc == 1;
 }
 
 void st_worker_publish(st_worker *w, st_msg *msg)
 {
-    if (msg->retain) store_retained(w, msg);
+    if (msg->retain) st_worker_store_retained(w, msg);
     st_worker_dispatch(w, msg, "", 0, NULL);
 }
 
@@ -222,7 +227,7 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
         return;
     }
     msg->from_sid = s->sid;
-    if (pub->retain) store_retained(w, msg);
+    if (pub->retain) st_worker_store_retained(w, msg);
     st_ackwait aw = {pub->qos ? c : NULL, NULL};
     size_t n = st_worker_dispatch(w, msg, s->cid, s->cid_len, &aw);
     st_msg_unref(msg);

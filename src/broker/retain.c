@@ -3,6 +3,7 @@
  * on the next write to their topic. */
 #include "broker/retain.h"
 #include "core/err.h"
+#include "core/strmap.h"
 #include "route/trie.h"
 
 #include <pthread.h>
@@ -47,34 +48,79 @@ void st_retain_free(st_retain *r)
     free(r);
 }
 
+static int tomb(const st_msg *m)
+{
+    return m->payload_len == 0;
+}
+
+/* Does version (a, ma) beat (b, mb)? Unversioned writes (0) always win. */
+static int newer(uint64_t a, const st_msg *ma, uint64_t b, const st_msg *mb)
+{
+    if (!a || a != b) return !a || a > b;
+    uint64_t ha = st_hash(ma->payload, ma->payload_len), hb = st_hash(mb->payload, mb->payload_len);
+    return ha > hb;
+}
+
 int st_retain_put(st_retain *r, st_msg *msg)
 {
-    int rc = 0;
+    int rc = 1;
     pthread_mutex_lock(&r->lock);
-    if (msg->payload_len == 0) {
-        void **slot = st_trie_find(r->trie, msg->topic, msg->topic_len);
-        if (slot && *slot) {
-            st_msg_unref(*slot);
+    void **slot = st_trie_find(r->trie, msg->topic, msg->topic_len);
+    st_msg *old = slot ? *slot : NULL;
+    int live = old && !tomb(old);
+    if (old && !newer(msg->rv, msg, old->rv, old)) {
+        rc = 0;
+    } else if (tomb(msg) && !msg->rv) { /* a standalone delete: nothing to remember */
+        if (old) {
+            st_msg_unref(old);
             *slot = NULL;
-            r->count--;
+            r->count -= (size_t)live;
             st_trie_prune(r->trie, msg->topic, msg->topic_len);
         }
+    } else if (!tomb(msg) && !live && r->max > 0 && (int64_t)r->count >= r->max) {
+        rc = ST_EFULL;
+    } else if (!slot && !(slot = st_trie_slot(r->trie, msg->topic, msg->topic_len))) {
+        rc = ST_ENOMEM;
     } else {
-        void **slot = st_trie_find(r->trie, msg->topic, msg->topic_len);
-        if ((!slot || !*slot) && r->max > 0 && (int64_t)r->count >= r->max) {
-            rc = ST_EFULL;
-        } else if (!slot && !(slot = st_trie_slot(r->trie, msg->topic, msg->topic_len))) {
-            rc = ST_ENOMEM;
-        } else {
-            if (*slot)
-                st_msg_unref(*slot);
-            else
-                r->count++;
-            *slot = st_msg_ref(msg);
-        }
+        if (old) st_msg_unref(old);
+        r->count += (size_t)!tomb(msg) - (size_t)live;
+        *slot = st_msg_ref(msg);
     }
     pthread_mutex_unlock(&r->lock);
     return rc;
+}
+
+typedef struct dump_ctx {
+    msgvec out;
+} dump_ctx;
+
+static int push_ref(msgvec *v, st_msg *m)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 16;
+        st_msg **nv = realloc(v->v, nc * sizeof *nv);
+        if (!nv) return 1;
+        v->v = nv;
+        v->cap = nc;
+    }
+    v->v[v->n++] = st_msg_ref(m);
+    return 0;
+}
+
+static int dump_cb(void *val, void *ctx)
+{
+    return push_ref(&((dump_ctx *)ctx)->out, val);
+}
+
+void st_retain_dump(st_retain *r, void (*cb)(st_msg *m, void *ctx), void *ctx)
+{
+    dump_ctx c = {{0}};
+    pthread_mutex_lock(&r->lock);
+    st_trie_each(r->trie, dump_cb, &c);
+    pthread_mutex_unlock(&r->lock);
+    for (size_t i = 0; i < c.out.n; i++)
+        cb(c.out.v[i], ctx);
+    free(c.out.v);
 }
 
 typedef struct scan_ctx {
@@ -86,16 +132,8 @@ static int scan_cb(void *val, void *ctx)
 {
     scan_ctx *c = ctx;
     st_msg *m = val;
-    if (st_msg_expired(m, c->now)) return 0;
-    if (c->out.n == c->out.cap) {
-        size_t nc = c->out.cap ? c->out.cap * 2 : 16;
-        st_msg **v = realloc(c->out.v, nc * sizeof *v);
-        if (!v) return 1;
-        c->out.v = v;
-        c->out.cap = nc;
-    }
-    c->out.v[c->out.n++] = st_msg_ref(m);
-    return 0;
+    if (tomb(m) || st_msg_expired(m, c->now)) return 0;
+    return push_ref(&c->out, m);
 }
 
 void st_retain_match(st_retain *r, const char *filter, size_t len, int64_t now_ms,

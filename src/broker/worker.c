@@ -136,7 +136,7 @@ size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t
     w->tv.n = 0;
     size_t n = deliver_targets(
         w, msg, st_subs_match(b->subs, msg, pub_cid, cid_len, w->id, &w->rng, &w->tv, d));
-    if (d && !st_nodeset_empty(d)) {
+    if (d && (!st_nodeset_empty(d) || msg->rv)) { /* a stored retained message goes to all */
         st_ackwait none = {0};
         n += b->remote->forward(b->remote_cx, w, msg, d, aw ? aw : &none);
     }

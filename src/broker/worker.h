@@ -8,6 +8,7 @@
 #include "broker/retain.h"
 #include "broker/settings.h"
 #include "broker/subs.h"
+#include "core/hlc.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mpsc.h"
@@ -95,6 +96,7 @@ struct st_broker {
      * them every linked node has confirmed: a SUBSCRIBE that announced a route holds its
      * client's output (SUBACK, retained messages) until the peers have it (cluster.md §7.2) */
     _Atomic uint64_t route_posted, route_acked;
+    st_hlc hlc; /* versions of retained messages (cluster.md §9.2) */
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
@@ -130,6 +132,10 @@ struct st_session *st_worker_session_by_sid(st_worker *w, uint64_t sid);
 /* End a session: remove its subscriptions, publish a pending will, redispatch shared
  * messages, free it. */
 void st_worker_session_end(st_worker *w, struct st_session *s);
+/* Store a retained message (retainer settings apply): stamps msg->rv with the node's clock
+ * unless it already carries a version (a copy from another node). 1 if it is now the
+ * topic's retained message, 0 if not (an older version, refused by the settings, full). */
+int st_worker_store_retained(st_worker *w, st_msg *msg);
 /* Publish a will (or any server-side message): retain handling + dispatch. */
 void st_worker_publish(st_worker *w, st_msg *msg);
 int st_worker_init(st_worker *w, st_broker *b, uint16_t id);

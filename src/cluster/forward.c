@@ -5,6 +5,7 @@
 #include "broker/client.h"
 #include "broker/flow.h"
 #include "cluster/internal.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ typedef struct rec {
     st_msg *msg;
     st_pack *pack;
     st_sharekey *share; /* a SHARED record: the group there picks one member */
+    uint8_t kind;       /* CW_REC_* */
 } rec;
 
 typedef struct iobuf {
@@ -95,6 +97,7 @@ struct st_fwd {
     st_fwd_cfg cfg;
     fwd_w *w;
     _Atomic uint64_t sent, received, dropped, resent;
+    _Atomic uint64_t live[ST_MAX_NODES / 64]; /* peers with a CONTROL link: retained copies */
 };
 
 /* ---- buffers ------------------------------------------------------------------------ */
@@ -319,7 +322,7 @@ static lane_out *lane_out_get(fwd_w *fw, uint16_t slot)
 }
 
 /* Queue m for l (the queue takes a reference of m and the caller's of share). */
-static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share)
+static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share, uint8_t kind)
 {
     if (l->qlen == l->qcap) {
         size_t nc = l->qcap ? l->qcap * 2 : 64;
@@ -332,23 +335,25 @@ static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share)
         l->qhead = 0;
         l->qcap = nc;
     }
-    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p, share};
+    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p, share, kind};
     l->qlen++;
     l->next_seq++;
     l->bytes += rec_bytes(m);
     return 0;
 }
 
-/* One record for node slot (a SHARED one when share is set, whose reference it takes).
- * Returns 1 if queued. */
+/* One record of kind for node slot (with share for a SHARED one; its reference is taken).
+ * A copy that only stores a retained message never holds the publisher's ack. Returns 1 if
+ * queued. */
 static int forward_one(st_fwd *f, fwd_w *fw, uint16_t slot, st_msg *msg, st_sharekey *share,
-                       st_ackwait *aw)
+                       uint8_t kind, st_ackwait *aw)
 {
     lane_out *l = lane_out_get(fw, slot);
     if (l && l->bytes > (size_t)f->cfg.buffer_high) {
-        /* QoS 0 is dropped; QoS 1/2 still goes (its publisher is paused from now on) unless
-         * the node is detached: then nobody waits for it any more */
-        if (msg->qos == 0 || l->detached)
+        /* QoS 0 and store-only copies are dropped (the next catch-up repairs a store); QoS
+         * 1/2 still goes (its publisher is paused from now on) unless the node is
+         * detached: then nobody waits for it any more */
+        if (msg->qos == 0 || l->detached || kind == CW_REC_STORE_RETAINED)
             l = NULL;
         else
             set_full(l, 1);
@@ -359,8 +364,9 @@ static int forward_one(st_fwd *f, fwd_w *fw, uint16_t slot, st_msg *msg, st_shar
         return 0;
     }
     st_pack *p = NULL;
-    if (f->cfg.forward_ack && msg->qos && !l->detached) p = st_ackwait_hold(aw);
-    if (queue_push(l, msg, p, share) < 0) {
+    if (f->cfg.forward_ack && msg->qos && !l->detached && kind != CW_REC_STORE_RETAINED)
+        p = st_ackwait_hold(aw);
+    if (queue_push(l, msg, p, share, kind) < 0) {
         if (p) st_pack_done(p);
         st_sharekey_unref(share);
         return 0;
@@ -375,13 +381,53 @@ static size_t fwd_forward(void *cx, st_worker *w, st_msg *msg, const st_nodeset 
     st_fwd *f = cx;
     fwd_w *fw = &f->w[w->id];
     size_t n = 0;
-    for (unsigned i = 0; i < ST_MAX_NODES / 64; i++)
-        for (uint64_t bits = dest->b[i]; bits; bits &= bits - 1)
-            n += (size_t)forward_one(f, fw, (uint16_t)(i * 64 + (unsigned)__builtin_ctzll(bits)),
-                                     msg, NULL, aw);
+    uint8_t store = msg->rv ? CW_REC_STORE_RETAINED : 0; /* stored here: every node stores it */
+    for (unsigned i = 0; i < ST_MAX_NODES / 64; i++) {
+        uint64_t live = store ? atomic_load_explicit(&f->live[i], memory_order_relaxed) : 0;
+        for (uint64_t bits = dest->b[i] | live; bits; bits &= bits - 1) {
+            unsigned b = (unsigned)__builtin_ctzll(bits);
+            uint8_t kind = (dest->b[i] >> b & 1) ? CW_REC_DELIVER | store : store;
+            n += (size_t)forward_one(f, fw, (uint16_t)(i * 64 + b), msg, NULL, kind, aw) &&
+                 (kind & CW_REC_DELIVER);
+        }
+    }
     for (uint32_t i = 0; i < dest->npicks; i++)
-        n += (size_t)forward_one(f, fw, dest->picks[i].slot, msg, dest->picks[i].key, aw);
+        n += (size_t)forward_one(f, fw, dest->picks[i].slot, msg, dest->picks[i].key, CW_REC_SHARED,
+                                 aw);
     return n;
+}
+
+void st_fwd_set_live(st_fwd *f, uint16_t slot, int live)
+{
+    uint64_t bit = 1ull << (slot & 63);
+    if (live)
+        atomic_fetch_or(&f->live[slot >> 6], bit);
+    else
+        atomic_fetch_and(&f->live[slot >> 6], ~bit);
+}
+
+/* Catch-up (worker 0): every retained entry, tombstones included, to the node in slot. */
+typedef struct push_ctx {
+    st_fwd *f;
+    fwd_w *fw;
+    uint16_t slot;
+    size_t n;
+} push_ctx;
+
+static void push_one(st_msg *m, void *ctx)
+{
+    push_ctx *p = ctx;
+    st_ackwait none = {0};
+    p->n += (size_t)forward_one(p->f, p->fw, p->slot, m, NULL, CW_REC_STORE_RETAINED, &none);
+    st_msg_unref(m);
+}
+
+static void retain_push(fwd_w *fw, uint16_t slot)
+{
+    push_ctx p = {fw->f, fw, slot, 0};
+    st_retain_dump(fw->w->b->retain, push_one, &p);
+    if (p.n)
+        LOG_DEBUG(fw->w->log, "cluster: %zu retained message(s) sent to node slot %u", p.n, slot);
 }
 
 /* The record for m, its properties encoded at *props (the caller's scratch space). */
@@ -395,11 +441,9 @@ static void fill_record(fwd_w *fw, const rec *q, int64_t now, cw_record *r, uint
 {
     const st_msg *m = q->msg;
     memset(r, 0, sizeof *r);
-    r->kind = CW_REC_DELIVER;
-    if (q->share) {
-        r->kind = CW_REC_SHARED;
-        r->share = (st_bytes){(const uint8_t *)q->share->s, q->share->len};
-    }
+    r->kind = q->kind;
+    if (q->share) r->share = (st_bytes){(const uint8_t *)q->share->s, q->share->len};
+    if (q->kind & CW_REC_STORE_RETAINED) r->hlc = m->rv;
     r->m = (uint8_t)(m->qos | (m->retain ? CW_MSG_RETAIN : 0));
     r->mid = ((uint64_t)fw->w->id << 48) | (++fw->mid & 0xFFFFFFFFFFFFull);
     if (m->has_expiry) {
@@ -506,10 +550,15 @@ static void deliver(fwd_w *fw, const cw_record *r)
         m->has_expiry = 1;
         m->expire_at = now + r->expiry_ms;
     }
+    if (r->kind & CW_REC_STORE_RETAINED) {
+        m->rv = r->hlc ? r->hlc : 1;
+        st_hlc_recv(&w->b->hlc, m->rv, st_wall_ms()); /* our next writes order after it */
+        st_worker_store_retained(w, m);
+    }
     if (r->kind & CW_REC_SHARED) {
         if (!st_worker_deliver_shared(w, m, (const char *)r->share.p, r->share.len))
             atomic_fetch_add_explicit(&fw->f->dropped, 1, memory_order_relaxed); /* no member */
-    } else {
+    } else if (r->kind & CW_REC_DELIVER) {
         st_worker_dispatch_local(w, m);
     }
     st_msg_unref(m);
@@ -518,8 +567,8 @@ static void deliver(fwd_w *fw, const cw_record *r)
 
 static int valid_record(const cw_record *r)
 {
-    return (r->kind & (CW_REC_DELIVER | CW_REC_SHARED)) && (r->m & CW_MSG_QOS_MASK) <= 2 &&
-           mqtt_topic_name_check(r->topic.p, r->topic.len) == 0;
+    return (r->kind & (CW_REC_DELIVER | CW_REC_SHARED | CW_REC_STORE_RETAINED)) &&
+           (r->m & CW_MSG_QOS_MASK) <= 2 && mqtt_topic_name_check(r->topic.p, r->topic.len) == 0;
 }
 
 static void on_fwd(lane_in *l, const cw_fwd *fr)
@@ -693,6 +742,9 @@ static void adopt_out(fwd_w *fw, const fwd_cmd *c)
         report_down(fw, c->slot, fw->w->id);
         return;
     }
+    /* catch-up: worker 0's lane carries our retained messages to every (re)connected peer;
+     * the last writer wins there, so sending them again is harmless */
+    if (fw->w->id == 0) retain_push(fw, c->slot);
     uint8_t *dst = c->npre ? buf_room(&l->in, c->npre) : NULL;
     if (dst) {
         memcpy(dst, c->pre, c->npre);
@@ -728,6 +780,7 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
             adopt_in(&f->w[w->id], c);
     } else if (c->kind == CMD_ROUTES_ACKED) {
         st_worker_routes_acked(w);
+
     } else {
         peer_down(&f->w[w->id], c);
     }

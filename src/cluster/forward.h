@@ -8,6 +8,10 @@
  * peer is served by worker i % workers, which keeps the last delivered sequence per
  * (peer, lane) to drop resent duplicates.
  *
+ * Retained messages: a write stored here goes to every node with a CONTROL link (a
+ * STORE_RETAINED record, with DELIVER where it also has subscribers), and whenever worker
+ * 0's lane to a node (re)connects, the whole store follows (catch-up; last writer wins).
+ *
  * With cluster.forward_ack, a QoS 1/2 publisher's ack waits for every node its message was
  * queued for (remote.h), until that node's lane has been down for forward_ack_timeout. */
 #ifndef ST_CLUSTER_FORWARD_H
@@ -40,6 +44,9 @@ void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane,
  * with the link). gone: it said goodbye; what is queued for it is dropped. */
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
 
+/* Cluster thread: the node in slot has (live = 1) or lost its CONTROL link; retained
+ * writes are copied to every live node. */
+void st_fwd_set_live(st_fwd *f, uint16_t slot, int live);
 /* Cluster thread: route acks advanced; worker `worker` has clients waiting for them. */
 void st_fwd_routes_acked(st_fwd *f, uint16_t worker);
 

@@ -89,7 +89,10 @@ int st_peer_link_up(st_cluster *c, st_link *l)
     p->boot = l->peer_boot;
     LOG_NOTICE(c->log, "cluster: link to %s up (%s, dialled by %s)", p->name, l->addr,
                l->dialer ? "us" : "them");
-    if (c->broker) st_cl_routes_link_up(c, l);
+    if (c->broker) {
+        st_cl_routes_link_up(c, l);
+        st_fwd_set_live(c->fwd, p->slot, 1);
+    }
     st_cl_on_link_up(c, l);
     return 1;
 }
@@ -108,6 +111,7 @@ void st_peer_link_down(st_cluster *c, st_link *l, const char *why)
         p->next_dial = st_cl_now(c) + ST_CL_DIAL_MIN_MS;
         p->down_at = st_cl_now(c);
         LOG_NOTICE(c->log, "cluster: link to %s down: %s", p->name, why);
+        if (c->fwd) st_fwd_set_live(c->fwd, p->slot, 0);
         if (c->fwd && !c->stopping) st_fwd_peer_down(c->fwd, p->slot, 0);
         st_cl_routes_publish_ack(c); /* SUBACKs stop waiting for it */
     }

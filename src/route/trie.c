@@ -389,6 +389,11 @@ size_t st_trie_count(const st_trie *t)
     return cc.n;
 }
 
+void st_trie_each(const st_trie *t, int (*cb)(void *val, void *ctx), void *ctx)
+{
+    walk(t->root, W_WILD, cb, ctx);
+}
+
 size_t st_trie_nodes(const st_trie *t)
 {
     struct count_ctx cc = {0};

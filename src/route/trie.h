@@ -55,6 +55,8 @@ void st_trie_match(const st_trie *t, const char *topic, size_t len,
  * names has none). */
 void st_trie_scan(const st_trie *t, const char *filter, size_t len, int (*cb)(void *val, void *ctx),
                   void *ctx);
+/* Every non-NULL value, '$' topics included; stops early if cb returns nonzero. */
+void st_trie_each(const st_trie *t, int (*cb)(void *val, void *ctx), void *ctx);
 /* Number of nodes with a non-NULL value (walks the trie: O(nodes)). */
 size_t st_trie_count(const st_trie *t);
 /* Number of nodes, with or without a value (not counting the root): for stats and for

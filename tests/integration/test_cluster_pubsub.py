@@ -429,3 +429,58 @@ def test_follower_restart_commits_a_new_incarnation(broker_factory):
     for n in (n1, n2, n3):
         wait_info(n, lambda i: member(n, fname)["incarnation"] == inc + 1 and
                   member(n, fname)["state"] == "up", "restart committed", timeout=20)
+
+
+def retained(node, topic, timeout=2.0):
+    """The retained message a new subscriber on node gets for topic (None if none)."""
+    c = m.Conn(node.port, 5, host=node.host)
+    assert c.connect("").reason == 0
+    c.subscribe([(topic, 0)])
+    try:
+        p = c.expect(m.PUBLISH, timeout=timeout)
+        return p.payload if p.retain else None
+    except AssertionError:
+        return None
+    finally:
+        c.close()
+
+
+def wait_retained(node, topic, payload, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = retained(node, topic, timeout=0.5)
+        if got == payload:
+            return
+        assert time.monotonic() < deadline, "%s: retained %r is %r, want %r" % (
+            node.host, topic, got, payload)
+        time.sleep(0.1)
+
+
+def test_retained_messages_across_nodes(broker_factory):
+    """A retained message set on node 1 is delivered by every node to new subscribers; an
+    empty retained publish on node 2 deletes it everywhere (a tombstone, so the older write
+    cannot come back); two nodes setting the same topic end with the same value on all
+    three (last writer by hybrid logical clock); a node that was down catches up with what
+    was set meanwhile when its links come back."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    p1, p2 = client(n1, "p1"), client(n2, "p2")
+    p1.publish("cfg/a", b"one", qos=1, retain=True)
+    for n in (n1, n2, n3):
+        wait_retained(n, "cfg/a", b"one")
+    p2.publish("cfg/a", b"", qos=1, retain=True)
+    for n in (n1, n2, n3):
+        wait_retained(n, "cfg/a", None)
+    for k in range(20):  # concurrent writers on one topic
+        p1.c.publish("cfg/race", b"n1-%d" % k, qos=0, retain=True)
+        p2.c.publish("cfg/race", b"n2-%d" % k, qos=0, retain=True)
+    time.sleep(1)
+    final = [retained(n, "cfg/race") for n in (n1, n2, n3)]
+    assert final[0] is not None and final.count(final[0]) == 3, final
+    n3.stop()
+    p1.publish("cfg/while-away", b"missed", qos=1, retain=True)
+    p2.publish("cfg/race", b"later", qos=1, retain=True)
+    n3.start()
+    wait_retained(n3, "cfg/while-away", b"missed", timeout=20)
+    wait_retained(n3, "cfg/race", b"later")
+    for c in (p1, p2):
+        c.close()
