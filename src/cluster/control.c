@@ -111,6 +111,7 @@ static int is_member(st_cluster *c)
  * down), while we are not the leader ourselves. */
 static int needs_leader(st_cluster *c)
 {
+    if (c->cfg.role == CW_ROLE_REPLICANT) return !c->rep_up; /* no Raft state of its own */
     if (!c->craft || st_craft_ready(c->craft) || c->self_state == 1) return 0;
     if (!is_member(c)) return c->joining;
     const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
@@ -124,11 +125,14 @@ static void ask_leader(st_cluster *c, st_link *l)
     size_t n = cw_encode_join_req(&j, buf, sizeof buf);
     st_link_send(l, buf, n);
     LOG_INFO(c->log, "cluster: asking %s to %s", l->peer_name,
-             is_member(c) ? "commit our restart" : "join its cluster");
+             c->fsm && is_member(c) ? "commit our restart" : "join its cluster");
 }
 
 void st_cl_on_link_up(st_cluster *c, st_link *l)
 {
+    /* a replicant asks on every new link: after being declared down, its links are closed
+     * by the others, and the one it asks again may be the leader */
+    if (c->cfg.role == CW_ROLE_REPLICANT) c->rep_up = 0;
     if (needs_leader(c)) ask_leader(c, l);
 }
 
@@ -158,7 +162,7 @@ static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_
     st_peer *p = st_peer_get(c, name, 0);
     if (!p || !p->link) return;
     uint64_t lid = 0;
-    const char *laddr = st_craft_leader(c->craft, &lid);
+    const char *laddr = c->craft ? st_craft_leader(c->craft, &lid) : NULL; /* a replicant */
     cw_join_result r = {
         req_id,
         status,
@@ -220,6 +224,12 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
 
 void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r)
 {
+    if (c->cfg.role == CW_ROLE_REPLICANT) {
+        if (r->status == CW_JOIN_OK && !c->rep_up)
+            LOG_NOTICE(c->log, "cluster: %s has us in its member table (replicant)", l->peer_name);
+        if (r->status == CW_JOIN_OK) c->rep_up = 1;
+        return;
+    }
     if (r->status == CW_JOIN_OK && is_member(c))
         LOG_NOTICE(c->log, "cluster: %s committed our restart", l->peer_name);
     else if (r->status == CW_JOIN_OK)
@@ -238,6 +248,20 @@ static void joined_done(void *arg, int status)
     c->joined_pending = 0;
 }
 
+static void propose_joined(st_cluster *c, const char *name)
+{
+    st_buf_free(&c->joined_body);
+    st_op_name(&c->joined_body, name);
+    c->joined_op = (ce_op){c->node_id,
+                           c->op_seq++,
+                           ST_T_NODES,
+                           ST_V_JOINED,
+                           {c->joined_body.p, (uint32_t)c->joined_body.len}};
+    if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &c->joined_op, 1, joined_done,
+                         c) == 0)
+        c->joined_pending = 1;
+}
+
 static void reconcile(st_cluster *c)
 {
     if (!c->craft || !st_craft_ready(c->craft) || st_craft_changing(c->craft) || c->joined_pending)
@@ -245,7 +269,14 @@ static void reconcile(st_cluster *c)
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
     for (uint32_t i = 0; i < t->n; i++) {
         const st_node_row *r = &t->rows[i];
-        if (r->role != CW_ROLE_CORE || r->state == ST_NS_LEFT || r->node_id == c->node_id) continue;
+        if (r->state == ST_NS_LEFT || r->node_id == c->node_id) continue;
+        if (r->role == CW_ROLE_REPLICANT) { /* not in Raft: joined at once */
+            if (r->state == ST_NS_JOINING) {
+                propose_joined(c, r->name);
+                return;
+            }
+            continue;
+        }
         int role = st_craft_member_role(c->craft, r->node_id);
         if (role < 0) {
             st_craft_add(c->craft, r->node_id, r->addr);
@@ -256,16 +287,7 @@ static void reconcile(st_cluster *c)
             return;
         }
         if (r->state == ST_NS_JOINING) {
-            st_buf_free(&c->joined_body);
-            st_op_name(&c->joined_body, r->name);
-            c->joined_op = (ce_op){c->node_id,
-                                   c->op_seq++,
-                                   ST_T_NODES,
-                                   ST_V_JOINED,
-                                   {c->joined_body.p, (uint32_t)c->joined_body.len}};
-            if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &c->joined_op, 1,
-                                 joined_done, c) == 0)
-                c->joined_pending = 1;
+            propose_joined(c, r->name);
             return;
         }
     }
@@ -369,11 +391,11 @@ static void meet_members(st_cluster *c)
 
 void st_cl_control_tick(st_cluster *c)
 {
+    ask_again(c);
     if (!c->craft) return;
     reconcile(c);
     decide_down(c);
     apply_down(c);
-    ask_again(c);
     meet_members(c);
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));

@@ -157,6 +157,7 @@ struct st_cluster {
     st_buf down_body;
     ce_op down_op;
     int64_t last_join_req;
+    int rep_up; /* replicant: the leader confirmed this process is in the member table */
 };
 
 int64_t st_cl_now(st_cluster *c);

@@ -508,6 +508,11 @@ static void connected(st_link *l)
 static void on_io(uv_poll_t *h, int status, int events)
 {
     st_link *l = h->data;
+    if (status < 0 && l->state == ST_L_CONNECTING) { /* the socket's error says why */
+        connected(l);
+        if (l->state == ST_L_CONNECTING) st_link_close(l, uv_strerror(status));
+        return;
+    }
     if (status < 0) {
         st_link_close(l, uv_strerror(status));
         return;

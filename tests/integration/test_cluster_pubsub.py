@@ -484,3 +484,75 @@ def test_retained_messages_across_nodes(broker_factory):
     wait_retained(n3, "cfg/race", b"later")
     for c in (p1, p2):
         c.close()
+
+
+def test_two_cores_and_a_replicant(broker_factory):
+    """The walkthrough with node 3 as a replicant: it is not a Raft member, but the leader
+    puts it in the member table, so `ctl cluster status` on the cores lists all three as
+    running; messages cross between the replicant and the cores both ways."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    n2 = cl.node(1, seeds=[0]).start()
+    rep = cl.node(2, seeds=[0, 1], **{"node.role": "replicant"}).start()
+    names = [cl.name(i) for i in range(3)]
+    for n in (n1, n2):
+        wait_status(n, names)
+    assert member(n1, names[2])["role"] == "replicant"
+    assert cluster_info(rep)["raft"]["state"] == "replicant"
+    s_rep, s_core = client(rep, "s-rep"), client(n2, "s-core")
+    s_rep.subscribe("r/#", qos=1)
+    s_core.subscribe("c/#", qos=1)
+    p_core, p_rep = client(n1, "p-core"), client(rep, "p-rep")
+    p_core.publish("r/1", b"to-replicant", qos=1)
+    p_rep.publish("c/1", b"from-replicant", qos=2)
+    assert s_rep.get().payload == b"to-replicant"
+    assert s_core.get().payload == b"from-replicant"
+    for c in (s_rep, s_core, p_core, p_rep):
+        c.close()
+
+
+def test_replicant_added_and_removed_while_traffic_flows(broker_factory):
+    """A publisher on core 1 streams numbered QoS 1 messages to a subscriber on core 2
+    while a replicant joins (its own subscriber gets the stream from then on) and then
+    stops: the core-to-core stream loses nothing and stays in order, the replicant's
+    subscriber got an in-order run, and the cores drop the replicant's routes when it says
+    goodbye."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    n2 = cl.node(1, seeds=[0]).start()
+    wait_status(n1, [cl.name(0), cl.name(1)])
+    sub = client(n2, "sub")
+    sub.subscribe("stream/#", qos=1)
+    pub = client(n1, "pub")
+    import threading
+    stop = threading.Event()
+    sent = []
+
+    def publish():
+        k = 0
+        while not stop.is_set() or k < 50:
+            pub.publish("stream/x", b"%d" % k, qos=1)
+            sent.append(k)
+            k += 1
+    t = threading.Thread(target=publish)
+    t.start()
+    try:
+        rep = cl.node(2, seeds=[0, 1], **{"node.role": "replicant"}).start()
+        wait_status(n1, [cl.name(i) for i in range(3)])
+        rsub = client(rep, "rsub")
+        rsub.subscribe("stream/#", qos=1)
+        first = int(rsub.get(timeout=10).payload)
+        time.sleep(0.5)
+        rsub.close()
+        rep.stop()
+        wait_routes(n1, cl.name(2), 0)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    got = [int(sub.get(timeout=10).payload) for _ in sent]
+    assert got == sent, "core subscriber: %d of %d, first gap at %r" % (
+        len(got), len(sent), next((i for i, (a, b) in enumerate(zip(got, sent)) if a != b), None))
+    assert first in sent
+    sub.close()
+    pub.close()
