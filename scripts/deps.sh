@@ -5,4 +5,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=600 update -qq
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     ca-certificates cmake make gcc clang clang-format libclang-rt-14-dev git pkg-config libuv1-dev libssl-dev libraft-dev \
-    python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps valgrind iptables >/dev/null
+    python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps valgrind iptables \
+    dnsmasq-base >/dev/null

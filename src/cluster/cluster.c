@@ -49,6 +49,32 @@ static int valid_node_name(const char *s)
     return 1;
 }
 
+static int load_dns(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
+{
+    const char *type = st_config_str(c, "cluster.dns.record_type");
+    if (strcmp(type, "srv") == 0) {
+        snprintf(err, errlen,
+                 "cluster.dns.record_type = srv is not supported yet (a and aaaa are)");
+        return ST_ECONFIG;
+    }
+    cfg->dns_aaaa = strcmp(type, "aaaa") == 0;
+    if (copy(cfg->dns_name, sizeof cfg->dns_name, st_config_str(c, "cluster.dns.name"),
+             "cluster.dns.name", err, errlen) < 0)
+        return ST_ECONFIG;
+    size_t n = st_config_array_len(c, "cluster.dns.servers");
+    if (n > 8) {
+        snprintf(err, errlen, "cluster.dns.servers: at most 8 servers");
+        return ST_ECONFIG;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (copy(cfg->dns_servers[i], sizeof cfg->dns_servers[0],
+                 st_config_array_str(c, "cluster.dns.servers", i), "cluster.dns.servers", err,
+                 errlen) < 0)
+            return ST_ECONFIG;
+    cfg->ndns_servers = n;
+    return 0;
+}
+
 int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -66,13 +92,14 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     cfg->role =
         strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
     cfg->strategy = strategy_of(st_config_str(c, "cluster.discovery_strategy"));
-    if (cfg->strategy > ST_DISC_STATIC) {
+    if (cfg->strategy > ST_DISC_DNS) {
         snprintf(err, errlen,
-                 "cluster.discovery_strategy = %s is not supported yet (manual and "
-                 "static are)",
+                 "cluster.discovery_strategy = %s is not supported yet (manual, static "
+                 "and dns are)",
                  st_config_str(c, "cluster.discovery_strategy"));
         return ST_ECONFIG;
     }
+    if (cfg->strategy == ST_DISC_DNS && load_dns(cfg, c, err, errlen) < 0) return ST_ECONFIG;
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
     cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
     cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
@@ -222,6 +249,7 @@ static void on_tick(uv_timer_t *t)
 {
     st_cluster *c = t->data;
     int64_t now = st_cl_now(c);
+    st_disc_tick(c, now);
     dial_lanes(c, now);
     st_link *next;
     for (st_link *l = c->links; l; l = next) {
@@ -253,6 +281,7 @@ static void on_stop(uv_async_t *a)
     st_cluster *c = a->data;
     c->stopping = 1;
     atomic_store(&c->accepting, 0);
+    st_disc_close(c);
     while (c->links) {
         st_link *l = c->links;
         st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
@@ -305,6 +334,7 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     for (size_t i = 0; i < c->cfg.nseeds; i++)
         if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0) st_peer_get(c, c->cfg.seeds[i], 1);
     int rc = st_cl_control_start(c, err, errlen);
+    if (rc == 0) rc = st_disc_start(c, err, errlen);
     if (rc < 0) return rc;
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
         snprintf(err, errlen, "cluster: cannot start its thread");

@@ -29,6 +29,10 @@ typedef struct st_cluster_cfg {
     int64_t forward_buffer_high;
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
+    char dns_name[254];
+    int dns_aaaa;
+    size_t ndns_servers;
+    char dns_servers[8][64]; /* "ip" or "ip:port"; none: /etc/resolv.conf */
 } st_cluster_cfg;
 
 enum { ST_DISC_MANUAL, ST_DISC_STATIC, ST_DISC_DNS, ST_DISC_ETCD, ST_DISC_K8S };

@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes};
+
+#define DISCOVERY_WINDOW_MS 5000
 
 static void add_self_op(st_cluster *c, uint16_t table, uint16_t verb)
 {
@@ -101,6 +104,7 @@ static int raft_dial(void *arg, const char *address, void *token)
 
 static int is_member(st_cluster *c)
 {
+    if (!c->fsm) return 0;
     const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
     const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
     return row->init && me && me->state != ST_NS_LEFT;
@@ -112,6 +116,7 @@ static int is_member(st_cluster *c)
 static int needs_leader(st_cluster *c)
 {
     if (c->cfg.role == CW_ROLE_REPLICANT) return !c->rep_up; /* no Raft state of its own */
+    if (c->deciding) return 1; /* whoever already leads a cluster takes us in */
     if (!c->craft || st_craft_ready(c->craft) || c->self_state == 1) return 0;
     if (!is_member(c)) return c->joining;
     const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
@@ -126,6 +131,11 @@ static void ask_leader(st_cluster *c, st_link *l)
     st_link_send(l, buf, n);
     LOG_INFO(c->log, "cluster: asking %s to %s", l->peer_name,
              c->fsm && is_member(c) ? "commit our restart" : "join its cluster");
+}
+
+int st_cl_is_member(st_cluster *c)
+{
+    return is_member(c);
 }
 
 void st_cl_on_link_up(st_cluster *c, st_link *l)
@@ -187,16 +197,29 @@ static void join_done(void *arg, int status)
     free(jw);
 }
 
+/* Where l's peer listens for cluster streams: its HELLO says so when it dialled us; when we
+ * dialled it, its name's host on the cluster port (EMQX's model: one port everywhere). */
+static const char *peer_addr(st_cluster *c, const st_link *l, char *buf, size_t cap)
+{
+    if (l->hello_addr[0]) return l->hello_addr;
+    const char *at = strchr(l->peer_name, '@');
+    snprintf(buf, cap, "%s:%d", at ? at + 1 : l->peer_name, c->port);
+    return buf;
+}
+
 void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
 {
+    char addr[300];
     if (!c->craft || !st_craft_ready(c->craft)) {
         reply_join(c, l->peer_name, j->req_id, CW_JOIN_NOTLEADER, "not the leader");
         return;
     }
     const st_node_row *row = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), l->peer_name);
     int boot = row && row->state != ST_NS_LEFT; /* a member that restarted (or was declared down) */
-    if (boot && row->boot == l->peer_boot && row->state == ST_NS_UP) {
-        reply_join(c, l->peer_name, j->req_id, CW_JOIN_OK, "up");
+    if (boot && row->boot == l->peer_boot &&
+        (row->state == ST_NS_UP || row->state == ST_NS_JOINING)) { /* asked again */
+        reply_join(c, l->peer_name, j->req_id, CW_JOIN_OK,
+                   row->state == ST_NS_UP ? "up" : "joining");
         return;
     }
     join_wait *jw = calloc(1, sizeof *jw);
@@ -207,8 +230,8 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
     if (boot)
         st_op_boot(&jw->body, l->peer_name, l->peer_boot);
     else
-        st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name), l->hello_addr,
-                   l->peer_boot);
+        st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name),
+                   peer_addr(c, l, addr, sizeof addr), l->peer_boot);
     jw->op = (ce_op){c->node_id,
                      c->op_seq++,
                      ST_T_NODES,
@@ -222,8 +245,27 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
     }
 }
 
+/* dns discovery decided (decide() below): start Raft, forming a cluster or to join one */
+static void start_decided(st_cluster *c, int form)
+{
+    c->deciding = 0;
+    c->joining = !form;
+    LOG_NOTICE(c->log, "cluster: %s",
+               form ? "no cluster found: forming one (smallest name)"
+                    : "a discovered node is in a cluster: joining it");
+    char addr[300], err[256];
+    snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
+    if (st_craft_start(c->craft, c->raft_dir, c->node_id, addr, form, err, sizeof err) < 0)
+        LOG_ERROR(c->log, "%s", err);
+}
+
 void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r)
 {
+    if (r->status == CW_JOIN_OK && c->deciding) { /* a leader took us in: follow it */
+        LOG_NOTICE(c->log, "cluster: joined the cluster of %s", l->peer_name);
+        start_decided(c, 0);
+        return;
+    }
     if (c->cfg.role == CW_ROLE_REPLICANT) {
         if (r->status == CW_JOIN_OK && !c->rep_up)
             LOG_NOTICE(c->log, "cluster: %s has us in its member table (replicant)", l->peer_name);
@@ -371,12 +413,52 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
     snprintf(dir, sizeof dir, "%s/raft", c->cfg.data_dir);
     snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
     st_craft_set_dialer(c->craft, raft_dial, c);
-    /* A node with seeds joins their cluster; one without forms its own (docs/cluster.md
-     * §5.6; the 5 s discovery window and smallest-name rule come later). */
+    /* A node with seeds joins their cluster; one without forms its own. With dns
+     * discovery every node has the same list: a node with Raft state restarts on it, a
+     * fresh one decides after the discovery window (decide() below). */
     c->joining = c->cfg.strategy == ST_DISC_STATIC && c->cfg.nseeds > 0;
+    if (c->cfg.strategy == ST_DISC_DNS) {
+        char meta[700];
+        snprintf(meta, sizeof meta, "%s/metadata1", dir);
+        c->joining = 1;
+        if (access(meta, F_OK) != 0) {
+            c->deciding = 1;
+            c->decide_after = st_cl_now(c) + DISCOVERY_WINDOW_MS;
+            snprintf(c->raft_dir, sizeof c->raft_dir, "%s", dir);
+            return 0;
+        }
+    }
     int rc = st_craft_start(c->craft, dir, c->node_id, addr, !c->joining, err, errlen);
     if (rc == 0) st_cl_control_tick(c);
     return rc;
+}
+
+/* The bootstrap rule for dynamic discovery (docs/cluster.md §5.6): join as soon as a node
+ * we reach says it is in a cluster; else, once the discovery window has passed and DNS
+ * has answered, the node with the smallest name among those discovered forms the cluster
+ * and the others wait for it. */
+static void decide(st_cluster *c)
+{
+    if (!c->deciding) return;
+    int member = 0;
+    for (int i = 0; i < c->npeers; i++)
+        member |= c->peers[i]->member;
+    const char *smallest = c->cfg.node_name;
+    for (int i = 0; i < c->ndisc; i++)
+        if (strcmp(c->disc[i], smallest) < 0) smallest = c->disc[i];
+    int form = !member && c->disc_answered && st_cl_now(c) >= c->decide_after &&
+               strcmp(smallest, c->cfg.node_name) == 0;
+    if (!member && !form) {
+        if (c->disc_answered && st_cl_now(c) >= c->decide_after && !c->wait_logged) {
+            LOG_INFO(c->log, "cluster: waiting for %s to form the cluster", smallest);
+            c->wait_logged = 1;
+        }
+        return;
+    }
+    start_decided(c, form);
+    for (int i = 0; i < c->npeers && c->joining; i++) /* ask the linked ones right away */
+        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
+            ask_leader(c, c->peers[i]->link);
 }
 
 /* Every member is a peer: dial the ones we have not met (a member learned from the
@@ -393,6 +475,7 @@ void st_cl_control_tick(st_cluster *c)
 {
     ask_again(c);
     if (!c->craft) return;
+    decide(c);
     reconcile(c);
     decide_down(c);
     apply_down(c);

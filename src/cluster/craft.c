@@ -319,7 +319,8 @@ int st_craft_start(st_craft *c, const char *dir, uint64_t id, const char *addr, 
 
 int st_craft_ready(const st_craft *c)
 {
-    return c->barrier_done && raft_state((struct raft *)&c->raft) == RAFT_LEADER && !c->closing;
+    return c->started && c->barrier_done && raft_state((struct raft *)&c->raft) == RAFT_LEADER &&
+           !c->closing;
 }
 
 static void apply_cb(struct raft_apply *req, int status, void *result)
@@ -465,7 +466,7 @@ const char *st_craft_leader(const st_craft *c, uint64_t *id)
 {
     raft_id lid = 0;
     const char *addr = NULL;
-    raft_leader((struct raft *)&c->raft, &lid, &addr);
+    if (c->started) raft_leader((struct raft *)&c->raft, &lid, &addr);
     if (id) *id = lid;
     return addr;
 }

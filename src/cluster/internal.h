@@ -92,6 +92,7 @@ struct st_peer {
     int64_t last_refuse_log;
     int64_t down_at;     /* when its CONTROL link went down (or we met it) */
     uint64_t purged_inc; /* the incarnation whose DOWN we have applied here */
+    int member;          /* it said (HELLO / WELCOME flag) that it is in a cluster */
 };
 
 /* Items other threads post to the cluster thread (st_cl_post). */
@@ -158,6 +159,19 @@ struct st_cluster {
     ce_op down_op;
     int64_t last_join_req;
     int rep_up; /* replicant: the leader confirmed this process is in the member table */
+    /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
+    uv_udp_t dns_udp;
+    char dns_buf[4096];
+    int dns_open;
+    uint16_t dns_id;
+    int64_t dns_next;
+    int disc_answered; /* a DNS answer came: disc[] is what the name resolves to */
+    int ndisc;
+    char disc[64][256];
+    int deciding; /* Raft not started yet: form a cluster or join one? */
+    char raft_dir[600];
+    int64_t decide_after;
+    int wait_logged;
 };
 
 int64_t st_cl_now(st_cluster *c);
@@ -183,6 +197,14 @@ void st_link_close(st_link *l, const char *why);
 void st_link_send(st_link *l, const uint8_t *frame, size_t n);
 void st_link_send_goodbye(st_link *l, uint8_t reason);
 void st_link_tick(st_link *l, int64_t now);
+
+/* disc.c: dns discovery */
+int st_disc_start(st_cluster *c, char *err, size_t errlen);
+void st_disc_tick(st_cluster *c, int64_t now);
+void st_disc_close(st_cluster *c);
+
+/* control.c */
+int st_cl_is_member(st_cluster *c);
 
 /* peers.c */
 st_peer *st_peer_get(st_cluster *c, const char *name, int create);

@@ -213,6 +213,7 @@ static void fill_hello(st_link *l, cw_hello *h, char *addr, size_t cap)
     h->ver_min = h->ver_max = CW_VERSION;
     h->stream = l->stream;
     h->lane = l->lane;
+    h->flags = st_cl_is_member(c) ? CW_HELLO_MEMBER : 0; /* dns discovery's bootstrap rule */
     h->role = (uint8_t)c->cfg.role;
     h->boot = c->boot;
     h->node_id = c->node_id;
@@ -220,6 +221,14 @@ static void fill_hello(st_link *l, cw_hello *h, char *addr, size_t cap)
     h->cluster_name = B(c->cfg.cluster_name);
     h->node_name = B(c->cfg.node_name);
     h->addr = B(addr);
+}
+
+/* A node that says it is in a cluster (for the bootstrap decision of dns discovery). The
+ * handshake is not complete yet, but a liar only makes a fresh node wait to join. */
+static void mark_member(st_cluster *c, const char *name)
+{
+    st_peer *p = st_peer_get(c, name, 0);
+    if (p) p->member = 1;
 }
 
 static void on_hello(st_link *l, st_bytes body)
@@ -254,12 +263,14 @@ static void on_hello(st_link *l, st_bytes body)
     }
     l->stream = h.stream;
     l->lane = h.lane;
+    if (h.flags & CW_HELLO_MEMBER) mark_member(c, l->peer_name);
     l->peer_boot = h.boot;
     l->peer_id = h.node_id;
     snprintf(l->hello_addr, sizeof l->hello_addr, "%.*s", (int)h.addr.len, h.addr.p);
     memcpy(l->nonce_d, h.nonce, CW_NONCE);
     st_auth_random(l->nonce_a, CW_NONCE);
     cw_welcome w = {.ver = CW_VERSION,
+                    .flags = st_cl_is_member(c) ? CW_WELCOME_MEMBER : 0,
                     .role = (uint8_t)c->cfg.role,
                     .boot = c->boot,
                     .node_id = c->node_id,
@@ -299,6 +310,7 @@ static void on_welcome(st_link *l, st_bytes body)
     if (!l->peer_name[0])
         snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)w.node_name.len, w.node_name.p);
     memcpy(l->nonce_a, w.nonce, CW_NONCE);
+    if (w.flags & CW_WELCOME_MEMBER) mark_member(c, l->peer_name);
     l->peer_boot = w.boot;
     l->peer_id = w.node_id;
     st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, w.node_name, B(c->cfg.node_name),

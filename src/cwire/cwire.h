@@ -52,7 +52,7 @@ enum cw_type {
 enum { CW_F_IGNORABLE = 1, CW_F_LZ4 = 2 }; /* frame flags; LZ4 is reserved (rejected) */
 enum cw_stream { CW_S_CONTROL = 1, CW_S_RAFT = 2, CW_S_DATA = 3, CW_S_BULK = 4 };
 enum cw_role { CW_ROLE_CORE = 1, CW_ROLE_REPLICANT = 2 };
-enum { CW_HELLO_JOINING = 1 };                         /* HELLO flags */
+enum { CW_HELLO_JOINING = 1, CW_HELLO_MEMBER = 2 };    /* HELLO flags */
 enum { CW_WELCOME_MEMBER = 1, CW_WELCOME_LEADER = 2 }; /* WELCOME flags */
 enum cw_refuse_code {
     CW_REFUSE_COOKIE = 1,

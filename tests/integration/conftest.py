@@ -19,6 +19,7 @@ hard time limit (TEST_TIMEOUT seconds) so a hung broker cannot hang the suite.
 
 import os
 import queue
+import random
 import re
 import resource
 import shutil
@@ -72,15 +73,29 @@ _handed_out = set()
 
 
 def free_port():
-    """A port free now and not handed out before in this run: two ports picked before
-    either is bound (a node's MQTT and API ports) must not be the same one."""
+    """A port free now, not handed out before in this run (two ports picked before either
+    is bound, a node's MQTT and API ports, must differ), and below the kernel's ephemeral
+    range, so that no outgoing connection (a client, a cluster link from that address) can
+    take it before the broker binds it."""
+    lo = 20000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            hi = int(f.read().split()[0]) - 1
+    except (OSError, ValueError, IndexError):
+        hi = 32767
+    if hi - lo < 1000:
+        lo = max(1024, hi - 8000)
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+        port = random.randint(lo, hi)
+        if port in _handed_out:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
 
 
 def hocon_value(v):

@@ -112,8 +112,8 @@ def test_heartbeat_timeout_and_relink(broker_factory):
 
 
 def test_unsupported_discovery_is_refused(broker_factory):
-    """dns, etcd and k8s discovery are not built yet: startup says so, naming the key,
-    instead of running as if the strategy were manual."""
+    """etcd and k8s discovery are not built yet: startup says so, naming the key, instead
+    of running as if the strategy were manual."""
     cl = Cluster(broker_factory, 1)
     b = cl.node(0, **{"cluster.discovery_strategy": "etcd"})
     path = b.write_config()

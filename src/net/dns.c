@@ -1,0 +1,85 @@
+/* dns.c — DNS queries and answers for discovery (dns.h). */
+#include "net/dns.h"
+#include "core/err.h"
+
+#include <string.h>
+
+long st_dns_query(uint16_t id, const char *name, uint16_t type, uint8_t *buf, size_t cap)
+{
+    size_t nlen = strlen(name);
+    if (nlen && name[nlen - 1] == '.') nlen--;
+    if (!nlen || nlen > 253) return ST_EINVAL;
+    size_t need = 12 + nlen + 2 + 4;
+    if (cap < need) return ST_ETOOLARGE;
+    uint8_t hdr[12] = {(uint8_t)(id >> 8), (uint8_t)id, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(buf, hdr, 12);
+    size_t o = 12, start = 0;
+    for (size_t i = 0; i <= nlen; i++) {
+        if (i < nlen && name[i] != '.') continue;
+        size_t l = i - start;
+        if (l == 0 || l > 63) return ST_EINVAL;
+        buf[o++] = (uint8_t)l;
+        memcpy(buf + o, name + start, l);
+        o += l;
+        start = i + 1;
+    }
+    buf[o++] = 0;
+    buf[o++] = (uint8_t)(type >> 8);
+    buf[o++] = (uint8_t)type;
+    buf[o++] = 0;
+    buf[o++] = 1; /* class IN */
+    return (long)o;
+}
+
+static uint16_t u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Skip a (possibly compressed) name at *o; 0 or -1. */
+static int skip_name(const uint8_t *p, size_t n, size_t *o)
+{
+    for (int labels = 0; labels < 128; labels++) {
+        if (*o >= n) return -1;
+        uint8_t l = p[*o];
+        if ((l & 0xC0) == 0xC0) { /* a pointer ends the name here */
+            if (*o + 2 > n) return -1;
+            *o += 2;
+            return 0;
+        }
+        if (l & 0xC0) return -1; /* reserved label types */
+        *o += 1u + l;
+        if (l == 0) return 0;
+    }
+    return -1;
+}
+
+int st_dns_answers(const uint8_t *p, size_t n, uint16_t id, uint16_t type, uint8_t (*addr)[16],
+                   int max)
+{
+    if (n < 12 || u16(p) != id || !(p[2] & 0x80)) return ST_EMALFORMED;
+    unsigned rcode = p[3] & 0x0F;
+    if (rcode == 3) return 0; /* NXDOMAIN */
+    if (rcode) return ST_EPROTO;
+    unsigned qd = u16(p + 4), an = u16(p + 6);
+    size_t o = 12;
+    for (unsigned i = 0; i < qd; i++) {
+        if (skip_name(p, n, &o) < 0 || o + 4 > n) return ST_EMALFORMED;
+        o += 4;
+    }
+    int found = 0;
+    size_t alen = type == ST_DNS_A ? 4 : 16;
+    for (unsigned i = 0; i < an; i++) {
+        if (skip_name(p, n, &o) < 0 || o + 10 > n) return ST_EMALFORMED;
+        uint16_t t = u16(p + o), cls = u16(p + o + 2), rdlen = u16(p + o + 8);
+        o += 10;
+        if (o + rdlen > n) return ST_EMALFORMED;
+        if (t == type && cls == 1 && rdlen == alen && found < max) {
+            memset(addr[found], 0, 16);
+            memcpy(addr[found], p + o, alen);
+            found++;
+        }
+        o += rdlen;
+    }
+    return found;
+}

@@ -1,0 +1,109 @@
+"""Discovery by DNS (docs/cluster.md §6): nodes look up cluster.dns.name on a real dnsmasq
+that the test starts on loopback, dial every address as <name part>@<address>, and form one
+cluster: the node with the smallest name forms it when no node they reach is in one, the
+others join it."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from clusterlib import Cluster, cluster_info, wait_info, wait_status
+from conftest import PahoClient, free_port
+
+pytestmark = pytest.mark.starling_only("Starling's cluster")
+
+
+@pytest.fixture
+def dnsmasq(tmp_path):
+    """A dnsmasq on 127.0.0.1:<port> answering starling.test with 127.0.0.2-4."""
+    if not shutil.which("dnsmasq"):
+        print("skipped: dnsmasq is not installed (scripts/deps.sh installs dnsmasq-base)")
+        pytest.skip("dnsmasq is not installed")
+    port = free_port()
+    addrs = ["--address=/starling.test/127.0.0.%d" % i for i in (2, 3, 4)]
+    p = subprocess.Popen(["dnsmasq", "--no-daemon", "--port=%d" % port,
+                          "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+                          "--no-hosts", "--pid-file=%s" % (tmp_path / "dnsmasq.pid")] + addrs,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 5
+    while True:  # wait until it answers
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x08starling\x04test\x00\x00\x01\x00\x01"
+        try:
+            s.sendto(q, ("127.0.0.1", port))
+            if s.recv(512):
+                break
+        except OSError:
+            assert time.monotonic() < deadline and p.poll() is None, "dnsmasq did not start"
+        finally:
+            s.close()
+    yield port
+    p.terminate()
+    p.wait(timeout=5)
+
+
+def dns_conf(port):
+    return {"cluster.discovery_strategy": "dns", "cluster.dns.name": "starling.test",
+            "cluster.dns.record_type": "a", "cluster.dns.servers": ["127.0.0.1:%d" % port]}
+
+
+def test_dns_discovery_forms_one_cluster(broker_factory, dnsmasq):
+    """Three nodes with the same settings and no seeds, started largest name first: after
+    the discovery window node 127.0.0.2 (the smallest name) forms the cluster and the two
+    others join it; every node lists all three, one uuid, one leader; messages cross."""
+    cl = Cluster(broker_factory, 3)
+    conf = dns_conf(dnsmasq)
+    nodes = [cl.node(i, **conf) for i in range(3)]
+    for n in reversed(nodes):
+        n.start()
+    names = [cl.name(i) for i in range(3)]
+    for n in nodes:
+        wait_info(n, lambda i: sorted(m["node"] for m in i["members"] if m["state"] == "up")
+                  == names, "all three members up", timeout=30)
+        wait_status(n, names)
+    infos = [cluster_info(n) for n in nodes]
+    assert len({i["uuid"] for i in infos}) == 1 and infos[0]["uuid"], infos
+    assert "forming one (smallest name)" in nodes[0].log()
+    for n in nodes[1:]:
+        assert "forming one" not in n.log()
+        assert "discovered %s (DNS starling.test)" % names[0] in n.log()
+    sub = PahoClient(nodes[2].port, "sub", host=nodes[2].host)
+    sub.subscribe("d/#", qos=1)
+    pub = PahoClient(nodes[0].port, "pub", host=nodes[0].host)
+    pub.publish("d/1", b"found", qos=1)
+    assert sub.get().payload == b"found"
+    sub.close()
+    pub.close()
+
+
+def test_dns_node_restarts_into_its_cluster(broker_factory, dnsmasq):
+    """A node with Raft state does not wait for the window: restarted, it comes back into
+    the same cluster (same uuid, a new incarnation)."""
+    cl = Cluster(broker_factory, 2)
+    conf = dns_conf(dnsmasq)
+    n1, n2 = cl.node(0, **conf).start(), cl.node(1, **conf).start()
+    names = [cl.name(i) for i in range(2)]
+    for n in (n1, n2):
+        wait_info(n, lambda i: sorted(m["node"] for m in i["members"] if m["state"] == "up")
+                  == names, "both members up", timeout=30)
+    uuid = cluster_info(n1)["uuid"]
+    n2.restart()
+    wait_info(n1, lambda i: [m for m in i["members"] if m["node"] == names[1]][0]["incarnation"]
+              == 2, "node 2 back", timeout=20)
+    assert cluster_info(n2)["uuid"] == uuid
+
+
+def test_srv_records_are_refused(broker_factory):
+    """record_type = srv is not built: startup says so."""
+    cl = Cluster(broker_factory, 1)
+    b = cl.node(0, **{"cluster.discovery_strategy": "dns", "cluster.dns.record_type": "srv"})
+    path = b.write_config()
+    r = subprocess.run([b.command()[0], "foreground", "-c", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=10, cwd=b.dir)
+    assert r.returncode != 0 and "cluster.dns.record_type = srv is not supported yet" in r.stdout
+    assert os.path.isdir(b.dir)

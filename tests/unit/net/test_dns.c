@@ -1,0 +1,62 @@
+/* test_dns.c — DNS queries and answers for discovery: a query's bytes, a real answer (as
+ * dnsmasq sends it, with name compression), NXDOMAIN, server failure, and truncated or
+ * foreign responses. */
+#include "test.h"
+#include "core/err.h"
+#include "net/dns.h"
+
+#include <string.h>
+
+static void test_query(void)
+{
+    uint8_t q[64];
+    long n = st_dns_query(0x1234, "starling.test", ST_DNS_A, q, sizeof q);
+    static const uint8_t want[] = {0x12, 0x34, 1,   0,   0,   1,   0,   0,   0,   0,   0,
+                                   0,    8,    's', 't', 'a', 'r', 'l', 'i', 'n', 'g', 4,
+                                   't',  'e',  's', 't', 0,   0,   1,   0,   1};
+    CHECK_EQ(n, (long)sizeof want);
+    CHECK(memcmp(q, want, sizeof want) == 0);
+    CHECK_EQ(st_dns_query(1, "starling.test.", ST_DNS_A, q, sizeof q), (long)sizeof want);
+    CHECK_EQ(st_dns_query(1, "a..b", ST_DNS_A, q, sizeof q), ST_EINVAL);
+    CHECK_EQ(st_dns_query(1, "", ST_DNS_A, q, sizeof q), ST_EINVAL);
+    CHECK_EQ(st_dns_query(1, "starling.test", ST_DNS_A, q, 10), ST_ETOOLARGE);
+}
+
+/* dnsmasq's answer for starling.test with three A records */
+static const uint8_t ANSWER[] = {
+    0x12, 0x34, 0x85, 0x80, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x08, 0x73, 0x74, 0x61,
+    0x72, 0x6c, 0x69, 0x6e, 0x67, 0x04, 0x74, 0x65, 0x73, 0x74, 0x00, 0x00, 0x01, 0x00, 0x01, 0xc0,
+    0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x7f, 0x00, 0x00, 0x04, 0xc0,
+    0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x7f, 0x00, 0x00, 0x03, 0xc0,
+    0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x7f, 0x00, 0x00, 0x02};
+
+static void test_answers(void)
+{
+    uint8_t a[8][16];
+    CHECK_EQ(st_dns_answers(ANSWER, sizeof ANSWER, 0x1234, ST_DNS_A, a, 8), 3);
+    CHECK(a[0][0] == 127 && a[0][3] == 4 && a[2][3] == 2);
+    CHECK_EQ(st_dns_answers(ANSWER, sizeof ANSWER, 0x1234, ST_DNS_A, a, 2), 2);
+    CHECK_EQ(st_dns_answers(ANSWER, sizeof ANSWER, 0x1234, ST_DNS_AAAA, a, 8), 0);
+    CHECK_EQ(st_dns_answers(ANSWER, sizeof ANSWER, 0x9999, ST_DNS_A, a, 8), ST_EMALFORMED);
+    for (size_t cut = 0; cut < sizeof ANSWER; cut++) /* every truncation is caught */
+        CHECK(st_dns_answers(ANSWER, cut, 0x1234, ST_DNS_A, a, 8) == ST_EMALFORMED);
+    uint8_t r[sizeof ANSWER];
+    memcpy(r, ANSWER, sizeof r);
+    r[3] = 0x83; /* NXDOMAIN */
+    CHECK_EQ(st_dns_answers(r, sizeof r, 0x1234, ST_DNS_A, a, 8), 0);
+    r[3] = 0x82; /* SERVFAIL */
+    CHECK_EQ(st_dns_answers(r, sizeof r, 0x1234, ST_DNS_A, a, 8), ST_EPROTO);
+    memcpy(r, ANSWER, sizeof r);
+    r[2] = 0x01; /* a query, not a response */
+    CHECK_EQ(st_dns_answers(r, sizeof r, 0x1234, ST_DNS_A, a, 8), ST_EMALFORMED);
+    memcpy(r, ANSWER, sizeof r);
+    r[31] = 0x80; /* a reserved label type where a name should be */
+    CHECK_EQ(st_dns_answers(r, sizeof r, 0x1234, ST_DNS_A, a, 8), ST_EMALFORMED);
+}
+
+int main(void)
+{
+    RUN(test_query);
+    RUN(test_answers);
+    return TEST_END();
+}
