@@ -262,20 +262,26 @@ def test_no_matching_subscribers_counts_remote_nodes(broker_factory):
     s.close()
 
 
-def test_puback_waits_for_a_stopped_node_then_nothing_is_lost(broker_factory):
-    """forward_ack: with the subscriber's node frozen (SIGSTOP), a QoS 1 PUBACK on node 1
-    waits; once the link has been down for forward_ack_timeout the PUBACK is sent (the
-    message stays queued for that node). When the node resumes, the lane reconnects to the
-    same process and the message is delivered: acknowledged means not lost."""
+def fast_pair(broker_factory, filter_):
+    """Two nodes that give up on each other's links within a second: a QoS 1 subscriber
+    to filter_ on node 2 (its route known on node 1) and a publisher on node 1."""
     conf = {"cluster.link_timeout": "1s", "cluster.forward_ack_timeout": "1s"}
     cl = Cluster(broker_factory, 2)
     n1 = cl.node(0, **conf).start()
     n2 = cl.node(1, seeds=[0], **conf).start()
     wait_status(n1, [cl.name(0), cl.name(1)])
     sub = client(n2, "sub")
-    sub.subscribe("held/#", qos=1)
+    sub.subscribe(filter_, qos=1)
     wait_routes(n1, cl.name(1), 1)
-    pub = client(n1, "pub")
+    return cl, n1, n2, sub, client(n1, "pub")
+
+
+def test_puback_waits_for_a_stopped_node_then_nothing_is_lost(broker_factory):
+    """forward_ack: with the subscriber's node frozen (SIGSTOP), a QoS 1 PUBACK on node 1
+    waits; once the link has been down for forward_ack_timeout the PUBACK is sent (the
+    message stays queued for that node). When the node resumes, the lane reconnects to the
+    same process and the message is delivered: acknowledged means not lost."""
+    cl, n1, n2, sub, pub = fast_pair(broker_factory, "held/#")
     pub.publish("held/0", b"before", qos=1)
     assert sub.get().payload == b"before"
     n2.proc.send_signal(signal.SIGSTOP)
@@ -337,15 +343,7 @@ def test_link_cut_and_restored_loses_no_acknowledged_message(broker_factory):
     if why:
         print("skipped: " + why)
         pytest.skip(why)
-    conf = {"cluster.link_timeout": "1s", "cluster.forward_ack_timeout": "1s"}
-    cl = Cluster(broker_factory, 2)
-    n1 = cl.node(0, **conf).start()
-    n2 = cl.node(1, seeds=[0], **conf).start()
-    wait_status(n1, [cl.name(0), cl.name(1)])
-    sub = client(n2, "sub")
-    sub.subscribe("cut/#", qos=1)
-    wait_routes(n1, cl.name(1), 1)
-    pub = client(n1, "pub")
+    cl, n1, n2, sub, pub = fast_pair(broker_factory, "cut/#")
     link = LinkCut(n1.host, n2.host)
     acked = []
     try:
