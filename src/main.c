@@ -38,6 +38,7 @@ static void usage(void)
     fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n"
                     "       starling [-c FILE] ctl cluster status [--json]\n"
                     "       starling [-c FILE] ctl cluster routes\n"
+                    "       starling [-c FILE] ctl cluster force-leave <node>\n"
                     "       starling bench conn|pub|sub|pubsub [options]\n");
 }
 

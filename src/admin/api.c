@@ -1,5 +1,6 @@
 /* api.c — the endpoints: EMQX 5 shapes where EMQX has the endpoint. */
 #include "admin/api.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,10 +93,10 @@ static void control_json(sb *b, st_cluster *cl)
     st_cluster_member *m = calloc(MAX_NODES, sizeof *m);
     st_cluster_info_get(cl, &info, m, m ? MAX_NODES : 0);
     sb_printf(b,
-              "\"uuid\":\"%s\",\"raft\":{\"state\":\"%s\",\"term\":%llu,\"applied\":%llu},"
-              "\"members\":[",
+              "\"uuid\":\"%s\",\"raft\":{\"state\":\"%s\",\"term\":%llu,\"applied\":%llu,"
+              "\"voters\":%u},\"members\":[",
               info.uuid, info.raft_state, (unsigned long long)info.term,
-              (unsigned long long)info.applied);
+              (unsigned long long)info.applied, info.voters);
     for (size_t i = 0; m && i < info.nmembers && i < MAX_NODES; i++) {
         sb_printf(b, "%s{\"node\":", i ? "," : "");
         sb_json_str(b, m[i].name);
@@ -132,11 +133,36 @@ static void routes_json(sb *b, st_cluster *cl)
     free(p);
 }
 
+/* DELETE /api/v5/cluster/{node}/force_leave (EMQX's path): the leader commits LEAVE. */
+static void force_leave(const st_api *api, const st_http_req *req, st_http_resp *resp)
+{
+    static const char pre[] = "/api/v5/cluster/", suf[] = "/force_leave";
+    size_t n = strlen(req->path), pl = sizeof pre - 1, sl = sizeof suf - 1;
+    if (n <= pl + sl || strncmp(req->path, pre, pl) != 0 || strcmp(req->path + n - sl, suf) != 0) {
+        error(resp, 405, "METHOD_NOT_ALLOWED",
+              "DELETE is served on /api/v5/cluster/{node}/force_leave");
+        return;
+    }
+    char node[256], err[200];
+    snprintf(node, sizeof node, "%.*s", (int)(n - pl - sl), req->path + pl);
+    int rc = st_cluster_force_leave(api->cluster, node, err, sizeof err);
+    if (rc == ST_ENOENT)
+        error(resp, 404, "NOT_FOUND", err);
+    else if (rc < 0)
+        error(resp, 400, "BAD_REQUEST", err);
+    else
+        reply(resp, 204, "application/json", &(sb){0});
+}
+
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
 {
     const st_api *api = ctx;
+    if (strcmp(req->method, "DELETE") == 0) {
+        force_leave(api, req, resp);
+        return;
+    }
     if (strcmp(req->method, "GET") != 0) {
-        error(resp, 405, "METHOD_NOT_ALLOWED", "only GET is served so far");
+        error(resp, 405, "METHOD_NOT_ALLOWED", "only GET is served here");
         return;
     }
     st_cluster_node *v = calloc(MAX_NODES, sizeof *v);

@@ -16,12 +16,13 @@
 static void ctl_usage(void)
 {
     fprintf(stderr, "usage: starling [-c FILE] ctl cluster status [--json]\n"
-                    "       starling [-c FILE] ctl cluster routes\n");
+                    "       starling [-c FILE] ctl cluster routes\n"
+                    "       starling [-c FILE] ctl cluster force-leave <node>\n");
 }
 
-/* GET path from the API at bind (a wildcard address means this machine). Returns the
+/* method path to the API at bind (a wildcard address means this machine). Returns the
  * HTTP status, or -1 if the node does not answer; *body is malloc'd. */
-static int get(const char *bind, const char *path, char **body)
+static int request(const char *bind, const char *method, const char *path, char **body)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -42,8 +43,9 @@ static int get(const char *bind, const char *path, char **body)
         return -1;
     }
     char req[600];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+    int n =
+        snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                 method, path);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
         return -1;
@@ -87,17 +89,17 @@ static void print_names(const char *json, const st_jtok *t, const char *key)
     printf("]");
 }
 
-/* GET path from the node's API: the body (malloc'd), or NULL with the error printed. */
-static char *api_get(const st_config *c, const char *path)
+/* method path to the node's API: the body (malloc'd), or NULL with the error printed. */
+static char *api_call(const st_config *c, const char *method, const char *path)
 {
     const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char *body = NULL;
-    int status = get(bind, path, &body);
+    int status = request(bind, method, path, &body);
     if (status < 0) {
         fprintf(stderr, "starling ctl: the node does not answer on %s (is it running?)\n", bind);
         return NULL;
     }
-    if (status != 200) {
+    if (status != 200 && status != 204) {
         fprintf(stderr, "starling ctl: HTTP %d: %s\n", status, body);
         free(body);
         return NULL;
@@ -107,16 +109,27 @@ static char *api_get(const st_config *c, const char *path)
 
 static int cluster_routes(const st_config *c)
 {
-    char *body = api_get(c, "/api/v5/cluster/routes");
+    char *body = api_call(c, "GET", "/api/v5/cluster/routes");
     if (!body) return 1;
     printf("%s\n", body);
     free(body);
     return 0;
 }
 
+static int cluster_force_leave(const st_config *c, const char *node)
+{
+    char path[400];
+    snprintf(path, sizeof path, "/api/v5/cluster/%.300s/force_leave", node);
+    char *body = api_call(c, "DELETE", path);
+    if (!body) return 1;
+    printf("Node %s is being removed from the cluster\n", node);
+    free(body);
+    return 0;
+}
+
 static int cluster_status(const st_config *c, int json)
 {
-    char *body = api_get(c, "/api/v5/cluster/status");
+    char *body = api_call(c, "GET", "/api/v5/cluster/status");
     if (!body) return 1;
     if (json) {
         printf("%s\n", body);
@@ -149,6 +162,8 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "routes") == 0)
         return cluster_routes(c);
+    if (argc == 3 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "force-leave") == 0)
+        return cluster_force_leave(c, argv[2]);
     ctl_usage();
     return 2;
 }

@@ -223,6 +223,7 @@ static void on_wake(uv_async_t *a)
         }
         if (it->kind == ST_CLI_LANE_DOWN && it->slot < c->npeers && it->lane < ST_CL_MAX_LANES)
             c->peers[it->slot]->lanes[it->lane] = ST_LANE_IDLE;
+        if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
         free(it);
     }
     routes_out(c, items, &n);
@@ -430,6 +431,35 @@ const char *st_cluster_name(const st_cluster *c)
 const char *st_cluster_node_name(const st_cluster *c)
 {
     return c->cfg.node_name;
+}
+
+int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t errlen)
+{
+    if (strcmp(node, c->cfg.node_name) == 0) {
+        snprintf(err, errlen,
+                 "a node cannot force itself out (stop it, or force-leave it from another node)");
+        return ST_EINVAL;
+    }
+    pthread_mutex_lock(&c->view_lock);
+    const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
+    const st_node_row *r = t ? st_nodes_find(t, node) : NULL;
+    int ok = r && r->state != ST_NS_LEFT;
+    pthread_mutex_unlock(&c->view_lock);
+    if (!ok) {
+        snprintf(err, errlen, "%s is not a member of this cluster", node);
+        return ST_ENOENT;
+    }
+    size_t len = strlen(node);
+    st_cl_item *it = calloc(1, sizeof *it + len + 1);
+    if (!it) {
+        snprintf(err, errlen, "out of memory");
+        return ST_ENOMEM;
+    }
+    it->kind = ST_CLI_FORCE_LEAVE;
+    memcpy(it->s, node, len + 1);
+    it->len = (uint32_t)len;
+    st_cl_post(c, it);
+    return 0;
 }
 
 void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,

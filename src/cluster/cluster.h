@@ -76,11 +76,18 @@ typedef struct st_cluster_info {
     char uuid[40]; /* "" until the cluster row is applied */
     char raft_state[16];
     uint64_t term, applied;
+    unsigned voters; /* in the Raft configuration as this node knows it */
     size_t nmembers; /* may exceed the array given */
 } st_cluster_info;
 
 void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max);
 const char *st_cluster_node_name(const st_cluster *c);
+
+/* `ctl cluster force-leave`: the leader commits LEAVE for node (a member, not this node),
+ * removes it from Raft, and every node drops its routes and stops dialling it. Returns 0
+ * once asked (it completes asynchronously), ST_ENOENT (no such member) or ST_EINVAL, with
+ * the reason in err. Any thread. */
+int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t errlen);
 
 /* Route and forwarding figures for the API. */
 typedef struct st_cluster_peer_routes {

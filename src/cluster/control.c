@@ -311,7 +311,14 @@ static void reconcile(st_cluster *c)
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
     for (uint32_t i = 0; i < t->n; i++) {
         const st_node_row *r = &t->rows[i];
-        if (r->state == ST_NS_LEFT || r->node_id == c->node_id) continue;
+        if (r->node_id == c->node_id) continue;
+        if (r->state == ST_NS_LEFT) { /* Raft's configuration follows: out it goes */
+            if (r->role == CW_ROLE_CORE && st_craft_member_role(c->craft, r->node_id) >= 0) {
+                st_craft_remove(c->craft, r->node_id);
+                return;
+            }
+            continue;
+        }
         if (r->role == CW_ROLE_REPLICANT) { /* not in Raft: joined at once */
             if (r->state == ST_NS_JOINING) {
                 propose_joined(c, r->name);
@@ -371,6 +378,85 @@ static void decide_down(st_cluster *c)
                      (long long)(now - since));
         }
         return;
+    }
+}
+
+/* ---- force-leave --------------------------------------------------------------------- */
+
+typedef struct leave_wait {
+    st_cluster *c;
+    st_buf body;
+    ce_op op;
+} leave_wait;
+
+static void leave_done(void *arg, int status)
+{
+    leave_wait *lw = arg;
+    if (status != 0) LOG_WARN(lw->c->log, "cluster: force-leave not committed (%d)", status);
+    st_buf_free(&lw->body);
+    free(lw);
+}
+
+static void propose_leave(st_cluster *c, const char *name)
+{
+    leave_wait *lw = calloc(1, sizeof *lw);
+    if (!lw) return;
+    lw->c = c;
+    st_op_leave(&lw->body, name, 1);
+    lw->op = (ce_op){
+        c->node_id, c->op_seq++, ST_T_NODES, ST_V_LEAVE, {lw->body.p, (uint32_t)lw->body.len}};
+    if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &lw->op, 1, leave_done, lw) <
+        0) {
+        st_buf_free(&lw->body);
+        free(lw);
+        return;
+    }
+    LOG_NOTICE(c->log, "cluster: forcing %s out of the cluster", name);
+}
+
+void st_cl_force_leave(st_cluster *c, const char *name)
+{
+    if (c->craft && st_craft_ready(c->craft)) {
+        propose_leave(c, name);
+        return;
+    }
+    cw_leave_req r = {{(const uint8_t *)name, (uint32_t)strlen(name)}, 1};
+    uint8_t buf[300];
+    size_t n = cw_encode_leave_req(&r, buf, sizeof buf);
+    if (n > sizeof buf) return;
+    for (int i = 0; i < c->npeers; i++) /* the leader acts, the others ignore it */
+        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
+            st_link_send(c->peers[i]->link, buf, n);
+}
+
+void st_cl_leave_request(st_cluster *c, const cw_leave_req *r)
+{
+    char name[256];
+    if (!c->craft || !st_craft_ready(c->craft) || r->name.len >= sizeof name) return;
+    snprintf(name, sizeof name, "%.*s", (int)r->name.len, r->name.p);
+    if (strcmp(name, c->cfg.node_name) == 0) return; /* the leader is not forced out */
+    const st_node_row *row = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), name);
+    if (row && row->state != ST_NS_LEFT) propose_leave(c, name);
+}
+
+/* Every node: a member that left loses its routes here, what is queued for it, its link,
+ * and is not dialled any more (if it is still alive and dials us, it is linked again). */
+static void apply_left(st_cluster *c)
+{
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    for (int i = 0; i < c->npeers; i++) {
+        st_peer *p = c->peers[i];
+        const st_node_row *r = st_nodes_find(t, p->name);
+        int left = r && r->state == ST_NS_LEFT;
+        if (left == p->left) continue;
+        p->left = left;
+        if (!left) continue;
+        LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
+        if (p->link) st_link_close(p->link, "left the cluster");
+        if (c->broker) {
+            st_cl_routes_purge(c, p);
+            st_fwd_peer_down(c->fwd, p->slot, 1);
+        }
     }
 }
 
@@ -479,10 +565,12 @@ void st_cl_control_tick(st_cluster *c)
     reconcile(c);
     decide_down(c);
     apply_down(c);
+    apply_left(c);
     meet_members(c);
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
     c->raft_term = st_craft_term(c->craft);
+    c->raft_voters = st_craft_voters(c->craft);
     pthread_mutex_unlock(&c->view_lock);
 }
 
@@ -505,6 +593,7 @@ void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member
              : c->cfg.role == CW_ROLE_REPLICANT ? "replicant"
                                                 : "stopped");
     info->term = c->raft_term;
+    info->voters = c->raft_voters;
     if (c->fsm) {
         info->applied = st_fsm_applied(c->fsm);
         const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);

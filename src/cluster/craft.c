@@ -462,6 +462,24 @@ int st_craft_assign_voter(st_craft *c, uint64_t id)
     return 0;
 }
 
+int st_craft_remove(st_craft *c, uint64_t id)
+{
+    if (c->changing || !st_craft_ready(c)) return ST_EINVAL;
+    c->change.data = c;
+    if (raft_remove(&c->raft, &c->change, id, change_cb) != 0) return ST_EINVAL;
+    c->changing = 1;
+    return 0;
+}
+
+unsigned st_craft_voters(const st_craft *c)
+{
+    unsigned n = 0;
+    if (!c->started) return 0;
+    for (unsigned i = 0; i < c->raft.configuration.n; i++)
+        n += c->raft.configuration.servers[i].role == RAFT_VOTER;
+    return n;
+}
+
 const char *st_craft_leader(const st_craft *c, uint64_t *id)
 {
     raft_id lid = 0;

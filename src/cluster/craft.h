@@ -55,6 +55,8 @@ int st_craft_member_role(const st_craft *c, uint64_t id); /* -1 if not in the co
 int st_craft_changing(const st_craft *c);
 int st_craft_add(st_craft *c, uint64_t id, const char *address);
 int st_craft_assign_voter(st_craft *c, uint64_t id);
+int st_craft_remove(st_craft *c, uint64_t id);
+unsigned st_craft_voters(const st_craft *c); /* in the configuration as this node knows it */
 const char *st_craft_leader(const st_craft *c, uint64_t *id); /* address, or NULL */
 
 /* Close libraft; closed(arg) runs on the loop when it is safe to free. */

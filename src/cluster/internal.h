@@ -93,10 +93,11 @@ struct st_peer {
     int64_t down_at;     /* when its CONTROL link went down (or we met it) */
     uint64_t purged_inc; /* the incarnation whose DOWN we have applied here */
     int member;          /* it said (HELLO / WELCOME flag) that it is in a cluster */
+    int left;            /* its row says left: not dialled (it may still dial us) */
 };
 
 /* Items other threads post to the cluster thread (st_cl_post). */
-enum { ST_CLI_ROUTE, ST_CLI_LANE_DOWN };
+enum { ST_CLI_ROUTE, ST_CLI_LANE_DOWN, ST_CLI_FORCE_LEAVE };
 typedef struct st_cl_item {
     st_mpsc_node node;
     int kind;
@@ -142,6 +143,7 @@ struct st_cluster {
     st_craft *craft;
     char raft_state[16]; /* published each tick under view_lock */
     uint64_t raft_term;
+    unsigned raft_voters;
     uint64_t op_seq;   /* this boot's op ids: random24 << 40, then +1 */
     ce_op self_ops[3]; /* INIT/JOIN/BOOT of ourselves, resent with the same ids */
     st_buf self_bodies[3];
@@ -205,6 +207,8 @@ void st_disc_close(st_cluster *c);
 
 /* control.c */
 int st_cl_is_member(st_cluster *c);
+void st_cl_force_leave(st_cluster *c, const char *name);
+void st_cl_leave_request(st_cluster *c, const cw_leave_req *r);
 
 /* peers.c */
 st_peer *st_peer_get(st_cluster *c, const char *name, int create);

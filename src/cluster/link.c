@@ -370,6 +370,11 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (cw_decode_join_req(f->body, &j) == 0) st_cl_join_request(l->cl, l, &j);
         break;
     }
+    case CW_LEAVE_REQ: {
+        cw_leave_req lr;
+        if (cw_decode_leave_req(f->body, &lr) == 0) st_cl_leave_request(l->cl, &lr);
+        break;
+    }
     case CW_JOIN_RESULT: {
         cw_join_result j;
         if (cw_decode_join_result(f->body, &j) == 0) st_cl_join_result(l->cl, l, &j);

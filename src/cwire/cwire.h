@@ -45,6 +45,7 @@ enum cw_type {
     CW_ROUTE_SYNC_END = 0x12,
     CW_JOIN_REQ = 0x1A,
     CW_JOIN_RESULT = 0x1B,
+    CW_LEAVE_REQ = 0x1C, /* to the leader: commit LEAVE for a node (force-leave) */
     CW_RESUME = 0x50,
     CW_FWD = 0x51,
 };
@@ -151,6 +152,11 @@ typedef struct cw_join_result {
     st_bytes leader_name, text;
 } cw_join_result;
 
+typedef struct cw_leave_req {
+    st_bytes name;
+    uint8_t forced;
+} cw_leave_req;
+
 typedef struct cw_resume {
     uint64_t sender_boot, last_seq;
 } cw_resume;
@@ -188,6 +194,7 @@ int cw_decode_route_sync(uint8_t type, st_bytes body, cw_route_sync *s);
 int cw_decode_route_batch(st_bytes body, cw_route_batch *b);
 int cw_decode_resume(st_bytes body, cw_resume *r);
 int cw_decode_join_req(st_bytes body, cw_join_req *j);
+int cw_decode_leave_req(st_bytes body, cw_leave_req *l);
 int cw_decode_join_result(st_bytes body, cw_join_result *j);
 int cw_decode_fwd(st_bytes body, cw_fwd *f);
 
@@ -211,6 +218,7 @@ size_t cw_encode_ack(uint64_t seq, const uint64_t *nacks, uint16_t nnack, uint8_
 size_t cw_encode_route_sync(uint8_t type, const cw_route_sync *s, uint8_t *dst, size_t cap);
 size_t cw_encode_resume(const cw_resume *r, uint8_t *dst, size_t cap);
 size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap);
+size_t cw_encode_leave_req(const cw_leave_req *l, uint8_t *dst, size_t cap);
 size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
 /* Batches: the header is written last, when the count is known. */
 size_t cw_encode_route_batch(uint64_t seq, const cw_route_op *ops, uint16_t n, uint8_t *dst,

@@ -32,6 +32,7 @@ static const char *const names[] = {
     [CW_ROUTE_BATCH] = "ROUTE_BATCH",
     [CW_ROUTE_SYNC_END] = "ROUTE_SYNC_END",
     [CW_JOIN_REQ] = "JOIN_REQ",
+    [CW_LEAVE_REQ] = "LEAVE_REQ",
     [CW_JOIN_RESULT] = "JOIN_RESULT",
     [CW_RESUME] = "RESUME",
     [CW_FWD] = "FWD",

@@ -220,6 +220,22 @@ size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap)
     return cw_wr_end(&w, CW_JOIN_REQ, 0);
 }
 
+int cw_decode_leave_req(st_bytes body, cw_leave_req *l)
+{
+    cw_rd r = cw_rd_of(body);
+    l->name = cw_str(&r);
+    l->forced = cw_u8(&r);
+    return r.bad || l->name.len == 0 || l->forced > 1 ? ST_EMALFORMED : 0;
+}
+
+size_t cw_encode_leave_req(const cw_leave_req *l, uint8_t *dst, size_t cap)
+{
+    cw_wr w = cw_wr_begin(dst, cap);
+    cw_put_str(&w, l->name);
+    cw_putn(&w, l->forced, 1);
+    return cw_wr_end(&w, CW_LEAVE_REQ, 0);
+}
+
 int cw_decode_join_result(st_bytes body, cw_join_result *j)
 {
     cw_rd r = cw_rd_of(body);

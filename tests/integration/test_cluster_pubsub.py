@@ -554,3 +554,33 @@ def test_replicant_added_and_removed_while_traffic_flows(broker_factory):
     assert first in sent
     sub.close()
     pub.close()
+
+
+def test_force_leave_removes_a_dead_member(broker_factory):
+    """`starling ctl cluster force-leave <node>` on a follower (the request goes to the
+    leader) removes a killed node at once, without waiting for node_down_timeout: it is
+    'left' in every member table, out of the Raft configuration (2 voters), its routes are
+    gone, and `ctl cluster status` no longer lists it. Forcing out an unknown node or the
+    node itself is refused with the reason."""
+    conf = {"cluster.node_down_timeout": "600s"}
+    cl, (n1, n2, n3) = three_nodes(broker_factory, **conf)
+    names = [cl.name(i) for i in range(3)]
+    sub = client(n3, "sub3")
+    sub.subscribe("fl/#", qos=1)
+    wait_routes(n1, names[2], 1)
+    wait_info(n1, lambda i: i["raft"]["voters"] == 3, "3 voters")
+    n3.proc.kill()
+    n3.proc.wait()
+    n3.proc = None
+    follower = n2 if cluster_info(n1)["raft"]["state"] == "leader" else n1
+    r = ctl(follower, "cluster", "force-leave", names[2])
+    assert r.returncode == 0 and "is being removed" in r.stdout, (r.stdout, r.stderr)
+    for n in (n1, n2):
+        wait_info(n, lambda i: member(n, names[2])["state"] == "left", "node 3 left", timeout=15)
+        wait_routes(n, names[2], 0)
+        wait_status(n, names[:2])
+    wait_info(n1, lambda i: i["raft"]["voters"] == 2, "2 voters")
+    r = ctl(n1, "cluster", "force-leave", "starling@127.0.0.99")
+    assert r.returncode == 1 and "HTTP 404" in r.stderr and "not a member" in r.stderr, r.stderr
+    r = ctl(n1, "cluster", "force-leave", names[0])
+    assert r.returncode == 1 and "HTTP 400" in r.stderr and "cannot force itself" in r.stderr

@@ -39,6 +39,9 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_route_batch b;
         cw_resume rs;
         cw_fwd f;
+        cw_join_req jq;
+        cw_join_result jr;
+        cw_leave_req lq;
     } u;
     uint8_t proof[CW_PROOF];
     uint64_t v;
@@ -81,6 +84,12 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         return cw_encode_route_batch(u.b.seq, ops, u.b.n, out, cap);
     case CW_RESUME:
         return cw_decode_resume(body, &u.rs) ? 0 : cw_encode_resume(&u.rs, out, cap);
+    case CW_JOIN_REQ:
+        return cw_decode_join_req(body, &u.jq) ? 0 : cw_encode_join_req(&u.jq, out, cap);
+    case CW_JOIN_RESULT:
+        return cw_decode_join_result(body, &u.jr) ? 0 : cw_encode_join_result(&u.jr, out, cap);
+    case CW_LEAVE_REQ:
+        return cw_decode_leave_req(body, &u.lq) ? 0 : cw_encode_leave_req(&u.lq, out, cap);
     case CW_FWD:
         if (cw_decode_fwd(body, &u.f) || u.f.n > MAXOPS) return 0;
         while (n < MAXOPS && cw_fwd_next(&u.f, &off, &recs[n]))

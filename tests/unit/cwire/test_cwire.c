@@ -259,6 +259,15 @@ static void test_fwd(void)
     CHECK(frame_of(buf, n, &f) && f.type == CW_RESUME && cw_decode_resume(f.body, &rd) == 0);
     CHECK(rd.sender_boot == 0x77 && rd.last_seq == 1234);
 
+    cw_leave_req lq = {S("starling@10.0.0.3"), 1}, lqd;
+    n = cw_encode_leave_req(&lq, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_LEAVE_REQ && cw_decode_leave_req(f.body, &lqd) == 0);
+    CHECK(lqd.forced == 1 && lqd.name.len == 17 &&
+          memcmp(lqd.name.p, "starling@10.0.0.3", 17) == 0);
+    CHECK_STR(cw_type_name(CW_LEAVE_REQ), "LEAVE_REQ");
+    uint8_t bad[] = {0, 0, 1}; /* an empty name */
+    CHECK_EQ(cw_decode_leave_req((st_bytes){bad, 3}, &lqd), ST_EMALFORMED);
+
     n = cw_encode_fwd(100, recs, 2, buf, sizeof buf);
     CHECK_EQ(n, CW_HDR + 10 + cw_record_size(&recs[0]) + cw_record_size(&recs[1]));
     CHECK(frame_of(buf, n, &f) && f.type == CW_FWD);
