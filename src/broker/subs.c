@@ -149,6 +149,16 @@ void st_subs_free(st_subs *s)
     free(s);
 }
 
+/* Free the filter's node once nobody, here or on another node, subscribes to it. */
+static void fnode_gc(st_subs *s, void **slot, const char *filter, size_t len)
+{
+    fnode *f = *slot;
+    if (f->n || f->ng || f->nrn) return;
+    fnode_free(f, NULL);
+    *slot = NULL;
+    st_trie_prune(s->trie, filter, len);
+}
+
 /* add or replace entry e in the member array; returns 1 new, 0 replaced, <0 error */
 static int members_put(st_target **m, uint32_t *n, uint32_t *cap, const st_target *e)
 {
@@ -263,11 +273,7 @@ static int del_locked(st_subs *s, const char *filter, size_t len, uint64_t sid)
         if (rc == 1 && s->route) s->route(s->route_cx, real, rlen, gname, glen, g->n);
         if (g) group_gc(f, g);
     }
-    if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
-        fnode_free(f, NULL);
-        *slot = NULL;
-        st_trie_prune(s->trie, real, rlen);
-    }
+    fnode_gc(s, slot, real, rlen);
     return rc;
 }
 
@@ -503,11 +509,7 @@ static int remote_del(st_subs *s, const char *filter, size_t len, uint16_t node)
             rc = 1;
             break;
         }
-    if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
-        fnode_free(f, NULL);
-        *slot = NULL;
-        st_trie_prune(s->trie, filter, len);
-    }
+    fnode_gc(s, slot, filter, len);
     return rc;
 }
 
@@ -552,11 +554,7 @@ static int remote_share(st_subs *s, const st_route_op *op, uint16_t node)
         }
         group_gc(f, g);
     }
-    if (f->n == 0 && f->ng == 0 && f->nrn == 0) {
-        fnode_free(f, NULL);
-        *slot = NULL;
-        st_trie_prune(s->trie, op->filter, op->len);
-    }
+    fnode_gc(s, slot, op->filter, op->len);
     return 0;
 }
 

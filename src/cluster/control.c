@@ -100,6 +100,15 @@ static int raft_dial(void *arg, const char *address, void *token)
     return st_link_dial_raft(c, host, atoi(colon + 1), token) ? 0 : -1;
 }
 
+/* Propose one op of the nodes table, built in body (which op points into: both live until
+ * done runs), with a fresh op id. 0, or <0 if it could not be proposed. */
+static int propose_node_op(st_cluster *c, ce_op *op, const st_buf *body, uint16_t verb,
+                           st_craft_done_cb done, void *arg)
+{
+    *op = (ce_op){c->node_id, c->op_seq++, ST_T_NODES, verb, {body->p, (uint32_t)body->len}};
+    return st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), op, 1, done, arg);
+}
+
 /* ---- joining ------------------------------------------------------------------------------ */
 
 static int is_member(st_cluster *c)
@@ -232,13 +241,7 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
     else
         st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name),
                    peer_addr(c, l, addr, sizeof addr), l->peer_boot);
-    jw->op = (ce_op){c->node_id,
-                     c->op_seq++,
-                     ST_T_NODES,
-                     boot ? ST_V_BOOT : ST_V_JOIN,
-                     {jw->body.p, (uint32_t)jw->body.len}};
-    if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &jw->op, 1, join_done, jw) <
-        0) {
+    if (propose_node_op(c, &jw->op, &jw->body, boot ? ST_V_BOOT : ST_V_JOIN, join_done, jw) < 0) {
         reply_join(c, l->peer_name, j->req_id, CW_JOIN_FAILED, "could not propose");
         st_buf_free(&jw->body);
         free(jw);
@@ -294,13 +297,7 @@ static void propose_joined(st_cluster *c, const char *name)
 {
     st_buf_free(&c->joined_body);
     st_op_name(&c->joined_body, name);
-    c->joined_op = (ce_op){c->node_id,
-                           c->op_seq++,
-                           ST_T_NODES,
-                           ST_V_JOINED,
-                           {c->joined_body.p, (uint32_t)c->joined_body.len}};
-    if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &c->joined_op, 1, joined_done,
-                         c) == 0)
+    if (propose_node_op(c, &c->joined_op, &c->joined_body, ST_V_JOINED, joined_done, c) == 0)
         c->joined_pending = 1;
 }
 
@@ -366,13 +363,7 @@ static void decide_down(st_cluster *c)
         if (now - since < c->cfg.node_down_timeout_ms) continue;
         st_buf_free(&c->down_body);
         st_op_down(&c->down_body, r->name, r->incarnation);
-        c->down_op = (ce_op){c->node_id,
-                             c->op_seq++,
-                             ST_T_NODES,
-                             ST_V_DOWN,
-                             {c->down_body.p, (uint32_t)c->down_body.len}};
-        if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &c->down_op, 1, down_done,
-                             c) == 0) {
+        if (propose_node_op(c, &c->down_op, &c->down_body, ST_V_DOWN, down_done, c) == 0) {
             c->down_pending = 1;
             LOG_WARN(c->log, "cluster: no link to %s for %lld ms: declaring it down", r->name,
                      (long long)(now - since));
@@ -403,10 +394,7 @@ static void propose_leave(st_cluster *c, const char *name)
     if (!lw) return;
     lw->c = c;
     st_op_leave(&lw->body, name, 1);
-    lw->op = (ce_op){
-        c->node_id, c->op_seq++, ST_T_NODES, ST_V_LEAVE, {lw->body.p, (uint32_t)lw->body.len}};
-    if (st_craft_propose(c->craft, st_hlc_now(&c->hlc, st_wall_ms()), &lw->op, 1, leave_done, lw) <
-        0) {
+    if (propose_node_op(c, &lw->op, &lw->body, ST_V_LEAVE, leave_done, lw) < 0) {
         st_buf_free(&lw->body);
         free(lw);
         return;
