@@ -88,11 +88,7 @@ void st_broker_stop(st_broker *b)
         st_imsg *m = calloc(1, sizeof *m);
         if (!m) continue;
         m->kind = ST_IM_STOP;
-        atomic_fetch_add(&b->w[i].depth, 1);
-        st_mpsc_push(&b->w[i].inbox, &m->node);
-        uint64_t one = 1;
-        if (write(b->w[i].wake.fd, &one, sizeof one) < 0) {
-        }
+        st_worker_post_now(&b->w[i], m);
     }
     for (int i = 0; i < b->running; i++)
         pthread_join(b->w[i].th, NULL);

@@ -165,18 +165,22 @@ void st_worker_routes_acked(st_worker *w)
         if (c->hold_out && c->hold_out <= acked) st_client_mark_dirty(c); /* flush releases */
 }
 
+void st_worker_post_now(st_worker *to, st_imsg *m)
+{
+    atomic_fetch_add_explicit(&to->depth, 1, memory_order_relaxed);
+    st_mpsc_push(&to->inbox, &m->node);
+    uint64_t one = 1;
+    if (write(to->wake.fd, &one, sizeof one) < 0) { /* counter saturated: fine */
+    }
+}
+
 void st_worker_post_remote(st_broker *b, uint16_t to, void *data)
 {
     st_imsg *m = calloc(1, sizeof *m);
     if (!m) return;
     m->kind = ST_IM_REMOTE;
     m->data = data;
-    st_worker *w = &b->w[to];
-    atomic_fetch_add_explicit(&w->depth, 1, memory_order_relaxed);
-    st_mpsc_push(&w->inbox, &m->node);
-    uint64_t one = 1;
-    if (write(w->wake.fd, &one, sizeof one) < 0) { /* counter saturated: fine */
-    }
+    st_worker_post_now(&b->w[to], m);
 }
 
 static void redispatch_item(st_worker *w, st_session *s, st_qitem *it)

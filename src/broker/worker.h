@@ -122,6 +122,8 @@ size_t st_worker_dispatch_local(st_worker *w, st_msg *msg);
 size_t st_worker_deliver_shared(st_worker *w, st_msg *msg, const char *share, size_t len);
 /* Route acks advanced: release the clients whose output waited for them. */
 void st_worker_routes_acked(st_worker *w);
+/* Queue an inbox item for worker `to` and wake it now, from any thread. */
+void st_worker_post_now(st_worker *to, st_imsg *m);
 /* Post an ST_IM_REMOTE item to worker `to` from any thread (the cluster thread). */
 void st_worker_post_remote(st_broker *b, uint16_t to, void *data);
 /* Deliver to targets owned by this worker (also used for inbox DELIVER batches). */
