@@ -45,7 +45,10 @@ enum cw_type {
     CW_ROUTE_SYNC_END = 0x12,
     CW_JOIN_REQ = 0x1A,
     CW_JOIN_RESULT = 0x1B,
-    CW_LEAVE_REQ = 0x1C, /* to the leader: commit LEAVE for a node (force-leave) */
+    CW_LEAVE_REQ = 0x1C,     /* to the leader: commit LEAVE for a node (force-leave) */
+    CW_TAIL_REQ = 0x20,      /* replicant → core: send me the applied log from an index */
+    CW_LOG_ENTRIES = 0x21,   /* core → replicant: applied entries */
+    CW_TAIL_SNAPSHOT = 0x22, /* core → replicant: the state machine's image */
     CW_RESUME = 0x50,
     CW_FWD = 0x51,
 };
@@ -157,6 +160,27 @@ typedef struct cw_leave_req {
     uint8_t forced;
 } cw_leave_req;
 
+typedef struct cw_tail_req {
+    uint64_t from;         /* the first index wanted (> 0) */
+    uint8_t uuid[CW_UUID]; /* of the cluster the replicant's state is from (zeros: none) */
+} cw_tail_req;
+
+typedef struct cw_log_entry {
+    uint64_t index;
+    st_bytes entry; /* a Raft entry (centry.h) */
+} cw_log_entry;
+
+typedef struct cw_log_entries {
+    uint16_t n;
+    st_bytes items; /* validated; walk with cw_log_next */
+} cw_log_entries;
+
+typedef struct cw_tail_snapshot {
+    uint64_t index; /* the image is the state after applying this index */
+    uint8_t uuid[CW_UUID];
+    st_bytes image; /* fsm.h's snapshot format */
+} cw_tail_snapshot;
+
 typedef struct cw_resume {
     uint64_t sender_boot, last_seq;
 } cw_resume;
@@ -197,12 +221,16 @@ int cw_decode_join_req(st_bytes body, cw_join_req *j);
 int cw_decode_leave_req(st_bytes body, cw_leave_req *l);
 int cw_decode_join_result(st_bytes body, cw_join_result *j);
 int cw_decode_fwd(st_bytes body, cw_fwd *f);
+int cw_decode_tail_req(st_bytes body, cw_tail_req *t);
+int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
+int cw_decode_tail_snapshot(st_bytes body, cw_tail_snapshot *s);
 
 /* Walkers over validated lists: 1 and the next item, 0 at the end. *off starts at 0. */
 int cw_ext_next(st_bytes ext, uint32_t *off, cw_ext *e);
 int cw_route_next(const cw_route_batch *b, uint32_t *off, cw_route_op *op);
 int cw_fwd_next(const cw_fwd *f, uint32_t *off, cw_record *r);
 uint64_t cw_ack_nack(const cw_ack *a, uint16_t i);
+int cw_log_next(const cw_log_entries *e, uint32_t *off, cw_log_entry *out);
 
 /* Encode a whole frame (header + body) into dst. Returns the frame's size; when it exceeds
  * cap nothing past cap is written. flags: CW_F_IGNORABLE or 0. ext: an encoded extension
@@ -220,6 +248,9 @@ size_t cw_encode_resume(const cw_resume *r, uint8_t *dst, size_t cap);
 size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap);
 size_t cw_encode_leave_req(const cw_leave_req *l, uint8_t *dst, size_t cap);
 size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
+size_t cw_encode_tail_req(const cw_tail_req *t, uint8_t *dst, size_t cap);
+size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);
+size_t cw_encode_tail_snapshot(const cw_tail_snapshot *s, uint8_t *dst, size_t cap);
 /* Batches: the header is written last, when the count is known. */
 size_t cw_encode_route_batch(uint64_t seq, const cw_route_op *ops, uint16_t n, uint8_t *dst,
                              size_t cap);

@@ -34,6 +34,9 @@ static const char *const names[] = {
     [CW_JOIN_REQ] = "JOIN_REQ",
     [CW_LEAVE_REQ] = "LEAVE_REQ",
     [CW_JOIN_RESULT] = "JOIN_RESULT",
+    [CW_TAIL_REQ] = "TAIL_REQ",
+    [CW_LOG_ENTRIES] = "LOG_ENTRIES",
+    [CW_TAIL_SNAPSHOT] = "TAIL_SNAPSHOT",
     [CW_RESUME] = "RESUME",
     [CW_FWD] = "FWD",
 };

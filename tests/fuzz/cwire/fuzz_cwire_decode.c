@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t enc1[1 << 17], enc2[1 << 17];
 static cw_route_op ops[MAXOPS];
 static cw_record recs[MAXOPS];
+static cw_log_entry logs[MAXOPS];
 static uint64_t nacks[MAXOPS];
 
 static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
@@ -42,6 +43,9 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_join_req jq;
         cw_join_result jr;
         cw_leave_req lq;
+        cw_tail_req tq;
+        cw_log_entries le;
+        cw_tail_snapshot ts;
     } u;
     uint8_t proof[CW_PROOF];
     uint64_t v;
@@ -96,6 +100,16 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
             n++;
         if (n != u.f.n) FAIL("record walker count differs from the decoded count");
         return cw_encode_fwd(u.f.first_seq, recs, u.f.n, out, cap);
+    case CW_TAIL_REQ:
+        return cw_decode_tail_req(body, &u.tq) ? 0 : cw_encode_tail_req(&u.tq, out, cap);
+    case CW_TAIL_SNAPSHOT:
+        return cw_decode_tail_snapshot(body, &u.ts) ? 0 : cw_encode_tail_snapshot(&u.ts, out, cap);
+    case CW_LOG_ENTRIES:
+        if (cw_decode_log_entries(body, &u.le) || u.le.n > MAXOPS) return 0;
+        while (n < MAXOPS && cw_log_next(&u.le, &off, &logs[n]))
+            n++;
+        if (n != u.le.n) FAIL("log walker count differs from the decoded count");
+        return cw_encode_log_entries(logs, u.le.n, out, cap);
     default:
         return 0;
     }

@@ -360,6 +360,40 @@ static void test_golden(void)
     CHECK_EQ(frames, 14u);
 }
 
+static void test_tail(void)
+{
+    uint8_t buf[512];
+    cw_frame f;
+    cw_tail_req t = {42, {1, 2, 3}}, td;
+    size_t n = cw_encode_tail_req(&t, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_TAIL_REQ && cw_decode_tail_req(f.body, &td) == 0);
+    CHECK(td.from == 42 && memcmp(td.uuid, t.uuid, CW_UUID) == 0);
+    CHECK_STR(cw_type_name(CW_TAIL_REQ), "TAIL_REQ");
+    t.from = 0; /* index 0 does not exist */
+    n = cw_encode_tail_req(&t, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_tail_req(f.body, &td) == ST_EMALFORMED);
+
+    cw_log_entry e[2] = {{7, S("entry-7!")}, {9, S("")}}, d;
+    n = cw_encode_log_entries(e, 2, buf, sizeof buf);
+    cw_log_entries le;
+    CHECK(frame_of(buf, n, &f) && f.type == CW_LOG_ENTRIES);
+    CHECK(cw_decode_log_entries(f.body, &le) == 0 && le.n == 2);
+    uint32_t off = 0;
+    CHECK(cw_log_next(&le, &off, &d) && d.index == 7 && same(d.entry, "entry-7!"));
+    CHECK(cw_log_next(&le, &off, &d) && d.index == 9 && d.entry.len == 0);
+    CHECK(!cw_log_next(&le, &off, &d));
+    e[1].index = 7; /* indexes must increase */
+    n = cw_encode_log_entries(e, 2, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_log_entries(f.body, &le) == ST_EMALFORMED);
+
+    cw_tail_snapshot s = {100, {9}, S("STSN...")}, sd;
+    n = cw_encode_tail_snapshot(&s, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_TAIL_SNAPSHOT);
+    CHECK(cw_decode_tail_snapshot(f.body, &sd) == 0 && sd.index == 100 && sd.uuid[0] == 9 &&
+          same(sd.image, "STSN..."));
+    CHECK(cw_decode_tail_snapshot((st_bytes){f.body.p, f.body.len - 1}, &sd) == ST_EMALFORMED);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--write") == 0) {
@@ -377,6 +411,7 @@ int main(int argc, char **argv)
     RUN(test_welcome_and_small_frames);
     RUN(test_ack_and_routes);
     RUN(test_fwd);
+    RUN(test_tail);
     RUN(test_golden);
     return TEST_END();
 }
