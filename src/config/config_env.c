@@ -1,10 +1,11 @@
 /* config_env.c — environment overrides, EMQX style: STARLING_ (or EMQX_) + the key path with
  * "__" between levels, lowercased, and the value parsed as a HOCON value (so "[a, b]" is an
- * array, "\"x\"" a string, 2MB a byte size; text that is not valid HOCON is taken as a plain
- * string). The short forms of EMQX's guides are mapped too. EMQX_ variables are applied
- * before STARLING_ ones and short forms before long ones, so the result does not depend on
- * the order of envp. Values are merged into the parsed file before validation and carry
- * "env NAME" as their origin, so errors point at the variable. */
+ * array, "\"x\"" a string, 2MB a byte size; text that is not valid HOCON, or in which HOCON
+ * would see a comment, like a URL, is taken as a plain string). The short forms of EMQX's
+ * guides are mapped too. EMQX_ variables are applied before STARLING_ ones and short forms
+ * before long ones, so the result does not depend on the order of envp. Values are merged
+ * into the parsed file before validation and carry "env NAME" as their origin, so errors
+ * point at the variable. */
 #include "config/config_env.h"
 
 #include <ctype.h>
@@ -37,15 +38,32 @@ struct env_ctx {
     size_t errlen;
 };
 
+/* Would HOCON read a comment in it ("//" or "#" outside quotes)? A variable has none: such
+ * text is a URL ("http://etcd:2379") or a secret with a '#', taken as a plain string. */
+static int has_comment(const char *v)
+{
+    int quoted = 0;
+    for (; *v; v++) {
+        if (quoted && *v == '\\' && v[1])
+            v++;
+        else if (*v == '"')
+            quoted = !quoted;
+        else if (!quoted && (*v == '#' || (*v == '/' && v[1] == '/')))
+            return 1;
+    }
+    return 0;
+}
+
 /* Parse the value; text that is not a HOCON value is kept as a plain string. */
 static int env_value(struct env_ctx *e, const char *origin, const char *value, int raw,
                      st_hocon_node **out)
 {
     char scratch[256];
     st_hocon_node *n = NULL;
-    int rc = raw || !*value ? ST_ECONFIG
-                            : st_hocon_parse_value(e->doc, value, strlen(value), origin, &n,
-                                                   scratch, sizeof(scratch));
+    int rc = raw || !*value || has_comment(value)
+                 ? ST_ECONFIG
+                 : st_hocon_parse_value(e->doc, value, strlen(value), origin, &n, scratch,
+                                        sizeof(scratch));
     if (rc == ST_ENOMEM) return rc;
     if (rc < 0) {
         n = st_hocon_node_new(ST_HOCON_STRING, origin, 0);

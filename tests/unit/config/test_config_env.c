@@ -163,6 +163,19 @@ static void test_errors(void)
     c = load(NULL, envp4, &nwarn);
     CHECK_STR(c ? st_config_str(c, "node.cookie") : NULL, "a}b{c");
     st_config_free(c);
+
+    /* nor is text in which HOCON would see a comment: URLs (EMQX's helm charts set these) */
+    char *envp5[] = {"EMQX_CLUSTER__ETCD__SERVER=http://etcd-0:2379,http://etcd-1:2379",
+                     "EMQX_CLUSTER__K8S__APISERVER=https://kubernetes.default.svc:443",
+                     "STARLING_NODE__COOKIE=se#cret", NULL};
+    c = load(NULL, envp5, &nwarn);
+    CHECK(c != NULL);
+    CHECK_EQ(c ? st_config_array_len(c, "cluster.etcd.server") : 0, 2);
+    CHECK_STR(c ? st_config_array_str(c, "cluster.etcd.server", 1) : NULL, "http://etcd-1:2379");
+    CHECK_STR(c ? st_config_str(c, "cluster.k8s.apiserver") : NULL,
+              "https://kubernetes.default.svc:443");
+    CHECK_STR(c ? st_config_str(c, "node.cookie") : NULL, "se#cret");
+    st_config_free(c);
 }
 
 static void test_listener_from_env(void)
