@@ -119,10 +119,10 @@ static void routes_json(sb *b, st_cluster *cl)
     sb_printf(b,
               ",\"local_routes\":%zu,\"remote_routes\":%zu,\"route_ops_sent\":%llu,"
               "\"forward\":{\"sent\":%llu,\"received\":%llu,\"dropped\":%llu,"
-              "\"resent\":%llu},\"peers\":[",
+              "\"resent\":%llu,\"redispatched\":%llu},\"peers\":[",
               r.local, r.remote, (unsigned long long)r.ops_tx, (unsigned long long)r.fwd_sent,
               (unsigned long long)r.fwd_received, (unsigned long long)r.fwd_dropped,
-              (unsigned long long)r.fwd_resent);
+              (unsigned long long)r.fwd_resent, (unsigned long long)r.fwd_redispatched);
     for (size_t i = 0; p && i < r.npeers && i < MAX_NODES; i++) {
         sb_printf(b, "%s{\"node\":", i ? "," : "");
         sb_json_str(b, p[i].name);
@@ -131,6 +131,19 @@ static void routes_json(sb *b, st_cluster *cl)
     }
     sb_printf(b, "]}");
     free(p);
+}
+
+/* 204, or the error behind rc as 404 / 409 / 400 with its text. */
+static void member_error(st_http_resp *resp, int rc, const char *err)
+{
+    if (rc == ST_ENOENT)
+        error(resp, 404, "NOT_FOUND", err);
+    else if (rc == ST_EEXIST)
+        error(resp, 409, "CONFLICT", err);
+    else if (rc < 0)
+        error(resp, 400, "BAD_REQUEST", err);
+    else
+        reply(resp, 204, "application/json", &(sb){0});
 }
 
 /* DELETE /api/v5/cluster/{node}/force_leave (EMQX's path): the leader commits LEAVE. */
@@ -145,13 +158,29 @@ static void force_leave(const st_api *api, const st_http_req *req, st_http_resp 
     }
     char node[256], err[200];
     snprintf(node, sizeof node, "%.*s", (int)(n - pl - sl), req->path + pl);
-    int rc = st_cluster_force_leave(api->cluster, node, err, sizeof err);
-    if (rc == ST_ENOENT)
-        error(resp, 404, "NOT_FOUND", err);
-    else if (rc < 0)
-        error(resp, 400, "BAD_REQUEST", err);
-    else
-        reply(resp, 204, "application/json", &(sb){0});
+    member_error(resp, st_cluster_force_leave(api->cluster, node, err, sizeof err), err);
+}
+
+/* POST /api/v5/cluster/{node}/join: this node joins node's cluster (`ctl cluster join`);
+ * POST /api/v5/cluster/leave: this node leaves its cluster (`ctl cluster leave`). */
+static void membership(const st_api *api, const st_http_req *req, st_http_resp *resp)
+{
+    static const char pre[] = "/api/v5/cluster/", suf[] = "/join";
+    size_t n = strlen(req->path), pl = sizeof pre - 1, sl = sizeof suf - 1;
+    char err[300];
+    if (strcmp(req->path, "/api/v5/cluster/leave") == 0) {
+        member_error(resp, st_cluster_leave(api->cluster, err, sizeof err), err);
+        return;
+    }
+    if (n <= pl + sl || n - pl - sl >= 256 || strncmp(req->path, pre, pl) != 0 ||
+        strcmp(req->path + n - sl, suf) != 0) {
+        error(resp, 404, "NOT_FOUND",
+              "POST is served on /api/v5/cluster/{node}/join and /api/v5/cluster/leave");
+        return;
+    }
+    char node[256];
+    snprintf(node, sizeof node, "%.*s", (int)(n - pl - sl), req->path + pl);
+    member_error(resp, st_cluster_join(api->cluster, node, err, sizeof err), err);
 }
 
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
@@ -161,8 +190,12 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
         force_leave(api, req, resp);
         return;
     }
+    if (strcmp(req->method, "POST") == 0) {
+        membership(api, req, resp);
+        return;
+    }
     if (strcmp(req->method, "GET") != 0) {
-        error(resp, 405, "METHOD_NOT_ALLOWED", "only GET is served here");
+        error(resp, 405, "METHOD_NOT_ALLOWED", "only GET, POST and DELETE are served here");
         return;
     }
     st_cluster_node *v = calloc(MAX_NODES, sizeof *v);

@@ -17,6 +17,8 @@ static void ctl_usage(void)
 {
     fprintf(stderr, "usage: starling [-c FILE] ctl cluster status [--json]\n"
                     "       starling [-c FILE] ctl cluster routes\n"
+                    "       starling [-c FILE] ctl cluster join <node>\n"
+                    "       starling [-c FILE] ctl cluster leave\n"
                     "       starling [-c FILE] ctl cluster force-leave <node>\n");
 }
 
@@ -127,6 +129,62 @@ static int cluster_force_leave(const st_config *c, const char *node)
     return 0;
 }
 
+#define MEMBERSHIP_WAIT_S 60
+
+static int cluster_status(const st_config *c, int json);
+
+/* Is it done? A join: node and this node are both up in this node's member table. A
+ * leave (node NULL): the status shows this node alone. 1 yes, 0 not yet. */
+static int status_shows(const st_config *c, const char *node)
+{
+    const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
+    char *body = NULL;
+    static st_jtok t[4096];
+    int found = 0;
+    int status = request(bind, "GET", node ? "/api/v5/cluster" : "/api/v5/cluster/status", &body);
+    if (status != 200 || st_json_parse(body, strlen(body), t, 4096) <= 0 ||
+        t[0].type != ST_J_OBJECT) {
+        free(body);
+        return 0;
+    }
+    int running = st_json_get(body, t, 0, "running_nodes");
+    int stopped = st_json_get(body, t, 0, "stopped_nodes");
+    if (!node && running >= 0 && stopped >= 0) found = t[running].size == 1 && t[stopped].size == 0;
+    int m = node ? st_json_get(body, t, 0, "members") : -1;
+    for (uint32_t i = 0; m >= 0 && i < t[m].size; i++) {
+        int row = st_json_at(t, (uint32_t)m, i);
+        int name = st_json_get(body, t, (uint32_t)row, "node");
+        int state = st_json_get(body, t, (uint32_t)row, "state");
+        if (name < 0 || state < 0 || !st_json_eq(body, &t[state], "up")) continue;
+        found += st_json_eq(body, &t[name], node) ||
+                 st_json_eq(body, &t[name], st_config_str(c, "node.name"));
+    }
+    free(body);
+    return node ? found == 2 : found;
+}
+
+/* Ask (POST path), then wait until the status shows it done, as `emqx ctl` answers once
+ * the join or leave is complete. */
+static int cluster_membership(const st_config *c, const char *path, const char *node,
+                              const char *what)
+{
+    char *body = api_call(c, "POST", path);
+    if (!body) return 1;
+    free(body);
+    for (int i = 0; i < MEMBERSHIP_WAIT_S * 5; i++) {
+        if (status_shows(c, node)) {
+            printf("%s the cluster successfully.\n", what);
+            return cluster_status(c, 0);
+        }
+        usleep(200 * 1000);
+    }
+    fprintf(stderr,
+            "starling ctl: asked, but the node's status does not show it after %d s; see "
+            "its log and `starling ctl cluster status`\n",
+            MEMBERSHIP_WAIT_S);
+    return 1;
+}
+
 static int cluster_status(const st_config *c, int json)
 {
     char *body = api_call(c, "GET", "/api/v5/cluster/status");
@@ -164,6 +222,13 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
         return cluster_routes(c);
     if (argc == 3 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "force-leave") == 0)
         return cluster_force_leave(c, argv[2]);
+    if (argc == 3 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "join") == 0) {
+        char path[400];
+        snprintf(path, sizeof path, "/api/v5/cluster/%.300s/join", argv[2]);
+        return cluster_membership(c, path, argv[2], "Join");
+    }
+    if (argc == 2 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "leave") == 0)
+        return cluster_membership(c, "/api/v5/cluster/leave", NULL, "Leave");
     ctl_usage();
     return 2;
 }

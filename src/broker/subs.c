@@ -425,6 +425,36 @@ size_t st_subs_match_plain(st_subs *s, const st_msg *msg, uint64_t *rng, st_tvec
     return c.added;
 }
 
+int st_subs_repick(st_subs *s, const st_sharekey *key, uint16_t exclude, uint64_t *rng,
+                   uint16_t *slot)
+{
+    const char *gname, *real;
+    size_t glen, rlen;
+    int where = 0;
+    if (st_share_parse(key->s, key->len, &gname, &glen, &real, &rlen) != 1) return 0;
+    pthread_rwlock_rdlock(&s->lock);
+    void **node = st_trie_find(s->trie, real, rlen);
+    group *g = node && *node ? find_group(*node, gname, glen) : NULL;
+    uint64_t total = 0;
+    for (uint32_t i = 0; g && i < g->nr; i++)
+        total += g->r[i].slot == exclude ? 0 : g->r[i].count;
+    if (g && (total += g->n)) {
+        uint64_t k = st_rand(rng) % total;
+        where = k < g->n;
+        k -= where ? 0 : g->n;
+        for (uint32_t i = 0; !where && i < g->nr; i++) {
+            if (g->r[i].slot == exclude) continue;
+            if (k < g->r[i].count) {
+                *slot = g->r[i].slot;
+                where = 2;
+            }
+            k -= g->r[i].count;
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return where;
+}
+
 int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t exclude_sid,
                  uint64_t *rng, st_target *out)
 {

@@ -75,6 +75,14 @@ int st_subs_pick(st_subs *s, const st_sharekey *key, const st_msg *msg, uint64_t
 int st_subs_pick_name(st_subs *s, const char *share, size_t len, const st_msg *msg,
                       uint64_t exclude_sid, uint64_t *rng, st_target *out);
 
+/* Redispatch of a shared copy that node `exclude` could not take (it had no member any
+ * more, or it is gone): another member of the group named by key, among this node's
+ * members and the other nodes' (each weighed by its member count), never on exclude.
+ * Returns 1 for a member here (deliver with st_subs_pick_name), 2 with another node's slot
+ * in *slot, 0 if the group has no member left anywhere else. */
+int st_subs_repick(st_subs *s, const st_sharekey *key, uint16_t exclude, uint64_t *rng,
+                   uint16_t *slot);
+
 size_t st_subs_count(st_subs *s); /* subscriptions, plain + shared members */
 
 /* Routes (docs/cluster.md §7). The hook is called under the write lock whenever a plain

@@ -92,14 +92,8 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     cfg->role =
         strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
     cfg->strategy = strategy_of(st_config_str(c, "cluster.discovery_strategy"));
-    if (cfg->strategy > ST_DISC_DNS) {
-        snprintf(err, errlen,
-                 "cluster.discovery_strategy = %s is not supported yet (manual, static "
-                 "and dns are)",
-                 st_config_str(c, "cluster.discovery_strategy"));
-        return ST_ECONFIG;
-    }
     if (cfg->strategy == ST_DISC_DNS && load_dns(cfg, c, err, errlen) < 0) return ST_ECONFIG;
+    if (st_dw_cfg_load(cfg, c, err, errlen) < 0) return ST_ECONFIG; /* etcd, k8s */
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
     cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
     cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
@@ -224,6 +218,8 @@ static void on_wake(uv_async_t *a)
         if (it->kind == ST_CLI_LANE_DOWN && it->slot < c->npeers && it->lane < ST_CL_MAX_LANES)
             c->peers[it->slot]->lanes[it->lane] = ST_LANE_IDLE;
         if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
+        if (it->kind == ST_CLI_JOIN) st_cl_join(c, it->s);
+        if (it->kind == ST_CLI_LEAVE) st_cl_leave(c);
         free(it);
     }
     routes_out(c, items, &n);
@@ -416,8 +412,11 @@ size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
     } else {
         if (max) view_node(&out[0], c->cfg.node_name, 1, NULL);
         n = 1;
-        for (int i = 0; i < c->npeers; i++, n++)
+        for (int i = 0; i < c->npeers; i++) {
+            if (c->peers[i]->forgotten) continue;
             if (n < max) view_node(&out[n], c->peers[i]->name, 0, c->peers[i]);
+            n++;
+        }
     }
     pthread_mutex_unlock(&c->view_lock);
     return n;
@@ -431,6 +430,22 @@ const char *st_cluster_name(const st_cluster *c)
 const char *st_cluster_node_name(const st_cluster *c)
 {
     return c->cfg.node_name;
+}
+
+/* An item carrying a node name for the cluster thread. */
+static int post_named(st_cluster *c, int kind, const char *node, char *err, size_t errlen)
+{
+    size_t len = strlen(node);
+    st_cl_item *it = calloc(1, sizeof *it + len + 1);
+    if (!it) {
+        snprintf(err, errlen, "out of memory");
+        return ST_ENOMEM;
+    }
+    it->kind = kind;
+    memcpy(it->s, node, len + 1);
+    it->len = (uint32_t)len;
+    st_cl_post(c, it);
+    return 0;
 }
 
 int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t errlen)
@@ -449,17 +464,67 @@ int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t er
         snprintf(err, errlen, "%s is not a member of this cluster", node);
         return ST_ENOENT;
     }
-    size_t len = strlen(node);
-    st_cl_item *it = calloc(1, sizeof *it + len + 1);
-    if (!it) {
-        snprintf(err, errlen, "out of memory");
-        return ST_ENOMEM;
+    return post_named(c, ST_CLI_FORCE_LEAVE, node, err, errlen);
+}
+
+/* Members of our cluster other than us (LEFT rows aside); -1 without a control plane, -2
+ * while this node is not in its own table (joining, or restarting its control plane). */
+static int other_members(st_cluster *c, const char *name, int *has_name)
+{
+    pthread_mutex_lock(&c->view_lock);
+    const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
+    const st_node_row *me = t ? st_nodes_find(t, c->cfg.node_name) : NULL;
+    int n = !t ? -1 : !me || me->state == ST_NS_LEFT ? -2 : 0;
+    *has_name = 0;
+    for (uint32_t i = 0; n >= 0 && i < t->n; i++) {
+        const st_node_row *r = &t->rows[i];
+        if (r->state == ST_NS_LEFT || strcmp(r->name, c->cfg.node_name) == 0) continue;
+        n++;
+        if (name && strcmp(r->name, name) == 0) *has_name = 1;
     }
-    it->kind = ST_CLI_FORCE_LEAVE;
-    memcpy(it->s, node, len + 1);
-    it->len = (uint32_t)len;
-    st_cl_post(c, it);
-    return 0;
+    pthread_mutex_unlock(&c->view_lock);
+    return n;
+}
+
+int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen)
+{
+    int has = 0;
+    int n = other_members(c, node, &has);
+    if (strcmp(node, c->cfg.node_name) == 0 || !valid_node_name(node)) {
+        snprintf(err, errlen, "%s: give another node's name, as name@host", node);
+        return ST_EINVAL;
+    }
+    if (has) {
+        snprintf(err, errlen, "already in a cluster with %s", node);
+        return ST_EEXIST;
+    }
+    if (n == -2) {
+        snprintf(err, errlen, "this node is joining a cluster already (restart it to start over)");
+        return ST_EEXIST;
+    }
+    if (n > 0) {
+        snprintf(err, errlen,
+                 "this node is in a cluster with %d other node%s: leave it first "
+                 "(starling ctl cluster leave)",
+                 n, n == 1 ? "" : "s");
+        return ST_EEXIST;
+    }
+    return post_named(c, ST_CLI_JOIN, node, err, errlen);
+}
+
+int st_cluster_leave(st_cluster *c, char *err, size_t errlen)
+{
+    int has = 0;
+    int n = other_members(c, NULL, &has);
+    if (n == -2) {
+        snprintf(err, errlen, "this node is joining a cluster: wait until it is a member");
+        return ST_EEXIST;
+    }
+    if (n == 0 || (n < 0 && c->cfg.role != CW_ROLE_REPLICANT)) {
+        snprintf(err, errlen, "this node is not in a cluster with other nodes");
+        return ST_ENOENT;
+    }
+    return post_named(c, ST_CLI_LEAVE, "", err, errlen);
 }
 
 void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,
@@ -472,6 +537,7 @@ void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_
     r->fwd_received = fs.received;
     r->fwd_dropped = fs.dropped;
     r->fwd_resent = fs.resent;
+    r->fwd_redispatched = fs.redispatched;
     r->remote = c->broker ? st_subs_remote_count(c->broker->subs) : 0;
     pthread_mutex_lock(&c->view_lock);
     r->local = c->nroutes;

@@ -33,7 +33,19 @@ typedef struct st_cluster_cfg {
     int dns_aaaa;
     size_t ndns_servers;
     char dns_servers[8][64]; /* "ip" or "ip:port"; none: /etc/resolv.conf */
+    /* etcd and k8s discovery (disc_web.c) */
+    size_t netcd_servers;
+    char etcd_servers[8][256]; /* base URLs, without a trailing '/' */
+    char etcd_prefix[128];
+    int64_t etcd_ttl_ms;
+    char k8s_apiserver[256];
+    char k8s_service[64];
+    char k8s_namespace[64];
+    char k8s_suffix[128];
+    int k8s_addr; /* ST_K8S_* */
 } st_cluster_cfg;
+
+enum { ST_K8S_IP, ST_K8S_DNS, ST_K8S_HOSTNAME };
 
 enum { ST_DISC_MANUAL, ST_DISC_STATIC, ST_DISC_DNS, ST_DISC_ETCD, ST_DISC_K8S };
 
@@ -88,6 +100,13 @@ const char *st_cluster_node_name(const st_cluster *c);
  * once asked (it completes asynchronously), ST_ENOENT (no such member) or ST_EINVAL, with
  * the reason in err. Any thread. */
 int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t errlen);
+/* `ctl cluster join <node>`: this node (alone, or with a cluster of its own that has no
+ * other members) restarts its control plane on a wiped Raft state and asks node's leader
+ * to take it in. `ctl cluster leave`: the leader commits LEAVE for this node and removes
+ * it from Raft; then it runs alone, as a new cluster of one. Both return 0 once asked (the
+ * rest is asynchronous), or ST_EEXIST / ST_ENOENT / ST_EINVAL with the reason in err. */
+int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen);
+int st_cluster_leave(st_cluster *c, char *err, size_t errlen);
 
 /* Route and forwarding figures for the API. */
 typedef struct st_cluster_peer_routes {
@@ -99,7 +118,7 @@ typedef struct st_cluster_routes {
     size_t local;    /* filters announced by this node */
     size_t remote;   /* (filter, node) routes held for other nodes */
     uint64_t ops_tx; /* route changes sent */
-    uint64_t fwd_sent, fwd_received, fwd_dropped, fwd_resent;
+    uint64_t fwd_sent, fwd_received, fwd_dropped, fwd_resent, fwd_redispatched;
     size_t npeers; /* may exceed the array given */
 } st_cluster_routes;
 void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,

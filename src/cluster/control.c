@@ -132,7 +132,7 @@ static int needs_leader(st_cluster *c)
     return me->boot != c->boot || me->state == ST_NS_DOWN;
 }
 
-static void ask_leader(st_cluster *c, st_link *l)
+void st_cl_ask_leader(st_cluster *c, st_link *l)
 {
     cw_join_req j = {++c->join_req, (uint8_t)c->cfg.role};
     uint8_t buf[64];
@@ -152,7 +152,7 @@ void st_cl_on_link_up(st_cluster *c, st_link *l)
     /* a replicant asks on every new link: after being declared down, its links are closed
      * by the others, and the one it asks again may be the leader */
     if (c->cfg.role == CW_ROLE_REPLICANT) c->rep_up = 0;
-    if (needs_leader(c)) ask_leader(c, l);
+    if (needs_leader(c)) st_cl_ask_leader(c, l);
 }
 
 /* Until the leader has committed what we asked: ask every linked peer again now and then
@@ -164,7 +164,7 @@ static void ask_again(st_cluster *c)
     c->last_join_req = now;
     for (int i = 0; i < c->npeers; i++)
         if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
-            ask_leader(c, c->peers[i]->link);
+            st_cl_ask_leader(c, c->peers[i]->link);
 }
 
 typedef struct join_wait {
@@ -181,12 +181,16 @@ static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_
     st_peer *p = st_peer_get(c, name, 0);
     if (!p || !p->link) return;
     uint64_t lid = 0;
-    const char *laddr = c->craft ? st_craft_leader(c->craft, &lid) : NULL; /* a replicant */
-    cw_join_result r = {
-        req_id,
-        status,
-        {(const uint8_t *)(laddr ? laddr : ""), (uint32_t)strlen(laddr ? laddr : "")},
-        {(const uint8_t *)text, (uint32_t)strlen(text)}};
+    const char *lname = ""; /* the leader's node name, so that a joiner can go there */
+    if (c->craft && st_craft_leader(c->craft, &lid)) {
+        const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+        for (uint32_t i = 0; i < t->n; i++)
+            if (t->rows[i].node_id == lid) lname = t->rows[i].name;
+    }
+    cw_join_result r = {req_id,
+                        status,
+                        {(const uint8_t *)lname, (uint32_t)strlen(lname)},
+                        {(const uint8_t *)text, (uint32_t)strlen(text)}};
     uint8_t buf[600];
     size_t n = cw_encode_join_result(&r, buf, sizeof buf);
     if (n <= sizeof buf) st_link_send(p->link, buf, n);
@@ -282,6 +286,13 @@ void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r)
     else
         LOG_INFO(c->log, "cluster: %s cannot take us in yet: %.*s", l->peer_name, (int)r->text.len,
                  r->text.p);
+    char leader[256];
+    if (r->status == CW_JOIN_NOTLEADER && r->leader_name.len &&
+        r->leader_name.len < sizeof leader) {
+        snprintf(leader, sizeof leader, "%.*s", (int)r->leader_name.len, r->leader_name.p);
+        st_peer *p = strcmp(leader, c->cfg.node_name) ? st_peer_get(c, leader, 1) : NULL;
+        if (p) p->forgotten = 0; /* ask the leader itself */
+    }
 }
 
 /* ---- the leader's reconciler: Raft's configuration follows the nodes table ------------- */
@@ -388,24 +399,27 @@ static void leave_done(void *arg, int status)
     free(lw);
 }
 
-static void propose_leave(st_cluster *c, const char *name)
+static void propose_leave(st_cluster *c, const char *name, int forced)
 {
     leave_wait *lw = calloc(1, sizeof *lw);
     if (!lw) return;
     lw->c = c;
-    st_op_leave(&lw->body, name, 1);
+    st_op_leave(&lw->body, name, (uint8_t)forced);
     if (propose_node_op(c, &lw->op, &lw->body, ST_V_LEAVE, leave_done, lw) < 0) {
         st_buf_free(&lw->body);
         free(lw);
         return;
     }
-    LOG_NOTICE(c->log, "cluster: forcing %s out of the cluster", name);
+    LOG_NOTICE(c->log,
+               forced ? "cluster: forcing %s out of the cluster"
+                      : "cluster: %s asks to leave the cluster",
+               name);
 }
 
 void st_cl_force_leave(st_cluster *c, const char *name)
 {
     if (c->craft && st_craft_ready(c->craft)) {
-        propose_leave(c, name);
+        propose_leave(c, name, 1);
         return;
     }
     cw_leave_req r = {{(const uint8_t *)name, (uint32_t)strlen(name)}, 1};
@@ -422,9 +436,9 @@ void st_cl_leave_request(st_cluster *c, const cw_leave_req *r)
     char name[256];
     if (!c->craft || !st_craft_ready(c->craft) || r->name.len >= sizeof name) return;
     snprintf(name, sizeof name, "%.*s", (int)r->name.len, r->name.p);
-    if (strcmp(name, c->cfg.node_name) == 0) return; /* the leader is not forced out */
+    if (strcmp(name, c->cfg.node_name) == 0) return; /* a leader that leaves hands over first */
     const st_node_row *row = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), name);
-    if (row && row->state != ST_NS_LEFT) propose_leave(c, name);
+    if (row && row->state != ST_NS_LEFT) propose_leave(c, name, r->forced);
 }
 
 /* Every node: a member that left loses its routes here, what is queued for it, its link,
@@ -440,7 +454,10 @@ static void apply_left(st_cluster *c)
         p->left = left;
         if (!left) continue;
         LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
-        if (p->link) st_link_close(p->link, "left the cluster");
+        if (p->link) { /* if it is alive, it learns that it is out and runs alone */
+            st_link_send_goodbye(p->link, CW_BYE_REMOVED);
+            st_link_close(p->link, "left the cluster");
+        }
         if (c->broker) {
             st_cl_routes_purge(c, p);
             st_fwd_peer_down(c->fwd, p->slot, 1);
@@ -467,38 +484,84 @@ static void apply_down(st_cluster *c)
     }
 }
 
+int st_cl_plane_new(st_cluster *c)
+{
+    st_fsm *fsm = st_fsm_new(TABLES, sizeof TABLES / sizeof TABLES[0]);
+    st_craft *craft =
+        fsm ? st_craft_new(&c->loop, c->log, fsm, &c->view_lock, on_ready, on_lost, c) : NULL;
+    if (!craft) {
+        st_fsm_free(fsm);
+        return ST_ENOMEM;
+    }
+    st_craft_set_dialer(craft, raft_dial, c);
+    st_craft_set_tail(craft, st_tail_applied, st_tail_restored, c);
+    st_tail_restored(c, 0);            /* a new state machine: the ring starts over */
+    pthread_mutex_lock(&c->view_lock); /* the API reads the table under it */
+    st_fsm_free(c->fsm);
+    c->fsm = fsm;
+    c->craft = craft;
+    c->raft_state[0] = 0;
+    pthread_mutex_unlock(&c->view_lock);
+    return 0;
+}
+
+/* A replicant's state machine, empty: filled from a core's log (tail.c). */
+int st_cl_replicant_fsm(st_cluster *c)
+{
+    st_fsm *fsm = st_fsm_new(TABLES, sizeof TABLES / sizeof TABLES[0]);
+    if (!fsm) return ST_ENOMEM;
+    pthread_mutex_lock(&c->view_lock);
+    st_fsm_free(c->fsm);
+    c->fsm = fsm;
+    pthread_mutex_unlock(&c->view_lock);
+    c->tail_link = NULL;
+    return 0;
+}
+
+/* What this process proposed about itself is forgotten: a new Raft state starts over. */
+void st_cl_self_reset(st_cluster *c)
+{
+    for (uint32_t i = 0; i < 3; i++)
+        st_buf_free(&c->self_bodies[i]);
+    c->nself = 0;
+    c->self_state = 0;
+    c->joined_pending = 0;
+    c->down_pending = 0;
+}
+
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 {
-    if (c->cfg.role == CW_ROLE_REPLICANT) { /* never a Raft member; tails a core (next steps) */
-        LOG_NOTICE(c->log, "cluster: replicant: no control plane until a core is reached");
+    if (c->cfg.role == CW_ROLE_REPLICANT) { /* never a Raft member: tails a core (tail.c) */
+        LOG_NOTICE(c->log, "cluster: replicant: the control plane comes from a core's log");
+        if (st_cl_replicant_fsm(c) < 0) {
+            snprintf(err, errlen, "cluster: out of memory");
+            return ST_ENOMEM;
+        }
         return 0;
     }
     uint32_t r;
     st_auth_random((uint8_t *)&r, sizeof r);
     c->op_seq = (uint64_t)(r & 0xFFFFFF) << 40;
-    c->fsm = st_fsm_new(TABLES, sizeof TABLES / sizeof TABLES[0]);
-    c->craft =
-        c->fsm ? st_craft_new(&c->loop, c->log, c->fsm, &c->view_lock, on_ready, on_lost, c) : NULL;
-    if (!c->craft) {
+    if (st_cl_plane_new(c) < 0) {
         snprintf(err, errlen, "cluster: out of memory");
         return ST_ENOMEM;
     }
     char dir[600], addr[300];
     snprintf(dir, sizeof dir, "%s/raft", c->cfg.data_dir);
+    snprintf(c->raft_dir, sizeof c->raft_dir, "%s", dir);
     snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
-    st_craft_set_dialer(c->craft, raft_dial, c);
-    /* A node with seeds joins their cluster; one without forms its own. With dns
-     * discovery every node has the same list: a node with Raft state restarts on it, a
+    /* A node with seeds joins their cluster; one without forms its own. With dns, etcd or
+     * k8s discovery every node has the same list: a node with Raft state restarts on it, a
      * fresh one decides after the discovery window (decide() below). */
     c->joining = c->cfg.strategy == ST_DISC_STATIC && c->cfg.nseeds > 0;
-    if (c->cfg.strategy == ST_DISC_DNS) {
+    if (c->cfg.strategy == ST_DISC_DNS || c->cfg.strategy == ST_DISC_ETCD ||
+        c->cfg.strategy == ST_DISC_K8S) {
         char meta[700];
         snprintf(meta, sizeof meta, "%s/metadata1", dir);
         c->joining = 1;
         if (access(meta, F_OK) != 0) {
             c->deciding = 1;
             c->decide_after = st_cl_now(c) + DISCOVERY_WINDOW_MS;
-            snprintf(c->raft_dir, sizeof c->raft_dir, "%s", dir);
             return 0;
         }
     }
@@ -516,14 +579,15 @@ static void decide(st_cluster *c)
     if (!c->deciding) return;
     int member = 0;
     for (int i = 0; i < c->npeers; i++)
-        member |= c->peers[i]->member;
+        member |= c->peers[i]->member && !c->peers[i]->forgotten;
     const char *smallest = c->cfg.node_name;
     for (int i = 0; i < c->ndisc; i++)
         if (strcmp(c->disc[i], smallest) < 0) smallest = c->disc[i];
-    int form = !member && c->disc_answered && st_cl_now(c) >= c->decide_after &&
+    int form = !member && !c->manual_join && c->disc_answered && st_cl_now(c) >= c->decide_after &&
                strcmp(smallest, c->cfg.node_name) == 0;
     if (!member && !form) {
-        if (c->disc_answered && st_cl_now(c) >= c->decide_after && !c->wait_logged) {
+        if (c->disc_answered && !c->manual_join && st_cl_now(c) >= c->decide_after &&
+            !c->wait_logged) {
             LOG_INFO(c->log, "cluster: waiting for %s to form the cluster", smallest);
             c->wait_logged = 1;
         }
@@ -532,7 +596,7 @@ static void decide(st_cluster *c)
     start_decided(c, form);
     for (int i = 0; i < c->npeers && c->joining; i++) /* ask the linked ones right away */
         if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
-            ask_leader(c, c->peers[i]->link);
+            st_cl_ask_leader(c, c->peers[i]->link);
 }
 
 /* Every member is a peer: dial the ones we have not met (a member learned from the
@@ -540,21 +604,31 @@ static void decide(st_cluster *c)
 static void meet_members(st_cluster *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
-    for (uint32_t i = 0; i < t->n; i++)
-        if (t->rows[i].state != ST_NS_LEFT && strcmp(t->rows[i].name, c->cfg.node_name) != 0)
-            st_peer_get(c, t->rows[i].name, 1);
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rows[i].state == ST_NS_LEFT || strcmp(t->rows[i].name, c->cfg.node_name) == 0)
+            continue;
+        st_peer *p = st_peer_get(c, t->rows[i].name, 1);
+        if (p) p->forgotten = 0;
+    }
 }
 
 void st_cl_control_tick(st_cluster *c)
 {
+    if (c->resetting) return;
+    st_cl_member_tick(c);
     ask_again(c);
-    if (!c->craft) return;
-    decide(c);
-    reconcile(c);
-    decide_down(c);
+    if (c->resetting) return;
+    st_tail_tick(c);
+    if (!c->fsm) return;
+    if (c->craft) {
+        decide(c);
+        reconcile(c);
+        decide_down(c);
+    }
     apply_down(c);
     apply_left(c);
     meet_members(c);
+    if (!c->craft) return;
     pthread_mutex_lock(&c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
     c->raft_term = st_craft_term(c->craft);
@@ -569,6 +643,8 @@ void st_cl_control_free(st_cluster *c)
     for (uint32_t i = 0; i < 3; i++)
         st_buf_free(&c->self_bodies[i]);
     if (c->craft) st_craft_free(c->craft);
+    if (c->retired) st_craft_free(c->retired);
+    st_tail_free(c);
     st_fsm_free(c->fsm);
 }
 

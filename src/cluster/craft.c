@@ -45,6 +45,11 @@ struct st_craft {
     int npending;
     struct raft_change change;
     int changing;
+    struct raft_transfer transfer;
+    int transferring;
+    void (*tail_applied)(void *arg, uint64_t index, const void *p, size_t n);
+    void (*tail_restored)(void *arg, uint64_t index);
+    void *tail_arg;
     /* completions recorded in callbacks, delivered from the pump timer */
     struct {
         st_craft_done_cb done;
@@ -131,6 +136,7 @@ static int fsm_apply(struct raft_fsm *f, const struct raft_buffer *buf, void **r
     pthread_mutex_lock(c->fsm_lock);
     int rc = st_fsm_apply(c->fsm, index, (st_bytes){buf->base, (uint32_t)buf->len});
     pthread_mutex_unlock(c->fsm_lock);
+    if (rc == 0 && c->tail_applied) c->tail_applied(c->tail_arg, index, buf->base, buf->len);
     if (rc < 0) /* never fail libraft: a bug or version skew, said loudly */
         LOG_ERROR(c->log, "cluster: cannot apply Raft entry %llu: %s", (unsigned long long)index,
                   st_strerror(rc));
@@ -165,7 +171,9 @@ static int fsm_restore(struct raft_fsm *f, struct raft_buffer *buf)
     st_craft *c = f->data;
     pthread_mutex_lock(c->fsm_lock);
     int rc = st_fsm_restore(c->fsm, (st_bytes){buf->base, (uint32_t)buf->len});
+    uint64_t applied = st_fsm_applied(c->fsm);
     pthread_mutex_unlock(c->fsm_lock);
+    if (rc == 0 && c->tail_restored) c->tail_restored(c->tail_arg, applied);
     if (rc < 0) {
         LOG_ERROR(c->log, "cluster: cannot restore a Raft snapshot: %s", st_strerror(rc));
         return RAFT_MALFORMED;
@@ -468,6 +476,30 @@ int st_craft_remove(st_craft *c, uint64_t id)
     c->change.data = c;
     if (raft_remove(&c->raft, &c->change, id, change_cb) != 0) return ST_EINVAL;
     c->changing = 1;
+    return 0;
+}
+
+void st_craft_set_tail(st_craft *c, void (*applied)(void *, uint64_t, const void *, size_t),
+                       void (*restored)(void *, uint64_t), void *arg)
+{
+    c->tail_applied = applied;
+    c->tail_restored = restored;
+    c->tail_arg = arg;
+}
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    st_craft *c = req->data;
+    c->transferring = 0;
+    schedule(c);
+}
+
+int st_craft_transfer(st_craft *c)
+{
+    if (c->transferring || c->changing || !st_craft_ready(c)) return ST_EINVAL;
+    c->transfer.data = c;
+    if (raft_transfer(&c->raft, &c->transfer, 0, transfer_cb) != 0) return ST_EINVAL;
+    c->transferring = 1;
     return 0;
 }
 

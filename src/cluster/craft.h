@@ -56,6 +56,13 @@ int st_craft_changing(const st_craft *c);
 int st_craft_add(st_craft *c, uint64_t id, const char *address);
 int st_craft_assign_voter(st_craft *c, uint64_t id);
 int st_craft_remove(st_craft *c, uint64_t id);
+/* Told of every entry applied (its index and bytes) and every snapshot restored (the
+ * index it ends at), from libraft's callbacks: record only (replicants tail them). */
+void st_craft_set_tail(st_craft *c,
+                       void (*applied)(void *arg, uint64_t index, const void *p, size_t n),
+                       void (*restored)(void *arg, uint64_t index), void *arg);
+/* Hand leadership to another voter (libraft picks the most up to date): 0 once asked. */
+int st_craft_transfer(st_craft *c);
 unsigned st_craft_voters(const st_craft *c); /* in the configuration as this node knows it */
 const char *st_craft_leader(const st_craft *c, uint64_t *id); /* address, or NULL */
 

@@ -3,7 +3,9 @@
  * the A or AAAA records of cluster.dns.name; each address becomes a node name,
  * <this node's name part>@<address>, that is dialled like a seed. What the name resolves
  * to also feeds the bootstrap decision (control.c): the node with the smallest name forms
- * the cluster when nobody it can reach is in one yet. */
+ * the cluster when nobody it can reach is in one yet. st_disc_start/tick/close also run etcd
+ * and k8s discovery (disc_web.h), which feed the same list. */
+#include "cluster/disc_web.h"
 #include "cluster/internal.h"
 #include "core/err.h"
 #include "net/dns.h"
@@ -113,6 +115,8 @@ static void ask(st_cluster *c)
 
 int st_disc_start(st_cluster *c, char *err, size_t errlen)
 {
+    if (c->cfg.strategy == ST_DISC_ETCD || c->cfg.strategy == ST_DISC_K8S)
+        return st_dw_start(c, err, errlen);
     if (c->cfg.strategy != ST_DISC_DNS) return 0;
     c->dns_udp.data = c;
     if (uv_udp_init(&c->loop, &c->dns_udp) != 0) {
@@ -135,6 +139,7 @@ int st_disc_start(st_cluster *c, char *err, size_t errlen)
 
 void st_disc_tick(st_cluster *c, int64_t now)
 {
+    st_dw_tick(c, now);
     if (!c->dns_open || now < c->dns_next || c->stopping) return;
     c->dns_next = now + DISC_EVERY_MS;
     ask(c);
@@ -147,6 +152,7 @@ static void closed(uv_handle_t *h)
 
 void st_disc_close(st_cluster *c)
 {
+    st_dw_close(c);
     if (!c->dns_open) return;
     c->dns_open = 0;
     uv_udp_recv_stop(&c->dns_udp);

@@ -18,6 +18,7 @@
 
 #define FWD_MAX_RECS 64
 #define FWD_MAX_BYTES (64 * 1024)
+#define MAX_NACKS 64               /* per ACK; one more sends the ACK at once */
 #define OUT_PENDING_MAX (1u << 20) /* encode no more while this much is unwritten */
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
@@ -72,7 +73,9 @@ typedef struct lane_in {
     uint16_t slot, lane;
     uint64_t boot, last; /* the sender process, and the last seq delivered from it */
     int ack_due;
-    int paused; /* not read while the node is congested (flow.h) */
+    uint16_t nnack;
+    uint64_t nack[MAX_NACKS]; /* SHARED records with no member here, for the next ACK */
+    int paused;               /* not read while the node is congested (flow.h) */
     struct lane_in *next, *dnext;
     iobuf in, out;
 } lane_in;
@@ -96,7 +99,7 @@ struct st_fwd {
     struct st_cluster *cl;
     st_fwd_cfg cfg;
     fwd_w *w;
-    _Atomic uint64_t sent, received, dropped, resent;
+    _Atomic uint64_t sent, received, dropped, resent, redispatched;
     _Atomic uint64_t live[ST_MAX_NODES / 64]; /* peers with a CONTROL link: retained copies */
 };
 
@@ -202,12 +205,58 @@ static void ack_upto(lane_out *l, uint64_t seq)
     if (l->full && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_full(l, 0);
 }
 
-/* The peer process is gone (restart, goodbye): nobody there is owed these records. */
+static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share, uint8_t kind);
+static lane_out *lane_out_get(fwd_w *fw, uint16_t slot);
+static void mark_dirty(lane_out *l);
+
+/* A SHARED record that node `failed` could not deliver (NACK: no member there any more) or
+ * that was queued for a node that is gone: another member of the group gets it, here or
+ * on another node, and the publisher's ack waits for that one. r keeps only its message. */
+static void redispatch(fwd_w *fw, rec *r, uint16_t failed)
+{
+    st_fwd *f = fw->f;
+    uint16_t slot = 0;
+    int where = st_subs_repick(f->b->subs, r->share, failed, &fw->w->rng, &slot);
+    if (where == 1 &&
+        !st_worker_deliver_shared(fw->w, r->msg, (const char *)r->share->s, r->share->len))
+        where = 0;
+    lane_out *to = where == 2 ? lane_out_get(fw, slot) : NULL;
+    if (where == 2 && (!to || queue_push(to, r->msg, r->pack, r->share, r->kind) < 0)) where = 0;
+    if (where == 2) {
+        r->pack = NULL; /* both move to the new queue */
+        r->share = NULL;
+        if (to->state == LANE_UP) mark_dirty(to);
+    }
+    atomic_fetch_add_explicit(where ? &f->redispatched : &f->dropped, 1, memory_order_relaxed);
+}
+
+/* The peer process is gone (restart, goodbye, down): nobody there is owed these records;
+ * shared ones go to another member of their group. */
 static void drop_queue(lane_out *l)
 {
-    if (l->qlen) LOG_INFO(l->fw->w->log, "cluster: %zu queued message(s) dropped", l->qlen);
-    atomic_fetch_add(&l->fw->f->dropped, l->qlen);
+    size_t shared = 0;
+    for (size_t i = 0; i < l->qlen; i++) {
+        rec *r = &l->q[(l->qhead + i) % l->qcap];
+        if (!(r->kind & CW_REC_SHARED) || !r->share) continue;
+        redispatch(l->fw, r, l->slot);
+        shared++;
+    }
+    if (l->qlen)
+        LOG_INFO(l->fw->w->log, "cluster: %zu queued message(s) dropped, %zu shared redispatched",
+                 l->qlen - shared, shared);
+    atomic_fetch_add(&l->fw->f->dropped, l->qlen - shared);
     ack_upto(l, l->acked + l->qlen);
+}
+
+/* The peer's ACK refuses these seqs (shared records it had no member for). */
+static void on_nacks(lane_out *l, const cw_ack *a)
+{
+    for (uint16_t i = 0; i < a->nnack; i++) {
+        uint64_t s = cw_ack_nack(a, i);
+        if (s <= l->acked || s > a->seq) continue;
+        rec *r = &l->q[(l->qhead + (s - l->acked - 1)) % l->qcap];
+        if ((r->kind & CW_REC_SHARED) && r->share) redispatch(l->fw, r, l->slot);
+    }
 }
 
 static void release_waits(lane_out *l)
@@ -283,7 +332,10 @@ static void out_frames(lane_out *l)
             if (cw_decode_resume(f.body, &rs) == 0) on_resume(l, &rs);
         } else if (f.type == CW_ACK) {
             cw_ack a;
-            if (cw_decode_ack(f.body, &a) == 0 && a.seq <= l->acked + l->qlen) ack_upto(l, a.seq);
+            if (cw_decode_ack(f.body, &a) == 0 && a.seq <= l->acked + l->qlen) {
+                on_nacks(l, &a);
+                ack_upto(l, a.seq);
+            }
         } else if (!cw_type_known(f.type) && !(f.flags & CW_F_IGNORABLE)) {
             out_close(l, "unexpected frame");
             return;
@@ -533,19 +585,21 @@ static void in_close(lane_in *l)
     l->in.off = l->in.len = l->out.off = l->out.len = 0;
 }
 
-static void deliver(fwd_w *fw, const cw_record *r)
+/* Deliver one record here. 0: a SHARED one that found no member (the sender redispatches). */
+static int deliver(fwd_w *fw, const cw_record *r)
 {
     st_worker *w = fw->w;
     mqtt_props pr;
     const mqtt_props *pp = NULL;
     if (r->props.len) {
-        if (mqtt_props_decode(r->props.p, r->props.len, MQTT_PUBLISH, 1, &pr) < 0) return;
+        if (mqtt_props_decode(r->props.p, r->props.len, MQTT_PUBLISH, 1, &pr) < 0) return 1;
         pp = &pr;
     }
     int64_t now = st_loop_now(w->loop);
     st_msg *m = st_msg_new((const char *)r->topic.p, r->topic.len, r->payload.p, r->payload.len, pp,
                            r->m & CW_MSG_QOS_MASK, (r->m & CW_MSG_RETAIN) != 0, now, 0);
-    if (!m) return;
+    if (!m) return 1;
+    int ok = 1;
     if (r->expiry_ms) {
         m->has_expiry = 1;
         m->expire_at = now + r->expiry_ms;
@@ -555,14 +609,22 @@ static void deliver(fwd_w *fw, const cw_record *r)
         st_hlc_recv(&w->b->hlc, m->rv, st_wall_ms()); /* our next writes order after it */
         st_worker_store_retained(w, m);
     }
-    if (r->kind & CW_REC_SHARED) {
-        if (!st_worker_deliver_shared(w, m, (const char *)r->share.p, r->share.len))
-            atomic_fetch_add_explicit(&fw->f->dropped, 1, memory_order_relaxed); /* no member */
-    } else if (r->kind & CW_REC_DELIVER) {
+    if (r->kind & CW_REC_SHARED)
+        ok = st_worker_deliver_shared(w, m, (const char *)r->share.p, r->share.len) > 0;
+    else if (r->kind & CW_REC_DELIVER)
         st_worker_dispatch_local(w, m);
-    }
     st_msg_unref(m);
     atomic_fetch_add_explicit(&fw->f->received, 1, memory_order_relaxed);
+    return ok;
+}
+
+/* Our ACK (cumulative, with the NACKs gathered) goes into the output buffer. */
+static void queue_ack(lane_in *l)
+{
+    size_t cap = 32 + 8 * (size_t)l->nnack;
+    uint8_t *dst = buf_room(&l->out, cap);
+    if (dst) l->out.len += cw_encode_ack(l->last, l->nack, l->nnack, dst, cap);
+    l->nnack = 0;
 }
 
 static int valid_record(const cw_record *r)
@@ -578,8 +640,10 @@ static void on_fwd(lane_in *l, const cw_fwd *fr)
     uint64_t seq = fr->first_seq;
     for (; cw_fwd_next(fr, &off, &r); seq++) {
         if (seq <= l->last) continue; /* resent after a reconnect: already delivered */
+        int ok = !valid_record(&r) || deliver(l->fw, &r);
+        if (!ok && l->nnack == MAX_NACKS) queue_ack(l); /* covers up to seq - 1 */
+        if (!ok) l->nack[l->nnack++] = seq;
         l->last = seq;
-        if (valid_record(&r)) deliver(l->fw, &r);
     }
     if (!l->ack_due) {
         l->ack_due = 1;
@@ -651,8 +715,7 @@ static void in_flush(lane_in *l)
 {
     if (l->io.fd < 0) return;
     if (l->ack_due) {
-        uint8_t *dst = buf_room(&l->out, 32);
-        if (dst) l->out.len += cw_encode_ack(l->last, NULL, 0, dst, 32);
+        queue_ack(l);
         l->ack_due = 0;
     }
     int rc = buf_write(l->io.fd, &l->out);
@@ -924,4 +987,5 @@ void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out)
     out->received = atomic_load(&f->received);
     out->dropped = atomic_load(&f->dropped);
     out->resent = atomic_load(&f->resent);
+    out->redispatched = atomic_load(&f->redispatched);
 }

@@ -51,7 +51,7 @@ void st_fwd_set_live(st_fwd *f, uint16_t slot, int live);
 void st_fwd_routes_acked(st_fwd *f, uint16_t worker);
 
 typedef struct st_fwd_stats {
-    uint64_t sent, received, dropped, resent;
+    uint64_t sent, received, dropped, resent, redispatched;
 } st_fwd_stats;
 void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out);
 

@@ -59,6 +59,9 @@ struct st_link {
     int handed;           /* given away (RAFT, DATA): the fd and the input are not ours any more */
     void *raft_token;     /* RAFT stream we dial for libraft (craft.h) */
     uint64_t peer_id;     /* from HELLO / WELCOME */
+    uint8_t peer_role;    /* CW_ROLE_* from HELLO / WELCOME */
+    uint64_t tail_next;   /* a replicant tails our applied log from this index (0: it does not) */
+    int tail_snap;        /* it needs the state machine's image first */
     uint16_t lane;        /* DATA stream: the sender's lane (its worker) */
     uint64_t route_seq;   /* CONTROL: ROUTE_* frames sent on this link */
     uint64_t route_acked; /* CONTROL: route items (st_cl_item.seq) the peer confirmed */
@@ -94,10 +97,11 @@ struct st_peer {
     uint64_t purged_inc; /* the incarnation whose DOWN we have applied here */
     int member;          /* it said (HELLO / WELCOME flag) that it is in a cluster */
     int left;            /* its row says left: not dialled (it may still dial us) */
+    int forgotten;       /* we left (or are joining elsewhere): not dialled until met again */
 };
 
 /* Items other threads post to the cluster thread (st_cl_post). */
-enum { ST_CLI_ROUTE, ST_CLI_LANE_DOWN, ST_CLI_FORCE_LEAVE };
+enum { ST_CLI_ROUTE, ST_CLI_LANE_DOWN, ST_CLI_FORCE_LEAVE, ST_CLI_JOIN, ST_CLI_LEAVE };
 typedef struct st_cl_item {
     st_mpsc_node node;
     int kind;
@@ -110,6 +114,13 @@ typedef struct st_cl_item {
 } st_cl_item;
 
 struct st_fwd;
+
+#define ST_TAIL_RING 1024
+typedef struct st_tail_ent {
+    uint64_t index;
+    uint8_t *p;
+    uint32_t n;
+} st_tail_ent;
 
 struct st_cluster {
     st_cluster_cfg cfg;
@@ -161,13 +172,29 @@ struct st_cluster {
     ce_op down_op;
     int64_t last_join_req;
     int rep_up; /* replicant: the leader confirmed this process is in the member table */
+    /* `ctl cluster join|leave` (member.c): Raft restarts on a wiped state, alone or to join */
+    int resetting;       /* the old Raft instance is closing */
+    int reset_join;      /* after it: join join_target's cluster (else: a cluster of one) */
+    char join_target[256];
+    int manual_join;     /* deciding for a join: never form a cluster ourselves */
+    int leaving;         /* asked to leave: LEAVE_REQ until we are out */
+    int64_t leave_next;
+    st_craft *retired;   /* the previous Raft instance, freed at the next reset or at stop */
+    /* replicants tail a core's applied log (tail.c): the core's ring of applied entries, which
+     * holds every entry after tail_base; the replicant's link to the core it tails */
+    st_tail_ent tail_ring[ST_TAIL_RING];
+    size_t tail_head, tail_n;
+    uint64_t tail_base;
+    st_link *tail_link;
+    int64_t tail_asked;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
     uv_udp_t dns_udp;
     char dns_buf[4096];
     int dns_open;
     uint16_t dns_id;
     int64_t dns_next;
-    int disc_answered; /* a DNS answer came: disc[] is what the name resolves to */
+    struct st_dw *dw;  /* etcd or k8s discovery (disc_web.c), or NULL */
+    int disc_answered; /* discovery answered: disc[] is the node list it gave */
     int ndisc;
     char disc[64][256];
     int deciding; /* Raft not started yet: form a cluster or join one? */
@@ -200,13 +227,39 @@ void st_link_send(st_link *l, const uint8_t *frame, size_t n);
 void st_link_send_goodbye(st_link *l, uint8_t reason);
 void st_link_tick(st_link *l, int64_t now);
 
-/* disc.c: dns discovery */
+/* disc.c: discovery by dns, and by etcd or k8s (disc_web.h) */
 int st_disc_start(st_cluster *c, char *err, size_t errlen);
 void st_disc_tick(st_cluster *c, int64_t now);
 void st_disc_close(st_cluster *c);
+/* cluster.etcd.* / cluster.k8s.* for those strategies; 0, or ST_ECONFIG with a message. */
+int st_dw_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen);
 
 /* control.c */
 int st_cl_is_member(st_cluster *c);
+/* A new state machine and Raft instance (not started) for the control plane. */
+int st_cl_plane_new(st_cluster *c);
+int st_cl_replicant_fsm(st_cluster *c);
+void st_cl_self_reset(st_cluster *c);
+void st_cl_ask_leader(st_cluster *c, st_link *l);
+
+/* tail.c: replicants tail a core's applied log (docs/cluster.md §5.5) */
+void st_tail_request(st_cluster *c, st_link *l, const cw_tail_req *t);
+void st_tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e);
+void st_tail_snapshot(st_cluster *c, st_link *l, const cw_tail_snapshot *s);
+/* A core: what its replicants have not had yet goes out. A replicant: tail a core if it
+ * does not. */
+void st_tail_tick(st_cluster *c);
+void st_tail_link_down(st_cluster *c, st_link *l);
+void st_tail_free(st_cluster *c);
+/* craft hooks (a core): an entry applied at index; a snapshot restored at index */
+void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n);
+void st_tail_restored(void *arg, uint64_t index);
+
+/* member.c: `ctl cluster join|leave`, and being removed by the others */
+void st_cl_join(st_cluster *c, const char *target);
+void st_cl_leave(st_cluster *c);
+void st_cl_removed(st_cluster *c, const char *by);
+void st_cl_member_tick(st_cluster *c);
 void st_cl_force_leave(st_cluster *c, const char *name);
 void st_cl_leave_request(st_cluster *c, const cw_leave_req *r);
 

@@ -50,6 +50,7 @@ void st_link_close(st_link *l, const char *why)
     if (l->state == ST_L_CLOSED) return;
     int was_ready = l->state == ST_L_READY;
     l->state = ST_L_CLOSED;
+    st_tail_link_down(l->cl, l);
     if (l->raft_token) st_craft_dial_failed(l->cl->craft, l->raft_token);
     if (l->stream == CW_S_DATA) {
         if (l->dialer && l->peer && l->lane < ST_CL_MAX_LANES) {
@@ -265,6 +266,7 @@ static void on_hello(st_link *l, st_bytes body)
     l->lane = h.lane;
     if (h.flags & CW_HELLO_MEMBER) mark_member(c, l->peer_name);
     l->peer_boot = h.boot;
+    l->peer_role = h.role;
     l->peer_id = h.node_id;
     snprintf(l->hello_addr, sizeof l->hello_addr, "%.*s", (int)h.addr.len, h.addr.p);
     memcpy(l->nonce_d, h.nonce, CW_NONCE);
@@ -312,6 +314,7 @@ static void on_welcome(st_link *l, st_bytes body)
     memcpy(l->nonce_a, w.nonce, CW_NONCE);
     if (w.flags & CW_WELCOME_MEMBER) mark_member(c, l->peer_name);
     l->peer_boot = w.boot;
+    l->peer_role = w.role;
     l->peer_id = w.node_id;
     st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, w.node_name, B(c->cfg.node_name),
                   l->stream, mine);
@@ -357,7 +360,7 @@ static void on_refuse(st_link *l, st_bytes body)
 static void on_ready_frame(st_link *l, const cw_frame *f)
 {
     uint64_t v;
-    cw_goodbye g;
+    cw_goodbye g = {0};
     switch (f->type) {
     case CW_PING:
         if (cw_decode_u64(f->body, &v) == 0) SEND(l, cw_encode_u64(CW_PONG, v, dst_, cap_));
@@ -373,6 +376,21 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
     case CW_LEAVE_REQ: {
         cw_leave_req lr;
         if (cw_decode_leave_req(f->body, &lr) == 0) st_cl_leave_request(l->cl, &lr);
+        break;
+    }
+    case CW_TAIL_REQ: {
+        cw_tail_req tq;
+        if (cw_decode_tail_req(f->body, &tq) == 0) st_tail_request(l->cl, l, &tq);
+        break;
+    }
+    case CW_LOG_ENTRIES: {
+        cw_log_entries le;
+        if (cw_decode_log_entries(f->body, &le) == 0) st_tail_entries(l->cl, l, &le);
+        break;
+    }
+    case CW_TAIL_SNAPSHOT: {
+        cw_tail_snapshot ts;
+        if (cw_decode_tail_snapshot(f->body, &ts) == 0) st_tail_snapshot(l->cl, l, &ts);
         break;
     }
     case CW_JOIN_RESULT: {
@@ -404,12 +422,15 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
     case CW_GOODBYE:
         if (cw_decode_goodbye(f->body, &g) == 0)
             LOG_NOTICE(l->cl->log, "cluster: %s says goodbye (%s)", l->peer_name,
-                       g.reason == CW_BYE_SHUTDOWN ? "shutting down" : "leaving");
+                       g.reason == CW_BYE_SHUTDOWN  ? "shutting down"
+                       : g.reason == CW_BYE_REMOVED ? "this node is out of the cluster"
+                                                    : "leaving");
         if (l->peer) { /* it withdrew its routes itself; its sessions end with it */
             st_peer *p = l->peer;
             st_link_close(l, "goodbye");
             st_cl_routes_purge(l->cl, p);
             if (l->cl->fwd) st_fwd_peer_down(l->cl->fwd, p->slot, 1);
+            if (g.reason == CW_BYE_REMOVED) st_cl_removed(l->cl, p->name);
             break;
         }
         st_link_close(l, "goodbye");

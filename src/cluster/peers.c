@@ -40,7 +40,7 @@ void st_peers_tick(st_cluster *c, int64_t now)
 {
     for (int i = 0; i < c->npeers && !c->stopping; i++) {
         st_peer *p = c->peers[i];
-        if (p->link || p->dialing || p->left || now < p->next_dial) continue;
+        if (p->link || p->dialing || p->left || p->forgotten || now < p->next_dial) continue;
         p->dialing = st_link_dial(c, p);
         if (!p->dialing) st_peer_dial_failed(c, p);
     }

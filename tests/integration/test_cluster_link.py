@@ -111,18 +111,6 @@ def test_heartbeat_timeout_and_relink(broker_factory):
     wait_log(b, link_up(cl.name(0)), count=2, timeout=15)
 
 
-def test_unsupported_discovery_is_refused(broker_factory):
-    """etcd and k8s discovery are not built yet: startup says so, naming the key, instead
-    of running as if the strategy were manual."""
-    cl = Cluster(broker_factory, 1)
-    b = cl.node(0, **{"cluster.discovery_strategy": "etcd"})
-    path = b.write_config()
-    r = subprocess.run([b.command()[0], "foreground", "-c", path], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=10, cwd=b.dir)
-    assert r.returncode != 0
-    assert "cluster.discovery_strategy = etcd is not supported yet" in r.stdout, r.stdout
-
-
 def test_bad_seed_is_a_config_error(broker_factory):
     """A seed that is not name@host stops startup with the key in the message."""
     cl = Cluster(broker_factory, 1)
@@ -256,18 +244,29 @@ def test_garbage_on_the_cluster_port(broker_factory, data):
     c.close()
 
 
-def test_replicant_is_not_a_raft_member(broker_factory):
-    """node.role = replicant: the node links like any other but never forms or votes in a
-    Raft group of its own (it will follow a core's log, docs/cluster.md §5.5)."""
-    cl = Cluster(broker_factory, 2)
-    core = cl.node(0).start()
-    rep = cl.node(1, seeds=[0], **{"node.role": "replicant"}).start()
-    wait_log(core, link_up(cl.name(1)))
+def test_replicant_tails_a_core_log(broker_factory):
+    """node.role = replicant: the node never forms or votes in a Raft group (no raft/ dir),
+    but tails a core's applied log (docs/cluster.md §5.5): it gets the state image, then
+    each entry, so its member table and uuid are the cores'. When the core it tails stops,
+    it tails the other core from where it was, and sees what is committed after that (the
+    stopped core's restart, a new incarnation)."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    rep = cl.node(2, seeds=[0], **{"node.role": "replicant"}).start()
+    names = [cl.name(i) for i in range(3)]
+    wait_member(rep, names[2], "up", 1)
     info = cluster_info(rep)
-    assert info["raft"]["state"] == "replicant" and info["members"] == [] and info["uuid"] == ""
+    assert info["raft"]["state"] == "replicant" and info["uuid"] == cluster_info(n1)["uuid"]
     assert not os.path.exists(os.path.join(rep.dir, "data", "raft"))
-    assert "replicant: no control plane" in rep.log()
-    wait_member(core, cl.name(0), "up", 1)
+    assert "tailing the log of %s" % names[0] in rep.log()
+    n2 = cl.node(1, seeds=[0]).start()  # a JOIN and a JOINED the replicant gets as entries
+    wait_member(rep, names[1], "up", 1)
+    wait_status(rep, names)
+    n1.stop()
+    wait_log(rep, "tailing the log of %s" % re.escape(names[1]), timeout=15)
+    n1.start()
+    wait_member(rep, names[0], "up", 2, timeout=20)
+    assert cluster_info(rep)["uuid"] == cluster_info(n2)["uuid"]
 
 
 def test_walkthrough_forms_one_raft_cluster(broker_factory):

@@ -1,0 +1,193 @@
+/* tail.c — replicants tail a core's applied log (docs/cluster.md §5.5). A core keeps a ring
+ * of the entries it applied (every one after tail_base) and streams them to each replicant
+ * that sent TAIL_REQ on its CONTROL link, from the index the replicant asked for; a
+ * replicant too far behind, or with state from another cluster, first gets the state
+ * machine's image (TAIL_SNAPSHOT). The replicant applies both with the same FSM code as a
+ * core, so it has the member table (and the tables to come) without being in Raft. When
+ * its core goes away it asks another one from its applied index + 1: the Raft index is one
+ * sequence on every core. */
+#include "cluster/internal.h"
+#include "cluster/tables.h"
+#include "core/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAIL_BATCH 64
+#define TAIL_BYTES (1u << 20)
+#define TAIL_ASK_MS 1000
+
+static st_tail_ent *ring_at(st_cluster *c, size_t i)
+{
+    return &c->tail_ring[(c->tail_head + i) % ST_TAIL_RING];
+}
+
+void st_tail_restored(void *arg, uint64_t index)
+{
+    st_cluster *c = arg;
+    for (size_t i = 0; i < c->tail_n; i++)
+        free(ring_at(c, i)->p);
+    c->tail_n = c->tail_head = 0;
+    c->tail_base = index;
+}
+
+void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
+{
+    st_cluster *c = arg;
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy) { /* not kept: whoever needs it gets an image instead */
+        st_tail_restored(c, index);
+        return;
+    }
+    memcpy(copy, p, n);
+    if (c->tail_n == ST_TAIL_RING) {
+        st_tail_ent *old = ring_at(c, 0);
+        c->tail_base = old->index;
+        free(old->p);
+        c->tail_head = (c->tail_head + 1) % ST_TAIL_RING;
+        c->tail_n--;
+    }
+    *ring_at(c, c->tail_n++) = (st_tail_ent){index, copy, (uint32_t)n};
+}
+
+void st_tail_free(st_cluster *c)
+{
+    st_tail_restored(c, 0);
+}
+
+static const uint8_t *cluster_uuid(st_cluster *c)
+{
+    const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
+    static const uint8_t none[CW_UUID];
+    return row->init ? row->uuid : none;
+}
+
+/* ---- a core --------------------------------------------------------------------------- */
+
+void st_tail_request(st_cluster *c, st_link *l, const cw_tail_req *t)
+{
+    if (!c->craft || !c->fsm) return; /* only cores serve the log */
+    l->tail_next = t->from;
+    l->tail_snap = memcmp(cluster_uuid(c), t->uuid, CW_UUID) != 0 || t->from <= c->tail_base;
+    LOG_INFO(c->log, "cluster: %s tails our log from %llu%s", l->peer_name,
+             (unsigned long long)t->from, l->tail_snap ? " (image first)" : "");
+}
+
+static void send_image(st_cluster *c, st_link *l)
+{
+    st_buf b = {0};
+    st_fsm_snapshot(c->fsm, &b);
+    cw_tail_snapshot s = {st_fsm_applied(c->fsm), {0}, {b.p, (uint32_t)b.len}};
+    memcpy(s.uuid, cluster_uuid(c), CW_UUID);
+    size_t cap = b.len + 64;
+    uint8_t *buf = b.oom ? NULL : malloc(cap);
+    if (buf) {
+        st_link_send(l, buf, cw_encode_tail_snapshot(&s, buf, cap));
+        l->tail_next = s.index + 1;
+        l->tail_snap = 0;
+    }
+    free(buf);
+    st_buf_free(&b);
+}
+
+static void send_entries(st_link *l, const cw_log_entry *e, uint16_t n, size_t bytes)
+{
+    size_t cap = bytes + 64;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return;
+    st_link_send(l, buf, cw_encode_log_entries(e, n, buf, cap));
+    l->tail_next = e[n - 1].index + 1;
+    free(buf);
+}
+
+/* What l's replicant has not had yet: an image if it is behind the ring, then entries. */
+static void push(st_cluster *c, st_link *l)
+{
+    if (l->tail_next <= c->tail_base) l->tail_snap = 1;
+    if (l->tail_snap) send_image(c, l);
+    if (l->tail_snap) return;
+    cw_log_entry e[TAIL_BATCH];
+    uint16_t k = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < c->tail_n; i++) {
+        st_tail_ent *t = ring_at(c, i);
+        if (t->index < l->tail_next) continue;
+        e[k++] = (cw_log_entry){t->index, {t->p, t->n}};
+        bytes += t->n + 16;
+        if (k == TAIL_BATCH || bytes >= TAIL_BYTES) {
+            send_entries(l, e, k, bytes);
+            k = 0;
+            bytes = 0;
+        }
+    }
+    if (k) send_entries(l, e, k, bytes);
+}
+
+/* ---- a replicant ---------------------------------------------------------------------- */
+
+static void ask(st_cluster *c)
+{
+    int64_t now = st_cl_now(c);
+    if (c->tail_link || now - c->tail_asked < TAIL_ASK_MS) return;
+    for (int i = 0; i < c->npeers; i++) {
+        st_link *l = c->peers[i]->link;
+        if (!l || l->state != ST_L_READY || l->peer_role != CW_ROLE_CORE) continue;
+        cw_tail_req t = {st_fsm_applied(c->fsm) + 1, {0}};
+        memcpy(t.uuid, cluster_uuid(c), CW_UUID);
+        uint8_t buf[64];
+        st_link_send(l, buf, cw_encode_tail_req(&t, buf, sizeof buf));
+        c->tail_link = l;
+        c->tail_asked = now;
+        LOG_INFO(c->log, "cluster: tailing the log of %s from %llu", l->peer_name,
+                 (unsigned long long)t.from);
+        return;
+    }
+}
+
+void st_tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e)
+{
+    if (l != c->tail_link || !c->fsm) return;
+    uint32_t off = 0;
+    cw_log_entry le;
+    while (cw_log_next(e, &off, &le)) {
+        if (le.index <= st_fsm_applied(c->fsm)) continue;
+        pthread_mutex_lock(&c->view_lock);
+        int rc = st_fsm_apply(c->fsm, le.index, le.entry);
+        pthread_mutex_unlock(&c->view_lock);
+        if (rc < 0) {
+            LOG_ERROR(c->log, "cluster: cannot apply entry %llu from %s: %s",
+                      (unsigned long long)le.index, l->peer_name, st_strerror(rc));
+            return;
+        }
+    }
+}
+
+void st_tail_snapshot(st_cluster *c, st_link *l, const cw_tail_snapshot *s)
+{
+    if (l != c->tail_link || !c->fsm) return;
+    pthread_mutex_lock(&c->view_lock);
+    int rc = st_fsm_restore(c->fsm, s->image);
+    pthread_mutex_unlock(&c->view_lock);
+    if (rc < 0)
+        LOG_ERROR(c->log, "cluster: the state image from %s does not load: %s", l->peer_name,
+                  st_strerror(rc));
+    else
+        LOG_INFO(c->log, "cluster: state from %s at index %llu", l->peer_name,
+                 (unsigned long long)s->index);
+}
+
+void st_tail_link_down(st_cluster *c, st_link *l)
+{
+    if (c->tail_link == l) c->tail_link = NULL;
+}
+
+void st_tail_tick(st_cluster *c)
+{
+    if (!c->fsm) return;
+    if (!c->craft) {
+        if (c->cfg.role == CW_ROLE_REPLICANT) ask(c);
+        return;
+    }
+    for (st_link *l = c->links; l; l = l->next)
+        if (l->state == ST_L_READY && l->stream == CW_S_CONTROL && l->tail_next) push(c, l);
+}
