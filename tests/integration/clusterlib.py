@@ -135,3 +135,37 @@ def wait_info(b, pred, what, timeout=15):
             return info
         assert time.monotonic() < deadline, "%s: %r" % (what, info)
         time.sleep(0.1)
+
+
+def up_members(info):
+    return sorted(m["node"] for m in info["members"] if m["state"] == "up")
+
+
+def form_by_discovery(cl, nodes):
+    """Start nodes with the same discovery settings, largest name first, and wait until they
+    are one cluster: all members up everywhere, one uuid, formed by the smallest name (the
+    bootstrap rule, docs/cluster.md §5.6) and joined by the others. Returns the names."""
+    for n in reversed(nodes):
+        n.start()
+    names = [cl.name(i) for i in range(len(nodes))]
+    for n in nodes:
+        wait_info(n, lambda i: up_members(i) == names, "all members up", timeout=30)
+        wait_status(n, names)
+    infos = [cluster_info(n) for n in nodes]
+    assert len({i["uuid"] for i in infos}) == 1 and infos[0]["uuid"], infos
+    assert "forming one (smallest name)" in nodes[0].log()
+    for n in nodes[1:]:
+        assert "forming one" not in n.log()
+    return names
+
+
+def message_crosses(src, dst, topic, payload):
+    """A QoS 1 message published on node src reaches a subscriber on node dst."""
+    from conftest import PahoClient
+    sub = PahoClient(dst.port, "sub-" + dst.host, host=dst.host)
+    sub.subscribe(topic.split("/")[0] + "/#", qos=1)
+    pub = PahoClient(src.port, "pub-" + src.host, host=src.host)
+    pub.publish(topic, payload, qos=1)
+    assert sub.get().payload == payload
+    sub.close()
+    pub.close()

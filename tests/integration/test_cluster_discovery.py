@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from clusterlib import Cluster, cluster_info, wait_info, wait_status
-from conftest import PahoClient, free_port
+from clusterlib import Cluster, cluster_info, form_by_discovery, message_crosses, wait_info
+from conftest import free_port
 
 pytestmark = pytest.mark.starling_only("Starling's cluster")
 
@@ -59,26 +59,10 @@ def test_dns_discovery_forms_one_cluster(broker_factory, dnsmasq):
     cl = Cluster(broker_factory, 3)
     conf = dns_conf(dnsmasq)
     nodes = [cl.node(i, **conf) for i in range(3)]
-    for n in reversed(nodes):
-        n.start()
-    names = [cl.name(i) for i in range(3)]
-    for n in nodes:
-        wait_info(n, lambda i: sorted(m["node"] for m in i["members"] if m["state"] == "up")
-                  == names, "all three members up", timeout=30)
-        wait_status(n, names)
-    infos = [cluster_info(n) for n in nodes]
-    assert len({i["uuid"] for i in infos}) == 1 and infos[0]["uuid"], infos
-    assert "forming one (smallest name)" in nodes[0].log()
+    names = form_by_discovery(cl, nodes)
     for n in nodes[1:]:
-        assert "forming one" not in n.log()
         assert "discovered %s (DNS starling.test)" % names[0] in n.log()
-    sub = PahoClient(nodes[2].port, "sub", host=nodes[2].host)
-    sub.subscribe("d/#", qos=1)
-    pub = PahoClient(nodes[0].port, "pub", host=nodes[0].host)
-    pub.publish("d/1", b"found", qos=1)
-    assert sub.get().payload == b"found"
-    sub.close()
-    pub.close()
+    message_crosses(nodes[0], nodes[2], "d/1", b"found")
 
 
 def test_dns_node_restarts_into_its_cluster(broker_factory, dnsmasq):

@@ -15,8 +15,9 @@ import urllib.request
 
 import pytest
 
-from clusterlib import Cluster, cluster_info, wait_info, wait_status
-from conftest import PahoClient, free_port
+from clusterlib import (Cluster, form_by_discovery, message_crosses, up_members, wait_info,
+                        wait_status)
+from conftest import free_port
 
 pytestmark = pytest.mark.starling_only("Starling's cluster")
 
@@ -82,9 +83,6 @@ def etcd_conf(url, ttl="1m"):
             "cluster.etcd.node_ttl": ttl}
 
 
-def up(info):
-    return sorted(m["node"] for m in info["members"] if m["state"] == "up")
-
 
 def wait_nodes(e, pred, what, timeout=10):
     deadline = time.monotonic() + timeout
@@ -103,17 +101,7 @@ def test_etcd_discovery_forms_one_cluster(etcd, broker_factory):
     its key at once (EMQX unregisters a node that leaves) and the others stay."""
     cl = Cluster(broker_factory, 3)
     nodes = [cl.node(i, **etcd_conf(etcd.url)) for i in range(3)]
-    for n in reversed(nodes):
-        n.start()
-    names = [cl.name(i) for i in range(3)]
-    for n in nodes:
-        wait_info(n, lambda i: up(i) == names, "all three members up", timeout=30)
-        wait_status(n, names)
-    infos = [cluster_info(n) for n in nodes]
-    assert len({i["uuid"] for i in infos}) == 1 and infos[0]["uuid"], infos
-    assert "forming one (smallest name)" in nodes[0].log()
-    for n in nodes[1:]:
-        assert "forming one" not in n.log()
+    names = form_by_discovery(cl, nodes)
     # each node found those started before it in etcd (and was dialled by the later ones)
     assert "discovered %s (etcd)" % names[2] in nodes[1].log()
     for name in names[1:]:
@@ -124,13 +112,7 @@ def test_etcd_discovery_forms_one_cluster(etcd, broker_factory):
     for n, name in zip(nodes, names):
         assert "registered in etcd as %s%s (lease %d)" % (NODES_DIR, name, keys[name]) in n.log()
 
-    sub = PahoClient(nodes[2].port, "sub", host=nodes[2].host)
-    sub.subscribe("e/#", qos=1)
-    pub = PahoClient(nodes[0].port, "pub", host=nodes[0].host)
-    pub.publish("e/1", b"via etcd", qos=1)
-    assert sub.get().payload == b"via etcd"
-    sub.close()
-    pub.close()
+    message_crosses(nodes[0], nodes[2], "e/1", b"via etcd")
 
     assert nodes[1].stop() == 0
     assert sorted(etcd.nodes()) == [names[0], names[2]]  # gone before the process exited
@@ -147,7 +129,7 @@ def test_etcd_lease_kept_alive_and_expires(etcd, broker_factory):
     n = cl.node(0, **etcd_conf(etcd.url, "3s")).start()
     name = cl.name(0)
     lease = wait_nodes(etcd, lambda k: name in k, "registered")[name]
-    wait_info(n, lambda i: up(i) == [name], "a cluster of one", timeout=20)
+    wait_info(n, lambda i: up_members(i) == [name], "a cluster of one", timeout=20)
     time.sleep(7)
     assert etcd.nodes() == {name: lease}
     n.proc.send_signal(signal.SIGKILL)

@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from clusterlib import Cluster, cluster_info, wait_info, wait_log, wait_status
-from conftest import PahoClient, free_port
+from clusterlib import Cluster, form_by_discovery, message_crosses, up_members, wait_info, wait_log
+from conftest import free_port
 
 pytestmark = pytest.mark.starling_only("Starling's cluster")
 
@@ -141,26 +141,13 @@ def k8s_conf(url):
     return {"cluster.discovery_strategy": "k8s", "cluster.k8s.apiserver": url}
 
 
-def up(info):
-    return sorted(m["node"] for m in info["members"] if m["state"] == "up")
-
 
 def test_k8s_discovery_forms_one_cluster(apiserver, broker_factory):
     """Three nodes read the same Endpoints (two ready addresses, and the smallest name's not
     ready) and form one cluster led by the smallest name; a message crosses from node 1 to node 3."""
     cl = Cluster(broker_factory, 3)
     nodes = [cl.node(i, **k8s_conf(apiserver.url)) for i in range(3)]
-    for n in reversed(nodes):
-        n.start()
-    names = [cl.name(i) for i in range(3)]
-    for n in nodes:
-        wait_info(n, lambda i: up(i) == names, "all three members up", timeout=30)
-        wait_status(n, names)
-    infos = [cluster_info(n) for n in nodes]
-    assert len({i["uuid"] for i in infos}) == 1 and infos[0]["uuid"], infos
-    assert "forming one (smallest name)" in nodes[0].log()
-    for n in nodes[1:]:
-        assert "forming one" not in n.log()
+    names = form_by_discovery(cl, nodes)
     # node 3 started first: it found the others in the Endpoints, node 1 (not ready) too
     assert "discovered %s (k8s)" % names[0] in nodes[2].log()
     assert "discovered %s (k8s)" % names[1] in nodes[2].log()
@@ -168,13 +155,7 @@ def test_k8s_discovery_forms_one_cluster(apiserver, broker_factory):
         assert "k8s discovery:" not in n.log(), n.log()[-3000:]
     paths = {p for p, _ in apiserver.requests}
     assert paths == {PATH}, paths
-    sub = PahoClient(nodes[2].port, "sub", host=nodes[2].host)
-    sub.subscribe("k/#", qos=1)
-    pub = PahoClient(nodes[0].port, "pub", host=nodes[0].host)
-    pub.publish("k/1", b"via k8s", qos=1)
-    assert sub.get().payload == b"via k8s"
-    sub.close()
-    pub.close()
+    message_crosses(nodes[0], nodes[2], "k/1", b"via k8s")
 
 
 def test_k8s_bad_answers_are_logged(apiserver, broker_factory):
@@ -199,7 +180,7 @@ def test_k8s_bad_answers_are_logged(apiserver, broker_factory):
     del alone["subsets"][0]["notReadyAddresses"]
     apiserver.answer = (200, alone)
     wait_log(n, r"k8s discovery works again")
-    wait_info(n, lambda i: up(i) == [cl.name(0)], "a cluster of one", timeout=20)
+    wait_info(n, lambda i: up_members(i) == [cl.name(0)], "a cluster of one", timeout=20)
     assert all(auth is None for _, auth in apiserver.requests)  # no service account here
 
 
