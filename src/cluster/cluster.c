@@ -52,12 +52,8 @@ static int valid_node_name(const char *s)
 static int load_dns(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
 {
     const char *type = st_config_str(c, "cluster.dns.record_type");
-    if (strcmp(type, "srv") == 0) {
-        snprintf(err, errlen,
-                 "cluster.dns.record_type = srv is not supported yet (a and aaaa are)");
-        return ST_ECONFIG;
-    }
     cfg->dns_aaaa = strcmp(type, "aaaa") == 0;
+    cfg->dns_srv = strcmp(type, "srv") == 0;
     if (copy(cfg->dns_name, sizeof cfg->dns_name, st_config_str(c, "cluster.dns.name"),
              "cluster.dns.name", err, errlen) < 0)
         return ST_ECONFIG;

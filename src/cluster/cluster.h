@@ -30,7 +30,7 @@ typedef struct st_cluster_cfg {
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
     char dns_name[254];
-    int dns_aaaa;
+    int dns_aaaa, dns_srv;
     size_t ndns_servers;
     char dns_servers[8][64]; /* "ip" or "ip:port"; none: /etc/resolv.conf */
     /* etcd and k8s discovery (disc_web.c) */

@@ -1,7 +1,10 @@
 /* disc.c — discovery by DNS (cluster.discovery_strategy = dns, docs/cluster.md §6): every
  * few seconds the cluster thread asks the configured servers (or /etc/resolv.conf's) for
  * the A or AAAA records of cluster.dns.name; each address becomes a node name,
- * <this node's name part>@<address>, that is dialled like a seed. What the name resolves
+ * <this node's name part>@<address>, that is dialled like a seed. With SRV records each
+ * target host becomes <name part>@<target> (the port is ignored: every node listens on the
+ * cluster port, as with ekka); the targets' addresses come from the answer's additional
+ * records (st_disc_addr), else the system resolver is asked when dialling. What the name resolves
  * to also feeds the bootstrap decision (control.c): the node with the smallest name forms
  * the cluster when nobody it can reach is in one yet. st_disc_start/tick/close also run etcd
  * and k8s discovery (disc_web.h), which feed the same list. */
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DISC_EVERY_MS 5000
 #define MAX_SERVERS 8
@@ -64,6 +68,44 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof c->dns_buf;
 }
 
+static uint16_t qtype(const st_cluster *c)
+{
+    return c->cfg.dns_srv ? ST_DNS_SRV : c->cfg.dns_aaaa ? ST_DNS_AAAA : ST_DNS_A;
+}
+
+/* One node found: host (an address, or an SRV target) with our name part. */
+static void found(st_cluster *c, const char *host)
+{
+    const char *at = strchr(c->cfg.node_name, '@');
+    char name[256];
+    snprintf(name, sizeof name, "%.*s@%s", (int)(at - c->cfg.node_name), c->cfg.node_name, host);
+    memcpy(c->disc[c->ndisc++], name, sizeof name);
+    if (strcmp(name, c->cfg.node_name) != 0 && !st_peer_get(c, name, 0)) {
+        LOG_INFO(c->log, "cluster: discovered %s (DNS %s)", name, c->cfg.dns_name);
+        st_peer_get(c, name, 1);
+    }
+}
+
+static void remember_host(st_cluster *c, const st_dns_rr *r)
+{
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(r->type == ST_DNS_A ? AF_INET : AF_INET6, r->addr, ip, sizeof ip);
+    int i = 0;
+    while (i < c->nhosts && strcmp(c->host_name[i], r->name) != 0)
+        i++;
+    if (i == 32) return;
+    if (i == c->nhosts) c->nhosts++;
+    snprintf(c->host_name[i], sizeof c->host_name[i], "%s", r->name);
+    snprintf(c->host_ip[i], sizeof c->host_ip[i], "%s", ip);
+}
+
+const char *st_disc_addr(const st_cluster *c, const char *host)
+{
+    for (int i = 0; i < c->nhosts; i++)
+        if (strcasecmp(c->host_name[i], host) == 0) return c->host_ip[i];
+    return host;
+}
+
 static void on_answer(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
                       unsigned flags)
 {
@@ -71,26 +113,20 @@ static void on_answer(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct 
     (void)from;
     (void)flags;
     if (n <= 0) return;
-    uint8_t addr[64][16];
-    int k = st_dns_answers((const uint8_t *)buf->base, (size_t)n, c->dns_id,
-                           c->cfg.dns_aaaa ? ST_DNS_AAAA : ST_DNS_A, addr, 64);
+    st_dns_rr rr[32];
+    int k = st_dns_records((const uint8_t *)buf->base, (size_t)n, c->dns_id, rr, 32);
     if (k < 0) {
         LOG_DEBUG(c->log, "cluster: DNS answer for %s: %s", c->cfg.dns_name, st_strerror(k));
         return;
     }
-    const char *at = strchr(c->cfg.node_name, '@');
-    int base = (int)(at - c->cfg.node_name);
     c->ndisc = 0;
     for (int i = 0; i < k; i++) {
-        char ip[INET6_ADDRSTRLEN];
-        inet_ntop(c->cfg.dns_aaaa ? AF_INET6 : AF_INET, addr[i], ip, sizeof ip);
-        char name[256];
-        snprintf(name, sizeof name, "%.*s@%s", base, c->cfg.node_name, ip);
-        memcpy(c->disc[c->ndisc++], name, sizeof name);
-        if (strcmp(name, c->cfg.node_name) != 0 && !st_peer_get(c, name, 0)) {
-            LOG_INFO(c->log, "cluster: discovered %s (DNS %s)", name, c->cfg.dns_name);
-            st_peer_get(c, name, 1);
-        }
+        if (rr[i].type != qtype(c) && rr[i].type != ST_DNS_SRV) remember_host(c, &rr[i]);
+        if (rr[i].type != qtype(c)) continue;
+        char host[INET6_ADDRSTRLEN];
+        if (rr[i].type != ST_DNS_SRV)
+            inet_ntop(rr[i].type == ST_DNS_A ? AF_INET : AF_INET6, rr[i].addr, host, sizeof host);
+        found(c, rr[i].type == ST_DNS_SRV ? rr[i].target : host);
     }
     c->disc_answered = 1;
 }
@@ -101,8 +137,7 @@ static void ask(st_cluster *c)
     int n = servers(c, srv);
     uint8_t q[300];
     c->dns_id = (uint16_t)(c->dns_id * 31 + 17 + (uint16_t)c->boot);
-    long len = st_dns_query(c->dns_id, c->cfg.dns_name, c->cfg.dns_aaaa ? ST_DNS_AAAA : ST_DNS_A, q,
-                            sizeof q);
+    long len = st_dns_query(c->dns_id, c->cfg.dns_name, qtype(c), q, sizeof q);
     if (len < 0 || !n) {
         LOG_WARN(c->log, "cluster: cannot ask DNS for %s: %s", c->cfg.dns_name,
                  len < 0 ? "a bad name" : "no DNS server");

@@ -173,13 +173,13 @@ struct st_cluster {
     int64_t last_join_req;
     int rep_up; /* replicant: the leader confirmed this process is in the member table */
     /* `ctl cluster join|leave` (member.c): Raft restarts on a wiped state, alone or to join */
-    int resetting;       /* the old Raft instance is closing */
-    int reset_join;      /* after it: join join_target's cluster (else: a cluster of one) */
+    int resetting;  /* the old Raft instance is closing */
+    int reset_join; /* after it: join join_target's cluster (else: a cluster of one) */
     char join_target[256];
-    int manual_join;     /* deciding for a join: never form a cluster ourselves */
-    int leaving;         /* asked to leave: LEAVE_REQ until we are out */
+    int manual_join; /* deciding for a join: never form a cluster ourselves */
+    int leaving;     /* asked to leave: LEAVE_REQ until we are out */
     int64_t leave_next;
-    st_craft *retired;   /* the previous Raft instance, freed at the next reset or at stop */
+    st_craft *retired; /* the previous Raft instance, freed at the next reset or at stop */
     /* replicants tail a core's applied log (tail.c): the core's ring of applied entries, which
      * holds every entry after tail_base; the replicant's link to the core it tails */
     st_tail_ent tail_ring[ST_TAIL_RING];
@@ -197,6 +197,8 @@ struct st_cluster {
     int disc_answered; /* discovery answered: disc[] is the node list it gave */
     int ndisc;
     char disc[64][256];
+    int nhosts; /* SRV targets' addresses from the answers' additional records */
+    char host_name[32][256], host_ip[32][64];
     int deciding; /* Raft not started yet: form a cluster or join one? */
     char raft_dir[600];
     int64_t decide_after;
@@ -231,6 +233,8 @@ void st_link_tick(st_link *l, int64_t now);
 int st_disc_start(st_cluster *c, char *err, size_t errlen);
 void st_disc_tick(st_cluster *c, int64_t now);
 void st_disc_close(st_cluster *c);
+/* The address to dial for host: what DNS discovery learned for an SRV target, else host. */
+const char *st_disc_addr(const st_cluster *c, const char *host);
 /* cluster.etcd.* / cluster.k8s.* for those strategies; 0, or ST_ECONFIG with a message. */
 int st_dw_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen);
 

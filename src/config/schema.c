@@ -27,7 +27,7 @@ static const struct st_schema_key keys[] = {
     {"cluster.discovery_strategy", ST_T_ENUM, 0, "manual", NR, "manual|static|dns|etcd|k8s", "How nodes find each other."},
     {"cluster.static.seeds", ST_T_STRLIST, 0, "[]", NR, NULL, "Node names to join when discovery_strategy = static."},
     {"cluster.dns.name", ST_T_STRING, 0, "localhost", NR, NULL, "discovery_strategy = dns: the name whose A (or AAAA) records are the nodes' addresses; each becomes <this node's name part>@<address>."},
-    {"cluster.dns.record_type", ST_T_ENUM, 0, "a", NR, "a|aaaa|srv", "Record type looked up (srv is not supported yet)."},
+    {"cluster.dns.record_type", ST_T_ENUM, 0, "a", NR, "a|aaaa|srv", "Record type looked up. a/aaaa: each address is a node, <name part>@<address>; srv: each target host is a node, <name part>@<target> (its address from the additional records, else the system resolver; the port is ignored)."},
     {"cluster.dns.servers", ST_T_STRLIST, 0, "[]", NR, NULL, "DNS servers to ask, \"ip\" or \"ip:port\" (default: the nameservers of /etc/resolv.conf)."},
     {"cluster.etcd.server", ST_T_STRLIST, 0, "[]", NR, NULL, "discovery_strategy = etcd: etcd client URLs (http:// or https://), a list or a comma-separated string; the v3 JSON gateway is used, servers are tried in turn."},
     {"cluster.etcd.prefix", ST_T_STRING, 0, "starlingcl", NR, NULL, "Key prefix in etcd: each node registers <prefix>/<cluster.name>/nodes/<node.name> and lists the keys under <prefix>/<cluster.name>/nodes/."},

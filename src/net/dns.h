@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { ST_DNS_A = 1, ST_DNS_AAAA = 28 };
+enum { ST_DNS_A = 1, ST_DNS_AAAA = 28, ST_DNS_SRV = 33 };
 
 /* A query for name (dotted, no trailing dot needed) of type with id into buf (recursion
  * desired). Returns its size, or ST_EINVAL (an empty label, a label over 63 bytes, a name
@@ -21,5 +21,20 @@ long st_dns_query(uint16_t id, const char *name, uint16_t type, uint8_t *buf, si
  * server failed: an rcode other than 0 or 3). */
 int st_dns_answers(const uint8_t *p, size_t n, uint16_t id, uint16_t type, uint8_t (*addr)[16],
                    int max);
+
+/* One A, AAAA or SRV record of a response's answer or additional section (class IN). */
+typedef struct st_dns_rr {
+    uint16_t type;
+    char name[256];   /* the owner, dotted, without the trailing dot */
+    uint8_t addr[16]; /* A (4 bytes) / AAAA */
+    uint16_t port;    /* SRV */
+    char target[256]; /* SRV: the host, dotted */
+} st_dns_rr;
+
+/* Read the A, AAAA and SRV records of a response to query id, answers then additional
+ * records (a server puts the addresses of SRV targets there), up to max. Names are
+ * decompressed (at most 128 labels or pointers each). Returns how many, or as
+ * st_dns_answers. */
+int st_dns_records(const uint8_t *p, size_t n, uint16_t id, st_dns_rr *out, int max);
 
 #endif

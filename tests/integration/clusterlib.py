@@ -141,13 +141,13 @@ def up_members(info):
     return sorted(m["node"] for m in info["members"] if m["state"] == "up")
 
 
-def form_by_discovery(cl, nodes):
+def form_by_discovery(cl, nodes, names=None):
     """Start nodes with the same discovery settings, largest name first, and wait until they
     are one cluster: all members up everywhere, one uuid, formed by the smallest name (the
     bootstrap rule, docs/cluster.md §5.6) and joined by the others. Returns the names."""
     for n in reversed(nodes):
         n.start()
-    names = [cl.name(i) for i in range(len(nodes))]
+    names = names or [cl.name(i) for i in range(len(nodes))]
     for n in nodes:
         wait_info(n, lambda i: up_members(i) == names, "all members up", timeout=30)
         wait_status(n, names)

@@ -3,7 +3,6 @@ that the test starts on loopback, dial every address as <name part>@<address>, a
 cluster: the node with the smallest name forms it when no node they reach is in one, the
 others join it."""
 
-import os
 import shutil
 import socket
 import subprocess
@@ -17,17 +16,15 @@ from conftest import free_port
 pytestmark = pytest.mark.starling_only("Starling's cluster")
 
 
-@pytest.fixture
-def dnsmasq(tmp_path):
-    """A dnsmasq on 127.0.0.1:<port> answering starling.test with 127.0.0.2-4."""
+def run_dnsmasq(tmp_path, lines):
+    """Run dnsmasq on 127.0.0.1:<port> with these lines until the test ends; yields the port."""
     if not shutil.which("dnsmasq"):
         print("skipped: dnsmasq is not installed (scripts/deps.sh installs dnsmasq-base)")
         pytest.skip("dnsmasq is not installed")
     port = free_port()
-    addrs = ["--address=/starling.test/127.0.0.%d" % i for i in (2, 3, 4)]
     p = subprocess.Popen(["dnsmasq", "--no-daemon", "--port=%d" % port,
                           "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                          "--no-hosts", "--pid-file=%s" % (tmp_path / "dnsmasq.pid")] + addrs,
+                          "--no-hosts", "--pid-file=%s" % (tmp_path / "dnsmasq.pid")] + lines,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 5
     while True:  # wait until it answers
@@ -45,6 +42,12 @@ def dnsmasq(tmp_path):
     yield port
     p.terminate()
     p.wait(timeout=5)
+
+
+@pytest.fixture
+def dnsmasq(tmp_path):
+    """A dnsmasq on 127.0.0.1:<port> answering starling.test with 127.0.0.2-4."""
+    yield from run_dnsmasq(tmp_path, ["--address=/starling.test/127.0.0.%d" % i for i in (2, 3, 4)])
 
 
 def dns_conf(port):
@@ -82,12 +85,34 @@ def test_dns_node_restarts_into_its_cluster(broker_factory, dnsmasq):
     assert cluster_info(n2)["uuid"] == uuid
 
 
-def test_srv_records_are_refused(broker_factory):
-    """record_type = srv is not built: startup says so."""
-    cl = Cluster(broker_factory, 1)
-    b = cl.node(0, **{"cluster.discovery_strategy": "dns", "cluster.dns.record_type": "srv"})
-    path = b.write_config()
-    r = subprocess.run([b.command()[0], "foreground", "-c", path], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=10, cwd=b.dir)
-    assert r.returncode != 0 and "cluster.dns.record_type = srv is not supported yet" in r.stdout
-    assert os.path.isdir(b.dir)
+def srv_name(i):
+    return "starling@n%d.starling.test" % (i + 1)
+
+
+@pytest.fixture
+def dnsmasq_srv(tmp_path):
+    """A dnsmasq whose SRV records for _starling._tcp.starling.test name three hosts
+    n1-n3.starling.test, with host records 127.0.0.2-4 for them (given back as additional
+    records, as a Kubernetes headless service's DNS does)."""
+    lines = []
+    for i in range(3):
+        host = srv_name(i).split("@")[1]
+        lines += ["--srv-host=_starling._tcp.starling.test,%s,4370" % host,
+                  "--host-record=%s,127.0.0.%d" % (host, i + 2)]
+    yield from run_dnsmasq(tmp_path, lines)
+
+
+def test_srv_discovery_forms_one_cluster(broker_factory, dnsmasq_srv):
+    """record_type = srv: each SRV target is a node, <name part>@<target>; nodes named by
+    host name (starling@n1.starling.test, listening on 127.0.0.2) are dialled at the
+    addresses the answer's additional records give, form one cluster (the smallest name
+    forms it), and messages cross."""
+    cl = Cluster(broker_factory, 3)
+    conf = dns_conf(dnsmasq_srv)
+    conf.update({"cluster.dns.name": "_starling._tcp.starling.test",
+                 "cluster.dns.record_type": "srv"})
+    nodes = [cl.node(i, **dict(conf, **{"node.name": srv_name(i)})) for i in range(3)]
+    names = form_by_discovery(cl, nodes, [srv_name(i) for i in range(3)])
+    for n in nodes[1:]:
+        assert "discovered %s (DNS _starling._tcp.starling.test)" % names[0] in n.log()
+    message_crosses(nodes[0], nodes[2], "s/1", b"via srv")

@@ -17,6 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = st_dns_answers(data, size, id, t ? 28 : 1, addr, 8);
         if (rc > 8) abort();
     }
+    st_dns_rr rr[4];
+    int k = st_dns_records(data, size, id, rr, 4);
+    if (k > 4) abort();
+    for (int i = 0; i < k; i++)
+        if (strlen(rr[i].name) > 253 + 1 || strlen(rr[i].target) > 255) abort();
     char name[300];
     size_t l = size < sizeof name - 1 ? size : sizeof name - 1;
     memcpy(name, data, l);
