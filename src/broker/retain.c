@@ -148,6 +148,40 @@ void st_retain_match(st_retain *r, const char *filter, size_t len, int64_t now_m
     free(c.out.v);
 }
 
+typedef struct gc_ctx {
+    uint64_t before;
+    msgvec out;
+} gc_ctx;
+
+static int gc_cb(void *val, void *ctx)
+{
+    gc_ctx *c = ctx;
+    st_msg *m = val;
+    return tomb(m) && m->rv < c->before ? push_ref(&c->out, m) : 0;
+}
+
+size_t st_retain_gc(st_retain *r, uint64_t before)
+{
+    gc_ctx c = {before, {0}};
+    size_t dropped = 0;
+    pthread_mutex_lock(&r->lock);
+    st_trie_each(r->trie, gc_cb, &c);
+    for (size_t i = 0; i < c.out.n; i++) {
+        st_msg *m = c.out.v[i];
+        void **slot = st_trie_find(r->trie, m->topic, m->topic_len);
+        if (slot && *slot == m) {
+            st_msg_unref(m);
+            *slot = NULL;
+            st_trie_prune(r->trie, m->topic, m->topic_len);
+            dropped++;
+        }
+        st_msg_unref(m);
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(c.out.v);
+    return dropped;
+}
+
 size_t st_retain_count(st_retain *r)
 {
     pthread_mutex_lock(&r->lock);

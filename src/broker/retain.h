@@ -30,5 +30,9 @@ void st_retain_dump(st_retain *r, void (*cb)(st_msg *m, void *ctx), void *ctx);
 void st_retain_match(st_retain *r, const char *filter, size_t len, int64_t now_ms,
                      void (*cb)(st_msg *m, void *ctx), void *ctx);
 size_t st_retain_count(st_retain *r);
+/* Forget the tombstones with a version older than before (a node that comes back later
+ * with an older write than the deletion would bring it back: the age is the window for
+ * that). Returns how many were dropped. */
+size_t st_retain_gc(st_retain *r, uint64_t before);
 
 #endif

@@ -1,11 +1,13 @@
 /* cluster.c — the cluster thread: configuration, the cluster.listen socket, the tick that
  * dials peers and runs heartbeats, and an orderly stop (GOODBYE on every link). */
+#include "broker/retain.h"
 #include "broker/worker.h"
 #include "cluster/auth.h"
 #include "cluster/forward.h"
 #include "cluster/internal.h"
 #include "cluster/routes.h"
 #include "cluster/tables.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "net/listen.h"
 
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#define TOMBSTONE_GC_MS 60000
 
 static int strategy_of(const char *s)
 {
@@ -92,6 +96,7 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     if (st_dw_cfg_load(cfg, c, err, errlen) < 0) return ST_ECONFIG; /* etcd, k8s */
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
     cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
+    cfg->tombstone_ttl_ms = st_config_int(c, "cluster.retained_tombstone_ttl");
     cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
     cfg->forward_ack_timeout_ms = st_config_int(c, "cluster.forward_ack_timeout");
     cfg->forward_buffer_high = st_config_int(c, "cluster.forward_buffer_high");
@@ -251,6 +256,13 @@ static void on_tick(uv_timer_t *t)
     }
     st_peers_tick(c, now);
     st_cl_control_tick(c);
+    if (c->broker && now >= c->next_gc) { /* retained tombstones (cluster.md §9.2) */
+        int64_t every = c->cfg.tombstone_ttl_ms / 2;
+        c->next_gc = now + (every < TOMBSTONE_GC_MS ? every : TOMBSTONE_GC_MS);
+        uint64_t before = (uint64_t)(st_wall_ms() - c->cfg.tombstone_ttl_ms) << 16;
+        size_t n = st_retain_gc(c->broker->retain, before);
+        if (n) LOG_INFO(c->log, "cluster: %zu retained tombstone(s) forgotten", n);
+    }
 }
 
 static void close_cb(uv_handle_t *h)

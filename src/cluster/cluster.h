@@ -24,6 +24,7 @@ typedef struct st_cluster_cfg {
     int strategy; /* ST_DISC_* */
     int64_t link_timeout_ms;
     int64_t node_down_timeout_ms;
+    int64_t tombstone_ttl_ms;
     int forward_ack;
     int64_t forward_ack_timeout_ms;
     int64_t forward_buffer_high;
@@ -101,9 +102,9 @@ const char *st_cluster_node_name(const st_cluster *c);
  * the reason in err. Any thread. */
 int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t errlen);
 /* `ctl cluster join <node>`: this node (alone, or with a cluster of its own that has no
- * other members) restarts its control plane on a wiped Raft state and asks node's leader
- * to take it in. `ctl cluster leave`: the leader commits LEAVE for this node and removes
- * it from Raft; then it runs alone, as a new cluster of one. Both return 0 once asked (the
+ * other members) restarts its control plane on an empty Raft state (the old one archived) and asks
+ * node's leader to take it in. `ctl cluster leave`: the leader commits LEAVE for this node and
+ * removes it from Raft; then it runs alone, as a new cluster of one. Both return 0 once asked (the
  * rest is asynchronous), or ST_EEXIST / ST_ENOENT / ST_EINVAL with the reason in err. */
 int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen);
 int st_cluster_leave(st_cluster *c, char *err, size_t errlen);

@@ -172,7 +172,8 @@ struct st_cluster {
     ce_op down_op;
     int64_t last_join_req;
     int rep_up; /* replicant: the leader confirmed this process is in the member table */
-    /* `ctl cluster join|leave` (member.c): Raft restarts on a wiped state, alone or to join */
+    /* `ctl cluster join|leave` (member.c): Raft restarts on an empty state (old one archived),
+     * alone or to join */
     int resetting;  /* the old Raft instance is closing */
     int reset_join; /* after it: join join_target's cluster (else: a cluster of one) */
     char join_target[256];
@@ -187,6 +188,7 @@ struct st_cluster {
     uint64_t tail_base;
     st_link *tail_link;
     int64_t tail_asked;
+    int64_t next_gc; /* retained tombstones (cluster.c) */
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
     uv_udp_t dns_udp;
     char dns_buf[4096];

@@ -2,7 +2,7 @@
  * cluster join <node>` / `leave`, docs/cluster.md §5.6), and runs alone once the others
  * say it is out.
  *
- * Both end the same way: the Raft instance closes, its state on disk is wiped, and a new
+ * Both end the same way: the Raft instance closes, its state on disk is archived, and a new
  * one starts — as a cluster of one (leave), or without a configuration, asking the
  * target's leader to take it in (join; the same path as a fresh node with seeds). The
  * peers of the old cluster are forgotten: not dialled again unless the new member table
@@ -12,25 +12,33 @@
 #include "cluster/routes.h"
 #include "cluster/tables.h"
 
-#include <dirent.h>
+#include "core/clock.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define LEAVE_ASK_MS 1000
 
-/* Raft's own files (metadata, segments, snapshots) only: the directory is ours. */
-static void wipe_dir(const char *dir)
+/* The old Raft state goes aside as raft.old-<unix time> (never deleted by us: an operator
+ * can look at it, or put it back); libraft starts on an empty directory. */
+static void archive_dir(st_cluster *c)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+    char old[700];
+    long long t = (long long)(st_wall_ms() / 1000);
+    for (int i = 0; i < 100; i++) { /* a second join in the same second: .old-<t>-1, ... */
+        if (i)
+            snprintf(old, sizeof old, "%s.old-%lld-%d", c->raft_dir, t, i);
+        else
+            snprintf(old, sizeof old, "%s.old-%lld", c->raft_dir, t);
+        if (access(old, F_OK) == 0) continue;
+        if (rename(c->raft_dir, old) == 0)
+            LOG_NOTICE(c->log, "cluster: Raft state archived as %s", old);
+        else if (errno != ENOENT)
+            LOG_ERROR(c->log, "cluster: cannot archive %s: %s", c->raft_dir, strerror(errno));
+        return;
     }
-    if (d) closedir(d);
 }
 
 /* Say goodbye to every peer and stop dialling them; what we hold for them goes. */
@@ -78,7 +86,7 @@ static void start_again(st_cluster *c)
 static void raft_closed(void *arg)
 {
     st_cluster *c = arg;
-    wipe_dir(c->raft_dir);
+    archive_dir(c);
     if (c->retired) st_craft_free(c->retired); /* closed a reset ago: nothing refers to it */
     c->retired = c->craft;
     c->craft = NULL;

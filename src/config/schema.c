@@ -39,6 +39,7 @@ static const struct st_schema_key keys[] = {
     {"cluster.k8s.suffix", ST_T_STRING, 0, "pod.local", NR, NULL, "Domain suffix of node names with address_type dns or hostname."},
     {"cluster.listen", ST_T_BIND, 0, "\"0.0.0.0:4370\"", NR, NULL, "Address for node-to-node traffic."},
     {"cluster.link_timeout", ST_T_DURATION, 0, "5s", 500, 600000, NULL, "A link to a peer that has been silent this long is dropped (heartbeats go every fifth of it)."},
+    {"cluster.retained_tombstone_ttl", ST_T_DURATION, 0, "24h", 1000, 31536000000, NULL, "A deleted retained message leaves a tombstone so that an older copy arriving later from another node cannot bring it back; tombstones older than this are forgotten."},
     {"cluster.node_down_timeout", ST_T_DURATION, 0, "30s", 1000, 86400000, NULL, "The Raft leader declares a member down (its routes are removed everywhere, what is queued for it dropped) when it has had no link to it for this long."},
     {"cluster.forward_ack", ST_T_BOOL, 0, "true", NR, NULL, "A QoS 1/2 publisher's PUBACK/PUBREC waits until every node the message was forwarded to has it, so a broken link never loses an acknowledged message."},
     {"cluster.forward_ack_timeout", ST_T_DURATION, 0, "5s", 100, 600000, NULL, "Acks stop waiting for a node whose data link has been down this long (the messages stay buffered and are resent if it comes back)."},

@@ -2,6 +2,8 @@
 are put together with `starling ctl cluster join <node>`, and taken apart with `starling ctl
 cluster leave`, as with `emqx ctl cluster join|leave`."""
 
+import glob
+import os
 import subprocess
 import time
 
@@ -66,6 +68,8 @@ def test_join_and_leave_by_command(broker_factory):
     wait_status(n3, [names[2]])
     new3 = uuid(n3)
     assert new3 != ids[0]
+    # its old Raft state is kept aside, not deleted (two: from the join and from the leave)
+    assert len(glob.glob(os.path.join(n3.dir, "data", "raft.old-*"))) == 2
     for n in (n1, n2):
         wait_status(n, names[:2])
         wait_info(n, lambda i: members(n)[names[2]]["state"] == "left", "node 3 left")

@@ -99,3 +99,23 @@ def test_retained_message_expiry(mqtt):
     p = sub.expect_publish()
     assert p.topic == "r/long" and 0 < p.props.get("message_expiry") <= 59, p
     sub.expect_nothing()
+
+
+@pytest.mark.starling_only("cluster.retained_tombstone_ttl")
+@pytest.mark.broker_conf({"cluster.retained_tombstone_ttl": "2s"})
+def test_retained_tombstones_are_forgotten(broker, paho_client):
+    """Clearing a retained message leaves a versioned tombstone (so that an older copy from
+    another node cannot bring it back, docs/cluster.md §9.2); tombstones older than
+    cluster.retained_tombstone_ttl are forgotten, so deleted topics do not pile up."""
+    pub = paho_client("pub")
+    for i in range(3):
+        pub.publish("tomb/%d" % i, b"x", qos=1, retain=True)
+    for i in range(3):
+        pub.publish("tomb/%d" % i, b"", qos=1, retain=True)
+    deadline = time.monotonic() + 15
+    while "3 retained tombstone(s) forgotten" not in broker.log():
+        assert time.monotonic() < deadline, broker.log()[-2000:]
+        time.sleep(0.1)
+    sub = paho_client("sub")
+    sub.subscribe("tomb/#", qos=1)
+    sub.expect_nothing(timeout=0.5)
