@@ -95,6 +95,17 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     if (cfg->strategy == ST_DISC_DNS && load_dns(cfg, c, err, errlen) < 0) return ST_ECONFIG;
     if (st_dw_cfg_load(cfg, c, err, errlen) < 0) return ST_ECONFIG; /* etcd, k8s */
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
+    cfg->raft.election_ms = (unsigned)st_config_int(c, "cluster.raft.election_timeout");
+    cfg->raft.heartbeat_ms = (unsigned)st_config_int(c, "cluster.raft.heartbeat_timeout");
+    cfg->raft.snapshot_threshold = (unsigned)st_config_int(c, "cluster.raft.snapshot_threshold");
+    cfg->raft.snapshot_trailing = (unsigned)st_config_int(c, "cluster.raft.snapshot_trailing");
+    if (cfg->raft.heartbeat_ms >= cfg->raft.election_ms) {
+        snprintf(err, errlen,
+                 "cluster.raft.heartbeat_timeout (%u ms) must be below "
+                 "cluster.raft.election_timeout (%u ms)",
+                 cfg->raft.heartbeat_ms, cfg->raft.election_ms);
+        return ST_ECONFIG;
+    }
     cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
     cfg->tombstone_ttl_ms = st_config_int(c, "cluster.retained_tombstone_ttl");
     cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");

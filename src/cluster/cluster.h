@@ -14,6 +14,10 @@
 
 #define ST_CLUSTER_MAX_SEEDS 64
 
+typedef struct st_raft_timing {
+    unsigned election_ms, heartbeat_ms, snapshot_threshold, snapshot_trailing;
+} st_raft_timing;
+
 typedef struct st_cluster_cfg {
     char node_name[256];
     char cookie[256];
@@ -23,6 +27,7 @@ typedef struct st_cluster_cfg {
     int role;     /* CW_ROLE_* */
     int strategy; /* ST_DISC_* */
     int64_t link_timeout_ms;
+    st_raft_timing raft; /* cluster.raft.* */
     int64_t node_down_timeout_ms;
     int64_t tombstone_ttl_ms;
     int forward_ack;

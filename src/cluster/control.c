@@ -495,6 +495,9 @@ int st_cl_plane_new(st_cluster *c)
     }
     st_craft_set_dialer(craft, raft_dial, c);
     st_craft_set_tail(craft, st_tail_applied, st_tail_restored, c);
+    const st_raft_timing *rt = &c->cfg.raft;
+    st_craft_set_timing(craft, rt->election_ms, rt->heartbeat_ms, rt->snapshot_threshold,
+                        rt->snapshot_trailing);
     st_tail_restored(c, 0);            /* a new state machine: the ring starts over */
     pthread_mutex_lock(&c->view_lock); /* the API reads the table under it */
     st_fsm_free(c->fsm);

@@ -47,6 +47,7 @@ struct st_craft {
     int changing;
     struct raft_transfer transfer;
     int transferring;
+    unsigned election_ms, heartbeat_ms, snapshot_threshold, snapshot_trailing;
     void (*tail_applied)(void *arg, uint64_t index, const void *p, size_t n);
     void (*tail_restored)(void *arg, uint64_t index);
     void *tail_arg;
@@ -252,6 +253,7 @@ st_craft *st_craft_new(uv_loop_t *loop, const st_log *log, st_fsm *fsm, pthread_
     c->on_lost = on_lost;
     c->arg = arg;
     c->last_state = RAFT_UNAVAILABLE;
+    st_craft_set_timing(c, 1000, 100, 1024, 128);
     return c;
 }
 
@@ -307,10 +309,10 @@ int st_craft_start(st_craft *c, const char *dir, uint64_t id, const char *addr, 
             return ST_ESYS;
         }
     }
-    raft_set_election_timeout(&c->raft, 1000);
-    raft_set_heartbeat_timeout(&c->raft, 100);
-    raft_set_snapshot_threshold(&c->raft, 1024);
-    raft_set_snapshot_trailing(&c->raft, 128);
+    raft_set_election_timeout(&c->raft, c->election_ms);
+    raft_set_heartbeat_timeout(&c->raft, c->heartbeat_ms);
+    raft_set_snapshot_threshold(&c->raft, c->snapshot_threshold);
+    raft_set_snapshot_trailing(&c->raft, c->snapshot_trailing);
     raft_set_pre_vote(&c->raft, true);
     rv = raft_start(&c->raft);
     if (rv != 0) {
@@ -477,6 +479,15 @@ int st_craft_remove(st_craft *c, uint64_t id)
     if (raft_remove(&c->raft, &c->change, id, change_cb) != 0) return ST_EINVAL;
     c->changing = 1;
     return 0;
+}
+
+void st_craft_set_timing(st_craft *c, unsigned election_ms, unsigned heartbeat_ms,
+                         unsigned snapshot_threshold, unsigned snapshot_trailing)
+{
+    c->election_ms = election_ms;
+    c->heartbeat_ms = heartbeat_ms;
+    c->snapshot_threshold = snapshot_threshold;
+    c->snapshot_trailing = snapshot_trailing;
 }
 
 void st_craft_set_tail(st_craft *c, void (*applied)(void *, uint64_t, const void *, size_t),

@@ -27,6 +27,9 @@ typedef void (*st_craft_cb)(void *arg);
  * and committed its barrier; on_lost when it stops leading. */
 st_craft *st_craft_new(uv_loop_t *loop, const st_log *log, st_fsm *fsm, pthread_mutex_t *fsm_lock,
                        st_craft_cb on_ready, st_craft_cb on_lost, void *arg);
+/* Raft timing for the next st_craft_start (defaults: 1 s, 100 ms, 1024, 128). */
+void st_craft_set_timing(st_craft *c, unsigned election_ms, unsigned heartbeat_ms,
+                         unsigned snapshot_threshold, unsigned snapshot_trailing);
 /* Start libraft in dir (created if missing) as server id at addr; with bootstrap, a node
  * with no Raft state forms a cluster of one. 0, or <0 with a message in err. */
 int st_craft_start(st_craft *c, const char *dir, uint64_t id, const char *addr, int bootstrap,

@@ -123,6 +123,24 @@ def test_bad_seed_is_a_config_error(broker_factory):
     assert "cluster.static.seeds" in r.stdout and "nohost" in r.stdout, r.stdout
 
 
+def test_raft_timing_keys(broker_factory):
+    """cluster.raft.* set libraft's timing: a heartbeat not below the election timeout stops
+    startup naming both keys; sensible values start a node that leads its cluster of one."""
+    cl = Cluster(broker_factory, 2)
+    b = cl.node(0, **{"cluster.raft.election_timeout": "200ms",
+                      "cluster.raft.heartbeat_timeout": "200ms"})
+    path = b.write_config()
+    r = subprocess.run([b.command()[0], "foreground", "-c", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=10, cwd=b.dir)
+    assert r.returncode != 0
+    assert "cluster.raft.heartbeat_timeout (200 ms) must be below cluster.raft.election_timeout" \
+        in r.stdout, r.stdout
+    ok = cl.node(1, **{"cluster.raft.election_timeout": "300ms",
+                       "cluster.raft.heartbeat_timeout": "30ms",
+                       "cluster.raft.snapshot_threshold": 16}).start()
+    wait_info(ok, lambda i: i["raft"]["state"] == "leader", "leader")
+
+
 def test_ctl_cluster_status(broker_factory):
     """`starling ctl cluster status` lists the running nodes as EMQX does, on every node;
     a stopped node moves to stopped_nodes; `--json` gives the same as JSON."""
