@@ -40,13 +40,6 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
 static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
     for (int li = 0; li < b->cfg.n_listeners; li++) {
-        if (b->cfg.listeners[li].proxy_protocol) { /* rather than misread the header as MQTT */
-            snprintf(err, errlen,
-                     "listeners.tcp.%s.proxy_protocol = true is not supported yet "
-                     "(it comes with clustering part 2)",
-                     b->cfg.listeners[li].name);
-            return ST_ECONFIG;
-        }
         int rc = st_listen_probe(b->cfg.listeners[li].bind, err, errlen);
         if (rc < 0) return rc;
         for (int i = 0; i < b->nw; i++) {

@@ -8,8 +8,10 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "net/listen.h"
+#include "net/proxy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +27,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     c->listener = listener;
     c->created = c->last_rx = st_loop_now(w->loop);
     st_peer_name(fd, c->peer, sizeof c->peer);
+    c->proxy_wait = w->cfg->listeners[listener].proxy_protocol;
     st_client_adopt(w, c);
     return c;
 }
@@ -331,11 +334,37 @@ static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *r
     }
 }
 
+/* The load balancer's PROXY protocol header: the client's address is its. Returns its
+ * length, 0 for more, or closes the connection (ST_EPROTO). */
+static long proxy_header(st_client *c, const uint8_t *buf, size_t len)
+{
+    st_proxy_hdr h;
+    long r = st_proxy_parse(buf, len, &h);
+    if (r < 0) {
+        LOG_NOTICE(c->w->log, "connection %s: no valid PROXY protocol header, closing", c->peer);
+        st_client_close(c, 0);
+        return r;
+    }
+    if (r == 0) return 0;
+    c->proxy_wait = 0;
+    if (h.src[0]) {
+        LOG_DEBUG(c->w->log, "connection %s: PROXY v%d header: client %s", c->peer, h.version,
+                  h.src);
+        snprintf(c->peer, sizeof c->peer, "%s", h.src);
+    }
+    return r;
+}
+
 /* Parse and handle complete packets in buf; returns bytes consumed. *handoff is set to
  * owner+1 when the connection must move to another worker before its CONNECT. */
 static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
 {
     size_t off = 0;
+    if (c->proxy_wait) {
+        long r = proxy_header(c, buf, len);
+        if (r <= 0) return 0;
+        off = (size_t)r;
+    }
     while (off < len && c->state != ST_CS_CLOSED) {
         mqtt_packet pkt;
         mqtt_dec_opts o = {.version = c->state == ST_CS_NEW ? 0 : c->version,

@@ -20,6 +20,7 @@ typedef struct st_client {
     uint8_t problem_info; /* v5 Request Problem Information */
     uint8_t in_list;
     uint8_t paused;       /* reading stopped by flow control (flow.h) */
+    uint8_t proxy_wait;   /* the listener expects a PROXY protocol header first */
     uint8_t publisher;    /* has sent a PUBLISH (flow control may pause it) */
     uint16_t keepalive_s; /* effective keep alive */
     uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
@@ -40,7 +41,7 @@ typedef struct st_client {
     uint64_t hold_out;             /* output held until b->route_acked reaches this (0: not held) */
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
-    char peer[48];
+    char peer[64];                 /* ip:port: the socket's, or the PROXY header's client */
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */

@@ -22,7 +22,8 @@ typedef struct st_listener_conf {
     char name[64];
     char bind[128];
     int64_t max_connections; /* ST_UNLIMITED for infinity */
-    uint8_t proxy_protocol;  /* refused at start until implemented */
+    uint8_t proxy_protocol;  /* a PROXY protocol v1/v2 header comes first (net/proxy.h) */
+    int64_t proxy_timeout_ms;
 } st_listener_conf;
 
 typedef struct st_settings {

@@ -37,6 +37,8 @@ static void listeners(st_settings *s, const st_config *c)
         l->max_connections = lim(st_config_int(c, key));
         snprintf(key, sizeof key, "listeners.tcp.%s.proxy_protocol", names[i]);
         l->proxy_protocol = (uint8_t)st_config_int(c, key);
+        snprintf(key, sizeof key, "listeners.tcp.%s.proxy_protocol_timeout", names[i]);
+        l->proxy_timeout_ms = st_config_int(c, key);
     }
 }
 

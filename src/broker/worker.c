@@ -389,7 +389,11 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
 {
     const st_settings *cfg = w->cfg;
     if (c->state == ST_CS_NEW) {
-        if (now - c->created > cfg->idle_timeout_ms) {
+        if (c->proxy_wait && now - c->created > cfg->listeners[c->listener].proxy_timeout_ms) {
+            LOG_NOTICE(w->log, "connection %s sent no PROXY protocol header in time, closing",
+                       c->peer);
+            st_client_close(c, 0);
+        } else if (now - c->created > cfg->idle_timeout_ms) {
             LOG_DEBUG(w->log, "connection %s sent no CONNECT in time, closing", c->peer);
             st_client_close(c, 0);
         }

@@ -57,7 +57,8 @@ static const struct st_schema_key keys[] = {
     {"listeners.tcp.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT/TCP listener."},
     {"listeners.tcp.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:1883\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
     {"listeners.tcp.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
-    {"listeners.tcp.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header from a load balancer."},
+    {"listeners.tcp.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header from a load balancer (haproxy send-proxy / send-proxy-v2) before MQTT: the client's address is the header's. A connection without a valid header is closed."},
+    {"listeners.tcp.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
 
     {"mqtt.max_packet_size", ST_T_BYTESIZE, 0, "1MB", 1, 268435456, NULL, "Largest MQTT packet accepted."},
     {"mqtt.max_clientid_len", ST_T_INT, 0, "65535", 23, 65535, NULL, "Longest client identifier accepted."},

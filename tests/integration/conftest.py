@@ -333,7 +333,7 @@ class PahoClient:
     VERSIONS = {3: paho.MQTTv31, 4: paho.MQTTv311, 5: paho.MQTTv5}
 
     def __init__(self, port, client_id="", version=5, clean=True, keepalive=60, will=None,
-                 properties=None, host="127.0.0.1"):
+                 properties=None, host="127.0.0.1", bind_address=""):
         self.version = version
         kw = {} if version == 5 else {"clean_session": clean}
         self.c = paho.Client(client_id=client_id, protocol=self.VERSIONS[version], **kw)
@@ -345,9 +345,10 @@ class PahoClient:
             self.c.will_set(will["topic"], will.get("payload"), will.get("qos", 0),
                             will.get("retain", False), will.get("properties"))
         if version == 5:
-            self.c.connect(host, port, keepalive, clean_start=clean, properties=properties)
+            self.c.connect(host, port, keepalive, clean_start=clean, properties=properties,
+                           bind_address=bind_address)
         else:
-            self.c.connect(host, port, keepalive)
+            self.c.connect(host, port, keepalive, bind_address=bind_address)
         self.c.loop_start()
         try:
             self.flags, rc, self.connack_props = self._connack.get(timeout=5)

@@ -135,12 +135,3 @@ def test_port_in_use(broker, broker_factory):
     m.client(broker.port, "p", 4).publish("t", b"x")
     assert sub.expect_publish().payload == b"x"
 
-
-def test_proxy_protocol_not_yet(broker_factory):
-    """proxy_protocol = true is refused at start with the key named, rather than reading a
-    load balancer's PROXY header as MQTT (the PROXY protocol comes with clustering part 2)."""
-    b = broker_factory({"listeners.tcp.default.proxy_protocol": True})
-    path = b.write_config()
-    r = run(b, "foreground", "-c", path, timeout=10)
-    assert r.returncode != 0, r.stdout
-    assert "listeners.tcp.default.proxy_protocol" in r.stdout and "not supported" in r.stdout, r.stdout
