@@ -68,6 +68,23 @@ def test_walkthrough_env_three_nodes(broker_factory):
                 wait_log(node, link_up(cl.name(j)))
 
 
+def test_walkthrough_emqx5_keys_as_env(broker_factory):
+    """The EMQX 5 keys as environment variables, nested form: STARLING_CLUSTER__... and
+    EMQX_CLUSTER__... (a HOCON array for the seeds), as in EMQX's docs and Helm charts."""
+    cl = Cluster(broker_factory, 3)
+    n1 = cl.node(0).start()
+    n2 = cl.node(1, env={"STARLING_NODE__NAME": cl.name(1),
+                         "STARLING_CLUSTER__DISCOVERY_STRATEGY": "static",
+                         "STARLING_CLUSTER__STATIC__SEEDS": '["%s"]' % cl.name(0)}).start()
+    n3 = cl.node(2, env={"EMQX_NODE__NAME": cl.name(2),
+                         "EMQX_CLUSTER__DISCOVERY_STRATEGY": "static",
+                         "EMQX_CLUSTER__STATIC__SEEDS": '["%s", "%s"]' % (cl.name(0), cl.name(1))}
+                 ).start()
+    names = [cl.name(i) for i in range(3)]
+    for n in (n1, n2, n3):
+        wait_status(n, names, timeout=20)
+
+
 def test_cookie_mismatch_refused_on_both_sides(broker_factory):
     """A node with another node.cookie is refused: both sides log it (once a minute, though
     the dialler keeps retrying), and no link comes up."""
