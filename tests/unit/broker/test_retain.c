@@ -114,13 +114,13 @@ static void test_full(void)
 static void test_tombstone_gc(void)
 {
     st_retain *r = st_retain_new(0);
-    CHECK_EQ(put(r, "a", "", 10), 1);  /* tombstones at 10 and 30 */
+    CHECK_EQ(put(r, "a", "", 10), 1); /* tombstones at 10 and 30 */
     CHECK_EQ(put(r, "b", "", 30), 1);
     CHECK_EQ(put(r, "c", "v5", 5), 1); /* a live message is never collected */
     CHECK_EQ(st_retain_gc(r, 20), 1);
     int all = 0;
     st_retain_dump(r, count_cb, &all);
-    CHECK_EQ(all, 2); /* b's tombstone and c */
+    CHECK_EQ(all, 2);                  /* b's tombstone and c */
     CHECK_EQ(put(r, "a", "v1", 1), 1); /* the window is over: an old write is taken again */
     CHECK_EQ(put(r, "b", "v1", 1), 0); /* b's tombstone still stops it */
     CHECK_EQ(st_retain_gc(r, 100), 1);
