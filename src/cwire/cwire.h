@@ -43,6 +43,8 @@ enum cw_type {
     CW_ROUTE_SYNC_BEGIN = 0x10,
     CW_ROUTE_BATCH = 0x11,
     CW_ROUTE_SYNC_END = 0x12,
+    CW_PROPOSE = 0x18,        /* to the leader: commit these ops */
+    CW_PROPOSE_RESULT = 0x19, /* the leader's answer */
     CW_JOIN_REQ = 0x1A,
     CW_JOIN_RESULT = 0x1B,
     CW_LEAVE_REQ = 0x1C,     /* to the leader: commit LEAVE for a node (force-leave) */
@@ -160,6 +162,24 @@ typedef struct cw_leave_req {
     uint8_t forced;
 } cw_leave_req;
 
+enum cw_propose_status {
+    CW_PROP_OK = 0,        /* applied */
+    CW_PROP_NOTLEADER = 1, /* ask leader_name */
+    CW_PROP_FAILED = 2,    /* outcome unknown (leadership lost): send the same ops again */
+    CW_PROP_INVALID = 3,   /* an op the state machine cannot apply */
+};
+
+typedef struct cw_propose {
+    uint64_t req_id;
+    st_bytes entry; /* the ops as a Raft entry (centry.h; its hlc is the leader's to set) */
+} cw_propose;
+
+typedef struct cw_propose_result {
+    uint64_t req_id;
+    uint16_t status;
+    st_bytes leader_name; /* NOTLEADER: who leads, if known */
+} cw_propose_result;
+
 typedef struct cw_tail_req {
     uint64_t from;         /* the first index wanted (> 0) */
     uint8_t uuid[CW_UUID]; /* of the cluster the replicant's state is from (zeros: none) */
@@ -222,6 +242,8 @@ int cw_decode_leave_req(st_bytes body, cw_leave_req *l);
 int cw_decode_join_result(st_bytes body, cw_join_result *j);
 int cw_decode_fwd(st_bytes body, cw_fwd *f);
 int cw_decode_tail_req(st_bytes body, cw_tail_req *t);
+int cw_decode_propose(st_bytes body, cw_propose *p);
+int cw_decode_propose_result(st_bytes body, cw_propose_result *p);
 int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
 int cw_decode_tail_snapshot(st_bytes body, cw_tail_snapshot *s);
 
@@ -249,6 +271,8 @@ size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap);
 size_t cw_encode_leave_req(const cw_leave_req *l, uint8_t *dst, size_t cap);
 size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
 size_t cw_encode_tail_req(const cw_tail_req *t, uint8_t *dst, size_t cap);
+size_t cw_encode_propose(const cw_propose *p, uint8_t *dst, size_t cap);
+size_t cw_encode_propose_result(const cw_propose_result *p, uint8_t *dst, size_t cap);
 size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);
 size_t cw_encode_tail_snapshot(const cw_tail_snapshot *s, uint8_t *dst, size_t cap);
 /* Batches: the header is written last, when the count is known. */

@@ -44,6 +44,8 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_join_result jr;
         cw_leave_req lq;
         cw_tail_req tq;
+        cw_propose pp;
+        cw_propose_result pr;
         cw_log_entries le;
         cw_tail_snapshot ts;
     } u;
@@ -100,6 +102,11 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
             n++;
         if (n != u.f.n) FAIL("record walker count differs from the decoded count");
         return cw_encode_fwd(u.f.first_seq, recs, u.f.n, out, cap);
+    case CW_PROPOSE:
+        return cw_decode_propose(body, &u.pp) ? 0 : cw_encode_propose(&u.pp, out, cap);
+    case CW_PROPOSE_RESULT:
+        return cw_decode_propose_result(body, &u.pr) ? 0
+                                                     : cw_encode_propose_result(&u.pr, out, cap);
     case CW_TAIL_REQ:
         return cw_decode_tail_req(body, &u.tq) ? 0 : cw_encode_tail_req(&u.tq, out, cap);
     case CW_TAIL_SNAPSHOT:

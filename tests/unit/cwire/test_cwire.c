@@ -360,6 +360,28 @@ static void test_golden(void)
     CHECK_EQ(frames, 14u);
 }
 
+static void test_propose(void)
+{
+    uint8_t buf[256];
+    cw_frame f;
+    cw_propose p = {77, S("STRE....")}, pd;
+    size_t n = cw_encode_propose(&p, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_PROPOSE && cw_decode_propose(f.body, &pd) == 0);
+    CHECK(pd.req_id == 77 && same(pd.entry, "STRE...."));
+    CHECK_STR(cw_type_name(CW_PROPOSE), "PROPOSE");
+    cw_propose_result r = {77, CW_PROP_NOTLEADER, S("starling@10.0.0.1")}, rd;
+    n = cw_encode_propose_result(&r, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_PROPOSE_RESULT);
+    CHECK(cw_decode_propose_result(f.body, &rd) == 0 && rd.req_id == 77 &&
+          rd.status == CW_PROP_NOTLEADER && same(rd.leader_name, "starling@10.0.0.1"));
+    r.status = 9;
+    n = cw_encode_propose_result(&r, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_propose_result(f.body, &rd) == ST_EMALFORMED);
+    p.entry = S("");
+    n = cw_encode_propose(&p, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_propose(f.body, &pd) == ST_EMALFORMED);
+}
+
 static void test_tail(void)
 {
     uint8_t buf[512];
@@ -412,6 +434,7 @@ int main(int argc, char **argv)
     RUN(test_ack_and_routes);
     RUN(test_fwd);
     RUN(test_tail);
+    RUN(test_propose);
     RUN(test_golden);
     return TEST_END();
 }
