@@ -94,9 +94,9 @@ static void control_json(sb *b, st_cluster *cl)
     st_cluster_info_get(cl, &info, m, m ? MAX_NODES : 0);
     sb_printf(b,
               "\"uuid\":\"%s\",\"raft\":{\"state\":\"%s\",\"term\":%llu,\"applied\":%llu,"
-              "\"voters\":%u},\"members\":[",
+              "\"voters\":%u},\"registry\":%zu,\"members\":[",
               info.uuid, info.raft_state, (unsigned long long)info.term,
-              (unsigned long long)info.applied, info.voters);
+              (unsigned long long)info.applied, info.voters, info.registry);
     for (size_t i = 0; m && i < info.nmembers && i < MAX_NODES; i++) {
         sb_printf(b, "%s{\"node\":", i ? "," : "");
         sb_json_str(b, m[i].name);

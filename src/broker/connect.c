@@ -3,6 +3,7 @@
  * runs on the worker that owns its client id (client.c hands it over before this). */
 #include "broker/client.h"
 #include "broker/flow.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "route/trie.h"
 
@@ -70,6 +71,16 @@ static void take_over(st_worker *w, st_session *s)
     }
     LOG_INFO(w->log, "client %s: session taken over by a new connection", s->cid);
     st_client_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, 0);
+}
+
+void st_worker_kick(st_worker *w, const char *cid, size_t len, uint64_t hlc, const char *where)
+{
+    st_session *s = st_strmap_get(w->by_cid, cid, len);
+    if (!s || s->reg_hlc > hlc) return; /* gone already, or connected again since */
+    if (s->client) take_over(w, s);
+    LOG_NOTICE(w->log, "client %s connected to %s: its session here ends", s->cid, where);
+    s->reg_hlc = 0; /* its registration is not ours to end any more */
+    st_worker_session_end(w, s);
 }
 
 static st_session *open_session(st_client *c, const char *cid, size_t len, int clean, int *present)
@@ -200,6 +211,9 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
         return;
     }
     apply_client_limits(c, s, p);
+    s->reg_hlc = st_hlc_now(&w->b->hlc, st_wall_ms()); /* the newest connection wins */
+    if (w->b->remote && w->b->remote->registry)
+        w->b->remote->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
     if (cn->will_flag)
         st_session_set_will(s, make_will(c, cn, s->sid),
                             c->version == MQTT_V5 ? cn->will_props.will_delay : 0);

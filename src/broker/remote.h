@@ -79,6 +79,10 @@ typedef struct st_remote_ops {
                       st_ackwait *aw);
     void (*before_sleep)(void *cx, struct st_worker *w);
     void (*tick)(void *cx, struct st_worker *w, int64_t now);
+    /* the session of cid on worker w was opened by a CONNECT (up, with its registration
+     * version hlc) or has ended (up 0): the cluster's client-id registry follows */
+    void (*registry)(void *cx, struct st_worker *w, const char *cid, size_t len, uint64_t hlc,
+                     int up);
     /* an ST_IM_REMOTE inbox item (owned by the callee) */
     void (*imsg)(void *cx, struct st_worker *w, struct st_imsg *m);
 } st_remote_ops;

@@ -47,6 +47,7 @@ typedef struct st_session {
     struct st_client *client; /* NULL while offline */
     int64_t expiry_ms;        /* ST_UNLIMITED: never */
     int64_t expire_at;        /* monotonic ms, while offline */
+    uint64_t reg_hlc;         /* its registration in the cluster's client-id registry (HLC) */
     st_subrec *subs;
     uint32_t nsubs, capsubs;
     st_qitem *q; /* ring */

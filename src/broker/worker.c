@@ -192,6 +192,8 @@ static void redispatch_item(st_worker *w, st_session *s, st_qitem *it)
 void st_worker_session_end(st_worker *w, st_session *s)
 {
     if (s->client) st_flow_attach(w, s, -1);
+    if (s->reg_hlc && w->b->remote && w->b->remote->registry)
+        w->b->remote->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 0);
     for (uint32_t i = 0; i < s->nsubs; i++)
         st_subs_del(w->b->subs, s->subs[i].filter, s->subs[i].len, s->sid);
     if (s->will) {

@@ -214,14 +214,26 @@ static void routes_out(st_cluster *c, st_cl_item **items, size_t *n)
         free(items[--*n]);
 }
 
+static void regs_out(st_cluster *c, st_cl_item **items, size_t *n)
+{
+    if (*n) st_cl_registry_batch(c, items, *n);
+    while (*n)
+        free(items[--*n]);
+}
+
 static void on_wake(uv_async_t *a)
 {
     st_cluster *c = a->data;
-    st_cl_item *items[1024];
-    size_t n = 0;
+    st_cl_item *items[1024], *regs[256];
+    size_t n = 0, nregs = 0;
     st_mpsc_node *node;
     while ((node = st_mpsc_pop(&c->inbox))) {
         st_cl_item *it = (st_cl_item *)node;
+        if (it->kind == ST_CLI_REGISTER) { /* batched into one proposal */
+            regs[nregs++] = it;
+            if (nregs == 256) regs_out(c, regs, &nregs);
+            continue;
+        }
         if (it->kind == ST_CLI_ROUTE) { /* batched; their order is kept */
             items[n++] = it;
             if (n == 1024) routes_out(c, items, &n);
@@ -235,6 +247,7 @@ static void on_wake(uv_async_t *a)
         free(it);
     }
     routes_out(c, items, &n);
+    regs_out(c, regs, &nregs);
 }
 
 /* Our data lanes to every peer with a live CONTROL link (one per worker). */

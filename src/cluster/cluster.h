@@ -96,6 +96,7 @@ typedef struct st_cluster_info {
     uint64_t term, applied;
     unsigned voters; /* in the Raft configuration as this node knows it */
     size_t nmembers; /* may exceed the array given */
+    size_t registry; /* client ids in the cluster's registry */
 } st_cluster_info;
 
 void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max);

@@ -5,6 +5,7 @@
 #include "cluster/forward.h"
 #include "cluster/internal.h"
 #include "cluster/routes.h"
+#include "cluster/registry.h"
 #include "cluster/tables.h"
 #include <raft.h>
 #include "core/clock.h"
@@ -16,7 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes};
+static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes,
+                                              &st_table_registry};
 
 #define DISCOVERY_WINDOW_MS 5000
 
@@ -142,6 +144,16 @@ void st_cl_ask_leader(st_cluster *c, st_link *l)
              c->fsm && is_member(c) ? "commit our restart" : "join its cluster");
 }
 
+const char *st_cl_leader_name(st_cluster *c)
+{
+    uint64_t id = 0;
+    if (!c->craft || !c->fsm || !st_craft_leader(c->craft, &id)) return NULL;
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->rows[i].node_id == id) return t->rows[i].name;
+    return NULL;
+}
+
 int st_cl_is_member(st_cluster *c)
 {
     return is_member(c);
@@ -180,13 +192,8 @@ static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_
 {
     st_peer *p = st_peer_get(c, name, 0);
     if (!p || !p->link) return;
-    uint64_t lid = 0;
-    const char *lname = ""; /* the leader's node name, so that a joiner can go there */
-    if (c->craft && st_craft_leader(c->craft, &lid)) {
-        const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
-        for (uint32_t i = 0; i < t->n; i++)
-            if (t->rows[i].node_id == lid) lname = t->rows[i].name;
-    }
+    const char *lname = st_cl_leader_name(c); /* so that a joiner can go there */
+    if (!lname) lname = "";
     cw_join_result r = {req_id,
                         status,
                         {(const uint8_t *)lname, (uint32_t)strlen(lname)},
@@ -454,6 +461,7 @@ static void apply_left(st_cluster *c)
         p->left = left;
         if (!left) continue;
         LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
+        st_cl_registry_purge(c, r->node_id, r->incarnation);
         if (p->link) { /* if it is alive, it learns that it is out and runs alone */
             st_link_send_goodbye(p->link, CW_BYE_REMOVED);
             st_link_close(p->link, "left the cluster");
@@ -476,6 +484,7 @@ static void apply_down(st_cluster *c)
         p->purged_inc = r->incarnation;
         LOG_NOTICE(c->log, "cluster: %s is down (incarnation %llu)", p->name,
                    (unsigned long long)r->incarnation);
+        st_cl_registry_purge(c, r->node_id, r->incarnation);
         if (p->link) st_link_close(p->link, "declared down"); /* it re-syncs when it is back */
         if (c->broker) {
             st_cl_routes_purge(c, p);
@@ -622,6 +631,8 @@ void st_cl_control_tick(st_cluster *c)
     ask_again(c);
     if (c->resetting) return;
     st_tail_tick(c);
+    st_cl_propose_tick(c);
+    st_cl_registry_tick(c);
     if (!c->fsm) return;
     if (c->craft) {
         decide(c);
@@ -648,6 +659,7 @@ void st_cl_control_free(st_cluster *c)
     if (c->craft) st_craft_free(c->craft);
     if (c->retired) st_craft_free(c->retired);
     st_tail_free(c);
+    st_cl_propose_free(c);
     st_fsm_free(c->fsm);
 }
 
@@ -663,6 +675,7 @@ void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member
     info->voters = c->raft_voters;
     if (c->fsm) {
         info->applied = st_fsm_applied(c->fsm);
+        info->registry = st_registry_count(st_fsm_table(c->fsm, ST_T_REGISTRY));
         const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
         if (row->init)
             for (int i = 0; i < 16; i++)

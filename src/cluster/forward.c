@@ -23,15 +23,16 @@
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
 enum { LANE_DOWN, LANE_WAIT_RESUME, LANE_UP };
-enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED };
+enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED, CMD_KICK };
 
 typedef struct fwd_cmd {
     int kind;
     int fd, outbound, gone;
     uint16_t slot, lane;
     uint64_t peer_boot;
+    uint64_t hlc; /* KICK: the newer registration */
     size_t npre;
-    uint8_t pre[]; /* ADOPT: bytes read behind the handshake */
+    uint8_t pre[]; /* ADOPT: bytes read behind the handshake; KICK: the client id */
 } fwd_cmd;
 
 typedef struct rec {
@@ -843,7 +844,8 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
             adopt_in(&f->w[w->id], c);
     } else if (c->kind == CMD_ROUTES_ACKED) {
         st_worker_routes_acked(w);
-
+    } else if (c->kind == CMD_KICK) {
+        st_worker_kick(w, (const char *)c->pre, c->npre, c->hlc, "another node");
     } else {
         peer_down(&f->w[w->id], c);
     }
@@ -867,20 +869,20 @@ static void post(st_fwd *f, uint16_t worker, const fwd_cmd *c, const uint8_t *pr
 void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
                   const uint8_t *pre, size_t npre)
 {
-    fwd_cmd c = {CMD_ADOPT, fd, outbound, 0, slot, lane, peer_boot, 0};
+    fwd_cmd c = {CMD_ADOPT, fd, outbound, 0, slot, lane, peer_boot, 0, 0};
     post(f, (uint16_t)(lane % f->nw), &c, pre, npre);
 }
 
 void st_fwd_routes_acked(st_fwd *f, uint16_t worker)
 {
-    fwd_cmd c = {CMD_ROUTES_ACKED, -1, 0, 0, 0, 0, 0, 0};
+    fwd_cmd c = {CMD_ROUTES_ACKED, -1, 0, 0, 0, 0, 0, 0, 0};
     post(f, worker, &c, NULL, 0);
 }
 
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
 {
     for (int i = 0; i < f->nw; i++) {
-        fwd_cmd c = {CMD_PEER_DOWN, -1, 0, gone, slot, 0, 0, 0};
+        fwd_cmd c = {CMD_PEER_DOWN, -1, 0, gone, slot, 0, 0, 0, 0};
         post(f, (uint16_t)i, &c, NULL, 0);
     }
 }
@@ -919,7 +921,21 @@ static void fwd_tick(void *cx, st_worker *w, int64_t now)
     }
 }
 
+void st_fwd_kick(st_fwd *f, const char *cid, size_t len, uint64_t hlc)
+{
+    fwd_cmd c = {.kind = CMD_KICK, .hlc = hlc};
+    post(f, st_worker_for(f->b, cid, len), &c, (const uint8_t *)cid, len);
+}
+
+static void fwd_registry(void *cx, st_worker *w, const char *cid, size_t len, uint64_t hlc, int up)
+{
+    st_fwd *f = cx;
+    (void)w;
+    st_cl_registry_post(f->cl, cid, len, hlc, up);
+}
+
 const st_remote_ops st_fwd_ops = {
+    .registry = fwd_registry,
     .forward = fwd_forward,
     .before_sleep = fwd_before_sleep,
     .tick = fwd_tick,

@@ -101,7 +101,14 @@ struct st_peer {
 };
 
 /* Items other threads post to the cluster thread (st_cl_post). */
-enum { ST_CLI_ROUTE, ST_CLI_LANE_DOWN, ST_CLI_FORCE_LEAVE, ST_CLI_JOIN, ST_CLI_LEAVE };
+enum {
+    ST_CLI_ROUTE,
+    ST_CLI_LANE_DOWN,
+    ST_CLI_FORCE_LEAVE,
+    ST_CLI_JOIN,
+    ST_CLI_LEAVE,
+    ST_CLI_REGISTER, /* s: client id, seq: registration hlc, count: 1 up / 0 ended */
+};
 typedef struct st_cl_item {
     st_mpsc_node node;
     int kind;
@@ -188,7 +195,9 @@ struct st_cluster {
     uint64_t tail_base;
     st_link *tail_link;
     int64_t tail_asked;
-    int64_t next_gc; /* retained tombstones (cluster.c) */
+    int64_t next_gc;           /* retained tombstones (cluster.c) */
+    struct st_submit *submits; /* writes waiting for the leader (propose.c) */
+    uint64_t submit_seq;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
     uv_udp_t dns_udp;
     char dns_buf[4096];
@@ -242,11 +251,28 @@ int st_dw_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t er
 
 /* control.c */
 int st_cl_is_member(st_cluster *c);
+const char *st_cl_leader_name(st_cluster *c); /* as this node knows it, or NULL */
 /* A new state machine and Raft instance (not started) for the control plane. */
 int st_cl_plane_new(st_cluster *c);
 int st_cl_replicant_fsm(st_cluster *c);
 void st_cl_self_reset(st_cluster *c);
 void st_cl_ask_leader(st_cluster *c, st_link *l);
+
+/* propose.c: writes to the replicated tables from any node (docs/cluster.md §5.4). done
+ * runs once: 0 when the ops are applied at the leader, ST_EINVAL if it refused them,
+ * ST_EIO after 30 s without a leader, ST_ECLOSED at stop. */
+typedef void (*st_cl_done)(void *arg, int status);
+int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, st_cl_done done, void *arg);
+void st_cl_propose_request(st_cluster *c, st_link *l, const cw_propose *p);
+void st_cl_propose_result(st_cluster *c, st_link *l, const cw_propose_result *r);
+void st_cl_propose_tick(st_cluster *c);
+void st_cl_propose_free(st_cluster *c);
+
+/* reg.c: this node's side of the client-id registry (registry.h) */
+void st_cl_registry_post(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up);
+void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n);
+void st_cl_registry_tick(st_cluster *c);
+void st_cl_registry_purge(st_cluster *c, uint64_t node_id, uint64_t incarnation);
 
 /* tail.c: replicants tail a core's applied log (docs/cluster.md §5.5) */
 void st_tail_request(st_cluster *c, st_link *l, const cw_tail_req *t);

@@ -378,6 +378,16 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (cw_decode_leave_req(f->body, &lr) == 0) st_cl_leave_request(l->cl, &lr);
         break;
     }
+    case CW_PROPOSE: {
+        cw_propose pp;
+        if (cw_decode_propose(f->body, &pp) == 0) st_cl_propose_request(l->cl, l, &pp);
+        break;
+    }
+    case CW_PROPOSE_RESULT: {
+        cw_propose_result pr;
+        if (cw_decode_propose_result(f->body, &pr) == 0) st_cl_propose_result(l->cl, l, &pr);
+        break;
+    }
     case CW_TAIL_REQ: {
         cw_tail_req tq;
         if (cw_decode_tail_req(f->body, &tq) == 0) st_tail_request(l->cl, l, &tq);
