@@ -191,9 +191,10 @@ struct st_cluster {
     /* replicants tail a core's applied log (tail.c): the core's ring of applied entries, which
      * holds every entry after tail_base; the replicant's link to the core it tails */
     st_tail_ent tail_ring[ST_TAIL_RING];
-    size_t tail_head, tail_n;
+    size_t tail_head, tail_n, tail_bytes;
     uint64_t tail_base;
     st_link *tail_link;
+    int tail_served; /* a replicant has tailed us: the ring is kept from then on */
     int64_t tail_asked;
     int64_t next_gc;           /* retained tombstones (cluster.c) */
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */

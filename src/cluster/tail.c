@@ -2,10 +2,11 @@
  * of the entries it applied (every one after tail_base) and streams them to each replicant
  * that sent TAIL_REQ on its CONTROL link, from the index the replicant asked for; a
  * replicant too far behind, or with state from another cluster, first gets the state
- * machine's image (TAIL_SNAPSHOT). The replicant applies both with the same FSM code as a
- * core, so it has the member table (and the tables to come) without being in Raft. When
- * its core goes away it asks another one from its applied index + 1: the Raft index is one
- * sequence on every core. */
+ * machine's image (TAIL_SNAPSHOT). The ring (at most ST_TAIL_RING entries and TAIL_RING_BYTES)
+ * is kept only once a replicant has asked: until then a node keeps no copies, and the first
+ * replicant gets an image. The replicant applies both with the same FSM code as a core, so it has
+ * the member table (and the tables to come) without being in Raft. When its core goes away it asks
+ * another one from its applied index + 1: the Raft index is one sequence on every core. */
 #include "cluster/internal.h"
 #include "cluster/tables.h"
 #include "core/err.h"
@@ -16,6 +17,7 @@
 #define TAIL_BATCH 64
 #define TAIL_BYTES (1u << 20)
 #define TAIL_ASK_MS 1000
+#define TAIL_RING_BYTES (8u << 20)
 
 static st_tail_ent *ring_at(st_cluster *c, size_t i)
 {
@@ -28,26 +30,33 @@ void st_tail_restored(void *arg, uint64_t index)
     for (size_t i = 0; i < c->tail_n; i++)
         free(ring_at(c, i)->p);
     c->tail_n = c->tail_head = 0;
+    c->tail_bytes = 0;
     c->tail_base = index;
 }
 
 void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
 {
     st_cluster *c = arg;
+    if (!c->tail_served) { /* no replicant has asked: keep nothing (the first gets an image) */
+        c->tail_base = index;
+        return;
+    }
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy) { /* not kept: whoever needs it gets an image instead */
         st_tail_restored(c, index);
         return;
     }
     memcpy(copy, p, n);
-    if (c->tail_n == ST_TAIL_RING) {
+    while (c->tail_n && (c->tail_n == ST_TAIL_RING || c->tail_bytes + n > TAIL_RING_BYTES)) {
         st_tail_ent *old = ring_at(c, 0);
         c->tail_base = old->index;
+        c->tail_bytes -= old->n;
         free(old->p);
         c->tail_head = (c->tail_head + 1) % ST_TAIL_RING;
         c->tail_n--;
     }
     *ring_at(c, c->tail_n++) = (st_tail_ent){index, copy, (uint32_t)n};
+    c->tail_bytes += n;
 }
 
 void st_tail_free(st_cluster *c)
@@ -68,6 +77,7 @@ void st_tail_request(st_cluster *c, st_link *l, const cw_tail_req *t)
 {
     if (!c->craft || !c->fsm) return; /* only cores serve the log */
     l->tail_next = t->from;
+    c->tail_served = 1;
     l->tail_snap = memcmp(cluster_uuid(c), t->uuid, CW_UUID) != 0 || t->from <= c->tail_base;
     LOG_INFO(c->log, "cluster: %s tails our log from %llu%s", l->peer_name,
              (unsigned long long)t->from, l->tail_snap ? " (image first)" : "");
