@@ -367,6 +367,62 @@ static void down_done(void *arg, int status)
     c->down_pending = 0;
 }
 
+/* The indirect probe (§9.4): the other linked members are asked whether they reach x.
+ * Returns 1 while the answers are awaited or when one says yes (x is not declared down;
+ * its timer starts again), 0 when nobody could be asked or nobody reaches it. */
+static int probe_reaches(st_cluster *c, st_peer *x, int64_t now)
+{
+    if (!x) return 0;
+    if (!x->probe_at) {
+        cw_probe q = {++c->probe_seq, {(const uint8_t *)x->name, (uint32_t)strlen(x->name)}, 0, 0};
+        uint8_t buf[300];
+        size_t n = cw_encode_probe(CW_PROBE_REQ, &q, buf, sizeof buf);
+        int asked = 0;
+        for (int i = 0; i < c->npeers && n <= sizeof buf; i++) {
+            st_link *l = c->peers[i]->link;
+            if (c->peers[i] == x || !l || l->state != ST_L_READY) continue;
+            st_link_send(l, buf, n);
+            asked++;
+        }
+        if (!asked) return 0;
+        x->probe_id = q.id;
+        x->probe_at = now;
+        x->probe_ok[0] = 0;
+        return 1;
+    }
+    if (!x->probe_ok[0] && now - x->probe_at < c->cfg.link_timeout_ms) return 1; /* waiting */
+    x->probe_at = 0;
+    if (!x->probe_ok[0]) return 0;
+    LOG_WARN(c->log, "cluster: no link to %s from here, but %s reaches it: not declaring it down",
+             x->name, x->probe_ok);
+    x->down_at = now;
+    return 1;
+}
+
+void st_cl_probe_request(st_cluster *c, st_link *l, const cw_probe *q)
+{
+    char name[256];
+    if (q->node.len >= sizeof name) return;
+    snprintf(name, sizeof name, "%.*s", (int)q->node.len, q->node.p);
+    st_peer *p = st_peer_get(c, name, 0);
+    int64_t since = p && p->link ? st_cl_now(c) - p->link->last_rx : -1;
+    cw_probe a = {q->id, q->node, since >= 0 && since < c->cfg.link_timeout_ms,
+                  since < 0 ? UINT32_MAX : (uint32_t)since};
+    uint8_t buf[300];
+    size_t n = cw_encode_probe(CW_PROBE_RESP, &a, buf, sizeof buf);
+    if (n <= sizeof buf) st_link_send(l, buf, n);
+}
+
+void st_cl_probe_response(st_cluster *c, st_link *l, const cw_probe *a)
+{
+    char name[256];
+    if (a->node.len >= sizeof name || !a->reachable) return;
+    snprintf(name, sizeof name, "%.*s", (int)a->node.len, a->node.p);
+    st_peer *x = st_peer_get(c, name, 0);
+    if (x && x->probe_at && a->id == x->probe_id)
+        snprintf(x->probe_ok, sizeof x->probe_ok, "%s", l->peer_name);
+}
+
 static void decide_down(st_cluster *c)
 {
     if (!st_craft_ready(c->craft) || c->down_pending) return;
@@ -376,9 +432,13 @@ static void decide_down(st_cluster *c)
         const st_node_row *r = &t->rows[i];
         if (r->state != ST_NS_UP || r->node_id == c->node_id) continue;
         st_peer *p = st_peer_get(c, r->name, 0);
-        if (p && p->link) continue;
+        if (p && p->link) {
+            p->probe_at = 0;
+            continue;
+        }
         int64_t since = p && p->down_at > c->leader_since ? p->down_at : c->leader_since;
         if (now - since < c->cfg.node_down_timeout_ms) continue;
+        if (probe_reaches(c, p, now)) continue;
         st_buf_free(&c->down_body);
         st_op_down(&c->down_body, r->name, r->incarnation);
         if (propose_node_op(c, &c->down_op, &c->down_body, ST_V_DOWN, down_done, c) == 0) {

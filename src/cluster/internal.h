@@ -98,6 +98,9 @@ struct st_peer {
     int member;          /* it said (HELLO / WELCOME flag) that it is in a cluster */
     int left;            /* its row says left: not dialled (it may still dial us) */
     int forgotten;       /* we left (or are joining elsewhere): not dialled until met again */
+    uint64_t probe_id;   /* the leader's indirect probe about it (control.c) */
+    int64_t probe_at;    /* 0: none in progress */
+    char probe_ok[256];  /* the member that answered it reaches it ("" : none yet) */
 };
 
 /* Items other threads post to the cluster thread (st_cl_post). */
@@ -196,7 +199,8 @@ struct st_cluster {
     st_link *tail_link;
     int tail_served; /* a replicant has tailed us: the ring is kept from then on */
     int64_t tail_asked;
-    int64_t next_gc;           /* retained tombstones (cluster.c) */
+    int64_t next_gc; /* retained tombstones (cluster.c) */
+    uint64_t probe_seq;
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
@@ -253,6 +257,8 @@ int st_dw_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t er
 /* control.c */
 int st_cl_is_member(st_cluster *c);
 const char *st_cl_leader_name(st_cluster *c); /* as this node knows it, or NULL */
+void st_cl_probe_request(st_cluster *c, st_link *l, const cw_probe *q);
+void st_cl_probe_response(st_cluster *c, st_link *l, const cw_probe *a);
 /* A new state machine and Raft instance (not started) for the control plane. */
 int st_cl_plane_new(st_cluster *c);
 int st_cl_replicant_fsm(st_cluster *c);

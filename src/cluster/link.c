@@ -378,6 +378,16 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (cw_decode_leave_req(f->body, &lr) == 0) st_cl_leave_request(l->cl, &lr);
         break;
     }
+    case CW_PROBE_REQ:
+    case CW_PROBE_RESP: {
+        cw_probe pb;
+        if (cw_decode_probe(f->type, f->body, &pb) != 0) break;
+        if (f->type == CW_PROBE_REQ)
+            st_cl_probe_request(l->cl, l, &pb);
+        else
+            st_cl_probe_response(l->cl, l, &pb);
+        break;
+    }
     case CW_PROPOSE: {
         cw_propose pp;
         if (cw_decode_propose(f->body, &pp) == 0) st_cl_propose_request(l->cl, l, &pp);

@@ -51,6 +51,8 @@ enum cw_type {
     CW_TAIL_REQ = 0x20,      /* replicant → core: send me the applied log from an index */
     CW_LOG_ENTRIES = 0x21,   /* core → replicant: applied entries */
     CW_TAIL_SNAPSHOT = 0x22, /* core → replicant: the state machine's image */
+    CW_PROBE_REQ = 0x29,     /* leader → member: can you reach this node? */
+    CW_PROBE_RESP = 0x2A,
     CW_RESUME = 0x50,
     CW_FWD = 0x51,
 };
@@ -180,6 +182,13 @@ typedef struct cw_propose_result {
     st_bytes leader_name; /* NOTLEADER: who leads, if known */
 } cw_propose_result;
 
+typedef struct cw_probe {
+    uint64_t id;
+    st_bytes node;
+    uint8_t reachable; /* RESP: its link to node is up and heard from recently */
+    uint32_t since_ms; /* RESP: since it last heard from node */
+} cw_probe;
+
 typedef struct cw_tail_req {
     uint64_t from;         /* the first index wanted (> 0) */
     uint8_t uuid[CW_UUID]; /* of the cluster the replicant's state is from (zeros: none) */
@@ -242,6 +251,7 @@ int cw_decode_leave_req(st_bytes body, cw_leave_req *l);
 int cw_decode_join_result(st_bytes body, cw_join_result *j);
 int cw_decode_fwd(st_bytes body, cw_fwd *f);
 int cw_decode_tail_req(st_bytes body, cw_tail_req *t);
+int cw_decode_probe(uint8_t type, st_bytes body, cw_probe *p); /* PROBE_REQ / PROBE_RESP */
 int cw_decode_propose(st_bytes body, cw_propose *p);
 int cw_decode_propose_result(st_bytes body, cw_propose_result *p);
 int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
@@ -271,6 +281,7 @@ size_t cw_encode_join_req(const cw_join_req *j, uint8_t *dst, size_t cap);
 size_t cw_encode_leave_req(const cw_leave_req *l, uint8_t *dst, size_t cap);
 size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
 size_t cw_encode_tail_req(const cw_tail_req *t, uint8_t *dst, size_t cap);
+size_t cw_encode_probe(uint8_t type, const cw_probe *p, uint8_t *dst, size_t cap);
 size_t cw_encode_propose(const cw_propose *p, uint8_t *dst, size_t cap);
 size_t cw_encode_propose_result(const cw_propose_result *p, uint8_t *dst, size_t cap);
 size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);

@@ -39,6 +39,8 @@ static const char *const names[] = {
     [CW_TAIL_REQ] = "TAIL_REQ",
     [CW_LOG_ENTRIES] = "LOG_ENTRIES",
     [CW_TAIL_SNAPSHOT] = "TAIL_SNAPSHOT",
+    [CW_PROBE_REQ] = "PROBE_REQ",
+    [CW_PROBE_RESP] = "PROBE_RESP",
     [CW_RESUME] = "RESUME",
     [CW_FWD] = "FWD",
 };

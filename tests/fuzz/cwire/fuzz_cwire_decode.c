@@ -45,6 +45,7 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_leave_req lq;
         cw_tail_req tq;
         cw_propose pp;
+        cw_probe pb;
         cw_propose_result pr;
         cw_log_entries le;
         cw_tail_snapshot ts;
@@ -102,6 +103,9 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
             n++;
         if (n != u.f.n) FAIL("record walker count differs from the decoded count");
         return cw_encode_fwd(u.f.first_seq, recs, u.f.n, out, cap);
+    case CW_PROBE_REQ:
+    case CW_PROBE_RESP:
+        return cw_decode_probe(type, body, &u.pb) ? 0 : cw_encode_probe(type, &u.pb, out, cap);
     case CW_PROPOSE:
         return cw_decode_propose(body, &u.pp) ? 0 : cw_encode_propose(&u.pp, out, cap);
     case CW_PROPOSE_RESULT:

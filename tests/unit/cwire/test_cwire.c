@@ -382,6 +382,22 @@ static void test_propose(void)
     CHECK(frame_of(buf, n, &f) && cw_decode_propose(f.body, &pd) == ST_EMALFORMED);
 }
 
+static void test_probe(void)
+{
+    uint8_t buf[256];
+    cw_frame f;
+    cw_probe p = {5, S("starling@10.0.0.3"), 1, 250}, pd;
+    size_t n = cw_encode_probe(CW_PROBE_RESP, &p, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_PROBE_RESP);
+    CHECK(cw_decode_probe(CW_PROBE_RESP, f.body, &pd) == 0 && pd.id == 5 && pd.reachable == 1 &&
+          pd.since_ms == 250 && same(pd.node, "starling@10.0.0.3"));
+    n = cw_encode_probe(CW_PROBE_REQ, &p, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_PROBE_REQ);
+    CHECK(cw_decode_probe(CW_PROBE_REQ, f.body, &pd) == 0 && pd.id == 5 && pd.reachable == 0);
+    CHECK(cw_decode_probe(CW_PROBE_RESP, f.body, &pd) == ST_EMALFORMED); /* too short */
+    CHECK_STR(cw_type_name(CW_PROBE_REQ), "PROBE_REQ");
+}
+
 static void test_tail(void)
 {
     uint8_t buf[512];
@@ -435,6 +451,7 @@ int main(int argc, char **argv)
     RUN(test_fwd);
     RUN(test_tail);
     RUN(test_propose);
+    RUN(test_probe);
     RUN(test_golden);
     return TEST_END();
 }
