@@ -83,6 +83,18 @@ void st_worker_kick(st_worker *w, const char *cid, size_t len, uint64_t hlc, con
     st_worker_session_end(w, s);
 }
 
+void st_worker_register_all(st_worker *w)
+{
+    size_t it = 0;
+    void *v;
+    while (w->b->remote && w->b->remote->registry &&
+           st_strmap_next(w->by_cid, &it, NULL, NULL, &v)) {
+        st_session *s = v;
+        if (s->reg_hlc)
+            w->b->remote->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
+    }
+}
+
 static st_session *open_session(st_client *c, const char *cid, size_t len, int clean, int *present)
 {
     st_worker *w = c->w;

@@ -23,7 +23,7 @@
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
 enum { LANE_DOWN, LANE_WAIT_RESUME, LANE_UP };
-enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED, CMD_KICK };
+enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED, CMD_KICK, CMD_REGISTER_ALL };
 
 typedef struct fwd_cmd {
     int kind;
@@ -844,6 +844,8 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
             adopt_in(&f->w[w->id], c);
     } else if (c->kind == CMD_ROUTES_ACKED) {
         st_worker_routes_acked(w);
+    } else if (c->kind == CMD_REGISTER_ALL) {
+        st_worker_register_all(w);
     } else if (c->kind == CMD_KICK) {
         st_worker_kick(w, (const char *)c->pre, c->npre, c->hlc, "another node");
     } else {
@@ -919,6 +921,13 @@ static void fwd_tick(void *cx, st_worker *w, int64_t now)
         release_waits(l);
         set_full(l, 0);
     }
+}
+
+void st_fwd_register_all(st_fwd *f)
+{
+    fwd_cmd c = {.kind = CMD_REGISTER_ALL};
+    for (int i = 0; i < f->nw; i++)
+        post(f, (uint16_t)i, &c, NULL, 0);
 }
 
 void st_fwd_kick(st_fwd *f, const char *cid, size_t len, uint64_t hlc)

@@ -54,6 +54,8 @@ typedef struct st_fwd_stats {
     uint64_t sent, received, dropped, resent, redispatched;
 } st_fwd_stats;
 void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out);
+/* Every worker registers every session it holds (the cluster has a second member). */
+void st_fwd_register_all(st_fwd *f);
 /* The registry gave cid to a newer connection elsewhere: its owner worker acts. */
 void st_fwd_kick(st_fwd *f, const char *cid, size_t len, uint64_t hlc);
 

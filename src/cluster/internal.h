@@ -201,6 +201,7 @@ struct st_cluster {
     int64_t tail_asked;
     int64_t next_gc; /* retained tombstones (cluster.c) */
     uint64_t probe_seq;
+    int registry_on; /* the cluster has had another member: sessions are registered (reg.c) */
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */

@@ -2,7 +2,10 @@
  * CONNECTs and session ends posted by the workers become REG / UNREG ops, batched per wake
  * of the cluster thread and submitted to the leader (propose.c); kicks the applied entries
  * note for this node go to the worker that owns the client id; the leader purges the rows
- * of a node declared down or gone. Registration is asynchronous: CONNACK does not wait. */
+ * of a node declared down or gone. Registration is asynchronous: CONNACK does not wait.
+ * A node alone in its cluster keeps no registry at all (nothing to be unique against; it
+ * would cost every connection a row and a Raft op): when a first other member appears, the
+ * workers register every session they hold, and from then on each CONNECT. */
 #include "broker/worker.h"
 #include "cluster/forward.h"
 #include "cluster/internal.h"
@@ -52,7 +55,7 @@ static const st_node_row *me(st_cluster *c)
 
 void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n)
 {
-    const st_node_row *self = me(c);
+    const st_node_row *self = c->registry_on ? me(c) : NULL;
     batch *b = self ? calloc(1, sizeof *b) : NULL;
     for (size_t i = 0; b && i < n && b->n < BATCH; i++) {
         st_cl_item *it = items[i];
@@ -71,10 +74,25 @@ void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n)
     if (b && (!b->n || st_cl_submit(c, b->ops, b->n, done, b) < 0)) done(b, -1);
 }
 
-/* The kicks noted for this node go to the workers owning those client ids. */
+/* Another member (not left) in the table? */
+static int has_others(st_cluster *c)
+{
+    const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->rows[i].state != ST_NS_LEFT && t->rows[i].node_id != c->node_id) return 1;
+    return 0;
+}
+
+/* The registry starts when the cluster has a second member; the kicks noted for this node
+ * go to the workers owning those client ids. */
 void st_cl_registry_tick(st_cluster *c)
 {
     if (!c->fsm) return;
+    if (!c->registry_on && c->fwd && me(c) && has_others(c)) {
+        c->registry_on = 1;
+        LOG_INFO(c->log, "cluster: other members: registering this node's sessions");
+        st_fwd_register_all(c->fwd);
+    }
     size_t n = 0;
     pthread_mutex_lock(&c->view_lock);
     st_reg_kick *k = st_registry_kicks(st_fsm_table(c->fsm, ST_T_REGISTRY), &n);

@@ -106,3 +106,23 @@ def test_rows_of_a_node_declared_down_are_purged(broker_factory):
     wait_registry([n1, n2], 1, timeout=30)
     keep.ping()
     del gone
+
+
+def test_a_lone_node_keeps_no_registry_until_a_member_joins(broker_factory):
+    """A node alone in its cluster registers nothing (no row, no Raft op per CONNECT); when
+    a second node joins, the first registers the sessions it already holds, so a client
+    connected before the join is still the one kicked when it connects to the new node."""
+    from clusterlib import Cluster, wait_status
+    cl = Cluster(broker_factory, 2)
+    n1 = cl.node(0).start()
+    early = conn(n1, "early")
+    other = conn(n1, "other")
+    wait_info(n1, lambda i: i["raft"]["state"] == "leader", "a cluster of one")
+    assert registry(n1) == 0
+    n2 = cl.node(1, seeds=[0]).start()
+    wait_status(n1, [cl.name(0), cl.name(1)])
+    wait_registry([n1, n2], 2)
+    again = conn(n2, "early")
+    early.expect_disconnect(TAKEN_OVER, timeout=10)
+    again.ping()
+    other.ping()
