@@ -588,6 +588,31 @@ static int remote_share(st_subs *s, const st_route_op *op, uint16_t node)
     return 0;
 }
 
+typedef struct local_ctx {
+    void (*cb)(void *ctx, const char *key, size_t len, uint32_t count);
+    void *ctx;
+} local_ctx;
+
+static int local_cb(const char *key, size_t len, void *val, void *ctx)
+{
+    local_ctx *c = ctx;
+    const fnode *f = val;
+    if (f->n) c->cb(c->ctx, key, len, 1);
+    for (uint32_t i = 0; i < f->ng; i++)
+        if (f->g[i]->n) c->cb(c->ctx, f->g[i]->key->s, f->g[i]->key->len, f->g[i]->n);
+    return 0;
+}
+
+void st_subs_local_each(st_subs *s,
+                        void (*cb)(void *ctx, const char *key, size_t len, uint32_t count),
+                        void *ctx)
+{
+    local_ctx c = {cb, ctx};
+    pthread_rwlock_rdlock(&s->lock);
+    st_trie_each_key(s->trie, local_cb, &c);
+    pthread_rwlock_unlock(&s->lock);
+}
+
 int st_subs_remote_apply(st_subs *s, const st_route_op *ops, size_t n, uint16_t node)
 {
     int rc = 0;

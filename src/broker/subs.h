@@ -104,6 +104,13 @@ typedef struct st_route_op {
     uint32_t members;
 } st_route_op;
 
+/* This node's routes as the hook would have announced them: cb(key, len, count) for each
+ * filter with local subscribers (count 1) and each shared group with local members (key
+ * "$share/<group>/<filter>", count = members). Under the read lock. */
+void st_subs_local_each(st_subs *s,
+                        void (*cb)(void *ctx, const char *key, size_t len, uint32_t count),
+                        void *ctx);
+
 /* Apply a batch of one node's route changes under one write-lock hold. 0 or ST_ENOMEM. */
 int st_subs_remote_apply(st_subs *s, const st_route_op *ops, size_t n, uint16_t node);
 size_t st_subs_remote_count(st_subs *s); /* (filter, node) routes held for other nodes */

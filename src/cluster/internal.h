@@ -139,7 +139,8 @@ struct st_cluster {
     st_mpsc inbox;
     uv_async_t wake;
     atomic_int accepting; /* posts wake the loop (cleared at stop) */
-    st_strmap *routes;    /* filters with local subscribers, as announced */
+    st_strmap *routes;    /* filters with local subscribers, as announced (once routes_on) */
+    int routes_on;        /* a peer has linked: the index above is kept from then on */
     uint64_t routes_tx;   /* route ops sent */
     size_t nroutes;       /* published under view_lock for the API */
     uint64_t route_done;  /* the last route item handled (sent to every live link) */

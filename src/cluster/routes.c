@@ -104,8 +104,29 @@ static void send_sync(st_link *l, uint8_t type, uint32_t count)
     st_link_send(l, buf, cw_encode_route_sync(type, &s, buf, sizeof buf));
 }
 
+static void index_add(void *ctx, const char *key, size_t len, uint32_t count)
+{
+    st_cluster *c = ctx;
+    st_strmap_put(c->routes, key, len, (void *)(uintptr_t)count);
+}
+
+/* A node that has never had a peer keeps no index of its routes (a row per subscribed
+ * filter, for nobody): the first link builds it from the subscription table. Route items
+ * still queued then were posted before; applied after, they leave the index as the table
+ * is at the end, since every change after the walk is also an item. */
+static void index_build(st_cluster *c)
+{
+    if (c->routes_on || !c->broker) return;
+    st_subs_local_each(c->broker->subs, index_add, c);
+    c->routes_on = 1;
+    pthread_mutex_lock(&c->view_lock);
+    c->nroutes = st_strmap_count(c->routes);
+    pthread_mutex_unlock(&c->view_lock);
+}
+
 void st_cl_routes_link_up(st_cluster *c, st_link *l)
 {
+    index_build(c);
     batch *b = calloc(1, sizeof *b);
     if (!b) return;
     send_sync(l, CW_ROUTE_SYNC_BEGIN, 0);
@@ -130,7 +151,9 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         st_cl_item *it = items[i];
-        if (it->count)
+        if (!c->routes_on) /* no index yet: nobody to tell (st_cl_routes_link_up builds it) */
+            ;
+        else if (it->count)
             st_strmap_put(c->routes, it->s, it->len, (void *)(uintptr_t)it->count);
         else
             st_strmap_del(c->routes, it->s, it->len);

@@ -394,6 +394,47 @@ void st_trie_each(const st_trie *t, int (*cb)(void *val, void *ctx), void *ctx)
     walk(t->root, W_WILD, cb, ctx);
 }
 
+/* The filter of node x (its levels up from the root, joined by '/') into buf; its length,
+ * or SIZE_MAX if it does not fit. */
+static size_t key_of(const struct node *x, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (const struct node *p = x; p->parent; p = p->parent)
+        n += p->llen + 1;
+    n = n ? n - 1 : 0;
+    if (n >= cap) return SIZE_MAX;
+    size_t end = n;
+    for (const struct node *p = x; p->parent; p = p->parent) {
+        end -= p->llen;
+        memcpy(buf + end, p->level, p->llen);
+        if (end) buf[--end] = '/';
+    }
+    buf[n] = 0;
+    return n;
+}
+
+void st_trie_each_key(const st_trie *t,
+                      int (*cb)(const char *key, size_t len, void *val, void *ctx), void *ctx)
+{
+    char key[65536];
+    const struct node *x = t->root, *c;
+    for (;;) {
+        size_t n = x->val ? key_of(x, key, sizeof key) : SIZE_MAX;
+        if (n != SIZE_MAX && cb(key, n, x->val, ctx)) return;
+        if ((c = first_child(x, W_WILD))) {
+            x = c;
+            continue;
+        }
+        for (;; x = x->parent) {
+            if (x == t->root) return;
+            if ((c = next_child(x->parent, x, W_WILD))) {
+                x = c;
+                break;
+            }
+        }
+    }
+}
+
 size_t st_trie_nodes(const st_trie *t)
 {
     struct count_ctx cc = {0};

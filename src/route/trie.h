@@ -57,6 +57,9 @@ void st_trie_scan(const st_trie *t, const char *filter, size_t len, int (*cb)(vo
                   void *ctx);
 /* Every non-NULL value, '$' topics included; stops early if cb returns nonzero. */
 void st_trie_each(const st_trie *t, int (*cb)(void *val, void *ctx), void *ctx);
+/* The same, with each value's filter (built from the levels; up to 64 KiB). */
+void st_trie_each_key(const st_trie *t,
+                      int (*cb)(const char *key, size_t len, void *val, void *ctx), void *ctx);
 /* Number of nodes with a non-NULL value (walks the trie: O(nodes)). */
 size_t st_trie_count(const st_trie *t);
 /* Number of nodes, with or without a value (not counting the root): for stats and for

@@ -634,6 +634,41 @@ static void test_random_cross_check(void)
     CHECK(agree_pos > 1000); /* the generator produces plenty of matches */
 }
 
+typedef struct keys {
+    char all[512];
+} keys;
+
+static int key_cb(const char *key, size_t len, void *val, void *ctx)
+{
+    keys *k = ctx;
+    size_t n = strlen(k->all);
+    snprintf(k->all + n, sizeof k->all - n, "%.*s=%s;", (int)len, key, (const char *)val);
+    return 0;
+}
+
+/* st_trie_each_key gives every stored value with its filter, rebuilt from the levels:
+ * empty levels, wildcards and $ topics included; nodes without a value are skipped. */
+static void test_each_key(void)
+{
+    st_trie *t = st_trie_new();
+    static const char *f[] = {"a/b", "/x", "a/+/c", "#", "$SYS/t", "a//", "+"};
+    static char val[7][2];
+    for (int i = 0; i < 7; i++) {
+        val[i][0] = (char)('0' + i);
+        *st_trie_slot(t, f[i], strlen(f[i])) = val[i];
+    }
+    keys k = {""};
+    st_trie_each_key(t, key_cb, &k);
+    CHECK(strstr(k.all, "a/b=0;") && strstr(k.all, "/x=1;") && strstr(k.all, "a/+/c=2;") &&
+          strstr(k.all, "#=3;") && strstr(k.all, "$SYS/t=4;") && strstr(k.all, "a//=5;") &&
+          strstr(k.all, "+=6;"));
+    size_t n = 0;
+    for (const char *p = k.all; (p = strchr(p, ';')); p++)
+        n++;
+    CHECK_EQ(n, 7); /* "a" and "a/+" hold no value: not visited */
+    st_trie_free(t, NULL, NULL);
+}
+
 int main(void)
 {
     RUN(test_spec_hash);
@@ -647,5 +682,6 @@ int main(void)
     RUN(test_wide);
     RUN(test_deep);
     RUN(test_random_cross_check);
+    RUN(test_each_key);
     return TEST_END();
 }
