@@ -24,7 +24,10 @@ typedef struct st_client {
     uint8_t publisher;    /* has sent a PUBLISH (flow control may pause it) */
     uint16_t keepalive_s; /* effective keep alive */
     uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
-    uint32_t max_packet;  /* client's Maximum Packet Size (0: protocol max) */
+    uint16_t nalias_in;
+    uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
+    uint16_t alias_out_max; /* aliases we may use towards the client */
+    uint16_t nalias_out;    /* (the small fields together: 264 bytes, a 272-byte chunk) */
     int64_t last_rx;
     int64_t last_progress; /* last ack received or bytes written (flow.h) */
     int64_t created;
@@ -32,16 +35,13 @@ typedef struct st_client {
     uint32_t ilen, icap;
     st_outq outq;
     st_session *sess;
-    char **alias_in; /* topic aliases from the client, on demand */
-    uint16_t nalias_in;
-    uint16_t alias_out_max; /* aliases we may use towards the client */
-    uint16_t nalias_out;
+    char **alias_in;               /* topic aliases from the client, on demand */
     st_strmap *alias_out;          /* topic -> alias we assigned, on demand */
     st_pack *packs, *packs_tail;   /* acks waiting for other nodes, in PUBLISH order */
     uint64_t hold_out;             /* output held until b->route_acked reaches this (0: not held) */
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
-    char peer[64];                 /* ip:port: the socket's, or the PROXY header's client */
+    char peer[48]; /* ip:port ("[ip6]:port", 47 at most): the socket's or the PROXY header's */
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */

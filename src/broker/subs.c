@@ -34,13 +34,13 @@ typedef struct group {
 
 #define STICKY_NODE (1ull << 63)
 
-typedef struct fnode {
+typedef struct fnode { /* 40 bytes: a 48-byte malloc chunk, one per subscribed filter */
     st_target *m;
-    uint32_t n, cap;
     group **g;
-    uint32_t ng;
     uint16_t *rn; /* remote node slots that have subscribers to this filter */
-    uint32_t nrn, caprn;
+    uint32_t n, cap;
+    uint32_t ng;
+    uint16_t nrn, caprn; /* ST_MAX_NODES (256) at most */
 } fnode;
 
 struct st_subs {
@@ -515,7 +515,7 @@ static int remote_add(st_subs *s, const char *filter, size_t len, uint16_t node)
     for (uint32_t i = 0; i < f->nrn; i++)
         if (f->rn[i] == node) return 0;
     if (f->nrn == f->caprn) {
-        uint32_t nc = f->caprn ? f->caprn * 2 : 2;
+        uint16_t nc = (uint16_t)(f->caprn ? f->caprn * 2 : 2);
         uint16_t *v = realloc(f->rn, nc * sizeof *v);
         if (!v) return ST_ENOMEM;
         f->rn = v;

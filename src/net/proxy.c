@@ -11,11 +11,16 @@
 static const uint8_t V2_SIG[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
-static void fmt(char *out, size_t cap, int family, const void *addr, unsigned port)
+/* "ip:port" or "[ip6]:port" into out (47 characters at most: inet_ntop's longest IPv6
+ * form is 39). -1 if it would not fit (it cannot, but out's size is not trusted to it). */
+static int fmt(char *out, size_t cap, int family, const void *addr, unsigned port)
 {
-    char ip[INET6_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN], s[64];
     inet_ntop(family, addr, ip, sizeof ip);
-    snprintf(out, cap, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+    int n = snprintf(s, sizeof s, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+    if (n < 0 || (size_t)n >= cap) return -1;
+    memcpy(out, s, (size_t)n + 1);
+    return 0;
 }
 
 /* A port: 1 to 5 digits, no sign, no leading zero (the spec's form), <= 65535. */
@@ -57,8 +62,9 @@ static long parse_v1(const uint8_t *buf, size_t len, st_proxy_hdr *h)
     for (size_t i = 0; i < line; i++) /* single spaces only, as the spec writes it */
         if (s[i] == ' ' && (i + 1 == line || s[i + 1] == ' ')) return ST_EPROTO;
     h->family = fam;
-    fmt(h->src, sizeof h->src, fam, a, sport);
-    fmt(h->dst, sizeof h->dst, fam, b, dport);
+    if (fmt(h->src, sizeof h->src, fam, a, sport) < 0 ||
+        fmt(h->dst, sizeof h->dst, fam, b, dport) < 0)
+        return ST_EPROTO;
     return (long)line + 2;
 }
 
@@ -77,12 +83,14 @@ static long parse_v2(const uint8_t *buf, size_t len, st_proxy_hdr *h)
     }
     if (fam == 1 && body >= 12) {
         h->family = AF_INET;
-        fmt(h->src, sizeof h->src, AF_INET, p, (unsigned)(p[8] << 8 | p[9]));
-        fmt(h->dst, sizeof h->dst, AF_INET, p + 4, (unsigned)(p[10] << 8 | p[11]));
+        if (fmt(h->src, sizeof h->src, AF_INET, p, (unsigned)(p[8] << 8 | p[9])) < 0 ||
+            fmt(h->dst, sizeof h->dst, AF_INET, p + 4, (unsigned)(p[10] << 8 | p[11])) < 0)
+            return ST_EPROTO;
     } else if (fam == 2 && body >= 36) {
         h->family = AF_INET6;
-        fmt(h->src, sizeof h->src, AF_INET6, p, (unsigned)(p[32] << 8 | p[33]));
-        fmt(h->dst, sizeof h->dst, AF_INET6, p + 16, (unsigned)(p[34] << 8 | p[35]));
+        if (fmt(h->src, sizeof h->src, AF_INET6, p, (unsigned)(p[32] << 8 | p[33])) < 0 ||
+            fmt(h->dst, sizeof h->dst, AF_INET6, p + 16, (unsigned)(p[34] << 8 | p[35])) < 0)
+            return ST_EPROTO;
     } else if (fam == 3) { /* AF_UNIX: nothing an MQTT client is identified by */
         h->local = 1;
     } else {

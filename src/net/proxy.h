@@ -14,8 +14,8 @@ typedef struct st_proxy_hdr {
     int version;  /* 1 or 2 */
     int local;    /* v2 LOCAL (a health check) or v1 UNKNOWN: keep the socket's addresses */
     int family;   /* AF_INET / AF_INET6 when addresses were given, else 0 */
-    char src[64]; /* the client's address as "ip:port" ("[ip6]:port"), "" when none */
-    char dst[64]; /* the address the client connected to */
+    char src[48]; /* the client's address as "ip:port" ("[ip6]:port": 47 at most), "" if none */
+    char dst[48]; /* the address the client connected to */
 } st_proxy_hdr;
 
 /* Read a header at the start of buf. Returns its length (> 0; the client's bytes follow),
