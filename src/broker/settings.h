@@ -54,6 +54,7 @@ typedef struct st_settings {
     int64_t idle_timeout_ms;
     char response_information[256];
     uint8_t retainer_enable;
+    uint8_t registry_strict;       /* cluster.registry_mode = strict: no CONNECT without quorum */
     int64_t max_retained_messages; /* 0 = unlimited */
     uint32_t retained_max_payload;
     int64_t retained_expiry_ms; /* 0 = never */

@@ -74,6 +74,7 @@ void st_settings_from_config(st_settings *s, const st_config *c)
     snprintf(s->response_information, sizeof s->response_information, "%s",
              st_config_str(c, "mqtt.response_information"));
     s->retainer_enable = (uint8_t)st_config_int(c, "retainer.enable");
+    s->registry_strict = strcmp(st_config_str(c, "cluster.registry_mode"), "strict") == 0;
     s->max_retained_messages = st_config_int(c, "retainer.max_retained_messages");
     s->retained_max_payload = (uint32_t)st_config_int(c, "retainer.max_payload_size");
     s->retained_expiry_ms = st_config_int(c, "retainer.msg_expiry_interval");

@@ -100,7 +100,8 @@ struct st_broker {
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
-    atomic_int overloaded;           /* flow.c: node-wide states, workers cache them */
+    atomic_int no_quorum;  /* the cluster's registry cannot be reached (a minority side) */
+    atomic_int overloaded; /* flow.c: node-wide states, workers cache them */
     atomic_int congested;
     int running;
 };

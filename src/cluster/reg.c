@@ -83,11 +83,34 @@ static int has_others(st_cluster *c)
     return 0;
 }
 
+/* Can this node's registrations be ordered now? A lone node always; a core when it leads
+ * or is linked to the leader; a replicant when it is linked to a core. */
+static int quorum(st_cluster *c)
+{
+    if (!c->registry_on) return 1;
+    if (c->cfg.role == CW_ROLE_REPLICANT) {
+        for (int i = 0; i < c->npeers; i++)
+            if (c->peers[i]->link && c->peers[i]->link->peer_role == CW_ROLE_CORE) return 1;
+        return 0;
+    }
+    if (c->craft && st_craft_ready(c->craft)) return 1;
+    const char *leader = st_cl_leader_name(c);
+    st_peer *p = leader ? st_peer_get(c, leader, 0) : NULL;
+    return p && p->link && p->link->state == ST_L_READY;
+}
+
 /* The registry starts when the cluster has a second member; the kicks noted for this node
- * go to the workers owning those client ids. */
+ * go to the workers owning those client ids; the broker learns whether it has a quorum. */
 void st_cl_registry_tick(st_cluster *c)
 {
     if (!c->fsm) return;
+    if (c->broker) {
+        int q = quorum(c);
+        if (atomic_exchange(&c->broker->no_quorum, !q) == q)
+            LOG_WARN(c->log, q ? "cluster: the leader is reachable again: the registry works"
+                               : "cluster: no leader reachable (a minority side?): new "
+                                 "connections follow cluster.registry_mode");
+    }
     if (!c->registry_on && c->fwd && me(c) && has_others(c)) {
         c->registry_on = 1;
         LOG_INFO(c->log, "cluster: other members: registering this node's sessions");

@@ -43,6 +43,7 @@ static const struct st_schema_key keys[] = {
     {"cluster.raft.snapshot_threshold", ST_T_INT, 0, "1024", 16, 1048576, NULL, "Raft: entries applied between snapshots of the control plane's tables."},
     {"cluster.raft.snapshot_trailing", ST_T_INT, 0, "128", 0, 1048576, NULL, "Raft: entries kept behind a snapshot, for followers slightly behind."},
     {"cluster.link_timeout", ST_T_DURATION, 0, "5s", 500, 600000, NULL, "A link to a peer that has been silent this long is dropped (heartbeats go every fifth of it)."},
+    {"cluster.registry_mode", ST_T_ENUM, 0, "available", NR, "strict|available", "A node that cannot reach a majority of the cluster (a minority side of a partition): strict refuses new CONNECTs with 'server unavailable' (0x88, 3.1.1 code 3); available accepts them, and when the partition heals the newest connection of a client id wins."},
     {"cluster.retained_tombstone_ttl", ST_T_DURATION, 0, "24h", 1000, 31536000000, NULL, "A deleted retained message leaves a tombstone so that an older copy arriving later from another node cannot bring it back; tombstones older than this are forgotten."},
     {"cluster.node_down_timeout", ST_T_DURATION, 0, "30s", 1000, 86400000, NULL, "The Raft leader declares a member down (its routes are removed everywhere, what is queued for it dropped) when it has had no link to it for this long."},
     {"cluster.forward_ack", ST_T_BOOL, 0, "true", NR, NULL, "A QoS 1/2 publisher's PUBACK/PUBREC waits until every node the message was forwarded to has it, so a broken link never loses an acknowledged message."},

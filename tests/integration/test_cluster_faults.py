@@ -39,3 +39,42 @@ def test_a_node_cut_from_the_leader_only_is_not_declared_down(broker_factory):
     for n in nodes:  # back: its restart of a sort (BOOT) gives it one more
         wait_info(n, lambda i: member(n, names[x])["state"] == "up" and
                   member(n, names[x])["incarnation"] == 3, "X up again", timeout=30)
+
+
+@pytest.mark.parametrize("mode", ["strict", "available"])
+def test_registry_mode_on_a_minority_side(broker_factory, mode):
+    """Node 3 is cut from both others (iptables): it is a minority of one. With
+    cluster.registry_mode = strict a new CONNECT there is refused with 0x88 (server
+    unavailable; a 3.1.1 client gets code 3) while the majority side accepts; with available
+    it is accepted, and when the network is back the newest connection of that client id
+    (made on node 1 during the cut) wins: node 3's is closed with 0x8E."""
+    why = iptables_available()
+    if why:
+        print("skipped: " + why)
+        pytest.skip(why)
+    import mqttraw as m
+    conf = {"cluster.link_timeout": "1s", "cluster.node_down_timeout": "60s",
+            "cluster.registry_mode": mode}
+    cl, (n1, n2, n3) = three_nodes(broker_factory, **conf)
+    cuts = [LinkCut(n3.host, n1.host), LinkCut(n3.host, n2.host)]
+    try:
+        for cut in cuts:
+            cut.cut()
+        wait_log(n3, r"no leader reachable", timeout=20)
+        c3 = m.Conn(n3.port, 5, host=n3.host)
+        ca = c3.connect("minor", clean=False)
+        if mode == "strict":
+            assert ca.reason == 0x88, ca
+            c3v4 = m.Conn(n3.port, 4, host=n3.host)
+            assert c3v4.connect("minor4").reason == 3
+        else:
+            assert ca.reason == 0, ca
+        c1 = m.Conn(n1.port, 5, host=n1.host)
+        assert c1.connect("minor", clean=False).reason == 0  # the majority side accepts
+    finally:
+        for cut in cuts:
+            cut.restore()
+    wait_log(n3, r"the leader is reachable again", timeout=30)
+    if mode == "available":
+        c3.expect_disconnect(0x8E, timeout=30)  # the connection made on node 1 is newer
+    c1.ping()
