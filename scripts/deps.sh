@@ -3,8 +3,19 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=600 update -qq
+# mosquitto, etcd and haproxy are here for tests and benchmarks, which start their own: on a
+# machine with systemd their packages would start services (mosquitto on :1883, the port the
+# quickstart broker takes). Keep them from starting now (policy-rc.d) and at boot (disable).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     ca-certificates cmake make gcc clang clang-format libclang-rt-14-dev git pkg-config libuv1-dev libssl-dev libraft-dev \
     libcurl4-openssl-dev \
     python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps valgrind iptables \
     dnsmasq-base etcd-server haproxy >/dev/null
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now mosquitto etcd haproxy >/dev/null 2>&1 || true
+fi
