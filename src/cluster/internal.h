@@ -202,7 +202,8 @@ struct st_cluster {
     int64_t tail_asked;
     int64_t next_gc; /* retained tombstones (cluster.c) */
     uint64_t probe_seq;
-    int registry_on; /* the cluster has had another member: sessions are registered (reg.c) */
+    int registry_on;  /* the cluster has had another member: sessions are registered (reg.c) */
+    uint64_t reg_inc; /* the incarnation our registrations were made under */
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
@@ -269,9 +270,10 @@ void st_cl_ask_leader(st_cluster *c, st_link *l);
 
 /* propose.c: writes to the replicated tables from any node (docs/cluster.md §5.4). done
  * runs once: 0 when the ops are applied at the leader, ST_EINVAL if it refused them,
- * ST_EIO after 30 s without a leader, ST_ECLOSED at stop. */
+ * ST_EIO after 30 s without a leader (never, if patient), ST_ECLOSED at stop. */
 typedef void (*st_cl_done)(void *arg, int status);
-int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, st_cl_done done, void *arg);
+int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, int patient, st_cl_done done,
+                 void *arg);
 void st_cl_propose_request(st_cluster *c, st_link *l, const cw_propose *p);
 void st_cl_propose_result(st_cluster *c, st_link *l, const cw_propose_result *r);
 void st_cl_propose_tick(st_cluster *c);

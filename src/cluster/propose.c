@@ -3,7 +3,7 @@
  * that does not lead answers NOTLEADER with the leader's name), which proposes them and
  * answers PROPOSE_RESULT. An unknown outcome (leadership lost, no answer within
  * RESEND_MS) sends the same ops again: their op ids make the second apply a no-op. After
- * GIVE_UP_MS without a leader the submitter is told (no quorum). */
+ * GIVE_UP_MS without a leader the submitter is told (no quorum), unless it is patient. */
 #include "cluster/internal.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -25,6 +25,7 @@ struct st_submit {
     void *arg;
     int64_t created, sent_at; /* sent_at 0: to send */
     int local;                /* proposed through our own Raft, its outcome pending */
+    int patient;              /* never given up (a minority side waits for the heal) */
     char hint[256];           /* the leader as the last NOTLEADER named it */
 };
 
@@ -107,7 +108,8 @@ static void send_one(st_cluster *c, struct st_submit *s, int64_t now)
     s->sent_at = now;
 }
 
-int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, st_cl_done done, void *arg)
+int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, int patient, st_cl_done done,
+                 void *arg)
 {
     if (n == 0 || n > MAX_OPS) return ST_EINVAL;
     struct st_submit *s = calloc(1, sizeof *s);
@@ -125,7 +127,8 @@ int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, st_cl_done done, v
                             .len = len,
                             .done = done,
                             .arg = arg,
-                            .created = st_cl_now(c)};
+                            .created = st_cl_now(c),
+                            .patient = patient};
     c->submits = s;
     send_one(c, s, st_cl_now(c));
     return 0;
@@ -137,7 +140,7 @@ void st_cl_propose_tick(st_cluster *c)
     for (struct st_submit *s = c->submits, *next; s; s = next) {
         next = s->next;
         if (s->local) continue;
-        if (now - s->created > GIVE_UP_MS) {
+        if (!s->patient && now - s->created > GIVE_UP_MS) {
             finish(c, s, ST_EIO); /* no leader all this time: no quorum */
             continue;
         }

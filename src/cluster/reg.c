@@ -71,7 +71,8 @@ void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n)
                                {body->p, (uint32_t)body->len}};
         b->n++;
     }
-    if (b && (!b->n || st_cl_submit(c, b->ops, b->n, done, b) < 0)) done(b, -1);
+    /* patient: on a minority side they wait for the heal (cluster.registry_mode available) */
+    if (b && (!b->n || st_cl_submit(c, b->ops, b->n, 1, done, b) < 0)) done(b, -1);
 }
 
 /* Another member (not left) in the table? */
@@ -111,9 +112,17 @@ void st_cl_registry_tick(st_cluster *c)
                                : "cluster: no leader reachable (a minority side?): new "
                                  "connections follow cluster.registry_mode");
     }
-    if (!c->registry_on && c->fwd && me(c) && has_others(c)) {
+    const st_node_row *self = me(c);
+    if (!c->registry_on && c->fwd && self && has_others(c)) {
         c->registry_on = 1;
+        c->reg_inc = self->incarnation;
         LOG_INFO(c->log, "cluster: other members: registering this node's sessions");
+        st_fwd_register_all(c->fwd);
+    } else if (c->registry_on && self && self->incarnation != c->reg_inc && c->fwd) {
+        /* declared down (our rows purged) and back, or restarted: register again */
+        c->reg_inc = self->incarnation;
+        LOG_INFO(c->log, "cluster: new incarnation %llu: registering this node's sessions again",
+                 (unsigned long long)self->incarnation);
         st_fwd_register_all(c->fwd);
     }
     size_t n = 0;
@@ -142,5 +151,5 @@ void st_cl_registry_purge(st_cluster *c, uint64_t node_id, uint64_t incarnation)
     if (!body) return;
     st_op_purge(body, node_id, incarnation);
     ce_op op = {c->node_id, c->op_seq++, ST_T_REGISTRY, ST_V_PURGE, {body->p, (uint32_t)body->len}};
-    if (st_cl_submit(c, &op, 1, purge_done, body) < 0) purge_done(body, -1);
+    if (st_cl_submit(c, &op, 1, 0, purge_done, body) < 0) purge_done(body, -1);
 }

@@ -97,7 +97,10 @@ static int apply_reg(st_registry *r, const reg_op *op)
     const char *k = (const char *)op->cid.p;
     st_reg_row *row = st_strmap_get(r->rows, k, op->cid.len);
     if (row && !newer(op, row)) { /* the same registration again is fine, an older one is not */
-        if (row->hlc == op->hlc && row->node_id == op->node_id) return ST_OP_OK;
+        if (row->hlc == op->hlc && row->node_id == op->node_id) { /* again, maybe re-registered */
+            if (op->incarnation > row->incarnation) row->incarnation = op->incarnation;
+            return ST_OP_OK;
+        }
         note_kick(r, op->cid, op->node_id, op->hlc); /* its proposer's connection lost */
         return ST_OP_STALE;
     }

@@ -4,6 +4,7 @@ probe). Faults by iptables between the nodes' loopback addresses (root only)."""
 
 import pytest
 
+import mqttraw as m
 from clusterlib import cluster_info, wait_info, wait_log, wait_member
 from test_cluster_pubsub import LinkCut, iptables_available, member, three_nodes
 
@@ -25,6 +26,9 @@ def test_a_node_cut_from_the_leader_only_is_not_declared_down(broker_factory):
     names = {n: cl.name(i) for i, n in enumerate(nodes)}
     leader = [n for n in nodes if cluster_info(n)["raft"]["state"] == "leader"][0]
     x, third = [n for n in nodes if n is not leader]
+    onx = m.Conn(x.port, 5, host=x.host)  # a client of X: its registry row follows X
+    assert onx.connect("onx").reason == 0
+    wait_info(leader, lambda i: i["registry"] == 1, "onx registered")
     cut1, cut2 = LinkCut(leader.host, x.host), LinkCut(third.host, x.host)
     try:
         cut1.cut()
@@ -33,12 +37,15 @@ def test_a_node_cut_from_the_leader_only_is_not_declared_down(broker_factory):
         assert member(leader, names[x])["state"] == "up"
         cut2.cut()
         wait_member(leader, names[x], "down", 2, timeout=20)  # DOWN bumps the incarnation
+        wait_info(leader, lambda i: i["registry"] == 0, "X's rows purged")
     finally:
         cut1.restore()
         cut2.restore()
-    for n in nodes:  # back: its restart of a sort (BOOT) gives it one more
-        wait_info(n, lambda i: member(n, names[x])["state"] == "up" and
-                  member(n, names[x])["incarnation"] == 3, "X up again", timeout=30)
+    for n in nodes:  # back: its restart of a sort (BOOT) gives it one more, and X registers
+        wait_info(n, lambda i: member(n, names[x])["state"] == "up" and  # its sessions again
+                  member(n, names[x])["incarnation"] == 3 and i["registry"] == 1, "X up again",
+                  timeout=30)
+    onx.ping()
 
 
 @pytest.mark.parametrize("mode", ["strict", "available"])
@@ -52,7 +59,6 @@ def test_registry_mode_on_a_minority_side(broker_factory, mode):
     if why:
         print("skipped: " + why)
         pytest.skip(why)
-    import mqttraw as m
     conf = {"cluster.link_timeout": "1s", "cluster.node_down_timeout": "60s",
             "cluster.registry_mode": mode}
     cl, (n1, n2, n3) = three_nodes(broker_factory, **conf)
