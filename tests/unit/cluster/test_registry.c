@@ -60,7 +60,7 @@ static void test_newest_wins(void)
     CHECK_EQ(reg(st, "dev1", 3, 1, 200), ST_OP_OK); /* same clock: the larger node id */
     CHECK_EQ(reg(st, "dev1", 1, 1, 200), ST_OP_STALE);
     CHECK_EQ(st_registry_get(st, "dev1", 4)->node_id, 3);
-    CHECK_EQ(take_kicks(st, &node, &hlc), 2); /* node 2's row replaced; node 1's refused */
+    CHECK_EQ(take_kicks(st, &node, &hlc), 2);       /* node 2's row replaced; node 1's refused */
     CHECK_EQ(reg(st, "dev1", 3, 2, 200), ST_OP_OK); /* registered again by a new incarnation */
     CHECK_EQ(st_registry_get(st, "dev1", 4)->incarnation, 2);
     CHECK_EQ(take_kicks(st, &node, &hlc), 0);
