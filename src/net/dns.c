@@ -103,6 +103,9 @@ static long answers_at(const uint8_t *p, size_t n, uint16_t id)
 static int read_rr(const uint8_t *p, size_t n, size_t o, uint16_t t, uint16_t rdlen, st_dns_rr *r)
 {
     r->type = t;
+    r->port = 0; /* every field defined, whatever the type */
+    r->target[0] = 0;
+    memset(r->addr, 0, sizeof r->addr);
     if (t == ST_DNS_A || t == ST_DNS_AAAA) {
         if (rdlen != (t == ST_DNS_A ? 4 : 16)) return -1;
         memset(r->addr, 0, sizeof r->addr);
