@@ -522,14 +522,8 @@ static void apply_left(st_cluster *c)
         if (!left) continue;
         LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
-        if (p->link) { /* if it is alive, it learns that it is out and runs alone */
-            st_link_send_goodbye(p->link, CW_BYE_REMOVED);
-            st_link_close(p->link, "left the cluster");
-        }
-        if (c->broker) {
-            st_cl_routes_purge(c, p);
-            st_fwd_peer_down(c->fwd, p->slot, 1);
-        }
+        /* if it is alive, it learns that it is out and runs alone */
+        st_peer_gone(c, p, CW_BYE_REMOVED, "left the cluster");
     }
 }
 
@@ -545,11 +539,7 @@ static void apply_down(st_cluster *c)
         LOG_NOTICE(c->log, "cluster: %s is down (incarnation %llu)", p->name,
                    (unsigned long long)r->incarnation);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
-        if (p->link) st_link_close(p->link, "declared down"); /* it re-syncs when it is back */
-        if (c->broker) {
-            st_cl_routes_purge(c, p);
-            st_fwd_peer_down(c->fwd, p->slot, 1);
-        }
+        st_peer_gone(c, p, 0, "declared down"); /* it re-syncs when it is back */
     }
 }
 

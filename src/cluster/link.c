@@ -448,8 +448,7 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (l->peer) { /* it withdrew its routes itself; its sessions end with it */
             st_peer *p = l->peer;
             st_link_close(l, "goodbye");
-            st_cl_routes_purge(l->cl, p);
-            if (l->cl->fwd) st_fwd_peer_down(l->cl->fwd, p->slot, 1);
+            st_peer_gone(l->cl, p, 0, "goodbye");
             if (g.reason == CW_BYE_REMOVED) st_cl_removed(l->cl, p->name);
             break;
         }

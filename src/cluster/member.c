@@ -7,9 +7,7 @@
  * target's leader to take it in (join; the same path as a fresh node with seeds). The
  * peers of the old cluster are forgotten: not dialled again unless the new member table
  * lists them. */
-#include "cluster/forward.h"
 #include "cluster/internal.h"
-#include "cluster/routes.h"
 #include "cluster/tables.h"
 
 #include "core/clock.h"
@@ -48,14 +46,7 @@ static void forget_peers(st_cluster *c)
         st_peer *p = c->peers[i];
         p->forgotten = 1;
         p->member = 0;
-        if (p->link) {
-            st_link_send_goodbye(p->link, CW_BYE_LEAVE);
-            st_link_close(p->link, "this node left the cluster");
-        }
-        if (c->broker) {
-            st_cl_routes_purge(c, p);
-            st_fwd_peer_down(c->fwd, p->slot, 1);
-        }
+        st_peer_gone(c, p, CW_BYE_LEAVE, "this node left the cluster");
     }
 }
 

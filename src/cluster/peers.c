@@ -30,6 +30,18 @@ st_peer *st_peer_get(st_cluster *c, const char *name, int create)
     return p;
 }
 
+void st_peer_gone(st_cluster *c, st_peer *p, uint8_t bye, const char *why)
+{
+    if (p->link) {
+        if (bye) st_link_send_goodbye(p->link, bye);
+        st_link_close(p->link, why);
+    }
+    if (c->broker) {
+        st_cl_routes_purge(c, p);
+        st_fwd_peer_down(c->fwd, p->slot, 1);
+    }
+}
+
 void st_peer_dial_failed(st_cluster *c, st_peer *p)
 {
     p->next_dial = st_cl_now(c) + p->backoff;
