@@ -109,12 +109,18 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
     return 0;
 }
 
+/* The input events c wants: none while paused or waiting for its session. */
+static uint32_t reading(const st_client *c)
+{
+    return c->paused || c->state == ST_CS_ARRIVING ? 0 : EPOLLIN;
+}
+
 int st_client_flush(st_client *c)
 {
     if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
     if (c->hold_out) { /* released by st_worker_routes_acked */
         if (c->hold_out > atomic_load_explicit(&c->w->b->route_acked, memory_order_acquire)) {
-            if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, c->paused ? 0 : EPOLLIN);
+            if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, reading(c));
             return 0;
         }
         c->hold_out = 0;
@@ -128,10 +134,10 @@ int st_client_flush(st_client *c)
     }
     if (c->outq.bytes < before) c->last_progress = st_loop_now(c->w->loop);
     if (rc == 0) {
-        st_loop_mod(c->w->loop, &c->io, (c->paused ? 0 : EPOLLIN) | EPOLLOUT);
+        st_loop_mod(c->w->loop, &c->io, (reading(c)) | EPOLLOUT);
         return 0;
     }
-    if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, c->paused ? 0 : EPOLLIN);
+    if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, reading(c));
     /* Drained: deliveries that waited in the session queue while the output was past
      * ST_OUTQ_HIGH go out now (they are flushed on the next pass of the dirty list). */
     if (c->sess && c->sess->client == c && c->sess->qlen) st_session_pump(c->w, c->sess);
@@ -153,6 +159,8 @@ static const char *reason_text(uint8_t reason)
         return "keep alive timeout";
     case MQTT_RC_SESSION_TAKEN_OVER:
         return "session taken over";
+    case MQTT_RC_USE_ANOTHER_SERVER:
+        return "this node is leaving the cluster: use another server";
     case MQTT_RC_TOPIC_NAME_INVALID:
         return "topic name invalid";
     case MQTT_RC_RECEIVE_MAX_EXCEEDED:
@@ -203,7 +211,7 @@ static void session_detach(st_worker *w, st_session *s, int abnormal)
     } else {
         st_session_clear_will(s);
     }
-    if (s->expiry_ms == 0) {
+    if (s->expiry_ms == 0 && !s->arriving) { /* an arriving one ends when it has arrived */
         st_worker_session_end(w, s);
         return;
     }
@@ -214,7 +222,8 @@ void st_client_close(st_client *c, int abnormal)
 {
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
-    int was_connected = c->state == ST_CS_CONNECTED;
+    int was_connected = c->state == ST_CS_CONNECTED || c->state == ST_CS_ARRIVING;
+    if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
     c->state = ST_CS_CLOSED;
     st_loop_del(w->loop, &c->io);
     close(c->io.fd);
@@ -365,7 +374,7 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
         if (r <= 0) return 0;
         off = (size_t)r;
     }
-    while (off < len && c->state != ST_CS_CLOSED) {
+    while (off < len && c->state != ST_CS_CLOSED && c->state != ST_CS_ARRIVING) {
         mqtt_packet pkt;
         mqtt_dec_opts o = {.version = c->state == ST_CS_NEW ? 0 : c->version,
                            .max_packet_size = c->w->cfg->max_packet_size,
@@ -470,6 +479,13 @@ void st_client_on_io(st_io *io, uint32_t events)
     if (c->state == ST_CS_CLOSED) return;
     if (events & EPOLLOUT && st_client_flush(c) < 0) return;
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    if (c->state == ST_CS_ARRIVING) { /* not read until its session is here */
+        if (events & (EPOLLHUP | EPOLLERR))
+            st_client_close(c, 0);
+        else
+            st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
+        return;
+    }
     if (st_flow_pause(w, c)) return;
     for (int i = 0; i < 4; i++) {
         ssize_t r = read(c->io.fd, w->rbuf, w->rbuf_cap);

@@ -8,7 +8,9 @@
 #include "mqtt/mqtt.h"
 #include "net/outq.h"
 
-enum st_client_state { ST_CS_NEW, ST_CS_CONNECTED, ST_CS_CLOSED };
+/* ARRIVING: CONNECT accepted, its session is on its way from another node (not read, no
+ * CONNACK yet: st_session_arrived ends it) */
+enum st_client_state { ST_CS_NEW, ST_CS_ARRIVING, ST_CS_CONNECTED, ST_CS_CLOSED };
 
 typedef struct st_client {
     st_io io;
@@ -22,6 +24,7 @@ typedef struct st_client {
     uint8_t paused;       /* reading stopped by flow control (flow.h) */
     uint8_t proxy_wait;   /* the listener expects a PROXY protocol header first */
     uint8_t publisher;    /* has sent a PUBLISH (flow control may pause it) */
+    uint8_t resp_info;    /* ARRIVING: the CONNECT asked for Response Information */
     uint16_t keepalive_s; /* effective keep alive */
     uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
@@ -77,6 +80,14 @@ void st_handle_publish(st_client *c, const mqtt_packet *p);
 void st_handle_ack(st_client *c, const mqtt_packet *p);
 void st_handle_subscribe(st_client *c, const mqtt_packet *p);
 void st_handle_unsubscribe(st_client *c, const mqtt_packet *p);
+
+/* The session of an ARRIVING client (or one with no client, moved here) is complete: the
+ * registry learns it, the client gets its CONNACK (present: session_present) and what the
+ * session holds (connect.c). */
+void st_session_arrived(st_worker *w, st_session *s, int present);
+/* The session's connection loses it to a newer one: DISCONNECT reason (0x8E, or 0x9C when
+ * this node is leaving), its will per the spec; the session stays (connect.c). */
+void st_session_take_over(st_worker *w, st_session *s, uint8_t reason);
 
 /* Delivery of one message to a session of this worker (publish.c). */
 void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_target *t);

@@ -3,12 +3,14 @@
  * runs on the worker that owns its client id (client.c hands it over before this). */
 #include "broker/client.h"
 #include "broker/flow.h"
+#include "broker/remote.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "route/trie.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 static void connack_fail(st_client *c, uint8_t reason5)
 {
@@ -50,18 +52,22 @@ static st_msg *make_will(st_client *c, const mqtt_connect *cn, uint64_t sid)
                            cn->will_payload.len, c->version == MQTT_V5 ? &cn->will_props : NULL,
                            cn->will_qos, cn->will_retain, now,
                            cfg->message_expiry_ms == ST_UNLIMITED ? 0 : cfg->message_expiry_ms);
-    if (m) m->from_sid = sid;
+    if (m) {
+        m->from_sid = sid;
+        st_worker_stamp(c->w, m);
+    }
     return m;
 }
 
-/* The existing connection of this session loses it: 0x8E, its will per the spec. */
-static void take_over(st_worker *w, st_session *s)
+void st_session_take_over(st_worker *w, st_session *s, uint8_t reason)
 {
     st_client *old = s->client;
     st_flow_attach(w, s, -1);
     s->client = NULL;
     old->sess = NULL;
-    if (s->will && s->will_delay_s == 0) {
+    if (old->state == ST_CS_ARRIVING) { /* never accepted: its will is not one */
+        st_session_clear_will(s);
+    } else if (s->will && s->will_delay_s == 0) {
         st_msg *will = s->will;
         s->will = NULL;
         st_worker_publish(w, will);
@@ -69,8 +75,15 @@ static void take_over(st_worker *w, st_session *s)
     } else if (s->will) {
         s->will_at = st_loop_now(w->loop) + (int64_t)s->will_delay_s * 1000;
     }
-    LOG_INFO(w->log, "client %s: session taken over by a new connection", s->cid);
-    st_client_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, 0);
+    LOG_INFO(w->log, "client %s: %s", s->cid,
+             reason == MQTT_RC_USE_ANOTHER_SERVER ? "this node is leaving: use another server"
+                                                  : "session taken over by a new connection");
+    st_client_disconnect(old, reason, 0);
+}
+
+static void take_over(st_worker *w, st_session *s)
+{
+    st_session_take_over(w, s, MQTT_RC_SESSION_TAKEN_OVER);
 }
 
 void st_worker_kick(st_worker *w, const char *cid, size_t len, uint64_t hlc, const char *where)
@@ -90,7 +103,7 @@ void st_worker_register_all(st_worker *w)
     while (w->b->remote && w->b->remote->registry &&
            st_strmap_next(w->by_cid, &it, NULL, NULL, &v)) {
         st_session *s = v;
-        if (s->reg_hlc)
+        if (s->reg_hlc && !s->arriving && !s->leaving) /* a moving one registers on arrival */
             w->b->remote->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
     }
 }
@@ -101,7 +114,7 @@ static st_session *open_session(st_client *c, const char *cid, size_t len, int c
     st_session *s = st_strmap_get(w->by_cid, cid, len);
     *present = 0;
     if (s && s->client) take_over(w, s);
-    if (s && clean) {
+    if (s && (clean || s->leaving)) { /* a leaving one is on its way to another node */
         st_worker_session_end(w, s);
         s = NULL;
     }
@@ -110,16 +123,7 @@ static st_session *open_session(st_client *c, const char *cid, size_t len, int c
         st_session_clear_will(s); /* reconnected in time: a delayed will is cancelled */
         return s;
     }
-    uint64_t sid = atomic_fetch_add(&w->b->next_sid, 1);
-    s = st_session_new(sid, cid, len);
-    if (!s) return NULL;
-    if (st_strmap_put(w->by_cid, cid, len, s) < 0 ||
-        st_strmap_put(w->by_sid, (const char *)&s->sid, sizeof s->sid, s) < 0) {
-        st_strmap_del(w->by_cid, cid, len);
-        st_session_free(s);
-        return NULL;
-    }
-    return s;
+    return st_worker_session_new(w, cid, len);
 }
 
 static void apply_client_limits(st_client *c, st_session *s, const mqtt_packet *p)
@@ -226,8 +230,6 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     }
     apply_client_limits(c, s, p);
     s->reg_hlc = st_hlc_now(&w->b->hlc, st_wall_ms()); /* the newest connection wins */
-    if (w->b->remote && w->b->remote->registry)
-        w->b->remote->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
     if (cn->will_flag)
         st_session_set_will(s, make_will(c, cn, s->sid),
                             c->version == MQTT_V5 ? cn->will_props.will_delay : 0);
@@ -236,6 +238,19 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     c->last_progress = st_loop_now(w->loop);
     s->expire_at = 0;
     c->sess = s;
+    const st_remote_ops *ro = w->b->remote;
+    if (s->arriving || (!present && !cn->clean_start && !assigned && ro && ro->takeover &&
+                        ro->takeover(w->b->remote_cx, w, s))) {
+        /* its session may be on another node: CONNACK when it is here (or is not) */
+        s->arriving = 1;
+        c->state = ST_CS_ARRIVING;
+        c->resp_info = (p->props.present & MQTT_HAS(MQTT_PROP_REQUEST_RESPONSE_INFO)) &&
+                       p->props.request_response_info;
+        st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
+        LOG_DEBUG(w->log, "client %s (%s): asking the cluster for its session", s->cid, c->peer);
+        return;
+    }
+    if (ro && ro->registry) ro->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
     c->state = ST_CS_CONNECTED;
     send_connack(c, present, assigned ? cid : NULL, assigned ? cidlen : 0, &p->props);
     LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
@@ -243,4 +258,34 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     if (present) st_session_resume(w, s);
     (void)raw;
     (void)rawlen;
+}
+
+void st_session_arrived(st_worker *w, st_session *s, int present)
+{
+    const st_remote_ops *ro = w->b->remote;
+    int64_t now = st_loop_now(w->loop);
+    st_client *c = s->client;
+    s->arriving = 0;
+    if (ro && ro->registry) ro->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
+    if (!c) { /* moved here with no connection (its node left), or its client went away */
+        if (s->expiry_ms == 0) {
+            st_worker_session_end(w, s);
+            return;
+        }
+        s->expire_at = s->expiry_ms == ST_UNLIMITED ? 0 : now + s->expiry_ms;
+        return;
+    }
+    mqtt_props req = {0};
+    if (c->resp_info) {
+        req.present = MQTT_HAS(MQTT_PROP_REQUEST_RESPONSE_INFO);
+        req.request_response_info = 1;
+    }
+    c->state = ST_CS_CONNECTED;
+    c->last_rx = now;
+    send_connack(c, present, NULL, 0, &req);
+    LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
+              c->version, c->keepalive_s, present ? "moved here" : "new");
+    if (present) st_session_resume(w, s);
+    st_loop_mod(w->loop, &c->io, EPOLLIN | (c->io.events & EPOLLOUT));
+    if (c->ilen) st_client_input(c, NULL, 0); /* what it sent after its CONNECT */
 }

@@ -18,6 +18,9 @@ typedef struct st_msg {
     int64_t expire_at; /* monotonic ms; meaningful when has_expiry */
     uint64_t from_sid; /* publishing session (No Local); 0 for wills and system messages */
     uint64_t rv;       /* retained version (HLC) once stored as retained; 0 otherwise */
+    /* identity across nodes: the boot id of the node that took it from a client and its
+     * number there (0/0: none); set before the message is shared, copies keep it */
+    uint64_t origin, oid;
     const char *topic; /* NUL-terminated, inside this allocation */
     uint32_t topic_len;
     const uint8_t *payload;

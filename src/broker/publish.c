@@ -3,6 +3,7 @@
  * Outbound: each delivery encodes only the packet head per subscriber; payloads above a
  * small size go out by reference from the shared message (writev), never copied. */
 #include "broker/client.h"
+#include "broker/dedup.h"
 #include "broker/flow.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -227,6 +228,7 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
         return;
     }
     msg->from_sid = s->sid;
+    st_worker_stamp(w, msg);
     if (pub->retain) st_worker_store_retained(w, msg);
     st_ackwait aw = {pub->qos ? c : NULL, NULL};
     size_t n = st_worker_dispatch(w, msg, s->cid, s->cid_len, &aw);
@@ -318,7 +320,7 @@ static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
 static int try_send(st_worker *w, st_session *s, st_qitem *it)
 {
     st_client *c = s->client;
-    if (!c || !st_client_writable(c)) return 0;
+    if (!c || s->arriving || !st_client_writable(c)) return 0;
     if (st_msg_expired(it->msg, st_loop_now(w->loop))) {
         st_qitem_release(it);
         return 1;
@@ -375,6 +377,10 @@ void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_targe
                    .qos = qos,
                    .retain = (t->flags & ST_SUB_RAP) ? msg->retain : 0};
     if (t->flags & ST_T_RETAINED) it.retain = 1;
+    if (w->dedup && st_dedup_seen(w, s->sid, msg)) { /* it came with the session (dedup.h) */
+        st_qitem_release(&it);
+        return;
+    }
     st_client *c = s->client;
     if (c && !s->qlen && !s->ninf && !c->outq.bytes) /* idle until now: the clock starts */
         c->last_progress = st_loop_now(w->loop);
@@ -384,7 +390,7 @@ void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_targe
 
 void st_session_pump(st_worker *w, st_session *s)
 {
-    while (s->qlen && s->client && st_client_writable(s->client)) {
+    while (s->qlen && s->client && !s->arriving && st_client_writable(s->client)) {
         st_qitem *head = &s->q[s->qhead];
         if (head->qos > 0 && s->ninf >= s->client->recv_max) break;
         st_qitem it;
@@ -400,6 +406,7 @@ void st_session_pump(st_worker *w, st_session *s)
 void st_session_resume(st_worker *w, st_session *s)
 {
     st_client *c = s->client;
+    if (!c || s->arriving) return;
     for (uint32_t i = 0; i < s->ninf; i++) {
         st_inflight *f = &s->inf[i];
         f->sent_at = st_loop_now(w->loop);

@@ -45,6 +45,7 @@ static inline int st_nodeset_empty(const st_nodeset *s)
 struct st_worker;
 struct st_imsg;
 struct st_client;
+struct st_session;
 
 /* A publisher's acknowledgement (PUBACK or PUBREC) that waits for other nodes to confirm
  * they have the message (cluster.forward_ack). A client's pending acks form a FIFO released
@@ -83,6 +84,10 @@ typedef struct st_remote_ops {
      * version hlc) or has ended (up 0): the cluster's client-id registry follows */
     void (*registry)(void *cx, struct st_worker *w, const char *cid, size_t len, uint64_t hlc,
                      int up);
+    /* a CONNECT with clean_start 0 and a client id found no session s here (s is its new,
+     * empty one): 1 if the cluster looks for it on another node (st_session_arrived ends
+     * the wait), 0 if not */
+    int (*takeover)(void *cx, struct st_worker *w, struct st_session *s);
     /* an ST_IM_REMOTE inbox item (owned by the callee) */
     void (*imsg)(void *cx, struct st_worker *w, struct st_imsg *m);
 } st_remote_ops;

@@ -53,6 +53,9 @@ typedef struct st_session {
     st_qitem *q; /* ring */
     uint32_t qhead, qlen, qcap;
     uint8_t hot; /* queue past half of max_mqueue_len while connected (flow.h) */
+    /* moving between nodes (docs/cluster.md §10.3): arriving here (nothing is sent to the
+     * client, which waits for its CONNACK), or leaving (frozen: deliveries only queue) */
+    uint8_t arriving, leaving;
     st_inflight *inf;
     uint32_t ninf, capinf;
     uint16_t next_pid;

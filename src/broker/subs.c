@@ -68,7 +68,7 @@ void st_sharekey_unref(st_sharekey *k)
     if (k && atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) == 1) free(k);
 }
 
-static st_sharekey *sharekey_new(const char *s, size_t len)
+st_sharekey *st_sharekey_new(const char *s, size_t len)
 {
     st_sharekey *k = malloc(sizeof *k + len + 1);
     if (!k) return NULL;
@@ -206,7 +206,7 @@ static group *add_group(fnode *f, const char *full, size_t flen, const char *nam
     f->g = gv;
     group *g = calloc(1, sizeof *g);
     if (!g) return NULL;
-    g->key = sharekey_new(full, flen);
+    g->key = st_sharekey_new(full, flen);
     if (!g->key) {
         free(g);
         return NULL;

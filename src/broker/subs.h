@@ -25,6 +25,8 @@ typedef struct st_sharekey {
     char s[];
 } st_sharekey;
 
+/* A new key (refs = 1), e.g. for a queued message that moved from another node. */
+st_sharekey *st_sharekey_new(const char *s, size_t len);
 void st_sharekey_unref(st_sharekey *k);
 
 typedef struct st_target {

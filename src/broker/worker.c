@@ -5,6 +5,7 @@
  * woken once per iteration, whatever the number of messages. */
 #include "broker/worker.h"
 #include "broker/client.h"
+#include "broker/dedup.h"
 #include "broker/flow.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -189,6 +190,20 @@ static void redispatch_item(st_worker *w, st_session *s, st_qitem *it)
     st_qitem_release(it);
 }
 
+st_session *st_worker_session_new(st_worker *w, const char *cid, size_t len)
+{
+    uint64_t sid = atomic_fetch_add(&w->b->next_sid, 1);
+    st_session *s = st_session_new(sid, cid, len);
+    if (!s) return NULL;
+    if (st_strmap_put(w->by_cid, cid, len, s) < 0 ||
+        st_strmap_put(w->by_sid, (const char *)&s->sid, sizeof s->sid, s) < 0) {
+        st_strmap_del(w->by_cid, cid, len);
+        st_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 void st_worker_session_end(st_worker *w, st_session *s)
 {
     if (s->client) st_flow_attach(w, s, -1);
@@ -210,6 +225,7 @@ void st_worker_session_end(st_worker *w, st_session *s)
         redispatch_item(w, s, &it);
     st_strmap_del(w->by_cid, s->cid, s->cid_len);
     st_strmap_del(w->by_sid, (const char *)&s->sid, sizeof s->sid);
+    st_dedup_drop(w, s->sid);
     LOG_DEBUG(w->log, "session %s ended", s->cid);
     st_session_free(s);
 }
@@ -401,7 +417,8 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
         }
         return;
     }
-    if (c->keepalive_s && !c->paused && /* a paused client is not silent: we stopped reading */
+    if (c->state == ST_CS_ARRIVING) return; /* not read meanwhile */
+    if (c->keepalive_s && !c->paused &&     /* a paused client is not silent: we stopped reading */
         now - c->last_rx > (int64_t)(c->keepalive_s * cfg->keepalive_multiplier * 1000)) {
         LOG_INFO(w->log, "client %s: keep alive timeout", c->sess ? c->sess->cid : c->peer);
         st_client_disconnect(c, MQTT_RC_KEEPALIVE_TIMEOUT, 1);
@@ -430,7 +447,7 @@ static void tick_sessions(st_worker *w, int64_t now)
     void *v;
     while (st_strmap_next(w->by_sid, &it, &k, &kl, &v)) {
         st_session *s = v;
-        if (s->client) continue;
+        if (s->client || s->arriving || s->leaving) continue; /* moves time out in the cluster */
         if (s->will && s->will_at && now >= s->will_at) {
             st_msg *will = s->will;
             s->will = NULL;
@@ -452,6 +469,7 @@ static void tick(void *ud)
         tick_client(w, c, now);
     }
     tick_sessions(w, now);
+    st_dedup_tick(w, now);
     st_flow_tick(w, now);
     if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
     st_worker_routes_acked(w); /* in case a wake-up was missed */
@@ -526,6 +544,7 @@ void st_worker_destroy(st_worker *w)
             st_session_free(v);
     }
     before_sleep(w);
+    st_dedup_free(w);
     st_strmap_free(w->by_cid);
     st_strmap_free(w->by_sid);
     st_tvec_free(&w->tv);

@@ -72,6 +72,8 @@ struct st_worker {
     uint32_t npaused;        /* clients whose reading is paused by backpressure */
     uint32_t remote_blocked; /* data lanes to other nodes past their high mark (remote.h) */
     atomic_int nheld;        /* clients whose output waits for route acks */
+    uint64_t next_oid;       /* numbers the messages taken from clients here (st_msg.oid) */
+    struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
@@ -96,7 +98,8 @@ struct st_broker {
      * them every linked node has confirmed: a SUBSCRIBE that announced a route holds its
      * client's output (SUBACK, retained messages) until the peers have it (cluster.md §7.2) */
     _Atomic uint64_t route_posted, route_acked;
-    st_hlc hlc; /* versions of retained messages (cluster.md §9.2) */
+    st_hlc hlc;          /* versions of retained messages (cluster.md §9.2) */
+    uint64_t msg_origin; /* st_msg.origin of messages taken from clients here (0: none kept) */
     atomic_long conns[ST_MAX_LISTENERS];
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
@@ -138,6 +141,8 @@ void st_worker_deliver_local(st_worker *w, st_msg *msg, st_target *t, size_t n);
 /* Send a shared-subscription message to another member (the target is gone). */
 void st_worker_redispatch(st_worker *w, st_msg *msg, st_sharekey *key, uint64_t gone_sid);
 struct st_session *st_worker_session_by_sid(st_worker *w, uint64_t sid);
+/* A new empty session for cid, indexed here (NULL on ENOMEM). */
+struct st_session *st_worker_session_new(st_worker *w, const char *cid, size_t len);
 /* End a session: remove its subscriptions, publish a pending will, redispatch shared
  * messages, free it. */
 void st_worker_session_end(st_worker *w, struct st_session *s);
@@ -145,6 +150,12 @@ void st_worker_session_end(st_worker *w, struct st_session *s);
  * unless it already carries a version (a copy from another node). 1 if it is now the
  * topic's retained message, 0 if not (an older version, refused by the settings, full). */
 int st_worker_store_retained(st_worker *w, st_msg *msg);
+/* A message taken from a client here gets its identity across nodes (before it is shared). */
+static inline void st_worker_stamp(st_worker *w, st_msg *m)
+{
+    m->origin = w->b->msg_origin;
+    m->oid = m->origin ? ((uint64_t)w->id << 52 | (++w->next_oid & ((1ull << 52) - 1))) : 0;
+}
 /* Publish a will (or any server-side message): retain handling + dispatch. */
 void st_worker_publish(st_worker *w, st_msg *msg);
 int st_worker_init(st_worker *w, st_broker *b, uint16_t id);

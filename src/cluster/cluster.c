@@ -5,6 +5,7 @@
 #include "cluster/auth.h"
 #include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/move.h"
 #include "cluster/routes.h"
 #include "cluster/tables.h"
 #include "core/clock.h"
@@ -203,6 +204,7 @@ int st_cluster_attach(st_cluster *c, struct st_broker *b)
     c->broker = b;
     b->remote = &st_fwd_ops;
     b->remote_cx = c->fwd;
+    b->msg_origin = c->boot; /* messages taken from clients here carry it (move.h) */
     st_subs_set_route_hook(b->subs, route_hook, c);
     return 0;
 }
@@ -244,6 +246,10 @@ static void on_wake(uv_async_t *a)
         if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
         if (it->kind == ST_CLI_JOIN) st_cl_join(c, it->s);
         if (it->kind == ST_CLI_LEAVE) st_cl_leave(c);
+        if (it->kind == ST_CLI_MOVE && it->slot == ST_MOVE_ASK_SLOT)
+            st_cl_move_ask(c, it->lane, it->s, it->len, it->seq, (uint8_t)it->count, it->hint);
+        else if (it->kind == ST_CLI_MOVE)
+            st_cl_move_send(c, it->slot, (const uint8_t *)it->s, it->len);
         free(it);
     }
     routes_out(c, items, &n);

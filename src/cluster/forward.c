@@ -5,6 +5,8 @@
 #include "broker/client.h"
 #include "broker/flow.h"
 #include "cluster/internal.h"
+#include "cluster/move.h"
+#include "cluster/msgrec.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -23,16 +25,18 @@
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
 enum { LANE_DOWN, LANE_WAIT_RESUME, LANE_UP };
-enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED, CMD_KICK, CMD_REGISTER_ALL };
+enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED, CMD_KICK, CMD_REGISTER_ALL, CMD_MOVE };
 
 typedef struct fwd_cmd {
     int kind;
     int fd, outbound, gone;
     uint16_t slot, lane;
     uint64_t peer_boot;
-    uint64_t hlc; /* KICK: the newer registration */
+    uint64_t hlc;  /* KICK: the newer registration; MOVE: the sender's node id */
+    uint8_t ftype; /* MOVE: the frame's type */
     size_t npre;
-    uint8_t pre[]; /* ADOPT: bytes read behind the handshake; KICK: the client id */
+    uint8_t pre[]; /* ADOPT: bytes read behind the handshake; KICK: the client id; MOVE: the
+                      frame's body */
 } fwd_cmd;
 
 typedef struct rec {
@@ -89,7 +93,7 @@ struct fwd_w {
     lane_out *dirty;
     lane_in *dirty_in;
     uint32_t npaused; /* inbound lanes paused */
-    uint64_t mid;
+    st_moves *moves;  /* sessions moving to or from this worker (move.h) */
     uint8_t *scratch;
     size_t scap;
 };
@@ -483,38 +487,14 @@ static void retain_push(fwd_w *fw, uint16_t slot)
         LOG_DEBUG(fw->w->log, "cluster: %zu retained message(s) sent to node slot %u", p.n, slot);
 }
 
-/* The record for m, its properties encoded at *props (the caller's scratch space). */
-static size_t props_room(const st_msg *m)
+/* The record for q, its properties encoded at props (the caller's scratch space). */
+static size_t fill_record(const rec *q, int64_t now, cw_record *r, uint8_t *props, size_t room)
 {
-    return m->props.present || m->props.user.len ? mqtt_props_size(&m->props) + 8 : 0;
-}
-
-static void fill_record(fwd_w *fw, const rec *q, int64_t now, cw_record *r, uint8_t *props,
-                        size_t room, size_t *plen)
-{
-    const st_msg *m = q->msg;
-    memset(r, 0, sizeof *r);
+    size_t plen = st_msgrec_fill(q->msg, now, r, props, room);
     r->kind = q->kind;
     if (q->share) r->share = (st_bytes){(const uint8_t *)q->share->s, q->share->len};
-    if (q->kind & CW_REC_STORE_RETAINED) r->hlc = m->rv;
-    r->m = (uint8_t)(m->qos | (m->retain ? CW_MSG_RETAIN : 0));
-    r->mid = ((uint64_t)fw->w->id << 48) | (++fw->mid & 0xFFFFFFFFFFFFull);
-    if (m->has_expiry) {
-        int64_t left = m->expire_at - now;
-        r->expiry_ms = left > 0 ? (uint32_t)left : 1;
-    }
-    r->topic = (st_bytes){(const uint8_t *)m->topic, m->topic_len};
-    r->payload = (st_bytes){m->payload, m->payload_len};
-    *plen = 0;
-    if (!m->props.present && !m->props.user.len) return;
-    mqtt_props pr = m->props;
-    if (pr.present & MQTT_HAS(MQTT_PROP_MESSAGE_EXPIRY))
-        pr.message_expiry = st_msg_remaining_s(m, now);
-    long n = mqtt_props_encode(&pr, props, room);
-    if (n > 0 && (size_t)n <= room) {
-        *plen = (size_t)n;
-        r->props = (st_bytes){props, (uint32_t)n};
-    }
+    if (q->kind & CW_REC_STORE_RETAINED) r->hlc = q->msg->rv;
+    return plen;
 }
 
 /* Encode the unsent records of l into FWD frames while the socket keeps up. */
@@ -527,7 +507,7 @@ static void out_fill(lane_out *l)
         size_t first = (size_t)(l->sent - l->acked), n = 0, bytes = 0, poff = 0;
         while (first + n < l->qlen && n < FWD_MAX_RECS && bytes < FWD_MAX_BYTES) {
             const rec *q = &l->q[(l->qhead + first + n) % l->qcap];
-            size_t room = props_room(q->msg), need = poff + room;
+            size_t room = st_msgrec_room(q->msg), need = poff + room;
             if (need > fw->scap) {
                 uint8_t *s = realloc(fw->scratch, need * 2);
                 if (!s) break;
@@ -538,9 +518,7 @@ static void out_fill(lane_out *l)
                 bytes = 0;
                 continue;
             }
-            size_t plen;
-            fill_record(fw, q, now, &recs[n], fw->scratch + poff, room, &plen);
-            poff += plen;
+            poff += fill_record(q, now, &recs[n], fw->scratch + poff, room);
             bytes += cw_record_size(&recs[n]);
             n++;
         }
@@ -590,21 +568,9 @@ static void in_close(lane_in *l)
 static int deliver(fwd_w *fw, const cw_record *r)
 {
     st_worker *w = fw->w;
-    mqtt_props pr;
-    const mqtt_props *pp = NULL;
-    if (r->props.len) {
-        if (mqtt_props_decode(r->props.p, r->props.len, MQTT_PUBLISH, 1, &pr) < 0) return 1;
-        pp = &pr;
-    }
-    int64_t now = st_loop_now(w->loop);
-    st_msg *m = st_msg_new((const char *)r->topic.p, r->topic.len, r->payload.p, r->payload.len, pp,
-                           r->m & CW_MSG_QOS_MASK, (r->m & CW_MSG_RETAIN) != 0, now, 0);
+    st_msg *m = st_msgrec_msg(r, st_loop_now(w->loop));
     if (!m) return 1;
     int ok = 1;
-    if (r->expiry_ms) {
-        m->has_expiry = 1;
-        m->expire_at = now + r->expiry_ms;
-    }
     if (r->kind & CW_REC_STORE_RETAINED) {
         m->rv = r->hlc ? r->hlc : 1;
         st_hlc_recv(&w->b->hlc, m->rv, st_wall_ms()); /* our next writes order after it */
@@ -844,6 +810,10 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
             adopt_in(&f->w[w->id], c);
     } else if (c->kind == CMD_ROUTES_ACKED) {
         st_worker_routes_acked(w);
+        st_move_routes_acked(f->w[w->id].moves, f->cl, w);
+    } else if (c->kind == CMD_MOVE) {
+        st_move_frame(f->w[w->id].moves, f->cl, w, c->slot, c->hlc, c->ftype,
+                      (st_bytes){c->pre, (uint32_t)c->npre});
     } else if (c->kind == CMD_REGISTER_ALL) {
         st_worker_register_all(w);
     } else if (c->kind == CMD_KICK) {
@@ -871,20 +841,32 @@ static void post(st_fwd *f, uint16_t worker, const fwd_cmd *c, const uint8_t *pr
 void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
                   const uint8_t *pre, size_t npre)
 {
-    fwd_cmd c = {CMD_ADOPT, fd, outbound, 0, slot, lane, peer_boot, 0, 0};
+    fwd_cmd c = {.kind = CMD_ADOPT,
+                 .fd = fd,
+                 .outbound = outbound,
+                 .slot = slot,
+                 .lane = lane,
+                 .peer_boot = peer_boot};
     post(f, (uint16_t)(lane % f->nw), &c, pre, npre);
 }
 
 void st_fwd_routes_acked(st_fwd *f, uint16_t worker)
 {
-    fwd_cmd c = {CMD_ROUTES_ACKED, -1, 0, 0, 0, 0, 0, 0, 0};
+    fwd_cmd c = {.kind = CMD_ROUTES_ACKED, .fd = -1};
     post(f, worker, &c, NULL, 0);
+}
+
+void st_fwd_move(st_fwd *f, uint16_t worker, uint16_t slot, uint64_t node_id, uint8_t type,
+                 const uint8_t *body, size_t n)
+{
+    fwd_cmd c = {.kind = CMD_MOVE, .slot = slot, .hlc = node_id, .ftype = type};
+    post(f, worker, &c, body, n);
 }
 
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
 {
     for (int i = 0; i < f->nw; i++) {
-        fwd_cmd c = {CMD_PEER_DOWN, -1, 0, gone, slot, 0, 0, 0, 0};
+        fwd_cmd c = {.kind = CMD_PEER_DOWN, .fd = -1, .gone = gone, .slot = slot};
         post(f, (uint16_t)i, &c, NULL, 0);
     }
 }
@@ -921,6 +903,7 @@ static void fwd_tick(void *cx, st_worker *w, int64_t now)
         release_waits(l);
         set_full(l, 0);
     }
+    st_move_tick(fw->moves, f->cl, w, now);
 }
 
 void st_fwd_register_all(st_fwd *f)
@@ -943,8 +926,15 @@ static void fwd_registry(void *cx, st_worker *w, const char *cid, size_t len, ui
     st_cl_registry_post(f->cl, cid, len, hlc, up);
 }
 
+static int fwd_takeover(void *cx, st_worker *w, st_session *s)
+{
+    st_fwd *f = cx;
+    return st_move_takeover(f->w[w->id].moves, f->cl, w, s);
+}
+
 const st_remote_ops st_fwd_ops = {
     .registry = fwd_registry,
+    .takeover = fwd_takeover,
     .forward = fwd_forward,
     .before_sleep = fwd_before_sleep,
     .tick = fwd_tick,
@@ -967,6 +957,10 @@ st_fwd *st_fwd_new(st_broker *b, struct st_cluster *cl, const st_fwd_cfg *cfg)
     for (int i = 0; i < b->nw; i++) {
         f->w[i].f = f;
         f->w[i].w = &b->w[i];
+        if (!(f->w[i].moves = st_moves_new())) {
+            st_fwd_free(f);
+            return NULL;
+        }
     }
     return f;
 }
@@ -1001,6 +995,7 @@ void st_fwd_free(st_fwd *f)
             free(l);
         }
         free(fw->scratch);
+        st_moves_free(fw->moves);
     }
     free(f->w);
     free(f);

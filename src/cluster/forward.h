@@ -56,6 +56,9 @@ typedef struct st_fwd_stats {
 void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out);
 /* Every worker registers every session it holds (the cluster has a second member). */
 void st_fwd_register_all(st_fwd *f);
+/* Cluster thread: a MOVE frame (its body) from node slot for worker `worker` (move.h). */
+void st_fwd_move(st_fwd *f, uint16_t worker, uint16_t slot, uint64_t node_id, uint8_t type,
+                 const uint8_t *body, size_t n);
 /* The registry gave cid to a newer connection elsewhere: its owner worker acts. */
 void st_fwd_kick(st_fwd *f, const char *cid, size_t len, uint64_t hlc);
 

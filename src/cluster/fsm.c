@@ -33,9 +33,9 @@ struct st_fsm {
 
 /* ---- st_buf ------------------------------------------------------------------------------ */
 
-void st_buf_put(st_buf *b, const void *p, size_t n)
+uint8_t *st_buf_room(st_buf *b, size_t n)
 {
-    if (b->oom || !n) return;
+    if (b->oom) return NULL;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n)
@@ -43,12 +43,20 @@ void st_buf_put(st_buf *b, const void *p, size_t n)
         uint8_t *q = realloc(b->p, cap);
         if (!q) {
             b->oom = 1;
-            return;
+            return NULL;
         }
         b->p = q;
         b->cap = cap;
     }
-    memcpy(b->p + b->len, p, n);
+    return b->p + b->len;
+}
+
+void st_buf_put(st_buf *b, const void *p, size_t n)
+{
+    if (!n) return;
+    uint8_t *d = st_buf_room(b, n);
+    if (!d) return;
+    memcpy(d, p, n);
     b->len += n;
 }
 

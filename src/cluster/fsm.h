@@ -39,6 +39,9 @@ typedef struct st_buf {
 } st_buf;
 
 void st_buf_put(st_buf *b, const void *p, size_t n);
+/* Room for n more bytes at b->p + b->len (the caller writes them and adds n to len), or
+ * NULL (oom set). */
+uint8_t *st_buf_room(st_buf *b, size_t n);
 void st_buf_be(st_buf *b, uint64_t v, int bytes); /* big-endian integer of 1..8 bytes */
 void st_buf_str(st_buf *b, const char *s);        /* u16 length + bytes */
 void st_buf_free(st_buf *b);

@@ -111,6 +111,9 @@ enum {
     ST_CLI_JOIN,
     ST_CLI_LEAVE,
     ST_CLI_REGISTER, /* s: client id, seq: registration hlc, count: 1 up / 0 ended */
+    /* a session move (move.h): slot ST_MOVE_ASK_SLOT: worker `lane` asks where client id s
+     * (registration seq, flags count) is held; else s is a MOVE frame for node slot */
+    ST_CLI_MOVE,
 };
 typedef struct st_cl_item {
     st_mpsc_node node;
@@ -118,6 +121,7 @@ typedef struct st_cl_item {
     uint16_t slot, lane; /* LANE_DOWN */
     uint32_t count;      /* ROUTE: 1/0 for a plain filter, members for a shared group */
     uint64_t seq;        /* ROUTE: its number in b->route_posted */
+    uint64_t hint;       /* MOVE ask: the node to ask (0: the one the registry names) */
     uint32_t len;        /* of s */
     uint32_t glen;       /* ROUTE: > 0 for a shared group */
     char s[];            /* ROUTE: the index key: the filter, or "$share/<group>/<filter>" */
@@ -202,7 +206,9 @@ struct st_cluster {
     int64_t tail_asked;
     int64_t next_gc; /* retained tombstones (cluster.c) */
     uint64_t probe_seq;
-    int registry_on;  /* the cluster has had another member: sessions are registered (reg.c) */
+    int registry_on; /* the cluster has had another member: sessions are registered (reg.c) */
+    atomic_int
+        moves_on;     /* registry_on, for the workers: a CONNECT may find its session elsewhere */
     uint64_t reg_inc; /* the incarnation our registrations were made under */
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;

@@ -4,6 +4,7 @@
 #include "cluster/auth.h"
 #include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/move.h"
 #include "cluster/routes.h"
 #include "core/err.h"
 #include "net/listen.h"
@@ -439,6 +440,13 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
             st_cl_routes_batch(l->cl, l->peer, &rb);
         break;
     }
+    case CW_MOVE_BEGIN:
+    case CW_MOVE_STATE:
+    case CW_MOVE_END:
+    case CW_MOVE_PENDING:
+    case CW_MOVE_OFFER:
+        st_cl_move_recv(l->cl, l, f);
+        break;
     case CW_GOODBYE:
         if (cw_decode_goodbye(f->body, &g) == 0)
             LOG_NOTICE(l->cl->log, "cluster: %s says goodbye (%s)", l->peer_name,

@@ -115,6 +115,7 @@ void st_cl_registry_tick(st_cluster *c)
     const st_node_row *self = me(c);
     if (!c->registry_on && c->fwd && self && has_others(c)) {
         c->registry_on = 1;
+        atomic_store(&c->moves_on, 1);
         c->reg_inc = self->incarnation;
         LOG_INFO(c->log, "cluster: other members: registering this node's sessions");
         st_fwd_register_all(c->fwd);

@@ -53,6 +53,11 @@ enum cw_type {
     CW_TAIL_SNAPSHOT = 0x22, /* core → replicant: the state machine's image */
     CW_PROBE_REQ = 0x29,     /* leader → member: can you reach this node? */
     CW_PROBE_RESP = 0x2A,
+    CW_MOVE_BEGIN = 0x40,   /* a session's new node → its old node: hand it over */
+    CW_MOVE_STATE = 0x41,   /* old → new: the session (or why not) */
+    CW_MOVE_END = 0x42,     /* new → old: my routes are in place, send the rest and let go */
+    CW_MOVE_PENDING = 0x43, /* old → new: what was queued since STATE */
+    CW_MOVE_OFFER = 0x44,   /* a leaving node → the node that takes a session: ask me for it */
     CW_RESUME = 0x50,
     CW_FWD = 0x51,
 };
@@ -217,7 +222,11 @@ typedef struct cw_resume {
 typedef struct cw_record {
     uint8_t kind; /* CW_REC_* */
     uint8_t m;    /* QoS | CW_MSG_RETAIN */
-    uint64_t mid, hlc;
+    /* the message's identity: the process that took it from a client (its boot id) and
+     * its number there; 0/0 when it has none. Copies of one message on several nodes
+     * carry the same pair (a session moving between nodes drops duplicates by it). */
+    uint64_t origin, mid;
+    uint64_t hlc;
     uint32_t expiry_ms; /* remaining; 0 = none */
     st_bytes topic, share, props, payload;
 } cw_record;
@@ -227,6 +236,46 @@ typedef struct cw_fwd {
     uint16_t n;
     st_bytes recs; /* n records, validated; walk with cw_fwd_next */
 } cw_fwd;
+
+/* Session moves (docs/cluster.md §10.3). Every MOVE frame: the client id, the version of
+ * the connection that asked (its registration HLC), a status or flags, and an image (STATE:
+ * the session; PENDING: queue entries; empty for the others). */
+enum cw_move_status {
+    CW_MOVE_OK = 0,
+    CW_MOVE_NONE = 1,  /* no such session here */
+    CW_MOVE_BUSY = 2,  /* it is moving already: ask again */
+    CW_MOVE_STALE = 3, /* a newer connection holds it here */
+    CW_MOVE_MOVED = 4, /* it just moved on: image = u64 id of the node holding it now */
+};
+enum { CW_MOVE_F_EVACUATE = 1 }; /* BEGIN/OFFER: the old node is leaving (0x9C; will moves) */
+
+typedef struct cw_move {
+    st_bytes cid;
+    uint64_t hlc;
+    uint8_t status; /* STATE, PENDING: enum cw_move_status; BEGIN, OFFER: flags */
+    st_bytes image; /* a list of session entries, walked with cw_sess_next */
+} cw_move;
+
+/* A session image: entries, each a tag and its fields. */
+enum cw_sess_tag {
+    CW_SE_HEAD = 1, /* expiry_ms (UINT64_MAX: never), next_pid */
+    CW_SE_SUB = 2,  /* filter, qos, flags, sub_id */
+    CW_SE_REL = 3,  /* pid: an inbound QoS 2 message waiting for PUBREL */
+    CW_SE_INFLIGHT =
+        4,           /* pid, state; state 1 (waiting for PUBACK/PUBREC): qos, retain, sub_id, rec */
+    CW_SE_QUEUE = 5, /* qos, retain, sub_id, rec */
+    CW_SE_WILL = 6,  /* delay_s, in_ms (due in; 0: not yet scheduled), rec */
+};
+
+typedef struct cw_sess_ent {
+    uint8_t tag;
+    uint8_t qos, flags, retain, state;
+    uint16_t pid, next_pid;
+    uint32_t sub_id, delay_s, in_ms;
+    uint64_t expiry_ms;
+    st_bytes filter;
+    cw_record rec; /* the message; rec.share: the shared group it came through */
+} cw_sess_ent;
 
 typedef struct cw_ext {
     uint16_t tag;
@@ -256,6 +305,9 @@ int cw_decode_propose(st_bytes body, cw_propose *p);
 int cw_decode_propose_result(st_bytes body, cw_propose_result *p);
 int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
 int cw_decode_tail_snapshot(st_bytes body, cw_tail_snapshot *s);
+int cw_decode_move(st_bytes body, cw_move *m);
+/* The next entry of a session image: 1, 0 at its end, ST_EMALFORMED. *off starts at 0. */
+int cw_sess_next(st_bytes image, uint32_t *off, cw_sess_ent *e);
 
 /* Walkers over validated lists: 1 and the next item, 0 at the end. *off starts at 0. */
 int cw_ext_next(st_bytes ext, uint32_t *off, cw_ext *e);
@@ -286,6 +338,9 @@ size_t cw_encode_propose(const cw_propose *p, uint8_t *dst, size_t cap);
 size_t cw_encode_propose_result(const cw_propose_result *p, uint8_t *dst, size_t cap);
 size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);
 size_t cw_encode_tail_snapshot(const cw_tail_snapshot *s, uint8_t *dst, size_t cap);
+size_t cw_encode_move(uint8_t type, const cw_move *m, uint8_t *dst, size_t cap);
+/* One session image entry (no frame header): its size; nothing past cap is written. */
+size_t cw_encode_sess_ent(const cw_sess_ent *e, uint8_t *dst, size_t cap);
 /* Batches: the header is written last, when the count is known. */
 size_t cw_encode_route_batch(uint64_t seq, const cw_route_op *ops, uint16_t n, uint8_t *dst,
                              size_t cap);

@@ -41,6 +41,11 @@ static const char *const names[] = {
     [CW_TAIL_SNAPSHOT] = "TAIL_SNAPSHOT",
     [CW_PROBE_REQ] = "PROBE_REQ",
     [CW_PROBE_RESP] = "PROBE_RESP",
+    [CW_MOVE_BEGIN] = "MOVE_BEGIN",
+    [CW_MOVE_STATE] = "MOVE_STATE",
+    [CW_MOVE_END] = "MOVE_END",
+    [CW_MOVE_PENDING] = "MOVE_PENDING",
+    [CW_MOVE_OFFER] = "MOVE_OFFER",
     [CW_RESUME] = "RESUME",
     [CW_FWD] = "FWD",
 };

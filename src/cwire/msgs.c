@@ -136,10 +136,11 @@ size_t cw_encode_resume(const cw_resume *v, uint8_t *dst, size_t cap)
     return cw_wr_end(&w, CW_RESUME, 0);
 }
 
-static int read_record(cw_rd *r, cw_record *rec)
+int cw_get_record(cw_rd *r, cw_record *rec)
 {
     rec->kind = cw_u8(r);
     rec->m = cw_u8(r);
+    rec->origin = cw_u64(r);
     rec->mid = cw_u64(r);
     rec->hlc = cw_u64(r);
     rec->expiry_ms = cw_u32(r);
@@ -155,7 +156,7 @@ static int read_record(cw_rd *r, cw_record *rec)
 static int valid_record(cw_rd *r)
 {
     cw_record rec;
-    return read_record(r, &rec);
+    return cw_get_record(r, &rec);
 }
 
 int cw_decode_fwd(st_bytes body, cw_fwd *f)
@@ -168,15 +169,16 @@ int cw_fwd_next(const cw_fwd *f, uint32_t *off, cw_record *rec)
     if (*off >= f->recs.len) return 0;
     cw_rd r = cw_rd_of(f->recs);
     r.off = *off;
-    if (!read_record(&r, rec)) return 0;
+    if (!cw_get_record(&r, rec)) return 0;
     *off = r.off;
     return 1;
 }
 
-static void write_record(cw_wr *w, const cw_record *rec)
+void cw_put_record(cw_wr *w, const cw_record *rec)
 {
     cw_putn(w, rec->kind, 1);
     cw_putn(w, rec->m, 1);
+    cw_putn(w, rec->origin, 8);
     cw_putn(w, rec->mid, 8);
     cw_putn(w, rec->hlc, 8);
     cw_putn(w, rec->expiry_ms, 4);
@@ -189,7 +191,7 @@ static void write_record(cw_wr *w, const cw_record *rec)
 size_t cw_record_size(const cw_record *rec)
 {
     cw_wr w = {NULL, 0, 0};
-    write_record(&w, rec);
+    cw_put_record(&w, rec);
     return w.len;
 }
 
@@ -200,7 +202,7 @@ size_t cw_encode_fwd(uint64_t first_seq, const cw_record *recs, uint16_t n, uint
     cw_putn(&w, first_seq, 8);
     cw_putn(&w, n, 2);
     for (uint16_t i = 0; i < n; i++)
-        write_record(&w, &recs[i]);
+        cw_put_record(&w, &recs[i]);
     return cw_wr_end(&w, CW_FWD, 0);
 }
 

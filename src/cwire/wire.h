@@ -144,6 +144,11 @@ static inline size_t cw_wr_end(cw_wr *w, uint8_t type, uint8_t flags)
     return total;
 }
 
+/* A forwarded message record (msgs.c): read (0 if invalid) and write. */
+struct cw_record;
+int cw_get_record(cw_rd *r, struct cw_record *rec);
+void cw_put_record(cw_wr *w, const struct cw_record *rec);
+
 /* Read an extension list (u16 n, n × {u16 tag, u16 len, bytes}) at the reader's position:
  * the list's bytes (bytes after it are ignored: a later version may append), or a bad
  * reader. */

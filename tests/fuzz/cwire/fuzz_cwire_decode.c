@@ -28,6 +28,28 @@ static cw_record recs[MAXOPS];
 static cw_log_entry logs[MAXOPS];
 static uint64_t nacks[MAXOPS];
 
+static uint8_t img[1 << 17];
+
+/* A MOVE frame: its session image is walked entry by entry and rebuilt; a valid image
+ * re-encodes to exactly its bytes. */
+static size_t reencode_move(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
+{
+    cw_move m;
+    if (cw_decode_move(body, &m)) return 0;
+    uint32_t off = 0;
+    size_t n = 0;
+    cw_sess_ent e;
+    int r;
+    while ((r = cw_sess_next(m.image, &off, &e)) == 1) {
+        size_t k = cw_encode_sess_ent(&e, img + n, sizeof img - n);
+        if (k > sizeof img - n) return 0;
+        n += k;
+    }
+    if (r == 0 && (n != m.image.len || memcmp(img, m.image.p, n) != 0))
+        FAIL("session image does not re-encode to its bytes");
+    return cw_encode_move(type, &m, out, cap);
+}
+
 static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
 {
     union {
@@ -121,6 +143,12 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
             n++;
         if (n != u.le.n) FAIL("log walker count differs from the decoded count");
         return cw_encode_log_entries(logs, u.le.n, out, cap);
+    case CW_MOVE_BEGIN:
+    case CW_MOVE_STATE:
+    case CW_MOVE_END:
+    case CW_MOVE_PENDING:
+    case CW_MOVE_OFFER:
+        return reencode_move(type, body, out, cap);
     default:
         return 0;
     }

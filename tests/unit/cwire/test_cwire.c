@@ -329,8 +329,14 @@ static size_t golden_frames(uint8_t *buf, size_t cap)
     n += cw_encode_route_sync(CW_ROUTE_SYNC_END, &s, buf + n, cap - n);
     cw_resume rs = {4, 5};
     n += cw_encode_resume(&rs, buf + n, cap - n);
-    cw_record rec = {.kind = CW_REC_DELIVER, .m = 1, .mid = 7, .topic = S("t"), .payload = S("p")};
+    cw_record rec = {
+        .kind = CW_REC_DELIVER, .m = 1, .origin = 9, .mid = 7, .topic = S("t"), .payload = S("p")};
     n += cw_encode_fwd(1, &rec, 1, buf + n, cap - n);
+    cw_sess_ent q = {.tag = CW_SE_QUEUE, .qos = 1, .sub_id = 2, .rec = rec};
+    uint8_t img[128];
+    size_t ni = cw_encode_sess_ent(&q, img, sizeof img);
+    cw_move mv = {S("dev1"), 5, CW_MOVE_OK, {img, (uint32_t)ni}};
+    n += cw_encode_move(CW_MOVE_STATE, &mv, buf + n, cap - n);
     return n;
 }
 
@@ -357,7 +363,7 @@ static void test_golden(void)
         frames++;
     }
     CHECK_EQ(off, m);
-    CHECK_EQ(frames, 14u);
+    CHECK_EQ(frames, 15u);
 }
 
 static void test_propose(void)
@@ -432,6 +438,86 @@ static void test_tail(void)
     CHECK(cw_decode_tail_snapshot((st_bytes){f.body.p, f.body.len - 1}, &sd) == ST_EMALFORMED);
 }
 
+/* The session image: each kind of entry round trips; bad entries are refused. */
+static void test_move(void)
+{
+    uint8_t img[1024], buf[2048];
+    cw_record rec = {.kind = CW_REC_DELIVER | CW_REC_SHARED,
+                     .m = 1,
+                     .origin = 0x1234,
+                     .mid = 77,
+                     .expiry_ms = 5000,
+                     .topic = S("a/b"),
+                     .share = S("$share/g/a/#"),
+                     .payload = S("xyz")};
+    cw_sess_ent in[] = {
+        {.tag = CW_SE_HEAD, .expiry_ms = UINT64_MAX, .next_pid = 9},
+        {.tag = CW_SE_SUB, .filter = S("a/#"), .qos = 2, .flags = 3, .sub_id = 11},
+        {.tag = CW_SE_REL, .pid = 4},
+        {.tag = CW_SE_INFLIGHT,
+         .pid = 5,
+         .state = 1,
+         .qos = 1,
+         .retain = 1,
+         .sub_id = 3,
+         .rec = rec},
+        {.tag = CW_SE_INFLIGHT, .pid = 6, .state = 2},
+        {.tag = CW_SE_QUEUE, .qos = 2, .sub_id = 0, .rec = rec},
+        {.tag = CW_SE_WILL, .delay_s = 30, .in_ms = 1500, .rec = rec},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        n += cw_encode_sess_ent(&in[i], img + n, sizeof img - n);
+    CHECK(n < sizeof img);
+    cw_move m = {S("dev-7"), 0xABCDEF, CW_MOVE_OK, {img, (uint32_t)n}}, md;
+    size_t fn = cw_encode_move(CW_MOVE_STATE, &m, buf, sizeof buf);
+    cw_frame f;
+    CHECK(frame_of(buf, fn, &f) && f.type == CW_MOVE_STATE && cw_decode_move(f.body, &md) == 0);
+    CHECK(same(md.cid, "dev-7") && md.hlc == 0xABCDEF && md.status == CW_MOVE_OK);
+    CHECK_EQ(md.image.len, n);
+    CHECK_STR(cw_type_name(CW_MOVE_PENDING), "MOVE_PENDING");
+    uint32_t off = 0;
+    cw_sess_ent e;
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_HEAD &&
+          e.expiry_ms == UINT64_MAX && e.next_pid == 9);
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_SUB && same(e.filter, "a/#") &&
+          e.qos == 2 && e.flags == 3 && e.sub_id == 11);
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_REL && e.pid == 4);
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_INFLIGHT && e.pid == 5 &&
+          e.state == 1 && e.qos == 1 && e.retain == 1 && e.sub_id == 3);
+    CHECK(e.rec.origin == 0x1234 && e.rec.mid == 77 && e.rec.expiry_ms == 5000 &&
+          same(e.rec.topic, "a/b") && same(e.rec.share, "$share/g/a/#") &&
+          same(e.rec.payload, "xyz"));
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_INFLIGHT && e.pid == 6 &&
+          e.state == 2 && e.rec.topic.len == 0);
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_QUEUE && e.qos == 2);
+    CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_WILL && e.delay_s == 30 &&
+          e.in_ms == 1500 && same(e.rec.topic, "a/b"));
+    CHECK(cw_sess_next(md.image, &off, &e) == 0);
+    /* truncated, an unknown tag, a QoS 3 item, an inflight entry with packet id 0 */
+    off = 0;
+    int r, k = 0;
+    while ((r = cw_sess_next((st_bytes){img, (uint32_t)n - 1}, &off, &e)) == 1)
+        k++;
+    CHECK(r == ST_EMALFORMED && k == 6); /* the last entry is cut */
+    uint8_t bad_tag[] = {9, 0};
+    off = 0;
+    CHECK(cw_sess_next((st_bytes){bad_tag, 2}, &off, &e) == ST_EMALFORMED);
+    cw_sess_ent q3 = in[5];
+    q3.qos = 3;
+    size_t qn = cw_encode_sess_ent(&q3, img, sizeof img);
+    off = 0;
+    CHECK(cw_sess_next((st_bytes){img, (uint32_t)qn}, &off, &e) == ST_EMALFORMED);
+    cw_sess_ent p0 = in[4];
+    p0.pid = 0;
+    qn = cw_encode_sess_ent(&p0, img, sizeof img);
+    off = 0;
+    CHECK(cw_sess_next((st_bytes){img, (uint32_t)qn}, &off, &e) == ST_EMALFORMED);
+    m.cid = S(""); /* a move names its client id */
+    fn = cw_encode_move(CW_MOVE_BEGIN, &m, buf, sizeof buf);
+    CHECK(frame_of(buf, fn, &f) && cw_decode_move(f.body, &md) == ST_EMALFORMED);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--write") == 0) {
@@ -444,6 +530,7 @@ int main(int argc, char **argv)
         return 0;
     }
     RUN(test_hello_round_trip);
+    RUN(test_move);
     RUN(test_hello_malformed);
     RUN(test_frame_limits);
     RUN(test_welcome_and_small_frames);
