@@ -147,6 +147,9 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     int sig = 0;
     sigwait(&set, &sig);
     LOG_NOTICE(&lg, "received signal %d, shutting down", sig);
+    long left = st_cluster_evacuate(cl); /* sessions go to the other members first */
+    if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
+    if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
     shutdown_node(adm, cl, b);
     st_log_close(&lg);
     return 0;
@@ -223,12 +226,15 @@ static int cmd_stop(const st_config *c)
         return 1;
     }
     kill(pid, SIGTERM);
-    for (int i = 0; i < 300 && kill(pid, 0) == 0; i++) {
+    /* in a cluster it hands its sessions over first (cluster.evacuation_timeout) */
+    int64_t wait_ms = 15000 + st_config_int(c, "cluster.evacuation_timeout");
+    for (int64_t i = 0; i < wait_ms / 50 && kill(pid, 0) == 0; i++) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     if (kill(pid, 0) == 0) {
-        fprintf(stderr, "starling (pid %ld) did not stop in 15 s\n", (long)pid);
+        fprintf(stderr, "starling (pid %ld) did not stop in %lld s\n", (long)pid,
+                (long long)(wait_ms / 1000));
         return 1;
     }
     printf("ok\n");

@@ -209,6 +209,8 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
         rc = MQTT_RC_BAD_AUTH_METHOD;
     if (!rc) rc = check_will(c, cn);
+    if (!rc && atomic_load(&w->b->evacuating)) /* this node is leaving: another one serves */
+        rc = MQTT_RC_USE_ANOTHER_SERVER;
     if (!rc && w->cfg->registry_strict && atomic_load(&w->b->no_quorum))
         rc = MQTT_RC_SERVER_UNAVAILABLE; /* a minority side: the registry cannot order it */
     if (rc) {

@@ -104,6 +104,7 @@ struct st_broker {
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
     atomic_int no_quorum;  /* the cluster's registry cannot be reached (a minority side) */
+    atomic_int evacuating; /* sessions are handed to other nodes: CONNECTs get 0x9C */
     atomic_int overloaded; /* flow.c: node-wide states, workers cache them */
     atomic_int congested;
     int running;

@@ -109,6 +109,7 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     }
     cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
     cfg->tombstone_ttl_ms = st_config_int(c, "cluster.retained_tombstone_ttl");
+    cfg->evacuation_timeout_ms = st_config_int(c, "cluster.evacuation_timeout");
     cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
     cfg->forward_ack_timeout_ms = st_config_int(c, "cluster.forward_ack_timeout");
     cfg->forward_buffer_high = st_config_int(c, "cluster.forward_buffer_high");
@@ -246,6 +247,7 @@ static void on_wake(uv_async_t *a)
         if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
         if (it->kind == ST_CLI_JOIN) st_cl_join(c, it->s);
         if (it->kind == ST_CLI_LEAVE) st_cl_leave(c);
+        if (it->kind == ST_CLI_EVACUATE) st_cl_evacuate_start(c);
         if (it->kind == ST_CLI_MOVE && it->slot == ST_MOVE_ASK_SLOT)
             st_cl_move_ask(c, it->lane, it->s, it->len, it->seq, (uint8_t)it->count, it->hint);
         else if (it->kind == ST_CLI_MOVE)

@@ -30,6 +30,7 @@ typedef struct st_cluster_cfg {
     st_raft_timing raft; /* cluster.raft.* */
     int64_t node_down_timeout_ms;
     int64_t tombstone_ttl_ms;
+    int64_t evacuation_timeout_ms;
     int forward_ack;
     int64_t forward_ack_timeout_ms;
     int64_t forward_buffer_high;
@@ -132,6 +133,11 @@ void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_
                            size_t max);
 
 /* Say GOODBYE on every link, close them, and join the thread. */
+/* Hand every session of this node to the other live members (docs/cluster.md §10.4): new
+ * CONNECTs are refused with 0x9C meanwhile, connected MQTT 5 clients get DISCONNECT 0x9C
+ * (3.x: closed). Blocks up to cluster.evacuation_timeout. Returns the sessions left behind
+ * (0: all moved), or -1 if there was no member to hand them to. From the main thread. */
+long st_cluster_evacuate(st_cluster *c);
 void st_cluster_stop(st_cluster *c);
 void st_cluster_free(st_cluster *c);
 

@@ -25,7 +25,15 @@
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
 enum { LANE_DOWN, LANE_WAIT_RESUME, LANE_UP };
-enum { CMD_ADOPT, CMD_PEER_DOWN, CMD_ROUTES_ACKED, CMD_KICK, CMD_REGISTER_ALL, CMD_MOVE };
+enum {
+    CMD_ADOPT,
+    CMD_PEER_DOWN,
+    CMD_ROUTES_ACKED,
+    CMD_KICK,
+    CMD_REGISTER_ALL,
+    CMD_MOVE,
+    CMD_EVACUATE
+};
 
 typedef struct fwd_cmd {
     int kind;
@@ -92,8 +100,9 @@ struct fwd_w {
     lane_in *in;
     lane_out *dirty;
     lane_in *dirty_in;
-    uint32_t npaused; /* inbound lanes paused */
-    st_moves *moves;  /* sessions moving to or from this worker (move.h) */
+    uint32_t npaused;      /* inbound lanes paused */
+    st_moves *moves;       /* sessions moving to or from this worker (move.h) */
+    atomic_long evac_left; /* evacuating: sessions not gone yet (-1: not evacuating) */
     uint8_t *scratch;
     size_t scap;
 };
@@ -811,6 +820,11 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
     } else if (c->kind == CMD_ROUTES_ACKED) {
         st_worker_routes_acked(w);
         st_move_routes_acked(f->w[w->id].moves, f->cl, w);
+    } else if (c->kind == CMD_EVACUATE) {
+        fwd_w *fw = &f->w[w->id];
+        st_move_evacuate(fw->moves, (const uint16_t *)c->pre, c->npre / sizeof(uint16_t));
+        atomic_store(&fw->evac_left, st_move_evac_tick(fw->moves, f->cl, w, st_loop_now(w->loop)));
+        if (!c->npre) atomic_store(&fw->evac_left, -1); /* over */
     } else if (c->kind == CMD_MOVE) {
         st_move_frame(f->w[w->id].moves, f->cl, w, c->slot, c->hlc, c->ftype,
                       (st_bytes){c->pre, (uint32_t)c->npre});
@@ -904,6 +918,26 @@ static void fwd_tick(void *cx, st_worker *w, int64_t now)
         set_full(l, 0);
     }
     st_move_tick(fw->moves, f->cl, w, now);
+    long left = st_move_evac_tick(fw->moves, f->cl, w, now);
+    if (left >= 0) atomic_store(&fw->evac_left, left);
+}
+
+void st_fwd_evacuate(st_fwd *f, const uint16_t *slots, size_t n)
+{
+    fwd_cmd c = {.kind = CMD_EVACUATE};
+    for (int i = 0; i < f->nw; i++)
+        post(f, (uint16_t)i, &c, (const uint8_t *)slots, n * sizeof *slots);
+}
+
+long st_fwd_evac_left(st_fwd *f)
+{
+    long sum = 0;
+    for (int i = 0; i < f->nw; i++) {
+        long l = atomic_load(&f->w[i].evac_left);
+        if (l < 0) return -1;
+        sum += l;
+    }
+    return sum;
 }
 
 void st_fwd_register_all(st_fwd *f)
@@ -957,6 +991,7 @@ st_fwd *st_fwd_new(st_broker *b, struct st_cluster *cl, const st_fwd_cfg *cfg)
     for (int i = 0; i < b->nw; i++) {
         f->w[i].f = f;
         f->w[i].w = &b->w[i];
+        atomic_init(&f->w[i].evac_left, -1);
         if (!(f->w[i].moves = st_moves_new())) {
             st_fwd_free(f);
             return NULL;

@@ -59,6 +59,10 @@ void st_fwd_register_all(st_fwd *f);
 /* Cluster thread: a MOVE frame (its body) from node slot for worker `worker` (move.h). */
 void st_fwd_move(st_fwd *f, uint16_t worker, uint16_t slot, uint64_t node_id, uint8_t type,
                  const uint8_t *body, size_t n);
+/* Cluster thread: every worker hands its sessions to these node slots (move.h). */
+void st_fwd_evacuate(st_fwd *f, const uint16_t *slots, size_t n);
+/* Sessions not handed over yet, summed over the workers (-1: not every worker has begun). */
+long st_fwd_evac_left(st_fwd *f);
 /* The registry gave cid to a newer connection elsewhere: its owner worker acts. */
 void st_fwd_kick(st_fwd *f, const char *cid, size_t len, uint64_t hlc);
 

@@ -114,6 +114,7 @@ enum {
     /* a session move (move.h): slot ST_MOVE_ASK_SLOT: worker `lane` asks where client id s
      * (registration seq, flags count) is held; else s is a MOVE frame for node slot */
     ST_CLI_MOVE,
+    ST_CLI_EVACUATE, /* hand every session to the other members (move.h) */
 };
 typedef struct st_cl_item {
     st_mpsc_node node;
@@ -207,9 +208,13 @@ struct st_cluster {
     int64_t next_gc; /* retained tombstones (cluster.c) */
     uint64_t probe_seq;
     int registry_on; /* the cluster has had another member: sessions are registered (reg.c) */
-    atomic_int
-        moves_on;     /* registry_on, for the workers: a CONNECT may find its session elsewhere */
-    uint64_t reg_inc; /* the incarnation our registrations were made under */
+    /* for the workers: registry_on (a CONNECT may find its session on another node) */
+    atomic_int moves_on;
+    atomic_int evac_state; /* st_cluster_evacuate: 0 asked, 1 under way, -1 nobody takes them */
+    int leave_evac;        /* the evacuation is a leave's (member.c): it ends with the leave */
+    int64_t evac_until, evac_moved_at;
+    long evac_best;
+    uint64_t reg_inc;          /* the incarnation our registrations were made under */
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */

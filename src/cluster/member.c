@@ -8,6 +8,7 @@
  * peers of the old cluster are forgotten: not dialled again unless the new member table
  * lists them. */
 #include "cluster/internal.h"
+#include "cluster/move.h"
 #include "cluster/tables.h"
 
 #include "core/clock.h"
@@ -132,6 +133,14 @@ void st_cl_leave(st_cluster *c)
     LOG_NOTICE(c->log, "cluster: asked to leave the cluster");
     c->leaving = 1;
     c->leave_next = 0;
+    if (c->cfg.evacuation_timeout_ms > 0 && atomic_load(&c->moves_on)) { /* sessions first */
+        int64_t now = st_cl_now(c);
+        c->leave_evac = 1;
+        c->evac_until = now + c->cfg.evacuation_timeout_ms;
+        c->evac_moved_at = now;
+        c->evac_best = -1;
+        st_cl_evacuate_start(c);
+    }
 }
 
 void st_cl_removed(st_cluster *c, const char *by)
@@ -159,7 +168,8 @@ static int others(st_cluster *c)
 void st_cl_member_tick(st_cluster *c)
 {
     int64_t now = st_cl_now(c);
-    if (!c->leaving || now < c->leave_next) return;
+    if (!c->leaving) st_cl_evacuate_end(c); /* out (or alone): serve again */
+    if (!c->leaving || now < c->leave_next || st_cl_evacuating(c, now)) return;
     c->leave_next = now + LEAVE_ASK_MS;
     if (c->cfg.role != CW_ROLE_REPLICANT && (!c->craft || !others(c))) {
         c->leaving = 0; /* alone already (the API says so before asking) */

@@ -13,15 +13,18 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ASK_MS 10000    /* an arrival's old node answers (STATE) within this, or a new session */
 #define ROUTES_MS 10000 /* its routes are acked within this, or END goes anyway */
 #define PENDING_MS 5000 /* PENDING comes within this, or the session goes on without it */
 #define RETRY_MS 200    /* BUSY: ask again after this */
-#define DEPART_MS 15000 /* the new node sends END within this, or the frozen session ends */
-#define MOVED_MS 30000  /* where a session went is remembered this long (the registry lags) */
-#define MAX_HOPS 4      /* MOVED answers followed per ask */
-#define DEDUP_MS 10000  /* late direct copies of what a session brought are dropped this long */
+#define UNREACHABLE_MS 3000 /* the node the registry names has no link: ask again this long */
+#define DEPART_MS 15000     /* the new node sends END within this, or the frozen session ends */
+#define MOVED_MS 30000      /* where a session went is remembered this long (the registry lags) */
+#define MAX_HOPS 4          /* MOVED answers followed per ask */
+#define EVAC_STALL_MS 5000  /* an evacuation that moves nothing for this long gives up */
+#define DEDUP_MS 10000      /* late direct copies of what a session brought are dropped this long */
 #define IMAGE_MAX (8u << 20) /* queued messages past this stay behind (dropped, logged) */
 
 enum { ARR_RETRY, ARR_STATE, ARR_ROUTES, ARR_PENDING };
@@ -33,7 +36,7 @@ typedef struct arrival {
     uint8_t by_client, flags, hops;
     uint64_t hint; /* ask this node (a MOVED answer), not the registry's */
     int phase;
-    int64_t deadline, retry_at;
+    int64_t born, deadline, retry_at;
     uint64_t route_seq;
     uint32_t nimg;    /* queue entries the image put at the queue's head */
     uint64_t dropped; /* s->dropped then */
@@ -57,6 +60,9 @@ typedef struct departure {
 struct st_moves {
     arrival *arr;
     departure *dep;
+    uint16_t *slots; /* evacuating: the members that take our sessions */
+    size_t nslots;
+    int64_t next_offer;
 };
 
 st_moves *st_moves_new(void)
@@ -83,6 +89,7 @@ void st_moves_free(st_moves *mv)
         mv->dep = d->next;
         free(d);
     }
+    free(mv->slots);
     free(mv);
 }
 
@@ -457,6 +464,7 @@ static arrival *arrival_new(st_moves *mv, st_worker *w, st_session *s, uint64_t 
     a->len = s->cid_len;
     memcpy(a->cid, s->cid, s->cid_len);
     a->phase = ARR_STATE;
+    a->born = now;
     a->deadline = now + ASK_MS;
     a->next = mv->arr;
     mv->arr = a;
@@ -496,6 +504,11 @@ static void on_state(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, 
         return;
     }
     st_session *s = st_worker_session_by_sid(w, a->sid);
+    int64_t now = st_loop_now(w->loop);
+    if (m->status == CW_MOVE_BUSY && slot == ST_MOVE_ASK_SLOT && now - a->born > UNREACHABLE_MS) {
+        finish(mv, w, a, 0); /* the node the registry names stays out of reach */
+        return;
+    }
     if (m->status == CW_MOVE_BUSY) {
         a->phase = ARR_RETRY;
         a->retry_at = st_loop_now(w->loop) + RETRY_MS;
@@ -542,6 +555,7 @@ static void on_pending(st_moves *mv, st_worker *w, const cw_move *m)
 /* A leaving node offers us a session: we ask for it as a connecting client would. */
 static void on_offer(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, const cw_move *m)
 {
+    if (atomic_load(&w->b->evacuating)) return; /* we are leaving too */
     if (st_strmap_get(w->by_cid, (const char *)m->cid.p, m->cid.len)) return; /* one here */
     st_session *s = st_worker_session_new(w, (const char *)m->cid.p, m->cid.len);
     if (!s) return;
@@ -707,6 +721,126 @@ void st_move_tick(st_moves *mv, st_cluster *cl, st_worker *w, int64_t now)
     }
 }
 
+/* ---- evacuation ------------------------------------------------------------------------- */
+
+void st_move_evacuate(st_moves *mv, const uint16_t *slots, size_t n)
+{
+    uint16_t *v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v) return;
+    if (n) memcpy(v, slots, n * sizeof *v);
+    free(mv->slots);
+    mv->slots = v;
+    mv->nslots = n;
+    mv->next_offer = 0;
+}
+
+long st_move_evac_tick(st_moves *mv, st_cluster *cl, st_worker *w, int64_t now)
+{
+    if (!mv->nslots) return -1;
+    size_t it = 0;
+    void *v;
+    long left = 0;
+    int offer = now >= mv->next_offer;
+    while (st_strmap_next(w->by_cid, &it, NULL, NULL, &v)) {
+        st_session *s = v;
+        left++;
+        if (!offer || s->leaving || s->arriving) continue;
+        if (s->expiry_ms == 0 && s->client) { /* it ends with its connection: nothing moves */
+            st_client_disconnect(s->client, MQTT_RC_USE_ANOTHER_SERVER, 1);
+            continue;
+        }
+        uint16_t to = mv->slots[(st_hash(s->cid, s->cid_len) >> 16) % mv->nslots];
+        cw_move m = {{(const uint8_t *)s->cid, s->cid_len}, 0, CW_MOVE_F_EVACUATE, {NULL, 0}};
+        post_frame(cl, to, CW_MOVE_OFFER, &m);
+    }
+    if (offer) mv->next_offer = now + 2000;
+    for (arrival *a = mv->arr; a; a = a->next)
+        left++;
+    /* a session that went counts until the registry names its new node: a client that
+     * reconnects elsewhere once we are gone is sent by the registry, not by us */
+    pthread_mutex_lock(&cl->view_lock);
+    const st_registry *reg = cl->fsm ? st_fsm_table(cl->fsm, ST_T_REGISTRY) : NULL;
+    for (departure *d = mv->dep; d && reg; d = d->next) {
+        const st_reg_row *row = d->gone ? st_registry_get(reg, d->cid, d->len) : NULL;
+        left += row && row->node_id == cl->node_id;
+    }
+    pthread_mutex_unlock(&cl->view_lock);
+    return left;
+}
+
+void st_cl_evacuate_start(st_cluster *c)
+{
+    uint16_t slots[ST_CL_MAX_PEERS];
+    size_t n = 0;
+    for (int i = 0; i < c->npeers; i++) {
+        st_peer *p = c->peers[i];
+        if (p->link && p->link->state == ST_L_READY && !p->left && !p->forgotten)
+            slots[n++] = p->slot;
+    }
+    if (!n || !c->fwd || !c->broker) {
+        atomic_store(&c->evac_state, -1);
+        return;
+    }
+    LOG_NOTICE(c->log, "cluster: handing this node's sessions to %zu other member(s)", n);
+    atomic_store(&c->broker->evacuating, 1);
+    st_fwd_evacuate(c->fwd, slots, n);
+    atomic_store(&c->evac_state, 1);
+}
+
+/* `ctl cluster leave`: the sessions go first (st_cl_leave), then the leave goes on. 1 while
+ * the evacuation still runs. */
+int st_cl_evacuating(st_cluster *c, int64_t now)
+{
+    if (!c->leave_evac) return 0;
+    int st = atomic_load(&c->evac_state);
+    long left = st == 1 ? st_fwd_evac_left(c->fwd) : 0;
+    if (st == 1 && left != 0 && (c->evac_best < 0 || left < c->evac_best)) {
+        c->evac_best = left;
+        c->evac_moved_at = now;
+    }
+    if (st == 1 && left != 0 && now < c->evac_until && now - c->evac_moved_at < EVAC_STALL_MS)
+        return 1;
+    if (left > 0) LOG_WARN(c->log, "cluster: %ld session(s) could not be handed over", left);
+    return 0;
+}
+
+/* The leave is over (or was refused): this node serves clients again, alone. */
+void st_cl_evacuate_end(st_cluster *c)
+{
+    if (!c->leave_evac) return;
+    c->leave_evac = 0;
+    atomic_store(&c->evac_state, 0);
+    if (c->broker) atomic_store(&c->broker->evacuating, 0);
+    if (c->fwd) st_fwd_evacuate(c->fwd, NULL, 0);
+}
+
+long st_cluster_evacuate(st_cluster *c)
+{
+    if (!c || !c->broker || !c->fwd || c->cfg.evacuation_timeout_ms <= 0 ||
+        !atomic_load(&c->moves_on))
+        return -1; /* alone (or told not to): nothing to hand over */
+    st_cl_item *it = calloc(1, sizeof *it);
+    if (!it) return -1;
+    atomic_store(&c->evac_state, 0);
+    it->kind = ST_CLI_EVACUATE;
+    st_cl_post(c, it);
+    int64_t now = st_now_ms(), deadline = now + c->cfg.evacuation_timeout_ms, moved_at = now;
+    long left = -1, best = -1;
+    while ((now = st_now_ms()) < deadline && now - moved_at < EVAC_STALL_MS) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int st = atomic_load(&c->evac_state);
+        if (st < 0) return -1;
+        if (st != 1 || (left = st_fwd_evac_left(c->fwd)) < 0) continue;
+        if (left == 0) return 0;
+        if (best < 0 || left < best) { /* progress */
+            best = left;
+            moved_at = now;
+        }
+    }
+    return left;
+}
+
 /* ---- the cluster thread ---------------------------------------------------------------- */
 
 static st_link *link_of(st_cluster *c, uint64_t node_id)
@@ -733,7 +867,9 @@ void st_cl_move_ask(st_cluster *c, uint16_t worker, const char *cid, size_t len,
         if (n <= sizeof buf) st_link_send(l, buf, n);
         if (n <= sizeof buf) return;
     }
-    m.status = CW_MOVE_NONE; /* not held by another node we reach */
+    /* named but out of reach: ask again (the row may be about to change, e.g. a node that
+     * handed its sessions over and stopped); not named: a new session */
+    m.status = at && at != c->node_id ? CW_MOVE_BUSY : CW_MOVE_NONE;
     size_t n = cw_encode_move(CW_MOVE_STATE, &m, buf, sizeof buf);
     if (n <= sizeof buf && c->fwd)
         st_fwd_move(c->fwd, worker, ST_MOVE_ASK_SLOT, 0, CW_MOVE_STATE, buf + CW_HDR, n - CW_HDR);

@@ -46,7 +46,20 @@ void st_move_routes_acked(st_moves *mv, struct st_cluster *cl, st_worker *w);
 /* Sessions on their way here or away (for stop: wait until none is left). */
 size_t st_moves_count(const st_moves *mv);
 
+/* Evacuation: every session here is offered to one of these node slots (by a hash of its
+ * client id), again every 2 s until it has gone. */
+void st_move_evacuate(st_moves *mv, const uint16_t *slots, size_t n);
+/* On each tick while evacuating: the sessions not gone yet (offers go out); -1 if not
+ * evacuating. */
+long st_move_evac_tick(st_moves *mv, struct st_cluster *cl, st_worker *w, int64_t now);
+
 /* ---- cluster thread ---- */
+/* Start an evacuation (ST_CLI_EVACUATE): the workers learn the live members. */
+void st_cl_evacuate_start(struct st_cluster *c);
+/* `ctl cluster leave` evacuates first: 1 while that still runs (member.c waits); then the
+ * node serves again once it is out (st_cl_evacuate_end). */
+int st_cl_evacuating(struct st_cluster *c, int64_t now);
+void st_cl_evacuate_end(struct st_cluster *c);
 /* A worker's ask: BEGIN to the node the registry names, or NONE back to the worker. */
 void st_cl_move_ask(struct st_cluster *c, uint16_t worker, const char *cid, size_t len,
                     uint64_t hlc, uint8_t flags, uint64_t hint); /* hint: ask that node */

@@ -4,16 +4,15 @@ client's address from it (what it logs). Tested with raw headers and with a real
 (send-proxy-v2) in front."""
 
 import re
-import shutil
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
 
 import mqttraw as m
-from conftest import PahoClient, free_port
+from conftest import PahoClient
+from haproxylib import start_haproxy, stop_haproxy
 
 pytestmark = pytest.mark.starling_only("the PROXY protocol")
 
@@ -91,37 +90,10 @@ def test_header_timeout(broker):
 @pytest.fixture
 def haproxy(broker, tmp_path):
     """haproxy in TCP mode on 127.0.0.5:<port>, sending PROXY v2 to the broker."""
-    if not shutil.which("haproxy"):
-        print("skipped: haproxy is not installed (scripts/deps.sh installs it)")
-        pytest.skip("haproxy is not installed")
-    port = free_port()
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text("""global
-    maxconn 100
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend mqtt
-    bind 127.0.0.5:%d
-    default_backend brokers
-backend brokers
-    server s1 127.0.0.1:%d send-proxy-v2
-""" % (port, broker.port))
-    p = subprocess.Popen(["haproxy", "-db", "-f", str(cfg)], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.5", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and p.poll() is None, "haproxy did not start"
-            time.sleep(0.05)
+    p, port = start_haproxy(tmp_path, "127.0.0.5",
+                            "    server s1 127.0.0.1:%d send-proxy-v2" % broker.port)
     yield port
-    p.terminate()
-    p.wait(timeout=5)
+    stop_haproxy(p)
 
 
 @pytest.mark.broker_conf(PROXY)
