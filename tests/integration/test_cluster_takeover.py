@@ -211,3 +211,50 @@ def test_publishing_during_moves_loses_nothing_and_delivers_once(broker_factory)
     assert not missing, "%d acknowledged messages never arrived: %r" % (len(missing), missing[:20])
     assert seen == sorted(seen), "first arrivals out of order"
     sub.disconnect()
+
+
+def test_a_thousand_sessions_move_with_their_queues(broker_factory):
+    """1,000 persistent clients, each subscribed to its own topic on node 1 and offline with
+    two queued QoS 1 messages, reconnect to node 2 (100 at a time): every one gets
+    session_present = 1 and both its messages, in order."""
+    cl, (n1, n2, n3) = three_nodes(broker_factory)
+    n = 1000
+    ids = ["k%04d" % i for i in range(n)]
+
+    def batch(node, group, clean):
+        conns = []
+        for cid in group:
+            c = m.Conn(node.port, 5, host=node.host, timeout=30)
+            c.send(m.connect(cid, version=5, clean=clean, properties=KEEP))
+            conns.append(c)
+        return conns
+
+    for k in range(0, n, 100):
+        group = ids[k:k + 100]
+        conns = batch(n1, group, True)
+        for cid, c in zip(group, conns):
+            assert c.expect(m.CONNACK, timeout=30).reason == 0
+            c.send(m.subscribe(1, [("k/" + cid, m.subopts(1))], version=5))
+        for c in conns:
+            assert c.expect(m.SUBACK, timeout=30).reasons == [1]
+            c.disconnect()
+    pub = cli(n3, "kpub")
+    wait_registry([n1, n2, n3], n + 1, timeout=60)
+    for r in range(2):
+        for cid in ids:
+            assert pub.publish("k/" + cid, b"%s-%d" % (cid.encode(), r), qos=1).reason == 0
+    present = delivered = 0
+    for k in range(0, n, 100):
+        group = ids[k:k + 100]
+        conns = batch(n2, group, False)
+        for cid, c in zip(group, conns):
+            ca = c.expect(m.CONNACK, timeout=30)
+            present += ca.reason == 0 and ca.session_present == 1
+            got = [c.expect_publish(timeout=30).payload for _ in range(2)]
+            assert got == [b"%s-0" % cid.encode(), b"%s-1" % cid.encode()], (cid, got)
+            delivered += 2
+        for c in conns:
+            c.disconnect()
+    assert (present, delivered) == (n, 2 * n)
+    wait_registry([n1, n2, n3], n + 1, timeout=60)
+    assert "its session moves there" in n1.log()
