@@ -523,7 +523,7 @@ static void apply_left(st_cluster *c)
         LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
         /* if it is alive, it learns that it is out and runs alone */
-        st_peer_gone(c, p, CW_BYE_REMOVED, "left the cluster");
+        st_peer_gone(c, p, CW_BYE_REMOVED, 0, "left the cluster");
     }
 }
 
@@ -539,7 +539,9 @@ static void apply_down(st_cluster *c)
         LOG_NOTICE(c->log, "cluster: %s is down (incarnation %llu)", p->name,
                    (unsigned long long)r->incarnation);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
-        st_peer_gone(c, p, 0, "declared down"); /* it re-syncs when it is back */
+        /* it re-syncs when it is back; what is queued for it stays for that (the same
+         * process resumes its lanes; a restarted one drops it), bounded by forward_buffer_high */
+        st_peer_gone(c, p, 0, 1, "declared down");
     }
 }
 

@@ -262,6 +262,22 @@ static void drop_queue(lane_out *l)
     ack_upto(l, l->acked + l->qlen);
 }
 
+/* The peer was declared down but may come back as the same process: its plain records stay
+ * (resent if it does), its shared ones go to another member now and stay behind as
+ * placeholders that keep the sequence (fill_record: a group no node has; NACKed, ignored). */
+static void redispatch_shared(lane_out *l)
+{
+    for (size_t i = 0; i < l->qlen; i++) {
+        rec *r = &l->q[(l->qhead + i) % l->qcap];
+        if (!(r->kind & CW_REC_SHARED) || !r->share) continue;
+        redispatch(l->fw, r, l->slot);
+        if (r->pack) st_pack_done(r->pack);
+        r->pack = NULL;
+        st_sharekey_unref(r->share);
+        r->share = NULL;
+    }
+}
+
 /* The peer's ACK refuses these seqs (shared records it had no member for). */
 static void on_nacks(lane_out *l, const cw_ack *a)
 {
@@ -502,6 +518,8 @@ static size_t fill_record(const rec *q, int64_t now, cw_record *r, uint8_t *prop
     size_t plen = st_msgrec_fill(q->msg, now, r, props, room);
     r->kind = q->kind;
     if (q->share) r->share = (st_bytes){(const uint8_t *)q->share->s, q->share->len};
+    if (!q->share && (q->kind & CW_REC_SHARED)) /* redispatched: a placeholder (above) */
+        r->share = (st_bytes){(const uint8_t *)"$share//", 8};
     if (q->kind & CW_REC_STORE_RETAINED) r->hlc = q->msg->rv;
     return plen;
 }
@@ -796,10 +814,12 @@ static void peer_down(fwd_w *fw, const fwd_cmd *c)
 {
     lane_out *o = fw->out[c->slot];
     if (o) {
-        out_close(o, c->gone ? "peer left" : "control link down");
-        if (c->gone) {
+        out_close(o, c->gone == 1 ? "peer left" : c->gone ? "peer down" : "control link down");
+        if (c->gone == 1) {
             drop_queue(o);
             o->peer_boot = 0;
+        } else if (c->gone == 2) {
+            redispatch_shared(o);
         }
     }
     for (lane_in *l = fw->in; l; l = l->next)

@@ -41,7 +41,9 @@ extern const st_remote_ops st_fwd_ops;
 void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
                   const uint8_t *pre, size_t npre);
 /* Cluster thread: the peer's CONTROL link is down — close its lanes (they are redialled
- * with the link). gone: it said goodbye; what is queued for it is dropped. */
+ * with the link). gone 1: it said goodbye or left: what is queued for it is dropped (shared
+ * records go to other members); gone 2: declared down: shared records go to other members,
+ * the rest stays for the same process's return. */
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
 
 /* Cluster thread: the node in slot has (live = 1) or lost its CONTROL link; retained

@@ -325,7 +325,8 @@ int st_peer_link_up(st_cluster *c, st_link *l);
 void st_peer_link_down(st_cluster *c, st_link *l, const char *why);
 void st_peer_dial_failed(st_cluster *c, st_peer *p);
 /* p is out of our picture (left, down, or we left): its link closes (after GOODBYE{bye}
- * unless bye is 0), its routes and what is queued for it go. */
-void st_peer_gone(st_cluster *c, st_peer *p, uint8_t bye, const char *why);
+ * unless bye is 0), its routes go, and what is queued for it unless keep (declared down:
+ * the same process may come back and resume). */
+void st_peer_gone(st_cluster *c, st_peer *p, uint8_t bye, int keep, const char *why);
 
 #endif

@@ -456,7 +456,7 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
         if (l->peer) { /* it withdrew its routes itself; its sessions end with it */
             st_peer *p = l->peer;
             st_link_close(l, "goodbye");
-            st_peer_gone(l->cl, p, 0, "goodbye");
+            st_peer_gone(l->cl, p, 0, 0, "goodbye");
             if (g.reason == CW_BYE_REMOVED) st_cl_removed(l->cl, p->name);
             break;
         }

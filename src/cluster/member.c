@@ -47,7 +47,7 @@ static void forget_peers(st_cluster *c)
         st_peer *p = c->peers[i];
         p->forgotten = 1;
         p->member = 0;
-        st_peer_gone(c, p, CW_BYE_LEAVE, "this node left the cluster");
+        st_peer_gone(c, p, CW_BYE_LEAVE, 0, "this node left the cluster");
     }
 }
 

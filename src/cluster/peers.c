@@ -30,7 +30,7 @@ st_peer *st_peer_get(st_cluster *c, const char *name, int create)
     return p;
 }
 
-void st_peer_gone(st_cluster *c, st_peer *p, uint8_t bye, const char *why)
+void st_peer_gone(st_cluster *c, st_peer *p, uint8_t bye, int keep, const char *why)
 {
     if (p->link) {
         if (bye) st_link_send_goodbye(p->link, bye);
@@ -38,7 +38,7 @@ void st_peer_gone(st_cluster *c, st_peer *p, uint8_t bye, const char *why)
     }
     if (c->broker) {
         st_cl_routes_purge(c, p);
-        st_fwd_peer_down(c->fwd, p->slot, 1);
+        st_fwd_peer_down(c->fwd, p->slot, keep ? 2 : 1);
     }
 }
 

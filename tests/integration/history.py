@@ -1,0 +1,109 @@
+"""A recorded history of a fault test and its checker (docs/cluster.md §12): publishers send
+numbered QoS 1 messages and note which were acknowledged; subscribers note everything they
+receive (and the DUP flag). check() then verifies the guarantees:
+- no loss: every acknowledged message reaches every subscriber (their sessions survive);
+- order: per publisher, a subscriber's first arrivals come in publishing order;
+- duplicates: a message arrives twice only as a DUP resend (counted, reported).
+"""
+
+import collections
+import threading
+import time
+
+import mqttraw as m
+
+
+class History:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acked = collections.defaultdict(list)  # publisher -> [seq]
+        self.got = collections.defaultdict(list)  # subscriber -> [(publisher, seq, dup)]
+        self.stop = threading.Event()
+        self.not_owed = {}  # subscriber -> publishers whose messages it may miss (declared down)
+        self.threads = []
+        self.errors = []
+
+    def _run(self, fn, *args):
+        def body():
+            try:
+                fn(*args)
+            except Exception as e:  # reported by check()
+                self.errors.append("%s: %r" % (fn.__name__, e))
+        t = threading.Thread(target=body, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def publisher(self, node, name, topic, pause=0.005):
+        """Publish "name:seq" at QoS 1 to topic until stopped; a PUBACK means acknowledged."""
+        c = m.Conn(node.port, 5, host=node.host, timeout=60)
+        assert c.connect(name).reason == 0
+
+        def publish():
+            seq = 0
+            while not self.stop.is_set():
+                ack = c.publish(topic, b"%s:%d" % (name.encode(), seq), qos=1)
+                assert ack.reason in (0, 0x10), ack
+                with self.lock:
+                    self.acked[name].append(seq)
+                seq += 1
+                time.sleep(pause)
+        self._run(publish)
+
+    def subscriber(self, node, name, filt):
+        """A persistent MQTT 5 session subscribed to filt, recording and acking everything."""
+        c = m.Conn(node.port, 5, host=node.host, timeout=60)
+        assert c.connect(name, clean=False, properties={"session_expiry": 600}).reason == 0
+        assert c.subscribe([(filt, m.subopts(1))]).reasons == [1]
+        self.got[name]
+
+        def receive():
+            while not self.stop.is_set() or self._missing(name):
+                p = c.recv(timeout=0.2)
+                if p is None:
+                    if self.stop.is_set() and time.monotonic() > self.deadline:
+                        return
+                    continue
+                assert p.type == m.PUBLISH, p
+                pub, seq = p.payload.decode().split(":")
+                with self.lock:
+                    self.got[name].append((pub, int(seq), p.dup))
+                c.send(m.ack(m.PUBACK, p.packet_id, version=5))
+        self._run(receive)
+        return c
+
+    def _missing(self, sub):
+        skip = self.not_owed.get(sub, ())
+        with self.lock:
+            have = {(p, s) for p, s, _ in self.got[sub]}
+            return [(p, s) for p, seqs in self.acked.items() if p not in skip for s in seqs
+                    if (p, s) not in have]
+
+    def finish(self, timeout=60):
+        """Stop publishing; give subscribers up to timeout to receive the rest."""
+        self.deadline = time.monotonic() + timeout
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout + 5)
+
+    def check(self):
+        """Assert the guarantees; returns a summary (published, delivered, DUP resends)."""
+        assert not self.errors, self.errors
+        published = sum(len(v) for v in self.acked.values())
+        assert published > 0, "nothing was published"
+        dups = delivered = 0
+        for sub, got in self.got.items():
+            missing = self._missing(sub)
+            assert not missing, "%s never received %d acknowledged message(s), e.g. %r" % (
+                sub, len(missing), missing[:10])
+            seen, last = set(), {}
+            for pub, seq, dup in got:
+                if (pub, seq) in seen:
+                    assert dup, "%s got %s:%d twice without DUP" % (sub, pub, seq)
+                    dups += 1
+                    continue
+                seen.add((pub, seq))
+                assert seq > last.get(pub, -1), "%s got %s:%d after %s:%d" % (
+                    sub, pub, seq, pub, last[pub])
+                last[pub] = seq
+                delivered += 1
+        return {"published": published, "delivered": delivered, "dup_resends": dups}
