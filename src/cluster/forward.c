@@ -51,6 +51,7 @@ typedef struct rec {
     st_msg *msg;
     st_pack *pack;
     st_sharekey *share; /* a SHARED record: the group there picks one member */
+    uint32_t epoch;     /* the peer's process generation when queued (st_fwd_new_boot) */
     uint8_t kind;       /* CW_REC_* */
 } rec;
 
@@ -115,6 +116,7 @@ struct st_fwd {
     fwd_w *w;
     _Atomic uint64_t sent, received, dropped, resent, redispatched;
     _Atomic uint64_t live[ST_MAX_NODES / 64]; /* peers with a CONTROL link: retained copies */
+    _Atomic uint32_t epoch[ST_MAX_NODES];     /* per peer: bumped when it restarted */
 };
 
 /* ---- buffers ------------------------------------------------------------------------ */
@@ -244,22 +246,28 @@ static void redispatch(fwd_w *fw, rec *r, uint16_t failed)
     atomic_fetch_add_explicit(where ? &f->redispatched : &f->dropped, 1, memory_order_relaxed);
 }
 
-/* The peer process is gone (restart, goodbye, down): nobody there is owed these records;
- * shared ones go to another member of their group. */
-static void drop_queue(lane_out *l)
+/* The peer process is gone (restart, goodbye, left): nobody there is owed the records queued
+ * before generation `epoch` (all: UINT32_MAX); shared ones go to another member. */
+static void drop_queue_before(lane_out *l, uint32_t epoch)
 {
-    size_t shared = 0;
-    for (size_t i = 0; i < l->qlen; i++) {
-        rec *r = &l->q[(l->qhead + i) % l->qcap];
+    size_t shared = 0, n = 0;
+    for (; n < l->qlen; n++) {
+        rec *r = &l->q[(l->qhead + n) % l->qcap];
+        if (r->epoch >= epoch) break; /* queued for the new process, and all after it */
         if (!(r->kind & CW_REC_SHARED) || !r->share) continue;
         redispatch(l->fw, r, l->slot);
         shared++;
     }
-    if (l->qlen)
+    if (n)
         LOG_INFO(l->fw->w->log, "cluster: %zu queued message(s) dropped, %zu shared redispatched",
-                 l->qlen - shared, shared);
-    atomic_fetch_add(&l->fw->f->dropped, l->qlen - shared);
-    ack_upto(l, l->acked + l->qlen);
+                 n - shared, shared);
+    atomic_fetch_add(&l->fw->f->dropped, n - shared);
+    ack_upto(l, l->acked + n);
+}
+
+static void drop_queue(lane_out *l)
+{
+    drop_queue_before(l, UINT32_MAX);
 }
 
 /* The peer was declared down but may come back as the same process: its plain records stay
@@ -417,7 +425,8 @@ static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share, ui
         l->qhead = 0;
         l->qcap = nc;
     }
-    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p, share, kind};
+    uint32_t epoch = atomic_load_explicit(&l->fw->f->epoch[l->slot], memory_order_acquire);
+    l->q[(l->qhead + l->qlen) % l->qcap] = (rec){st_msg_ref(m), p, share, epoch, kind};
     l->qlen++;
     l->next_seq++;
     l->bytes += rec_bytes(m);
@@ -477,6 +486,11 @@ static size_t fwd_forward(void *cx, st_worker *w, st_msg *msg, const st_nodeset 
         n += (size_t)forward_one(f, fw, dest->picks[i].slot, msg, dest->picks[i].key, CW_REC_SHARED,
                                  aw);
     return n;
+}
+
+void st_fwd_new_boot(st_fwd *f, uint16_t slot)
+{
+    atomic_fetch_add_explicit(&f->epoch[slot], 1, memory_order_release);
 }
 
 void st_fwd_set_live(st_fwd *f, uint16_t slot, int live)
@@ -788,7 +802,8 @@ static void adopt_out(fwd_w *fw, const fwd_cmd *c)
         st_loop_del(fw->w->loop, &l->io);
         close(l->io.fd);
     }
-    if (l->peer_boot && l->peer_boot != c->peer_boot) drop_queue(l);
+    if (l->peer_boot && l->peer_boot != c->peer_boot) /* it restarted */
+        drop_queue_before(l, atomic_load(&fw->f->epoch[c->slot]));
     l->peer_boot = c->peer_boot;
     l->io.fd = c->fd;
     l->state = LANE_WAIT_RESUME;

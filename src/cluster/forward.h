@@ -46,6 +46,11 @@ void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane,
  * the rest stays for the same process's return. */
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
 
+/* Cluster thread: the node in slot is a new process (it restarted). Records queued for it
+ * from now on are for that process; those queued before are dropped when its lanes
+ * connect (the restart lost the sessions they were for). Called before any route of the
+ * new process is applied, so nothing routed by it is dropped. */
+void st_fwd_new_boot(st_fwd *f, uint16_t slot);
 /* Cluster thread: the node in slot has (live = 1) or lost its CONTROL link; retained
  * writes are copied to every live node. */
 void st_fwd_set_live(st_fwd *f, uint16_t slot, int live);

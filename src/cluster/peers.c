@@ -98,6 +98,8 @@ int st_peer_link_up(st_cluster *c, st_link *l)
     }
     set_link(c, p, l);
     p->backoff = ST_CL_DIAL_MIN_MS;
+    if (c->fwd && p->boot && p->boot != l->peer_boot) /* a new process: before its routes */
+        st_fwd_new_boot(c->fwd, p->slot);
     p->boot = l->peer_boot;
     LOG_NOTICE(c->log, "cluster: link to %s up (%s, dialled by %s)", p->name, l->addr,
                l->dialer ? "us" : "them");

@@ -96,7 +96,7 @@ def split_and_heal(broker_factory, n, sides, conf=None, hold=None, not_owed=None
     for x in nodes:
         wait_status(x, names, timeout=40)  # one cluster again, seen from every node
     time.sleep(1)  # traffic after the heal
-    h.finish(timeout=60)
+    h.finish(timeout=25)
     want = {"r/a": b"side0", "r/b": b"side1", "r/c": b"second"}
     for i, x in enumerate(nodes):
         deadline = time.monotonic() + 30
