@@ -55,8 +55,8 @@ def test_sigkill_and_restart_lose_no_acknowledged_message(broker_factory):
         wait_routes(nodes[i], names[2], 1)
     late.publisher(nodes[0], "lp0", "h/l")
     time.sleep(1)
-    h.finish(timeout=30)
-    late.finish(timeout=30)
+    h.finish(timeout=20)
+    late.finish(timeout=20)
     print(h.check(), late.check())
 
 
@@ -73,5 +73,5 @@ def test_sigstop_freeze_loses_no_acknowledged_message(broker_factory):
     for x in nodes:
         wait_status(x, names, timeout=30)
     time.sleep(1)
-    h.finish(timeout=60)
+    h.finish(timeout=30)
     print(h.check())
