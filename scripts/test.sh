@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RES=$(mktemp -d)
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-8}
 JOBS=$(nproc)
 
 bash scripts/deps.sh || { echo "dependency install failed"; echo "total: 0 passed, 1 failed"; exit 1; }

@@ -219,9 +219,8 @@ static void routes_out(st_cluster *c, st_cl_item **items, size_t *n)
 
 static void regs_out(st_cluster *c, st_cl_item **items, size_t *n)
 {
-    if (*n) st_cl_registry_batch(c, items, *n);
-    while (*n)
-        free(items[--*n]);
+    if (*n) st_cl_registry_batch(c, items, *n); /* takes them */
+    *n = 0;
 }
 
 static void on_wake(uv_async_t *a)

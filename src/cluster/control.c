@@ -712,6 +712,7 @@ void st_cl_control_free(st_cluster *c)
     if (c->retired) st_craft_free(c->retired);
     st_tail_free(c);
     st_cl_propose_free(c);
+    st_cl_registry_free(c);
     st_fsm_free(c->fsm);
 }
 

@@ -214,7 +214,10 @@ struct st_cluster {
     int leave_evac;        /* the evacuation is a leave's (member.c): it ends with the leave */
     int64_t evac_until, evac_moved_at;
     long evac_best;
-    uint64_t reg_inc;          /* the incarnation our registrations were made under */
+    uint64_t reg_inc;   /* the incarnation our registrations were made under */
+    st_cl_item **reg_q; /* registrations waiting for the batch in flight (reg.c) */
+    size_t reg_head, reg_len, reg_cap;
+    int reg_busy;
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
     /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
@@ -292,7 +295,9 @@ void st_cl_propose_free(st_cluster *c);
 
 /* reg.c: this node's side of the client-id registry (registry.h) */
 void st_cl_registry_post(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up);
+/* Takes the items: queued, and submitted one batch at a time in their order. */
 void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n);
+void st_cl_registry_free(st_cluster *c);
 void st_cl_registry_tick(st_cluster *c);
 void st_cl_registry_purge(st_cluster *c, uint64_t node_id, uint64_t incarnation);
 

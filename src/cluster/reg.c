@@ -11,6 +11,7 @@
 #include "cluster/internal.h"
 #include "cluster/registry.h"
 #include "cluster/tables.h"
+#include "core/err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +33,32 @@ void st_cl_registry_post(st_cluster *c, const char *cid, size_t len, uint64_t hl
 }
 
 typedef struct batch {
+    st_cluster *c;
     ce_op ops[BATCH];
     st_buf body[BATCH];
     uint32_t n;
 } batch;
 
-static void done(void *arg, int status)
+static void pump(st_cluster *c);
+static void add_op(st_cluster *c, batch *b, const st_node_row *self, const st_cl_item *it);
+
+static void batch_free(batch *b)
 {
-    batch *b = arg;
-    (void)status; /* refused or no quorum: the registrations are lost, as at a crash */
     for (uint32_t i = 0; i < b->n; i++)
         st_buf_free(&b->body[i]);
     free(b);
+}
+
+/* One batch at a time: a session's REG and UNREG must apply in the order they happened (a
+ * retried batch overtaken by the next one left a row for a session long gone). */
+static void done(void *arg, int status)
+{
+    batch *b = arg;
+    st_cluster *c = b->c;
+    (void)status; /* refused: the registrations are lost, as at a crash */
+    batch_free(b);
+    c->reg_busy = 0;
+    if (status != ST_ECLOSED) pump(c); /* closed: the cluster is going away */
 }
 
 static const st_node_row *me(st_cluster *c)
@@ -53,26 +68,81 @@ static const st_node_row *me(st_cluster *c)
     return r && r->state != ST_NS_LEFT ? r : NULL;
 }
 
+/* The next batch from the queue's head, if none is in flight. */
+static void pump(st_cluster *c)
+{
+    while (!c->reg_busy && c->reg_len && !c->stopping) {
+        const st_node_row *self = me(c);
+        batch *b = self ? calloc(1, sizeof *b) : NULL;
+        if (!b) return; /* not in the member table yet (joining), or ENOMEM: on a tick */
+        b->c = c;
+        while (b->n < BATCH && c->reg_len) {
+            st_cl_item *it = c->reg_q[c->reg_head];
+            c->reg_head = (c->reg_head + 1) % c->reg_cap;
+            c->reg_len--;
+            add_op(c, b, self, it);
+            free(it);
+        }
+        c->reg_busy = 1;
+        /* patient: on a minority side it waits for the heal (cluster.registry_mode available) */
+        if (st_cl_submit(c, b->ops, b->n, 1, done, b) < 0) {
+            batch_free(b); /* refused at once: lost, as at a crash; go on with the next */
+            c->reg_busy = 0;
+        }
+    }
+}
+
 void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n)
 {
-    const st_node_row *self = c->registry_on ? me(c) : NULL;
-    batch *b = self ? calloc(1, sizeof *b) : NULL;
-    for (size_t i = 0; b && i < n && b->n < BATCH; i++) {
-        st_cl_item *it = items[i];
-        st_buf *body = &b->body[b->n];
-        if (it->count)
-            st_op_reg(body, it->s, it->len, c->node_id, self->incarnation, it->seq);
-        else
-            st_op_unreg(body, it->s, it->len, c->node_id, it->seq);
-        b->ops[b->n] = (ce_op){c->node_id,
-                               c->op_seq++,
-                               ST_T_REGISTRY,
-                               it->count ? ST_V_REG : ST_V_UNREG,
-                               {body->p, (uint32_t)body->len}};
-        b->n++;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->registry_on) { /* alone: nothing to register */
+            free(items[i]);
+            continue;
+        }
+        if (c->reg_len == c->reg_cap) {
+            size_t nc = c->reg_cap ? c->reg_cap * 2 : 256;
+            st_cl_item **q = malloc(nc * sizeof *q);
+            if (!q) {
+                free(items[i]); /* not registered: an older connection elsewhere stays */
+                continue;
+            }
+            for (size_t k = 0; k < c->reg_len; k++)
+                q[k] = c->reg_q[(c->reg_head + k) % c->reg_cap];
+            free(c->reg_q);
+            c->reg_q = q;
+            c->reg_head = 0;
+            c->reg_cap = nc;
+        }
+        c->reg_q[(c->reg_head + c->reg_len++) % c->reg_cap] = items[i];
     }
-    /* patient: on a minority side they wait for the heal (cluster.registry_mode available) */
-    if (b && (!b->n || st_cl_submit(c, b->ops, b->n, 1, done, b) < 0)) done(b, -1);
+    pump(c);
+}
+
+void st_cl_registry_free(st_cluster *c)
+{
+    while (c->reg_len) {
+        free(c->reg_q[c->reg_head]);
+        c->reg_head = (c->reg_head + 1) % c->reg_cap;
+        c->reg_len--;
+    }
+    free(c->reg_q);
+    c->reg_q = NULL;
+    c->reg_cap = 0;
+}
+
+static void add_op(st_cluster *c, batch *b, const st_node_row *self, const st_cl_item *it)
+{
+    st_buf *body = &b->body[b->n];
+    if (it->count)
+        st_op_reg(body, it->s, it->len, c->node_id, self->incarnation, it->seq);
+    else
+        st_op_unreg(body, it->s, it->len, c->node_id, it->seq);
+    b->ops[b->n] = (ce_op){c->node_id,
+                           c->op_seq++,
+                           ST_T_REGISTRY,
+                           it->count ? ST_V_REG : ST_V_UNREG,
+                           {body->p, (uint32_t)body->len}};
+    b->n++;
 }
 
 /* Another member (not left) in the table? */
@@ -113,6 +183,7 @@ void st_cl_registry_tick(st_cluster *c)
                                  "connections follow cluster.registry_mode");
     }
     const st_node_row *self = me(c);
+    pump(c); /* a batch that could not start (not a member yet) */
     if (!c->registry_on && c->fwd && self && has_others(c)) {
         c->registry_on = 1;
         atomic_store(&c->moves_on, 1);

@@ -16,7 +16,7 @@ from test_cluster_pubsub import wait_routes
 pytestmark = pytest.mark.starling_only("Starling's cluster")
 
 FAST = {"cluster.link_timeout": "1s", "cluster.forward_ack_timeout": "1s",
-        "cluster.node_down_timeout": "3s"}
+        "cluster.node_down_timeout": "3s", "mqtt.max_mqueue_len": 0}  # as test_cluster_partition
 
 
 def traffic(broker_factory, n=3, **conf):

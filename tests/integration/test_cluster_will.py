@@ -26,13 +26,13 @@ def watcher(node, cid):
 
 
 def test_reconnecting_on_another_node_cancels_a_delayed_will(broker_factory):
-    """w1 (will delay 3 s) drops off node 1 and reconnects on node 2 within the delay: its
+    """w1 (will delay 2 s) drops off node 1 and reconnects on node 2 within the delay: its
     will is never published. w2 (will delay 0) is still connected to node 1 when it connects
     on node 2: its old connection's will is published once, as for a takeover on one node."""
     cl, (n1, n2, n3) = three_nodes(broker_factory)
     watch = watcher(n3, "watch")
     w1 = m.Conn(n1.port, 5, host=n1.host)
-    assert w1.connect("w1", clean=False, will=will("will/w1", b"w1 gone", 3),
+    assert w1.connect("w1", clean=False, will=will("will/w1", b"w1 gone", 2),
                       properties={"session_expiry": 60}).reason == 0
     w2 = m.Conn(n1.port, 5, host=n1.host)
     assert w2.connect("w2", clean=False, will=will("will/w2", b"w2 gone"),
@@ -46,7 +46,7 @@ def test_reconnecting_on_another_node_cancels_a_delayed_will(broker_factory):
     w2.expect_disconnect(0x8E, timeout=10)
     p = watch.expect_publish(timeout=10)
     assert (p.topic, p.payload) == ("will/w2", b"w2 gone")
-    watch.expect_nothing(timeout=4)  # past w1's will delay: nothing
+    watch.expect_nothing(timeout=2.5)  # past w1's will delay: nothing
 
 
 def test_a_session_handed_over_keeps_its_will_and_expiry(broker_factory):
