@@ -38,9 +38,10 @@ typedef struct arrival {
     int phase;
     int64_t born, deadline, retry_at;
     uint64_t route_seq;
-    uint32_t nimg;    /* queue entries the image put at the queue's head */
-    uint64_t dropped; /* s->dropped then */
-    st_mid *seen;     /* identities of the messages the image and PENDING brought */
+    uint32_t expire_in; /* pushed here offline: its expiry was already running (ms left) */
+    uint32_t nimg;      /* queue entries the image put at the queue's head */
+    uint64_t dropped;   /* s->dropped then */
+    st_mid *seen;       /* identities of the messages the image and PENDING brought */
     size_t nseen, capseen;
     size_t len;
     char cid[];
@@ -230,10 +231,15 @@ static size_t put_queue(st_buf *img, st_session *s, int64_t now)
 /* Everything the session holds; its inflight window and queue move into the image. */
 static size_t image_of(st_buf *img, st_session *s, int with_will, int64_t now)
 {
+    /* an offline session's expiry keeps running where it goes (0: starts there) */
+    int64_t left = !s->client && s->expire_at ? s->expire_at - now : 0;
     cw_sess_ent e = {.tag = CW_SE_HEAD,
                      .expiry_ms =
                          s->expiry_ms == ST_UNLIMITED ? UINT64_MAX : (uint64_t)s->expiry_ms,
-                     .next_pid = s->next_pid};
+                     .next_pid = s->next_pid,
+                     .in_ms = left <= 0           ? (s->expire_at ? 1 : 0)
+                              : left > UINT32_MAX ? UINT32_MAX
+                                                  : (uint32_t)left};
     put_ent(img, &e);
     for (uint32_t i = 0; i < s->nsubs; i++) {
         const st_subrec *r = &s->subs[i];
@@ -339,8 +345,10 @@ static void install_ent(st_worker *w, st_session *s, arrival *a, const cw_sess_e
     st_qitem it;
     switch (e->tag) {
     case CW_SE_HEAD:
-        if (!a->by_client) /* a CONNECT's own expiry applies; a pushed session keeps its */
+        if (!a->by_client) { /* a CONNECT's own expiry applies; a pushed session keeps its */
             s->expiry_ms = e->expiry_ms == UINT64_MAX ? ST_UNLIMITED : (int64_t)e->expiry_ms;
+            a->expire_in = e->in_ms;
+        }
         s->next_pid = e->next_pid ? e->next_pid : 1;
         break;
     case CW_SE_SUB:
@@ -441,6 +449,8 @@ static void merge(st_worker *w, st_session *s, arrival *a, st_bytes img)
 
 static void finish(st_moves *mv, st_worker *w, arrival *a, int present)
 {
+    uint64_t sid = a->sid;
+    uint32_t expire_in = a->expire_in;
     st_session *s = st_worker_session_by_sid(w, a->sid);
     if (s && a->nseen) { /* late direct copies of what it brought are dropped (dedup.h) */
         qsort(a->seen, a->nseen, sizeof *a->seen, st_mid_cmp);
@@ -449,7 +459,11 @@ static void finish(st_moves *mv, st_worker *w, arrival *a, int present)
         a->nseen = 0;
     }
     arrival_drop(mv, w, a);
-    if (s && s->arriving) st_session_arrived(w, s, present);
+    if (!s || !s->arriving) return;
+    st_session_arrived(w, s, present);
+    s = expire_in ? st_worker_session_by_sid(w, sid) : NULL; /* (it may have ended) */
+    if (s && !s->client && s->expire_at) /* offline since before the move: not a new start */
+        s->expire_at = st_loop_now(w->loop) + expire_in;
 }
 
 static arrival *arrival_new(st_moves *mv, st_worker *w, st_session *s, uint64_t hlc)

@@ -256,15 +256,20 @@ typedef struct cw_move {
     st_bytes image; /* a list of session entries, walked with cw_sess_next */
 } cw_move;
 
-/* A session image: entries, each a tag and its fields. */
+/* A session image: entries, each a tag and its fields.
+ *  HEAD: expiry_ms (UINT64_MAX: never), next_pid, in_ms (offline: expires in; 0: not running)
+ *  SUB: filter, qos, flags, sub_id
+ *  REL: pid (an inbound QoS 2 message waiting for PUBREL)
+ *  INFLIGHT: pid, state; state 1 (waiting for PUBACK/PUBREC): qos, retain, sub_id, rec
+ *  QUEUE: qos, retain, sub_id, rec
+ *  WILL: delay_s, in_ms (due in; 0: not yet scheduled), rec */
 enum cw_sess_tag {
-    CW_SE_HEAD = 1, /* expiry_ms (UINT64_MAX: never), next_pid */
-    CW_SE_SUB = 2,  /* filter, qos, flags, sub_id */
-    CW_SE_REL = 3,  /* pid: an inbound QoS 2 message waiting for PUBREL */
-    CW_SE_INFLIGHT =
-        4,           /* pid, state; state 1 (waiting for PUBACK/PUBREC): qos, retain, sub_id, rec */
-    CW_SE_QUEUE = 5, /* qos, retain, sub_id, rec */
-    CW_SE_WILL = 6,  /* delay_s, in_ms (due in; 0: not yet scheduled), rec */
+    CW_SE_HEAD = 1,
+    CW_SE_SUB = 2,
+    CW_SE_REL = 3,
+    CW_SE_INFLIGHT = 4,
+    CW_SE_QUEUE = 5,
+    CW_SE_WILL = 6,
 };
 
 typedef struct cw_sess_ent {

@@ -49,6 +49,7 @@ size_t cw_encode_sess_ent(const cw_sess_ent *e, uint8_t *dst, size_t cap)
     case CW_SE_HEAD:
         cw_putn(&w, e->expiry_ms, 8);
         cw_putn(&w, e->next_pid, 2);
+        cw_putn(&w, e->in_ms, 4);
         break;
     case CW_SE_SUB:
         cw_put_str(&w, e->filter);
@@ -86,6 +87,7 @@ static int get_entry(cw_rd *r, cw_sess_ent *e)
     case CW_SE_HEAD:
         e->expiry_ms = cw_u64(r);
         e->next_pid = cw_u16(r);
+        e->in_ms = cw_u32(r);
         return !r->bad;
     case CW_SE_SUB:
         e->filter = cw_str(r);

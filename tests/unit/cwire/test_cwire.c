@@ -451,7 +451,7 @@ static void test_move(void)
                      .share = S("$share/g/a/#"),
                      .payload = S("xyz")};
     cw_sess_ent in[] = {
-        {.tag = CW_SE_HEAD, .expiry_ms = UINT64_MAX, .next_pid = 9},
+        {.tag = CW_SE_HEAD, .expiry_ms = UINT64_MAX, .next_pid = 9, .in_ms = 1234},
         {.tag = CW_SE_SUB, .filter = S("a/#"), .qos = 2, .flags = 3, .sub_id = 11},
         {.tag = CW_SE_REL, .pid = 4},
         {.tag = CW_SE_INFLIGHT,
@@ -479,7 +479,7 @@ static void test_move(void)
     uint32_t off = 0;
     cw_sess_ent e;
     CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_HEAD &&
-          e.expiry_ms == UINT64_MAX && e.next_pid == 9);
+          e.expiry_ms == UINT64_MAX && e.next_pid == 9 && e.in_ms == 1234);
     CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_SUB && same(e.filter, "a/#") &&
           e.qos == 2 && e.flags == 3 && e.sub_id == 11);
     CHECK(cw_sess_next(md.image, &off, &e) == 1 && e.tag == CW_SE_REL && e.pid == 4);
