@@ -18,13 +18,15 @@ class History:
         self.lock = threading.Lock()
         self.acked = collections.defaultdict(list)  # publisher -> [seq]
         self.got = collections.defaultdict(list)  # subscriber -> [(publisher, seq, dup)]
-        self.stop = threading.Event()
+        self.pub_stop = threading.Event()  # publishers stop first ...
+        self.stop = threading.Event()  # ... then subscribers stop once nothing is missing
         self.not_owed = {}  # subscriber -> publishers whose messages it may miss (declared down)
         self.gone = set()  # subscribers whose session did not survive (their node died)
         self.threads = []
+        self.pub_threads = []
         self.errors = []
 
-    def _run(self, fn, *args):
+    def _run(self, fn, *args, into=None):
         def body():
             try:
                 fn(*args)
@@ -32,7 +34,7 @@ class History:
                 self.errors.append("%s: %r" % (fn.__name__, e))
         t = threading.Thread(target=body, daemon=True)
         t.start()
-        self.threads.append(t)
+        (self.threads if into is None else into).append(t)
 
     def publisher(self, node, name, topic, pause=0.005):
         """Publish "name:seq" at QoS 1 to topic until stopped; a PUBACK means acknowledged."""
@@ -41,7 +43,7 @@ class History:
 
         def publish():
             seq = 0
-            while not self.stop.is_set():
+            while not self.pub_stop.is_set():
                 try:
                     ack = c.publish(topic, b"%s:%d" % (name.encode(), seq), qos=1)
                 except (m.Closed, OSError):
@@ -55,7 +57,7 @@ class History:
                     self.acked[name].append(seq)
                 seq += 1
                 time.sleep(pause)
-        self._run(publish)
+        self._run(publish, into=self.pub_threads)
 
     def subscriber(self, node, name, filt):
         """A persistent MQTT 5 session subscribed to filt, recording and acking everything."""
@@ -94,8 +96,13 @@ class History:
                     if (p, s) not in have]
 
     def finish(self, timeout=60):
-        """Stop publishing; give subscribers up to timeout to receive the rest."""
+        """Stop publishing; give subscribers up to timeout to receive the rest. Publishers
+        are joined first: until a publisher has recorded its last PUBACK, a subscriber that
+        finds nothing missing must not conclude it is done."""
         self.deadline = time.monotonic() + timeout
+        self.pub_stop.set()
+        for t in self.pub_threads:
+            t.join(timeout)
         self.stop.set()
         for t in self.threads:
             t.join(timeout + 5)
