@@ -4,6 +4,9 @@ receive (and the DUP flag). check() then verifies the guarantees:
 - no loss: every acknowledged message reaches every subscriber (their sessions survive);
 - order: per publisher, a subscriber's first arrivals come in publishing order;
 - duplicates: a message arrives twice only as a DUP resend (counted, reported).
+A shared subscription group (members on several nodes) is checked as one receiver, for
+at-least-once only: every acknowledged message reaches some member (its duplicates are
+counted, not failed: a copy a fault leaves in doubt is sent again, possibly elsewhere).
 """
 
 import collections
@@ -61,13 +64,20 @@ class History:
 
     def subscriber(self, node, name, filt):
         """A persistent MQTT 5 session subscribed to filt, recording and acking everything."""
+        return self._receiver(node, name, filt, name)
+
+    def member(self, node, name, group, filt):
+        """A persistent session in $share/group/filt; recorded under the group's key."""
+        return self._receiver(node, name, "$share/%s/%s" % (group, filt), "$share/" + group)
+
+    def _receiver(self, node, name, filt, key):
         c = m.Conn(node.port, 5, host=node.host, timeout=60)
         assert c.connect(name, clean=False, properties={"session_expiry": 600}).reason == 0
         assert c.subscribe([(filt, m.subopts(1))]).reasons == [1]
-        self.got[name]
+        self.got[key]
 
         def receive():
-            while not self.stop.is_set() or self._missing(name):
+            while not self.stop.is_set() or self._missing(key):
                 try:
                     p = c.recv(timeout=0.2)
                 except (m.Closed, OSError):
@@ -81,7 +91,7 @@ class History:
                 assert p.type == m.PUBLISH, p
                 pub, seq = p.payload.decode().split(":")
                 with self.lock:
-                    self.got[name].append((pub, int(seq), p.dup))
+                    self.got[key].append((pub, int(seq), p.dup))
                 c.send(m.ack(m.PUBACK, p.packet_id, version=5))
         self._run(receive)
         return c
@@ -112,11 +122,14 @@ class History:
         assert not self.errors, self.errors
         published = sum(len(v) for v in self.acked.values())
         assert published > 0, "nothing was published"
-        dups = delivered = 0
+        dups = delivered = shared_dups = 0
         for sub, got in self.got.items():
             missing = self._missing(sub)
             assert not missing, "%s never received %d acknowledged message(s), e.g. %r" % (
                 sub, len(missing), missing[:10])
+            if sub.startswith("$share/"):
+                shared_dups += len(got) - len({(p, s) for p, s, _ in got})
+                continue
             seen, last = set(), {}
             for pub, seq, dup in got:
                 if (pub, seq) in seen:
@@ -128,4 +141,5 @@ class History:
                     sub, pub, seq, pub, last[pub])
                 last[pub] = seq
                 delivered += 1
-        return {"published": published, "delivered": delivered, "dup_resends": dups}
+        return {"published": published, "delivered": delivered, "dup_resends": dups,
+                "shared_duplicates": shared_dups}

@@ -1,6 +1,7 @@
 """QoS 1 through node faults, checked on a recorded history (history.py): every
 acknowledged message reaches every subscriber whose session survived, in order per
-publisher, twice only as a DUP resend. Publishers and subscribers on every node."""
+publisher, twice only as a DUP resend. Publishers and subscribers on every node, and
+members of one shared subscription group that gets every acknowledged message at least once."""
 
 import os
 import signal
@@ -19,15 +20,19 @@ FAST = {"cluster.link_timeout": "1s", "cluster.forward_ack_timeout": "1s",
         "cluster.node_down_timeout": "3s", "mqtt.max_mqueue_len": 0}  # as test_cluster_partition
 
 
-def traffic(broker_factory, n=3, **conf):
+def traffic(broker_factory, n=3, members=3, **conf):
+    """n nodes, each with a publisher and a subscriber; members of shared group g on the
+    first `members` nodes."""
     cl, nodes, names = cluster_of(broker_factory, n, **dict(FAST, **conf))
     h = History()
     for i, x in enumerate(nodes):
         h.subscriber(x, "sub%d" % i, "h/#")
+        if i < members:
+            h.member(x, "m%d" % i, "g", "h/#")
     for i, x in enumerate(nodes):
         for y in nodes:
             if y is not x:
-                wait_routes(y, names[i], 1)
+                wait_routes(y, names[i], 2 if i < members else 1)
     for i, x in enumerate(nodes):
         h.publisher(x, "pub%d" % i, "h/%d" % i)
     time.sleep(1)  # traffic before the fault
@@ -39,7 +44,8 @@ def test_sigkill_and_restart_lose_no_acknowledged_message(broker_factory):
     and 2 get every message that was acknowledged, including node 3's publisher's up to its
     death. Node 3 is declared down, restarted, and is a member again: a new subscriber there
     gets what nodes 1 and 2 publish next."""
-    cl, nodes, names, h = traffic(broker_factory)
+    # no member on node 3: copies it had accepted would die with it (sessions are in memory)
+    cl, nodes, names, h = traffic(broker_factory, members=2)
     h.gone.add("sub2")  # its session dies with node 3 (sessions are not persisted yet)
     os.kill(nodes[2].proc.pid, signal.SIGKILL)
     nodes[2].proc.wait()

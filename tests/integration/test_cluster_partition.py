@@ -2,8 +2,8 @@
 network does: both sides keep serving their clients meanwhile, and afterwards the cluster is
 one again (`ctl cluster status` on every node), routes, registry and retained messages have
 converged, and the history checker (history.py) finds no acknowledged message lost, none
-out of order, none twice but as a DUP resend. Publishers and subscribers run on every node
-throughout."""
+out of order, none twice but as a DUP resend. Publishers, subscribers and members of one
+shared subscription group (at least once to the group) run on every node throughout."""
 
 import time
 
@@ -68,14 +68,15 @@ def split_and_heal(broker_factory, n, sides, conf=None, hold=None, not_owed=None
     h.not_owed = not_owed or {}
     for i, x in enumerate(nodes):
         h.subscriber(x, "sub%d" % i, "h/#")
+        h.member(x, "m%d" % i, "g", "h/#")
     for i, x in enumerate(nodes):
         for y in nodes:
             if y is not x:
-                wait_routes(y, names[i], 1)
+                wait_routes(y, names[i], 2)  # h/# and $share/g/h/#
     w0, w1 = writer(nodes[sides[0][0]], "rw0"), writer(nodes[sides[1][0]], "rw1")
     for i, x in enumerate(nodes):
         h.publisher(x, "pub%d" % i, "h/%d" % i)
-    wait_info(nodes[0], lambda i: i["registry"] == 2 * n + 2, "every client registered")
+    wait_info(nodes[0], lambda i: i["registry"] == 3 * n + 2, "every client registered")
     time.sleep(0.5)  # traffic before the split
     cuts = [LinkCut(nodes[a].host, nodes[b].host) for a in sides[0] for b in sides[1]]
     try:
@@ -105,8 +106,8 @@ def split_and_heal(broker_factory, n, sides, conf=None, hold=None, not_owed=None
         deadline = time.monotonic() + 30
         while (got := retained(x, "%d-%f" % (i, time.monotonic()))) != want:
             assert time.monotonic() < deadline, "node %d retained %r, want %r" % (i, got, want)
-        # the publishers have gone: subscribers and retained writers remain
-        wait_info(x, lambda info: info["registry"] == n + 2, "the registry converged", timeout=30)
+        # the publishers have gone: subscribers, members and retained writers remain
+        wait_info(x, lambda info: info["registry"] == 2 * n + 2, "the registry converged", timeout=30)
     return nodes, names, h
 
 
