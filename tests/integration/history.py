@@ -25,19 +25,19 @@ class History:
         self.stop = threading.Event()  # ... then subscribers stop once nothing is missing
         self.not_owed = {}  # subscriber -> publishers whose messages it may miss (declared down)
         self.gone = set()  # subscribers whose session did not survive (their node died)
-        self.threads = []
         self.pub_threads = []
+        self.sub_threads = []
         self.errors = []
 
-    def _run(self, fn, *args, into=None):
+    def _run(self, threads, fn):
         def body():
             try:
-                fn(*args)
+                fn()
             except Exception as e:  # reported by check()
                 self.errors.append("%s: %r" % (fn.__name__, e))
         t = threading.Thread(target=body, daemon=True)
         t.start()
-        (self.threads if into is None else into).append(t)
+        threads.append(t)
 
     def publisher(self, node, name, topic, pause=0.005):
         """Publish "name:seq" at QoS 1 to topic until stopped; a PUBACK means acknowledged."""
@@ -60,7 +60,7 @@ class History:
                     self.acked[name].append(seq)
                 seq += 1
                 time.sleep(pause)
-        self._run(publish, into=self.pub_threads)
+        self._run(self.pub_threads, publish)
 
     def subscriber(self, node, name, filt):
         """A persistent MQTT 5 session subscribed to filt, recording and acking everything."""
@@ -93,7 +93,7 @@ class History:
                 with self.lock:
                     self.got[key].append((pub, int(seq), p.dup))
                 c.send(m.ack(m.PUBACK, p.packet_id, version=5))
-        self._run(receive)
+        self._run(self.sub_threads, receive)
         return c
 
     def _missing(self, sub):
@@ -114,7 +114,7 @@ class History:
         for t in self.pub_threads:
             t.join(timeout)
         self.stop.set()
-        for t in self.threads:
+        for t in self.sub_threads:
             t.join(timeout + 5)
 
     def check(self):
