@@ -51,12 +51,19 @@ static void forget_peers(st_cluster *c)
     }
 }
 
+/* The leave is over (done, or nothing to leave): this node serves clients again at once,
+ * before the status can show it alone (`ctl cluster leave` returns on that). */
+static void leave_over(st_cluster *c)
+{
+    c->leaving = 0;
+    st_cl_evacuate_end(c);
+}
+
 static void start_again(st_cluster *c)
 {
     char addr[300], err[256];
     int join = c->reset_join;
     snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
-    c->leaving = 0;
     c->joining = join;
     c->deciding = join; /* control.c's decide(): a member peer, or the leader's answer */
     c->manual_join = join;
@@ -86,6 +93,7 @@ static void raft_closed(void *arg)
         LOG_ERROR(c->log, "cluster: out of memory restarting the control plane");
         return; /* stays resetting: the node serves its clients alone */
     }
+    leave_over(c);
     st_cl_self_reset(c);
     forget_peers(c);
     c->resetting = 0;
@@ -107,10 +115,10 @@ static void reset(st_cluster *c, int join)
 /* A replicant has no Raft: it only changes whom it talks to. */
 static void replicant_reset(st_cluster *c, int join)
 {
+    leave_over(c);
     forget_peers(c);
     st_cl_replicant_fsm(c);
     c->rep_up = 0;
-    c->leaving = 0;
     if (!join) return;
     st_peer *p = st_peer_get(c, c->join_target, 1);
     if (p) p->forgotten = 0;
@@ -168,11 +176,10 @@ static int others(st_cluster *c)
 void st_cl_member_tick(st_cluster *c)
 {
     int64_t now = st_cl_now(c);
-    if (!c->leaving) st_cl_evacuate_end(c); /* out (or alone): serve again */
     if (!c->leaving || now < c->leave_next || st_cl_evacuating(c, now)) return;
     c->leave_next = now + LEAVE_ASK_MS;
     if (c->cfg.role != CW_ROLE_REPLICANT && (!c->craft || !others(c))) {
-        c->leaving = 0; /* alone already (the API says so before asking) */
+        leave_over(c); /* alone already (the API says so before asking) */
         return;
     }
     if (c->craft && st_craft_ready(c->craft)) {
