@@ -115,6 +115,7 @@ class Broker:
     def __init__(self, kind, workdir, callgrind=None, nofile=0, host="0.0.0.0", port=None,
                  cluster="", api="127.0.0.1:0"):
         self.kind, self.dir, self.port = kind, workdir, port or free_port()
+        self.auto_port = port is None  # free_port()'s pick can be taken before the broker binds
         self.callgrind = callgrind  # output file: run under valgrind --tool=callgrind
         self.nofile = nofile  # RLIMIT_NOFILE for the broker; 0: soft raised to the hard limit
         self.host = host
@@ -128,6 +129,27 @@ class Broker:
             raise_nofile()
 
     def start(self):
+        """Start and wait for the listener. A broker that exits is reported with its stderr;
+        one that lost its auto-picked port to another process is started again on another."""
+        for attempt in range(3):
+            cmd = self._command()
+            with tempfile.NamedTemporaryFile("w", dir=self.dir, prefix="stderr-",
+                                             delete=False) as err:
+                self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                             preexec_fn=self._limits)
+            try:
+                wait_port(self.port, self.proc, 60 if self.callgrind else 10,
+                          "127.0.0.1" if self.host == "0.0.0.0" else self.host)
+                return self
+            except RuntimeError as e:
+                with open(err.name) as f:
+                    why = f.read()[-2000:].strip()
+                if self.proc.poll() is None or "Address already in use" not in why or \
+                        not self.auto_port or attempt == 2:
+                    raise RuntimeError("%s: %s" % (e, why or "(nothing on stderr)")) from None
+                self.port = free_port()
+
+    def _command(self):
         if self.kind == "starling":
             data = tempfile.mkdtemp(prefix="data-", dir=self.dir)  # every run starts clean
             conf = os.path.join(data, "starling.conf")
@@ -146,18 +168,15 @@ class Broker:
             conf = os.path.join(self.dir, "mosquitto.conf")
             with open(conf, "w") as f:
                 f.write("listener %d 0.0.0.0\nallow_anonymous true\npersistence false\n"
-                        "log_type none\nset_tcp_nodelay true\nmax_queued_messages 100000\n"
+                        "log_type error\nlog_dest stderr\nset_tcp_nodelay true\n"
+                        "max_queued_messages 100000\n"
                         "max_inflight_messages 1000\nmax_connections -1\n" % self.port)
                 if self.callgrind:  # keep root, so valgrind can write its output file
                     f.write("user root\n")
             cmd = ["mosquitto", "-c", conf]
         if self.callgrind:
             cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + self.callgrind] + cmd
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=self._limits)
-        wait_port(self.port, self.proc, 60 if self.callgrind else 10,
-                  "127.0.0.1" if self.host == "0.0.0.0" else self.host)
-        return self
+        return cmd
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
