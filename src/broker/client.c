@@ -64,6 +64,17 @@ static void list_remove(st_client *c)
     c->in_list = 0;
 }
 
+/* The connection leaves its worker (closed, or handed over): flow.c counts the paused
+ * ones on the list. */
+static void list_leave(st_client *c)
+{
+    list_remove(c);
+    if (c->paused) {
+        c->paused = 0;
+        c->w->npaused--;
+    }
+}
+
 void st_client_to_tail(st_client *c)
 {
     st_worker *w = c->w;
@@ -228,7 +239,7 @@ void st_client_close(st_client *c, int abnormal)
     st_loop_del(w->loop, &c->io);
     close(c->io.fd);
     c->io.fd = -1;
-    list_remove(c);
+    list_leave(c);
     atomic_fetch_sub(&w->b->conns[c->listener], 1);
     LOG_DEBUG(w->log, "client %s (%s) closed%s", c->sess ? c->sess->cid : "-", c->peer,
               abnormal ? " abnormally" : "");
@@ -426,7 +437,7 @@ static void handoff(st_client *c, uint16_t owner)
 {
     st_worker *w = c->w;
     st_loop_del(w->loop, &c->io);
-    list_remove(c);
+    list_leave(c);
     st_imsg *m = calloc(1, sizeof *m);
     if (!m) {
         st_client_close(c, 0);
@@ -486,14 +497,14 @@ void st_client_on_io(st_io *io, uint32_t events)
             st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
         return;
     }
-    if (st_flow_pause(w, c)) return;
+    size_t cap = st_flow_read_size(w, c, w->rbuf_cap);
     for (int i = 0; i < 4; i++) {
-        ssize_t r = read(c->io.fd, w->rbuf, w->rbuf_cap);
+        ssize_t r = read(c->io.fd, w->rbuf, cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
             if (st_client_input(c, w->rbuf, (size_t)r)) return; /* closed or handed off */
             if (c->paused) return;                              /* held by flow control */
-            if ((size_t)r < w->rbuf_cap) break;
+            if ((size_t)r < cap) break;
             continue;
         }
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;

@@ -333,8 +333,7 @@ static int try_send(st_worker *w, st_session *s, st_qitem *it)
     if (s->ninf >= c->recv_max) return 0;
     uint16_t pid = st_session_next_pid(s);
     if (send_publish(c, it, pid, 0) < 0) {
-        LOG_DEBUG(w->log, "client %s: message on '%s' dropped (too large for client)", s->cid,
-                  it->msg->topic);
+        st_flow_dropped(w, s, ST_DROP_TOO_LARGE);
         st_qitem_release(it);
         return 1;
     }
@@ -354,10 +353,19 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
 {
     st_qitem dropped;
     if (it->qos == 0 && !s->client && !w->cfg->mqueue_store_qos0) {
+        st_flow_dropped(w, s, ST_DROP_QOS0_OFFLINE);
         st_qitem_release(it);
         return;
     }
-    if (st_session_enqueue(s, it, w->cfg->max_mqueue_len, &dropped) < 0) {
+    int reason;
+    int64_t limit = st_flow_queue_limit(w, s, &reason);
+    /* a queue that grew while its client was reading is cut to the limit at once */
+    while (limit && s->qlen > (uint64_t)limit) {
+        st_session_drop_oldest(s, &dropped);
+        st_flow_dropped(w, s, reason);
+        st_qitem_release(&dropped);
+    }
+    if (st_session_enqueue(s, it, limit ? limit : ST_UNLIMITED, &dropped) < 0) {
         st_qitem_release(it);
         return;
     }
@@ -365,7 +373,10 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
     /* A message pushed out of a full queue is dropped, as EMQX does, even when it came
      * through a shared group: handing it to another member whose queue is full too
      * would bounce it between members forever. Redispatch is for sessions that end. */
-    if (dropped.msg) st_qitem_release(&dropped);
+    if (dropped.msg) {
+        st_flow_dropped(w, s, reason);
+        st_qitem_release(&dropped);
+    }
 }
 
 void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_target *t)
@@ -384,6 +395,7 @@ void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_targe
     st_client *c = s->client;
     if (c && !s->qlen && !s->ninf && !c->outq.bytes) /* idle until now: the clock starts */
         c->last_progress = st_loop_now(w->loop);
+    if (c) st_flow_consumer(w, c);
     if (s->qlen == 0 && try_send(w, s, &it)) return;
     enqueue(w, s, &it);
 }

@@ -116,14 +116,18 @@ int st_session_enqueue(st_session *s, const st_qitem *it, int64_t max_len, st_qi
 {
     dropped->msg = NULL;
     dropped->share = NULL;
-    if (max_len != ST_UNLIMITED && max_len > 0 && s->qlen >= (uint64_t)max_len) {
-        st_session_dequeue(s, dropped);
-        s->dropped++;
-    }
+    if (max_len != ST_UNLIMITED && max_len > 0 && s->qlen >= (uint64_t)max_len)
+        st_session_drop_oldest(s, dropped);
     if (s->qlen == s->qcap && queue_grow(s) < 0) return ST_ENOMEM;
     s->q[(s->qhead + s->qlen) % s->qcap] = *it;
     s->qlen++;
     return 0;
+}
+
+void st_session_drop_oldest(st_session *s, st_qitem *out)
+{
+    st_session_dequeue(s, out);
+    s->dropped++;
 }
 
 int st_session_dequeue(st_session *s, st_qitem *out)

@@ -81,6 +81,8 @@ int st_session_sub_del(st_session *s, const char *filter, size_t len);
  * is NULL when nothing was dropped. */
 int st_session_enqueue(st_session *s, const st_qitem *it, int64_t max_len, st_qitem *dropped);
 int st_session_dequeue(st_session *s, st_qitem *out);
+/* Take the oldest entry out as dropped (counted in s->dropped); the caller releases it. */
+void st_session_drop_oldest(st_session *s, st_qitem *out);
 void st_qitem_release(st_qitem *it);
 
 /* A free packet id not used by the inflight window (never 0). */

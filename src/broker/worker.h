@@ -33,6 +33,16 @@ typedef struct st_imsg {
 } st_imsg;
 
 typedef struct st_broker st_broker;
+
+/* Why a delivery was dropped (counted per worker, st_worker.dropped). */
+enum st_drop_reason {
+    ST_DROP_QUEUE_OFFLINE, /* session queue at max_mqueue_len, client offline */
+    ST_DROP_QUEUE_STUCK,   /* ... client connected but not reading (flow.h) */
+    ST_DROP_QUEUE_CEILING, /* ... past the hard ceiling of a connected session (flow.h) */
+    ST_DROP_QOS0_OFFLINE,  /* QoS 0 to an offline session, mqueue_store_qos0 = false */
+    ST_DROP_TOO_LARGE,     /* larger than the client's Maximum Packet Size */
+    ST_DROP_REASONS
+};
 typedef struct st_worker st_worker;
 
 struct st_worker {
@@ -67,12 +77,13 @@ struct st_worker {
     long lag;                /* messages queued to connected, progressing sessions here */
     atomic_long lag_pub;     /* lag as last published for the other workers */
     long hot;                /* such sessions with a queue past half of max_mqueue_len */
-    atomic_long hot_pub;     /* hot as last published */
+    int unpause;             /* a paused client has had messages queued to it (flow.c) */
     uint32_t depth_checks;   /* flow.c: publishes since the inboxes' depth was read */
     uint32_t npaused;        /* clients whose reading is paused by backpressure */
     uint32_t remote_blocked; /* data lanes to other nodes past their high mark (remote.h) */
     atomic_int nheld;        /* clients whose output waits for route acks */
     uint64_t next_oid;       /* numbers the messages taken from clients here (st_msg.oid) */
+    atomic_ullong dropped[ST_DROP_REASONS]; /* deliveries dropped, by reason (flow.h) */
     struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
 };
 
@@ -107,6 +118,9 @@ struct st_broker {
     atomic_int evacuating; /* sessions are handed to other nodes: CONNECTs get 0x9C */
     atomic_int overloaded; /* flow.c: node-wide states, workers cache them */
     atomic_int congested;
+    /* flow.c: connected sessions past half of max_mqueue_len, on every worker; changed at
+     * once when one heats or cools, so every worker's publishers stop at their next PUBLISH */
+    _Alignas(64) atomic_long hot;
     int running;
 };
 
