@@ -179,10 +179,12 @@ static void pause(st_worker *w, st_client *c)
     st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
 }
 
-size_t st_flow_read_size(st_worker *w, st_client *c, size_t full)
+int st_flow_pause(st_worker *w, st_client *c)
 {
-    if (!w->overloaded && !w->congested && !w->remote_blocked) return full;
-    return may_pause(c) && full > ST_FLOW_SIP ? ST_FLOW_SIP : full;
+    if (!w->overloaded && !w->congested && !w->remote_blocked) return 0;
+    if (c->paused || !may_pause(c)) return 0;
+    pause(w, c);
+    return 1;
 }
 
 /* The state as this worker sees it right now, between two before_sleep updates: its own

@@ -40,12 +40,8 @@
 void st_flow_update(st_worker *w);
 /* On tick: recount the lag exactly (stuck sessions excluded). */
 void st_flow_tick(st_worker *w, int64_t now);
-/* Readable event on c: how many bytes to read (at most full). While c would be paused, a
- * sip of ST_FLOW_SIP bytes: enough for its next PUBLISH, after which st_flow_hold pauses
- * it with little left in its input buffer. Every paused publisher so gets one message
- * through per resume, in turn (fairness), and costs at most a sip of memory. */
-size_t st_flow_read_size(st_worker *w, st_client *c, size_t full);
-#define ST_FLOW_SIP 2048
+/* Readable event on c: 1 if reading c must pause now (then it has been paused). */
+int st_flow_pause(st_worker *w, st_client *c);
 /* After a PUBLISH from c: 1 if c must stop here (paused; the rest of what was read stays
  * in its input buffer and is parsed when it resumes). A single read can hold thousands of
  * packets, far more than a queue limit, so this is checked per packet. */
