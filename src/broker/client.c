@@ -27,7 +27,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     c->listener = listener;
     c->created = c->last_rx = st_loop_now(w->loop);
     st_peer_name(fd, c->peer, sizeof c->peer);
-    c->proxy_wait = w->cfg->listeners[listener].proxy_protocol;
+    c->proxy_wait = !!w->cfg->listeners[listener].proxy_protocol;
     st_client_adopt(w, c);
     return c;
 }
@@ -204,6 +204,7 @@ void st_client_disconnect(st_client *c, uint8_t reason, int abnormal)
         st_client_send(c, &p);
         st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
     }
+    c->linger = 1; /* the client may be writing still: let it read why, not a reset */
     st_client_close(c, abnormal);
 }
 
@@ -237,7 +238,10 @@ void st_client_close(st_client *c, int abnormal)
     if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
     c->state = ST_CS_CLOSED;
     st_loop_del(w->loop, &c->io);
-    close(c->io.fd);
+    if (c->linger)
+        st_linger_close(&w->linger, c->io.fd, st_loop_now(w->loop));
+    else
+        close(c->io.fd);
     c->io.fd = -1;
     list_leave(c);
     atomic_fetch_sub(&w->b->conns[c->listener], 1);
@@ -497,7 +501,8 @@ void st_client_on_io(st_io *io, uint32_t events)
             st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
         return;
     }
-    size_t cap = st_flow_read_size(w, c, w->rbuf_cap);
+    if (st_flow_pause(w, c)) return;
+    size_t cap = w->rbuf_cap;
     for (int i = 0; i < 4; i++) {
         ssize_t r = read(c->io.fd, w->rbuf, cap);
         if (r > 0) {

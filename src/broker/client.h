@@ -19,18 +19,19 @@ typedef struct st_client {
     uint8_t state;
     uint8_t version;
     uint8_t dirty;
-    uint8_t problem_info; /* v5 Request Problem Information */
-    uint8_t in_list;
-    uint8_t paused;       /* reading stopped by flow control (flow.h) */
-    uint8_t proxy_wait;   /* the listener expects a PROXY protocol header first */
-    uint8_t publisher;    /* has sent a PUBLISH (flow control may pause it) */
-    uint8_t resp_info;    /* ARRIVING: the CONNECT asked for Response Information */
-    uint16_t keepalive_s; /* effective keep alive */
-    uint16_t recv_max;    /* client's Receive Maximum: our outgoing window */
+    uint8_t problem_info : 1; /* v5 Request Problem Information */
+    uint8_t in_list : 1;
+    uint8_t paused : 1;     /* reading stopped by flow control (flow.h) */
+    uint8_t proxy_wait : 1; /* the listener expects a PROXY protocol header first */
+    uint8_t publisher : 1;  /* has sent a PUBLISH (flow control may pause it) */
+    uint8_t resp_info : 1;  /* ARRIVING: the CONNECT asked for Response Information */
+    uint8_t linger : 1;     /* closed by us with a reason: linger (net/linger.h) */
+    uint16_t keepalive_s;   /* effective keep alive */
+    uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
     uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
     uint16_t alias_out_max; /* aliases we may use towards the client */
-    uint16_t nalias_out;    /* (the small fields together: 264 bytes, a 272-byte chunk) */
+    uint16_t nalias_out;    /* (the small fields together: 264 bytes at most, a 272-byte chunk) */
     int64_t last_rx;
     int64_t last_progress; /* last ack received or bytes written (flow.h) */
     int64_t created;
@@ -62,7 +63,8 @@ int st_client_send(st_client *c, const mqtt_packet *pkt);
 /* Server-initiated DISCONNECT (v5 only; 3.x just closes) with reason, then close.
  * abnormal: the will is published (as for a network error). */
 void st_client_disconnect(st_client *c, uint8_t reason, int abnormal);
-/* Close now. abnormal: publish the will per the spec. */
+/* Close now. abnormal: publish the will per the spec. After a reason was sent (CONNACK
+ * refusal, DISCONNECT), set c->linger first: the socket then lingers (net/linger.h). */
 void st_client_close(st_client *c, int abnormal);
 void st_client_mark_dirty(st_client *c);
 /* Move c to the end of its worker's client list (flow.c: fairness between publishers). */

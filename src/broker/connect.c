@@ -19,6 +19,7 @@ static void connack_fail(st_client *c, uint8_t reason5)
     st_client_send(c, &p);
     st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
     LOG_NOTICE(c->w->log, "client %s: CONNECT refused, reason 0x%02x", c->peer, reason5);
+    c->linger = 1;
     st_client_close(c, 0);
 }
 
@@ -142,7 +143,7 @@ static void apply_client_limits(st_client *c, st_session *s, const mqtt_packet *
             c->alias_out_max =
                 pr->topic_alias_max < ST_ALIAS_OUT_CAP ? pr->topic_alias_max : ST_ALIAS_OUT_CAP;
         if (pr->present & MQTT_HAS(MQTT_PROP_REQUEST_PROBLEM_INFO))
-            c->problem_info = pr->request_problem_info;
+            c->problem_info = !!pr->request_problem_info;
         uint32_t e = pr->present & MQTT_HAS(MQTT_PROP_SESSION_EXPIRY) ? pr->session_expiry : 0;
         s->expiry_ms = e == 0xFFFFFFFFu ? ST_UNLIMITED : (int64_t)e * 1000;
     } else {

@@ -471,6 +471,7 @@ static void tick(void *ud)
     tick_sessions(w, now);
     st_dedup_tick(w, now);
     st_flow_tick(w, now);
+    st_linger_tick(&w->linger, now);
     if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
     st_worker_routes_acked(w); /* in case a wake-up was missed */
     resume_accept(w);
@@ -504,6 +505,7 @@ int st_worker_init(st_worker *w, st_broker *b, uint16_t id)
         return ST_ENOMEM;
     if (st_loop_add(w->loop, &w->wake, EPOLLIN) < 0) return ST_ESYS;
     st_loop_set_hooks(w->loop, before_sleep, tick, TICK_MS, w);
+    st_linger_init(&w->linger, w->loop);
     st_loop_set_flush(w->loop, flush_out);
     return 0;
 }
@@ -544,6 +546,7 @@ void st_worker_destroy(st_worker *w)
             st_session_free(v);
     }
     before_sleep(w);
+    st_linger_free(&w->linger);
     st_dedup_free(w);
     st_strmap_free(w->by_cid);
     st_strmap_free(w->by_sid);

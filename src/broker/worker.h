@@ -13,6 +13,7 @@
 #include "core/loop.h"
 #include "core/mpsc.h"
 #include "core/strmap.h"
+#include "net/linger.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -85,6 +86,7 @@ struct st_worker {
     uint64_t next_oid;       /* numbers the messages taken from clients here (st_msg.oid) */
     atomic_ullong dropped[ST_DROP_REASONS]; /* deliveries dropped, by reason (flow.h) */
     struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
+    st_linger_set linger;    /* connections we ended, read until the peer closes (linger.h) */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
