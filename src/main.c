@@ -33,13 +33,21 @@ typedef struct cli {
     char **rest;
 } cli;
 
-static void usage(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr, "usage: starling [-c FILE] foreground|start|stop|ping|version\n"
-                    "       starling [-c FILE] ctl cluster status [--json]\n"
-                    "       starling [-c FILE] ctl cluster routes\n"
-                    "       starling [-c FILE] ctl cluster force-leave <node>\n"
-                    "       starling bench conn|pub|sub|pubsub [options]\n");
+    fprintf(out, "usage: starling [-c FILE] foreground|start|stop|ping|version|help\n");
+    st_ctl_usage(out, "       ");
+    fprintf(out,
+            "       starling bench conn|pub|sub|pubsub [options]   (starling bench --help)\n"
+            "\n"
+            "  foreground   run in the foreground, logging to the console\n"
+            "  start        run as a daemon (pid file <node.data_dir>/starling.pid)\n"
+            "  stop         stop the running node gracefully\n"
+            "  ping         pong if the node is running\n"
+            "  ctl          ask the running node (its HTTP API, dashboard.listeners.http.bind)\n"
+            "  -c, --config FILE   the config file (default: %s); may also follow `ctl`\n"
+            "  -h, --help, help    this text\n",
+            DEFAULT_CONF);
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -253,24 +261,53 @@ static int cmd_ping(const st_config *c)
     return 1;
 }
 
+static int is_conf_opt(const char *s)
+{
+    return strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0;
+}
+
+/* Options before the command, and -c FILE right after `ctl` too (where people put it):
+ * `starling -c F ctl cluster status` and `starling ctl -c F cluster status`. Returns 0, 1
+ * for help, or -1 with the reason printed. */
 static int parse_args(int argc, char **argv, cli *a)
 {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+        const char *s = argv[i];
+        if (is_conf_opt(s)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "starling: option %s needs a file name\n", s);
+                return -1;
+            }
             a->conf_path = argv[++i];
             a->explicit_conf = 1;
+        } else if (!strcmp(s, "-h") || !strcmp(s, "--help") || (!a->cmd && !strcmp(s, "help"))) {
+            return 1;
+        } else if (s[0] == '-') {
+            fprintf(stderr, "starling: unknown option '%s'\n", s);
+            return -1;
         } else if (!a->cmd) {
-            a->cmd = argv[i];
-            if (strcmp(a->cmd, "ctl") == 0) { /* the rest belongs to ctl */
+            a->cmd = s;
+            if (strcmp(a->cmd, "ctl") == 0) { /* the rest belongs to ctl, after its -c */
+                while (i + 2 < argc && is_conf_opt(argv[i + 1])) {
+                    a->conf_path = argv[i + 2];
+                    a->explicit_conf = 1;
+                    i += 2;
+                }
+                if (i + 1 < argc && is_conf_opt(argv[i + 1])) {
+                    fprintf(stderr, "starling: option %s needs a file name\n", argv[i + 1]);
+                    return -1;
+                }
                 a->rest = argv + i + 1;
                 a->nrest = argc - i - 1;
                 break;
             }
         } else {
+            fprintf(stderr, "starling: unexpected '%s' after '%s'\n", s, a->cmd);
             return -1;
         }
     }
+    if (!a->cmd) fprintf(stderr, "starling: no command given\n");
     return a->cmd ? 0 : -1;
 }
 
@@ -278,8 +315,13 @@ int main(int argc, char **argv)
 {
     cli a;
     if (argc >= 2 && strcmp(argv[1], "bench") == 0) return st_bench_main(argc - 1, argv + 1);
-    if (parse_args(argc, argv, &a) < 0) {
-        usage();
+    int pa = parse_args(argc, argv, &a);
+    if (pa == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (pa < 0) {
+        usage(stderr);
         return 2;
     }
     if (strcmp(a.cmd, "version") == 0) {
@@ -290,7 +332,7 @@ int main(int argc, char **argv)
                 !strcmp(a.cmd, "ping") || !strcmp(a.cmd, "ctl");
     if (!known) {
         fprintf(stderr, "starling: unknown command '%s'\n", a.cmd);
-        usage();
+        usage(stderr);
         return 2;
     }
     st_config *c = load_config(&a);

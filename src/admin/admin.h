@@ -10,6 +10,7 @@
 #include "core/log.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct st_admin st_admin;
 
@@ -19,6 +20,8 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
 int st_admin_start(st_admin *a, char *err, size_t errlen);
 void st_admin_free(st_admin *a); /* stops the thread first */
 
+/* The ctl lines of the usage text; the first line starts with `first`. */
+void st_ctl_usage(FILE *out, const char *first);
 /* `starling ctl <args>` against the node configured by c. Returns the exit status. */
 int st_ctl_main(const st_config *c, int argc, char **argv);
 

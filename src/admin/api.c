@@ -71,9 +71,11 @@ static void error(st_http_resp *r, int status, const char *code, const char *msg
 
 static void nodes_json(sb *b, const st_api *api, const st_cluster_node *v, size_t n, int one)
 {
+    int first = 1;
     for (size_t i = 0; i < n; i++) {
-        if (one && !v[i].self) continue;
-        if (!one && i) sb_printf(b, ",");
+        if ((one && !v[i].self) || !v[i].member) continue;
+        if (!first) sb_printf(b, ",");
+        first = 0;
         sb_printf(b, "{\"node\":");
         sb_json_str(b, v[i].name);
         sb_printf(b, ",\"node_status\":\"%s\"", v[i].running ? "running" : "stopped");
@@ -85,6 +87,32 @@ static void nodes_json(sb *b, const st_api *api, const st_cluster_node *v, size_
 
 static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
                   const st_cluster_node *v, size_t n);
+
+/* EMQX's running_nodes / stopped_nodes, members of this node's cluster only; nodes linked
+ * but not members in linked_nodes, and while this node is in no cluster yet, why in
+ * not_formed (Starling's keys). */
+static void cluster_status_json(sb *b, st_cluster *cl, const st_cluster_node *v, size_t n)
+{
+    static const char *const keys[] = {"running_nodes", "stopped_nodes", "linked_nodes"};
+    for (int k = 0; k < 3; k++) {
+        sb_printf(b, "%s\"%s\":[", k ? "]," : "{", keys[k]);
+        int first = 1;
+        for (size_t i = 0; i < n; i++) {
+            int which = !v[i].member ? 2 : v[i].running ? 0 : 1;
+            if (which != k || (k == 2 && !v[i].running)) continue;
+            sb_printf(b, "%s", first ? "" : ",");
+            sb_json_str(b, v[i].name);
+            first = 0;
+        }
+    }
+    sb_printf(b, "]");
+    char why[320];
+    if (!st_cluster_formed(cl, why, sizeof why)) {
+        sb_printf(b, ",\"not_formed\":");
+        sb_json_str(b, why);
+    }
+    sb_printf(b, "}");
+}
 
 /* The control plane: Raft state and the replicated member table. */
 static void control_json(sb *b, st_cluster *cl)
@@ -213,10 +241,14 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
                   const st_cluster_node *v, size_t n)
 {
     sb b = {0};
-    if (strcmp(req->path, "/status") == 0) {
-        sb_printf(&b, "Node %s is started\nstarling is running\n",
-                  st_cluster_node_name(api->cluster));
-        reply(resp, 200, "text/plain", &b);
+    if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/api/v5/status") == 0) {
+        /* 503 until the node is in a cluster: a readiness probe waits for it */
+        char why[320];
+        int formed = st_cluster_formed(api->cluster, why, sizeof why);
+        sb_printf(&b, "Node %s is started\nstarling is %s\n", st_cluster_node_name(api->cluster),
+                  formed ? "running" : "not_running");
+        if (!formed) sb_printf(&b, "not in a cluster yet: %s\n", why);
+        reply(resp, formed ? 200 : 503, "text/plain", &b);
     } else if (strcmp(req->path, "/api/v5/nodes") == 0) {
         sb_printf(&b, "[");
         nodes_json(&b, api, v, n, 0);
@@ -224,7 +256,7 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         reply(resp, 200, "application/json", &b);
     } else if (strncmp(req->path, "/api/v5/nodes/", 14) == 0) {
         size_t i = 0;
-        while (i < n && strcmp(v[i].name, req->path + 14) != 0)
+        while (i < n && (strcmp(v[i].name, req->path + 14) != 0 || !v[i].member))
             i++;
         if (i == n) {
             error(resp, 404, "NOT_FOUND", "no such node");
@@ -236,8 +268,9 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         sb_printf(&b, "{\"name\":");
         sb_json_str(&b, st_cluster_name(api->cluster));
         sb_printf(&b, ",\"nodes\":[");
-        for (size_t i = 0; i < n; i++) {
-            sb_printf(&b, "%s", i ? "," : "");
+        for (size_t i = 0, k = 0; i < n; i++) {
+            if (!v[i].member) continue;
+            sb_printf(&b, "%s", k++ ? "," : "");
             sb_json_str(&b, v[i].name);
         }
         sb_printf(&b, "],");
@@ -248,17 +281,7 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         routes_json(&b, api->cluster);
         reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster/status") == 0) {
-        for (int running = 1; running >= 0; running--) {
-            sb_printf(&b, "%s", running ? "{\"running_nodes\":[" : "],\"stopped_nodes\":[");
-            int first = 1;
-            for (size_t i = 0; i < n; i++) {
-                if (v[i].running != running) continue;
-                sb_printf(&b, "%s", first ? "" : ",");
-                sb_json_str(&b, v[i].name);
-                first = 0;
-            }
-        }
-        sb_printf(&b, "]}");
+        cluster_status_json(&b, api->cluster, v, n);
         reply(resp, 200, "application/json", &b);
     } else {
         error(resp, 404, "NOT_FOUND", "no such endpoint");

@@ -13,13 +13,20 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+void st_ctl_usage(FILE *out, const char *first)
+{
+    fprintf(out,
+            "%sstarling [-c FILE] ctl cluster status [--json]\n"
+            "       starling [-c FILE] ctl cluster routes\n"
+            "       starling [-c FILE] ctl cluster join <node>\n"
+            "       starling [-c FILE] ctl cluster leave\n"
+            "       starling [-c FILE] ctl cluster force-leave <node>\n",
+            first);
+}
+
 static void ctl_usage(void)
 {
-    fprintf(stderr, "usage: starling [-c FILE] ctl cluster status [--json]\n"
-                    "       starling [-c FILE] ctl cluster routes\n"
-                    "       starling [-c FILE] ctl cluster join <node>\n"
-                    "       starling [-c FILE] ctl cluster leave\n"
-                    "       starling [-c FILE] ctl cluster force-leave <node>\n");
+    st_ctl_usage(stderr, "usage: ");
 }
 
 /* method path to the API at bind (a wildcard address means this machine). Returns the
@@ -203,6 +210,16 @@ static int cluster_status(const st_config *c, int json)
         printf(", stopped_nodes => ");
         print_names(body, t, "stopped_nodes");
         printf("}\n");
+        int linked = st_json_get(body, t, 0, "linked_nodes");
+        if (linked >= 0 && t[linked].size) {
+            printf("Linked, not members: ");
+            print_names(body, t, "linked_nodes");
+            printf("\n");
+        }
+        int why = st_json_get(body, t, 0, "not_formed");
+        char text[400];
+        if (why >= 0 && st_json_str(body, &t[why], text, sizeof text) >= 0)
+            printf("Not formed yet: %s\n", text);
     }
     free(body);
     return 0;

@@ -429,33 +429,36 @@ static void view_node(st_cluster_node *o, const char *name, int self, const st_p
     o->rtt_us = p && p->link ? p->link->rtt_us : 0;
 }
 
-/* Members (the replicated table) once this node is in a cluster: running = self, or
- * up and linked. Before that (or on a replicant): the nodes it knows, running = linked. */
+/* Members (the replicated table) once this node is in a cluster: running = self, or up and
+ * linked; a node still joining is not a member yet. Before that, only itself. Then every
+ * other peer it knows, as a non-member (running = linked). */
 size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&c->view_lock);
     const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
-    if (t && st_nodes_find(t, c->cfg.node_name)) {
-        for (uint32_t i = 0; i < t->n; i++, n++) {
-            const st_node_row *r = &t->rows[i];
-            if (r->state == ST_NS_LEFT) {
-                n--;
-                continue;
-            }
-            if (n >= max) continue;
+    if (t && !st_cl_formed(c)) t = NULL; /* rows, but not (yet) a member of a formed cluster */
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        const st_node_row *r = &t->rows[i];
+        if (r->state == ST_NS_LEFT) continue;
+        if (n < max) {
             int self = strcmp(r->name, c->cfg.node_name) == 0;
             view_node(&out[n], r->name, self, peer_named(c, r->name));
-            if (!self && r->state != ST_NS_UP) out[n].running = 0;
+            out[n].member = self || r->state != ST_NS_JOINING;
+            if (!self && r->state != ST_NS_UP && out[n].member) out[n].running = 0;
         }
-    } else {
+        n++;
+    }
+    if (!t) {
         if (max) view_node(&out[0], c->cfg.node_name, 1, NULL);
+        if (max) out[0].member = 1;
         n = 1;
-        for (int i = 0; i < c->npeers; i++) {
-            if (c->peers[i]->forgotten) continue;
-            if (n < max) view_node(&out[n], c->peers[i]->name, 0, c->peers[i]);
-            n++;
-        }
+    }
+    for (int i = 0; i < c->npeers; i++) {
+        const st_node_row *r = t ? st_nodes_find(t, c->peers[i]->name) : NULL;
+        if (c->peers[i]->forgotten || (r && r->state != ST_NS_LEFT)) continue;
+        if (n < max) view_node(&out[n], c->peers[i]->name, 0, c->peers[i]);
+        n++;
     }
     pthread_mutex_unlock(&c->view_lock);
     return n;

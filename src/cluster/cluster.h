@@ -73,6 +73,7 @@ typedef struct st_cluster_node {
     char name[256];
     int self;
     int running; /* self, or a peer whose CONTROL link is up */
+    int member;  /* in this node's cluster (its member table), self included */
     int64_t rtt_us;
 } st_cluster_node;
 
@@ -81,6 +82,9 @@ typedef struct st_cluster_node {
  * docs/cluster.md) "known" stands in for "member". */
 size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max);
 const char *st_cluster_name(const st_cluster *c);
+/* Is this node a member of a formed cluster (a cluster of one counts)? If not, why, in why
+ * ("waiting for starling@h", ...). Any thread. */
+int st_cluster_formed(st_cluster *c, char *why, size_t cap);
 
 /* The control plane as this node sees it: Raft state and the replicated member table. */
 typedef struct st_cluster_member {

@@ -159,6 +159,13 @@ int st_cl_is_member(st_cluster *c)
     return is_member(c);
 }
 
+int st_cl_formed(st_cluster *c)
+{
+    if (!is_member(c)) return 0;
+    const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
+    return me->state != ST_NS_JOINING;
+}
+
 void st_cl_on_link_up(st_cluster *c, st_link *l)
 {
     /* a replicant asks on every new link: after being declared down, its links are closed
@@ -593,6 +600,22 @@ void st_cl_self_reset(st_cluster *c)
     c->down_pending = 0;
 }
 
+/* Static seeds as discovery's answer (the seeds and this node): the seeds other than this
+ * node, counted (a node that names itself ignores that entry). */
+static int static_candidates(st_cluster *c)
+{
+    int others = 0;
+    c->ndisc = 0;
+    for (size_t i = 0; i <= c->cfg.nseeds && c->ndisc < 64; i++) {
+        const char *name = i < c->cfg.nseeds ? c->cfg.seeds[i] : c->cfg.node_name;
+        size_t n = strnlen(name, sizeof c->disc[0] - 1);
+        memcpy(c->disc[c->ndisc], name, n);
+        c->disc[c->ndisc++][n] = 0;
+        others += i < c->cfg.nseeds && strcmp(name, c->cfg.node_name) != 0;
+    }
+    return others;
+}
+
 int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 {
     if (c->cfg.role == CW_ROLE_REPLICANT) { /* never a Raft member: tails a core (tail.c) */
@@ -614,11 +637,12 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
     snprintf(dir, sizeof dir, "%s/raft", c->cfg.data_dir);
     snprintf(c->raft_dir, sizeof c->raft_dir, "%s", dir);
     snprintf(addr, sizeof addr, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
-    /* A node with seeds joins their cluster; one without forms its own. With dns, etcd or
-     * k8s discovery every node has the same list: a node with Raft state restarts on it, a
-     * fresh one decides after the discovery window (decide() below). */
-    c->joining = c->cfg.strategy == ST_DISC_STATIC && c->cfg.nseeds > 0;
-    if (c->cfg.strategy == ST_DISC_DNS || c->cfg.strategy == ST_DISC_ETCD ||
+    /* Static seeds (other than this node), dns, etcd and k8s discovery follow one rule: a
+     * node with Raft state restarts on it, a fresh one decides after the discovery window
+     * (decide() below). A node with no seed but itself forms its own cluster at once. */
+    c->joining = 0;
+    if (c->cfg.strategy == ST_DISC_STATIC && static_candidates(c) > 0) c->disc_answered = 1;
+    if (c->disc_answered || c->cfg.strategy == ST_DISC_DNS || c->cfg.strategy == ST_DISC_ETCD ||
         c->cfg.strategy == ST_DISC_K8S) {
         char meta[700];
         snprintf(meta, sizeof meta, "%s/metadata1", dir);
@@ -634,10 +658,20 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
     return rc;
 }
 
-/* The bootstrap rule for dynamic discovery (docs/cluster.md §5.6): join as soon as a node
- * we reach says it is in a cluster; else, once the discovery window has passed and DNS
- * has answered, the node with the smallest name among those discovered forms the cluster
- * and the others wait for it. */
+/* A linked core: one that can answer us now and could form a cluster (a replicant never
+ * does). */
+static int reachable(st_cluster *c, const char *name)
+{
+    st_peer *p = st_peer_get(c, name, 0);
+    return p && !p->forgotten && p->link && p->link->state == ST_L_READY &&
+           p->link->peer_role != CW_ROLE_REPLICANT;
+}
+
+/* The bootstrap rule for every discovery strategy but manual (docs/cluster.md §5.6): join as
+ * soon as a node we reach says it is in a cluster; else, once the discovery window has
+ * passed and discovery has answered, the node with the smallest name among itself and the
+ * candidates it reaches forms the cluster and the others wait for it (a candidate that
+ * never starts does not hold the others up). */
 static void decide(st_cluster *c)
 {
     if (!c->deciding) return;
@@ -646,10 +680,17 @@ static void decide(st_cluster *c)
         member |= c->peers[i]->member && !c->peers[i]->forgotten;
     const char *smallest = c->cfg.node_name;
     for (int i = 0; i < c->ndisc; i++)
-        if (strcmp(c->disc[i], smallest) < 0) smallest = c->disc[i];
+        if (strcmp(c->disc[i], smallest) < 0 && reachable(c, c->disc[i])) smallest = c->disc[i];
     int form = !member && !c->manual_join && c->disc_answered && st_cl_now(c) >= c->decide_after &&
                strcmp(smallest, c->cfg.node_name) == 0;
     if (!member && !form) {
+        int window = !c->disc_answered || c->manual_join || st_cl_now(c) < c->decide_after;
+        pthread_mutex_lock(&c->view_lock);
+        if (window)
+            snprintf(c->forming, sizeof c->forming, "discovering the other nodes");
+        else
+            snprintf(c->forming, sizeof c->forming, "waiting for %s", smallest);
+        pthread_mutex_unlock(&c->view_lock);
         if (c->disc_answered && !c->manual_join && st_cl_now(c) >= c->decide_after &&
             !c->wait_logged) {
             LOG_INFO(c->log, "cluster: waiting for %s to form the cluster", smallest);
@@ -714,6 +755,28 @@ void st_cl_control_free(st_cluster *c)
     st_cl_propose_free(c);
     st_cl_registry_free(c);
     st_fsm_free(c->fsm);
+}
+
+/* Why this node is not in a cluster yet (under view_lock). */
+static void not_formed(st_cluster *c, char *why, size_t cap)
+{
+    if (c->cfg.role == CW_ROLE_REPLICANT)
+        snprintf(why, cap, "a replicant waiting for a core to take it in");
+    else if (c->deciding && c->forming[0])
+        snprintf(why, cap, "%s", c->forming);
+    else if (is_member(c))
+        snprintf(why, cap, "joining: the leader is making it a voter");
+    else
+        snprintf(why, cap, "joining: waiting for a leader to take it in");
+}
+
+int st_cluster_formed(st_cluster *c, char *why, size_t cap)
+{
+    pthread_mutex_lock(&c->view_lock);
+    int formed = st_cl_formed(c);
+    if (!formed) not_formed(c, why, cap);
+    pthread_mutex_unlock(&c->view_lock);
+    return formed;
 }
 
 void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max)

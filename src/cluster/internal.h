@@ -236,6 +236,7 @@ struct st_cluster {
     char raft_dir[600];
     int64_t decide_after;
     int wait_logged;
+    char forming[300]; /* deciding: what it waits for, for the API (view_lock) */
 };
 
 int64_t st_cl_now(st_cluster *c);
@@ -273,6 +274,8 @@ int st_dw_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t er
 
 /* control.c */
 int st_cl_is_member(st_cluster *c);
+/* A member of a formed cluster, past joining (what the status calls "in a cluster"). */
+int st_cl_formed(st_cluster *c);
 const char *st_cl_leader_name(st_cluster *c); /* as this node knows it, or NULL */
 void st_cl_probe_request(st_cluster *c, st_link *l, const cw_probe *q);
 void st_cl_probe_response(st_cluster *c, st_link *l, const cw_probe *a);

@@ -187,6 +187,28 @@ class Broker:
         pytest.fail("%s did not start on port %s within %ds\n--- log ---\n%s"
                     % (self.kind, self.port, START_TIMEOUT, self.log()), pytrace=False)
 
+    def spawn(self):
+        """Start the process and return at once (start several, then wait_ready on each:
+        nodes started all at once). No retry on a port taken meanwhile."""
+        if self.port is None:
+            self.port = free_port()
+            self.api_port = None
+        self.write_config()
+        self._log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
+                                         cwd=self.dir, start_new_session=True,
+                                         env=dict(os.environ, **self.env),
+                                         preexec_fn=self._limits)
+        return self
+
+    def wait_ready(self):
+        if not self._wait_accepting(self._log_start):
+            self.proc = None
+            pytest.fail("%s did not start on port %s within %ds\n--- log ---\n%s"
+                        % (self.kind, self.port, START_TIMEOUT, self.log()), pytrace=False)
+        return self
+
     def _limits(self):
         if self.nofile:
             resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)

@@ -135,3 +135,33 @@ def test_port_in_use(broker, broker_factory):
     m.client(broker.port, "p", 4).publish("t", b"x")
     assert sub.expect_publish().payload == b"x"
 
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h", "help"])
+def test_help_prints_the_whole_usage(broker_factory, flag):
+    """`starling --help`, `-h` and `help`: every command (ctl cluster join/leave too) on
+    stdout, exit 0."""
+    b = broker_factory()
+    p = subprocess.run([b.command()[0], flag], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=15)
+    assert p.returncode == 0 and p.stderr == "", p
+    for cmd in ("foreground", "start", "stop", "ping", "version", "ctl cluster status",
+                "ctl cluster join <node>", "ctl cluster leave", "ctl cluster force-leave",
+                "bench"):
+        assert cmd in p.stdout, (cmd, p.stdout)
+
+
+def test_ctl_takes_the_config_option_before_or_after_ctl(broker):
+    """`starling -c F ctl cluster status` and `starling ctl -c F cluster status` both ask
+    the node of F; an unknown option is named; -c without a file says so."""
+    from clusterlib import wait_api
+    wait_api(broker)
+    for args in (("-c", broker.conf_path, "ctl", "cluster", "status"),
+                 ("ctl", "-c", broker.conf_path, "cluster", "status"),
+                 ("ctl", "--config", broker.conf_path, "cluster", "status", "--json")):
+        p = run(broker, *args)
+        assert p.returncode == 0 and "running_nodes" in p.stdout, (args, p.stdout)
+    p = run(broker, "--frobnicate", "ctl", "cluster", "status")
+    assert p.returncode == 2 and "unknown option '--frobnicate'" in p.stdout, p.stdout
+    p = run(broker, "ctl", "-c")
+    assert p.returncode == 2 and "-c needs a file name" in p.stdout, p.stdout
