@@ -35,6 +35,12 @@ if clang-format --dry-run --Werror $(git ls-files 'src/*.[ch]' 'tests/*.[ch]') 2
 else
     echo "format: FAILED (run clang-format -i on these)"; head -n 20 "$RES/format.txt"; fails=$((fails + 1))
 fi
+echo "== layering check"
+if bash scripts/check-layers.sh; then
+    fmt_pass=$((fmt_pass + 1))
+else
+    echo "layers: FAILED (docs/architecture.md, Modules)"; fails=$((fails + 1))
+fi
 echo "== plain build"
 build build Release || fails=$((fails + 1))  # what users build: -O3 warnings count
 echo "== unit tests (plain)"

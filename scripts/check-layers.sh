@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The layering check (docs/architecture.md, "Modules"): reads the #include "..." lines of
+# src/ and fails, naming the file and the include, when a module includes a header of a
+# module it may not use. Also refused: `extern` declarations of functions in .c files (C
+# can call a function without including its header; the headers must be the only way in).
+#   scripts/check-layers.sh [SRC_DIR]     exit 0 clean, 1 with one line per violation
+set -uo pipefail
+src=${1:-"$(dirname "$0")/../src"}
+# module -> the modules it may include (itself always)
+declare -A may=(
+    [core]=""
+    [net]="core"
+    [mqtt]="core"
+    [route]="core"
+    [config]="core"
+    [cwire]="core"
+    [broker]="core net mqtt route config"
+    [cluster]="core net mqtt route config cwire broker"
+    [admin]="core net mqtt route config cwire broker cluster"
+    [bench]="core net mqtt"
+    [main.c]="core net mqtt route config cwire broker cluster admin bench"
+)
+bad=0
+while IFS= read -r file; do
+    rel=${file#"$src"/}
+    mod=${rel%%/*}
+    [ "$rel" = main.c ] && mod=main.c
+    if [ -z "${may[$mod]+x}" ]; then
+        echo "$rel: module '$mod' is not in the layer table (scripts/check-layers.sh)"
+        bad=1
+        continue
+    fi
+    while IFS=: read -r line inc; do
+        target=${inc%%/*}
+        [ "$target" = "$inc" ] && continue # a system-style or same-folder header name
+        [ "$target" = "$mod" ] && continue
+        case " ${may[$mod]} " in
+        *" $target "*) ;;
+        *)
+            echo "$rel:$line: includes \"$inc\": $mod may not use $target"
+            bad=1
+            ;;
+        esac
+    done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" |
+        sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1:\2/')
+    if [[ $file == *.c ]]; then
+        while IFS= read -r hit; do
+            echo "$rel:${hit%%:*}: an extern declaration in a .c file: include the header"
+            bad=1
+        done < <(grep -nE '^[[:space:]]*extern[[:space:]]+[^(;]*\(' "$file")
+    fi
+done < <(find "$src" -name '*.[ch]' | sort)
+if [ "$bad" = 0 ]; then echo "layers: ok"; fi
+exit "$bad"
