@@ -10,9 +10,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Zeroed memory on a cache-line boundary (st_broker and st_worker align their shared
+ * counters to cache lines); freed with free(). */
+static void *aligned_calloc(size_t size)
+{
+    size = (size + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, size);
+    if (p) memset(p, 0, size);
+    return p;
+}
+
 st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
 {
-    st_broker *b = calloc(1, sizeof *b);
+    st_broker *b = aligned_calloc(sizeof *b);
     if (!b) return NULL;
     b->cfg = *cfg;
     b->log = log;
@@ -22,7 +32,7 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
     atomic_init(&b->next_sid, 1);
     b->subs = st_subs_new(cfg->share_strategy);
     b->retain = st_retain_new(cfg->max_retained_messages);
-    b->w = calloc((size_t)b->nw, sizeof *b->w);
+    b->w = aligned_calloc((size_t)b->nw * sizeof *b->w);
     if (!b->subs || !b->retain || !b->w) {
         st_broker_free(b);
         return NULL;

@@ -69,21 +69,23 @@ struct st_worker {
     uint64_t rng;
     uint8_t *wake_pending; /* per worker: inbox pushed this iteration */
     int stopping;
-    int spare_fd;            /* held open to accept-and-close when the open-file limit is hit */
-    int fd_ceiling;          /* accepted descriptors at or above this are refused */
-    int accept_paused;       /* listeners unwatched until the next tick (no descriptor free) */
-    atomic_long depth;       /* inbox items not yet handled (written by other threads) */
-    int overloaded;          /* some inbox is past ST_INBOX_HIGH: stop reading clients */
-    int congested;           /* subscribers lag: stop reading publishers (flow.h) */
-    long lag;                /* messages queued to connected, progressing sessions here */
-    atomic_long lag_pub;     /* lag as last published for the other workers */
-    long hot;                /* such sessions with a queue past half of max_mqueue_len */
-    int unpause;             /* a paused client has had messages queued to it (flow.c) */
-    uint32_t depth_checks;   /* flow.c: publishes since the inboxes' depth was read */
-    uint32_t npaused;        /* clients whose reading is paused by backpressure */
-    uint32_t remote_blocked; /* data lanes to other nodes past their high mark (remote.h) */
-    atomic_int nheld;        /* clients whose output waits for route acks */
-    uint64_t next_oid;       /* numbers the messages taken from clients here (st_msg.oid) */
+    int spare_fd;      /* held open to accept-and-close when the open-file limit is hit */
+    int fd_ceiling;    /* accepted descriptors at or above this are refused */
+    int accept_paused; /* listeners unwatched until the next tick (no descriptor free) */
+    /* written by other threads on every post: a cache line of its own, so that the owner's
+     * per-message fields below (lag, depth_checks) do not bounce with it */
+    _Alignas(64) atomic_long depth; /* inbox items not yet handled */
+    _Alignas(64) int overloaded;    /* some inbox is past ST_INBOX_HIGH: stop reading clients */
+    int congested;                  /* subscribers lag: stop reading publishers (flow.h) */
+    long lag;                       /* messages queued to connected, progressing sessions here */
+    atomic_long lag_pub;            /* lag as last published for the other workers */
+    long hot;                       /* such sessions with a queue past half of max_mqueue_len */
+    int unpause;                    /* a paused client has had messages queued to it (flow.c) */
+    uint32_t depth_checks;          /* flow.c: publishes since the inboxes' depth was read */
+    uint32_t npaused;               /* clients whose reading is paused by backpressure */
+    uint32_t remote_blocked;        /* data lanes to other nodes past their high mark (remote.h) */
+    atomic_int nheld;               /* clients whose output waits for route acks */
+    uint64_t next_oid;              /* numbers the messages taken from clients here (st_msg.oid) */
     atomic_ullong dropped[ST_DROP_REASONS]; /* deliveries dropped, by reason (flow.h) */
     struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
     st_linger_set linger;    /* connections we ended, read until the peer closes (linger.h) */
