@@ -78,7 +78,7 @@ static const struct st_schema_key keys[] = {
     {"mqtt.keepalive_multiplier", ST_T_FLOAT, 0, "1.5", 1, 1000, NULL, "A client is dropped after keepalive x multiplier without a packet."},
     {"mqtt.retry_interval", ST_T_DURATION, ST_F_INF, "infinity", POS, NULL, "Resend unacknowledged QoS 1/2 messages after this long."},
     {"mqtt.max_inflight", ST_T_INT, 0, "32", 1, 65535, NULL, "QoS 1/2 messages in flight to one client."},
-    {"mqtt.max_mqueue_len", ST_T_INT, ST_F_INF | ST_F_ZERO_INF, "1000", NONNEG, NULL, "Messages queued per session while offline or inflight is full (oldest dropped); 0 = unlimited."},
+    {"mqtt.max_mqueue_len", ST_T_INT, ST_F_INF | ST_F_ZERO_INF, "1000", NONNEG, NULL, "Messages queued per session beyond its inflight window: past this the oldest is dropped while the client is offline or has stopped reading; a client that is reading slows its publishers instead (flow control) and loses nothing; past half of it, publishers pause. 0 = unlimited."},
     {"mqtt.mqueue_store_qos0", ST_T_BOOL, 0, "true", NR, NULL, "Queue QoS 0 messages too."},
     {"mqtt.max_awaiting_rel", ST_T_INT, ST_F_INF, "100", NONNEG, NULL, "Incoming QoS 2 messages awaiting PUBREL per client."},
     {"mqtt.await_rel_timeout", ST_T_DURATION, 0, "300s", NONNEG, NULL, "Drop an incoming QoS 2 message whose PUBREL has not come after this long."},
