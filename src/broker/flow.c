@@ -21,7 +21,6 @@ static int64_t mqueue_max(const st_worker *w)
 static void heat(st_worker *w, st_session *s)
 {
     s->hot = 1;
-    w->hot++;
     atomic_fetch_add_explicit(&w->b->hot, 1, memory_order_relaxed);
 }
 
@@ -39,7 +38,6 @@ static void cool(st_worker *w, st_session *s)
 {
     if (!s->hot) return;
     s->hot = 0;
-    w->hot--;
     if (atomic_fetch_sub_explicit(&w->b->hot, 1, memory_order_relaxed) == 1) wake_others(w);
 }
 
@@ -68,10 +66,8 @@ void st_flow_attach(st_worker *w, st_session *s, int sign)
 
 void st_flow_queued(st_worker *w, st_session *s)
 {
-    st_client *c = s->client;
     int64_t max = mqueue_max(w);
-    if (c->paused) w->unpause = 1; /* its acks must be read: st_flow_update resumes it */
-    if (!progressing(c, st_loop_now(w->loop))) return; /* stuck: see st_flow_tick */
+    if (!progressing(s->client, st_loop_now(w->loop))) return; /* stuck: see st_flow_tick */
     w->lag++;
     if (max && !s->hot && (int64_t)s->qlen * 2 >= max) heat(w, s);
 }

@@ -53,7 +53,8 @@ int st_flow_blocked(st_worker *w);
 /* Queue length at which the oldest message of s is dropped (0: none), and the reason
  * counted when it is (offline, stuck, or the ceiling of a reading session). */
 int64_t st_flow_queue_limit(const st_worker *w, const st_session *s, int *reason);
-/* Count a dropped delivery to s (st_worker.dropped; logged every 1024th per session). */
+/* Count a dropped delivery to s (st_worker.dropped; the first and every 1,024th of a
+ * reason on a worker are logged). */
 void st_flow_dropped(st_worker *w, st_session *s, int reason);
 const char *st_flow_drop_name(int reason);
 /* Something was sent or queued to c: if flow control paused it, it is read again from the

@@ -79,7 +79,6 @@ struct st_worker {
     int congested;                  /* subscribers lag: stop reading publishers (flow.h) */
     long lag;                       /* messages queued to connected, progressing sessions here */
     atomic_long lag_pub;            /* lag as last published for the other workers */
-    long hot;                       /* such sessions with a queue past half of max_mqueue_len */
     int unpause;                    /* a paused client has had messages queued to it (flow.c) */
     uint32_t depth_checks;          /* flow.c: publishes since the inboxes' depth was read */
     uint32_t npaused;               /* clients whose reading is paused by backpressure */
