@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The layering check (docs/architecture.md, "Modules"): reads the #include "..." lines of
-# src/ and fails, naming the file and the include, when a module includes a header of a
-# module it may not use. Also refused: `extern` declarations of functions in .c files (C
-# can call a function without including its header; the headers must be the only way in).
+# The layering check (docs/architecture.md, "Modules"; docs/cluster.md, "Parts"): reads the
+# #include "..." lines of src/ and fails, naming the file and the include, when a module
+# includes a header of a module it may not use. Inside src/cluster/ each subfolder is a part
+# of its own (cluster/<part>), with its own rules; the files at the top of src/cluster/ are
+# the wiring, the only ones that may include every part. Outside the cluster module only
+# cluster/cluster.h is its face. Also refused: `extern` declarations of functions in .c files
+# (C can call a function without including its header; the headers must be the only way in).
 #   scripts/check-layers.sh [SRC_DIR]     exit 0 clean, 1 with one line per violation
 set -uo pipefail
 src=${1:-"$(dirname "$0")/../src"}
@@ -15,15 +18,25 @@ declare -A may=(
     [config]="core"
     [cwire]="core"
     [broker]="core net mqtt route config"
-    [cluster]="core net mqtt route config cwire broker"
+    [cluster]="core net mqtt route config cwire broker cluster/discovery"
+    [cluster/discovery]="core net"
     [admin]="core net mqtt route config cwire broker cluster"
     [bench]="core net mqtt"
     [main.c]="core net mqtt route config cwire broker cluster admin bench"
 )
+# A path's module: its first folder, or cluster/<part> for a file in a part's folder.
+module_of() {
+    local first=${1%%/*} rest=${1#*/}
+    if [ "$first" = cluster ] && [ "${rest%%/*}" != "$rest" ]; then
+        echo "cluster/${rest%%/*}"
+    else
+        echo "$first"
+    fi
+}
 bad=0
 while IFS= read -r file; do
     rel=${file#"$src"/}
-    mod=${rel%%/*}
+    mod=$(module_of "$rel")
     [ "$rel" = main.c ] && mod=main.c
     if [ -z "${may[$mod]+x}" ]; then
         echo "$rel: module '$mod' is not in the layer table (scripts/check-layers.sh)"
@@ -31,8 +44,8 @@ while IFS= read -r file; do
         continue
     fi
     while IFS=: read -r line inc; do
-        target=${inc%%/*}
-        [ "$target" = "$inc" ] && continue # a system-style or same-folder header name
+        [ "${inc%%/*}" = "$inc" ] && continue # a system-style or same-folder header name
+        target=$(module_of "$inc")
         [ "$target" = "$mod" ] && continue
         case " ${may[$mod]} " in
         *" $target "*) ;;

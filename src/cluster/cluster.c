@@ -23,114 +23,25 @@
 
 #define TOMBSTONE_GC_MS 60000
 
-static int strategy_of(const char *s)
+const char *st_cl_resolve(const st_cluster *c, const char *host)
 {
-    static const char *const names[] = {"manual", "static", "dns", "etcd", "k8s"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0) return i;
-    return ST_DISC_MANUAL;
+    return c->disco ? st_discovery_addr(c->disco, host) : host;
 }
 
-static int copy(char *dst, size_t cap, const char *src, const char *key, char *err, size_t errlen)
+/* Discovery answered: the names are the candidates of the bootstrap decision (control.c),
+ * and every one we do not know yet becomes a peer to dial. */
+static void on_found(void *ctx, const char (*names)[256], int n, const char *how)
 {
-    if (strlen(src) >= cap) {
-        snprintf(err, errlen, "%s: too long (at most %zu bytes)", key, cap - 1);
-        return ST_ECONFIG;
-    }
-    memcpy(dst, src, strlen(src) + 1);
-    return 0;
-}
-
-/* name@host: name of letters, digits, '_', '-', '.'; host a DNS name or an IP address
- * (IPv6 without brackets). */
-static int valid_node_name(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (!at || at == s || !at[1]) return 0;
-    for (const char *p = s; p < at; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("_-.", *p)) return 0;
-    for (const char *p = at + 1; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-.:", *p)) return 0;
-    return 1;
-}
-
-static int load_dns(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
-{
-    const char *type = st_config_str(c, "cluster.dns.record_type");
-    cfg->dns_aaaa = strcmp(type, "aaaa") == 0;
-    cfg->dns_srv = strcmp(type, "srv") == 0;
-    if (copy(cfg->dns_name, sizeof cfg->dns_name, st_config_str(c, "cluster.dns.name"),
-             "cluster.dns.name", err, errlen) < 0)
-        return ST_ECONFIG;
-    size_t n = st_config_array_len(c, "cluster.dns.servers");
-    if (n > 8) {
-        snprintf(err, errlen, "cluster.dns.servers: at most 8 servers");
-        return ST_ECONFIG;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (copy(cfg->dns_servers[i], sizeof cfg->dns_servers[0],
-                 st_config_array_str(c, "cluster.dns.servers", i), "cluster.dns.servers", err,
-                 errlen) < 0)
-            return ST_ECONFIG;
-    cfg->ndns_servers = n;
-    return 0;
-}
-
-int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
-{
-    memset(cfg, 0, sizeof *cfg);
-    if (copy(cfg->node_name, sizeof cfg->node_name, st_config_str(c, "node.name"), "node.name", err,
-             errlen) < 0 ||
-        copy(cfg->cookie, sizeof cfg->cookie, st_config_str(c, "node.cookie"), "node.cookie", err,
-             errlen) < 0 ||
-        copy(cfg->cluster_name, sizeof cfg->cluster_name, st_config_str(c, "cluster.name"),
-             "cluster.name", err, errlen) < 0 ||
-        copy(cfg->listen, sizeof cfg->listen, st_config_str(c, "cluster.listen"), "cluster.listen",
-             err, errlen) < 0 ||
-        copy(cfg->data_dir, sizeof cfg->data_dir, st_config_str(c, "node.data_dir"),
-             "node.data_dir", err, errlen) < 0)
-        return ST_ECONFIG;
-    cfg->role =
-        strcmp(st_config_str(c, "node.role"), "replicant") == 0 ? CW_ROLE_REPLICANT : CW_ROLE_CORE;
-    cfg->strategy = strategy_of(st_config_str(c, "cluster.discovery_strategy"));
-    if (cfg->strategy == ST_DISC_DNS && load_dns(cfg, c, err, errlen) < 0) return ST_ECONFIG;
-    if (st_dw_cfg_load(cfg, c, err, errlen) < 0) return ST_ECONFIG; /* etcd, k8s */
-    cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
-    cfg->raft.election_ms = (unsigned)st_config_int(c, "cluster.raft.election_timeout");
-    cfg->raft.heartbeat_ms = (unsigned)st_config_int(c, "cluster.raft.heartbeat_timeout");
-    cfg->raft.snapshot_threshold = (unsigned)st_config_int(c, "cluster.raft.snapshot_threshold");
-    cfg->raft.snapshot_trailing = (unsigned)st_config_int(c, "cluster.raft.snapshot_trailing");
-    if (cfg->raft.heartbeat_ms >= cfg->raft.election_ms) {
-        snprintf(err, errlen,
-                 "cluster.raft.heartbeat_timeout (%u ms) must be below "
-                 "cluster.raft.election_timeout (%u ms)",
-                 cfg->raft.heartbeat_ms, cfg->raft.election_ms);
-        return ST_ECONFIG;
-    }
-    cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
-    cfg->tombstone_ttl_ms = st_config_int(c, "cluster.retained_tombstone_ttl");
-    cfg->evacuation_timeout_ms = st_config_int(c, "cluster.evacuation_timeout");
-    cfg->forward_ack = st_config_bool(c, "cluster.forward_ack");
-    cfg->forward_ack_timeout_ms = st_config_int(c, "cluster.forward_ack_timeout");
-    cfg->forward_buffer_high = st_config_int(c, "cluster.forward_buffer_high");
-    size_t n = st_config_array_len(c, "cluster.static.seeds");
-    if (n > ST_CLUSTER_MAX_SEEDS) {
-        snprintf(err, errlen, "cluster.static.seeds: at most %d seeds", ST_CLUSTER_MAX_SEEDS);
-        return ST_ECONFIG;
-    }
-    for (size_t i = 0; cfg->strategy == ST_DISC_STATIC && i < n; i++) {
-        const char *s = st_config_array_str(c, "cluster.static.seeds", i);
-        if (!valid_node_name(s)) {
-            snprintf(err, errlen, "cluster.static.seeds: \"%.100s\" is not a node name (name@host)",
-                     s);
-            return ST_ECONFIG;
+    st_cluster *c = ctx;
+    c->ndisc = 0;
+    for (int i = 0; i < n && i < ST_DISC_MAX_NAMES; i++) {
+        memcpy(c->disc[c->ndisc++], names[i], sizeof c->disc[0]);
+        if (strcmp(names[i], c->cfg.node_name) != 0 && !st_peer_get(c, names[i], 0)) {
+            LOG_INFO(c->log, "cluster: discovered %s (%s)", names[i], how);
+            st_peer_get(c, names[i], 1);
         }
-        if (copy(cfg->seeds[cfg->nseeds], sizeof cfg->seeds[0], s, "cluster.static.seeds", err,
-                 errlen) < 0)
-            return ST_ECONFIG;
-        cfg->nseeds++;
     }
-    return 0;
+    c->disc_answered = 1;
 }
 
 int64_t st_cl_now(st_cluster *c)
@@ -278,7 +189,7 @@ static void on_tick(uv_timer_t *t)
 {
     st_cluster *c = t->data;
     int64_t now = st_cl_now(c);
-    st_disc_tick(c, now);
+    st_discovery_tick(c->disco, now, c->deciding);
     dial_lanes(c, now);
     st_link *next;
     for (st_link *l = c->links; l; l = next) {
@@ -317,7 +228,7 @@ static void on_stop(uv_async_t *a)
     st_cluster *c = a->data;
     c->stopping = 1;
     atomic_store(&c->accepting, 0);
-    st_disc_close(c);
+    st_discovery_close(c->disco);
     while (c->links) {
         st_link *l = c->links;
         st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
@@ -358,6 +269,11 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
         snprintf(err, errlen, "cluster: cannot create its event loop");
         return ST_ESYS;
     }
+    c->disco = st_discovery_new(&c->loop, c->log, &c->cfg.disc, c->boot, on_found, c);
+    if (!c->disco) {
+        snprintf(err, errlen, "cluster: out of memory");
+        return ST_ENOMEM;
+    }
     c->stop.data = c->tick.data = c->lpoll.data = c->wake.data = c;
     uv_async_init(&c->loop, &c->stop, on_stop);
     uv_async_init(&c->loop, &c->wake, on_wake);
@@ -370,7 +286,7 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     for (size_t i = 0; i < c->cfg.nseeds; i++)
         if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0) st_peer_get(c, c->cfg.seeds[i], 1);
     int rc = st_cl_control_start(c, err, errlen);
-    if (rc == 0) rc = st_disc_start(c, err, errlen);
+    if (rc == 0) rc = st_discovery_start(c->disco, err, errlen);
     if (rc < 0) return rc;
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
         snprintf(err, errlen, "cluster: cannot start its thread");
@@ -409,6 +325,7 @@ void st_cluster_free(st_cluster *c)
     st_strmap_free(c->routes);
     st_fwd_free(c->fwd);
     st_cl_control_free(c);
+    st_discovery_free(c->disco);
     pthread_mutex_destroy(&c->view_lock);
     free(c);
 }
@@ -532,7 +449,7 @@ int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen)
 {
     int has = 0;
     int n = other_members(c, node, &has);
-    if (strcmp(node, c->cfg.node_name) == 0 || !valid_node_name(node)) {
+    if (strcmp(node, c->cfg.node_name) == 0 || !st_cluster_valid_name(node)) {
         snprintf(err, errlen, "%s: give another node's name, as name@host", node);
         return ST_EINVAL;
     }

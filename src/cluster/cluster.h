@@ -6,6 +6,7 @@
 #ifndef ST_CLUSTER_H
 #define ST_CLUSTER_H
 
+#include "cluster/discovery/discovery.h"
 #include "config/config.h"
 #include "core/log.h"
 
@@ -36,31 +37,16 @@ typedef struct st_cluster_cfg {
     int64_t forward_buffer_high;
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
-    char dns_name[254];
-    int dns_aaaa, dns_srv;
-    size_t ndns_servers;
-    char dns_servers[8][64]; /* "ip" or "ip:port"; none: /etc/resolv.conf */
-    /* etcd and k8s discovery (disc_web.c) */
-    size_t netcd_servers;
-    char etcd_servers[8][256]; /* base URLs, without a trailing '/' */
-    char etcd_prefix[128];
-    int64_t etcd_ttl_ms;
-    char k8s_apiserver[256];
-    char k8s_service[64];
-    char k8s_namespace[64];
-    char k8s_suffix[128];
-    int k8s_addr; /* ST_K8S_* */
+    st_disc_cfg disc; /* its strategy, node and cluster names are copies of the above */
 } st_cluster_cfg;
-
-enum { ST_K8S_IP, ST_K8S_DNS, ST_K8S_HOSTNAME };
-
-enum { ST_DISC_MANUAL, ST_DISC_STATIC, ST_DISC_DNS, ST_DISC_ETCD, ST_DISC_K8S };
 
 typedef struct st_cluster st_cluster;
 struct st_broker;
 
 /* Fill cfg from the loaded configuration. 0, or ST_ECONFIG with a message. */
 int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen);
+/* name@host: name of letters, digits, '_', '-', '.'; host a DNS name or an IP address. */
+int st_cluster_valid_name(const char *s);
 st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
 /* Connect the broker (before st_broker_start): its route changes are announced to the
  * other nodes, their routes are added to its subscription table, and its workers run the

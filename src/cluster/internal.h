@@ -220,18 +220,11 @@ struct st_cluster {
     int reg_busy;
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
-    /* dns discovery (disc.c) and the bootstrap decision it feeds (control.c) */
-    uv_udp_t dns_udp;
-    char dns_buf[4096];
-    int dns_open;
-    uint16_t dns_id;
-    int64_t dns_next;
-    struct st_dw *dw;  /* etcd or k8s discovery (disc_web.c), or NULL */
+    /* discovery (discovery.h) and the bootstrap decision it feeds (control.c) */
+    st_discovery *disco;
     int disc_answered; /* discovery answered: disc[] is the node list it gave */
     int ndisc;
-    char disc[64][256];
-    int nhosts; /* SRV targets' addresses from the answers' additional records */
-    char host_name[32][256], host_ip[32][64];
+    char disc[ST_DISC_MAX_NAMES][256];
     int deciding; /* Raft not started yet: form a cluster or join one? */
     char raft_dir[600];
     int64_t decide_after;
@@ -263,14 +256,8 @@ void st_link_send(st_link *l, const uint8_t *frame, size_t n);
 void st_link_send_goodbye(st_link *l, uint8_t reason);
 void st_link_tick(st_link *l, int64_t now);
 
-/* disc.c: discovery by dns, and by etcd or k8s (disc_web.h) */
-int st_disc_start(st_cluster *c, char *err, size_t errlen);
-void st_disc_tick(st_cluster *c, int64_t now);
-void st_disc_close(st_cluster *c);
-/* The address to dial for host: what DNS discovery learned for an SRV target, else host. */
-const char *st_disc_addr(const st_cluster *c, const char *host);
-/* cluster.etcd.* / cluster.k8s.* for those strategies; 0, or ST_ECONFIG with a message. */
-int st_dw_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen);
+/* cluster.c: the address to dial for a peer's host (discovery's, for SRV targets). */
+const char *st_cl_resolve(const st_cluster *c, const char *host);
 
 /* control.c */
 int st_cl_is_member(st_cluster *c);

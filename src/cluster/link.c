@@ -672,7 +672,7 @@ st_link *st_link_dial(st_cluster *c, st_peer *p)
     char port[16];
     snprintf(port, sizeof port, "%d", p->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(st_disc_addr(c, p->host), port, &hints, &ai) != 0 || !ai) return NULL;
+    if (getaddrinfo(st_cl_resolve(c, p->host), port, &hints, &ai) != 0 || !ai) return NULL;
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         freeaddrinfo(ai);

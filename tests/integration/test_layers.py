@@ -57,3 +57,18 @@ def test_an_unknown_module_fails(tmp_path):
     append(src / "gadget" / "g.c", '#include "core/log.h"\n')
     p = check(src)
     assert p.returncode == 1 and "module 'gadget' is not in the layer table" in p.stdout, p.stdout
+
+
+def test_a_cluster_part_keeps_to_its_rules(tmp_path):
+    """Inside src/cluster/ each folder is a part with rules of its own: discovery uses only
+    core and net, never the wiring above it; outside the module only cluster/cluster.h is
+    its face."""
+    src = copy_src(tmp_path)
+    append(src / "cluster" / "discovery" / "web.c", '#include "cluster/cluster.h"\n')
+    append(src / "admin" / "api.c", '#include "cluster/discovery/discovery.h"\n')
+    p = check(src)
+    assert p.returncode == 1, p.stdout
+    assert 'cluster/discovery/web.c:' in p.stdout and \
+        'includes "cluster/cluster.h": cluster/discovery may not use cluster' in p.stdout, p.stdout
+    assert 'admin/api.c:' in p.stdout and "admin may not use cluster/discovery" in p.stdout, \
+        p.stdout

@@ -3,13 +3,13 @@
  * Endpoints object (as the API server returns it) with each address_type; bad entries are
  * skipped and reported, answers of the wrong shape refused. */
 #include "test.h"
-#include "cluster/disc_web.h"
+#include "cluster/discovery/web.h"
 #include "core/err.h"
 
 #include <string.h>
 
 static st_jtok t[1024];
-static st_cluster_cfg cfg;
+static st_disc_cfg cfg;
 static st_dw_job job;
 
 static const char *parse(const char *s)

@@ -1,9 +1,9 @@
-/* disc_http.c — the one HTTP call etcd and k8s discovery make (disc_web.h): a blocking
+/* http.c — the one HTTP call etcd and k8s discovery make (web.h): a blocking
  * libcurl easy request with a hard timeout, run only on libuv's thread pool, whose 2xx JSON
  * answer is tokenized with the strict reader (core/json.h). Proxies from the environment are
  * ignored (the API server and etcd are dialled directly, as EMQX does), only http and https
  * are allowed, and answers are capped so a broken server cannot exhaust memory. */
-#include "cluster/disc_web.h"
+#include "cluster/discovery/web.h"
 #include "core/err.h"
 
 #include <ctype.h>

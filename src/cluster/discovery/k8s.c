@@ -1,11 +1,11 @@
-/* disc_k8s.c — Kubernetes discovery (cluster.discovery_strategy = k8s, docs/cluster.md §6):
+/* k8s.c — Kubernetes discovery (cluster.discovery_strategy = k8s, docs/cluster.md §6):
  * GET <apiserver>/api/v1/namespaces/<namespace>/endpoints/<service_name>, with the pod's
  * service-account token (read again each round: kubelet rotates it) and CA when they exist.
  * Every address of every subset, ready or not (a pod that is not ready yet is still a node
  * to cluster with), becomes a node name as EMQX builds it: <name part>@<ip>, or
  * @<ip with dashes>.<namespace>.<suffix> (dns), or @<hostname>.<service>.<namespace>.<suffix>
- * (hostname). Runs on the thread pool and touches nothing but its job (disc_web.h). */
-#include "cluster/disc_web.h"
+ * (hostname). Runs on the thread pool and touches nothing but its job (web.h). */
+#include "cluster/discovery/web.h"
 #include "core/err.h"
 
 #include <stdio.h>
@@ -45,7 +45,7 @@ static int str_member(const char *s, const st_jtok *t, int obj, const char *name
  * holds any: 400 bytes); -1 when the address lacks what that type needs. */
 static int host_of(st_dw_job *j, const char *s, const st_jtok *t, int addr, char out[400])
 {
-    const st_cluster_cfg *cfg = j->cfg;
+    const st_disc_cfg *cfg = j->cfg;
     int by_name = cfg->k8s_addr == ST_K8S_HOSTNAME;
     char v[128];
     if (t[addr].type != ST_J_OBJECT ||
@@ -118,7 +118,7 @@ int st_k8s_names(st_dw_job *j, const char *s, const st_jtok *t)
 
 void st_k8s_round(st_dw_job *j)
 {
-    const st_cluster_cfg *cfg = j->cfg;
+    const st_disc_cfg *cfg = j->cfg;
     char url[512], e[300];
     snprintf(url, sizeof url, "%s/api/v1/namespaces/%s/endpoints/%s", cfg->k8s_apiserver,
              cfg->k8s_namespace, cfg->k8s_service);

@@ -1,12 +1,12 @@
-/* disc_etcd.c — etcd discovery (cluster.discovery_strategy = etcd, docs/cluster.md §6), on
+/* etcd.c — etcd discovery (cluster.discovery_strategy = etcd, docs/cluster.md §6), on
  * etcd's v3 JSON gateway (Debian's etcd 3.4 has the v2 API off). Each node holds a lease of
  * cluster.etcd.node_ttl and keeps the key <prefix>/<cluster.name>/nodes/<node.name> on it
  * (EMQX's layout); a round keeps the lease alive when it is due (a lease that is gone is
  * granted again and the key put again), lists the keys under .../nodes/ and puts ours back
  * if someone removed it. At stop the key is deleted and the lease revoked. Keys and values
  * travel as base64; etcd is only a list here, never a lock (Jepsen, etcd 3.4.3). These
- * functions run on the thread pool and touch nothing but their job (disc_web.h). */
-#include "cluster/disc_web.h"
+ * functions run on the thread pool and touch nothing but their job (web.h). */
+#include "cluster/discovery/web.h"
 #include "core/base64.h"
 #include "core/err.h"
 
@@ -199,7 +199,7 @@ static int bye_on(st_dw_job *j, const char *base, const char *key)
 
 void st_etcd_round(st_dw_job *j)
 {
-    const st_cluster_cfg *cfg = j->cfg;
+    const st_disc_cfg *cfg = j->cfg;
     char dir[DIR_MAX], key[KEY_MAX];
     snprintf(dir, sizeof dir, "%s/%s/nodes/", cfg->etcd_prefix, cfg->cluster_name);
     snprintf(key, sizeof key, "%s%s", dir, cfg->node_name);
