@@ -3,7 +3,8 @@
 # #include "..." lines of src/ and fails, naming the file and the include, when a module
 # includes a header of a module it may not use. Inside src/cluster/ each subfolder is a part
 # of its own (cluster/<part>), with its own rules; the files at the top of src/cluster/ are
-# the wiring, the only ones that may include every part. Outside the cluster module only
+# the wiring, the only ones that may include every part; a part's internal.h is private to
+# its folder. Outside the cluster module only
 # cluster/cluster.h is its face. Also refused: `extern` declarations of functions in .c files
 # (C can call a function without including its header; the headers must be the only way in).
 #   scripts/check-layers.sh [SRC_DIR]     exit 0 clean, 1 with one line per violation
@@ -18,8 +19,9 @@ declare -A may=(
     [config]="core"
     [cwire]="core"
     [broker]="core net mqtt route config"
-    [cluster]="core net mqtt route config cwire broker cluster/discovery"
+    [cluster]="core net mqtt route config cwire broker cluster/discovery cluster/links"
     [cluster/discovery]="core net"
+    [cluster/links]="core net cwire"
     [admin]="core net mqtt route config cwire broker cluster"
     [bench]="core net mqtt"
     [main.c]="core net mqtt route config cwire broker cluster admin bench"
@@ -45,6 +47,11 @@ while IFS= read -r file; do
     fi
     while IFS=: read -r line inc; do
         [ "${inc%%/*}" = "$inc" ] && continue # a system-style or same-folder header name
+        if [ "${inc##*/}" = internal.h ] && [ "$(dirname "$rel")" != "$(dirname "$inc")" ]; then
+            echo "$rel:$line: includes \"$inc\": a part's internal.h is private to its folder"
+            bad=1
+            continue
+        fi
         target=$(module_of "$inc")
         [ "$target" = "$mod" ] && continue
         case " ${may[$mod]} " in

@@ -1,31 +1,34 @@
-/* cluster.c — the cluster thread: configuration, the cluster.listen socket, the tick that
- * dials peers and runs heartbeats, and an orderly stop (GOODBYE on every link). */
+/* cluster.c — the wiring of the cluster's parts (docs/cluster.md, "Parts"): the cluster
+ * thread and its loop, the tick, start and an orderly stop (GOODBYE on every link); the
+ * links' peer events fanned out to the control plane and the data lanes; discovery's names
+ * made peers. */
 #include "broker/retain.h"
 #include "broker/worker.h"
-#include "cluster/auth.h"
 #include "cluster/forward.h"
 #include "cluster/internal.h"
+#include "cluster/links/auth.h"
 #include "cluster/move.h"
 #include "cluster/routes.h"
 #include "cluster/tables.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "net/listen.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define TOMBSTONE_GC_MS 60000
 
-const char *st_cl_resolve(const st_cluster *c, const char *host)
+static const char *resolve(void *ctx, const char *host)
 {
+    st_cluster *c = ctx;
     return c->disco ? st_discovery_addr(c->disco, host) : host;
+}
+
+static int is_member(void *ctx)
+{
+    return st_cl_is_member(ctx);
 }
 
 /* Discovery answered: the names are the candidates of the bootstrap decision (control.c),
@@ -36,12 +39,60 @@ static void on_found(void *ctx, const char (*names)[256], int n, const char *how
     c->ndisc = 0;
     for (int i = 0; i < n && i < ST_DISC_MAX_NAMES; i++) {
         memcpy(c->disc[c->ndisc++], names[i], sizeof c->disc[0]);
-        if (strcmp(names[i], c->cfg.node_name) != 0 && !st_peer_get(c, names[i], 0)) {
+        if (strcmp(names[i], c->cfg.node_name) != 0 && !st_links_peer(c->links, names[i], 0)) {
             LOG_INFO(c->log, "cluster: discovered %s (%s)", names[i], how);
-            st_peer_get(c, names[i], 1);
+            st_links_peer(c->links, names[i], 1);
         }
     }
     c->disc_answered = 1;
+}
+
+/* What the data lanes do when p is gone for good (keep 0: it said goodbye or left) or
+ * declared down (keep 1: the same process may come back and resume). */
+static void data_gone(st_cluster *c, st_peer *p, int keep)
+{
+    if (!c->broker) return;
+    st_cl_routes_purge(c, p);
+    st_fwd_peer_down(c->fwd, p->slot, keep ? 2 : 1);
+}
+
+void st_cl_drop_peer(st_cluster *c, st_peer *p, uint8_t bye, int keep, const char *why)
+{
+    st_links_drop(c->links, p, bye, why);
+    data_gone(c, p, keep);
+}
+
+/* The links' events, to the data lanes and the control plane. */
+static void on_peer(void *ctx, const st_peer_ev *ev)
+{
+    st_cluster *c = ctx;
+    st_peer *p = ev->peer;
+    switch (ev->type) {
+    case ST_PEER_UP:
+        c->pp[p->slot].tail_next = 0;
+        c->pp[p->slot].tail_snap = 0;
+        if (c->fwd && ev->prev_boot && ev->prev_boot != p->boot) /* a new process: first */
+            st_fwd_new_boot(c->fwd, p->slot);
+        if (c->broker) {
+            st_cl_routes_link_up(c, p);
+            st_fwd_set_live(c->fwd, p->slot, 1);
+        }
+        st_cl_on_link_up(c, ev->link);
+        break;
+    case ST_PEER_DOWN:
+        c->pp[p->slot].tail_next = 0;
+        if (c->fwd) st_fwd_set_live(c->fwd, p->slot, 0);
+        if (c->fwd && !c->stopping) st_fwd_peer_down(c->fwd, p->slot, 0);
+        st_cl_routes_publish_ack(c); /* SUBACKs stop waiting for it */
+        break;
+    case ST_PEER_CLOSED:
+        st_tail_link_down(c, ev->link);
+        break;
+    case ST_PEER_GOODBYE: /* it withdrew its routes itself; its sessions end with it */
+        data_gone(c, p, 0);
+        if (ev->reason == CW_BYE_REMOVED) st_cl_removed(c, p->name);
+        break;
+    }
 }
 
 int64_t st_cl_now(st_cluster *c)
@@ -55,29 +106,25 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     if (!c) return NULL;
     c->cfg = *cfg;
     c->log = log;
-    c->lfd = -1;
     pthread_mutex_init(&c->view_lock, NULL);
     c->node_id = st_auth_node_id(cfg->node_name);
     st_mpsc_init(&c->inbox);
+    if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
+    st_links_cfg lc = {.role = cfg->role, .link_timeout_ms = cfg->link_timeout_ms};
+    memcpy(lc.node_name, cfg->node_name, sizeof lc.node_name);
+    memcpy(lc.cookie, cfg->cookie, sizeof lc.cookie);
+    memcpy(lc.cluster_name, cfg->cluster_name, sizeof lc.cluster_name);
+    memcpy(lc.listen, cfg->listen, sizeof lc.listen);
+    st_links_env le = {log, &c->view_lock, c->boot, c->node_id, c, on_peer, is_member, resolve};
     c->routes = st_strmap_new();
-    if (!c->routes) {
+    c->links = c->routes ? st_links_new(&lc, &le) : NULL;
+    if (!c->links) {
+        st_strmap_free(c->routes);
+        pthread_mutex_destroy(&c->view_lock);
         free(c);
         return NULL;
     }
-    if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
     return c;
-}
-
-static void on_accept(uv_poll_t *h, int status, int events)
-{
-    st_cluster *c = h->data;
-    (void)events;
-    if (status < 0 || c->stopping) return;
-    for (int i = 0; i < 64; i++) {
-        int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) return; /* EAGAIN, or out of descriptors: the next event retries */
-        st_link_accept(c, fd);
-    }
 }
 
 void st_cl_post(st_cluster *c, st_cl_item *it)
@@ -152,8 +199,9 @@ static void on_wake(uv_async_t *a)
             if (n == 1024) routes_out(c, items, &n);
             continue;
         }
-        if (it->kind == ST_CLI_LANE_DOWN && it->slot < c->npeers && it->lane < ST_CL_MAX_LANES)
-            c->peers[it->slot]->lanes[it->lane] = ST_LANE_IDLE;
+        if (it->kind == ST_CLI_LANE_DOWN && it->slot < ST_LINKS_MAX_PEERS &&
+            it->lane < ST_LINKS_MAX_LANES)
+            c->dp[it->slot].lanes[it->lane] = ST_LANE_IDLE;
         if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
         if (it->kind == ST_CLI_JOIN) st_cl_join(c, it->s);
         if (it->kind == ST_CLI_LEAVE) st_cl_leave(c);
@@ -168,19 +216,44 @@ static void on_wake(uv_async_t *a)
     regs_out(c, regs, &nregs);
 }
 
+/* A DATA stream finished its handshake: to its worker, ours as an outbound lane, the
+ * peer's as inbound. */
+static void data_ready(void *owner, const st_stream *s)
+{
+    st_cluster *c = owner;
+    st_cl_dpeer *d = &c->dp[s->peer->slot];
+    if (!c->fwd || c->stopping) {
+        close(s->fd);
+        if (s->outbound) d->lanes[s->lane] = ST_LANE_IDLE;
+        return;
+    }
+    if (s->outbound) d->lanes[s->lane] = ST_LANE_HANDED;
+    st_fwd_adopt(c->fwd, s->fd, s->outbound, s->peer->slot, s->lane, s->peer_boot, s->pre, s->npre);
+}
+
+/* One of our lanes did not get there: dialled again after a pause. */
+static void data_failed(void *owner, const st_stream *s)
+{
+    st_cluster *c = owner;
+    if (!s->peer || s->lane >= ST_LINKS_MAX_LANES) return;
+    c->dp[s->peer->slot].lanes[s->lane] = ST_LANE_IDLE;
+    c->dp[s->peer->slot].lane_retry = st_cl_now(c) + ST_LINKS_DIAL_MIN_MS;
+}
+
 /* Our data lanes to every peer with a live CONTROL link (one per worker). */
 static void dial_lanes(st_cluster *c, int64_t now)
 {
     if (!c->fwd || c->stopping) return;
-    for (int i = 0; i < c->npeers; i++) {
-        st_peer *p = c->peers[i];
-        if (!p->link || p->link->state != ST_L_READY || now < p->lane_retry) continue;
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_peer *p = st_links_peer_at(c->links, i);
+        st_cl_dpeer *d = &c->dp[i];
+        if (!st_peer_link(p) || now < d->lane_retry) continue;
         for (int k = 0; k < c->broker->nw; k++) {
-            if (p->lanes[k] != ST_LANE_IDLE) continue;
-            if (st_link_dial_data(c, p, (uint16_t)k))
-                p->lanes[k] = ST_LANE_DIALING;
+            if (d->lanes[k] != ST_LANE_IDLE) continue;
+            if (st_links_dial_stream(c->links, CW_S_DATA, p, NULL, 0, (uint16_t)k, NULL) == 0)
+                d->lanes[k] = ST_LANE_DIALING;
             else
-                p->lane_retry = now + ST_CL_DIAL_MIN_MS;
+                d->lane_retry = now + ST_LINKS_DIAL_MIN_MS;
         }
     }
 }
@@ -191,12 +264,7 @@ static void on_tick(uv_timer_t *t)
     int64_t now = st_cl_now(c);
     st_discovery_tick(c->disco, now, c->deciding);
     dial_lanes(c, now);
-    st_link *next;
-    for (st_link *l = c->links; l; l = next) {
-        next = l->next;
-        st_link_tick(l, now);
-    }
-    st_peers_tick(c, now);
+    st_links_tick(c->links, now);
     st_cl_control_tick(c);
     if (c->broker && now >= c->next_gc) { /* retained tombstones (cluster.md §9.2) */
         int64_t every = c->cfg.tombstone_ttl_ms / 2;
@@ -217,8 +285,6 @@ static void close_handles(void *arg)
     st_cluster *c = arg;
     uv_timer_stop(&c->tick);
     uv_close((uv_handle_t *)&c->tick, close_cb);
-    uv_poll_stop(&c->lpoll);
-    uv_close((uv_handle_t *)&c->lpoll, close_cb);
     uv_close((uv_handle_t *)&c->stop, close_cb);
     uv_close((uv_handle_t *)&c->wake, close_cb);
 }
@@ -229,11 +295,7 @@ static void on_stop(uv_async_t *a)
     c->stopping = 1;
     atomic_store(&c->accepting, 0);
     st_discovery_close(c->disco);
-    while (c->links) {
-        st_link *l = c->links;
-        st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
-        st_link_close(l, "shutting down");
-    }
+    st_links_stop(c->links);
     if (c->craft)
         st_craft_close(c->craft, close_handles, c); /* then the loop's own handles */
     else
@@ -247,45 +309,46 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static int bound_port(int fd)
+/* The frame and stream handlers of the control plane and the data lanes. */
+static void register_handlers(st_cluster *c)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return 0;
-    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    st_cl_control_register(c);
+    st_cl_propose_register(c);
+    st_tail_register(c);
+    if (!c->fwd) return;
+    st_cl_routes_register(c);
+    st_cl_move_register(c);
+    st_links_on_stream(c->links, CW_S_DATA, data_ready, data_failed, c);
 }
 
 int st_cluster_start(st_cluster *c, char *err, size_t errlen)
 {
-    char lerr[256];
-    c->lfd = st_listen_tcp(c->cfg.listen, 0, 1024, lerr, sizeof lerr);
-    if (c->lfd < 0) {
-        snprintf(err, errlen, "cluster.listen: %s", lerr);
-        return c->lfd;
-    }
-    c->port = bound_port(c->lfd);
+    int rc = st_links_listen(c->links, err, errlen);
+    if (rc < 0) return rc;
+    c->port = st_links_port(c->links);
     if (uv_loop_init(&c->loop) < 0) {
         snprintf(err, errlen, "cluster: cannot create its event loop");
         return ST_ESYS;
     }
+    c->loop_on = 1;
     c->disco = st_discovery_new(&c->loop, c->log, &c->cfg.disc, c->boot, on_found, c);
     if (!c->disco) {
         snprintf(err, errlen, "cluster: out of memory");
         return ST_ENOMEM;
     }
-    c->stop.data = c->tick.data = c->lpoll.data = c->wake.data = c;
+    c->stop.data = c->tick.data = c->wake.data = c;
     uv_async_init(&c->loop, &c->stop, on_stop);
     uv_async_init(&c->loop, &c->wake, on_wake);
     atomic_store(&c->accepting, 1);
     uv_async_send(&c->wake); /* route changes posted before the thread ran */
     uv_timer_init(&c->loop, &c->tick);
     uv_timer_start(&c->tick, on_tick, ST_CL_TICK_MS, ST_CL_TICK_MS);
-    uv_poll_init_socket(&c->loop, &c->lpoll, c->lfd);
-    uv_poll_start(&c->lpoll, UV_READABLE, on_accept);
+    st_links_start(c->links, &c->loop);
+    register_handlers(c);
     for (size_t i = 0; i < c->cfg.nseeds; i++)
-        if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0) st_peer_get(c, c->cfg.seeds[i], 1);
-    int rc = st_cl_control_start(c, err, errlen);
+        if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0)
+            st_links_peer(c->links, c->cfg.seeds[i], 1);
+    rc = st_cl_control_start(c, err, errlen);
     if (rc == 0) rc = st_discovery_start(c->disco, err, errlen);
     if (rc < 0) return rc;
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
@@ -294,7 +357,7 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     }
     c->running = 1;
     LOG_INFO(c->log, "cluster: %s listening on %s (port %d), %d seed(s)", c->cfg.node_name,
-             c->cfg.listen, c->port, c->npeers);
+             c->cfg.listen, c->port, st_links_npeers(c->links));
     return 0;
 }
 
@@ -310,15 +373,12 @@ void st_cluster_free(st_cluster *c)
 {
     if (!c) return;
     st_cluster_stop(c);
-    if (c->port) {
+    if (c->loop_on) {
         uv_run(&c->loop, UV_RUN_NOWAIT); /* let close callbacks finish */
         uv_loop_close(&c->loop);
     }
-    if (c->lfd >= 0) close(c->lfd);
-    for (int i = 0; i < c->npeers; i++) {
-        st_strmap_free(c->peers[i]->routes);
-        free(c->peers[i]);
-    }
+    st_links_free(c->links);
+    st_cl_routes_free(c);
     st_mpsc_node *node;
     while ((node = st_mpsc_pop(&c->inbox)))
         free(node);
@@ -330,20 +390,13 @@ void st_cluster_free(st_cluster *c)
     free(c);
 }
 
-static const st_peer *peer_named(const st_cluster *c, const char *name)
-{
-    for (int i = 0; i < c->npeers; i++)
-        if (strcmp(c->peers[i]->name, name) == 0) return c->peers[i];
-    return NULL;
-}
-
 static void view_node(st_cluster_node *o, const char *name, int self, const st_peer *p)
 {
     memset(o, 0, sizeof *o);
     snprintf(o->name, sizeof o->name, "%s", name);
     o->self = self;
     o->running = self || (p && p->link);
-    o->rtt_us = p && p->link ? p->link->rtt_us : 0;
+    o->rtt_us = p && p->link ? st_link_rtt_us(p->link) : 0;
 }
 
 /* Members (the replicated table) once this node is in a cluster: running = self, or up and
@@ -360,7 +413,7 @@ size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
         if (r->state == ST_NS_LEFT) continue;
         if (n < max) {
             int self = strcmp(r->name, c->cfg.node_name) == 0;
-            view_node(&out[n], r->name, self, peer_named(c, r->name));
+            view_node(&out[n], r->name, self, st_links_peer(c->links, r->name, 0));
             out[n].member = self || r->state != ST_NS_JOINING;
             if (!self && r->state != ST_NS_UP && out[n].member) out[n].running = 0;
         }
@@ -371,10 +424,11 @@ size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
         if (max) out[0].member = 1;
         n = 1;
     }
-    for (int i = 0; i < c->npeers; i++) {
-        const st_node_row *r = t ? st_nodes_find(t, c->peers[i]->name) : NULL;
-        if (c->peers[i]->forgotten || (r && r->state != ST_NS_LEFT)) continue;
-        if (n < max) view_node(&out[n], c->peers[i]->name, 0, c->peers[i]);
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        const st_peer *p = st_links_peer_at(c->links, i);
+        const st_node_row *r = t ? st_nodes_find(t, p->name) : NULL;
+        if (p->forgotten || (r && r->state != ST_NS_LEFT)) continue;
+        if (n < max) view_node(&out[n], p->name, 0, p);
         n++;
     }
     pthread_mutex_unlock(&c->view_lock);
@@ -501,12 +555,12 @@ void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_
     pthread_mutex_lock(&c->view_lock);
     r->local = c->nroutes;
     r->ops_tx = c->routes_tx;
-    for (int i = 0; i < c->npeers; i++, r->npeers++) {
+    for (int i = 0; i < st_links_npeers(c->links); i++, r->npeers++) {
         if (r->npeers >= max) continue;
         st_cluster_peer_routes *o = &p[r->npeers];
-        snprintf(o->name, sizeof o->name, "%s", c->peers[i]->name);
-        o->routes = c->peers[i]->nroutes;
-        o->ops_rx = c->peers[i]->routes_rx;
+        snprintf(o->name, sizeof o->name, "%s", st_links_peer_at(c->links, i)->name);
+        o->routes = c->dp[i].nroutes;
+        o->ops_rx = c->dp[i].routes_rx;
     }
     pthread_mutex_unlock(&c->view_lock);
 }

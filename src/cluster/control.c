@@ -10,7 +10,7 @@
 #include <raft.h>
 #include "core/clock.h"
 #include "core/err.h"
-#include "cluster/auth.h"
+#include "cluster/links/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +99,21 @@ static int raft_dial(void *arg, const char *address, void *token)
     const char *colon = strrchr(address, ':');
     if (!colon || colon == address || (size_t)(colon - address) >= sizeof host) return -1;
     snprintf(host, sizeof host, "%.*s", (int)(colon - address), address);
-    return st_link_dial_raft(c, host, atoi(colon + 1), token) ? 0 : -1;
+    return st_links_dial_stream(c->links, CW_S_RAFT, NULL, host, atoi(colon + 1), 0, token);
+}
+
+/* A RAFT stream finished its handshake: libraft's from now on. */
+static void raft_ready(void *owner, const st_stream *s)
+{
+    st_cluster *c = owner;
+    if (!c->craft || st_craft_adopt(c->craft, s->fd, s->peer_id, s->addr, s->token) < 0)
+        close(s->fd);
+}
+
+static void raft_failed(void *owner, const st_stream *s)
+{
+    st_cluster *c = owner;
+    if (s->token && c->craft) st_craft_dial_failed(c->craft, s->token);
 }
 
 /* Propose one op of the nodes table, built in body (which op points into: both live until
@@ -140,7 +154,7 @@ void st_cl_ask_leader(st_cluster *c, st_link *l)
     uint8_t buf[64];
     size_t n = cw_encode_join_req(&j, buf, sizeof buf);
     st_link_send(l, buf, n);
-    LOG_INFO(c->log, "cluster: asking %s to %s", l->peer_name,
+    LOG_INFO(c->log, "cluster: asking %s to %s", st_link_peer_name(l),
              c->fsm && is_member(c) ? "commit our restart" : "join its cluster");
 }
 
@@ -181,9 +195,9 @@ static void ask_again(st_cluster *c)
     int64_t now = st_cl_now(c);
     if (!needs_leader(c) || now - c->last_join_req < 2000) return;
     c->last_join_req = now;
-    for (int i = 0; i < c->npeers; i++)
-        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
-            st_cl_ask_leader(c, c->peers[i]->link);
+    for (int i = 0; i < st_links_npeers(c->links); i++)
+        if (st_peer_link(st_links_peer_at(c->links, i)))
+            st_cl_ask_leader(c, st_links_peer_at(c->links, i)->link);
 }
 
 typedef struct join_wait {
@@ -197,7 +211,7 @@ typedef struct join_wait {
 static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_t status,
                        const char *text)
 {
-    st_peer *p = st_peer_get(c, name, 0);
+    st_peer *p = st_links_peer(c->links, name, 0);
     if (!p || !p->link) return;
     const char *lname = st_cl_leader_name(c); /* so that a joiner can go there */
     if (!lname) lname = "";
@@ -228,24 +242,24 @@ static void join_done(void *arg, int status)
  * dialled it, its name's host on the cluster port (EMQX's model: one port everywhere). */
 static const char *peer_addr(st_cluster *c, const st_link *l, char *buf, size_t cap)
 {
-    if (l->hello_addr[0]) return l->hello_addr;
-    const char *at = strchr(l->peer_name, '@');
-    snprintf(buf, cap, "%s:%d", at ? at + 1 : l->peer_name, c->port);
+    if (st_link_hello_addr(l)[0]) return st_link_hello_addr(l);
+    const char *at = strchr(st_link_peer_name(l), '@');
+    snprintf(buf, cap, "%s:%d", at ? at + 1 : st_link_peer_name(l), c->port);
     return buf;
 }
 
-void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
+static void join_request(st_cluster *c, st_link *l, const cw_join_req *j)
 {
     char addr[300];
     if (!c->craft || !st_craft_ready(c->craft)) {
-        reply_join(c, l->peer_name, j->req_id, CW_JOIN_NOTLEADER, "not the leader");
+        reply_join(c, st_link_peer_name(l), j->req_id, CW_JOIN_NOTLEADER, "not the leader");
         return;
     }
-    const st_node_row *row = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), l->peer_name);
+    const st_node_row *row = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), st_link_peer_name(l));
     int boot = row && row->state != ST_NS_LEFT; /* a member that restarted (or was declared down) */
-    if (boot && row->boot == l->peer_boot &&
+    if (boot && row->boot == st_link_peer_boot(l) &&
         (row->state == ST_NS_UP || row->state == ST_NS_JOINING)) { /* asked again */
-        reply_join(c, l->peer_name, j->req_id, CW_JOIN_OK,
+        reply_join(c, st_link_peer_name(l), j->req_id, CW_JOIN_OK,
                    row->state == ST_NS_UP ? "up" : "joining");
         return;
     }
@@ -253,14 +267,14 @@ void st_cl_join_request(st_cluster *c, st_link *l, const cw_join_req *j)
     if (!jw) return;
     jw->c = c;
     jw->req_id = j->req_id;
-    snprintf(jw->name, sizeof jw->name, "%s", l->peer_name);
+    snprintf(jw->name, sizeof jw->name, "%s", st_link_peer_name(l));
     if (boot)
-        st_op_boot(&jw->body, l->peer_name, l->peer_boot);
+        st_op_boot(&jw->body, st_link_peer_name(l), st_link_peer_boot(l));
     else
-        st_op_join(&jw->body, l->peer_name, j->role, st_auth_node_id(l->peer_name),
-                   peer_addr(c, l, addr, sizeof addr), l->peer_boot);
+        st_op_join(&jw->body, st_link_peer_name(l), j->role, st_auth_node_id(st_link_peer_name(l)),
+                   peer_addr(c, l, addr, sizeof addr), st_link_peer_boot(l));
     if (propose_node_op(c, &jw->op, &jw->body, boot ? ST_V_BOOT : ST_V_JOIN, join_done, jw) < 0) {
-        reply_join(c, l->peer_name, j->req_id, CW_JOIN_FAILED, "could not propose");
+        reply_join(c, st_link_peer_name(l), j->req_id, CW_JOIN_FAILED, "could not propose");
         st_buf_free(&jw->body);
         free(jw);
     }
@@ -280,31 +294,32 @@ static void start_decided(st_cluster *c, int form)
         LOG_ERROR(c->log, "%s", err);
 }
 
-void st_cl_join_result(st_cluster *c, st_link *l, const cw_join_result *r)
+static void join_result(st_cluster *c, st_link *l, const cw_join_result *r)
 {
     if (r->status == CW_JOIN_OK && c->deciding) { /* a leader took us in: follow it */
-        LOG_NOTICE(c->log, "cluster: joined the cluster of %s", l->peer_name);
+        LOG_NOTICE(c->log, "cluster: joined the cluster of %s", st_link_peer_name(l));
         start_decided(c, 0);
         return;
     }
     if (c->cfg.role == CW_ROLE_REPLICANT) {
         if (r->status == CW_JOIN_OK && !c->rep_up)
-            LOG_NOTICE(c->log, "cluster: %s has us in its member table (replicant)", l->peer_name);
+            LOG_NOTICE(c->log, "cluster: %s has us in its member table (replicant)",
+                       st_link_peer_name(l));
         if (r->status == CW_JOIN_OK) c->rep_up = 1;
         return;
     }
     if (r->status == CW_JOIN_OK && is_member(c))
-        LOG_NOTICE(c->log, "cluster: %s committed our restart", l->peer_name);
+        LOG_NOTICE(c->log, "cluster: %s committed our restart", st_link_peer_name(l));
     else if (r->status == CW_JOIN_OK)
-        LOG_NOTICE(c->log, "cluster: joined the cluster of %s", l->peer_name);
+        LOG_NOTICE(c->log, "cluster: joined the cluster of %s", st_link_peer_name(l));
     else
-        LOG_INFO(c->log, "cluster: %s cannot take us in yet: %.*s", l->peer_name, (int)r->text.len,
-                 r->text.p);
+        LOG_INFO(c->log, "cluster: %s cannot take us in yet: %.*s", st_link_peer_name(l),
+                 (int)r->text.len, r->text.p);
     char leader[256];
     if (r->status == CW_JOIN_NOTLEADER && r->leader_name.len &&
         r->leader_name.len < sizeof leader) {
         snprintf(leader, sizeof leader, "%.*s", (int)r->leader_name.len, r->leader_name.p);
-        st_peer *p = strcmp(leader, c->cfg.node_name) ? st_peer_get(c, leader, 1) : NULL;
+        st_peer *p = strcmp(leader, c->cfg.node_name) ? st_links_peer(c->links, leader, 1) : NULL;
         if (p) p->forgotten = 0; /* ask the leader itself */
     }
 }
@@ -380,39 +395,40 @@ static void down_done(void *arg, int status)
 static int probe_reaches(st_cluster *c, st_peer *x, int64_t now)
 {
     if (!x) return 0;
-    if (!x->probe_at) {
+    if (!c->pp[x->slot].probe_at) {
         cw_probe q = {++c->probe_seq, {(const uint8_t *)x->name, (uint32_t)strlen(x->name)}, 0, 0};
         uint8_t buf[300];
         size_t n = cw_encode_probe(CW_PROBE_REQ, &q, buf, sizeof buf);
         int asked = 0;
-        for (int i = 0; i < c->npeers && n <= sizeof buf; i++) {
-            st_link *l = c->peers[i]->link;
-            if (c->peers[i] == x || !l || l->state != ST_L_READY) continue;
+        for (int i = 0; i < st_links_npeers(c->links) && n <= sizeof buf; i++) {
+            st_link *l = st_links_peer_at(c->links, i)->link;
+            if (st_links_peer_at(c->links, i) == x || !l || !st_link_ready(l)) continue;
             st_link_send(l, buf, n);
             asked++;
         }
         if (!asked) return 0;
-        x->probe_id = q.id;
-        x->probe_at = now;
-        x->probe_ok[0] = 0;
+        c->pp[x->slot].probe_id = q.id;
+        c->pp[x->slot].probe_at = now;
+        c->pp[x->slot].probe_ok[0] = 0;
         return 1;
     }
-    if (!x->probe_ok[0] && now - x->probe_at < c->cfg.link_timeout_ms) return 1; /* waiting */
-    x->probe_at = 0;
-    if (!x->probe_ok[0]) return 0;
+    if (!c->pp[x->slot].probe_ok[0] && now - c->pp[x->slot].probe_at < c->cfg.link_timeout_ms)
+        return 1; /* waiting */
+    c->pp[x->slot].probe_at = 0;
+    if (!c->pp[x->slot].probe_ok[0]) return 0;
     LOG_WARN(c->log, "cluster: no link to %s from here, but %s reaches it: not declaring it down",
-             x->name, x->probe_ok);
+             x->name, c->pp[x->slot].probe_ok);
     x->down_at = now;
     return 1;
 }
 
-void st_cl_probe_request(st_cluster *c, st_link *l, const cw_probe *q)
+static void probe_request(st_cluster *c, st_link *l, const cw_probe *q)
 {
     char name[256];
     if (q->node.len >= sizeof name) return;
     snprintf(name, sizeof name, "%.*s", (int)q->node.len, q->node.p);
-    st_peer *p = st_peer_get(c, name, 0);
-    int64_t since = p && p->link ? st_cl_now(c) - p->link->last_rx : -1;
+    st_peer *p = st_links_peer(c->links, name, 0);
+    int64_t since = p && p->link ? st_cl_now(c) - st_link_last_rx(p->link) : -1;
     cw_probe a = {q->id, q->node, since >= 0 && since < c->cfg.link_timeout_ms,
                   since < 0 ? UINT32_MAX : (uint32_t)since};
     uint8_t buf[300];
@@ -420,14 +436,15 @@ void st_cl_probe_request(st_cluster *c, st_link *l, const cw_probe *q)
     if (n <= sizeof buf) st_link_send(l, buf, n);
 }
 
-void st_cl_probe_response(st_cluster *c, st_link *l, const cw_probe *a)
+static void probe_response(st_cluster *c, st_link *l, const cw_probe *a)
 {
     char name[256];
     if (a->node.len >= sizeof name || !a->reachable) return;
     snprintf(name, sizeof name, "%.*s", (int)a->node.len, a->node.p);
-    st_peer *x = st_peer_get(c, name, 0);
-    if (x && x->probe_at && a->id == x->probe_id)
-        snprintf(x->probe_ok, sizeof x->probe_ok, "%s", l->peer_name);
+    st_peer *x = st_links_peer(c->links, name, 0);
+    if (x && c->pp[x->slot].probe_at && a->id == c->pp[x->slot].probe_id)
+        snprintf(c->pp[x->slot].probe_ok, sizeof c->pp[x->slot].probe_ok, "%s",
+                 st_link_peer_name(l));
 }
 
 static void decide_down(st_cluster *c)
@@ -438,9 +455,9 @@ static void decide_down(st_cluster *c)
     for (uint32_t i = 0; i < t->n; i++) {
         const st_node_row *r = &t->rows[i];
         if (r->state != ST_NS_UP || r->node_id == c->node_id) continue;
-        st_peer *p = st_peer_get(c, r->name, 0);
+        st_peer *p = st_links_peer(c->links, r->name, 0);
         if (p && p->link) {
-            p->probe_at = 0;
+            c->pp[p->slot].probe_at = 0;
             continue;
         }
         int64_t since = p && p->down_at > c->leader_since ? p->down_at : c->leader_since;
@@ -500,12 +517,12 @@ void st_cl_force_leave(st_cluster *c, const char *name)
     uint8_t buf[300];
     size_t n = cw_encode_leave_req(&r, buf, sizeof buf);
     if (n > sizeof buf) return;
-    for (int i = 0; i < c->npeers; i++) /* the leader acts, the others ignore it */
-        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
-            st_link_send(c->peers[i]->link, buf, n);
+    for (int i = 0; i < st_links_npeers(c->links); i++) /* the leader acts, the others ignore it */
+        if (st_peer_link(st_links_peer_at(c->links, i)))
+            st_link_send(st_links_peer_at(c->links, i)->link, buf, n);
 }
 
-void st_cl_leave_request(st_cluster *c, const cw_leave_req *r)
+static void leave_request(st_cluster *c, const cw_leave_req *r)
 {
     char name[256];
     if (!c->craft || !st_craft_ready(c->craft) || r->name.len >= sizeof name) return;
@@ -520,8 +537,8 @@ void st_cl_leave_request(st_cluster *c, const cw_leave_req *r)
 static void apply_left(st_cluster *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
-    for (int i = 0; i < c->npeers; i++) {
-        st_peer *p = c->peers[i];
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_peer *p = st_links_peer_at(c->links, i);
         const st_node_row *r = st_nodes_find(t, p->name);
         int left = r && r->state == ST_NS_LEFT;
         if (left == p->left) continue;
@@ -530,7 +547,7 @@ static void apply_left(st_cluster *c)
         LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
         /* if it is alive, it learns that it is out and runs alone */
-        st_peer_gone(c, p, CW_BYE_REMOVED, 0, "left the cluster");
+        st_cl_drop_peer(c, p, CW_BYE_REMOVED, 0, "left the cluster");
     }
 }
 
@@ -538,17 +555,17 @@ static void apply_left(st_cluster *c)
 static void apply_down(st_cluster *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
-    for (int i = 0; i < c->npeers; i++) {
-        st_peer *p = c->peers[i];
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_peer *p = st_links_peer_at(c->links, i);
         const st_node_row *r = st_nodes_find(t, p->name);
-        if (!r || r->state != ST_NS_DOWN || p->purged_inc == r->incarnation) continue;
-        p->purged_inc = r->incarnation;
+        if (!r || r->state != ST_NS_DOWN || c->pp[p->slot].purged_inc == r->incarnation) continue;
+        c->pp[p->slot].purged_inc = r->incarnation;
         LOG_NOTICE(c->log, "cluster: %s is down (incarnation %llu)", p->name,
                    (unsigned long long)r->incarnation);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
         /* it re-syncs when it is back; what is queued for it stays for that (the same
          * process resumes its lanes; a restarted one drops it), bounded by forward_buffer_high */
-        st_peer_gone(c, p, 0, 1, "declared down");
+        st_cl_drop_peer(c, p, 0, 1, "declared down");
     }
 }
 
@@ -662,9 +679,8 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
  * does). */
 static int reachable(st_cluster *c, const char *name)
 {
-    st_peer *p = st_peer_get(c, name, 0);
-    return p && !p->forgotten && p->link && p->link->state == ST_L_READY &&
-           p->link->peer_role != CW_ROLE_REPLICANT;
+    st_peer *p = st_links_peer(c->links, name, 0);
+    return p && !p->forgotten && st_peer_link(p) && st_link_peer_role(p->link) != CW_ROLE_REPLICANT;
 }
 
 /* The bootstrap rule for every discovery strategy but manual (docs/cluster.md §5.6): join as
@@ -676,8 +692,9 @@ static void decide(st_cluster *c)
 {
     if (!c->deciding) return;
     int member = 0;
-    for (int i = 0; i < c->npeers; i++)
-        member |= c->peers[i]->member && !c->peers[i]->forgotten;
+    for (int i = 0; i < st_links_npeers(c->links); i++)
+        member |=
+            st_links_peer_at(c->links, i)->member && !st_links_peer_at(c->links, i)->forgotten;
     const char *smallest = c->cfg.node_name;
     for (int i = 0; i < c->ndisc; i++)
         if (strcmp(c->disc[i], smallest) < 0 && reachable(c, c->disc[i])) smallest = c->disc[i];
@@ -699,9 +716,10 @@ static void decide(st_cluster *c)
         return;
     }
     start_decided(c, form);
-    for (int i = 0; i < c->npeers && c->joining; i++) /* ask the linked ones right away */
-        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
-            st_cl_ask_leader(c, c->peers[i]->link);
+    for (int i = 0; i < st_links_npeers(c->links) && c->joining;
+         i++) /* ask the linked ones right away */
+        if (st_peer_link(st_links_peer_at(c->links, i)))
+            st_cl_ask_leader(c, st_links_peer_at(c->links, i)->link);
 }
 
 /* Every member is a peer: dial the ones we have not met (a member learned from the
@@ -712,7 +730,7 @@ static void meet_members(st_cluster *c)
     for (uint32_t i = 0; i < t->n; i++) {
         if (t->rows[i].state == ST_NS_LEFT || strcmp(t->rows[i].name, c->cfg.node_name) == 0)
             continue;
-        st_peer *p = st_peer_get(c, t->rows[i].name, 1);
+        st_peer *p = st_links_peer(c->links, t->rows[i].name, 1);
         if (p) p->forgotten = 0;
     }
 }
@@ -808,4 +826,34 @@ void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member
         }
     }
     pthread_mutex_unlock(&c->view_lock);
+}
+
+/* JOIN_REQ, JOIN_RESULT, PROBE_REQ, PROBE_RESP and LEAVE_REQ on a CONTROL link. */
+static void on_frame(void *owner, st_link *l, const cw_frame *f)
+{
+    st_cluster *c = owner;
+    cw_join_req j;
+    cw_join_result jr;
+    cw_probe pb;
+    cw_leave_req lr;
+    if (f->type == CW_LEAVE_REQ && cw_decode_leave_req(f->body, &lr) == 0)
+        leave_request(c, &lr);
+    else if (f->type == CW_JOIN_REQ && cw_decode_join_req(f->body, &j) == 0)
+        join_request(c, l, &j);
+    else if (f->type == CW_JOIN_RESULT && cw_decode_join_result(f->body, &jr) == 0)
+        join_result(c, l, &jr);
+    else if (f->type == CW_PROBE_REQ && cw_decode_probe(f->type, f->body, &pb) == 0)
+        probe_request(c, l, &pb);
+    else if (f->type == CW_PROBE_RESP && cw_decode_probe(f->type, f->body, &pb) == 0)
+        probe_response(c, l, &pb);
+}
+
+void st_cl_control_register(st_cluster *c)
+{
+    static const uint8_t types[] = {CW_JOIN_REQ, CW_JOIN_RESULT, CW_PROBE_REQ, CW_PROBE_RESP,
+                                    CW_LEAVE_REQ};
+    for (size_t i = 0; i < sizeof types; i++)
+        st_links_on_frame(c->links, types[i], on_frame, c);
+    if (c->cfg.role != CW_ROLE_REPLICANT)
+        st_links_on_stream(c->links, CW_S_RAFT, raft_ready, raft_failed, c);
 }

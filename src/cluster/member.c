@@ -43,11 +43,11 @@ static void archive_dir(st_cluster *c)
 /* Say goodbye to every peer and stop dialling them; what we hold for them goes. */
 static void forget_peers(st_cluster *c)
 {
-    for (int i = 0; i < c->npeers; i++) {
-        st_peer *p = c->peers[i];
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_peer *p = st_links_peer_at(c->links, i);
         p->forgotten = 1;
         p->member = 0;
-        st_peer_gone(c, p, CW_BYE_LEAVE, 0, "this node left the cluster");
+        st_cl_drop_peer(c, p, CW_BYE_LEAVE, 0, "this node left the cluster");
     }
 }
 
@@ -69,11 +69,8 @@ static void start_again(st_cluster *c)
     c->manual_join = join;
     c->decide_after = st_cl_now(c);
     if (join) {
-        st_peer *p = st_peer_get(c, c->join_target, 1);
-        if (p) {
-            p->forgotten = 0;
-            p->next_dial = 0;
-        }
+        st_peer *p = st_links_peer(c->links, c->join_target, 1);
+        if (p) st_peer_redial(p);
         LOG_NOTICE(c->log, "cluster: joining the cluster of %s", c->join_target);
         return;
     }
@@ -105,10 +102,7 @@ static void reset(st_cluster *c, int join)
 {
     c->resetting = 1;
     c->reset_join = join;
-    for (st_link *l = c->links, *next; l; l = next) {
-        next = l->next;
-        if (l->raft_token) st_link_close(l, "Raft restarting");
-    }
+    st_links_close_streams(c->links, CW_S_RAFT, "Raft restarting");
     st_craft_close(c->craft, raft_closed, c);
 }
 
@@ -120,7 +114,7 @@ static void replicant_reset(st_cluster *c, int join)
     st_cl_replicant_fsm(c);
     c->rep_up = 0;
     if (!join) return;
-    st_peer *p = st_peer_get(c, c->join_target, 1);
+    st_peer *p = st_links_peer(c->links, c->join_target, 1);
     if (p) p->forgotten = 0;
 }
 
@@ -190,7 +184,8 @@ void st_cl_member_tick(st_cluster *c)
     cw_leave_req r = {{(const uint8_t *)c->cfg.node_name, (uint32_t)strlen(c->cfg.node_name)}, 0};
     uint8_t buf[300];
     size_t n = cw_encode_leave_req(&r, buf, sizeof buf);
-    for (int i = 0; i < c->npeers && n <= sizeof buf; i++) /* the leader acts on it */
-        if (c->peers[i]->link && c->peers[i]->link->state == ST_L_READY)
-            st_link_send(c->peers[i]->link, buf, n);
+    for (int i = 0; i < st_links_npeers(c->links) && n <= sizeof buf;
+         i++) /* the leader acts on it */
+        if (st_peer_link(st_links_peer_at(c->links, i)))
+            st_link_send(st_links_peer_at(c->links, i)->link, buf, n);
 }

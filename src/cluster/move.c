@@ -784,12 +784,11 @@ long st_move_evac_tick(st_moves *mv, st_cluster *cl, st_worker *w, int64_t now)
 
 void st_cl_evacuate_start(st_cluster *c)
 {
-    uint16_t slots[ST_CL_MAX_PEERS];
+    uint16_t slots[ST_LINKS_MAX_PEERS];
     size_t n = 0;
-    for (int i = 0; i < c->npeers; i++) {
-        st_peer *p = c->peers[i];
-        if (p->link && p->link->state == ST_L_READY && !p->left && !p->forgotten)
-            slots[n++] = p->slot;
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_peer *p = st_links_peer_at(c->links, i);
+        if (st_peer_link(p) && !p->left && !p->forgotten) slots[n++] = p->slot;
     }
     if (!n || !c->fwd || !c->broker) {
         atomic_store(&c->evac_state, -1);
@@ -859,9 +858,9 @@ long st_cluster_evacuate(st_cluster *c)
 
 static st_link *link_of(st_cluster *c, uint64_t node_id)
 {
-    for (int i = 0; i < c->npeers; i++) {
-        st_link *l = c->peers[i]->link;
-        if (l && l->state == ST_L_READY && l->peer_id == node_id) return l;
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_link *l = st_peer_link(st_links_peer_at(c->links, i));
+        if (l && st_link_peer_id(l) == node_id) return l;
     }
     return NULL;
 }
@@ -889,16 +888,28 @@ void st_cl_move_ask(st_cluster *c, uint16_t worker, const char *cid, size_t len,
         st_fwd_move(c->fwd, worker, ST_MOVE_ASK_SLOT, 0, CW_MOVE_STATE, buf + CW_HDR, n - CW_HDR);
 }
 
-void st_cl_move_recv(st_cluster *c, st_link *l, const cw_frame *f)
+/* A MOVE frame on a CONTROL link: to the worker owning its client id. */
+static void move_recv(void *owner, st_link *l, const cw_frame *f)
 {
+    st_cluster *c = owner;
     cw_move m;
-    if (!l->peer || !c->broker || !c->fwd || cw_decode_move(f->body, &m) < 0) return;
+    if (!st_link_peer(l) || !c->broker || !c->fwd || cw_decode_move(f->body, &m) < 0) return;
     uint16_t w = st_worker_for(c->broker, (const char *)m.cid.p, m.cid.len);
-    st_fwd_move(c->fwd, w, l->peer->slot, l->peer_id, f->type, f->body.p, f->body.len);
+    st_fwd_move(c->fwd, w, st_link_peer(l)->slot, st_link_peer_id(l), f->type, f->body.p,
+                f->body.len);
 }
 
 void st_cl_move_send(st_cluster *c, uint16_t slot, const uint8_t *frame, size_t n)
 {
-    st_link *l = slot < c->npeers ? c->peers[slot]->link : NULL;
-    if (l && l->state == ST_L_READY) st_link_send(l, frame, n);
+    st_peer *p = st_links_peer_at(c->links, slot);
+    st_link *l = p ? st_peer_link(p) : NULL;
+    if (l) st_link_send(l, frame, n);
+}
+
+void st_cl_move_register(st_cluster *c)
+{
+    static const uint8_t types[] = {CW_MOVE_BEGIN, CW_MOVE_STATE, CW_MOVE_END, CW_MOVE_PENDING,
+                                    CW_MOVE_OFFER};
+    for (size_t i = 0; i < sizeof types; i++)
+        st_links_on_frame(c->links, types[i], move_recv, c);
 }

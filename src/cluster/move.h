@@ -63,8 +63,8 @@ void st_cl_evacuate_end(struct st_cluster *c);
 /* A worker's ask: BEGIN to the node the registry names, or NONE back to the worker. */
 void st_cl_move_ask(struct st_cluster *c, uint16_t worker, const char *cid, size_t len,
                     uint64_t hlc, uint8_t flags, uint64_t hint); /* hint: ask that node */
-/* A MOVE frame on a CONTROL link: to the worker owning its client id. */
-void st_cl_move_recv(struct st_cluster *c, struct st_link *l, const cw_frame *f);
+/* The MOVE frames' handler, with the links at start. */
+void st_cl_move_register(struct st_cluster *c);
 /* A worker's frame for node slot (dropped if that node has no link: timeouts repair). */
 void st_cl_move_send(struct st_cluster *c, uint16_t slot, const uint8_t *frame, size_t n);
 

@@ -75,12 +75,12 @@ static st_link *target(st_cluster *c, struct st_submit *s)
 {
     const char *names[2] = {st_cl_leader_name(c), s->hint[0] ? s->hint : NULL};
     for (int i = 0; i < 2; i++) {
-        st_peer *p = names[i] ? st_peer_get(c, names[i], 0) : NULL;
-        if (p && p->link && p->link->state == ST_L_READY) return p->link;
+        st_peer *p = names[i] ? st_links_peer(c->links, names[i], 0) : NULL;
+        if (p && st_peer_link(p)) return p->link;
     }
-    for (int i = 0; i < c->npeers; i++) {
-        st_link *l = c->peers[i]->link;
-        if (l && l->state == ST_L_READY && l->peer_role == CW_ROLE_CORE) return l;
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_link *l = st_links_peer_at(c->links, i)->link;
+        if (l && st_link_ready(l) && st_link_peer_role(l) == CW_ROLE_CORE) return l;
     }
     return NULL;
 }
@@ -164,7 +164,7 @@ typedef struct remote_wait {
 
 static void reply(st_cluster *c, const char *name, uint64_t req_id, uint16_t status)
 {
-    st_peer *p = st_peer_get(c, name, 0);
+    st_peer *p = st_links_peer(c->links, name, 0);
     if (!p || !p->link) return; /* it asks again */
     const char *leader = status == CW_PROP_NOTLEADER ? st_cl_leader_name(c) : NULL;
     cw_propose_result r = {
@@ -183,10 +183,10 @@ static void remote_done(void *arg, int status)
     free(w);
 }
 
-void st_cl_propose_request(st_cluster *c, st_link *l, const cw_propose *p)
+static void propose_request(st_cluster *c, st_link *l, const cw_propose *p)
 {
     if (!c->craft || !st_craft_ready(c->craft)) {
-        reply(c, l->peer_name, p->req_id, CW_PROP_NOTLEADER);
+        reply(c, st_link_peer_name(l), p->req_id, CW_PROP_NOTLEADER);
         return;
     }
     ce_op ops[MAX_OPS];
@@ -194,21 +194,21 @@ void st_cl_propose_request(st_cluster *c, st_link *l, const cw_propose *p)
     for (int i = 0; i < n; i++)
         if (st_fsm_validate(c->fsm, ops[i].table, ops[i].verb, ops[i].body) != ST_OP_OK) n = -1;
     if (n <= 0) {
-        reply(c, l->peer_name, p->req_id, CW_PROP_INVALID);
+        reply(c, st_link_peer_name(l), p->req_id, CW_PROP_INVALID);
         return;
     }
     remote_wait *w = calloc(1, sizeof *w);
     if (!w) return; /* it asks again */
     *w = (remote_wait){c, "", p->req_id};
-    snprintf(w->name, sizeof w->name, "%s", l->peer_name);
+    snprintf(w->name, sizeof w->name, "%s", st_link_peer_name(l));
     uint64_t hlc = st_hlc_now(&c->hlc, st_wall_ms());
     if (st_craft_propose(c->craft, hlc, ops, (uint32_t)n, remote_done, w) < 0) {
-        reply(c, l->peer_name, p->req_id, CW_PROP_FAILED);
+        reply(c, st_link_peer_name(l), p->req_id, CW_PROP_FAILED);
         free(w);
     }
 }
 
-void st_cl_propose_result(st_cluster *c, st_link *l, const cw_propose_result *r)
+static void propose_result(st_cluster *c, st_link *l, const cw_propose_result *r)
 {
     (void)l;
     struct st_submit *s = find(c, r->req_id);
@@ -224,4 +224,20 @@ void st_cl_propose_result(st_cluster *c, st_link *l, const cw_propose_result *r)
     if (r->leader_name.len && r->leader_name.len < sizeof s->hint)
         snprintf(s->hint, sizeof s->hint, "%.*s", (int)r->leader_name.len, r->leader_name.p);
     s->sent_at = 0; /* to the leader named, at the next tick */
+}
+
+static void on_frame(void *owner, st_link *l, const cw_frame *f)
+{
+    cw_propose p;
+    cw_propose_result r;
+    if (f->type == CW_PROPOSE && cw_decode_propose(f->body, &p) == 0)
+        propose_request(owner, l, &p);
+    else if (f->type == CW_PROPOSE_RESULT && cw_decode_propose_result(f->body, &r) == 0)
+        propose_result(owner, l, &r);
+}
+
+void st_cl_propose_register(st_cluster *c)
+{
+    st_links_on_frame(c->links, CW_PROPOSE, on_frame, c);
+    st_links_on_frame(c->links, CW_PROPOSE_RESULT, on_frame, c);
 }

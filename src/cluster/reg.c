@@ -160,14 +160,16 @@ static int quorum(st_cluster *c)
 {
     if (!c->registry_on) return 1;
     if (c->cfg.role == CW_ROLE_REPLICANT) {
-        for (int i = 0; i < c->npeers; i++)
-            if (c->peers[i]->link && c->peers[i]->link->peer_role == CW_ROLE_CORE) return 1;
+        for (int i = 0; i < st_links_npeers(c->links); i++)
+            if (st_links_peer_at(c->links, i)->link &&
+                st_link_peer_role(st_links_peer_at(c->links, i)->link) == CW_ROLE_CORE)
+                return 1;
         return 0;
     }
     if (c->craft && st_craft_ready(c->craft)) return 1;
     const char *leader = st_cl_leader_name(c);
-    st_peer *p = leader ? st_peer_get(c, leader, 0) : NULL;
-    return p && p->link && p->link->state == ST_L_READY;
+    st_peer *p = leader ? st_links_peer(c->links, leader, 0) : NULL;
+    return p && st_peer_link(p);
 }
 
 /* The registry starts when the cluster has a second member; the kicks noted for this node

@@ -25,14 +25,15 @@ typedef struct batch {
     size_t bytes;
 } batch;
 
-static void batch_send(st_link *l, batch *b)
+static void batch_send(st_cluster *c, st_peer *p, batch *b)
 {
     if (!b->n) return;
-    size_t sz = cw_encode_route_batch(++l->route_seq, b->ops, b->n, NULL, 0);
+    st_cl_dpeer *d = &c->dp[p->slot];
+    size_t sz = cw_encode_route_batch(++d->route_seq, b->ops, b->n, NULL, 0);
     uint8_t *buf = malloc(sz);
     if (buf) {
-        cw_encode_route_batch(l->route_seq, b->ops, b->n, buf, sz);
-        st_link_send(l, buf, sz);
+        cw_encode_route_batch(d->route_seq, b->ops, b->n, buf, sz);
+        st_link_send(p->link, buf, sz);
         free(buf);
     }
     b->n = 0;
@@ -41,9 +42,10 @@ static void batch_send(st_link *l, batch *b)
 
 /* One op for index key k (a filter, or "$share/<group>/<filter>") with count (plain: 1/0,
  * shared: members here). The key must stay valid until the batch is sent. */
-static void batch_add(st_link *l, batch *b, const char *k, size_t len, uint32_t count)
+static void batch_add(st_cluster *c, st_peer *p, batch *b, const char *k, size_t len,
+                      uint32_t count)
 {
-    if (b->n == BATCH_OPS || b->bytes + len + 16 > BATCH_BYTES) batch_send(l, b);
+    if (b->n == BATCH_OPS || b->bytes + len + 16 > BATCH_BYTES) batch_send(c, p, b);
     cw_route_op *op = &b->ops[b->n++];
     memset(op, 0, sizeof *op);
     const char *g, *f;
@@ -60,25 +62,27 @@ static void batch_add(st_link *l, batch *b, const char *k, size_t len, uint32_t 
     b->bytes += len + 16;
 }
 
-/* The last frame sent on l carried route items up to item: wait for its ACK. */
-static void expect_ack(st_link *l, uint64_t item)
+/* The last frame sent to d's peer carried route items up to item: wait for its ACK. */
+static void expect_ack(st_cl_dpeer *d, uint64_t item)
 {
-    if (l->npend == 32) { /* a peer this far behind: keep the newest (acks are cumulative) */
-        memmove(l->route_pend, l->route_pend + 1, 31 * sizeof l->route_pend[0]);
-        l->npend--;
+    if (d->npend == 32) { /* a peer this far behind: keep the newest (acks are cumulative) */
+        memmove(d->route_pend, d->route_pend + 1, 31 * sizeof d->route_pend[0]);
+        d->npend--;
     }
-    l->route_pend[l->npend].frame = l->route_seq;
-    l->route_pend[l->npend].item = item;
-    l->npend++;
+    d->route_pend[d->npend].frame = d->route_seq;
+    d->route_pend[d->npend].item = item;
+    d->npend++;
 }
 
-void st_cl_routes_acked(st_cluster *c, st_link *l, uint64_t seq)
+/* The peer confirmed route frames up to seq (ACK). */
+static void routes_acked(st_cluster *c, st_peer *p, uint64_t seq)
 {
+    st_cl_dpeer *d = &c->dp[p->slot];
     uint32_t k = 0;
-    while (k < l->npend && l->route_pend[k].frame <= seq)
-        l->route_acked = l->route_pend[k++].item;
-    memmove(l->route_pend, l->route_pend + k, (l->npend - k) * sizeof l->route_pend[0]);
-    l->npend -= k;
+    while (k < d->npend && d->route_pend[k].frame <= seq)
+        d->route_acked = d->route_pend[k++].item;
+    memmove(d->route_pend, d->route_pend + k, (d->npend - k) * sizeof d->route_pend[0]);
+    d->npend -= k;
     st_cl_routes_publish_ack(c);
 }
 
@@ -86,10 +90,9 @@ void st_cl_routes_publish_ack(st_cluster *c)
 {
     if (!c->broker) return;
     uint64_t acked = c->route_done;
-    for (int i = 0; i < c->npeers; i++) {
-        st_link *l = c->peers[i]->link;
-        if (l && l->state == ST_L_READY && l->route_acked < acked) acked = l->route_acked;
-    }
+    for (int i = 0; i < st_links_npeers(c->links); i++)
+        if (st_peer_link(st_links_peer_at(c->links, i)) && c->dp[i].route_acked < acked)
+            acked = c->dp[i].route_acked;
     st_broker *b = c->broker;
     uint64_t old = atomic_exchange_explicit(&b->route_acked, acked, memory_order_acq_rel);
     if (acked <= old) return;
@@ -97,11 +100,11 @@ void st_cl_routes_publish_ack(st_cluster *c)
         if (atomic_load(&b->w[k].nheld)) st_fwd_routes_acked(c->fwd, (uint16_t)k);
 }
 
-static void send_sync(st_link *l, uint8_t type, uint32_t count)
+static void send_sync(st_cluster *c, st_peer *p, uint8_t type, uint32_t count)
 {
     uint8_t buf[64];
-    cw_route_sync s = {++l->route_seq, l->cl->boot, count};
-    st_link_send(l, buf, cw_encode_route_sync(type, &s, buf, sizeof buf));
+    cw_route_sync s = {++c->dp[p->slot].route_seq, c->boot, count};
+    st_link_send(p->link, buf, cw_encode_route_sync(type, &s, buf, sizeof buf));
 }
 
 static void index_add(void *ctx, const char *key, size_t len, uint32_t count)
@@ -124,22 +127,23 @@ static void index_build(st_cluster *c)
     pthread_mutex_unlock(&c->view_lock);
 }
 
-void st_cl_routes_link_up(st_cluster *c, st_link *l)
+void st_cl_routes_link_up(st_cluster *c, st_peer *p)
 {
+    st_cl_dpeer *d = &c->dp[p->slot];
+    d->route_seq = d->route_acked = 0; /* a new link: its frames count from 1 */
+    d->npend = 0;
     index_build(c);
     batch *b = calloc(1, sizeof *b);
     if (!b) return;
-    send_sync(l, CW_ROUTE_SYNC_BEGIN, 0);
+    send_sync(c, p, CW_ROUTE_SYNC_BEGIN, 0);
     size_t it = 0, len;
     const char *k;
     void *v;
     while (st_strmap_next(c->routes, &it, &k, &len, &v))
-        batch_add(l, b, k, len, (uint32_t)(uintptr_t)v);
-    batch_send(l, b);
-    send_sync(l, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(c->routes));
-    l->route_acked = 0;
-    l->npend = 0;
-    expect_ack(l, c->route_done);
+        batch_add(c, p, b, k, len, (uint32_t)(uintptr_t)v);
+    batch_send(c, p, b);
+    send_sync(c, p, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(c->routes));
+    expect_ack(d, c->route_done);
     pthread_mutex_lock(&c->view_lock);
     c->routes_tx += st_strmap_count(c->routes);
     pthread_mutex_unlock(&c->view_lock);
@@ -165,13 +169,13 @@ void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
     pthread_mutex_unlock(&c->view_lock);
     batch *b = calloc(1, sizeof *b);
     if (!b) return;
-    for (int p = 0; p < c->npeers; p++) {
-        st_link *l = c->peers[p]->link;
-        if (!l || l->state != ST_L_READY) continue;
+    for (int s = 0; s < st_links_npeers(c->links); s++) {
+        st_peer *p = st_links_peer_at(c->links, s);
+        if (!st_peer_link(p)) continue;
         for (size_t i = 0; i < n; i++)
-            batch_add(l, b, items[i]->s, items[i]->len, items[i]->count);
-        batch_send(l, b);
-        expect_ack(l, c->route_done);
+            batch_add(c, p, b, items[i]->s, items[i]->len, items[i]->count);
+        batch_send(c, p, b);
+        expect_ack(&c->dp[s], c->route_done);
     }
     free(b);
     st_cl_routes_publish_ack(c);
@@ -230,18 +234,19 @@ static int valid_group(st_bytes g)
            !memchr(g.p, '#', g.len) && !memchr(g.p, 0, g.len);
 }
 
-void st_cl_routes_sync_begin(st_cluster *c, st_peer *p)
+static void sync_begin(st_cluster *c, st_peer *p)
 {
-    (void)c;
-    if (!p->routes) p->routes = st_strmap_new();
-    p->route_gen++;
+    st_cl_dpeer *d = &c->dp[p->slot];
+    if (!d->routes) d->routes = st_strmap_new();
+    d->route_gen++;
 }
 
-void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
+static void routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
 {
     if (!c->broker) return;
-    if (!p->routes && !(p->routes = st_strmap_new())) return;
-    if (!p->route_gen) p->route_gen = 1;
+    st_cl_dpeer *d = &c->dp[p->slot];
+    if (!d->routes && !(d->routes = st_strmap_new())) return;
+    if (!d->route_gen) d->route_gen = 1;
     applier a = {c->broker->subs, p->slot, {{0}}, 0};
     uint32_t off = 0;
     uint64_t nops = 0;
@@ -257,23 +262,23 @@ void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
             if (!k) continue;
             snprintf(k, kl + 1, "$share/%.*s/%.*s", (int)op.group.len, (const char *)op.group.p,
                      (int)op.filter.len, f);
-            int known = st_strmap_del(p->routes, k, kl) != NULL;
-            if (op.members) st_strmap_put(p->routes, k, kl, (void *)p->route_gen);
+            int known = st_strmap_del(d->routes, k, kl) != NULL;
+            if (op.members) st_strmap_put(d->routes, k, kl, (void *)d->route_gen);
             free(k);
             if (!op.members && !known) continue;
             apply_add(&a, f, op.filter.len, (const char *)op.group.p, op.group.len, op.members);
         } else if (op.kind == CW_ROUTE_ADD) {
-            st_strmap_put(p->routes, f, op.filter.len, (void *)p->route_gen);
+            st_strmap_put(d->routes, f, op.filter.len, (void *)d->route_gen);
             apply_add(&a, f, op.filter.len, NULL, 0, 1);
-        } else if (st_strmap_del(p->routes, f, op.filter.len)) {
+        } else if (st_strmap_del(d->routes, f, op.filter.len)) {
             apply_add(&a, f, op.filter.len, NULL, 0, 0);
         }
     }
     apply_flush(&a); /* the filters point into the frame, valid until we return */
     if (p->link) ack_frame(p->link, rb->seq); /* applied: publishes here will match */
     pthread_mutex_lock(&c->view_lock);
-    p->nroutes = st_strmap_count(p->routes);
-    p->routes_rx += nops;
+    d->nroutes = st_strmap_count(d->routes);
+    d->routes_rx += nops;
     pthread_mutex_unlock(&c->view_lock);
 }
 
@@ -281,24 +286,25 @@ void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
  * the subscription table (the keys stay valid meanwhile), then from the index. */
 static void sweep(st_cluster *c, st_peer *p, uintptr_t keep)
 {
-    if (!p->routes || !c->broker) return;
+    st_cl_dpeer *d = &c->dp[p->slot];
+    if (!d->routes || !c->broker) return;
     applier a = {c->broker->subs, p->slot, {{0}}, 0};
     size_t it = 0, len;
     const char *k;
     void *v;
-    while (st_strmap_next(p->routes, &it, &k, &len, &v))
+    while (st_strmap_next(d->routes, &it, &k, &len, &v))
         if (!keep || (uintptr_t)v < keep) apply_key(&a, k, len, 0);
     apply_flush(&a);
-    for (it = 0; st_strmap_next(p->routes, &it, &k, &len, &v);)
-        if (!keep || (uintptr_t)v < keep) st_strmap_del(p->routes, k, len);
+    for (it = 0; st_strmap_next(d->routes, &it, &k, &len, &v);)
+        if (!keep || (uintptr_t)v < keep) st_strmap_del(d->routes, k, len);
     pthread_mutex_lock(&c->view_lock);
-    p->nroutes = st_strmap_count(p->routes);
+    d->nroutes = st_strmap_count(d->routes);
     pthread_mutex_unlock(&c->view_lock);
 }
 
-void st_cl_routes_sync_end(st_cluster *c, st_peer *p, uint64_t seq)
+static void sync_end(st_cluster *c, st_peer *p, uint64_t seq)
 {
-    if (p->route_gen) sweep(c, p, p->route_gen);
+    if (c->dp[p->slot].route_gen) sweep(c, p, c->dp[p->slot].route_gen);
     if (p->link) ack_frame(p->link, seq);
 }
 
@@ -308,7 +314,37 @@ void st_cl_routes_purge(st_cluster *c, st_peer *p)
     LOG_INFO(c->log, "cluster: routes of %s removed", p->name);
 }
 
-size_t st_cl_routes_of(const st_peer *p)
+/* ROUTE_SYNC_BEGIN / END, ROUTE_BATCH and ACK on a CONTROL link. */
+static void on_frame(void *owner, st_link *l, const cw_frame *f)
 {
-    return p->routes ? st_strmap_count(p->routes) : 0;
+    st_cluster *c = owner;
+    st_peer *p = st_link_peer(l);
+    cw_route_sync rs;
+    cw_route_batch rb;
+    cw_ack a;
+    if (!p) return;
+    if ((f->type == CW_ROUTE_SYNC_BEGIN || f->type == CW_ROUTE_SYNC_END) &&
+        cw_decode_route_sync(f->type, f->body, &rs) == 0) {
+        if (f->type == CW_ROUTE_SYNC_BEGIN)
+            sync_begin(c, p);
+        else
+            sync_end(c, p, rs.seq);
+    } else if (f->type == CW_ROUTE_BATCH && cw_decode_route_batch(f->body, &rb) == 0) {
+        routes_batch(c, p, &rb);
+    } else if (f->type == CW_ACK && cw_decode_ack(f->body, &a) == 0) {
+        routes_acked(c, p, a.seq);
+    }
+}
+
+void st_cl_routes_register(st_cluster *c)
+{
+    static const uint8_t types[] = {CW_ROUTE_SYNC_BEGIN, CW_ROUTE_SYNC_END, CW_ROUTE_BATCH, CW_ACK};
+    for (size_t i = 0; i < sizeof types; i++)
+        st_links_on_frame(c->links, types[i], on_frame, c);
+}
+
+void st_cl_routes_free(st_cluster *c)
+{
+    for (int i = 0; i < ST_LINKS_MAX_PEERS; i++)
+        st_strmap_free(c->dp[i].routes);
 }

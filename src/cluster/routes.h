@@ -6,21 +6,17 @@
 
 #include "cluster/internal.h"
 
-/* A CONTROL link is up: send the full local index (SYNC_BEGIN, batches, SYNC_END). */
-void st_cl_routes_link_up(st_cluster *c, st_link *l);
+/* p's CONTROL link is up: send the full local index (SYNC_BEGIN, batches, SYNC_END). */
+void st_cl_routes_link_up(st_cluster *c, st_peer *p);
 /* Local route changes drained from the inbox, in table order. */
 void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n);
-/* Frames from peer p. */
-void st_cl_routes_sync_begin(st_cluster *c, st_peer *p);
-void st_cl_routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb);
-void st_cl_routes_sync_end(st_cluster *c, st_peer *p, uint64_t seq);
-/* The peer on l confirmed route frames up to seq (ACK). */
-void st_cl_routes_acked(st_cluster *c, st_link *l, uint64_t seq);
 /* Recompute what every linked peer has confirmed and release held SUBACKs. Call after any
  * change: items handled, an ACK, a link up or down. */
 void st_cl_routes_publish_ack(st_cluster *c);
 /* p said goodbye (or left): its routes go. */
 void st_cl_routes_purge(st_cluster *c, st_peer *p);
-size_t st_cl_routes_of(const st_peer *p);
+/* The frame handlers (ROUTE_*, ACK), with the links at start. */
+void st_cl_routes_register(st_cluster *c);
+void st_cl_routes_free(st_cluster *c);
 
 #endif

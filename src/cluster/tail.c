@@ -73,18 +73,21 @@ static const uint8_t *cluster_uuid(st_cluster *c)
 
 /* ---- a core --------------------------------------------------------------------------- */
 
-void st_tail_request(st_cluster *c, st_link *l, const cw_tail_req *t)
+static void tail_request(st_cluster *c, st_link *l, const cw_tail_req *t)
 {
-    if (!c->craft || !c->fsm) return; /* only cores serve the log */
-    l->tail_next = t->from;
+    st_peer *p = st_link_peer(l);
+    if (!c->craft || !c->fsm || !p) return; /* only cores serve the log */
+    st_cl_ppeer *pp = &c->pp[p->slot];
+    pp->tail_next = t->from;
     c->tail_served = 1;
-    l->tail_snap = memcmp(cluster_uuid(c), t->uuid, CW_UUID) != 0 || t->from <= c->tail_base;
-    LOG_INFO(c->log, "cluster: %s tails our log from %llu%s", l->peer_name,
-             (unsigned long long)t->from, l->tail_snap ? " (image first)" : "");
+    pp->tail_snap = memcmp(cluster_uuid(c), t->uuid, CW_UUID) != 0 || t->from <= c->tail_base;
+    LOG_INFO(c->log, "cluster: %s tails our log from %llu%s", st_link_peer_name(l),
+             (unsigned long long)t->from, pp->tail_snap ? " (image first)" : "");
 }
 
-static void send_image(st_cluster *c, st_link *l)
+static void send_image(st_cluster *c, st_peer *p)
 {
+    st_cl_ppeer *pp = &c->pp[p->slot];
     st_buf b = {0};
     st_fsm_snapshot(c->fsm, &b);
     cw_tail_snapshot s = {st_fsm_applied(c->fsm), {0}, {b.p, (uint32_t)b.len}};
@@ -92,45 +95,46 @@ static void send_image(st_cluster *c, st_link *l)
     size_t cap = b.len + 64;
     uint8_t *buf = b.oom ? NULL : malloc(cap);
     if (buf) {
-        st_link_send(l, buf, cw_encode_tail_snapshot(&s, buf, cap));
-        l->tail_next = s.index + 1;
-        l->tail_snap = 0;
+        st_link_send(p->link, buf, cw_encode_tail_snapshot(&s, buf, cap));
+        pp->tail_next = s.index + 1;
+        pp->tail_snap = 0;
     }
     free(buf);
     st_buf_free(&b);
 }
 
-static void send_entries(st_link *l, const cw_log_entry *e, uint16_t n, size_t bytes)
+static void send_entries(st_cluster *c, st_peer *p, const cw_log_entry *e, uint16_t n, size_t bytes)
 {
     size_t cap = bytes + 64;
     uint8_t *buf = malloc(cap);
     if (!buf) return;
-    st_link_send(l, buf, cw_encode_log_entries(e, n, buf, cap));
-    l->tail_next = e[n - 1].index + 1;
+    st_link_send(p->link, buf, cw_encode_log_entries(e, n, buf, cap));
+    c->pp[p->slot].tail_next = e[n - 1].index + 1;
     free(buf);
 }
 
-/* What l's replicant has not had yet: an image if it is behind the ring, then entries. */
-static void push(st_cluster *c, st_link *l)
+/* What replicant p has not had yet: an image if it is behind the ring, then entries. */
+static void push(st_cluster *c, st_peer *p)
 {
-    if (l->tail_next <= c->tail_base) l->tail_snap = 1;
-    if (l->tail_snap) send_image(c, l);
-    if (l->tail_snap) return;
+    st_cl_ppeer *pp = &c->pp[p->slot];
+    if (pp->tail_next <= c->tail_base) pp->tail_snap = 1;
+    if (pp->tail_snap) send_image(c, p);
+    if (pp->tail_snap) return;
     cw_log_entry e[TAIL_BATCH];
     uint16_t k = 0;
     size_t bytes = 0;
     for (size_t i = 0; i < c->tail_n; i++) {
         st_tail_ent *t = ring_at(c, i);
-        if (t->index < l->tail_next) continue;
+        if (t->index < pp->tail_next) continue;
         e[k++] = (cw_log_entry){t->index, {t->p, t->n}};
         bytes += t->n + 16;
         if (k == TAIL_BATCH || bytes >= TAIL_BYTES) {
-            send_entries(l, e, k, bytes);
+            send_entries(c, p, e, k, bytes);
             k = 0;
             bytes = 0;
         }
     }
-    if (k) send_entries(l, e, k, bytes);
+    if (k) send_entries(c, p, e, k, bytes);
 }
 
 /* ---- a replicant ---------------------------------------------------------------------- */
@@ -139,22 +143,22 @@ static void ask(st_cluster *c)
 {
     int64_t now = st_cl_now(c);
     if (c->tail_link || now - c->tail_asked < TAIL_ASK_MS) return;
-    for (int i = 0; i < c->npeers; i++) {
-        st_link *l = c->peers[i]->link;
-        if (!l || l->state != ST_L_READY || l->peer_role != CW_ROLE_CORE) continue;
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_link *l = st_links_peer_at(c->links, i)->link;
+        if (!l || !st_link_ready(l) || st_link_peer_role(l) != CW_ROLE_CORE) continue;
         cw_tail_req t = {st_fsm_applied(c->fsm) + 1, {0}};
         memcpy(t.uuid, cluster_uuid(c), CW_UUID);
         uint8_t buf[64];
         st_link_send(l, buf, cw_encode_tail_req(&t, buf, sizeof buf));
         c->tail_link = l;
         c->tail_asked = now;
-        LOG_INFO(c->log, "cluster: tailing the log of %s from %llu", l->peer_name,
+        LOG_INFO(c->log, "cluster: tailing the log of %s from %llu", st_link_peer_name(l),
                  (unsigned long long)t.from);
         return;
     }
 }
 
-void st_tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e)
+static void tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e)
 {
     if (l != c->tail_link || !c->fsm) return;
     uint32_t off = 0;
@@ -166,23 +170,23 @@ void st_tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e)
         pthread_mutex_unlock(&c->view_lock);
         if (rc < 0) {
             LOG_ERROR(c->log, "cluster: cannot apply entry %llu from %s: %s",
-                      (unsigned long long)le.index, l->peer_name, st_strerror(rc));
+                      (unsigned long long)le.index, st_link_peer_name(l), st_strerror(rc));
             return;
         }
     }
 }
 
-void st_tail_snapshot(st_cluster *c, st_link *l, const cw_tail_snapshot *s)
+static void tail_snapshot(st_cluster *c, st_link *l, const cw_tail_snapshot *s)
 {
     if (l != c->tail_link || !c->fsm) return;
     pthread_mutex_lock(&c->view_lock);
     int rc = st_fsm_restore(c->fsm, s->image);
     pthread_mutex_unlock(&c->view_lock);
     if (rc < 0)
-        LOG_ERROR(c->log, "cluster: the state image from %s does not load: %s", l->peer_name,
-                  st_strerror(rc));
+        LOG_ERROR(c->log, "cluster: the state image from %s does not load: %s",
+                  st_link_peer_name(l), st_strerror(rc));
     else
-        LOG_INFO(c->log, "cluster: state from %s at index %llu", l->peer_name,
+        LOG_INFO(c->log, "cluster: state from %s at index %llu", st_link_peer_name(l),
                  (unsigned long long)s->index);
 }
 
@@ -198,6 +202,28 @@ void st_tail_tick(st_cluster *c)
         if (c->cfg.role == CW_ROLE_REPLICANT) ask(c);
         return;
     }
-    for (st_link *l = c->links; l; l = l->next)
-        if (l->state == ST_L_READY && l->stream == CW_S_CONTROL && l->tail_next) push(c, l);
+    for (int i = 0; i < st_links_npeers(c->links); i++) {
+        st_peer *p = st_links_peer_at(c->links, i);
+        if (st_peer_link(p) && c->pp[i].tail_next) push(c, p);
+    }
+}
+
+static void on_frame(void *owner, st_link *l, const cw_frame *f)
+{
+    cw_tail_req t;
+    cw_log_entries e;
+    cw_tail_snapshot s;
+    if (f->type == CW_TAIL_REQ && cw_decode_tail_req(f->body, &t) == 0)
+        tail_request(owner, l, &t);
+    else if (f->type == CW_LOG_ENTRIES && cw_decode_log_entries(f->body, &e) == 0)
+        tail_entries(owner, l, &e);
+    else if (f->type == CW_TAIL_SNAPSHOT && cw_decode_tail_snapshot(f->body, &s) == 0)
+        tail_snapshot(owner, l, &s);
+}
+
+void st_tail_register(st_cluster *c)
+{
+    st_links_on_frame(c->links, CW_TAIL_REQ, on_frame, c);
+    st_links_on_frame(c->links, CW_LOG_ENTRIES, on_frame, c);
+    st_links_on_frame(c->links, CW_TAIL_SNAPSHOT, on_frame, c);
 }

@@ -1,5 +1,5 @@
 /* auth.c — cookie proofs with OpenSSL's HMAC-SHA256. */
-#include "cluster/auth.h"
+#include "cluster/links/auth.h"
 #include "core/err.h"
 
 #include <openssl/crypto.h>

@@ -1,11 +1,9 @@
 /* link.c — one cluster connection on the cluster thread: non-blocking socket watched by a
  * uv_poll, frames in and out (cwire), the handshake of docs/cluster.md §3.2 on both sides,
- * heartbeats, and closing. */
-#include "cluster/auth.h"
-#include "cluster/forward.h"
-#include "cluster/internal.h"
-#include "cluster/move.h"
-#include "cluster/routes.h"
+ * heartbeats, and closing. READY CONTROL links hand each frame to the handler registered for
+ * its type; READY RAFT and DATA streams are handed over whole to their owner. */
+#include "cluster/links/auth.h"
+#include "cluster/links/internal.h"
 #include "core/err.h"
 #include "net/listen.h"
 
@@ -37,9 +35,17 @@ static void on_closed(uv_handle_t *h)
     free(l);
 }
 
+/* A stream we dialled did not get to READY: its owner hears of it. */
+static void stream_failed(st_link *l)
+{
+    const st_stream_handler *h = &l->ls->streams[l->stream & 3];
+    st_stream s = {.fd = -1, .outbound = 1, .peer = l->peer, .lane = l->lane, .token = l->token};
+    if (h->failed) h->failed(h->owner, &s);
+}
+
 static void unlist(st_link *l)
 {
-    for (st_link **pp = &l->cl->links; *pp; pp = &(*pp)->next)
+    for (st_link **pp = &l->ls->list; *pp; pp = &(*pp)->next)
         if (*pp == l) {
             *pp = l->next;
             return;
@@ -51,15 +57,11 @@ void st_link_close(st_link *l, const char *why)
     if (l->state == ST_L_CLOSED) return;
     int was_ready = l->state == ST_L_READY;
     l->state = ST_L_CLOSED;
-    st_tail_link_down(l->cl, l);
-    if (l->raft_token) st_craft_dial_failed(l->cl->craft, l->raft_token);
-    if (l->stream == CW_S_DATA) {
-        if (l->dialer && l->peer && l->lane < ST_CL_MAX_LANES) {
-            l->peer->lanes[l->lane] = ST_LANE_IDLE;
-            l->peer->lane_retry = st_cl_now(l->cl) + ST_CL_DIAL_MIN_MS;
-        }
-    } else if (was_ready || l->dialer) {
-        st_peer_link_down(l->cl, l, why);
+    if (l->stream != CW_S_CONTROL) {
+        if (l->dialer) stream_failed(l);
+    } else {
+        if (was_ready && l->peer) st_links_event(l->ls, ST_PEER_CLOSED, l->peer, l, 0, 0);
+        if (was_ready || l->dialer) st_peer_link_down(l->ls, l, why);
     }
     unlist(l);
     uv_poll_stop(&l->poll);
@@ -120,7 +122,7 @@ static uint8_t *out_room(st_link *l, size_t n)
         }                                                                                          \
         if (dst_) {                                                                                \
             l->olen += n_;                                                                         \
-            l->last_tx = st_cl_now(l->cl);                                                         \
+            l->last_tx = st_links_now(l->ls);                                                      \
         }                                                                                          \
     } while (0)
 
@@ -130,7 +132,7 @@ void st_link_send(st_link *l, const uint8_t *frame, size_t n)
     if (!dst || l->state == ST_L_CLOSED) return;
     memcpy(dst, frame, n);
     l->olen += n;
-    l->last_tx = st_cl_now(l->cl);
+    l->last_tx = st_links_now(l->ls);
     flush(l);
 }
 
@@ -144,13 +146,13 @@ static void refuse(st_link *l, uint16_t code)
 /* Refusals, either way, are logged once a minute per peer: the dialer retries. */
 static int refusal_log_due(st_link *l)
 {
-    st_cluster *c = l->cl;
-    int64_t now = st_cl_now(c);
-    st_peer *p = l->peer ? l->peer : st_peer_get(c, l->peer_name, 0);
-    int64_t *last = p ? &p->last_refuse_log : &c->last_refuse_log;
-    if (!p && strcmp(c->last_refused, l->peer_name) != 0) *last = 0;
+    st_links *ls = l->ls;
+    int64_t now = st_links_now(ls);
+    st_peer *p = l->peer ? l->peer : st_links_peer(ls, l->peer_name, 0);
+    int64_t *last = p ? &p->last_refuse_log : &ls->last_refuse_log;
+    if (!p && strcmp(ls->last_refused, l->peer_name) != 0) *last = 0;
     if (*last && now - *last < ST_CL_REFUSE_LOG_MS) return 0;
-    if (!p) snprintf(c->last_refused, sizeof c->last_refused, "%s", l->peer_name);
+    if (!p) snprintf(ls->last_refused, sizeof ls->last_refused, "%s", l->peer_name);
     *last = now;
     return 1;
 }
@@ -158,32 +160,35 @@ static int refusal_log_due(st_link *l)
 static void log_refused(st_link *l, const char *why)
 {
     if (refusal_log_due(l))
-        LOG_WARN(l->cl->log, "cluster: refused %s (%s): %s", l->peer_name, l->addr, why);
+        LOG_WARN(l->ls->env.log, "cluster: refused %s (%s): %s", l->peer_name, l->addr, why);
 }
 
-/* A DATA stream goes to its worker: ours as an outbound lane, the peer's as inbound. */
-static void hand_data(st_link *l)
-{
-    st_cluster *c = l->cl;
-    st_peer *p = l->dialer ? l->peer : st_peer_get(c, l->peer_name, 1);
-    if (!p || !c->fwd || c->stopping) {
-        close(l->fd);
-        if (p && l->dialer) p->lanes[l->lane] = ST_LANE_IDLE;
-        return;
-    }
-    if (l->dialer) p->lanes[l->lane] = ST_LANE_HANDED;
-    /* the peer may have sent its first frame (RESUME) right behind READY */
-    st_fwd_adopt(c->fwd, l->fd, l->dialer, p->slot, l->lane, l->peer_boot, l->in, l->ilen);
-}
-
+/* A READY RAFT or DATA stream goes to its owner (libraft, a worker). */
 static void on_handed(uv_handle_t *h)
 {
     st_link *l = h->data;
-    const char *addr = l->hello_addr[0] ? l->hello_addr : l->addr;
-    if (l->stream == CW_S_DATA)
-        hand_data(l);
-    else if (st_craft_adopt(l->cl->craft, l->fd, l->peer_id, addr, l->raft_token) < 0)
+    st_links *ls = l->ls;
+    const st_stream_handler *sh = &ls->streams[l->stream & 3];
+    st_peer *p = l->stream != CW_S_DATA ? NULL
+                 : l->dialer            ? l->peer
+                                        : st_links_peer(ls, l->peer_name, 1);
+    if (!sh->ready || ls->stopping || (l->stream == CW_S_DATA && !p)) {
         close(l->fd);
+        if (l->dialer) stream_failed(l);
+    } else {
+        /* the peer may have sent its first frame (RESUME) right behind READY */
+        st_stream s = {.fd = l->fd,
+                       .outbound = l->dialer,
+                       .peer = p,
+                       .lane = l->lane,
+                       .peer_boot = l->peer_boot,
+                       .peer_id = l->peer_id,
+                       .addr = l->hello_addr[0] ? l->hello_addr : l->addr,
+                       .token = l->token,
+                       .pre = l->in,
+                       .npre = l->ilen};
+        sh->ready(sh->owner, &s);
+    }
     free(l->in);
     free(l->out);
     free(l);
@@ -209,33 +214,33 @@ static void hand_off(st_link *l)
 /* addr: the caller's buffer for our host:port (h points into it until encoded). */
 static void fill_hello(st_link *l, cw_hello *h, char *addr, size_t cap)
 {
-    st_cluster *c = l->cl;
-    snprintf(addr, cap, "%s:%d", strchr(c->cfg.node_name, '@') + 1, c->port);
+    st_links *ls = l->ls;
+    snprintf(addr, cap, "%s:%d", strchr(ls->cfg.node_name, '@') + 1, ls->port);
     memset(h, 0, sizeof *h);
     h->ver_min = h->ver_max = CW_VERSION;
     h->stream = l->stream;
     h->lane = l->lane;
-    h->flags = st_cl_is_member(c) ? CW_HELLO_MEMBER : 0; /* dns discovery's bootstrap rule */
-    h->role = (uint8_t)c->cfg.role;
-    h->boot = c->boot;
-    h->node_id = c->node_id;
+    h->flags = ls->env.is_member(ls->env.ctx) ? CW_HELLO_MEMBER : 0; /* the bootstrap rule */
+    h->role = (uint8_t)ls->cfg.role;
+    h->boot = ls->env.boot;
+    h->node_id = ls->env.node_id;
     memcpy(h->nonce, l->nonce_d, CW_NONCE);
-    h->cluster_name = B(c->cfg.cluster_name);
-    h->node_name = B(c->cfg.node_name);
+    h->cluster_name = B(ls->cfg.cluster_name);
+    h->node_name = B(ls->cfg.node_name);
     h->addr = B(addr);
 }
 
 /* A node that says it is in a cluster (for the bootstrap decision of dns discovery). The
  * handshake is not complete yet, but a liar only makes a fresh node wait to join. */
-static void mark_member(st_cluster *c, const char *name)
+static void mark_member(st_links *ls, const char *name)
 {
-    st_peer *p = st_peer_get(c, name, 0);
+    st_peer *p = st_links_peer(ls, name, 0);
     if (p) p->member = 1;
 }
 
 static void on_hello(st_link *l, st_bytes body)
 {
-    st_cluster *c = l->cl;
+    st_links *ls = l->ls;
     cw_hello h;
     if (cw_decode_hello(body, &h) < 0) {
         st_link_close(l, "malformed HELLO");
@@ -248,24 +253,25 @@ static void on_hello(st_link *l, st_bytes body)
         st_link_close(l, "version");
         return;
     }
-    if (h.cluster_name.len != strlen(c->cfg.cluster_name) ||
-        memcmp(h.cluster_name.p, c->cfg.cluster_name, h.cluster_name.len) != 0) {
+    if (h.cluster_name.len != strlen(ls->cfg.cluster_name) ||
+        memcmp(h.cluster_name.p, ls->cfg.cluster_name, h.cluster_name.len) != 0) {
         log_refused(l, cw_refuse_text(CW_REFUSE_CLUSTER_NAME));
         refuse(l, CW_REFUSE_CLUSTER_NAME);
         st_link_close(l, "cluster name");
         return;
     }
-    int raft_ok = h.stream == CW_S_RAFT && c->craft;
-    int data_ok = h.stream == CW_S_DATA && c->fwd && h.lane < ST_CL_MAX_LANES;
+    int raft_ok = h.stream == CW_S_RAFT && ls->streams[CW_S_RAFT].ready;
+    int data_ok =
+        h.stream == CW_S_DATA && ls->streams[CW_S_DATA].ready && h.lane < ST_LINKS_MAX_LANES;
     if ((h.stream != CW_S_CONTROL && !raft_ok && !data_ok) ||
-        strcmp(l->peer_name, c->cfg.node_name) == 0) {
-        refuse(l, CW_REFUSE_PROTOCOL); /* other streams come with later steps */
+        strcmp(l->peer_name, ls->cfg.node_name) == 0) {
+        refuse(l, CW_REFUSE_PROTOCOL); /* a stream this node does not run */
         st_link_close(l, "unsupported stream");
         return;
     }
     l->stream = h.stream;
     l->lane = h.lane;
-    if (h.flags & CW_HELLO_MEMBER) mark_member(c, l->peer_name);
+    if (h.flags & CW_HELLO_MEMBER) mark_member(ls, l->peer_name);
     l->peer_boot = h.boot;
     l->peer_role = h.role;
     l->peer_id = h.node_id;
@@ -273,15 +279,15 @@ static void on_hello(st_link *l, st_bytes body)
     memcpy(l->nonce_d, h.nonce, CW_NONCE);
     st_auth_random(l->nonce_a, CW_NONCE);
     cw_welcome w = {.ver = CW_VERSION,
-                    .flags = st_cl_is_member(c) ? CW_WELCOME_MEMBER : 0,
-                    .role = (uint8_t)c->cfg.role,
-                    .boot = c->boot,
-                    .node_id = c->node_id,
-                    .cluster_name = B(c->cfg.cluster_name),
-                    .node_name = B(c->cfg.node_name),
+                    .flags = ls->env.is_member(ls->env.ctx) ? CW_WELCOME_MEMBER : 0,
+                    .role = (uint8_t)ls->cfg.role,
+                    .boot = ls->env.boot,
+                    .node_id = ls->env.node_id,
+                    .cluster_name = B(ls->cfg.cluster_name),
+                    .node_name = B(ls->cfg.node_name),
                     .addr = h.addr};
     memcpy(w.nonce, l->nonce_a, CW_NONCE);
-    st_auth_proof(c->cfg.cookie, 1, l->nonce_d, l->nonce_a, w.node_name, h.node_name, l->stream,
+    st_auth_proof(ls->cfg.cookie, 1, l->nonce_d, l->nonce_a, w.node_name, h.node_name, l->stream,
                   w.proof);
     SEND(l, cw_encode_welcome(&w, dst_, cap_));
     l->state = ST_L_WAIT_PROOF;
@@ -289,14 +295,14 @@ static void on_hello(st_link *l, st_bytes body)
 
 static void on_welcome(st_link *l, st_bytes body)
 {
-    st_cluster *c = l->cl;
+    st_links *ls = l->ls;
     cw_welcome w;
     if (cw_decode_welcome(body, &w) < 0) {
         st_link_close(l, "malformed WELCOME");
         return;
     }
     uint8_t want[CW_PROOF], mine[CW_PROOF];
-    st_auth_proof(c->cfg.cookie, 1, l->nonce_d, w.nonce, w.node_name, B(c->cfg.node_name),
+    st_auth_proof(ls->cfg.cookie, 1, l->nonce_d, w.nonce, w.node_name, B(ls->cfg.node_name),
                   l->stream, want);
     if (!st_auth_equal(want, w.proof)) {
         log_refused(l, cw_refuse_text(CW_REFUSE_COOKIE));
@@ -306,18 +312,18 @@ static void on_welcome(st_link *l, st_bytes body)
     }
     if (l->peer_name[0] && (w.node_name.len != strlen(l->peer_name) ||
                             memcmp(w.node_name.p, l->peer_name, w.node_name.len) != 0)) {
-        LOG_WARN(c->log, "cluster: %s (%s) answers as %.*s", l->peer_name, l->addr,
+        LOG_WARN(ls->env.log, "cluster: %s (%s) answers as %.*s", l->peer_name, l->addr,
                  (int)w.node_name.len, w.node_name.p);
         snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)w.node_name.len, w.node_name.p);
     }
     if (!l->peer_name[0])
         snprintf(l->peer_name, sizeof l->peer_name, "%.*s", (int)w.node_name.len, w.node_name.p);
     memcpy(l->nonce_a, w.nonce, CW_NONCE);
-    if (w.flags & CW_WELCOME_MEMBER) mark_member(c, l->peer_name);
+    if (w.flags & CW_WELCOME_MEMBER) mark_member(ls, l->peer_name);
     l->peer_boot = w.boot;
     l->peer_role = w.role;
     l->peer_id = w.node_id;
-    st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, w.node_name, B(c->cfg.node_name),
+    st_auth_proof(ls->cfg.cookie, 0, l->nonce_d, l->nonce_a, w.node_name, B(ls->cfg.node_name),
                   l->stream, mine);
     SEND(l, cw_encode_proof(mine, dst_, cap_));
     l->state = ST_L_WAIT_READY;
@@ -325,13 +331,13 @@ static void on_welcome(st_link *l, st_bytes body)
 
 static void on_proof(st_link *l, st_bytes body)
 {
-    st_cluster *c = l->cl;
+    st_links *ls = l->ls;
     uint8_t got[CW_PROOF], want[CW_PROOF];
     if (cw_decode_proof(body, got) < 0) {
         st_link_close(l, "malformed PROOF");
         return;
     }
-    st_auth_proof(c->cfg.cookie, 0, l->nonce_d, l->nonce_a, B(c->cfg.node_name), B(l->peer_name),
+    st_auth_proof(ls->cfg.cookie, 0, l->nonce_d, l->nonce_a, B(ls->cfg.node_name), B(l->peer_name),
                   l->stream, want);
     if (!st_auth_equal(want, got)) {
         log_refused(l, cw_refuse_text(CW_REFUSE_COOKIE));
@@ -344,24 +350,37 @@ static void on_proof(st_link *l, st_bytes body)
     if (l->stream == CW_S_RAFT || l->stream == CW_S_DATA)
         hand_off(l);
     else
-        st_peer_link_up(c, l);
+        st_peer_link_up(ls, l);
 }
 
 static void on_refuse(st_link *l, st_bytes body)
 {
-    st_cluster *c = l->cl;
+    st_links *ls = l->ls;
     cw_refuse r = {0, {NULL, 0}};
     cw_decode_refuse(body, &r);
     if (refusal_log_due(l))
-        LOG_WARN(c->log, "cluster: %s refused us: %s", l->peer_name[0] ? l->peer_name : l->addr,
-                 cw_refuse_text(r.code));
+        LOG_WARN(ls->env.log, "cluster: %s refused us: %s",
+                 l->peer_name[0] ? l->peer_name : l->addr, cw_refuse_text(r.code));
     st_link_close(l, "refused");
+}
+
+static void on_goodbye(st_link *l, const cw_frame *f)
+{
+    cw_goodbye g = {0};
+    if (cw_decode_goodbye(f->body, &g) == 0)
+        LOG_NOTICE(l->ls->env.log, "cluster: %s says goodbye (%s)", l->peer_name,
+                   g.reason == CW_BYE_SHUTDOWN  ? "shutting down"
+                   : g.reason == CW_BYE_REMOVED ? "this node is out of the cluster"
+                                                : "leaving");
+    st_peer *p = l->peer; /* it withdrew its routes itself; its sessions end with it */
+    st_link_close(l, "goodbye");
+    if (p) st_links_event(l->ls, ST_PEER_GOODBYE, p, NULL, 0, g.reason);
 }
 
 static void on_ready_frame(st_link *l, const cw_frame *f)
 {
     uint64_t v;
-    cw_goodbye g = {0};
+    const st_frame_handler *h = &l->ls->frames[f->type];
     switch (f->type) {
     case CW_PING:
         if (cw_decode_u64(f->body, &v) == 0) SEND(l, cw_encode_u64(CW_PONG, v, dst_, cap_));
@@ -369,103 +388,14 @@ static void on_ready_frame(st_link *l, const cw_frame *f)
     case CW_PONG:
         if (cw_decode_u64(f->body, &v) == 0) l->rtt_us = (int64_t)(uv_hrtime() / 1000 - v);
         break;
-    case CW_JOIN_REQ: {
-        cw_join_req j;
-        if (cw_decode_join_req(f->body, &j) == 0) st_cl_join_request(l->cl, l, &j);
-        break;
-    }
-    case CW_LEAVE_REQ: {
-        cw_leave_req lr;
-        if (cw_decode_leave_req(f->body, &lr) == 0) st_cl_leave_request(l->cl, &lr);
-        break;
-    }
-    case CW_PROBE_REQ:
-    case CW_PROBE_RESP: {
-        cw_probe pb;
-        if (cw_decode_probe(f->type, f->body, &pb) != 0) break;
-        if (f->type == CW_PROBE_REQ)
-            st_cl_probe_request(l->cl, l, &pb);
-        else
-            st_cl_probe_response(l->cl, l, &pb);
-        break;
-    }
-    case CW_PROPOSE: {
-        cw_propose pp;
-        if (cw_decode_propose(f->body, &pp) == 0) st_cl_propose_request(l->cl, l, &pp);
-        break;
-    }
-    case CW_PROPOSE_RESULT: {
-        cw_propose_result pr;
-        if (cw_decode_propose_result(f->body, &pr) == 0) st_cl_propose_result(l->cl, l, &pr);
-        break;
-    }
-    case CW_TAIL_REQ: {
-        cw_tail_req tq;
-        if (cw_decode_tail_req(f->body, &tq) == 0) st_tail_request(l->cl, l, &tq);
-        break;
-    }
-    case CW_LOG_ENTRIES: {
-        cw_log_entries le;
-        if (cw_decode_log_entries(f->body, &le) == 0) st_tail_entries(l->cl, l, &le);
-        break;
-    }
-    case CW_TAIL_SNAPSHOT: {
-        cw_tail_snapshot ts;
-        if (cw_decode_tail_snapshot(f->body, &ts) == 0) st_tail_snapshot(l->cl, l, &ts);
-        break;
-    }
-    case CW_JOIN_RESULT: {
-        cw_join_result j;
-        if (cw_decode_join_result(f->body, &j) == 0) st_cl_join_result(l->cl, l, &j);
-        break;
-    }
-    case CW_ROUTE_SYNC_BEGIN:
-    case CW_ROUTE_SYNC_END: {
-        cw_route_sync rs;
-        if (!l->peer || cw_decode_route_sync(f->type, f->body, &rs) < 0) break;
-        if (f->type == CW_ROUTE_SYNC_BEGIN)
-            st_cl_routes_sync_begin(l->cl, l->peer);
-        else
-            st_cl_routes_sync_end(l->cl, l->peer, rs.seq);
-        break;
-    }
-    case CW_ACK: {
-        cw_ack a;
-        if (cw_decode_ack(f->body, &a) == 0) st_cl_routes_acked(l->cl, l, a.seq);
-        break;
-    }
-    case CW_ROUTE_BATCH: {
-        cw_route_batch rb;
-        if (l->peer && cw_decode_route_batch(f->body, &rb) == 0)
-            st_cl_routes_batch(l->cl, l->peer, &rb);
-        break;
-    }
-    case CW_MOVE_BEGIN:
-    case CW_MOVE_STATE:
-    case CW_MOVE_END:
-    case CW_MOVE_PENDING:
-    case CW_MOVE_OFFER:
-        st_cl_move_recv(l->cl, l, f);
-        break;
     case CW_GOODBYE:
-        if (cw_decode_goodbye(f->body, &g) == 0)
-            LOG_NOTICE(l->cl->log, "cluster: %s says goodbye (%s)", l->peer_name,
-                       g.reason == CW_BYE_SHUTDOWN  ? "shutting down"
-                       : g.reason == CW_BYE_REMOVED ? "this node is out of the cluster"
-                                                    : "leaving");
-        if (l->peer) { /* it withdrew its routes itself; its sessions end with it */
-            st_peer *p = l->peer;
-            st_link_close(l, "goodbye");
-            st_peer_gone(l->cl, p, 0, 0, "goodbye");
-            if (g.reason == CW_BYE_REMOVED) st_cl_removed(l->cl, p->name);
-            break;
-        }
-        st_link_close(l, "goodbye");
+        on_goodbye(l, f);
         break;
     default:
-        if (!cw_type_known(f->type) && (f->flags & CW_F_IGNORABLE)) break;
-        if (cw_type_known(f->type)) break; /* route frames etc.: later steps */
-        st_link_close(l, "unknown frame");
+        if (h->fn)
+            h->fn(h->owner, l, f);
+        else if (!cw_type_known(f->type) && !(f->flags & CW_F_IGNORABLE))
+            st_link_close(l, "unknown frame");
     }
 }
 
@@ -496,7 +426,7 @@ static void on_frame(st_link *l, const cw_frame *f)
             if (l->stream == CW_S_RAFT || l->stream == CW_S_DATA)
                 hand_off(l);
             else
-                st_peer_link_up(l->cl, l);
+                st_peer_link_up(l->ls, l);
         }
         break;
     case ST_L_READY:
@@ -530,7 +460,7 @@ static void read_input(st_link *l)
             return;
         }
         l->ilen += (size_t)n;
-        l->last_rx = st_cl_now(l->cl);
+        l->last_rx = st_links_now(l->ls);
         size_t off = 0;
         uint32_t limit = l->state == ST_L_READY ? CW_MAX_FRAME : CW_MAX_PREAUTH;
         while (l->state != ST_L_CLOSED) {
@@ -590,30 +520,30 @@ static void on_io(uv_poll_t *h, int status, int events)
     if (events & UV_READABLE) read_input(l);
 }
 
-static st_link *link_new(st_cluster *c, int fd, int dialer)
+static st_link *link_new(st_links *ls, int fd, int dialer)
 {
     st_link *l = calloc(1, sizeof *l);
     if (!l) return NULL;
-    l->cl = c;
+    l->ls = ls;
     l->fd = fd;
     l->dialer = dialer;
     l->stream = CW_S_CONTROL;
-    l->started = l->last_rx = l->last_tx = st_cl_now(c);
+    l->started = l->last_rx = l->last_tx = st_links_now(ls);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (uv_poll_init_socket(&c->loop, &l->poll, fd) < 0) {
+    if (uv_poll_init_socket(ls->loop, &l->poll, fd) < 0) {
         free(l);
         return NULL;
     }
     l->poll.data = l;
-    l->next = c->links;
-    c->links = l;
+    l->next = ls->list;
+    ls->list = l;
     return l;
 }
 
-st_link *st_link_accept(st_cluster *c, int fd)
+st_link *st_link_accept(st_links *ls, int fd)
 {
-    st_link *l = link_new(c, fd, 0);
+    st_link *l = link_new(ls, fd, 0);
     if (!l) {
         close(fd);
         return NULL;
@@ -626,11 +556,11 @@ st_link *st_link_accept(st_cluster *c, int fd)
 
 /* Dial from our own cluster address when it is a specific one, so that peers (and
  * firewall rules between node addresses) see the node's address, not the kernel's pick. */
-static void bind_source(st_cluster *c, int fd, int family)
+static void bind_source(const st_links *ls, int fd, int family)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (st_parse_bind(c->cfg.listen, &ss, &sl) < 0 || ss.ss_family != family) return;
+    if (st_parse_bind(ls->cfg.listen, &ss, &sl) < 0 || ss.ss_family != family) return;
     if (family == AF_INET) {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
         if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) return;
@@ -644,48 +574,46 @@ static void bind_source(st_cluster *c, int fd, int family)
     }
 }
 
-st_link *st_link_dial_raft(st_cluster *c, const char *host, int port, void *token)
+int st_links_dial_stream(st_links *ls, uint8_t stream, st_peer *p, const char *host, int port,
+                         uint16_t lane, void *token)
 {
     st_peer tmp = {0};
-    snprintf(tmp.host, sizeof tmp.host, "%s", host);
-    tmp.port = port;
-    st_link *l = st_link_dial(c, &tmp);
-    if (!l) return NULL;
-    l->peer = NULL; /* not a CONTROL peer */
-    l->peer_name[0] = 0;
-    l->stream = CW_S_RAFT;
-    l->raft_token = token;
-    return l;
-}
-
-st_link *st_link_dial_data(st_cluster *c, st_peer *p, uint16_t lane)
-{
-    st_link *l = st_link_dial(c, p);
-    if (!l) return NULL;
-    l->stream = CW_S_DATA;
+    if (!p) {
+        snprintf(tmp.host, sizeof tmp.host, "%s", host);
+        tmp.port = port;
+    }
+    st_link *l = st_link_dial(ls, p ? p : &tmp);
+    if (!l) return -1;
+    if (!p) { /* not a peer's: libraft dials by address */
+        l->peer = NULL;
+        l->peer_name[0] = 0;
+    }
+    l->stream = stream;
     l->lane = lane;
-    return l;
+    l->token = token;
+    return 0;
 }
 
-st_link *st_link_dial(st_cluster *c, st_peer *p)
+st_link *st_link_dial(st_links *ls, st_peer *p)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", p->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(st_cl_resolve(c, p->host), port, &hints, &ai) != 0 || !ai) return NULL;
+    if (getaddrinfo(ls->env.resolve(ls->env.ctx, p->host), port, &hints, &ai) != 0 || !ai)
+        return NULL;
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         freeaddrinfo(ai);
         return NULL;
     }
-    bind_source(c, fd, ai->ai_family);
+    bind_source(ls, fd, ai->ai_family);
     int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
     if (rc < 0 && errno != EINPROGRESS) {
         close(fd);
         return NULL;
     }
-    st_link *l = link_new(c, fd, 1);
+    st_link *l = link_new(ls, fd, 1);
     if (!l) {
         close(fd);
         return NULL;
@@ -710,7 +638,7 @@ void st_link_send_goodbye(st_link *l, uint8_t reason)
 
 void st_link_tick(st_link *l, int64_t now)
 {
-    int64_t timeout = l->cl->cfg.link_timeout_ms;
+    int64_t timeout = l->ls->cfg.link_timeout_ms;
     if (l->state != ST_L_READY) {
         if (now - l->started > ST_CL_HANDSHAKE_MS) st_link_close(l, "handshake timeout");
         return;
@@ -723,4 +651,49 @@ void st_link_tick(st_link *l, int64_t now)
         SEND(l, cw_encode_u64(CW_PING, uv_hrtime() / 1000, dst_, cap_));
         flush(l);
     }
+}
+
+int st_link_ready(const st_link *l)
+{
+    return l && l->state == ST_L_READY;
+}
+
+st_peer *st_link_peer(const st_link *l)
+{
+    return l->peer;
+}
+
+const char *st_link_peer_name(const st_link *l)
+{
+    return l->peer_name;
+}
+
+uint64_t st_link_peer_boot(const st_link *l)
+{
+    return l->peer_boot;
+}
+
+uint64_t st_link_peer_id(const st_link *l)
+{
+    return l->peer_id;
+}
+
+uint8_t st_link_peer_role(const st_link *l)
+{
+    return l->peer_role;
+}
+
+const char *st_link_hello_addr(const st_link *l)
+{
+    return l->hello_addr;
+}
+
+int64_t st_link_last_rx(const st_link *l)
+{
+    return l->last_rx;
+}
+
+int64_t st_link_rtt_us(const st_link *l)
+{
+    return l->rtt_us;
 }
