@@ -1,24 +1,17 @@
 /* cluster.c — the wiring of the cluster's parts (docs/cluster.md, "Parts"): the cluster
  * thread and its loop, the tick, start and an orderly stop (GOODBYE on every link); the
  * links' peer events fanned out to the control plane and the data lanes; discovery's names
- * made peers. */
-#include "broker/retain.h"
-#include "broker/worker.h"
-#include "cluster/forward.h"
+ * made peers; what the data lanes need of the control plane. */
 #include "cluster/internal.h"
 #include "cluster/links/auth.h"
-#include "cluster/move.h"
-#include "cluster/routes.h"
+#include "cluster/registry.h"
 #include "cluster/tables.h"
-#include "core/clock.h"
 #include "core/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define TOMBSTONE_GC_MS 60000
 
 static const char *resolve(void *ctx, const char *host)
 {
@@ -47,19 +40,10 @@ static void on_found(void *ctx, const char (*names)[256], int n, const char *how
     c->disc_answered = 1;
 }
 
-/* What the data lanes do when p is gone for good (keep 0: it said goodbye or left) or
- * declared down (keep 1: the same process may come back and resume). */
-static void data_gone(st_cluster *c, st_peer *p, int keep)
-{
-    if (!c->broker) return;
-    st_cl_routes_purge(c, p);
-    st_fwd_peer_down(c->fwd, p->slot, keep ? 2 : 1);
-}
-
 void st_cl_drop_peer(st_cluster *c, st_peer *p, uint8_t bye, int keep, const char *why)
 {
     st_links_drop(c->links, p, bye, why);
-    data_gone(c, p, keep);
+    st_data_gone(c->data, p, keep);
 }
 
 /* The links' events, to the data lanes and the control plane. */
@@ -71,33 +55,71 @@ static void on_peer(void *ctx, const st_peer_ev *ev)
     case ST_PEER_UP:
         c->pp[p->slot].tail_next = 0;
         c->pp[p->slot].tail_snap = 0;
-        if (c->fwd && ev->prev_boot && ev->prev_boot != p->boot) /* a new process: first */
-            st_fwd_new_boot(c->fwd, p->slot);
-        if (c->broker) {
-            st_cl_routes_link_up(c, p);
-            st_fwd_set_live(c->fwd, p->slot, 1);
-        }
+        st_data_peer_up(c->data, p, ev->prev_boot);
         st_cl_on_link_up(c, ev->link);
         break;
     case ST_PEER_DOWN:
         c->pp[p->slot].tail_next = 0;
-        if (c->fwd) st_fwd_set_live(c->fwd, p->slot, 0);
-        if (c->fwd && !c->stopping) st_fwd_peer_down(c->fwd, p->slot, 0);
-        st_cl_routes_publish_ack(c); /* SUBACKs stop waiting for it */
+        st_data_peer_down(c->data, p);
         break;
     case ST_PEER_CLOSED:
         st_tail_link_down(c, ev->link);
         break;
     case ST_PEER_GOODBYE: /* it withdrew its routes itself; its sessions end with it */
-        data_gone(c, p, 0);
+        st_data_gone(c->data, p, 0);
         if (ev->reason == CW_BYE_REMOVED) st_cl_removed(c, p->name);
         break;
     }
 }
 
+/* ---- what the data lanes need of the control plane ------------------------------------- */
+
+static uint64_t locate(void *ctx, const char *cid, size_t len)
+{
+    st_cluster *c = ctx;
+    pthread_mutex_lock(&c->view_lock);
+    const st_reg_row *row =
+        c->fsm ? st_registry_get(st_fsm_table(c->fsm, ST_T_REGISTRY), cid, len) : NULL;
+    uint64_t node = row ? row->node_id : 0;
+    pthread_mutex_unlock(&c->view_lock);
+    return node;
+}
+
+static void registered(void *ctx, const char *cid, size_t len, uint64_t hlc, int up)
+{
+    st_cl_registry_add(ctx, cid, len, hlc, up);
+}
+
+static void registered_flush(void *ctx)
+{
+    st_cl_registry_flush(ctx);
+}
+
 int64_t st_cl_now(st_cluster *c)
 {
     return (int64_t)uv_now(&c->loop);
+}
+
+static st_links *new_links(st_cluster *c)
+{
+    const st_cluster_cfg *cfg = &c->cfg;
+    st_links_cfg lc = {.role = cfg->role, .link_timeout_ms = cfg->link_timeout_ms};
+    memcpy(lc.node_name, cfg->node_name, sizeof lc.node_name);
+    memcpy(lc.cookie, cfg->cookie, sizeof lc.cookie);
+    memcpy(lc.cluster_name, cfg->cluster_name, sizeof lc.cluster_name);
+    memcpy(lc.listen, cfg->listen, sizeof lc.listen);
+    st_links_env le = {c->log, &c->view_lock, c->boot, c->node_id, c, on_peer, is_member, resolve};
+    return st_links_new(&lc, &le);
+}
+
+static st_data *new_data(st_cluster *c)
+{
+    const st_cluster_cfg *cfg = &c->cfg;
+    st_data_cfg dc = {cfg->forward_ack, cfg->forward_ack_timeout_ms, cfg->forward_buffer_high,
+                      cfg->evacuation_timeout_ms, cfg->tombstone_ttl_ms};
+    st_data_env de = {c->log, &c->view_lock, c->links,   c->boot,         c->node_id,
+                      c,      locate,        registered, registered_flush};
+    return st_data_new(&dc, &de);
 }
 
 st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
@@ -110,21 +132,20 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->node_id = st_auth_node_id(cfg->node_name);
     st_mpsc_init(&c->inbox);
     if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
-    st_links_cfg lc = {.role = cfg->role, .link_timeout_ms = cfg->link_timeout_ms};
-    memcpy(lc.node_name, cfg->node_name, sizeof lc.node_name);
-    memcpy(lc.cookie, cfg->cookie, sizeof lc.cookie);
-    memcpy(lc.cluster_name, cfg->cluster_name, sizeof lc.cluster_name);
-    memcpy(lc.listen, cfg->listen, sizeof lc.listen);
-    st_links_env le = {log, &c->view_lock, c->boot, c->node_id, c, on_peer, is_member, resolve};
-    c->routes = st_strmap_new();
-    c->links = c->routes ? st_links_new(&lc, &le) : NULL;
-    if (!c->links) {
-        st_strmap_free(c->routes);
+    c->links = new_links(c);
+    c->data = c->links ? new_data(c) : NULL;
+    if (!c->data) {
+        st_links_free(c->links);
         pthread_mutex_destroy(&c->view_lock);
         free(c);
         return NULL;
     }
     return c;
+}
+
+int st_cluster_attach(st_cluster *c, struct st_broker *b)
+{
+    return st_data_attach(c->data, b);
 }
 
 void st_cl_post(st_cluster *c, st_cl_item *it)
@@ -133,128 +154,16 @@ void st_cl_post(st_cluster *c, st_cl_item *it)
     if (atomic_load_explicit(&c->accepting, memory_order_acquire)) uv_async_send(&c->wake);
 }
 
-/* Under the subscription table's write lock, on any thread. */
-static void route_hook(void *cx, const char *filter, size_t len, const char *group, size_t glen,
-                       uint32_t count)
-{
-    st_cluster *c = cx;
-    size_t klen = group ? 8 + glen + len : len;
-    st_cl_item *it = malloc(sizeof *it + klen + 1);
-    if (!it) return; /* out of memory: the next full sync repairs it */
-    memset(it, 0, sizeof *it);
-    it->kind = ST_CLI_ROUTE;
-    it->count = count;
-    it->glen = (uint32_t)glen;
-    if (group)
-        snprintf(it->s, klen + 1, "$share/%.*s/%.*s", (int)glen, group, (int)len, filter);
-    else
-        memcpy(it->s, filter, len);
-    it->s[klen] = 0;
-    it->len = (uint32_t)klen;
-    it->seq = atomic_fetch_add(&c->broker->route_posted, 1) + 1; /* under the table's lock */
-    st_cl_post(c, it);
-}
-
-int st_cluster_attach(st_cluster *c, struct st_broker *b)
-{
-    st_fwd_cfg fc = {c->cfg.forward_ack, c->cfg.forward_ack_timeout_ms, c->cfg.forward_buffer_high};
-    c->fwd = st_fwd_new(b, c, &fc);
-    if (!c->fwd) return ST_ENOMEM;
-    c->broker = b;
-    b->remote = &st_fwd_ops;
-    b->remote_cx = c->fwd;
-    b->msg_origin = c->boot; /* messages taken from clients here carry it (move.h) */
-    st_subs_set_route_hook(b->subs, route_hook, c);
-    return 0;
-}
-
-static void routes_out(st_cluster *c, st_cl_item **items, size_t *n)
-{
-    if (*n) st_cl_routes_changed(c, items, *n);
-    while (*n)
-        free(items[--*n]);
-}
-
-static void regs_out(st_cluster *c, st_cl_item **items, size_t *n)
-{
-    if (*n) st_cl_registry_batch(c, items, *n); /* takes them */
-    *n = 0;
-}
-
 static void on_wake(uv_async_t *a)
 {
     st_cluster *c = a->data;
-    st_cl_item *items[1024], *regs[256];
-    size_t n = 0, nregs = 0;
     st_mpsc_node *node;
     while ((node = st_mpsc_pop(&c->inbox))) {
         st_cl_item *it = (st_cl_item *)node;
-        if (it->kind == ST_CLI_REGISTER) { /* batched into one proposal */
-            regs[nregs++] = it;
-            if (nregs == 256) regs_out(c, regs, &nregs);
-            continue;
-        }
-        if (it->kind == ST_CLI_ROUTE) { /* batched; their order is kept */
-            items[n++] = it;
-            if (n == 1024) routes_out(c, items, &n);
-            continue;
-        }
-        if (it->kind == ST_CLI_LANE_DOWN && it->slot < ST_LINKS_MAX_PEERS &&
-            it->lane < ST_LINKS_MAX_LANES)
-            c->dp[it->slot].lanes[it->lane] = ST_LANE_IDLE;
         if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
         if (it->kind == ST_CLI_JOIN) st_cl_join(c, it->s);
         if (it->kind == ST_CLI_LEAVE) st_cl_leave(c);
-        if (it->kind == ST_CLI_EVACUATE) st_cl_evacuate_start(c);
-        if (it->kind == ST_CLI_MOVE && it->slot == ST_MOVE_ASK_SLOT)
-            st_cl_move_ask(c, it->lane, it->s, it->len, it->seq, (uint8_t)it->count, it->hint);
-        else if (it->kind == ST_CLI_MOVE)
-            st_cl_move_send(c, it->slot, (const uint8_t *)it->s, it->len);
         free(it);
-    }
-    routes_out(c, items, &n);
-    regs_out(c, regs, &nregs);
-}
-
-/* A DATA stream finished its handshake: to its worker, ours as an outbound lane, the
- * peer's as inbound. */
-static void data_ready(void *owner, const st_stream *s)
-{
-    st_cluster *c = owner;
-    st_cl_dpeer *d = &c->dp[s->peer->slot];
-    if (!c->fwd || c->stopping) {
-        close(s->fd);
-        if (s->outbound) d->lanes[s->lane] = ST_LANE_IDLE;
-        return;
-    }
-    if (s->outbound) d->lanes[s->lane] = ST_LANE_HANDED;
-    st_fwd_adopt(c->fwd, s->fd, s->outbound, s->peer->slot, s->lane, s->peer_boot, s->pre, s->npre);
-}
-
-/* One of our lanes did not get there: dialled again after a pause. */
-static void data_failed(void *owner, const st_stream *s)
-{
-    st_cluster *c = owner;
-    if (!s->peer || s->lane >= ST_LINKS_MAX_LANES) return;
-    c->dp[s->peer->slot].lanes[s->lane] = ST_LANE_IDLE;
-    c->dp[s->peer->slot].lane_retry = st_cl_now(c) + ST_LINKS_DIAL_MIN_MS;
-}
-
-/* Our data lanes to every peer with a live CONTROL link (one per worker). */
-static void dial_lanes(st_cluster *c, int64_t now)
-{
-    if (!c->fwd || c->stopping) return;
-    for (int i = 0; i < st_links_npeers(c->links); i++) {
-        st_peer *p = st_links_peer_at(c->links, i);
-        st_cl_dpeer *d = &c->dp[i];
-        if (!st_peer_link(p) || now < d->lane_retry) continue;
-        for (int k = 0; k < c->broker->nw; k++) {
-            if (d->lanes[k] != ST_LANE_IDLE) continue;
-            if (st_links_dial_stream(c->links, CW_S_DATA, p, NULL, 0, (uint16_t)k, NULL) == 0)
-                d->lanes[k] = ST_LANE_DIALING;
-            else
-                d->lane_retry = now + ST_LINKS_DIAL_MIN_MS;
-        }
     }
 }
 
@@ -263,16 +172,9 @@ static void on_tick(uv_timer_t *t)
     st_cluster *c = t->data;
     int64_t now = st_cl_now(c);
     st_discovery_tick(c->disco, now, c->deciding);
-    dial_lanes(c, now);
+    st_data_tick(c->data, now);
     st_links_tick(c->links, now);
     st_cl_control_tick(c);
-    if (c->broker && now >= c->next_gc) { /* retained tombstones (cluster.md §9.2) */
-        int64_t every = c->cfg.tombstone_ttl_ms / 2;
-        c->next_gc = now + (every < TOMBSTONE_GC_MS ? every : TOMBSTONE_GC_MS);
-        uint64_t before = (uint64_t)(st_wall_ms() - c->cfg.tombstone_ttl_ms) << 16;
-        size_t n = st_retain_gc(c->broker->retain, before);
-        if (n) LOG_INFO(c->log, "cluster: %zu retained tombstone(s) forgotten", n);
-    }
 }
 
 static void close_cb(uv_handle_t *h)
@@ -295,6 +197,7 @@ static void on_stop(uv_async_t *a)
     c->stopping = 1;
     atomic_store(&c->accepting, 0);
     st_discovery_close(c->disco);
+    st_data_stop(c->data);
     st_links_stop(c->links);
     if (c->craft)
         st_craft_close(c->craft, close_handles, c); /* then the loop's own handles */
@@ -309,18 +212,6 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* The frame and stream handlers of the control plane and the data lanes. */
-static void register_handlers(st_cluster *c)
-{
-    st_cl_control_register(c);
-    st_cl_propose_register(c);
-    st_tail_register(c);
-    if (!c->fwd) return;
-    st_cl_routes_register(c);
-    st_cl_move_register(c);
-    st_links_on_stream(c->links, CW_S_DATA, data_ready, data_failed, c);
-}
-
 int st_cluster_start(st_cluster *c, char *err, size_t errlen)
 {
     int rc = st_links_listen(c->links, err, errlen);
@@ -332,7 +223,7 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     }
     c->loop_on = 1;
     c->disco = st_discovery_new(&c->loop, c->log, &c->cfg.disc, c->boot, on_found, c);
-    if (!c->disco) {
+    if (!c->disco || st_data_start(c->data, &c->loop) < 0) {
         snprintf(err, errlen, "cluster: out of memory");
         return ST_ENOMEM;
     }
@@ -340,11 +231,12 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     uv_async_init(&c->loop, &c->stop, on_stop);
     uv_async_init(&c->loop, &c->wake, on_wake);
     atomic_store(&c->accepting, 1);
-    uv_async_send(&c->wake); /* route changes posted before the thread ran */
     uv_timer_init(&c->loop, &c->tick);
     uv_timer_start(&c->tick, on_tick, ST_CL_TICK_MS, ST_CL_TICK_MS);
     st_links_start(c->links, &c->loop);
-    register_handlers(c);
+    st_cl_control_register(c);
+    st_cl_propose_register(c);
+    st_tail_register(c);
     for (size_t i = 0; i < c->cfg.nseeds; i++)
         if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0)
             st_links_peer(c->links, c->cfg.seeds[i], 1);
@@ -377,17 +269,20 @@ void st_cluster_free(st_cluster *c)
         uv_run(&c->loop, UV_RUN_NOWAIT); /* let close callbacks finish */
         uv_loop_close(&c->loop);
     }
-    st_links_free(c->links);
-    st_cl_routes_free(c);
     st_mpsc_node *node;
     while ((node = st_mpsc_pop(&c->inbox)))
         free(node);
-    st_strmap_free(c->routes);
-    st_fwd_free(c->fwd);
+    st_data_free(c->data);
+    st_links_free(c->links);
     st_cl_control_free(c);
     st_discovery_free(c->disco);
     pthread_mutex_destroy(&c->view_lock);
     free(c);
+}
+
+long st_cluster_evacuate(st_cluster *c)
+{
+    return c ? st_data_evacuate(c->data) : -1;
 }
 
 static void view_node(st_cluster_node *o, const char *name, int self, const st_peer *p)
@@ -456,7 +351,6 @@ static int post_named(st_cluster *c, int kind, const char *node, char *err, size
     }
     it->kind = kind;
     memcpy(it->s, node, len + 1);
-    it->len = (uint32_t)len;
     st_cl_post(c, it);
     return 0;
 }
@@ -544,23 +438,22 @@ void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_
                            size_t max)
 {
     memset(r, 0, sizeof *r);
-    st_fwd_stats fs = {0};
-    if (c->fwd) st_fwd_stats_get(c->fwd, &fs);
-    r->fwd_sent = fs.sent;
-    r->fwd_received = fs.received;
-    r->fwd_dropped = fs.dropped;
-    r->fwd_resent = fs.resent;
-    r->fwd_redispatched = fs.redispatched;
-    r->remote = c->broker ? st_subs_remote_count(c->broker->subs) : 0;
+    st_data_stats s;
+    st_data_stats_get(c->data, &s);
+    r->local = s.local;
+    r->remote = s.remote;
+    r->ops_tx = s.ops_tx;
+    r->fwd_sent = s.fwd_sent;
+    r->fwd_received = s.fwd_received;
+    r->fwd_dropped = s.fwd_dropped;
+    r->fwd_resent = s.fwd_resent;
+    r->fwd_redispatched = s.fwd_redispatched;
     pthread_mutex_lock(&c->view_lock);
-    r->local = c->nroutes;
-    r->ops_tx = c->routes_tx;
     for (int i = 0; i < st_links_npeers(c->links); i++, r->npeers++) {
         if (r->npeers >= max) continue;
         st_cluster_peer_routes *o = &p[r->npeers];
         snprintf(o->name, sizeof o->name, "%s", st_links_peer_at(c->links, i)->name);
-        o->routes = c->dp[i].nroutes;
-        o->ops_rx = c->dp[i].routes_rx;
+        st_data_peer_routes(c->data, i, &o->routes, &o->ops_rx);
     }
     pthread_mutex_unlock(&c->view_lock);
 }

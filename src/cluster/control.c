@@ -2,9 +2,7 @@
  * libraft (craft.h), and the ops a node proposes about itself. A fresh node forms a
  * cluster of one (INIT, JOIN and BOOT of itself); a node that restarts on its Raft state
  * proposes BOOT, which bumps its incarnation. Joining other nodes is the next step. */
-#include "cluster/forward.h"
 #include "cluster/internal.h"
-#include "cluster/routes.h"
 #include "cluster/registry.h"
 #include "cluster/tables.h"
 #include <raft.h>

@@ -10,6 +10,7 @@
 #include "cluster/cluster.h"
 #include "cluster/craft.h"
 #include "cluster/fsm.h"
+#include "cluster/data/data.h"
 #include "cluster/links/links.h"
 #include "core/hlc.h"
 #include "core/mpsc.h"
@@ -22,24 +23,6 @@
 
 #define ST_CL_TICK_MS 200
 
-enum { ST_LANE_IDLE, ST_LANE_DIALING, ST_LANE_HANDED };
-
-/* The data lanes' state about one peer (by its slot). */
-typedef struct st_cl_dpeer {
-    uint8_t lanes[ST_LINKS_MAX_LANES]; /* our outbound data lanes to it (ST_LANE_*) */
-    int64_t lane_retry;
-    st_strmap *routes; /* filter → sync generation, the routes it announced */
-    uintptr_t route_gen;
-    uint64_t routes_rx;   /* route ops received */
-    size_t nroutes;       /* published under view_lock for the API */
-    uint64_t route_seq;   /* ROUTE_* frames sent on its current CONTROL link */
-    uint64_t route_acked; /* route items (st_cl_item.seq) it confirmed */
-    struct {
-        uint64_t frame, item;
-    } route_pend[32]; /* frames sent and not acked: the last item each one carried */
-    uint32_t npend;
-} st_cl_dpeer;
-
 /* The control plane's state about one peer (by its slot). */
 typedef struct st_cl_ppeer {
     uint64_t purged_inc; /* the incarnation whose DOWN we have applied here */
@@ -50,32 +33,13 @@ typedef struct st_cl_ppeer {
     int tail_snap;       /* it needs the state machine's image first */
 } st_cl_ppeer;
 
-/* Items other threads post to the cluster thread (st_cl_post). */
-enum {
-    ST_CLI_ROUTE,
-    ST_CLI_LANE_DOWN,
-    ST_CLI_FORCE_LEAVE,
-    ST_CLI_JOIN,
-    ST_CLI_LEAVE,
-    ST_CLI_REGISTER, /* s: client id, seq: registration hlc, count: 1 up / 0 ended */
-    /* a session move (move.h): slot ST_MOVE_ASK_SLOT: worker `lane` asks where client id s
-     * (registration seq, flags count) is held; else s is a MOVE frame for node slot */
-    ST_CLI_MOVE,
-    ST_CLI_EVACUATE, /* hand every session to the other members (move.h) */
-};
+/* Commands the API posts to the cluster thread (st_cl_post). */
+enum { ST_CLI_FORCE_LEAVE, ST_CLI_JOIN, ST_CLI_LEAVE };
 typedef struct st_cl_item {
     st_mpsc_node node;
     int kind;
-    uint16_t slot, lane; /* LANE_DOWN */
-    uint32_t count;      /* ROUTE: 1/0 for a plain filter, members for a shared group */
-    uint64_t seq;        /* ROUTE: its number in b->route_posted */
-    uint64_t hint;       /* MOVE ask: the node to ask (0: the one the registry names) */
-    uint32_t len;        /* of s */
-    uint32_t glen;       /* ROUTE: > 0 for a shared group */
-    char s[];            /* ROUTE: the index key: the filter, or "$share/<group>/<filter>" */
+    char s[]; /* the node's name ("" for LEAVE) */
 } st_cl_item;
-
-struct st_fwd;
 
 #define ST_TAIL_RING 1024
 typedef struct st_tail_ent {
@@ -86,16 +50,10 @@ typedef struct st_tail_ent {
 
 struct st_cluster {
     st_cluster_cfg cfg;
-    struct st_broker *broker; /* attached (st_cluster_attach), or NULL */
-    struct st_fwd *fwd;       /* data lanes on the broker's workers */
+    st_data *data; /* the data lanes (data/data.h) */
     st_mpsc inbox;
     uv_async_t wake;
     atomic_int accepting; /* posts wake the loop (cleared at stop) */
-    st_strmap *routes;    /* filters with local subscribers, as announced (once routes_on) */
-    int routes_on;        /* a peer has linked: the index above is kept from then on */
-    uint64_t routes_tx;   /* route ops sent */
-    size_t nroutes;       /* published under view_lock for the API */
-    uint64_t route_done;  /* the last route item handled (sent to every live link) */
     const st_log *log;
     uint64_t boot, node_id;
     int port; /* the bound cluster.listen port (peers are dialled on it too) */
@@ -107,7 +65,6 @@ struct st_cluster {
     int running;
     int stopping;
     st_links *links;
-    st_cl_dpeer dp[ST_LINKS_MAX_PEERS];
     st_cl_ppeer pp[ST_LINKS_MAX_PEERS];
     pthread_mutex_t view_lock; /* guards the peers and their link pointers for st_cluster_view */
     st_hlc hlc;                /* stamps the entries we propose */
@@ -149,17 +106,10 @@ struct st_cluster {
     st_link *tail_link;
     int tail_served; /* a replicant has tailed us: the ring is kept from then on */
     int64_t tail_asked;
-    int64_t next_gc; /* retained tombstones (cluster.c) */
     uint64_t probe_seq;
-    int registry_on; /* the cluster has had another member: sessions are registered (reg.c) */
-    /* for the workers: registry_on (a CONNECT may find its session on another node) */
-    atomic_int moves_on;
-    atomic_int evac_state; /* st_cluster_evacuate: 0 asked, 1 under way, -1 nobody takes them */
-    int leave_evac;        /* the evacuation is a leave's (member.c): it ends with the leave */
-    int64_t evac_until, evac_moved_at;
-    long evac_best;
-    uint64_t reg_inc;   /* the incarnation our registrations were made under */
-    st_cl_item **reg_q; /* registrations waiting for the batch in flight (reg.c) */
+    int registry_on;  /* the cluster has had another member: sessions are registered (reg.c) */
+    uint64_t reg_inc; /* the incarnation our registrations were made under */
+    struct reg_req **reg_q; /* registrations waiting for the batch in flight (reg.c) */
     size_t reg_head, reg_len, reg_cap;
     int reg_busy;
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
@@ -218,9 +168,10 @@ void st_cl_propose_tick(st_cluster *c);
 void st_cl_propose_free(st_cluster *c);
 
 /* reg.c: this node's side of the client-id registry (registry.h) */
-void st_cl_registry_post(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up);
-/* Takes the items: queued, and submitted one batch at a time in their order. */
-void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n);
+/* A registration the workers posted (up: a CONNECT at hlc; else its session ended),
+ * queued; flush submits them, one batch at a time, in their order. */
+void st_cl_registry_add(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up);
+void st_cl_registry_flush(st_cluster *c);
 void st_cl_registry_free(st_cluster *c);
 void st_cl_registry_tick(st_cluster *c);
 void st_cl_registry_purge(st_cluster *c, uint64_t node_id, uint64_t incarnation);

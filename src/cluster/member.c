@@ -8,7 +8,7 @@
  * peers of the old cluster are forgotten: not dialled again unless the new member table
  * lists them. */
 #include "cluster/internal.h"
-#include "cluster/move.h"
+#include "cluster/data/data.h"
 #include "cluster/tables.h"
 
 #include "core/clock.h"
@@ -56,7 +56,7 @@ static void forget_peers(st_cluster *c)
 static void leave_over(st_cluster *c)
 {
     c->leaving = 0;
-    st_cl_evacuate_end(c);
+    st_data_evacuate_end(c->data);
 }
 
 static void start_again(st_cluster *c)
@@ -135,14 +135,7 @@ void st_cl_leave(st_cluster *c)
     LOG_NOTICE(c->log, "cluster: asked to leave the cluster");
     c->leaving = 1;
     c->leave_next = 0;
-    if (c->cfg.evacuation_timeout_ms > 0 && atomic_load(&c->moves_on)) { /* sessions first */
-        int64_t now = st_cl_now(c);
-        c->leave_evac = 1;
-        c->evac_until = now + c->cfg.evacuation_timeout_ms;
-        c->evac_moved_at = now;
-        c->evac_best = -1;
-        st_cl_evacuate_start(c);
-    }
+    st_data_leave_evacuate(c->data, st_cl_now(c)); /* the sessions go first */
 }
 
 void st_cl_removed(st_cluster *c, const char *by)
@@ -170,7 +163,7 @@ static int others(st_cluster *c)
 void st_cl_member_tick(st_cluster *c)
 {
     int64_t now = st_cl_now(c);
-    if (!c->leaving || now < c->leave_next || st_cl_evacuating(c, now)) return;
+    if (!c->leaving || now < c->leave_next || st_data_evacuating(c->data, now)) return;
     c->leave_next = now + LEAVE_ASK_MS;
     if (c->cfg.role != CW_ROLE_REPLICANT && (!c->craft || !others(c))) {
         leave_over(c); /* alone already (the API says so before asking) */

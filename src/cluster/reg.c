@@ -6,8 +6,7 @@
  * A node alone in its cluster keeps no registry at all (nothing to be unique against; it
  * would cost every connection a row and a Raft op): when a first other member appears, the
  * workers register every session they hold, and from then on each CONNECT. */
-#include "broker/worker.h"
-#include "cluster/forward.h"
+#include "cluster/data/data.h"
 #include "cluster/internal.h"
 #include "cluster/registry.h"
 #include "cluster/tables.h"
@@ -18,19 +17,13 @@
 
 #define BATCH 256
 
-void st_cl_registry_post(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up)
-{
-    st_cl_item *it = malloc(sizeof *it + len + 1);
-    if (!it) return; /* not registered: an older connection elsewhere is not kicked */
-    memset(it, 0, sizeof *it);
-    it->kind = ST_CLI_REGISTER;
-    it->seq = hlc;
-    it->count = (uint32_t)up;
-    it->len = (uint32_t)len;
-    memcpy(it->s, cid, len);
-    it->s[len] = 0;
-    st_cl_post(c, it);
-}
+/* A registration waiting for its batch. */
+typedef struct reg_req {
+    uint64_t hlc;
+    uint32_t len;
+    int up;
+    char cid[];
+} reg_req;
 
 typedef struct batch {
     st_cluster *c;
@@ -40,7 +33,7 @@ typedef struct batch {
 } batch;
 
 static void pump(st_cluster *c);
-static void add_op(st_cluster *c, batch *b, const st_node_row *self, const st_cl_item *it);
+static void add_op(st_cluster *c, batch *b, const st_node_row *self, const reg_req *r);
 
 static void batch_free(batch *b)
 {
@@ -77,7 +70,7 @@ static void pump(st_cluster *c)
         if (!b) return; /* not in the member table yet (joining), or ENOMEM: on a tick */
         b->c = c;
         while (b->n < BATCH && c->reg_len) {
-            st_cl_item *it = c->reg_q[c->reg_head];
+            reg_req *it = c->reg_q[c->reg_head];
             c->reg_head = (c->reg_head + 1) % c->reg_cap;
             c->reg_len--;
             add_op(c, b, self, it);
@@ -92,29 +85,29 @@ static void pump(st_cluster *c)
     }
 }
 
-void st_cl_registry_batch(st_cluster *c, st_cl_item **items, size_t n)
+void st_cl_registry_add(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!c->registry_on) { /* alone: nothing to register */
-            free(items[i]);
-            continue;
-        }
-        if (c->reg_len == c->reg_cap) {
-            size_t nc = c->reg_cap ? c->reg_cap * 2 : 256;
-            st_cl_item **q = malloc(nc * sizeof *q);
-            if (!q) {
-                free(items[i]); /* not registered: an older connection elsewhere stays */
-                continue;
-            }
-            for (size_t k = 0; k < c->reg_len; k++)
-                q[k] = c->reg_q[(c->reg_head + k) % c->reg_cap];
-            free(c->reg_q);
-            c->reg_q = q;
-            c->reg_head = 0;
-            c->reg_cap = nc;
-        }
-        c->reg_q[(c->reg_head + c->reg_len++) % c->reg_cap] = items[i];
+    if (!c->registry_on) return; /* alone: nothing to register */
+    if (c->reg_len == c->reg_cap) {
+        size_t nc = c->reg_cap ? c->reg_cap * 2 : 256;
+        struct reg_req **q = malloc(nc * sizeof *q);
+        if (!q) return; /* not registered: an older connection elsewhere stays */
+        for (size_t k = 0; k < c->reg_len; k++)
+            q[k] = c->reg_q[(c->reg_head + k) % c->reg_cap];
+        free(c->reg_q);
+        c->reg_q = q;
+        c->reg_head = 0;
+        c->reg_cap = nc;
     }
+    reg_req *r = malloc(sizeof *r + len);
+    if (!r) return;
+    *r = (reg_req){hlc, (uint32_t)len, up};
+    memcpy(r->cid, cid, len);
+    c->reg_q[(c->reg_head + c->reg_len++) % c->reg_cap] = r;
+}
+
+void st_cl_registry_flush(st_cluster *c)
+{
     pump(c);
 }
 
@@ -130,17 +123,17 @@ void st_cl_registry_free(st_cluster *c)
     c->reg_cap = 0;
 }
 
-static void add_op(st_cluster *c, batch *b, const st_node_row *self, const st_cl_item *it)
+static void add_op(st_cluster *c, batch *b, const st_node_row *self, const reg_req *r)
 {
     st_buf *body = &b->body[b->n];
-    if (it->count)
-        st_op_reg(body, it->s, it->len, c->node_id, self->incarnation, it->seq);
+    if (r->up)
+        st_op_reg(body, r->cid, r->len, c->node_id, self->incarnation, r->hlc);
     else
-        st_op_unreg(body, it->s, it->len, c->node_id, it->seq);
+        st_op_unreg(body, r->cid, r->len, c->node_id, r->hlc);
     b->ops[b->n] = (ce_op){c->node_id,
                            c->op_seq++,
                            ST_T_REGISTRY,
-                           it->count ? ST_V_REG : ST_V_UNREG,
+                           r->up ? ST_V_REG : ST_V_UNREG,
                            {body->p, (uint32_t)body->len}};
     b->n++;
 }
@@ -177,34 +170,28 @@ static int quorum(st_cluster *c)
 void st_cl_registry_tick(st_cluster *c)
 {
     if (!c->fsm) return;
-    if (c->broker) {
-        int q = quorum(c);
-        if (atomic_exchange(&c->broker->no_quorum, !q) == q)
-            LOG_WARN(c->log, q ? "cluster: the leader is reachable again: the registry works"
-                               : "cluster: no leader reachable (a minority side?): new "
-                                 "connections follow cluster.registry_mode");
-    }
+    st_data_quorum(c->data, quorum(c));
     const st_node_row *self = me(c);
     pump(c); /* a batch that could not start (not a member yet) */
-    if (!c->registry_on && c->fwd && self && has_others(c)) {
+    int attached = st_data_attached(c->data);
+    if (!c->registry_on && attached && self && has_others(c)) {
         c->registry_on = 1;
-        atomic_store(&c->moves_on, 1);
         c->reg_inc = self->incarnation;
         LOG_INFO(c->log, "cluster: other members: registering this node's sessions");
-        st_fwd_register_all(c->fwd);
-    } else if (c->registry_on && self && self->incarnation != c->reg_inc && c->fwd) {
+        st_data_registry_on(c->data);
+    } else if (c->registry_on && self && self->incarnation != c->reg_inc && attached) {
         /* declared down (our rows purged) and back, or restarted: register again */
         c->reg_inc = self->incarnation;
         LOG_INFO(c->log, "cluster: new incarnation %llu: registering this node's sessions again",
                  (unsigned long long)self->incarnation);
-        st_fwd_register_all(c->fwd);
+        st_data_registry_on(c->data);
     }
     size_t n = 0;
     pthread_mutex_lock(&c->view_lock);
     st_reg_kick *k = st_registry_kicks(st_fsm_table(c->fsm, ST_T_REGISTRY), &n);
     pthread_mutex_unlock(&c->view_lock);
     for (size_t i = 0; i < n; i++) {
-        if (k[i].node_id == c->node_id && c->fwd) st_fwd_kick(c->fwd, k[i].cid, k[i].len, k[i].hlc);
+        if (k[i].node_id == c->node_id) st_data_kick(c->data, k[i].cid, k[i].len, k[i].hlc);
         free(k[i].cid);
     }
     free(k);

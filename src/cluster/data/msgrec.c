@@ -1,5 +1,5 @@
 /* msgrec.c — messages as wire records (msgrec.h). */
-#include "cluster/msgrec.h"
+#include "cluster/data/msgrec.h"
 
 #include <string.h>
 

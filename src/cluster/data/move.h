@@ -16,18 +16,17 @@
  *
  * Worker side: each worker keeps the moves of the client ids it owns (st_moves). Cluster
  * thread side: ASK (look the row up, send BEGIN) and frames in and out of CONTROL links. */
-#ifndef ST_CLUSTER_MOVE_H
-#define ST_CLUSTER_MOVE_H
+#ifndef ST_CLUSTER_DATA_MOVE_H
+#define ST_CLUSTER_DATA_MOVE_H
 
 #include "broker/session.h"
 #include "broker/worker.h"
+#include "cluster/data/data.h"
 #include "cwire/cwire.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct st_cluster;
-struct st_link;
 typedef struct st_moves st_moves;
 
 #define ST_MOVE_ASK_SLOT 0xFFFF /* a frame from the cluster thread itself (ASK answered) */
@@ -36,13 +35,13 @@ typedef struct st_moves st_moves;
 st_moves *st_moves_new(void);
 void st_moves_free(st_moves *mv);
 /* remote.h takeover: s, a new empty session, looks for its old one. */
-int st_move_takeover(st_moves *mv, struct st_cluster *cl, st_worker *w, st_session *s);
+int st_move_takeover(st_moves *mv, st_data *cl, st_worker *w, st_session *s);
 /* A MOVE frame about a client id this worker owns, from node slot. */
-void st_move_frame(st_moves *mv, struct st_cluster *cl, st_worker *w, uint16_t slot, uint64_t from,
+void st_move_frame(st_moves *mv, st_data *cl, st_worker *w, uint16_t slot, uint64_t from,
                    uint8_t type, st_bytes body); /* from: the node's id */
-void st_move_tick(st_moves *mv, struct st_cluster *cl, st_worker *w, int64_t now);
+void st_move_tick(st_moves *mv, st_data *cl, st_worker *w, int64_t now);
 /* Route acks advanced: arrivals waiting for theirs send MOVE_END. */
-void st_move_routes_acked(st_moves *mv, struct st_cluster *cl, st_worker *w);
+void st_move_routes_acked(st_moves *mv, st_data *cl, st_worker *w);
 /* Sessions on their way here or away (for stop: wait until none is left). */
 size_t st_moves_count(const st_moves *mv);
 
@@ -51,21 +50,17 @@ size_t st_moves_count(const st_moves *mv);
 void st_move_evacuate(st_moves *mv, const uint16_t *slots, size_t n);
 /* On each tick while evacuating: the sessions not gone yet (offers go out); -1 if not
  * evacuating. */
-long st_move_evac_tick(st_moves *mv, struct st_cluster *cl, st_worker *w, int64_t now);
+long st_move_evac_tick(st_moves *mv, st_data *cl, st_worker *w, int64_t now);
 
 /* ---- cluster thread ---- */
-/* Start an evacuation (ST_CLI_EVACUATE): the workers learn the live members. */
-void st_cl_evacuate_start(struct st_cluster *c);
-/* `ctl cluster leave` evacuates first: 1 while that still runs (member.c waits); then the
- * node serves again once it is out (st_cl_evacuate_end). */
-int st_cl_evacuating(struct st_cluster *c, int64_t now);
-void st_cl_evacuate_end(struct st_cluster *c);
+/* Start an evacuation (ST_DI_EVACUATE): the workers learn the live members. */
+void st_data_evacuate_start(st_data *c);
 /* A worker's ask: BEGIN to the node the registry names, or NONE back to the worker. */
-void st_cl_move_ask(struct st_cluster *c, uint16_t worker, const char *cid, size_t len,
-                    uint64_t hlc, uint8_t flags, uint64_t hint); /* hint: ask that node */
-/* The MOVE frames' handler, with the links at start. */
-void st_cl_move_register(struct st_cluster *c);
+void st_data_move_ask(st_data *c, uint16_t worker, const char *cid, size_t len, uint64_t hlc,
+                      uint8_t flags, uint64_t hint); /* hint: ask that node */
 /* A worker's frame for node slot (dropped if that node has no link: timeouts repair). */
-void st_cl_move_send(struct st_cluster *c, uint16_t slot, const uint8_t *frame, size_t n);
+void st_data_move_send(st_data *c, uint16_t slot, const uint8_t *frame, size_t n);
+/* The MOVE frames' handler, with the links at start. */
+void st_data_move_register(st_data *c);
 
 #endif

@@ -1,14 +1,13 @@
 /* move.c — sessions moving between nodes (move.h, docs/cluster.md §10.3). The worker side
  * runs on the worker owning the client id; the cluster-thread side relays frames. */
-#include "cluster/move.h"
+#include "cluster/data/move.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
 #include "broker/flow.h"
-#include "cluster/forward.h"
-#include "cluster/internal.h"
-#include "cluster/msgrec.h"
-#include "cluster/registry.h"
-#include "cluster/tables.h"
+#include "cluster/data/forward.h"
+#include "cluster/data/internal.h"
+#include "cluster/data/msgrec.h"
+#include "core/buf.h"
 #include "core/clock.h"
 
 #include <stdlib.h>
@@ -141,25 +140,25 @@ static void departure_drop(st_moves *mv, departure *d)
 
 /* ---- to the cluster thread ------------------------------------------------------------ */
 
-static void post_frame(st_cluster *cl, uint16_t slot, uint8_t type, const cw_move *m)
+static void post_frame(st_data *cl, uint16_t slot, uint8_t type, const cw_move *m)
 {
     size_t n = cw_encode_move(type, m, NULL, 0);
-    st_cl_item *it = malloc(sizeof *it + n);
+    st_data_item *it = malloc(sizeof *it + n);
     if (!it) return; /* the other side times out */
     memset(it, 0, sizeof *it);
-    it->kind = ST_CLI_MOVE;
+    it->kind = ST_DI_MOVE;
     it->slot = slot;
     it->len = (uint32_t)n;
     cw_encode_move(type, m, (uint8_t *)it->s, n);
-    st_cl_post(cl, it);
+    st_data_post(cl, it);
 }
 
-static void post_ask(st_cluster *cl, st_worker *w, const arrival *a)
+static void post_ask(st_data *cl, st_worker *w, const arrival *a)
 {
-    st_cl_item *it = malloc(sizeof *it + a->len + 1);
+    st_data_item *it = malloc(sizeof *it + a->len + 1);
     if (!it) return;
     memset(it, 0, sizeof *it);
-    it->kind = ST_CLI_MOVE;
+    it->kind = ST_DI_MOVE;
     it->slot = ST_MOVE_ASK_SLOT;
     it->lane = w->id;
     it->seq = a->hlc;
@@ -168,10 +167,10 @@ static void post_ask(st_cluster *cl, st_worker *w, const arrival *a)
     it->len = (uint32_t)a->len;
     memcpy(it->s, a->cid, a->len);
     it->s[a->len] = 0;
-    st_cl_post(cl, it);
+    st_data_post(cl, it);
 }
 
-static void reply(st_cluster *cl, uint16_t slot, uint8_t type, const cw_move *m, uint8_t status,
+static void reply(st_data *cl, uint16_t slot, uint8_t type, const cw_move *m, uint8_t status,
                   const st_buf *img)
 {
     cw_move r = {m->cid, m->hlc, status, {NULL, 0}};
@@ -485,7 +484,7 @@ static arrival *arrival_new(st_moves *mv, st_worker *w, st_session *s, uint64_t 
     return a;
 }
 
-int st_move_takeover(st_moves *mv, st_cluster *cl, st_worker *w, st_session *s)
+int st_move_takeover(st_moves *mv, st_data *cl, st_worker *w, st_session *s)
 {
     if (!atomic_load(&cl->moves_on)) return 0; /* alone: no other node can hold it */
     arrival *a = arrival_new(mv, w, s, s->reg_hlc);
@@ -495,7 +494,7 @@ int st_move_takeover(st_moves *mv, st_cluster *cl, st_worker *w, st_session *s)
     return 1;
 }
 
-static void send_end(st_cluster *cl, st_worker *w, arrival *a)
+static void send_end(st_data *cl, st_worker *w, arrival *a)
 {
     if (a->phase == ARR_ROUTES) atomic_fetch_sub(&w->nheld, 1); /* no longer waits for acks */
     cw_move m = {{(const uint8_t *)a->cid, (uint32_t)a->len}, a->hlc, 0, {NULL, 0}};
@@ -504,12 +503,12 @@ static void send_end(st_cluster *cl, st_worker *w, arrival *a)
     a->deadline = st_loop_now(w->loop) + PENDING_MS;
 }
 
-static void check_routes(st_cluster *cl, st_worker *w, arrival *a)
+static void check_routes(st_data *cl, st_worker *w, arrival *a)
 {
     if (atomic_load(&w->b->route_acked) >= a->route_seq) send_end(cl, w, a);
 }
 
-static void on_state(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, const cw_move *m)
+static void on_state(st_moves *mv, st_data *cl, st_worker *w, uint16_t slot, const cw_move *m)
 {
     arrival *a = arrival_find(mv, m->cid);
     if (!a || a->hlc != m->hlc || a->phase != ARR_STATE) {
@@ -567,7 +566,7 @@ static void on_pending(st_moves *mv, st_worker *w, const cw_move *m)
 }
 
 /* A leaving node offers us a session: we ask for it as a connecting client would. */
-static void on_offer(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, const cw_move *m)
+static void on_offer(st_moves *mv, st_data *cl, st_worker *w, uint16_t slot, const cw_move *m)
 {
     if (atomic_load(&w->b->evacuating)) return; /* we are leaving too */
     if (st_strmap_get(w->by_cid, (const char *)m->cid.p, m->cid.len)) return; /* one here */
@@ -588,7 +587,7 @@ static void on_offer(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, 
 
 /* ---- the old node ---------------------------------------------------------------------- */
 
-static void on_begin(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, uint64_t from,
+static void on_begin(st_moves *mv, st_data *cl, st_worker *w, uint16_t slot, uint64_t from,
                      const cw_move *m)
 {
     int evac = m->status & CW_MOVE_F_EVACUATE;
@@ -633,7 +632,7 @@ static void on_begin(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, 
     st_buf_free(&img);
 }
 
-static void on_end(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, const cw_move *m)
+static void on_end(st_moves *mv, st_data *cl, st_worker *w, uint16_t slot, const cw_move *m)
 {
     departure *d = departure_find(mv, m->cid);
     st_session *s = d && d->hlc == m->hlc ? st_worker_session_by_sid(w, d->sid) : NULL;
@@ -658,7 +657,7 @@ static void on_end(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, co
     st_buf_free(&img);
 }
 
-void st_move_frame(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, uint64_t from,
+void st_move_frame(st_moves *mv, st_data *cl, st_worker *w, uint16_t slot, uint64_t from,
                    uint8_t type, st_bytes body)
 {
     cw_move m;
@@ -684,13 +683,13 @@ void st_move_frame(st_moves *mv, st_cluster *cl, st_worker *w, uint16_t slot, ui
     }
 }
 
-void st_move_routes_acked(st_moves *mv, st_cluster *cl, st_worker *w)
+void st_move_routes_acked(st_moves *mv, st_data *cl, st_worker *w)
 {
     for (arrival *a = mv->arr; a; a = a->next)
         if (a->phase == ARR_ROUTES) check_routes(cl, w, a);
 }
 
-static void tick_arrival(st_moves *mv, st_cluster *cl, st_worker *w, arrival *a, int64_t now)
+static void tick_arrival(st_moves *mv, st_data *cl, st_worker *w, arrival *a, int64_t now)
 {
     if (a->phase == ARR_RETRY && now >= a->retry_at) {
         a->phase = ARR_STATE;
@@ -712,7 +711,7 @@ static void tick_arrival(st_moves *mv, st_cluster *cl, st_worker *w, arrival *a,
     finish(mv, w, a, a->phase == ARR_PENDING);
 }
 
-void st_move_tick(st_moves *mv, st_cluster *cl, st_worker *w, int64_t now)
+void st_move_tick(st_moves *mv, st_data *cl, st_worker *w, int64_t now)
 {
     arrival *next;
     for (arrival *a = mv->arr; a; a = next) {
@@ -748,7 +747,7 @@ void st_move_evacuate(st_moves *mv, const uint16_t *slots, size_t n)
     mv->next_offer = 0;
 }
 
-long st_move_evac_tick(st_moves *mv, st_cluster *cl, st_worker *w, int64_t now)
+long st_move_evac_tick(st_moves *mv, st_data *cl, st_worker *w, int64_t now)
 {
     if (!mv->nslots) return -1;
     size_t it = 0;
@@ -772,22 +771,17 @@ long st_move_evac_tick(st_moves *mv, st_cluster *cl, st_worker *w, int64_t now)
         left++;
     /* a session that went counts until the registry names its new node: a client that
      * reconnects elsewhere once we are gone is sent by the registry, not by us */
-    pthread_mutex_lock(&cl->view_lock);
-    const st_registry *reg = cl->fsm ? st_fsm_table(cl->fsm, ST_T_REGISTRY) : NULL;
-    for (departure *d = mv->dep; d && reg; d = d->next) {
-        const st_reg_row *row = d->gone ? st_registry_get(reg, d->cid, d->len) : NULL;
-        left += row && row->node_id == cl->node_id;
-    }
-    pthread_mutex_unlock(&cl->view_lock);
+    for (departure *d = mv->dep; d; d = d->next)
+        left += d->gone && cl->env.locate(cl->env.ctx, d->cid, d->len) == cl->env.node_id;
     return left;
 }
 
-void st_cl_evacuate_start(st_cluster *c)
+void st_data_evacuate_start(st_data *c)
 {
     uint16_t slots[ST_LINKS_MAX_PEERS];
     size_t n = 0;
-    for (int i = 0; i < st_links_npeers(c->links); i++) {
-        st_peer *p = st_links_peer_at(c->links, i);
+    for (int i = 0; i < st_links_npeers(c->env.links); i++) {
+        st_peer *p = st_links_peer_at(c->env.links, i);
         if (st_peer_link(p) && !p->left && !p->forgotten) slots[n++] = p->slot;
     }
     if (!n || !c->fwd || !c->broker) {
@@ -802,7 +796,7 @@ void st_cl_evacuate_start(st_cluster *c)
 
 /* `ctl cluster leave`: the sessions go first (st_cl_leave), then the leave goes on. 1 while
  * the evacuation still runs. */
-int st_cl_evacuating(st_cluster *c, int64_t now)
+int st_data_evacuating(st_data *c, int64_t now)
 {
     if (!c->leave_evac) return 0;
     int st = atomic_load(&c->evac_state);
@@ -818,7 +812,7 @@ int st_cl_evacuating(st_cluster *c, int64_t now)
 }
 
 /* The leave is over (or was refused): this node serves clients again, alone. */
-void st_cl_evacuate_end(st_cluster *c)
+void st_data_evacuate_end(st_data *c)
 {
     if (!c->leave_evac) return;
     c->leave_evac = 0;
@@ -827,16 +821,16 @@ void st_cl_evacuate_end(st_cluster *c)
     if (c->fwd) st_fwd_evacuate(c->fwd, NULL, 0);
 }
 
-long st_cluster_evacuate(st_cluster *c)
+long st_data_evacuate(st_data *c)
 {
     if (!c || !c->broker || !c->fwd || c->cfg.evacuation_timeout_ms <= 0 ||
         !atomic_load(&c->moves_on))
         return -1; /* alone (or told not to): nothing to hand over */
-    st_cl_item *it = calloc(1, sizeof *it);
+    st_data_item *it = calloc(1, sizeof *it);
     if (!it) return -1;
     atomic_store(&c->evac_state, 0);
-    it->kind = ST_CLI_EVACUATE;
-    st_cl_post(c, it);
+    it->kind = ST_DI_EVACUATE;
+    st_data_post(c, it);
     int64_t now = st_now_ms(), deadline = now + c->cfg.evacuation_timeout_ms, moved_at = now;
     long left = -1, best = -1;
     while ((now = st_now_ms()) < deadline && now - moved_at < EVAC_STALL_MS) {
@@ -856,23 +850,21 @@ long st_cluster_evacuate(st_cluster *c)
 
 /* ---- the cluster thread ---------------------------------------------------------------- */
 
-static st_link *link_of(st_cluster *c, uint64_t node_id)
+static st_link *link_of(st_data *c, uint64_t node_id)
 {
-    for (int i = 0; i < st_links_npeers(c->links); i++) {
-        st_link *l = st_peer_link(st_links_peer_at(c->links, i));
+    for (int i = 0; i < st_links_npeers(c->env.links); i++) {
+        st_link *l = st_peer_link(st_links_peer_at(c->env.links, i));
         if (l && st_link_peer_id(l) == node_id) return l;
     }
     return NULL;
 }
 
-void st_cl_move_ask(st_cluster *c, uint16_t worker, const char *cid, size_t len, uint64_t hlc,
-                    uint8_t flags, uint64_t hint)
+void st_data_move_ask(st_data *c, uint16_t worker, const char *cid, size_t len, uint64_t hlc,
+                      uint8_t flags, uint64_t hint)
 {
-    const st_reg_row *row = c->fsm && c->registry_on
-                                ? st_registry_get(st_fsm_table(c->fsm, ST_T_REGISTRY), cid, len)
-                                : NULL;
-    uint64_t at = hint ? hint : row ? row->node_id : 0;
-    st_link *l = at && at != c->node_id ? link_of(c, at) : NULL;
+    uint64_t named = atomic_load(&c->moves_on) ? c->env.locate(c->env.ctx, cid, len) : 0;
+    uint64_t at = hint ? hint : named;
+    st_link *l = at && at != c->env.node_id ? link_of(c, at) : NULL;
     cw_move m = {{(const uint8_t *)cid, (uint32_t)len}, hlc, flags, {NULL, 0}};
     uint8_t buf[512];
     if (l) {
@@ -882,7 +874,7 @@ void st_cl_move_ask(st_cluster *c, uint16_t worker, const char *cid, size_t len,
     }
     /* named but out of reach: ask again (the row may be about to change, e.g. a node that
      * handed its sessions over and stopped); not named: a new session */
-    m.status = at && at != c->node_id ? CW_MOVE_BUSY : CW_MOVE_NONE;
+    m.status = at && at != c->env.node_id ? CW_MOVE_BUSY : CW_MOVE_NONE;
     size_t n = cw_encode_move(CW_MOVE_STATE, &m, buf, sizeof buf);
     if (n <= sizeof buf && c->fwd)
         st_fwd_move(c->fwd, worker, ST_MOVE_ASK_SLOT, 0, CW_MOVE_STATE, buf + CW_HDR, n - CW_HDR);
@@ -891,7 +883,7 @@ void st_cl_move_ask(st_cluster *c, uint16_t worker, const char *cid, size_t len,
 /* A MOVE frame on a CONTROL link: to the worker owning its client id. */
 static void move_recv(void *owner, st_link *l, const cw_frame *f)
 {
-    st_cluster *c = owner;
+    st_data *c = owner;
     cw_move m;
     if (!st_link_peer(l) || !c->broker || !c->fwd || cw_decode_move(f->body, &m) < 0) return;
     uint16_t w = st_worker_for(c->broker, (const char *)m.cid.p, m.cid.len);
@@ -899,17 +891,17 @@ static void move_recv(void *owner, st_link *l, const cw_frame *f)
                 f->body.len);
 }
 
-void st_cl_move_send(st_cluster *c, uint16_t slot, const uint8_t *frame, size_t n)
+void st_data_move_send(st_data *c, uint16_t slot, const uint8_t *frame, size_t n)
 {
-    st_peer *p = st_links_peer_at(c->links, slot);
+    st_peer *p = st_links_peer_at(c->env.links, slot);
     st_link *l = p ? st_peer_link(p) : NULL;
     if (l) st_link_send(l, frame, n);
 }
 
-void st_cl_move_register(st_cluster *c)
+void st_data_move_register(st_data *c)
 {
     static const uint8_t types[] = {CW_MOVE_BEGIN, CW_MOVE_STATE, CW_MOVE_END, CW_MOVE_PENDING,
                                     CW_MOVE_OFFER};
     for (size_t i = 0; i < sizeof types; i++)
-        st_links_on_frame(c->links, types[i], move_recv, c);
+        st_links_on_frame(c->env.links, types[i], move_recv, c);
 }

@@ -8,9 +8,8 @@
  * when it says GOODBYE. */
 #include "broker/subs.h"
 #include "broker/worker.h"
-#include "cluster/forward.h"
-#include "cluster/internal.h"
-#include "cluster/routes.h"
+#include "cluster/data/forward.h"
+#include "cluster/data/internal.h"
 #include "route/trie.h"
 
 #include <stdlib.h>
@@ -25,14 +24,14 @@ typedef struct batch {
     size_t bytes;
 } batch;
 
-static void batch_send(st_cluster *c, st_peer *p, batch *b)
+static void batch_send(st_data *d, st_peer *p, batch *b)
 {
     if (!b->n) return;
-    st_cl_dpeer *d = &c->dp[p->slot];
-    size_t sz = cw_encode_route_batch(++d->route_seq, b->ops, b->n, NULL, 0);
+    st_data_peer *dp = &d->dp[p->slot];
+    size_t sz = cw_encode_route_batch(++dp->route_seq, b->ops, b->n, NULL, 0);
     uint8_t *buf = malloc(sz);
     if (buf) {
-        cw_encode_route_batch(d->route_seq, b->ops, b->n, buf, sz);
+        cw_encode_route_batch(dp->route_seq, b->ops, b->n, buf, sz);
         st_link_send(p->link, buf, sz);
         free(buf);
     }
@@ -42,10 +41,9 @@ static void batch_send(st_cluster *c, st_peer *p, batch *b)
 
 /* One op for index key k (a filter, or "$share/<group>/<filter>") with count (plain: 1/0,
  * shared: members here). The key must stay valid until the batch is sent. */
-static void batch_add(st_cluster *c, st_peer *p, batch *b, const char *k, size_t len,
-                      uint32_t count)
+static void batch_add(st_data *d, st_peer *p, batch *b, const char *k, size_t len, uint32_t count)
 {
-    if (b->n == BATCH_OPS || b->bytes + len + 16 > BATCH_BYTES) batch_send(c, p, b);
+    if (b->n == BATCH_OPS || b->bytes + len + 16 > BATCH_BYTES) batch_send(d, p, b);
     cw_route_op *op = &b->ops[b->n++];
     memset(op, 0, sizeof *op);
     const char *g, *f;
@@ -63,122 +61,122 @@ static void batch_add(st_cluster *c, st_peer *p, batch *b, const char *k, size_t
 }
 
 /* The last frame sent to d's peer carried route items up to item: wait for its ACK. */
-static void expect_ack(st_cl_dpeer *d, uint64_t item)
+static void expect_ack(st_data_peer *dp, uint64_t item)
 {
-    if (d->npend == 32) { /* a peer this far behind: keep the newest (acks are cumulative) */
-        memmove(d->route_pend, d->route_pend + 1, 31 * sizeof d->route_pend[0]);
-        d->npend--;
+    if (dp->npend == 32) { /* a peer this far behind: keep the newest (acks are cumulative) */
+        memmove(dp->route_pend, dp->route_pend + 1, 31 * sizeof dp->route_pend[0]);
+        dp->npend--;
     }
-    d->route_pend[d->npend].frame = d->route_seq;
-    d->route_pend[d->npend].item = item;
-    d->npend++;
+    dp->route_pend[dp->npend].frame = dp->route_seq;
+    dp->route_pend[dp->npend].item = item;
+    dp->npend++;
 }
 
 /* The peer confirmed route frames up to seq (ACK). */
-static void routes_acked(st_cluster *c, st_peer *p, uint64_t seq)
+static void routes_acked(st_data *d, st_peer *p, uint64_t seq)
 {
-    st_cl_dpeer *d = &c->dp[p->slot];
+    st_data_peer *dp = &d->dp[p->slot];
     uint32_t k = 0;
-    while (k < d->npend && d->route_pend[k].frame <= seq)
-        d->route_acked = d->route_pend[k++].item;
-    memmove(d->route_pend, d->route_pend + k, (d->npend - k) * sizeof d->route_pend[0]);
-    d->npend -= k;
-    st_cl_routes_publish_ack(c);
+    while (k < dp->npend && dp->route_pend[k].frame <= seq)
+        dp->route_acked = dp->route_pend[k++].item;
+    memmove(dp->route_pend, dp->route_pend + k, (dp->npend - k) * sizeof dp->route_pend[0]);
+    dp->npend -= k;
+    st_data_routes_publish_ack(d);
 }
 
-void st_cl_routes_publish_ack(st_cluster *c)
+void st_data_routes_publish_ack(st_data *d)
 {
-    if (!c->broker) return;
-    uint64_t acked = c->route_done;
-    for (int i = 0; i < st_links_npeers(c->links); i++)
-        if (st_peer_link(st_links_peer_at(c->links, i)) && c->dp[i].route_acked < acked)
-            acked = c->dp[i].route_acked;
-    st_broker *b = c->broker;
+    if (!d->broker) return;
+    uint64_t acked = d->route_done;
+    for (int i = 0; i < st_links_npeers(d->env.links); i++)
+        if (st_peer_link(st_links_peer_at(d->env.links, i)) && d->dp[i].route_acked < acked)
+            acked = d->dp[i].route_acked;
+    st_broker *b = d->broker;
     uint64_t old = atomic_exchange_explicit(&b->route_acked, acked, memory_order_acq_rel);
     if (acked <= old) return;
     for (int k = 0; k < b->nw; k++)
-        if (atomic_load(&b->w[k].nheld)) st_fwd_routes_acked(c->fwd, (uint16_t)k);
+        if (atomic_load(&b->w[k].nheld)) st_fwd_routes_acked(d->fwd, (uint16_t)k);
 }
 
-static void send_sync(st_cluster *c, st_peer *p, uint8_t type, uint32_t count)
+static void send_sync(st_data *d, st_peer *p, uint8_t type, uint32_t count)
 {
     uint8_t buf[64];
-    cw_route_sync s = {++c->dp[p->slot].route_seq, c->boot, count};
+    cw_route_sync s = {++d->dp[p->slot].route_seq, d->env.boot, count};
     st_link_send(p->link, buf, cw_encode_route_sync(type, &s, buf, sizeof buf));
 }
 
 static void index_add(void *ctx, const char *key, size_t len, uint32_t count)
 {
-    st_cluster *c = ctx;
-    st_strmap_put(c->routes, key, len, (void *)(uintptr_t)count);
+    st_data *d = ctx;
+    st_strmap_put(d->routes, key, len, (void *)(uintptr_t)count);
 }
 
 /* A node that has never had a peer keeps no index of its routes (a row per subscribed
  * filter, for nobody): the first link builds it from the subscription table. Route items
  * still queued then were posted before; applied after, they leave the index as the table
  * is at the end, since every change after the walk is also an item. */
-static void index_build(st_cluster *c)
+static void index_build(st_data *d)
 {
-    if (c->routes_on || !c->broker) return;
-    st_subs_local_each(c->broker->subs, index_add, c);
-    c->routes_on = 1;
-    pthread_mutex_lock(&c->view_lock);
-    c->nroutes = st_strmap_count(c->routes);
-    pthread_mutex_unlock(&c->view_lock);
+    if (d->routes_on || !d->broker) return;
+    st_subs_local_each(d->broker->subs, index_add, d);
+    d->routes_on = 1;
+    pthread_mutex_lock(d->env.view_lock);
+    d->nroutes = st_strmap_count(d->routes);
+    pthread_mutex_unlock(d->env.view_lock);
 }
 
-void st_cl_routes_link_up(st_cluster *c, st_peer *p)
+void st_data_routes_link_up(st_data *d, st_peer *p)
 {
-    st_cl_dpeer *d = &c->dp[p->slot];
-    d->route_seq = d->route_acked = 0; /* a new link: its frames count from 1 */
-    d->npend = 0;
-    index_build(c);
+    st_data_peer *dp = &d->dp[p->slot];
+    dp->route_seq = dp->route_acked = 0; /* a new link: its frames count from 1 */
+    dp->npend = 0;
+    index_build(d);
     batch *b = calloc(1, sizeof *b);
     if (!b) return;
-    send_sync(c, p, CW_ROUTE_SYNC_BEGIN, 0);
+    send_sync(d, p, CW_ROUTE_SYNC_BEGIN, 0);
     size_t it = 0, len;
     const char *k;
     void *v;
-    while (st_strmap_next(c->routes, &it, &k, &len, &v))
-        batch_add(c, p, b, k, len, (uint32_t)(uintptr_t)v);
-    batch_send(c, p, b);
-    send_sync(c, p, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(c->routes));
-    expect_ack(d, c->route_done);
-    pthread_mutex_lock(&c->view_lock);
-    c->routes_tx += st_strmap_count(c->routes);
-    pthread_mutex_unlock(&c->view_lock);
+    while (st_strmap_next(d->routes, &it, &k, &len, &v))
+        batch_add(d, p, b, k, len, (uint32_t)(uintptr_t)v);
+    batch_send(d, p, b);
+    send_sync(d, p, CW_ROUTE_SYNC_END, (uint32_t)st_strmap_count(d->routes));
+    expect_ack(dp, d->route_done);
+    pthread_mutex_lock(d->env.view_lock);
+    d->routes_tx += st_strmap_count(d->routes);
+    pthread_mutex_unlock(d->env.view_lock);
     free(b);
 }
 
 /* Drained route items: update the index, then one pass of batches per live link. */
-void st_cl_routes_changed(st_cluster *c, st_cl_item **items, size_t n)
+void st_data_routes_changed(st_data *d, st_data_item **items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        st_cl_item *it = items[i];
-        if (!c->routes_on) /* no index yet: nobody to tell (st_cl_routes_link_up builds it) */
+        st_data_item *it = items[i];
+        if (!d->routes_on) /* no index yet: nobody to tell (st_data_routes_link_up builds it) */
             ;
         else if (it->count)
-            st_strmap_put(c->routes, it->s, it->len, (void *)(uintptr_t)it->count);
+            st_strmap_put(d->routes, it->s, it->len, (void *)(uintptr_t)it->count);
         else
-            st_strmap_del(c->routes, it->s, it->len);
-        if (it->seq > c->route_done) c->route_done = it->seq;
+            st_strmap_del(d->routes, it->s, it->len);
+        if (it->seq > d->route_done) d->route_done = it->seq;
     }
-    pthread_mutex_lock(&c->view_lock);
-    c->routes_tx += n;
-    c->nroutes = st_strmap_count(c->routes);
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_lock(d->env.view_lock);
+    d->routes_tx += n;
+    d->nroutes = st_strmap_count(d->routes);
+    pthread_mutex_unlock(d->env.view_lock);
     batch *b = calloc(1, sizeof *b);
     if (!b) return;
-    for (int s = 0; s < st_links_npeers(c->links); s++) {
-        st_peer *p = st_links_peer_at(c->links, s);
+    for (int s = 0; s < st_links_npeers(d->env.links); s++) {
+        st_peer *p = st_links_peer_at(d->env.links, s);
         if (!st_peer_link(p)) continue;
         for (size_t i = 0; i < n; i++)
-            batch_add(c, p, b, items[i]->s, items[i]->len, items[i]->count);
-        batch_send(c, p, b);
-        expect_ack(&c->dp[s], c->route_done);
+            batch_add(d, p, b, items[i]->s, items[i]->len, items[i]->count);
+        batch_send(d, p, b);
+        expect_ack(&d->dp[s], d->route_done);
     }
     free(b);
-    st_cl_routes_publish_ack(c);
+    st_data_routes_publish_ack(d);
 }
 
 static void ack_frame(st_link *l, uint64_t seq)
@@ -234,20 +232,20 @@ static int valid_group(st_bytes g)
            !memchr(g.p, '#', g.len) && !memchr(g.p, 0, g.len);
 }
 
-static void sync_begin(st_cluster *c, st_peer *p)
+static void sync_begin(st_data *d, st_peer *p)
 {
-    st_cl_dpeer *d = &c->dp[p->slot];
-    if (!d->routes) d->routes = st_strmap_new();
-    d->route_gen++;
+    st_data_peer *dp = &d->dp[p->slot];
+    if (!dp->routes) dp->routes = st_strmap_new();
+    dp->route_gen++;
 }
 
-static void routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
+static void routes_batch(st_data *d, st_peer *p, const cw_route_batch *rb)
 {
-    if (!c->broker) return;
-    st_cl_dpeer *d = &c->dp[p->slot];
-    if (!d->routes && !(d->routes = st_strmap_new())) return;
-    if (!d->route_gen) d->route_gen = 1;
-    applier a = {c->broker->subs, p->slot, {{0}}, 0};
+    if (!d->broker) return;
+    st_data_peer *dp = &d->dp[p->slot];
+    if (!dp->routes && !(dp->routes = st_strmap_new())) return;
+    if (!dp->route_gen) dp->route_gen = 1;
+    applier a = {d->broker->subs, p->slot, {{0}}, 0};
     uint32_t off = 0;
     uint64_t nops = 0;
     cw_route_op op;
@@ -262,62 +260,62 @@ static void routes_batch(st_cluster *c, st_peer *p, const cw_route_batch *rb)
             if (!k) continue;
             snprintf(k, kl + 1, "$share/%.*s/%.*s", (int)op.group.len, (const char *)op.group.p,
                      (int)op.filter.len, f);
-            int known = st_strmap_del(d->routes, k, kl) != NULL;
-            if (op.members) st_strmap_put(d->routes, k, kl, (void *)d->route_gen);
+            int known = st_strmap_del(dp->routes, k, kl) != NULL;
+            if (op.members) st_strmap_put(dp->routes, k, kl, (void *)dp->route_gen);
             free(k);
             if (!op.members && !known) continue;
             apply_add(&a, f, op.filter.len, (const char *)op.group.p, op.group.len, op.members);
         } else if (op.kind == CW_ROUTE_ADD) {
-            st_strmap_put(d->routes, f, op.filter.len, (void *)d->route_gen);
+            st_strmap_put(dp->routes, f, op.filter.len, (void *)dp->route_gen);
             apply_add(&a, f, op.filter.len, NULL, 0, 1);
-        } else if (st_strmap_del(d->routes, f, op.filter.len)) {
+        } else if (st_strmap_del(dp->routes, f, op.filter.len)) {
             apply_add(&a, f, op.filter.len, NULL, 0, 0);
         }
     }
     apply_flush(&a); /* the filters point into the frame, valid until we return */
     if (p->link) ack_frame(p->link, rb->seq); /* applied: publishes here will match */
-    pthread_mutex_lock(&c->view_lock);
-    d->nroutes = st_strmap_count(d->routes);
-    d->routes_rx += nops;
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_lock(d->env.view_lock);
+    dp->nroutes = st_strmap_count(dp->routes);
+    dp->routes_rx += nops;
+    pthread_mutex_unlock(d->env.view_lock);
 }
 
 /* Remove p's routes whose generation is older than keep (keep 0: all of them): first from
  * the subscription table (the keys stay valid meanwhile), then from the index. */
-static void sweep(st_cluster *c, st_peer *p, uintptr_t keep)
+static void sweep(st_data *d, st_peer *p, uintptr_t keep)
 {
-    st_cl_dpeer *d = &c->dp[p->slot];
-    if (!d->routes || !c->broker) return;
-    applier a = {c->broker->subs, p->slot, {{0}}, 0};
+    st_data_peer *dp = &d->dp[p->slot];
+    if (!dp->routes || !d->broker) return;
+    applier a = {d->broker->subs, p->slot, {{0}}, 0};
     size_t it = 0, len;
     const char *k;
     void *v;
-    while (st_strmap_next(d->routes, &it, &k, &len, &v))
+    while (st_strmap_next(dp->routes, &it, &k, &len, &v))
         if (!keep || (uintptr_t)v < keep) apply_key(&a, k, len, 0);
     apply_flush(&a);
-    for (it = 0; st_strmap_next(d->routes, &it, &k, &len, &v);)
-        if (!keep || (uintptr_t)v < keep) st_strmap_del(d->routes, k, len);
-    pthread_mutex_lock(&c->view_lock);
-    d->nroutes = st_strmap_count(d->routes);
-    pthread_mutex_unlock(&c->view_lock);
+    for (it = 0; st_strmap_next(dp->routes, &it, &k, &len, &v);)
+        if (!keep || (uintptr_t)v < keep) st_strmap_del(dp->routes, k, len);
+    pthread_mutex_lock(d->env.view_lock);
+    dp->nroutes = st_strmap_count(dp->routes);
+    pthread_mutex_unlock(d->env.view_lock);
 }
 
-static void sync_end(st_cluster *c, st_peer *p, uint64_t seq)
+static void sync_end(st_data *d, st_peer *p, uint64_t seq)
 {
-    if (c->dp[p->slot].route_gen) sweep(c, p, c->dp[p->slot].route_gen);
+    if (d->dp[p->slot].route_gen) sweep(d, p, d->dp[p->slot].route_gen);
     if (p->link) ack_frame(p->link, seq);
 }
 
-void st_cl_routes_purge(st_cluster *c, st_peer *p)
+void st_data_routes_purge(st_data *d, st_peer *p)
 {
-    sweep(c, p, 0);
-    LOG_INFO(c->log, "cluster: routes of %s removed", p->name);
+    sweep(d, p, 0);
+    LOG_INFO(d->log, "cluster: routes of %s removed", p->name);
 }
 
 /* ROUTE_SYNC_BEGIN / END, ROUTE_BATCH and ACK on a CONTROL link. */
 static void on_frame(void *owner, st_link *l, const cw_frame *f)
 {
-    st_cluster *c = owner;
+    st_data *d = owner;
     st_peer *p = st_link_peer(l);
     cw_route_sync rs;
     cw_route_batch rb;
@@ -326,25 +324,25 @@ static void on_frame(void *owner, st_link *l, const cw_frame *f)
     if ((f->type == CW_ROUTE_SYNC_BEGIN || f->type == CW_ROUTE_SYNC_END) &&
         cw_decode_route_sync(f->type, f->body, &rs) == 0) {
         if (f->type == CW_ROUTE_SYNC_BEGIN)
-            sync_begin(c, p);
+            sync_begin(d, p);
         else
-            sync_end(c, p, rs.seq);
+            sync_end(d, p, rs.seq);
     } else if (f->type == CW_ROUTE_BATCH && cw_decode_route_batch(f->body, &rb) == 0) {
-        routes_batch(c, p, &rb);
+        routes_batch(d, p, &rb);
     } else if (f->type == CW_ACK && cw_decode_ack(f->body, &a) == 0) {
-        routes_acked(c, p, a.seq);
+        routes_acked(d, p, a.seq);
     }
 }
 
-void st_cl_routes_register(st_cluster *c)
+void st_data_routes_register(st_data *d)
 {
     static const uint8_t types[] = {CW_ROUTE_SYNC_BEGIN, CW_ROUTE_SYNC_END, CW_ROUTE_BATCH, CW_ACK};
     for (size_t i = 0; i < sizeof types; i++)
-        st_links_on_frame(c->links, types[i], on_frame, c);
+        st_links_on_frame(d->env.links, types[i], on_frame, d);
 }
 
-void st_cl_routes_free(st_cluster *c)
+void st_data_routes_free(st_data *d)
 {
     for (int i = 0; i < ST_LINKS_MAX_PEERS; i++)
-        st_strmap_free(c->dp[i].routes);
+        st_strmap_free(d->dp[i].routes);
 }

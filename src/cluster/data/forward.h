@@ -14,16 +14,16 @@
  *
  * With cluster.forward_ack, a QoS 1/2 publisher's ack waits for every node its message was
  * queued for (remote.h), until that node's lane has been down for forward_ack_timeout. */
-#ifndef ST_CLUSTER_FORWARD_H
-#define ST_CLUSTER_FORWARD_H
+#ifndef ST_CLUSTER_DATA_FORWARD_H
+#define ST_CLUSTER_DATA_FORWARD_H
 
 #include "broker/remote.h"
 #include "broker/worker.h"
+#include "cluster/data/data.h"
 
 #include <stdint.h>
 
 typedef struct st_fwd st_fwd;
-struct st_cluster;
 
 typedef struct st_fwd_cfg {
     int forward_ack;
@@ -31,7 +31,7 @@ typedef struct st_fwd_cfg {
     int64_t buffer_high; /* bytes per outbound lane */
 } st_fwd_cfg;
 
-st_fwd *st_fwd_new(st_broker *b, struct st_cluster *cl, const st_fwd_cfg *cfg);
+st_fwd *st_fwd_new(st_broker *b, st_data *d, const st_fwd_cfg *cfg);
 void st_fwd_free(st_fwd *f);
 extern const st_remote_ops st_fwd_ops;
 

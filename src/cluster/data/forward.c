@@ -1,12 +1,12 @@
 /* forward.c — data lanes on the workers (forward.h, docs/cluster.md §8). Everything here
  * runs on the worker that owns the lane, except st_fwd_adopt / st_fwd_peer_down, which
  * the cluster thread calls to post commands into a worker's inbox. */
-#include "cluster/forward.h"
+#include "cluster/data/forward.h"
 #include "broker/client.h"
 #include "broker/flow.h"
-#include "cluster/internal.h"
-#include "cluster/move.h"
-#include "cluster/msgrec.h"
+#include "cluster/data/internal.h"
+#include "cluster/data/move.h"
+#include "cluster/data/msgrec.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -111,7 +111,7 @@ struct fwd_w {
 struct st_fwd {
     st_broker *b;
     int nw;
-    struct st_cluster *cl;
+    st_data *d;
     st_fwd_cfg cfg;
     fwd_w *w;
     _Atomic uint64_t sent, received, dropped, resent, redispatched;
@@ -308,12 +308,12 @@ static void release_waits(lane_out *l)
 
 static void report_down(fwd_w *fw, uint16_t slot, uint16_t lane)
 {
-    st_cl_item *it = calloc(1, sizeof *it);
+    st_data_item *it = calloc(1, sizeof *it);
     if (!it) return;
-    it->kind = ST_CLI_LANE_DOWN;
+    it->kind = ST_DI_LANE_DOWN;
     it->slot = slot;
     it->lane = lane;
-    st_cl_post(fw->f->cl, it);
+    st_data_post(fw->f->d, it);
 }
 
 static void out_close(lane_out *l, const char *why)
@@ -340,7 +340,7 @@ static void mark_dirty(lane_out *l)
 
 static void on_resume(lane_out *l, const cw_resume *r)
 {
-    uint64_t last = r->sender_boot == l->fw->f->cl->boot ? r->last_seq : 0;
+    uint64_t last = r->sender_boot == l->fw->f->d->env.boot ? r->last_seq : 0;
     if (last > l->acked + l->qlen) last = l->acked + l->qlen; /* cannot have more than we sent */
     ack_upto(l, last);
     uint64_t resend = l->qlen;
@@ -854,14 +854,14 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
             adopt_in(&f->w[w->id], c);
     } else if (c->kind == CMD_ROUTES_ACKED) {
         st_worker_routes_acked(w);
-        st_move_routes_acked(f->w[w->id].moves, f->cl, w);
+        st_move_routes_acked(f->w[w->id].moves, f->d, w);
     } else if (c->kind == CMD_EVACUATE) {
         fwd_w *fw = &f->w[w->id];
         st_move_evacuate(fw->moves, (const uint16_t *)c->pre, c->npre / sizeof(uint16_t));
-        atomic_store(&fw->evac_left, st_move_evac_tick(fw->moves, f->cl, w, st_loop_now(w->loop)));
+        atomic_store(&fw->evac_left, st_move_evac_tick(fw->moves, f->d, w, st_loop_now(w->loop)));
         if (!c->npre) atomic_store(&fw->evac_left, -1); /* over */
     } else if (c->kind == CMD_MOVE) {
-        st_move_frame(f->w[w->id].moves, f->cl, w, c->slot, c->hlc, c->ftype,
+        st_move_frame(f->w[w->id].moves, f->d, w, c->slot, c->hlc, c->ftype,
                       (st_bytes){c->pre, (uint32_t)c->npre});
     } else if (c->kind == CMD_REGISTER_ALL) {
         st_worker_register_all(w);
@@ -952,8 +952,8 @@ static void fwd_tick(void *cx, st_worker *w, int64_t now)
         release_waits(l);
         set_full(l, 0);
     }
-    st_move_tick(fw->moves, f->cl, w, now);
-    long left = st_move_evac_tick(fw->moves, f->cl, w, now);
+    st_move_tick(fw->moves, f->d, w, now);
+    long left = st_move_evac_tick(fw->moves, f->d, w, now);
     if (left >= 0) atomic_store(&fw->evac_left, left);
 }
 
@@ -992,13 +992,13 @@ static void fwd_registry(void *cx, st_worker *w, const char *cid, size_t len, ui
 {
     st_fwd *f = cx;
     (void)w;
-    st_cl_registry_post(f->cl, cid, len, hlc, up);
+    st_data_registry_post(f->d, cid, len, hlc, up);
 }
 
 static int fwd_takeover(void *cx, st_worker *w, st_session *s)
 {
     st_fwd *f = cx;
-    return st_move_takeover(f->w[w->id].moves, f->cl, w, s);
+    return st_move_takeover(f->w[w->id].moves, f->d, w, s);
 }
 
 const st_remote_ops st_fwd_ops = {
@@ -1010,13 +1010,13 @@ const st_remote_ops st_fwd_ops = {
     .imsg = fwd_imsg,
 };
 
-st_fwd *st_fwd_new(st_broker *b, struct st_cluster *cl, const st_fwd_cfg *cfg)
+st_fwd *st_fwd_new(st_broker *b, st_data *d, const st_fwd_cfg *cfg)
 {
     st_fwd *f = calloc(1, sizeof *f);
     if (!f) return NULL;
     f->b = b;
     f->nw = b->nw;
-    f->cl = cl;
+    f->d = d;
     f->cfg = *cfg;
     f->w = calloc((size_t)b->nw, sizeof *f->w);
     if (!f->w) {

@@ -1,8 +1,8 @@
 /* msgrec.h — an application message as a cluster wire record (cwire.h cw_record) and back:
  * data lanes forward them, session moves carry queued ones. The record keeps the message's
  * identity (origin, mid) and its remaining expiry. */
-#ifndef ST_CLUSTER_MSGREC_H
-#define ST_CLUSTER_MSGREC_H
+#ifndef ST_CLUSTER_DATA_MSGREC_H
+#define ST_CLUSTER_DATA_MSGREC_H
 
 #include "broker/msg.h"
 #include "cwire/cwire.h"
