@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The layering check (docs/architecture.md, "Modules"; docs/cluster.md, "Parts"): reads the
+# The layering check (docs/architecture.md, "Modules"; docs/cluster.md §2.1): reads the
 # #include "..." lines of src/ and fails, naming the file and the include, when a module
 # includes a header of a module it may not use. Inside src/cluster/ each subfolder is a part
 # of its own (cluster/<part>), with its own rules; the files at the top of src/cluster/ are
@@ -19,10 +19,11 @@ declare -A may=(
     [config]="core"
     [cwire]="core"
     [broker]="core net mqtt route config"
-    [cluster]="core net mqtt route config cwire broker cluster/discovery cluster/links cluster/data"
+    [cluster]="core net mqtt route config cwire broker cluster/discovery cluster/links cluster/data cluster/plane"
     [cluster/discovery]="core net"
     [cluster/links]="core net cwire"
     [cluster/data]="core net mqtt route config cwire broker cluster/links"
+    [cluster/plane]="core net cwire cluster/links"
     [admin]="core net mqtt route config cwire broker cluster"
     [bench]="core net mqtt"
     [main.c]="core net mqtt route config cwire broker cluster admin bench"

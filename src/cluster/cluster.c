@@ -1,17 +1,57 @@
-/* cluster.c — the wiring of the cluster's parts (docs/cluster.md, "Parts"): the cluster
- * thread and its loop, the tick, start and an orderly stop (GOODBYE on every link); the
- * links' peer events fanned out to the control plane and the data lanes; discovery's names
- * made peers; what the data lanes need of the control plane. */
-#include "cluster/internal.h"
+/* cluster.c — the wiring of the cluster's four parts (docs/cluster.md §2.1): links,
+ * the control plane, the data lanes and discovery. It is the only file that knows all four:
+ * it runs the cluster thread (its loop, the tick, start and an orderly stop), fans the links'
+ * events out to the plane and the data lanes, makes discovery's names peers and candidates,
+ * hands each part what it needs of another as functions, and answers the API (cluster.h). */
+#include "cluster/cluster.h"
+#include "cluster/data/data.h"
+#include "cluster/discovery/discovery.h"
 #include "cluster/links/auth.h"
-#include "cluster/registry.h"
-#include "cluster/tables.h"
+#include "cluster/links/links.h"
+#include "cluster/plane/plane.h"
 #include "core/err.h"
+#include "core/mpsc.h"
+#include "cwire/cwire.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
+
+#define TICK_MS 200
+
+/* Commands the API posts to the cluster thread. */
+enum { CMD_FORCE_LEAVE, CMD_JOIN, CMD_LEAVE };
+typedef struct cmd {
+    st_mpsc_node node;
+    int kind;
+    char s[]; /* the node's name ("" for LEAVE) */
+} cmd;
+
+struct st_cluster {
+    st_cluster_cfg cfg;
+    const st_log *log;
+    uint64_t boot, node_id;
+    int port; /* the bound cluster.listen port */
+    uv_loop_t loop;
+    int loop_on; /* initialised (closed at free) */
+    uv_async_t stop, wake;
+    uv_timer_t tick;
+    pthread_t th;
+    int running;
+    atomic_int accepting;      /* posts wake the loop (cleared at stop) */
+    st_mpsc inbox;             /* commands */
+    pthread_mutex_t view_lock; /* the peers, the tables and the figures the API reads */
+    st_links *links;
+    st_plane *plane;
+    st_data *data;
+    st_discovery *disco;
+};
+
+/* ---- for the links ---------------------------------------------------------------------- */
 
 static const char *resolve(void *ctx, const char *host)
 {
@@ -21,29 +61,8 @@ static const char *resolve(void *ctx, const char *host)
 
 static int is_member(void *ctx)
 {
-    return st_cl_is_member(ctx);
-}
-
-/* Discovery answered: the names are the candidates of the bootstrap decision (control.c),
- * and every one we do not know yet becomes a peer to dial. */
-static void on_found(void *ctx, const char (*names)[256], int n, const char *how)
-{
     st_cluster *c = ctx;
-    c->ndisc = 0;
-    for (int i = 0; i < n && i < ST_DISC_MAX_NAMES; i++) {
-        memcpy(c->disc[c->ndisc++], names[i], sizeof c->disc[0]);
-        if (strcmp(names[i], c->cfg.node_name) != 0 && !st_links_peer(c->links, names[i], 0)) {
-            LOG_INFO(c->log, "cluster: discovered %s (%s)", names[i], how);
-            st_links_peer(c->links, names[i], 1);
-        }
-    }
-    c->disc_answered = 1;
-}
-
-void st_cl_drop_peer(st_cluster *c, st_peer *p, uint8_t bye, int keep, const char *why)
-{
-    st_links_drop(c->links, p, bye, why);
-    st_data_gone(c->data, p, keep);
+    return st_plane_is_member(c->plane);
 }
 
 /* The links' events, to the data lanes and the control plane. */
@@ -53,52 +72,109 @@ static void on_peer(void *ctx, const st_peer_ev *ev)
     st_peer *p = ev->peer;
     switch (ev->type) {
     case ST_PEER_UP:
-        c->pp[p->slot].tail_next = 0;
-        c->pp[p->slot].tail_snap = 0;
         st_data_peer_up(c->data, p, ev->prev_boot);
-        st_cl_on_link_up(c, ev->link);
+        st_plane_peer_up(c->plane, p, ev->link);
         break;
     case ST_PEER_DOWN:
-        c->pp[p->slot].tail_next = 0;
+        st_plane_peer_down(c->plane, p);
         st_data_peer_down(c->data, p);
         break;
     case ST_PEER_CLOSED:
-        st_tail_link_down(c, ev->link);
+        st_plane_link_closed(c->plane, ev->link);
         break;
     case ST_PEER_GOODBYE: /* it withdrew its routes itself; its sessions end with it */
         st_data_gone(c->data, p, 0);
-        if (ev->reason == CW_BYE_REMOVED) st_cl_removed(c, p->name);
+        if (ev->reason == CW_BYE_REMOVED) st_plane_removed(c->plane, p->name);
         break;
     }
 }
 
-/* ---- what the data lanes need of the control plane ------------------------------------- */
+/* ---- for the control plane: what the data lanes do about members and the registry ------- */
+
+static void gone(void *ctx, st_peer *p, int keep)
+{
+    st_cluster *c = ctx;
+    st_data_gone(c->data, p, keep);
+}
+
+static void registry_on(void *ctx)
+{
+    st_cluster *c = ctx;
+    st_data_registry_on(c->data);
+}
+
+static void kick(void *ctx, const char *cid, size_t len, uint64_t hlc)
+{
+    st_cluster *c = ctx;
+    st_data_kick(c->data, cid, len, hlc);
+}
+
+static void quorum(void *ctx, int q)
+{
+    st_cluster *c = ctx;
+    st_data_quorum(c->data, q);
+}
+
+static int attached(void *ctx)
+{
+    st_cluster *c = ctx;
+    return st_data_attached(c->data);
+}
+
+static int leave_evacuate(void *ctx, int64_t now)
+{
+    st_cluster *c = ctx;
+    return st_data_leave_evacuate(c->data, now);
+}
+
+static int evacuating(void *ctx, int64_t now)
+{
+    st_cluster *c = ctx;
+    return st_data_evacuating(c->data, now);
+}
+
+static void evacuate_end(void *ctx)
+{
+    st_cluster *c = ctx;
+    st_data_evacuate_end(c->data);
+}
+
+/* ---- for the data lanes: the registry ------------------------------------------------- */
 
 static uint64_t locate(void *ctx, const char *cid, size_t len)
 {
     st_cluster *c = ctx;
-    pthread_mutex_lock(&c->view_lock);
-    const st_reg_row *row =
-        c->fsm ? st_registry_get(st_fsm_table(c->fsm, ST_T_REGISTRY), cid, len) : NULL;
-    uint64_t node = row ? row->node_id : 0;
-    pthread_mutex_unlock(&c->view_lock);
-    return node;
+    return st_plane_locate(c->plane, cid, len);
 }
 
 static void registered(void *ctx, const char *cid, size_t len, uint64_t hlc, int up)
 {
-    st_cl_registry_add(ctx, cid, len, hlc, up);
+    st_cluster *c = ctx;
+    st_plane_register(c->plane, cid, len, hlc, up);
 }
 
 static void registered_flush(void *ctx)
 {
-    st_cl_registry_flush(ctx);
+    st_cluster *c = ctx;
+    st_plane_register_flush(c->plane);
 }
 
-int64_t st_cl_now(st_cluster *c)
+/* ---- for discovery ------------------------------------------------------------------- */
+
+/* Discovery answered: the names are the candidates of the bootstrap decision, and every one
+ * we do not know yet becomes a peer to dial. */
+static void on_found(void *ctx, const char (*names)[256], int n, const char *how)
 {
-    return (int64_t)uv_now(&c->loop);
+    st_cluster *c = ctx;
+    st_plane_candidates(c->plane, names, n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], c->cfg.node_name) != 0 && !st_links_peer(c->links, names[i], 0)) {
+            LOG_INFO(c->log, "cluster: discovered %s (%s)", names[i], how);
+            st_links_peer(c->links, names[i], 1);
+        }
 }
+
+/* ---- the parts --------------------------------------------------------------------------- */
 
 static st_links *new_links(st_cluster *c)
 {
@@ -110,6 +186,31 @@ static st_links *new_links(st_cluster *c)
     memcpy(lc.listen, cfg->listen, sizeof lc.listen);
     st_links_env le = {c->log, &c->view_lock, c->boot, c->node_id, c, on_peer, is_member, resolve};
     return st_links_new(&lc, &le);
+}
+
+static st_plane *new_plane(st_cluster *c)
+{
+    const st_cluster_cfg *cfg = &c->cfg;
+    st_plane_cfg *pc = calloc(1, sizeof *pc); /* 17 KiB of seeds: not on the stack */
+    if (!pc) return NULL;
+    memcpy(pc->node_name, cfg->node_name, sizeof pc->node_name);
+    memcpy(pc->cluster_name, cfg->cluster_name, sizeof pc->cluster_name);
+    memcpy(pc->data_dir, cfg->data_dir, sizeof pc->data_dir);
+    pc->role = cfg->role;
+    pc->bootstrap = cfg->strategy == ST_DISC_MANUAL   ? ST_BOOT_MANUAL
+                    : cfg->strategy == ST_DISC_STATIC ? ST_BOOT_SEEDS
+                                                      : ST_BOOT_DISCOVERY;
+    pc->raft = cfg->raft;
+    pc->node_down_timeout_ms = cfg->node_down_timeout_ms;
+    pc->link_timeout_ms = cfg->link_timeout_ms;
+    pc->nseeds = cfg->nseeds;
+    memcpy(pc->seeds, cfg->seeds, sizeof pc->seeds);
+    st_plane_env pe = {c->log,   &c->view_lock,  c->links,    c->boot,     c->node_id,
+                       c,        gone,           registry_on, kick,        quorum,
+                       attached, leave_evacuate, evacuating,  evacuate_end};
+    st_plane *p = st_plane_new(pc, &pe);
+    free(pc);
+    return p;
 }
 
 static st_data *new_data(st_cluster *c)
@@ -133,8 +234,10 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     st_mpsc_init(&c->inbox);
     if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
     c->links = new_links(c);
-    c->data = c->links ? new_data(c) : NULL;
+    c->plane = c->links ? new_plane(c) : NULL;
+    c->data = c->plane ? new_data(c) : NULL;
     if (!c->data) {
+        st_plane_free(c->plane);
         st_links_free(c->links);
         pthread_mutex_destroy(&c->view_lock);
         free(c);
@@ -148,7 +251,9 @@ int st_cluster_attach(st_cluster *c, struct st_broker *b)
     return st_data_attach(c->data, b);
 }
 
-void st_cl_post(st_cluster *c, st_cl_item *it)
+/* ---- the cluster thread ------------------------------------------------------------------- */
+
+static void post(st_cluster *c, cmd *it)
 {
     st_mpsc_push(&c->inbox, &it->node);
     if (atomic_load_explicit(&c->accepting, memory_order_acquire)) uv_async_send(&c->wake);
@@ -159,10 +264,10 @@ static void on_wake(uv_async_t *a)
     st_cluster *c = a->data;
     st_mpsc_node *node;
     while ((node = st_mpsc_pop(&c->inbox))) {
-        st_cl_item *it = (st_cl_item *)node;
-        if (it->kind == ST_CLI_FORCE_LEAVE) st_cl_force_leave(c, it->s);
-        if (it->kind == ST_CLI_JOIN) st_cl_join(c, it->s);
-        if (it->kind == ST_CLI_LEAVE) st_cl_leave(c);
+        cmd *it = (cmd *)node;
+        if (it->kind == CMD_FORCE_LEAVE) st_plane_force_leave(c->plane, it->s);
+        if (it->kind == CMD_JOIN) st_plane_join(c->plane, it->s);
+        if (it->kind == CMD_LEAVE) st_plane_leave(c->plane);
         free(it);
     }
 }
@@ -170,11 +275,11 @@ static void on_wake(uv_async_t *a)
 static void on_tick(uv_timer_t *t)
 {
     st_cluster *c = t->data;
-    int64_t now = st_cl_now(c);
-    st_discovery_tick(c->disco, now, c->deciding);
+    int64_t now = (int64_t)uv_now(&c->loop);
+    st_discovery_tick(c->disco, now, st_plane_deciding(c->plane));
     st_data_tick(c->data, now);
     st_links_tick(c->links, now);
-    st_cl_control_tick(c);
+    st_plane_tick(c->plane);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -194,15 +299,11 @@ static void close_handles(void *arg)
 static void on_stop(uv_async_t *a)
 {
     st_cluster *c = a->data;
-    c->stopping = 1;
     atomic_store(&c->accepting, 0);
     st_discovery_close(c->disco);
     st_data_stop(c->data);
     st_links_stop(c->links);
-    if (c->craft)
-        st_craft_close(c->craft, close_handles, c); /* then the loop's own handles */
-    else
-        close_handles(c);
+    st_plane_stop(c->plane, close_handles, c); /* then the loop's own handles */
 }
 
 static void *thread_main(void *arg)
@@ -232,15 +333,12 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     uv_async_init(&c->loop, &c->wake, on_wake);
     atomic_store(&c->accepting, 1);
     uv_timer_init(&c->loop, &c->tick);
-    uv_timer_start(&c->tick, on_tick, ST_CL_TICK_MS, ST_CL_TICK_MS);
+    uv_timer_start(&c->tick, on_tick, TICK_MS, TICK_MS);
     st_links_start(c->links, &c->loop);
-    st_cl_control_register(c);
-    st_cl_propose_register(c);
-    st_tail_register(c);
     for (size_t i = 0; i < c->cfg.nseeds; i++)
         if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0)
             st_links_peer(c->links, c->cfg.seeds[i], 1);
-    rc = st_cl_control_start(c, err, errlen);
+    rc = st_plane_start(c->plane, &c->loop, c->port, err, errlen);
     if (rc == 0) rc = st_discovery_start(c->disco, err, errlen);
     if (rc < 0) return rc;
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
@@ -273,61 +371,33 @@ void st_cluster_free(st_cluster *c)
     while ((node = st_mpsc_pop(&c->inbox)))
         free(node);
     st_data_free(c->data);
+    st_plane_free(c->plane);
     st_links_free(c->links);
-    st_cl_control_free(c);
     st_discovery_free(c->disco);
     pthread_mutex_destroy(&c->view_lock);
     free(c);
 }
+
+/* ---- the API (any thread) ------------------------------------------------------------------ */
 
 long st_cluster_evacuate(st_cluster *c)
 {
     return c ? st_data_evacuate(c->data) : -1;
 }
 
-static void view_node(st_cluster_node *o, const char *name, int self, const st_peer *p)
-{
-    memset(o, 0, sizeof *o);
-    snprintf(o->name, sizeof o->name, "%s", name);
-    o->self = self;
-    o->running = self || (p && p->link);
-    o->rtt_us = p && p->link ? st_link_rtt_us(p->link) : 0;
-}
-
-/* Members (the replicated table) once this node is in a cluster: running = self, or up and
- * linked; a node still joining is not a member yet. Before that, only itself. Then every
- * other peer it knows, as a non-member (running = linked). */
 size_t st_cluster_view(st_cluster *c, st_cluster_node *out, size_t max)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&c->view_lock);
-    const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
-    if (t && !st_cl_formed(c)) t = NULL; /* rows, but not (yet) a member of a formed cluster */
-    for (uint32_t i = 0; t && i < t->n; i++) {
-        const st_node_row *r = &t->rows[i];
-        if (r->state == ST_NS_LEFT) continue;
-        if (n < max) {
-            int self = strcmp(r->name, c->cfg.node_name) == 0;
-            view_node(&out[n], r->name, self, st_links_peer(c->links, r->name, 0));
-            out[n].member = self || r->state != ST_NS_JOINING;
-            if (!self && r->state != ST_NS_UP && out[n].member) out[n].running = 0;
-        }
-        n++;
-    }
-    if (!t) {
-        if (max) view_node(&out[0], c->cfg.node_name, 1, NULL);
-        if (max) out[0].member = 1;
-        n = 1;
-    }
-    for (int i = 0; i < st_links_npeers(c->links); i++) {
-        const st_peer *p = st_links_peer_at(c->links, i);
-        const st_node_row *r = t ? st_nodes_find(t, p->name) : NULL;
-        if (p->forgotten || (r && r->state != ST_NS_LEFT)) continue;
-        if (n < max) view_node(&out[n], p->name, 0, p);
-        n++;
-    }
-    pthread_mutex_unlock(&c->view_lock);
-    return n;
+    return st_plane_view(c->plane, out, max);
+}
+
+int st_cluster_formed(st_cluster *c, char *why, size_t cap)
+{
+    return st_plane_formed(c->plane, why, cap);
+}
+
+void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max)
+{
+    st_plane_info(c->plane, info, m, max);
 }
 
 const char *st_cluster_name(const st_cluster *c)
@@ -344,14 +414,14 @@ const char *st_cluster_node_name(const st_cluster *c)
 static int post_named(st_cluster *c, int kind, const char *node, char *err, size_t errlen)
 {
     size_t len = strlen(node);
-    st_cl_item *it = calloc(1, sizeof *it + len + 1);
+    cmd *it = calloc(1, sizeof *it + len + 1);
     if (!it) {
         snprintf(err, errlen, "out of memory");
         return ST_ENOMEM;
     }
     it->kind = kind;
     memcpy(it->s, node, len + 1);
-    st_cl_post(c, it);
+    post(c, it);
     return 0;
 }
 
@@ -362,41 +432,19 @@ int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t er
                  "a node cannot force itself out (stop it, or force-leave it from another node)");
         return ST_EINVAL;
     }
-    pthread_mutex_lock(&c->view_lock);
-    const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
-    const st_node_row *r = t ? st_nodes_find(t, node) : NULL;
-    int ok = r && r->state != ST_NS_LEFT;
-    pthread_mutex_unlock(&c->view_lock);
-    if (!ok) {
+    if (!st_plane_has_member(c->plane, node)) {
         snprintf(err, errlen, "%s is not a member of this cluster", node);
         return ST_ENOENT;
     }
-    return post_named(c, ST_CLI_FORCE_LEAVE, node, err, errlen);
+    return post_named(c, CMD_FORCE_LEAVE, node, err, errlen);
 }
 
 /* Members of our cluster other than us (LEFT rows aside); -1 without a control plane, -2
  * while this node is not in its own table (joining, or restarting its control plane). */
-static int other_members(st_cluster *c, const char *name, int *has_name)
-{
-    pthread_mutex_lock(&c->view_lock);
-    const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
-    const st_node_row *me = t ? st_nodes_find(t, c->cfg.node_name) : NULL;
-    int n = !t ? -1 : !me || me->state == ST_NS_LEFT ? -2 : 0;
-    *has_name = 0;
-    for (uint32_t i = 0; n >= 0 && i < t->n; i++) {
-        const st_node_row *r = &t->rows[i];
-        if (r->state == ST_NS_LEFT || strcmp(r->name, c->cfg.node_name) == 0) continue;
-        n++;
-        if (name && strcmp(r->name, name) == 0) *has_name = 1;
-    }
-    pthread_mutex_unlock(&c->view_lock);
-    return n;
-}
-
 int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen)
 {
     int has = 0;
-    int n = other_members(c, node, &has);
+    int n = st_plane_other_members(c->plane, node, &has);
     if (strcmp(node, c->cfg.node_name) == 0 || !st_cluster_valid_name(node)) {
         snprintf(err, errlen, "%s: give another node's name, as name@host", node);
         return ST_EINVAL;
@@ -416,13 +464,13 @@ int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen)
                  n, n == 1 ? "" : "s");
         return ST_EEXIST;
     }
-    return post_named(c, ST_CLI_JOIN, node, err, errlen);
+    return post_named(c, CMD_JOIN, node, err, errlen);
 }
 
 int st_cluster_leave(st_cluster *c, char *err, size_t errlen)
 {
     int has = 0;
-    int n = other_members(c, NULL, &has);
+    int n = st_plane_other_members(c->plane, NULL, &has);
     if (n == -2) {
         snprintf(err, errlen, "this node is joining a cluster: wait until it is a member");
         return ST_EEXIST;
@@ -431,7 +479,7 @@ int st_cluster_leave(st_cluster *c, char *err, size_t errlen)
         snprintf(err, errlen, "this node is not in a cluster with other nodes");
         return ST_ENOENT;
     }
-    return post_named(c, ST_CLI_LEAVE, "", err, errlen);
+    return post_named(c, CMD_LEAVE, "", err, errlen);
 }
 
 void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,

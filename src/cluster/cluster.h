@@ -1,23 +1,19 @@
-/* cluster.h — the node's cluster side (docs/cluster.md): a thread with its own libuv loop
- * that listens on cluster.listen, dials the peers it knows (static seeds for now),
- * authenticates every link with the cookie, and keeps CONTROL links alive with heartbeats.
- * Step 2 of the plan in docs/cluster.md §12: links only; Raft, routes and forwarding come
- * next. Broker code never includes this header; main.c starts both. */
+/* cluster.h — the node's cluster side (docs/cluster.md): its configuration, and a thread
+ * with its own libuv loop that runs the four parts (links, the control plane, the data
+ * lanes, discovery; wired by cluster.c). Broker code never includes this header; main.c
+ * starts both, and the API reads what it shows through it. */
 #ifndef ST_CLUSTER_H
 #define ST_CLUSTER_H
 
 #include "cluster/discovery/discovery.h"
+#include "cluster/plane/plane.h"
 #include "config/config.h"
 #include "core/log.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define ST_CLUSTER_MAX_SEEDS 64
-
-typedef struct st_raft_timing {
-    unsigned election_ms, heartbeat_ms, snapshot_threshold, snapshot_trailing;
-} st_raft_timing;
+#define ST_CLUSTER_MAX_SEEDS ST_PLANE_MAX_SEEDS
 
 typedef struct st_cluster_cfg {
     char node_name[256];
@@ -54,15 +50,6 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
 int st_cluster_attach(st_cluster *c, struct st_broker *b);
 /* Bind cluster.listen and start the thread. 0, or <0 with a message in err. */
 int st_cluster_start(st_cluster *c, char *err, size_t errlen);
-/* One node as this node sees it (self included). */
-typedef struct st_cluster_node {
-    char name[256];
-    int self;
-    int running; /* self, or a peer whose CONTROL link is up */
-    int member;  /* in this node's cluster (its member table), self included */
-    int64_t rtt_us;
-} st_cluster_node;
-
 /* The nodes this node knows (itself, its seeds, whoever linked to it), up to max; returns
  * how many there are. Safe from any thread. Until membership lives in Raft (step 5 of
  * docs/cluster.md) "known" stands in for "member". */
@@ -73,23 +60,6 @@ const char *st_cluster_name(const st_cluster *c);
 int st_cluster_formed(st_cluster *c, char *why, size_t cap);
 
 /* The control plane as this node sees it: Raft state and the replicated member table. */
-typedef struct st_cluster_member {
-    char name[256];
-    const char *state; /* joining, up, down, left */
-    uint64_t incarnation;
-    int slot; /* -1: none */
-    int replicant;
-} st_cluster_member;
-
-typedef struct st_cluster_info {
-    char uuid[40]; /* "" until the cluster row is applied */
-    char raft_state[16];
-    uint64_t term, applied;
-    unsigned voters; /* in the Raft configuration as this node knows it */
-    size_t nmembers; /* may exceed the array given */
-    size_t registry; /* client ids in the cluster's registry */
-} st_cluster_info;
-
 void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max);
 const char *st_cluster_node_name(const st_cluster *c);
 

@@ -60,15 +60,28 @@ def test_an_unknown_module_fails(tmp_path):
 
 
 def test_a_cluster_part_keeps_to_its_rules(tmp_path):
-    """Inside src/cluster/ each folder is a part with rules of its own: discovery uses only
-    core and net, never the wiring above it; outside the module only cluster/cluster.h is
-    its face."""
+    """Inside src/cluster/ each folder is a part with rules of its own (docs/cluster.md §2):
+    the plane and the data lanes never use each other, links use neither, discovery uses
+    only core and net, no part includes the wiring above it, and a part's internal.h is
+    private to its folder. Outside the module only cluster/cluster.h is its face."""
     src = copy_src(tmp_path)
-    append(src / "cluster" / "discovery" / "web.c", '#include "cluster/cluster.h"\n')
-    append(src / "admin" / "api.c", '#include "cluster/discovery/discovery.h"\n')
+    cases = [
+        ("cluster/data/routes.c", "cluster/plane/plane.h", "cluster/data may not use cluster/plane"),
+        ("cluster/plane/tail.c", "cluster/data/data.h", "cluster/plane may not use cluster/data"),
+        ("cluster/links/peers.c", "cluster/plane/plane.h",
+         "cluster/links may not use cluster/plane"),
+        ("cluster/discovery/web.c", "cluster/links/links.h",
+         "cluster/discovery may not use cluster/links"),
+        ("cluster/data/move.c", "cluster/cluster.h", "cluster/data may not use cluster"),
+        ("cluster/plane/reg.c", "cluster/links/internal.h",
+         "a part's internal.h is private to its folder"),
+        ("admin/api.c", "cluster/discovery/discovery.h", "admin may not use cluster/discovery"),
+    ]
+    for path, inc, _ in cases:
+        append(src / path, '#include "%s"\n' % inc)
     p = check(src)
     assert p.returncode == 1, p.stdout
-    assert 'cluster/discovery/web.c:' in p.stdout and \
-        'includes "cluster/cluster.h": cluster/discovery may not use cluster' in p.stdout, p.stdout
-    assert 'admin/api.c:' in p.stdout and "admin may not use cluster/discovery" in p.stdout, \
-        p.stdout
+    for path, inc, why in cases:
+        line = [ln for ln in p.stdout.splitlines() if ln.startswith(path + ":") and inc in ln]
+        assert line and why in line[0], (path, inc, why, p.stdout)
+

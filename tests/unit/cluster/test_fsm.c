@@ -2,8 +2,8 @@
  * `cluster` and `nodes` tables, op-id dedupe, index order, snapshots (and their golden
  * file, golden/snapshot.bin; `test_fsm --write` regenerates it after a deliberate change). */
 #include "test.h"
-#include "cluster/fsm.h"
-#include "cluster/tables.h"
+#include "cluster/plane/fsm.h"
+#include "cluster/plane/tables.h"
 #include "core/err.h"
 #include "cwire/centry.h"
 

@@ -3,7 +3,7 @@
  * equal clocks are decided by node id, UNREG only ends the registration it names, PURGE
  * drops a down node's rows, and a snapshot restores the same rows. */
 #include "test.h"
-#include "cluster/registry.h"
+#include "cluster/plane/registry.h"
 #include "core/err.h"
 
 #include <stdlib.h>

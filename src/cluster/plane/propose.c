@@ -4,7 +4,7 @@
  * answers PROPOSE_RESULT. An unknown outcome (leadership lost, no answer within
  * RESEND_MS) sends the same ops again: their op ids make the second apply a no-op. After
  * GIVE_UP_MS without a leader the submitter is told (no quorum), unless it is patient. */
-#include "cluster/internal.h"
+#include "cluster/plane/internal.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -17,7 +17,7 @@
 
 struct st_submit {
     struct st_submit *next;
-    st_cluster *c;
+    st_plane *c;
     uint64_t req_id;
     uint8_t *entry; /* the ops, encoded as an entry (centry.h) */
     size_t len;
@@ -29,7 +29,7 @@ struct st_submit {
     char hint[256];           /* the leader as the last NOTLEADER named it */
 };
 
-static void finish(st_cluster *c, struct st_submit *s, int status)
+static void finish(st_plane *c, struct st_submit *s, int status)
 {
     for (struct st_submit **pp = &c->submits; *pp; pp = &(*pp)->next)
         if (*pp == s) {
@@ -41,7 +41,7 @@ static void finish(st_cluster *c, struct st_submit *s, int status)
     free(s);
 }
 
-static struct st_submit *find(st_cluster *c, uint64_t req_id)
+static struct st_submit *find(st_plane *c, uint64_t req_id)
 {
     for (struct st_submit *s = c->submits; s; s = s->next)
         if (s->req_id == req_id) return s;
@@ -71,7 +71,7 @@ static void local_done(void *arg, int status)
 }
 
 /* The READY CONTROL link to send s to: the leader's, else the last hint's, else any core. */
-static st_link *target(st_cluster *c, struct st_submit *s)
+static st_link *target(st_plane *c, struct st_submit *s)
 {
     const char *names[2] = {st_cl_leader_name(c), s->hint[0] ? s->hint : NULL};
     for (int i = 0; i < 2; i++) {
@@ -85,7 +85,7 @@ static st_link *target(st_cluster *c, struct st_submit *s)
     return NULL;
 }
 
-static void send_one(st_cluster *c, struct st_submit *s, int64_t now)
+static void send_one(st_plane *c, struct st_submit *s, int64_t now)
 {
     if (c->craft && st_craft_ready(c->craft)) {
         ce_op ops[MAX_OPS];
@@ -108,8 +108,7 @@ static void send_one(st_cluster *c, struct st_submit *s, int64_t now)
     s->sent_at = now;
 }
 
-int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, int patient, st_cl_done done,
-                 void *arg)
+int st_cl_submit(st_plane *c, const ce_op *ops, uint32_t n, int patient, st_cl_done done, void *arg)
 {
     if (n == 0 || n > MAX_OPS) return ST_EINVAL;
     struct st_submit *s = calloc(1, sizeof *s);
@@ -134,7 +133,7 @@ int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, int patient, st_cl
     return 0;
 }
 
-void st_cl_propose_tick(st_cluster *c)
+void st_cl_propose_tick(st_plane *c)
 {
     int64_t now = st_cl_now(c);
     for (struct st_submit *s = c->submits, *next; s; s = next) {
@@ -148,7 +147,7 @@ void st_cl_propose_tick(st_cluster *c)
     }
 }
 
-void st_cl_propose_free(st_cluster *c)
+void st_cl_propose_free(st_plane *c)
 {
     while (c->submits)
         finish(c, c->submits, ST_ECLOSED);
@@ -157,12 +156,12 @@ void st_cl_propose_free(st_cluster *c)
 /* ---- the leader's side ---------------------------------------------------------------- */
 
 typedef struct remote_wait {
-    st_cluster *c;
+    st_plane *c;
     char name[256];
     uint64_t req_id;
 } remote_wait;
 
-static void reply(st_cluster *c, const char *name, uint64_t req_id, uint16_t status)
+static void reply(st_plane *c, const char *name, uint64_t req_id, uint16_t status)
 {
     st_peer *p = st_links_peer(c->links, name, 0);
     if (!p || !p->link) return; /* it asks again */
@@ -183,7 +182,7 @@ static void remote_done(void *arg, int status)
     free(w);
 }
 
-static void propose_request(st_cluster *c, st_link *l, const cw_propose *p)
+static void propose_request(st_plane *c, st_link *l, const cw_propose *p)
 {
     if (!c->craft || !st_craft_ready(c->craft)) {
         reply(c, st_link_peer_name(l), p->req_id, CW_PROP_NOTLEADER);
@@ -208,7 +207,7 @@ static void propose_request(st_cluster *c, st_link *l, const cw_propose *p)
     }
 }
 
-static void propose_result(st_cluster *c, st_link *l, const cw_propose_result *r)
+static void propose_result(st_plane *c, st_link *l, const cw_propose_result *r)
 {
     (void)l;
     struct st_submit *s = find(c, r->req_id);
@@ -236,7 +235,7 @@ static void on_frame(void *owner, st_link *l, const cw_frame *f)
         propose_result(owner, l, &r);
 }
 
-void st_cl_propose_register(st_cluster *c)
+void st_cl_propose_register(st_plane *c)
 {
     st_links_on_frame(c->links, CW_PROPOSE, on_frame, c);
     st_links_on_frame(c->links, CW_PROPOSE_RESULT, on_frame, c);

@@ -1,5 +1,5 @@
 /* t_cluster.c — the `cluster` table: one row, written once by INIT when a cluster forms. */
-#include "cluster/tables.h"
+#include "cluster/plane/tables.h"
 #include "core/err.h"
 #include "cwire/wire.h"
 

@@ -11,7 +11,7 @@
 #ifndef ST_CLUSTER_CRAFT_H
 #define ST_CLUSTER_CRAFT_H
 
-#include "cluster/fsm.h"
+#include "cluster/plane/fsm.h"
 #include "core/log.h"
 #include "cwire/centry.h"
 

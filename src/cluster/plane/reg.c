@@ -6,10 +6,9 @@
  * A node alone in its cluster keeps no registry at all (nothing to be unique against; it
  * would cost every connection a row and a Raft op): when a first other member appears, the
  * workers register every session they hold, and from then on each CONNECT. */
-#include "cluster/data/data.h"
-#include "cluster/internal.h"
-#include "cluster/registry.h"
-#include "cluster/tables.h"
+#include "cluster/plane/internal.h"
+#include "cluster/plane/registry.h"
+#include "cluster/plane/tables.h"
 #include "core/err.h"
 
 #include <stdlib.h>
@@ -26,14 +25,14 @@ typedef struct reg_req {
 } reg_req;
 
 typedef struct batch {
-    st_cluster *c;
+    st_plane *c;
     ce_op ops[BATCH];
     st_buf body[BATCH];
     uint32_t n;
 } batch;
 
-static void pump(st_cluster *c);
-static void add_op(st_cluster *c, batch *b, const st_node_row *self, const reg_req *r);
+static void pump(st_plane *c);
+static void add_op(st_plane *c, batch *b, const st_node_row *self, const reg_req *r);
 
 static void batch_free(batch *b)
 {
@@ -47,14 +46,14 @@ static void batch_free(batch *b)
 static void done(void *arg, int status)
 {
     batch *b = arg;
-    st_cluster *c = b->c;
+    st_plane *c = b->c;
     (void)status; /* refused: the registrations are lost, as at a crash */
     batch_free(b);
     c->reg_busy = 0;
     if (status != ST_ECLOSED) pump(c); /* closed: the cluster is going away */
 }
 
-static const st_node_row *me(st_cluster *c)
+static const st_node_row *me(st_plane *c)
 {
     if (!c->fsm) return NULL;
     const st_node_row *r = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
@@ -62,7 +61,7 @@ static const st_node_row *me(st_cluster *c)
 }
 
 /* The next batch from the queue's head, if none is in flight. */
-static void pump(st_cluster *c)
+static void pump(st_plane *c)
 {
     while (!c->reg_busy && c->reg_len && !c->stopping) {
         const st_node_row *self = me(c);
@@ -85,7 +84,7 @@ static void pump(st_cluster *c)
     }
 }
 
-void st_cl_registry_add(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up)
+void st_cl_registry_add(st_plane *c, const char *cid, size_t len, uint64_t hlc, int up)
 {
     if (!c->registry_on) return; /* alone: nothing to register */
     if (c->reg_len == c->reg_cap) {
@@ -106,12 +105,12 @@ void st_cl_registry_add(st_cluster *c, const char *cid, size_t len, uint64_t hlc
     c->reg_q[(c->reg_head + c->reg_len++) % c->reg_cap] = r;
 }
 
-void st_cl_registry_flush(st_cluster *c)
+void st_cl_registry_flush(st_plane *c)
 {
     pump(c);
 }
 
-void st_cl_registry_free(st_cluster *c)
+void st_cl_registry_free(st_plane *c)
 {
     while (c->reg_len) {
         free(c->reg_q[c->reg_head]);
@@ -123,7 +122,7 @@ void st_cl_registry_free(st_cluster *c)
     c->reg_cap = 0;
 }
 
-static void add_op(st_cluster *c, batch *b, const st_node_row *self, const reg_req *r)
+static void add_op(st_plane *c, batch *b, const st_node_row *self, const reg_req *r)
 {
     st_buf *body = &b->body[b->n];
     if (r->up)
@@ -139,7 +138,7 @@ static void add_op(st_cluster *c, batch *b, const st_node_row *self, const reg_r
 }
 
 /* Another member (not left) in the table? */
-static int has_others(st_cluster *c)
+static int has_others(st_plane *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
     for (uint32_t i = 0; i < t->n; i++)
@@ -149,7 +148,7 @@ static int has_others(st_cluster *c)
 
 /* Can this node's registrations be ordered now? A lone node always; a core when it leads
  * or is linked to the leader; a replicant when it is linked to a core. */
-static int quorum(st_cluster *c)
+static int quorum(st_plane *c)
 {
     if (!c->registry_on) return 1;
     if (c->cfg.role == CW_ROLE_REPLICANT) {
@@ -167,31 +166,31 @@ static int quorum(st_cluster *c)
 
 /* The registry starts when the cluster has a second member; the kicks noted for this node
  * go to the workers owning those client ids; the broker learns whether it has a quorum. */
-void st_cl_registry_tick(st_cluster *c)
+void st_cl_registry_tick(st_plane *c)
 {
     if (!c->fsm) return;
-    st_data_quorum(c->data, quorum(c));
+    c->env.quorum(c->env.ctx, quorum(c));
     const st_node_row *self = me(c);
     pump(c); /* a batch that could not start (not a member yet) */
-    int attached = st_data_attached(c->data);
+    int attached = c->env.attached(c->env.ctx);
     if (!c->registry_on && attached && self && has_others(c)) {
         c->registry_on = 1;
         c->reg_inc = self->incarnation;
         LOG_INFO(c->log, "cluster: other members: registering this node's sessions");
-        st_data_registry_on(c->data);
+        c->env.registry_on(c->env.ctx);
     } else if (c->registry_on && self && self->incarnation != c->reg_inc && attached) {
         /* declared down (our rows purged) and back, or restarted: register again */
         c->reg_inc = self->incarnation;
         LOG_INFO(c->log, "cluster: new incarnation %llu: registering this node's sessions again",
                  (unsigned long long)self->incarnation);
-        st_data_registry_on(c->data);
+        c->env.registry_on(c->env.ctx);
     }
     size_t n = 0;
-    pthread_mutex_lock(&c->view_lock);
+    pthread_mutex_lock(c->view_lock);
     st_reg_kick *k = st_registry_kicks(st_fsm_table(c->fsm, ST_T_REGISTRY), &n);
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_unlock(c->view_lock);
     for (size_t i = 0; i < n; i++) {
-        if (k[i].node_id == c->node_id) st_data_kick(c->data, k[i].cid, k[i].len, k[i].hlc);
+        if (k[i].node_id == c->node_id) c->env.kick(c->env.ctx, k[i].cid, k[i].len, k[i].hlc);
         free(k[i].cid);
     }
     free(k);
@@ -205,7 +204,7 @@ static void purge_done(void *arg, int status)
 }
 
 /* The leader: the rows of a node declared down (or gone) at incarnation go. */
-void st_cl_registry_purge(st_cluster *c, uint64_t node_id, uint64_t incarnation)
+void st_cl_registry_purge(st_plane *c, uint64_t node_id, uint64_t incarnation)
 {
     if (!c->craft || !st_craft_ready(c->craft)) return;
     st_buf *body = calloc(1, sizeof *body);

@@ -10,7 +10,7 @@
 #ifndef ST_CLUSTER_REGISTRY_H
 #define ST_CLUSTER_REGISTRY_H
 
-#include "cluster/fsm.h"
+#include "cluster/plane/fsm.h"
 
 #include <stddef.h>
 #include <stdint.h>

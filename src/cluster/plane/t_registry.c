@@ -1,5 +1,5 @@
 /* t_registry.c — the client-id registry table (registry.h). */
-#include "cluster/registry.h"
+#include "cluster/plane/registry.h"
 #include "core/err.h"
 #include "core/strmap.h"
 #include "cwire/wire.h"

@@ -7,9 +7,8 @@
  * target's leader to take it in (join; the same path as a fresh node with seeds). The
  * peers of the old cluster are forgotten: not dialled again unless the new member table
  * lists them. */
-#include "cluster/internal.h"
-#include "cluster/data/data.h"
-#include "cluster/tables.h"
+#include "cluster/plane/internal.h"
+#include "cluster/plane/tables.h"
 
 #include "core/clock.h"
 
@@ -22,7 +21,7 @@
 
 /* The old Raft state goes aside as raft.old-<unix time> (never deleted by us: an operator
  * can look at it, or put it back); libraft starts on an empty directory. */
-static void archive_dir(st_cluster *c)
+static void archive_dir(st_plane *c)
 {
     char old[700];
     long long t = (long long)(st_wall_ms() / 1000);
@@ -41,7 +40,7 @@ static void archive_dir(st_cluster *c)
 }
 
 /* Say goodbye to every peer and stop dialling them; what we hold for them goes. */
-static void forget_peers(st_cluster *c)
+static void forget_peers(st_plane *c)
 {
     for (int i = 0; i < st_links_npeers(c->links); i++) {
         st_peer *p = st_links_peer_at(c->links, i);
@@ -53,13 +52,13 @@ static void forget_peers(st_cluster *c)
 
 /* The leave is over (done, or nothing to leave): this node serves clients again at once,
  * before the status can show it alone (`ctl cluster leave` returns on that). */
-static void leave_over(st_cluster *c)
+static void leave_over(st_plane *c)
 {
     c->leaving = 0;
-    st_data_evacuate_end(c->data);
+    c->env.evacuate_end(c->env.ctx);
 }
 
-static void start_again(st_cluster *c)
+static void start_again(st_plane *c)
 {
     char addr[300], err[256];
     int join = c->reset_join;
@@ -81,7 +80,7 @@ static void start_again(st_cluster *c)
 
 static void raft_closed(void *arg)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     archive_dir(c);
     if (c->retired) st_craft_free(c->retired); /* closed a reset ago: nothing refers to it */
     c->retired = c->craft;
@@ -98,7 +97,7 @@ static void raft_closed(void *arg)
 }
 
 /* Close Raft (our pending RAFT dials first, as at stop), then start over. */
-static void reset(st_cluster *c, int join)
+static void reset(st_plane *c, int join)
 {
     c->resetting = 1;
     c->reset_join = join;
@@ -107,7 +106,7 @@ static void reset(st_cluster *c, int join)
 }
 
 /* A replicant has no Raft: it only changes whom it talks to. */
-static void replicant_reset(st_cluster *c, int join)
+static void replicant_reset(st_plane *c, int join)
 {
     leave_over(c);
     forget_peers(c);
@@ -118,7 +117,7 @@ static void replicant_reset(st_cluster *c, int join)
     if (p) p->forgotten = 0;
 }
 
-void st_cl_join(st_cluster *c, const char *target)
+void st_cl_join(st_plane *c, const char *target)
 {
     if (c->resetting || c->stopping) return;
     snprintf(c->join_target, sizeof c->join_target, "%s", target);
@@ -129,16 +128,16 @@ void st_cl_join(st_cluster *c, const char *target)
         reset(c, 1);
 }
 
-void st_cl_leave(st_cluster *c)
+void st_cl_leave(st_plane *c)
 {
     if (c->resetting || c->stopping || c->leaving) return;
     LOG_NOTICE(c->log, "cluster: asked to leave the cluster");
     c->leaving = 1;
     c->leave_next = 0;
-    st_data_leave_evacuate(c->data, st_cl_now(c)); /* the sessions go first */
+    c->env.leave_evacuate(c->env.ctx, st_cl_now(c)); /* the sessions go first */
 }
 
-void st_cl_removed(st_cluster *c, const char *by)
+void st_cl_removed(st_plane *c, const char *by)
 {
     if (c->resetting || c->stopping) return;
     LOG_NOTICE(c->log, "cluster: %s says this node is no longer a member", by);
@@ -149,7 +148,7 @@ void st_cl_removed(st_cluster *c, const char *by)
 }
 
 /* Other members that are not leaving: 0 means a leave has nothing to leave. */
-static int others(st_cluster *c)
+static int others(st_plane *c)
 {
     int n = 0;
     const st_nodes *t = c->fsm ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
@@ -160,10 +159,10 @@ static int others(st_cluster *c)
 
 /* Leaving: a leader hands over first (a leader cannot remove itself and go on leading);
  * then whoever leads commits LEAVE, removes us from Raft, and tells us (st_cl_removed). */
-void st_cl_member_tick(st_cluster *c)
+void st_cl_member_tick(st_plane *c)
 {
     int64_t now = st_cl_now(c);
-    if (!c->leaving || now < c->leave_next || st_data_evacuating(c->data, now)) return;
+    if (!c->leaving || now < c->leave_next || c->env.evacuating(c->env.ctx, now)) return;
     c->leave_next = now + LEAVE_ASK_MS;
     if (c->cfg.role != CW_ROLE_REPLICANT && (!c->craft || !others(c))) {
         leave_over(c); /* alone already (the API says so before asking) */

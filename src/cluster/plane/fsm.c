@@ -1,5 +1,5 @@
 /* fsm.c — the replicated-table engine: entry application with op-id dedupe, snapshots. */
-#include "cluster/fsm.h"
+#include "cluster/plane/fsm.h"
 #include "core/err.h"
 #include "cwire/centry.h"
 #include "cwire/wire.h"

@@ -5,7 +5,7 @@
 #ifndef ST_CLUSTER_TABLES_H
 #define ST_CLUSTER_TABLES_H
 
-#include "cluster/fsm.h"
+#include "cluster/plane/fsm.h"
 
 #include <stdint.h>
 

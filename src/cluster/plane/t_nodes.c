@@ -1,7 +1,7 @@
 /* t_nodes.c — the `nodes` table: membership, slots and incarnations (docs/cluster.md §5.3,
  * §5.6). Incarnations fence node-owned state: BOOT and DOWN bump them, and a DOWN about an
  * older incarnation is stale (the node has restarted since). */
-#include "cluster/tables.h"
+#include "cluster/plane/tables.h"
 #include "core/err.h"
 #include "cwire/wire.h"
 

@@ -7,8 +7,8 @@
  * replicant gets an image. The replicant applies both with the same FSM code as a core, so it has
  * the member table (and the tables to come) without being in Raft. When its core goes away it asks
  * another one from its applied index + 1: the Raft index is one sequence on every core. */
-#include "cluster/internal.h"
-#include "cluster/tables.h"
+#include "cluster/plane/internal.h"
+#include "cluster/plane/tables.h"
 #include "core/err.h"
 
 #include <stdlib.h>
@@ -19,14 +19,14 @@
 #define TAIL_ASK_MS 1000
 #define TAIL_RING_BYTES (8u << 20)
 
-static st_tail_ent *ring_at(st_cluster *c, size_t i)
+static st_tail_ent *ring_at(st_plane *c, size_t i)
 {
     return &c->tail_ring[(c->tail_head + i) % ST_TAIL_RING];
 }
 
 void st_tail_restored(void *arg, uint64_t index)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     for (size_t i = 0; i < c->tail_n; i++)
         free(ring_at(c, i)->p);
     c->tail_n = c->tail_head = 0;
@@ -36,7 +36,7 @@ void st_tail_restored(void *arg, uint64_t index)
 
 void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     if (!c->tail_served) { /* no replicant has asked: keep nothing (the first gets an image) */
         c->tail_base = index;
         return;
@@ -59,12 +59,12 @@ void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
     c->tail_bytes += n;
 }
 
-void st_tail_free(st_cluster *c)
+void st_tail_free(st_plane *c)
 {
     st_tail_restored(c, 0);
 }
 
-static const uint8_t *cluster_uuid(st_cluster *c)
+static const uint8_t *cluster_uuid(st_plane *c)
 {
     const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
     static const uint8_t none[CW_UUID];
@@ -73,7 +73,7 @@ static const uint8_t *cluster_uuid(st_cluster *c)
 
 /* ---- a core --------------------------------------------------------------------------- */
 
-static void tail_request(st_cluster *c, st_link *l, const cw_tail_req *t)
+static void tail_request(st_plane *c, st_link *l, const cw_tail_req *t)
 {
     st_peer *p = st_link_peer(l);
     if (!c->craft || !c->fsm || !p) return; /* only cores serve the log */
@@ -85,7 +85,7 @@ static void tail_request(st_cluster *c, st_link *l, const cw_tail_req *t)
              (unsigned long long)t->from, pp->tail_snap ? " (image first)" : "");
 }
 
-static void send_image(st_cluster *c, st_peer *p)
+static void send_image(st_plane *c, st_peer *p)
 {
     st_cl_ppeer *pp = &c->pp[p->slot];
     st_buf b = {0};
@@ -103,7 +103,7 @@ static void send_image(st_cluster *c, st_peer *p)
     st_buf_free(&b);
 }
 
-static void send_entries(st_cluster *c, st_peer *p, const cw_log_entry *e, uint16_t n, size_t bytes)
+static void send_entries(st_plane *c, st_peer *p, const cw_log_entry *e, uint16_t n, size_t bytes)
 {
     size_t cap = bytes + 64;
     uint8_t *buf = malloc(cap);
@@ -114,7 +114,7 @@ static void send_entries(st_cluster *c, st_peer *p, const cw_log_entry *e, uint1
 }
 
 /* What replicant p has not had yet: an image if it is behind the ring, then entries. */
-static void push(st_cluster *c, st_peer *p)
+static void push(st_plane *c, st_peer *p)
 {
     st_cl_ppeer *pp = &c->pp[p->slot];
     if (pp->tail_next <= c->tail_base) pp->tail_snap = 1;
@@ -139,7 +139,7 @@ static void push(st_cluster *c, st_peer *p)
 
 /* ---- a replicant ---------------------------------------------------------------------- */
 
-static void ask(st_cluster *c)
+static void ask(st_plane *c)
 {
     int64_t now = st_cl_now(c);
     if (c->tail_link || now - c->tail_asked < TAIL_ASK_MS) return;
@@ -158,16 +158,16 @@ static void ask(st_cluster *c)
     }
 }
 
-static void tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e)
+static void tail_entries(st_plane *c, st_link *l, const cw_log_entries *e)
 {
     if (l != c->tail_link || !c->fsm) return;
     uint32_t off = 0;
     cw_log_entry le;
     while (cw_log_next(e, &off, &le)) {
         if (le.index <= st_fsm_applied(c->fsm)) continue;
-        pthread_mutex_lock(&c->view_lock);
+        pthread_mutex_lock(c->view_lock);
         int rc = st_fsm_apply(c->fsm, le.index, le.entry);
-        pthread_mutex_unlock(&c->view_lock);
+        pthread_mutex_unlock(c->view_lock);
         if (rc < 0) {
             LOG_ERROR(c->log, "cluster: cannot apply entry %llu from %s: %s",
                       (unsigned long long)le.index, st_link_peer_name(l), st_strerror(rc));
@@ -176,12 +176,12 @@ static void tail_entries(st_cluster *c, st_link *l, const cw_log_entries *e)
     }
 }
 
-static void tail_snapshot(st_cluster *c, st_link *l, const cw_tail_snapshot *s)
+static void tail_snapshot(st_plane *c, st_link *l, const cw_tail_snapshot *s)
 {
     if (l != c->tail_link || !c->fsm) return;
-    pthread_mutex_lock(&c->view_lock);
+    pthread_mutex_lock(c->view_lock);
     int rc = st_fsm_restore(c->fsm, s->image);
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_unlock(c->view_lock);
     if (rc < 0)
         LOG_ERROR(c->log, "cluster: the state image from %s does not load: %s",
                   st_link_peer_name(l), st_strerror(rc));
@@ -190,12 +190,12 @@ static void tail_snapshot(st_cluster *c, st_link *l, const cw_tail_snapshot *s)
                  (unsigned long long)s->index);
 }
 
-void st_tail_link_down(st_cluster *c, st_link *l)
+void st_tail_link_down(st_plane *c, st_link *l)
 {
     if (c->tail_link == l) c->tail_link = NULL;
 }
 
-void st_tail_tick(st_cluster *c)
+void st_tail_tick(st_plane *c)
 {
     if (!c->fsm) return;
     if (!c->craft) {
@@ -221,7 +221,7 @@ static void on_frame(void *owner, st_link *l, const cw_frame *f)
         tail_snapshot(owner, l, &s);
 }
 
-void st_tail_register(st_cluster *c)
+void st_tail_register(st_plane *c)
 {
     st_links_on_frame(c->links, CW_TAIL_REQ, on_frame, c);
     st_links_on_frame(c->links, CW_LOG_ENTRIES, on_frame, c);

@@ -2,9 +2,9 @@
  * libraft (craft.h), and the ops a node proposes about itself. A fresh node forms a
  * cluster of one (INIT, JOIN and BOOT of itself); a node that restarts on its Raft state
  * proposes BOOT, which bumps its incarnation. Joining other nodes is the next step. */
-#include "cluster/internal.h"
-#include "cluster/registry.h"
-#include "cluster/tables.h"
+#include "cluster/plane/internal.h"
+#include "cluster/plane/registry.h"
+#include "cluster/plane/tables.h"
 #include <raft.h>
 #include "core/clock.h"
 #include "core/err.h"
@@ -20,7 +20,7 @@ static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes
 
 #define DISCOVERY_WINDOW_MS 5000
 
-static void add_self_op(st_cluster *c, uint16_t table, uint16_t verb)
+static void add_self_op(st_plane *c, uint16_t table, uint16_t verb)
 {
     uint32_t i = c->nself++;
     c->self_ops[i] = (ce_op){c->node_id, c->op_seq++, table, verb, {NULL, 0}};
@@ -28,7 +28,7 @@ static void add_self_op(st_cluster *c, uint16_t table, uint16_t verb)
 
 static void self_done(void *arg, int status)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     if (status == 0) {
         c->self_state = 2;
         int st = st_fsm_op_status(c->fsm, c->node_id, c->self_ops[c->nself - 1].seq);
@@ -43,7 +43,7 @@ static void self_done(void *arg, int status)
 /* Leader and barrier committed: say what we are, once per process. */
 static void on_ready(void *arg)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     c->leader_since = st_cl_now(c);
     st_cl_control_tick(c); /* publish "leader" now, not at the next tick */
     if (c->self_state != 0) return;
@@ -85,14 +85,14 @@ static void on_ready(void *arg)
 
 static void on_lost(void *arg)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     st_cl_control_tick(c);
     if (c->self_state == 1) c->self_state = 0; /* its outcome comes via self_done */
 }
 
 static int raft_dial(void *arg, const char *address, void *token)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     char host[256];
     const char *colon = strrchr(address, ':');
     if (!colon || colon == address || (size_t)(colon - address) >= sizeof host) return -1;
@@ -103,20 +103,20 @@ static int raft_dial(void *arg, const char *address, void *token)
 /* A RAFT stream finished its handshake: libraft's from now on. */
 static void raft_ready(void *owner, const st_stream *s)
 {
-    st_cluster *c = owner;
+    st_plane *c = owner;
     if (!c->craft || st_craft_adopt(c->craft, s->fd, s->peer_id, s->addr, s->token) < 0)
         close(s->fd);
 }
 
 static void raft_failed(void *owner, const st_stream *s)
 {
-    st_cluster *c = owner;
+    st_plane *c = owner;
     if (s->token && c->craft) st_craft_dial_failed(c->craft, s->token);
 }
 
 /* Propose one op of the nodes table, built in body (which op points into: both live until
  * done runs), with a fresh op id. 0, or <0 if it could not be proposed. */
-static int propose_node_op(st_cluster *c, ce_op *op, const st_buf *body, uint16_t verb,
+static int propose_node_op(st_plane *c, ce_op *op, const st_buf *body, uint16_t verb,
                            st_craft_done_cb done, void *arg)
 {
     *op = (ce_op){c->node_id, c->op_seq++, ST_T_NODES, verb, {body->p, (uint32_t)body->len}};
@@ -125,7 +125,7 @@ static int propose_node_op(st_cluster *c, ce_op *op, const st_buf *body, uint16_
 
 /* ---- joining ------------------------------------------------------------------------------ */
 
-static int is_member(st_cluster *c)
+static int is_member(st_plane *c)
 {
     if (!c->fsm) return 0;
     const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
@@ -136,7 +136,7 @@ static int is_member(st_cluster *c)
 /* Something about this process must be committed by the leader: joining (a node that
  * started with seeds) or BOOT (a member that restarted, or that finds itself declared
  * down), while we are not the leader ourselves. */
-static int needs_leader(st_cluster *c)
+static int needs_leader(st_plane *c)
 {
     if (c->cfg.role == CW_ROLE_REPLICANT) return !c->rep_up; /* no Raft state of its own */
     if (c->deciding) return 1; /* whoever already leads a cluster takes us in */
@@ -146,7 +146,7 @@ static int needs_leader(st_cluster *c)
     return me->boot != c->boot || me->state == ST_NS_DOWN;
 }
 
-void st_cl_ask_leader(st_cluster *c, st_link *l)
+void st_cl_ask_leader(st_plane *c, st_link *l)
 {
     cw_join_req j = {++c->join_req, (uint8_t)c->cfg.role};
     uint8_t buf[64];
@@ -156,7 +156,7 @@ void st_cl_ask_leader(st_cluster *c, st_link *l)
              c->fsm && is_member(c) ? "commit our restart" : "join its cluster");
 }
 
-const char *st_cl_leader_name(st_cluster *c)
+const char *st_cl_leader_name(st_plane *c)
 {
     uint64_t id = 0;
     if (!c->craft || !c->fsm || !st_craft_leader(c->craft, &id)) return NULL;
@@ -166,19 +166,19 @@ const char *st_cl_leader_name(st_cluster *c)
     return NULL;
 }
 
-int st_cl_is_member(st_cluster *c)
+int st_cl_is_member(st_plane *c)
 {
     return is_member(c);
 }
 
-int st_cl_formed(st_cluster *c)
+int st_cl_formed(st_plane *c)
 {
     if (!is_member(c)) return 0;
     const st_node_row *me = st_nodes_find(st_fsm_table(c->fsm, ST_T_NODES), c->cfg.node_name);
     return me->state != ST_NS_JOINING;
 }
 
-void st_cl_on_link_up(st_cluster *c, st_link *l)
+void st_cl_on_link_up(st_plane *c, st_link *l)
 {
     /* a replicant asks on every new link: after being declared down, its links are closed
      * by the others, and the one it asks again may be the leader */
@@ -188,7 +188,7 @@ void st_cl_on_link_up(st_cluster *c, st_link *l)
 
 /* Until the leader has committed what we asked: ask every linked peer again now and then
  * (the first ones asked may not have been the leader, or had no leader yet). */
-static void ask_again(st_cluster *c)
+static void ask_again(st_plane *c)
 {
     int64_t now = st_cl_now(c);
     if (!needs_leader(c) || now - c->last_join_req < 2000) return;
@@ -199,14 +199,14 @@ static void ask_again(st_cluster *c)
 }
 
 typedef struct join_wait {
-    st_cluster *c;
+    st_plane *c;
     char name[256];
     uint64_t req_id;
     st_buf body;
     ce_op op;
 } join_wait;
 
-static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_t status,
+static void reply_join(st_plane *c, const char *name, uint64_t req_id, uint16_t status,
                        const char *text)
 {
     st_peer *p = st_links_peer(c->links, name, 0);
@@ -225,7 +225,7 @@ static void reply_join(st_cluster *c, const char *name, uint64_t req_id, uint16_
 static void join_done(void *arg, int status)
 {
     join_wait *jw = arg;
-    st_cluster *c = jw->c;
+    st_plane *c = jw->c;
     int st = status == 0 ? st_fsm_op_status(c->fsm, jw->op.origin, jw->op.seq) : -1;
     reply_join(c, jw->name, jw->req_id, st == ST_OP_OK ? CW_JOIN_OK : CW_JOIN_FAILED,
                st == ST_OP_OK ? "joined" : "refused");
@@ -238,7 +238,7 @@ static void join_done(void *arg, int status)
 
 /* Where l's peer listens for cluster streams: its HELLO says so when it dialled us; when we
  * dialled it, its name's host on the cluster port (EMQX's model: one port everywhere). */
-static const char *peer_addr(st_cluster *c, const st_link *l, char *buf, size_t cap)
+static const char *peer_addr(st_plane *c, const st_link *l, char *buf, size_t cap)
 {
     if (st_link_hello_addr(l)[0]) return st_link_hello_addr(l);
     const char *at = strchr(st_link_peer_name(l), '@');
@@ -246,7 +246,7 @@ static const char *peer_addr(st_cluster *c, const st_link *l, char *buf, size_t 
     return buf;
 }
 
-static void join_request(st_cluster *c, st_link *l, const cw_join_req *j)
+static void join_request(st_plane *c, st_link *l, const cw_join_req *j)
 {
     char addr[300];
     if (!c->craft || !st_craft_ready(c->craft)) {
@@ -279,7 +279,7 @@ static void join_request(st_cluster *c, st_link *l, const cw_join_req *j)
 }
 
 /* dns discovery decided (decide() below): start Raft, forming a cluster or to join one */
-static void start_decided(st_cluster *c, int form)
+static void start_decided(st_plane *c, int form)
 {
     c->deciding = 0;
     c->joining = !form;
@@ -292,7 +292,7 @@ static void start_decided(st_cluster *c, int form)
         LOG_ERROR(c->log, "%s", err);
 }
 
-static void join_result(st_cluster *c, st_link *l, const cw_join_result *r)
+static void join_result(st_plane *c, st_link *l, const cw_join_result *r)
 {
     if (r->status == CW_JOIN_OK && c->deciding) { /* a leader took us in: follow it */
         LOG_NOTICE(c->log, "cluster: joined the cluster of %s", st_link_peer_name(l));
@@ -326,12 +326,12 @@ static void join_result(st_cluster *c, st_link *l, const cw_join_result *r)
 
 static void joined_done(void *arg, int status)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     (void)status;
     c->joined_pending = 0;
 }
 
-static void propose_joined(st_cluster *c, const char *name)
+static void propose_joined(st_plane *c, const char *name)
 {
     st_buf_free(&c->joined_body);
     st_op_name(&c->joined_body, name);
@@ -339,7 +339,7 @@ static void propose_joined(st_cluster *c, const char *name)
         c->joined_pending = 1;
 }
 
-static void reconcile(st_cluster *c)
+static void reconcile(st_plane *c)
 {
     if (!c->craft || !st_craft_ready(c->craft) || st_craft_changing(c->craft) || c->joined_pending)
         return;
@@ -382,7 +382,7 @@ static void reconcile(st_cluster *c)
 
 static void down_done(void *arg, int status)
 {
-    st_cluster *c = arg;
+    st_plane *c = arg;
     (void)status;
     c->down_pending = 0;
 }
@@ -390,7 +390,7 @@ static void down_done(void *arg, int status)
 /* The indirect probe (§9.4): the other linked members are asked whether they reach x.
  * Returns 1 while the answers are awaited or when one says yes (x is not declared down;
  * its timer starts again), 0 when nobody could be asked or nobody reaches it. */
-static int probe_reaches(st_cluster *c, st_peer *x, int64_t now)
+static int probe_reaches(st_plane *c, st_peer *x, int64_t now)
 {
     if (!x) return 0;
     if (!c->pp[x->slot].probe_at) {
@@ -420,7 +420,7 @@ static int probe_reaches(st_cluster *c, st_peer *x, int64_t now)
     return 1;
 }
 
-static void probe_request(st_cluster *c, st_link *l, const cw_probe *q)
+static void probe_request(st_plane *c, st_link *l, const cw_probe *q)
 {
     char name[256];
     if (q->node.len >= sizeof name) return;
@@ -434,7 +434,7 @@ static void probe_request(st_cluster *c, st_link *l, const cw_probe *q)
     if (n <= sizeof buf) st_link_send(l, buf, n);
 }
 
-static void probe_response(st_cluster *c, st_link *l, const cw_probe *a)
+static void probe_response(st_plane *c, st_link *l, const cw_probe *a)
 {
     char name[256];
     if (a->node.len >= sizeof name || !a->reachable) return;
@@ -445,7 +445,7 @@ static void probe_response(st_cluster *c, st_link *l, const cw_probe *a)
                  st_link_peer_name(l));
 }
 
-static void decide_down(st_cluster *c)
+static void decide_down(st_plane *c)
 {
     if (!st_craft_ready(c->craft) || c->down_pending) return;
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
@@ -475,7 +475,7 @@ static void decide_down(st_cluster *c)
 /* ---- force-leave --------------------------------------------------------------------- */
 
 typedef struct leave_wait {
-    st_cluster *c;
+    st_plane *c;
     st_buf body;
     ce_op op;
 } leave_wait;
@@ -488,7 +488,7 @@ static void leave_done(void *arg, int status)
     free(lw);
 }
 
-static void propose_leave(st_cluster *c, const char *name, int forced)
+static void propose_leave(st_plane *c, const char *name, int forced)
 {
     leave_wait *lw = calloc(1, sizeof *lw);
     if (!lw) return;
@@ -505,7 +505,7 @@ static void propose_leave(st_cluster *c, const char *name, int forced)
                name);
 }
 
-void st_cl_force_leave(st_cluster *c, const char *name)
+void st_cl_force_leave(st_plane *c, const char *name)
 {
     if (c->craft && st_craft_ready(c->craft)) {
         propose_leave(c, name, 1);
@@ -520,7 +520,7 @@ void st_cl_force_leave(st_cluster *c, const char *name)
             st_link_send(st_links_peer_at(c->links, i)->link, buf, n);
 }
 
-static void leave_request(st_cluster *c, const cw_leave_req *r)
+static void leave_request(st_plane *c, const cw_leave_req *r)
 {
     char name[256];
     if (!c->craft || !st_craft_ready(c->craft) || r->name.len >= sizeof name) return;
@@ -532,7 +532,7 @@ static void leave_request(st_cluster *c, const cw_leave_req *r)
 
 /* Every node: a member that left loses its routes here, what is queued for it, its link,
  * and is not dialled any more (if it is still alive and dials us, it is linked again). */
-static void apply_left(st_cluster *c)
+static void apply_left(st_plane *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
     for (int i = 0; i < st_links_npeers(c->links); i++) {
@@ -550,7 +550,7 @@ static void apply_left(st_cluster *c)
 }
 
 /* Every node: a member declared down loses its routes here, and what is queued for it. */
-static void apply_down(st_cluster *c)
+static void apply_down(st_plane *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
     for (int i = 0; i < st_links_npeers(c->links); i++) {
@@ -567,11 +567,11 @@ static void apply_down(st_cluster *c)
     }
 }
 
-int st_cl_plane_new(st_cluster *c)
+int st_cl_plane_new(st_plane *c)
 {
     st_fsm *fsm = st_fsm_new(TABLES, sizeof TABLES / sizeof TABLES[0]);
     st_craft *craft =
-        fsm ? st_craft_new(&c->loop, c->log, fsm, &c->view_lock, on_ready, on_lost, c) : NULL;
+        fsm ? st_craft_new(c->loop, c->log, fsm, c->view_lock, on_ready, on_lost, c) : NULL;
     if (!craft) {
         st_fsm_free(fsm);
         return ST_ENOMEM;
@@ -581,31 +581,31 @@ int st_cl_plane_new(st_cluster *c)
     const st_raft_timing *rt = &c->cfg.raft;
     st_craft_set_timing(craft, rt->election_ms, rt->heartbeat_ms, rt->snapshot_threshold,
                         rt->snapshot_trailing);
-    st_tail_restored(c, 0);            /* a new state machine: the ring starts over */
-    pthread_mutex_lock(&c->view_lock); /* the API reads the table under it */
+    st_tail_restored(c, 0);           /* a new state machine: the ring starts over */
+    pthread_mutex_lock(c->view_lock); /* the API reads the table under it */
     st_fsm_free(c->fsm);
     c->fsm = fsm;
     c->craft = craft;
     c->raft_state[0] = 0;
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_unlock(c->view_lock);
     return 0;
 }
 
 /* A replicant's state machine, empty: filled from a core's log (tail.c). */
-int st_cl_replicant_fsm(st_cluster *c)
+int st_cl_replicant_fsm(st_plane *c)
 {
     st_fsm *fsm = st_fsm_new(TABLES, sizeof TABLES / sizeof TABLES[0]);
     if (!fsm) return ST_ENOMEM;
-    pthread_mutex_lock(&c->view_lock);
+    pthread_mutex_lock(c->view_lock);
     st_fsm_free(c->fsm);
     c->fsm = fsm;
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_unlock(c->view_lock);
     c->tail_link = NULL;
     return 0;
 }
 
 /* What this process proposed about itself is forgotten: a new Raft state starts over. */
-void st_cl_self_reset(st_cluster *c)
+void st_cl_self_reset(st_plane *c)
 {
     for (uint32_t i = 0; i < 3; i++)
         st_buf_free(&c->self_bodies[i]);
@@ -617,7 +617,7 @@ void st_cl_self_reset(st_cluster *c)
 
 /* Static seeds as discovery's answer (the seeds and this node): the seeds other than this
  * node, counted (a node that names itself ignores that entry). */
-static int static_candidates(st_cluster *c)
+static int static_candidates(st_plane *c)
 {
     int others = 0;
     c->ndisc = 0;
@@ -631,7 +631,7 @@ static int static_candidates(st_cluster *c)
     return others;
 }
 
-int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
+int st_cl_control_start(st_plane *c, char *err, size_t errlen)
 {
     if (c->cfg.role == CW_ROLE_REPLICANT) { /* never a Raft member: tails a core (tail.c) */
         LOG_NOTICE(c->log, "cluster: replicant: the control plane comes from a core's log");
@@ -656,9 +656,8 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
      * node with Raft state restarts on it, a fresh one decides after the discovery window
      * (decide() below). A node with no seed but itself forms its own cluster at once. */
     c->joining = 0;
-    if (c->cfg.strategy == ST_DISC_STATIC && static_candidates(c) > 0) c->disc_answered = 1;
-    if (c->disc_answered || c->cfg.strategy == ST_DISC_DNS || c->cfg.strategy == ST_DISC_ETCD ||
-        c->cfg.strategy == ST_DISC_K8S) {
+    if (c->cfg.bootstrap == ST_BOOT_SEEDS && static_candidates(c) > 0) c->disc_answered = 1;
+    if (c->disc_answered || c->cfg.bootstrap == ST_BOOT_DISCOVERY) {
         char meta[700];
         snprintf(meta, sizeof meta, "%s/metadata1", dir);
         c->joining = 1;
@@ -675,7 +674,7 @@ int st_cl_control_start(st_cluster *c, char *err, size_t errlen)
 
 /* A linked core: one that can answer us now and could form a cluster (a replicant never
  * does). */
-static int reachable(st_cluster *c, const char *name)
+static int reachable(st_plane *c, const char *name)
 {
     st_peer *p = st_links_peer(c->links, name, 0);
     return p && !p->forgotten && st_peer_link(p) && st_link_peer_role(p->link) != CW_ROLE_REPLICANT;
@@ -686,7 +685,7 @@ static int reachable(st_cluster *c, const char *name)
  * passed and discovery has answered, the node with the smallest name among itself and the
  * candidates it reaches forms the cluster and the others wait for it (a candidate that
  * never starts does not hold the others up). */
-static void decide(st_cluster *c)
+static void decide(st_plane *c)
 {
     if (!c->deciding) return;
     int member = 0;
@@ -700,12 +699,12 @@ static void decide(st_cluster *c)
                strcmp(smallest, c->cfg.node_name) == 0;
     if (!member && !form) {
         int window = !c->disc_answered || c->manual_join || st_cl_now(c) < c->decide_after;
-        pthread_mutex_lock(&c->view_lock);
+        pthread_mutex_lock(c->view_lock);
         if (window)
             snprintf(c->forming, sizeof c->forming, "discovering the other nodes");
         else
             snprintf(c->forming, sizeof c->forming, "waiting for %s", smallest);
-        pthread_mutex_unlock(&c->view_lock);
+        pthread_mutex_unlock(c->view_lock);
         if (c->disc_answered && !c->manual_join && st_cl_now(c) >= c->decide_after &&
             !c->wait_logged) {
             LOG_INFO(c->log, "cluster: waiting for %s to form the cluster", smallest);
@@ -722,7 +721,7 @@ static void decide(st_cluster *c)
 
 /* Every member is a peer: dial the ones we have not met (a member learned from the
  * table, not from seeds or an incoming link). */
-static void meet_members(st_cluster *c)
+static void meet_members(st_plane *c)
 {
     const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
     for (uint32_t i = 0; i < t->n; i++) {
@@ -733,7 +732,7 @@ static void meet_members(st_cluster *c)
     }
 }
 
-void st_cl_control_tick(st_cluster *c)
+void st_cl_control_tick(st_plane *c)
 {
     if (c->resetting) return;
     st_cl_member_tick(c);
@@ -752,14 +751,14 @@ void st_cl_control_tick(st_cluster *c)
     apply_left(c);
     meet_members(c);
     if (!c->craft) return;
-    pthread_mutex_lock(&c->view_lock);
+    pthread_mutex_lock(c->view_lock);
     snprintf(c->raft_state, sizeof c->raft_state, "%s", st_craft_state(c->craft));
     c->raft_term = st_craft_term(c->craft);
     c->raft_voters = st_craft_voters(c->craft);
-    pthread_mutex_unlock(&c->view_lock);
+    pthread_mutex_unlock(c->view_lock);
 }
 
-void st_cl_control_free(st_cluster *c)
+void st_cl_control_free(st_plane *c)
 {
     st_buf_free(&c->joined_body);
     st_buf_free(&c->down_body);
@@ -773,63 +772,10 @@ void st_cl_control_free(st_cluster *c)
     st_fsm_free(c->fsm);
 }
 
-/* Why this node is not in a cluster yet (under view_lock). */
-static void not_formed(st_cluster *c, char *why, size_t cap)
-{
-    if (c->cfg.role == CW_ROLE_REPLICANT)
-        snprintf(why, cap, "a replicant waiting for a core to take it in");
-    else if (c->deciding && c->forming[0])
-        snprintf(why, cap, "%s", c->forming);
-    else if (is_member(c))
-        snprintf(why, cap, "joining: the leader is making it a voter");
-    else
-        snprintf(why, cap, "joining: waiting for a leader to take it in");
-}
-
-int st_cluster_formed(st_cluster *c, char *why, size_t cap)
-{
-    pthread_mutex_lock(&c->view_lock);
-    int formed = st_cl_formed(c);
-    if (!formed) not_formed(c, why, cap);
-    pthread_mutex_unlock(&c->view_lock);
-    return formed;
-}
-
-void st_cluster_info_get(st_cluster *c, st_cluster_info *info, st_cluster_member *m, size_t max)
-{
-    memset(info, 0, sizeof *info);
-    pthread_mutex_lock(&c->view_lock);
-    snprintf(info->raft_state, sizeof info->raft_state, "%s",
-             c->raft_state[0]                   ? c->raft_state
-             : c->cfg.role == CW_ROLE_REPLICANT ? "replicant"
-                                                : "stopped");
-    info->term = c->raft_term;
-    info->voters = c->raft_voters;
-    if (c->fsm) {
-        info->applied = st_fsm_applied(c->fsm);
-        info->registry = st_registry_count(st_fsm_table(c->fsm, ST_T_REGISTRY));
-        const st_cluster_row *row = st_fsm_table(c->fsm, ST_T_CLUSTER);
-        if (row->init)
-            for (int i = 0; i < 16; i++)
-                snprintf(info->uuid + 2 * i, 3, "%02x", row->uuid[i]);
-        const st_nodes *t = st_fsm_table(c->fsm, ST_T_NODES);
-        info->nmembers = t->n;
-        for (uint32_t i = 0; i < t->n && i < max; i++) {
-            const st_node_row *r = &t->rows[i];
-            snprintf(m[i].name, sizeof m[i].name, "%s", r->name);
-            m[i].state = st_node_state_name(r->state);
-            m[i].incarnation = r->incarnation;
-            m[i].slot = r->slot == ST_NO_SLOT ? -1 : r->slot;
-            m[i].replicant = r->role == CW_ROLE_REPLICANT;
-        }
-    }
-    pthread_mutex_unlock(&c->view_lock);
-}
-
 /* JOIN_REQ, JOIN_RESULT, PROBE_REQ, PROBE_RESP and LEAVE_REQ on a CONTROL link. */
 static void on_frame(void *owner, st_link *l, const cw_frame *f)
 {
-    st_cluster *c = owner;
+    st_plane *c = owner;
     cw_join_req j;
     cw_join_result jr;
     cw_probe pb;
@@ -846,7 +792,7 @@ static void on_frame(void *owner, st_link *l, const cw_frame *f)
         probe_response(c, l, &pb);
 }
 
-void st_cl_control_register(st_cluster *c)
+void st_cl_control_register(st_plane *c)
 {
     static const uint8_t types[] = {CW_JOIN_REQ, CW_JOIN_RESULT, CW_PROBE_REQ, CW_PROBE_RESP,
                                     CW_LEAVE_REQ};

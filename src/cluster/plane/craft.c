@@ -1,5 +1,5 @@
 /* craft.c — libraft on the cluster thread (craft.h). */
-#include "cluster/craft.h"
+#include "cluster/plane/craft.h"
 #include "core/err.h"
 
 #include <errno.h>

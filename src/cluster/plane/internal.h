@@ -1,27 +1,21 @@
-/* internal.h — the cluster thread's state that the control plane (control.c, member.c,
- * propose.c, tail.c, reg.c) and the data lanes (routes.c, move.c, the lanes in cluster.c)
- * still share while src/cluster/ is being divided into parts (docs/cluster-parts.md); the
- * links (links/links.h) and discovery (discovery/discovery.h) are parts of their own.
- * Everything here is touched by the cluster thread only, except the stop request and the
- * inbox (uv_async). */
-#ifndef ST_CLUSTER_INTERNAL_H
-#define ST_CLUSTER_INTERNAL_H
+/* internal.h — the control plane's own state (st_plane), shared by plane.c (its face, the
+ * links' events, what the API reads), control.c (Raft, the ops about this node, joining,
+ * declaring nodes down, the bootstrap decision), member.c (join and leave on command),
+ * propose.c (writes relayed to the leader), tail.c (replicants) and reg.c (the registry's
+ * proposals). Private to src/cluster/plane/. The cluster thread only, except what is read
+ * under the view lock. */
+#ifndef ST_CLUSTER_PLANE_INTERNAL_H
+#define ST_CLUSTER_PLANE_INTERNAL_H
 
-#include "cluster/cluster.h"
-#include "cluster/craft.h"
-#include "cluster/fsm.h"
-#include "cluster/data/data.h"
 #include "cluster/links/links.h"
+#include "cluster/plane/craft.h"
+#include "cluster/plane/fsm.h"
+#include "cluster/plane/plane.h"
 #include "core/hlc.h"
-#include "core/mpsc.h"
-#include "core/strmap.h"
 #include "cwire/cwire.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <uv.h>
-
-#define ST_CL_TICK_MS 200
 
 /* The control plane's state about one peer (by its slot). */
 typedef struct st_cl_ppeer {
@@ -33,14 +27,6 @@ typedef struct st_cl_ppeer {
     int tail_snap;       /* it needs the state machine's image first */
 } st_cl_ppeer;
 
-/* Commands the API posts to the cluster thread (st_cl_post). */
-enum { ST_CLI_FORCE_LEAVE, ST_CLI_JOIN, ST_CLI_LEAVE };
-typedef struct st_cl_item {
-    st_mpsc_node node;
-    int kind;
-    char s[]; /* the node's name ("" for LEAVE) */
-} st_cl_item;
-
 #define ST_TAIL_RING 1024
 typedef struct st_tail_ent {
     uint64_t index;
@@ -48,27 +34,19 @@ typedef struct st_tail_ent {
     uint32_t n;
 } st_tail_ent;
 
-struct st_cluster {
-    st_cluster_cfg cfg;
-    st_data *data; /* the data lanes (data/data.h) */
-    st_mpsc inbox;
-    uv_async_t wake;
-    atomic_int accepting; /* posts wake the loop (cleared at stop) */
+struct st_plane {
+    st_plane_cfg cfg;
+    st_plane_env env;
     const st_log *log;
+    uv_loop_t *loop;
+    pthread_mutex_t *view_lock; /* = env.view_lock */
+    st_links *links;            /* = env.links */
     uint64_t boot, node_id;
     int port; /* the bound cluster.listen port (peers are dialled on it too) */
-    uv_loop_t loop;
-    int loop_on; /* initialised (closed at free) */
-    uv_async_t stop;
-    uv_timer_t tick;
-    pthread_t th;
-    int running;
     int stopping;
-    st_links *links;
     st_cl_ppeer pp[ST_LINKS_MAX_PEERS];
-    pthread_mutex_t view_lock; /* guards the peers and their link pointers for st_cluster_view */
-    st_hlc hlc;                /* stamps the entries we propose */
-    st_fsm *fsm;               /* applied under view_lock */
+    st_hlc hlc;  /* stamps the entries we propose */
+    st_fsm *fsm; /* applied under view_lock */
     st_craft *craft;
     char raft_state[16]; /* published each tick under view_lock */
     uint64_t raft_term;
@@ -114,11 +92,10 @@ struct st_cluster {
     int reg_busy;
     struct st_submit *submits; /* writes waiting for the leader (propose.c) */
     uint64_t submit_seq;
-    /* discovery (discovery.h) and the bootstrap decision it feeds (control.c) */
-    st_discovery *disco;
+    /* the bootstrap decision (control.c) and what discovery fed it */
     int disc_answered; /* discovery answered: disc[] is the node list it gave */
     int ndisc;
-    char disc[ST_DISC_MAX_NAMES][256];
+    char disc[ST_PLANE_MAX_CANDIDATES][256];
     int deciding; /* Raft not started yet: form a cluster or join one? */
     char raft_dir[600];
     int64_t decide_after;
@@ -126,71 +103,66 @@ struct st_cluster {
     char forming[300]; /* deciding: what it waits for, for the API (view_lock) */
 };
 
-int64_t st_cl_now(st_cluster *c);
-/* From any thread: queue an item for the cluster thread and wake it. */
-void st_cl_post(st_cluster *c, st_cl_item *it);
+int64_t st_cl_now(const st_plane *c);
 
 /* control.c */
-int st_cl_control_start(st_cluster *c, char *err, size_t errlen);
-void st_cl_on_link_up(st_cluster *c, st_link *l);
-void st_cl_control_tick(st_cluster *c);
-void st_cl_control_free(st_cluster *c);
+int st_cl_control_start(st_plane *c, char *err, size_t errlen);
+void st_cl_on_link_up(st_plane *c, st_link *l);
+void st_cl_control_tick(st_plane *c);
+void st_cl_control_free(st_plane *c);
 /* Frame and stream handlers with the links (at start). */
-void st_cl_control_register(st_cluster *c);
-void st_cl_propose_register(st_cluster *c);
-void st_tail_register(st_cluster *c);
+void st_cl_control_register(st_plane *c);
+void st_cl_propose_register(st_plane *c);
+void st_tail_register(st_plane *c);
 
-/* cluster.c: p is out of our picture (left, down, or we left): its link closes (after
- * GOODBYE{bye} unless bye is 0), its routes go, and what is queued for it unless keep
- * (declared down: the same process may come back and resume). */
-void st_cl_drop_peer(st_cluster *c, st_peer *p, uint8_t bye, int keep, const char *why);
-/* cluster.c: the address to dial for a peer's host (discovery's, for SRV targets). */
-const char *st_cl_resolve(const st_cluster *c, const char *host);
+/* plane.c: p is out of our picture (left, down, or we left): its link closes (after
+ * GOODBYE{bye} unless bye is 0), and the data lanes drop what they hold for it (env.gone). */
+void st_cl_drop_peer(st_plane *c, st_peer *p, uint8_t bye, int keep, const char *why);
 
 /* control.c */
-int st_cl_is_member(st_cluster *c);
+int st_cl_is_member(st_plane *c);
 /* A member of a formed cluster, past joining (what the status calls "in a cluster"). */
-int st_cl_formed(st_cluster *c);
-const char *st_cl_leader_name(st_cluster *c); /* as this node knows it, or NULL */
+int st_cl_formed(st_plane *c);
+const char *st_cl_leader_name(st_plane *c); /* as this node knows it, or NULL */
 /* A new state machine and Raft instance (not started) for the control plane. */
-int st_cl_plane_new(st_cluster *c);
-int st_cl_replicant_fsm(st_cluster *c);
-void st_cl_self_reset(st_cluster *c);
-void st_cl_ask_leader(st_cluster *c, st_link *l);
+int st_cl_plane_new(st_plane *c);
+int st_cl_replicant_fsm(st_plane *c);
+void st_cl_self_reset(st_plane *c);
+void st_cl_ask_leader(st_plane *c, st_link *l);
 
 /* propose.c: writes to the replicated tables from any node (docs/cluster.md §5.4). done
  * runs once: 0 when the ops are applied at the leader, ST_EINVAL if it refused them,
  * ST_EIO after 30 s without a leader (never, if patient), ST_ECLOSED at stop. */
 typedef void (*st_cl_done)(void *arg, int status);
-int st_cl_submit(st_cluster *c, const ce_op *ops, uint32_t n, int patient, st_cl_done done,
+int st_cl_submit(st_plane *c, const ce_op *ops, uint32_t n, int patient, st_cl_done done,
                  void *arg);
-void st_cl_propose_tick(st_cluster *c);
-void st_cl_propose_free(st_cluster *c);
+void st_cl_propose_tick(st_plane *c);
+void st_cl_propose_free(st_plane *c);
 
 /* reg.c: this node's side of the client-id registry (registry.h) */
 /* A registration the workers posted (up: a CONNECT at hlc; else its session ended),
  * queued; flush submits them, one batch at a time, in their order. */
-void st_cl_registry_add(st_cluster *c, const char *cid, size_t len, uint64_t hlc, int up);
-void st_cl_registry_flush(st_cluster *c);
-void st_cl_registry_free(st_cluster *c);
-void st_cl_registry_tick(st_cluster *c);
-void st_cl_registry_purge(st_cluster *c, uint64_t node_id, uint64_t incarnation);
+void st_cl_registry_add(st_plane *c, const char *cid, size_t len, uint64_t hlc, int up);
+void st_cl_registry_flush(st_plane *c);
+void st_cl_registry_free(st_plane *c);
+void st_cl_registry_tick(st_plane *c);
+void st_cl_registry_purge(st_plane *c, uint64_t node_id, uint64_t incarnation);
 
 /* tail.c: replicants tail a core's applied log (docs/cluster.md §5.5) */
 /* A core: what its replicants have not had yet goes out. A replicant: tail a core if it
  * does not. */
-void st_tail_tick(st_cluster *c);
-void st_tail_link_down(st_cluster *c, st_link *l);
-void st_tail_free(st_cluster *c);
+void st_tail_tick(st_plane *c);
+void st_tail_link_down(st_plane *c, st_link *l);
+void st_tail_free(st_plane *c);
 /* craft hooks (a core): an entry applied at index; a snapshot restored at index */
 void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n);
 void st_tail_restored(void *arg, uint64_t index);
 
 /* member.c: `ctl cluster join|leave`, and being removed by the others */
-void st_cl_join(st_cluster *c, const char *target);
-void st_cl_leave(st_cluster *c);
-void st_cl_removed(st_cluster *c, const char *by);
-void st_cl_member_tick(st_cluster *c);
-void st_cl_force_leave(st_cluster *c, const char *name);
+void st_cl_join(st_plane *c, const char *target);
+void st_cl_leave(st_plane *c);
+void st_cl_removed(st_plane *c, const char *by);
+void st_cl_member_tick(st_plane *c);
+void st_cl_force_leave(st_plane *c, const char *name);
 
 #endif
