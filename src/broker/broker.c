@@ -47,9 +47,29 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
     return b;
 }
 
+/* A TLS listener's context from its ssl_options (a bad file stops the node here). */
+static int tls_context(st_broker *b, int li, char *err, size_t errlen)
+{
+    const st_listener_conf *l = &b->cfg.listeners[li];
+    if (l->bad_version[0]) {
+        snprintf(err, errlen,
+                 "listeners.ssl.%s.ssl_options.versions: \"%s\" is not offered (tlsv1.3, tlsv1.2)",
+                 l->name, l->bad_version);
+        return ST_ECONFIG;
+    }
+    char why[512];
+    b->tls[li] = st_tls_ctx_new(&l->tls_opts, why, sizeof why);
+    if (!b->tls[li]) {
+        snprintf(err, errlen, "listeners.ssl.%s.%s", l->name, why);
+        return ST_ECONFIG;
+    }
+    return 0;
+}
+
 static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
     for (int li = 0; li < b->cfg.n_listeners; li++) {
+        if (b->cfg.listeners[li].tls && tls_context(b, li, err, errlen) < 0) return ST_ECONFIG;
         int rc = st_listen_probe(b->cfg.listeners[li].bind, err, errlen);
         if (rc < 0) return rc;
         for (int i = 0; i < b->nw; i++) {
@@ -61,8 +81,8 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
                 return ST_ESYS;
             }
         }
-        LOG_INFO(b->log, "listener tcp:%s on %s started", b->cfg.listeners[li].name,
-                 b->cfg.listeners[li].bind);
+        LOG_INFO(b->log, "listener %s:%s on %s started", b->cfg.listeners[li].tls ? "ssl" : "tcp",
+                 b->cfg.listeners[li].name, b->cfg.listeners[li].bind);
     }
     return 0;
 }
@@ -109,5 +129,7 @@ void st_broker_free(st_broker *b)
     free(b->w);
     st_subs_free(b->subs);
     st_retain_free(b->retain);
+    for (int li = 0; li < ST_MAX_LISTENERS; li++)
+        st_tls_ctx_free(b->tls[li]);
     free(b);
 }

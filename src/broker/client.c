@@ -9,12 +9,14 @@
 #include "core/err.h"
 #include "net/listen.h"
 #include "net/proxy.h"
+#include "net/tls.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
@@ -28,8 +30,25 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     c->created = c->last_rx = st_loop_now(w->loop);
     st_peer_name(fd, c->peer, sizeof c->peer);
     c->proxy_wait = !!w->cfg->listeners[listener].proxy_protocol;
+    if (w->cfg->listeners[listener].tls) {
+        c->tls = st_tls_new(w->b->tls[listener], fd);
+        c->tls_hs = 1;
+        if (!c->tls) {
+            close(fd);
+            free(c);
+            return NULL;
+        }
+    }
     st_client_adopt(w, c);
     return c;
+}
+
+/* Write what is queued: to the socket, or through TLS. 1 all written, 0 the socket is full,
+ * <0 an error. */
+int st_client_write_out(st_client *c)
+{
+    if (c->tls) return st_tls_flush(c->tls, &c->outq, st_msg_unref_void);
+    return st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
 }
 
 void st_client_adopt(st_worker *w, st_client *c)
@@ -138,7 +157,7 @@ int st_client_flush(st_client *c)
         atomic_fetch_sub(&c->w->nheld, 1);
     }
     size_t before = c->outq.bytes;
-    int rc = st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    int rc = st_client_write_out(c);
     if (rc < 0) {
         st_client_close(c, 1);
         return rc;
@@ -202,7 +221,7 @@ void st_client_disconnect(st_client *c, uint8_t reason, int abnormal)
             p.props.reason_string = (st_bytes){(const uint8_t *)text, (uint32_t)strlen(text)};
         }
         st_client_send(c, &p);
-        st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+        st_client_write_out(c);
     }
     c->linger = 1; /* the client may be writing still: let it read why, not a reset */
     st_client_close(c, abnormal);
@@ -238,6 +257,8 @@ void st_client_close(st_client *c, int abnormal)
     if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
     c->state = ST_CS_CLOSED;
     st_loop_del(w->loop, &c->io);
+    st_tls_free(c->tls);
+    c->tls = NULL;
     if (c->linger)
         st_linger_close(&w->linger, c->io.fd, st_loop_now(w->loop));
     else
@@ -290,7 +311,7 @@ static void reject_version(st_client *c, uint8_t level)
     mqtt_packet p = {.type = MQTT_CONNACK, .version = level >= MQTT_V5 ? MQTT_V5 : MQTT_V311};
     p.reason = level >= MQTT_V5 ? MQTT_RC_UNSUPPORTED_VERSION : MQTT_V3_BAD_VERSION;
     st_client_send(c, &p);
-    st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    st_client_write_out(c);
     LOG_NOTICE(c->w->log, "client %s: unsupported protocol level %u", c->peer, level);
     st_client_close(c, 0);
 }
@@ -487,11 +508,72 @@ int st_client_input(st_client *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* TLS: a PROXY header comes in clear before the handshake. It is peeked at, and only its
+ * own bytes are taken from the socket. 1 done, 0 wait for more, -1 closed. */
+static int tls_proxy(st_client *c)
+{
+    uint8_t buf[1024];
+    ssize_t n = recv(c->io.fd, buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n <= 0) {
+        st_client_close(c, 0);
+        return -1;
+    }
+    long r = proxy_header(c, buf, (size_t)n); /* closes c when it is not one */
+    if (r < 0) return -1;
+    if (r == 0 && n == (ssize_t)sizeof buf) {
+        LOG_NOTICE(c->w->log, "connection %s: PROXY protocol header too long, closing", c->peer);
+        st_client_close(c, 0);
+        return -1;
+    }
+    if (r == 0) return 0;
+    if (recv(c->io.fd, buf, (size_t)r, 0) != r) { /* peeked: it is there */
+        st_client_close(c, 0);
+        return -1;
+    }
+    return 1;
+}
+
+/* TLS: the next step of the handshake. 1 done, 0 wait (the socket as OpenSSL wants it),
+ * -1 failed and closed. */
+static int tls_handshake(st_client *c)
+{
+    char why[256];
+    int rc = st_tls_handshake(c->tls, why, sizeof why);
+    if (rc == 1) {
+        c->tls_hs = 0;
+        LOG_DEBUG(c->w->log, "connection %s: %s", c->peer, st_tls_version(c->tls));
+        st_loop_mod(c->w->loop, &c->io, reading(c));
+        return 1;
+    }
+    if (rc == 0) {
+        st_loop_mod(c->w->loop, &c->io, st_tls_wants(c->tls) == 2 ? EPOLLOUT : EPOLLIN);
+        return 0;
+    }
+    LOG_NOTICE(c->w->log, "connection %s: TLS handshake failed: %s", c->peer, why);
+    st_client_close(c, 0);
+    return -1;
+}
+
+/* One read of the connection: plain, or decrypted. > 0 bytes, 0 closed by the peer,
+ * ST_EAGAIN nothing now, another < 0 an error. */
+static ssize_t read_some(st_client *c, uint8_t *buf, size_t cap)
+{
+    if (c->tls) return st_tls_read(c->tls, buf, cap);
+    ssize_t r = read(c->io.fd, buf, cap);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return ST_EAGAIN;
+    return r < 0 ? ST_EIO : r;
+}
+
 void st_client_on_io(st_io *io, uint32_t events)
 {
     st_client *c = io->ud;
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
+    if (c->tls && (c->proxy_wait || c->tls_hs)) { /* before any MQTT byte */
+        if (c->proxy_wait && tls_proxy(c) <= 0) return;
+        if (tls_handshake(c) <= 0) return;
+    }
     if (events & EPOLLOUT && st_client_flush(c) < 0) return;
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
     if (c->state == ST_CS_ARRIVING) { /* not read until its session is here */
@@ -504,15 +586,15 @@ void st_client_on_io(st_io *io, uint32_t events)
     if (st_flow_pause(w, c)) return;
     size_t cap = w->rbuf_cap;
     for (int i = 0; i < 4; i++) {
-        ssize_t r = read(c->io.fd, w->rbuf, cap);
+        ssize_t r = read_some(c, w->rbuf, cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
             if (st_client_input(c, w->rbuf, (size_t)r)) return; /* closed or handed off */
             if (c->paused) return;                              /* held by flow control */
-            if ((size_t)r < cap) break;
+            if ((size_t)r < cap && !c->tls) break; /* TLS: a record at a time, read on */
             continue;
         }
-        if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        if (r == ST_EAGAIN) break;
         st_client_close(c, 1); /* EOF or error without DISCONNECT: abnormal */
         break;
     }

@@ -26,18 +26,20 @@ typedef struct st_client {
     uint8_t publisher : 1;  /* has sent a PUBLISH (flow control may pause it) */
     uint8_t resp_info : 1;  /* ARRIVING: the CONNECT asked for Response Information */
     uint8_t linger : 1;     /* closed by us with a reason: linger (net/linger.h) */
+    uint8_t tls_hs : 1;     /* TLS: the handshake is not done yet */
     uint16_t keepalive_s;   /* effective keep alive */
     uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
     uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
     uint16_t alias_out_max; /* aliases we may use towards the client */
-    uint16_t nalias_out;    /* (the small fields together: 264 bytes at most, a 272-byte chunk) */
+    uint16_t nalias_out;    /* (the small fields together: 272 bytes at most, a 272-byte chunk) */
     int64_t last_rx;
     int64_t last_progress; /* last ack received or bytes written (flow.h) */
     int64_t created;
     uint8_t *ibuf; /* unconsumed input (partial packet), on demand */
     uint32_t ilen, icap;
     st_outq outq;
+    st_tls *tls; /* listeners.ssl: the connection's TLS (net/tls.h), else NULL */
     st_session *sess;
     char **alias_in;               /* topic aliases from the client, on demand */
     st_strmap *alias_out;          /* topic -> alias we assigned, on demand */
@@ -70,6 +72,9 @@ void st_client_mark_dirty(st_client *c);
 /* Move c to the end of its worker's client list (flow.c: fairness between publishers). */
 void st_client_to_tail(st_client *c);
 int st_client_flush(st_client *c); /* 0 ok, <0 closed; when drained, pumps the session queue */
+/* Write what is queued, to the socket or through TLS, once (no epoll change): 1 all written,
+ * 0 the socket is full, <0 an error. For a reason sent right before a close. */
+int st_client_write_out(st_client *c);
 void st_client_free(st_client *c);
 int st_client_writable(const st_client *c);
 

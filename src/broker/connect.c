@@ -17,7 +17,7 @@ static void connack_fail(st_client *c, uint8_t reason5)
     mqtt_packet p = {.type = MQTT_CONNACK, .version = c->version};
     p.reason = c->version == MQTT_V5 ? reason5 : mqtt_connack_v3_code(reason5);
     st_client_send(c, &p);
-    st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
+    st_client_write_out(c);
     LOG_NOTICE(c->w->log, "client %s: CONNECT refused, reason 0x%02x", c->peer, reason5);
     c->linger = 1;
     st_client_close(c, 0);

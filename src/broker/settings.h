@@ -3,6 +3,8 @@
 #ifndef ST_SETTINGS_H
 #define ST_SETTINGS_H
 
+#include "net/tls.h"
+
 #include <stdint.h>
 
 #define ST_MAX_LISTENERS 8
@@ -24,6 +26,10 @@ typedef struct st_listener_conf {
     int64_t max_connections; /* ST_UNLIMITED for infinity */
     uint8_t proxy_protocol;  /* a PROXY protocol v1/v2 header comes first (net/proxy.h) */
     int64_t proxy_timeout_ms;
+    uint8_t tls; /* listeners.ssl: MQTT over TLS (docs/transports.md) */
+    int64_t handshake_timeout_ms;
+    char bad_version[32]; /* ssl_options.versions named one we do not offer ("" : none) */
+    st_tls_opts tls_opts;
 } st_listener_conf;
 
 typedef struct st_settings {

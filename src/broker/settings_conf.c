@@ -20,25 +20,90 @@ static uint8_t strategy(const char *s)
     return ST_SHARE_ROUND_ROBIN;
 }
 
+/* The value of listeners.<type>.<name>.<key>. */
+static const char *lkey(char *buf, size_t cap, const char *type, const char *name, const char *k)
+{
+    snprintf(buf, cap, "listeners.%s.%s.%s", type, name, k);
+    return buf;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src);
+}
+
+/* ssl_options.versions as a mask; a name we do not offer is kept for the error at start. */
+static void tls_versions(st_listener_conf *l, const st_config *c, const char *key)
+{
+    size_t n = st_config_array_len(c, key);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = st_config_array_str(c, key, i);
+        if (strcmp(v, "tlsv1.3") == 0)
+            l->tls_opts.versions |= ST_TLS_V13;
+        else if (strcmp(v, "tlsv1.2") == 0)
+            l->tls_opts.versions |= ST_TLS_V12;
+        else if (!l->bad_version[0])
+            copy_str(l->bad_version, sizeof l->bad_version, v);
+    }
+}
+
+static void tls_options(st_listener_conf *l, const st_config *c, const char *name)
+{
+    char k[300];
+    st_tls_opts *o = &l->tls_opts;
+    l->tls = 1;
+    copy_str(o->certfile, sizeof o->certfile,
+             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.certfile")));
+    copy_str(o->keyfile, sizeof o->keyfile,
+             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.keyfile")));
+    copy_str(o->password, sizeof o->password,
+             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.password")));
+    copy_str(o->cacertfile, sizeof o->cacertfile,
+             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.cacertfile")));
+    o->verify_peer = strcmp(st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.verify")),
+                            "verify_peer") == 0;
+    o->fail_if_no_peer_cert =
+        (int)st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.fail_if_no_peer_cert"));
+    o->depth = (int)st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.depth"));
+    o->honor_cipher_order =
+        (int)st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.honor_cipher_order"));
+    tls_versions(l, c, lkey(k, sizeof k, "ssl", name, "ssl_options.versions"));
+    const char *ck = lkey(k, sizeof k, "ssl", name, "ssl_options.ciphers");
+    for (size_t i = 0, n = st_config_array_len(c, ck); i < n; i++) {
+        size_t len = strlen(o->ciphers);
+        snprintf(o->ciphers + len, sizeof o->ciphers - len, "%s%s", len ? ":" : "",
+                 st_config_array_str(c, ck, i));
+    }
+    l->handshake_timeout_ms =
+        st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.handshake_timeout"));
+}
+
+/* listeners.tcp.<name> and listeners.ssl.<name>, in that order. */
 static void listeners(st_settings *s, const st_config *c)
 {
-    const char *names[ST_MAX_LISTENERS];
-    size_t n = st_config_names(c, "listeners.tcp", names, ST_MAX_LISTENERS);
-    char key[256];
+    static const char *const types[] = {"tcp", "ssl"};
+    char k[300];
     s->n_listeners = 0;
-    for (size_t i = 0; i < n; i++) {
-        snprintf(key, sizeof key, "listeners.tcp.%s.enable", names[i]);
-        if (!st_config_int(c, key)) continue;
-        st_listener_conf *l = &s->listeners[s->n_listeners++];
-        snprintf(l->name, sizeof l->name, "%s", names[i]);
-        snprintf(key, sizeof key, "listeners.tcp.%s.bind", names[i]);
-        snprintf(l->bind, sizeof l->bind, "%s", st_config_str(c, key));
-        snprintf(key, sizeof key, "listeners.tcp.%s.max_connections", names[i]);
-        l->max_connections = lim(st_config_int(c, key));
-        snprintf(key, sizeof key, "listeners.tcp.%s.proxy_protocol", names[i]);
-        l->proxy_protocol = (uint8_t)st_config_int(c, key);
-        snprintf(key, sizeof key, "listeners.tcp.%s.proxy_protocol_timeout", names[i]);
-        l->proxy_timeout_ms = st_config_int(c, key);
+    for (int t = 0; t < 2; t++) {
+        const char *names[ST_MAX_LISTENERS];
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "listeners.%s", types[t]);
+        size_t n = st_config_names(c, prefix, names, ST_MAX_LISTENERS);
+        for (size_t i = 0; i < n && s->n_listeners < ST_MAX_LISTENERS; i++) {
+            if (!st_config_int(c, lkey(k, sizeof k, types[t], names[i], "enable"))) continue;
+            st_listener_conf *l = &s->listeners[s->n_listeners++];
+            memset(l, 0, sizeof *l);
+            copy_str(l->name, sizeof l->name, names[i]);
+            copy_str(l->bind, sizeof l->bind,
+                     st_config_str(c, lkey(k, sizeof k, types[t], names[i], "bind")));
+            l->max_connections =
+                lim(st_config_int(c, lkey(k, sizeof k, types[t], names[i], "max_connections")));
+            l->proxy_protocol =
+                (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol"));
+            l->proxy_timeout_ms =
+                st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol_timeout"));
+            if (t == 1) tls_options(l, c, names[i]);
+        }
     }
 }
 

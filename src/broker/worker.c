@@ -411,6 +411,11 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
             LOG_NOTICE(w->log, "connection %s sent no PROXY protocol header in time, closing",
                        c->peer);
             st_client_close(c, 0);
+        } else if (c->tls_hs &&
+                   now - c->created > cfg->listeners[c->listener].handshake_timeout_ms) {
+            LOG_NOTICE(w->log, "connection %s did not finish its TLS handshake in time, closing",
+                       c->peer);
+            st_client_close(c, 0);
         } else if (now - c->created > cfg->idle_timeout_ms) {
             LOG_DEBUG(w->log, "connection %s sent no CONNECT in time, closing", c->peer);
             st_client_close(c, 0);

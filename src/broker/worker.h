@@ -115,6 +115,7 @@ struct st_broker {
     st_hlc hlc;          /* versions of retained messages (cluster.md §9.2) */
     uint64_t msg_origin; /* st_msg.origin of messages taken from clients here (0: none kept) */
     atomic_long conns[ST_MAX_LISTENERS];
+    st_tls_ctx *tls[ST_MAX_LISTENERS]; /* listeners.ssl: each one's context (net/tls.h) */
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
     atomic_int no_quorum;  /* the cluster's registry cannot be reached (a minority side) */

@@ -19,7 +19,8 @@
     X(EXIST, "already exists")                                                                     \
     X(FULL, "limit reached")                                                                       \
     X(CONFIG, "configuration error")                                                               \
-    X(SYS, "system call failed")
+    X(SYS, "system call failed")                                                                   \
+    X(AGAIN, "try again later")
 
 enum st_err {
     ST_OK = 0,

@@ -92,7 +92,7 @@ static void reset_if_empty(st_outq *q)
     q->cap = 0;
 }
 
-int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
+int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref)
 {
     while (q->n) {
         struct iovec iov[OUTQ_IOV];
@@ -105,7 +105,7 @@ int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
             iov[cnt].iov_len = s->len - skip;
             cnt++;
         }
-        ssize_t w = writev(fd, iov, cnt);
+        ssize_t w = fn(ctx, iov, cnt);
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -130,6 +130,16 @@ int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
     }
     reset_if_empty(q);
     return 1;
+}
+
+static ssize_t fd_writev(void *ctx, const struct iovec *iov, int cnt)
+{
+    return writev(*(const int *)ctx, iov, cnt);
+}
+
+int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
+{
+    return st_outq_flush_with(q, fd_writev, &fd, unref);
 }
 
 void st_outq_clear(st_outq *q, st_unref_fn unref)

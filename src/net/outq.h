@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 typedef void (*st_unref_fn)(void *ref);
@@ -35,6 +36,10 @@ int st_outq_push_ref(st_outq *q, const uint8_t *p, uint32_t len, void *ref);
 /* Write as much as the socket takes. Returns 1 when everything was written, 0 when the
  * socket is full (wait for EPOLLOUT), or ST_EIO / ST_ECLOSED. */
 int st_outq_flush(st_outq *q, int fd, st_unref_fn unref);
+/* The same through fn, which returns what writev would (-1 with errno EAGAIN when full): a
+ * TLS or WebSocket layer between the queue and the socket. */
+typedef ssize_t (*st_writev_fn)(void *ctx, const struct iovec *iov, int cnt);
+int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref);
 /* Drop everything (on close), releasing references, and free the buffers. */
 void st_outq_clear(st_outq *q, st_unref_fn unref);
 

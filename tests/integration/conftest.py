@@ -355,10 +355,12 @@ class PahoClient:
     VERSIONS = {3: paho.MQTTv31, 4: paho.MQTTv311, 5: paho.MQTTv5}
 
     def __init__(self, port, client_id="", version=5, clean=True, keepalive=60, will=None,
-                 properties=None, host="127.0.0.1", bind_address=""):
+                 properties=None, host="127.0.0.1", bind_address="", tls=None):
         self.version = version
         kw = {} if version == 5 else {"clean_session": clean}
         self.c = paho.Client(client_id=client_id, protocol=self.VERSIONS[version], **kw)
+        if tls:  # {"ca_certs": ..., "certfile": ..., "keyfile": ...}: MQTT over TLS
+            self.c.tls_set(**tls)
         self.messages, self._connack, self._subacks = queue.Queue(), queue.Queue(), queue.Queue()
         self.c.on_message = lambda c, u, m: self.messages.put(m)
         self.c.on_connect = lambda c, u, flags, rc, props=None: self._connack.put((flags, rc, props))

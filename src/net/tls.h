@@ -1,0 +1,53 @@
+/* tls.h — TLS on a non-blocking socket with OpenSSL 3 (docs/transports.md): a context per
+ * listener built from EMQX's ssl_options, and per connection the handshake, reads and the
+ * flush of an output queue in records of up to 16 KiB. Nothing here blocks: every step
+ * returns when OpenSSL wants the socket readable or writable again (st_tls_wants). */
+#ifndef ST_NET_TLS_H
+#define ST_NET_TLS_H
+
+#include "net/outq.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum { ST_TLS_V12 = 1, ST_TLS_V13 = 2 };
+
+typedef struct st_tls_opts {
+    char certfile[512];
+    char keyfile[512];
+    char password[256]; /* of an encrypted key file ("" : none) */
+    char cacertfile[512];
+    int verify_peer;          /* ask for a client certificate and check it against cacertfile */
+    int fail_if_no_peer_cert; /* with verify_peer: a client without one is refused */
+    int depth;                /* of the client's certificate chain */
+    int versions;             /* ST_TLS_V12 | ST_TLS_V13 */
+    char ciphers[1024];       /* TLS 1.2 cipher list and TLS 1.3 suites, "" : OpenSSL's */
+    int honor_cipher_order;
+} st_tls_opts;
+
+typedef struct st_tls_ctx st_tls_ctx;
+typedef struct st_tls st_tls;
+
+/* A server context from opts: certificate and key loaded and matched, the CA read. NULL with
+ * the reason (the file and OpenSSL's words) in err. */
+st_tls_ctx *st_tls_ctx_new(const st_tls_opts *opts, char *err, size_t errlen);
+void st_tls_ctx_free(st_tls_ctx *ctx);
+
+/* A server side connection on fd (non-blocking); NULL when out of memory. */
+st_tls *st_tls_new(st_tls_ctx *ctx, int fd);
+void st_tls_free(st_tls *t);
+/* Go on with the handshake: 1 done, 0 it wants the socket again (st_tls_wants), ST_EPROTO
+ * with the reason in err when it failed. */
+int st_tls_handshake(st_tls *t, char *err, size_t errlen);
+/* Decrypted bytes into buf: > 0 their count, 0 the peer closed (close_notify or EOF),
+ * ST_EAGAIN nothing now, ST_EIO a failure. */
+ssize_t st_tls_read(st_tls *t, void *buf, size_t cap);
+/* Write the queue (as st_outq_flush): 1 all written, 0 the socket is full, ST_EIO. */
+int st_tls_flush(st_tls *t, st_outq *q, st_unref_fn unref);
+/* The socket events the last step waits for: 1 readable, 2 writable. */
+int st_tls_wants(const st_tls *t);
+/* The negotiated protocol ("TLSv1.3"), for the log. */
+const char *st_tls_version(const st_tls *t);
+
+#endif
