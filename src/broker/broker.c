@@ -53,14 +53,14 @@ static int tls_context(st_broker *b, int li, char *err, size_t errlen)
     const st_listener_conf *l = &b->cfg.listeners[li];
     if (l->bad_version[0]) {
         snprintf(err, errlen,
-                 "listeners.ssl.%s.ssl_options.versions: \"%s\" is not offered (tlsv1.3, tlsv1.2)",
-                 l->name, l->bad_version);
+                 "listeners.%s.%s.ssl_options.versions: \"%s\" is not offered (tlsv1.3, tlsv1.2)",
+                 st_listener_type(l), l->name, l->bad_version);
         return ST_ECONFIG;
     }
     char why[512];
     b->tls[li] = st_tls_ctx_new(&l->tls_opts, why, sizeof why);
     if (!b->tls[li]) {
-        snprintf(err, errlen, "listeners.ssl.%s.%s", l->name, why);
+        snprintf(err, errlen, "listeners.%s.%s.%s", st_listener_type(l), l->name, why);
         return ST_ECONFIG;
     }
     return 0;
@@ -81,7 +81,7 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
                 return ST_ESYS;
             }
         }
-        LOG_INFO(b->log, "listener %s:%s on %s started", b->cfg.listeners[li].tls ? "ssl" : "tcp",
+        LOG_INFO(b->log, "listener %s:%s on %s started", st_listener_type(&b->cfg.listeners[li]),
                  b->cfg.listeners[li].name, b->cfg.listeners[li].bind);
     }
     return 0;

@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static int ws_input(st_client *c, const uint8_t *p, size_t n);
+
 st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
 {
     st_client *c = calloc(1, sizeof *c);
@@ -30,14 +32,18 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     c->created = c->last_rx = st_loop_now(w->loop);
     st_peer_name(fd, c->peer, sizeof c->peer);
     c->proxy_wait = !!w->cfg->listeners[listener].proxy_protocol;
-    if (w->cfg->listeners[listener].tls) {
+    const st_listener_conf *l = &w->cfg->listeners[listener];
+    if (l->tls) {
         c->tls = st_tls_new(w->b->tls[listener], fd);
         c->tls_hs = 1;
-        if (!c->tls) {
-            close(fd);
-            free(c);
-            return NULL;
-        }
+    }
+    if (l->ws) c->ws = calloc(1, sizeof *c->ws);
+    if ((l->tls && !c->tls) || (l->ws && !c->ws)) {
+        st_tls_free(c->tls);
+        free(c->ws);
+        close(fd);
+        free(c);
+        return NULL;
     }
     st_client_adopt(w, c);
     return c;
@@ -47,6 +53,11 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
  * <0 an error. */
 int st_client_write_out(st_client *c)
 {
+    if (c->ws) {
+        int rc = c->tls ? st_ws_flush(c->ws, &c->outq, st_tls_writev, c->tls, st_msg_unref_void)
+                        : st_ws_flush(c->ws, &c->outq, st_fd_writev, &c->io.fd, st_msg_unref_void);
+        return rc == 1 && c->ws->closing ? ST_ECLOSED : rc; /* a close frame is out */
+    }
     if (c->tls) return st_tls_flush(c->tls, &c->outq, st_msg_unref_void);
     return st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
 }
@@ -64,7 +75,8 @@ void st_client_adopt(st_worker *w, st_client *c)
         st_client_close(c, 0);
         return;
     }
-    if (c->ilen) st_client_input(c, NULL, 0);
+    if (c->ilen && st_client_input(c, NULL, 0)) return;
+    if (c->ws && c->ws->ilen) ws_input(c, NULL, 0);
 }
 
 static void list_remove(st_client *c)
@@ -259,6 +271,9 @@ void st_client_close(st_client *c, int abnormal)
     st_loop_del(w->loop, &c->io);
     st_tls_free(c->tls);
     c->tls = NULL;
+    if (c->ws) st_ws_free(c->ws);
+    free(c->ws);
+    c->ws = NULL;
     if (c->linger)
         st_linger_close(&w->linger, c->io.fd, st_loop_now(w->loop));
     else
@@ -501,6 +516,10 @@ int st_client_input(st_client *c, const uint8_t *p, size_t n)
         st_client_close(c, 1);
         return 1;
     }
+    if (owner && c->ws_feeding) { /* after st_ws_input is done with c->ws */
+        c->handoff_to = (uint16_t)owner;
+        return 1;
+    }
     if (owner) {
         handoff(c, (uint16_t)(owner - 1)); /* c belongs to another thread now */
         return 1;
@@ -508,9 +527,44 @@ int st_client_input(st_client *c, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* TLS: a PROXY header comes in clear before the handshake. It is peeked at, and only its
- * own bytes are taken from the socket. 1 done, 0 wait for more, -1 closed. */
-static int tls_proxy(st_client *c)
+static int ws_feed(void *ctx, const uint8_t *p, size_t n)
+{
+    return st_client_input(ctx, p, n);
+}
+
+/* Bytes of a WebSocket connection (n may be 0: frames kept from before). 1 when the caller
+ * must not touch c any more (closed, or handed over). */
+static int ws_input(st_client *c, const uint8_t *p, size_t n)
+{
+    const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
+    c->ws_feeding = 1;
+    int rc = st_ws_input(c->ws, p, n, l->ws_path, l->ws_max_frame, ws_feed, c);
+    c->ws_feeding = 0;
+    if (c->handoff_to) {
+        uint16_t owner = (uint16_t)(c->handoff_to - 1);
+        c->handoff_to = 0;
+        handoff(c, owner); /* c belongs to another thread now */
+        return 1;
+    }
+    if (c->state == ST_CS_CLOSED) return 1;
+    if (rc == ST_ECLOSED) { /* a refusal or a close frame: written, then closed */
+        LOG_DEBUG(c->w->log, "connection %s: WebSocket closed (%u)", c->peer, c->ws->close_code);
+        st_client_write_out(c);
+        c->linger = 1;
+        st_client_close(c, 1);
+        return 1;
+    }
+    if (rc < 0) {
+        st_client_close(c, 1);
+        return 1;
+    }
+    if (c->ws->olen) st_client_mark_dirty(c); /* the handshake's answer, a pong */
+    return 0;
+}
+
+/* TLS and WebSocket: a PROXY header comes in clear before the handshake. It is peeked at,
+ * and only its own bytes are taken from the socket. 1 done, 0 wait for more, -1 closed. */
+static int proxy_first(st_client *c)
 {
     uint8_t buf[1024];
     ssize_t n = recv(c->io.fd, buf, sizeof buf, MSG_PEEK);
@@ -570,9 +624,9 @@ void st_client_on_io(st_io *io, uint32_t events)
     st_client *c = io->ud;
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
-    if (c->tls && (c->proxy_wait || c->tls_hs)) { /* before any MQTT byte */
-        if (c->proxy_wait && tls_proxy(c) <= 0) return;
-        if (tls_handshake(c) <= 0) return;
+    if ((c->tls || c->ws) && (c->proxy_wait || c->tls_hs)) { /* before any MQTT byte */
+        if (c->proxy_wait && proxy_first(c) <= 0) return;
+        if (c->tls_hs && tls_handshake(c) <= 0) return;
     }
     if (events & EPOLLOUT && st_client_flush(c) < 0) return;
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
@@ -589,8 +643,9 @@ void st_client_on_io(st_io *io, uint32_t events)
         ssize_t r = read_some(c, w->rbuf, cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
-            if (st_client_input(c, w->rbuf, (size_t)r)) return; /* closed or handed off */
-            if (c->paused) return;                              /* held by flow control */
+            if (c->ws ? ws_input(c, w->rbuf, (size_t)r) : st_client_input(c, w->rbuf, (size_t)r))
+                return;                            /* closed or handed off */
+            if (c->paused) return;                 /* held by flow control */
             if ((size_t)r < cap && !c->tls) break; /* TLS: a record at a time, read on */
             continue;
         }

@@ -7,6 +7,7 @@
 #include "broker/worker.h"
 #include "mqtt/mqtt.h"
 #include "net/outq.h"
+#include "net/ws.h"
 
 /* ARRIVING: CONNECT accepted, its session is on its way from another node (not read, no
  * CONNACK yet: st_session_arrived ends it) */
@@ -27,19 +28,22 @@ typedef struct st_client {
     uint8_t resp_info : 1;  /* ARRIVING: the CONNECT asked for Response Information */
     uint8_t linger : 1;     /* closed by us with a reason: linger (net/linger.h) */
     uint8_t tls_hs : 1;     /* TLS: the handshake is not done yet */
+    uint8_t ws_feeding : 1; /* WebSocket: payloads are being fed (a handoff waits, below) */
     uint16_t keepalive_s;   /* effective keep alive */
     uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
     uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
     uint16_t alias_out_max; /* aliases we may use towards the client */
-    uint16_t nalias_out;    /* (the small fields together: 272 bytes at most, a 272-byte chunk) */
+    uint16_t nalias_out;    /* (the small fields together: 288 bytes at most, a 288-byte chunk) */
     int64_t last_rx;
     int64_t last_progress; /* last ack received or bytes written (flow.h) */
     int64_t created;
     uint8_t *ibuf; /* unconsumed input (partial packet), on demand */
     uint32_t ilen, icap;
     st_outq outq;
-    st_tls *tls; /* listeners.ssl: the connection's TLS (net/tls.h), else NULL */
+    st_tls *tls;         /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
+    st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
+    uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
     st_session *sess;
     char **alias_in;               /* topic aliases from the client, on demand */
     st_strmap *alias_out;          /* topic -> alias we assigned, on demand */

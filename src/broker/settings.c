@@ -34,3 +34,8 @@ void st_settings_defaults(st_settings *s)
     strcpy(s->listeners[0].bind, "0.0.0.0:1883");
     s->listeners[0].max_connections = ST_UNLIMITED;
 }
+
+const char *st_listener_type(const st_listener_conf *l)
+{
+    return l->ws ? (l->tls ? "wss" : "ws") : (l->tls ? "ssl" : "tcp");
+}

@@ -26,7 +26,10 @@ typedef struct st_listener_conf {
     int64_t max_connections; /* ST_UNLIMITED for infinity */
     uint8_t proxy_protocol;  /* a PROXY protocol v1/v2 header comes first (net/proxy.h) */
     int64_t proxy_timeout_ms;
-    uint8_t tls; /* listeners.ssl: MQTT over TLS (docs/transports.md) */
+    uint8_t tls; /* listeners.ssl and .wss: TLS (docs/transports.md) */
+    uint8_t ws;  /* listeners.ws and .wss: WebSocket */
+    char ws_path[128];
+    uint64_t ws_max_frame;
     int64_t handshake_timeout_ms;
     char bad_version[32]; /* ssl_options.versions named one we do not offer ("" : none) */
     st_tls_opts tls_opts;
@@ -67,6 +70,9 @@ typedef struct st_settings {
     int n_listeners;
     st_listener_conf listeners[ST_MAX_LISTENERS];
 } st_settings;
+
+/* "tcp", "ssl", "ws" or "wss". */
+const char *st_listener_type(const st_listener_conf *l);
 
 /* EMQX 5 defaults with one listener "default" on 0.0.0.0:1883. */
 void st_settings_defaults(st_settings *s);

@@ -47,44 +47,54 @@ static void tls_versions(st_listener_conf *l, const st_config *c, const char *ke
     }
 }
 
-static void tls_options(st_listener_conf *l, const st_config *c, const char *name)
+static void tls_options(st_listener_conf *l, const st_config *c, const char *type, const char *name)
 {
     char k[300];
     st_tls_opts *o = &l->tls_opts;
     l->tls = 1;
     copy_str(o->certfile, sizeof o->certfile,
-             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.certfile")));
+             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.certfile")));
     copy_str(o->keyfile, sizeof o->keyfile,
-             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.keyfile")));
+             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.keyfile")));
     copy_str(o->password, sizeof o->password,
-             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.password")));
+             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.password")));
     copy_str(o->cacertfile, sizeof o->cacertfile,
-             st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.cacertfile")));
-    o->verify_peer = strcmp(st_config_str(c, lkey(k, sizeof k, "ssl", name, "ssl_options.verify")),
+             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.cacertfile")));
+    o->verify_peer = strcmp(st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.verify")),
                             "verify_peer") == 0;
     o->fail_if_no_peer_cert =
-        (int)st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.fail_if_no_peer_cert"));
-    o->depth = (int)st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.depth"));
+        (int)st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.fail_if_no_peer_cert"));
+    o->depth = (int)st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.depth"));
     o->honor_cipher_order =
-        (int)st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.honor_cipher_order"));
-    tls_versions(l, c, lkey(k, sizeof k, "ssl", name, "ssl_options.versions"));
-    const char *ck = lkey(k, sizeof k, "ssl", name, "ssl_options.ciphers");
+        (int)st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.honor_cipher_order"));
+    tls_versions(l, c, lkey(k, sizeof k, type, name, "ssl_options.versions"));
+    const char *ck = lkey(k, sizeof k, type, name, "ssl_options.ciphers");
     for (size_t i = 0, n = st_config_array_len(c, ck); i < n; i++) {
         size_t len = strlen(o->ciphers);
         snprintf(o->ciphers + len, sizeof o->ciphers - len, "%s%s", len ? ":" : "",
                  st_config_array_str(c, ck, i));
     }
     l->handshake_timeout_ms =
-        st_config_int(c, lkey(k, sizeof k, "ssl", name, "ssl_options.handshake_timeout"));
+        st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.handshake_timeout"));
 }
 
-/* listeners.tcp.<name> and listeners.ssl.<name>, in that order. */
+static void ws_options(st_listener_conf *l, const st_config *c, const char *type, const char *name)
+{
+    char k[300];
+    l->ws = 1;
+    copy_str(l->ws_path, sizeof l->ws_path,
+             st_config_str(c, lkey(k, sizeof k, type, name, "websocket.mqtt_path")));
+    l->ws_max_frame =
+        (uint64_t)st_config_int(c, lkey(k, sizeof k, type, name, "websocket.max_frame_size"));
+}
+
+/* listeners.tcp, .ssl, .ws and .wss.<name>, in that order. */
 static void listeners(st_settings *s, const st_config *c)
 {
-    static const char *const types[] = {"tcp", "ssl"};
+    static const char *const types[] = {"tcp", "ssl", "ws", "wss"};
     char k[300];
     s->n_listeners = 0;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 4; t++) {
         const char *names[ST_MAX_LISTENERS];
         char prefix[32];
         snprintf(prefix, sizeof prefix, "listeners.%s", types[t]);
@@ -102,7 +112,8 @@ static void listeners(st_settings *s, const st_config *c)
                 (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol"));
             l->proxy_timeout_ms =
                 st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol_timeout"));
-            if (t == 1) tls_options(l, c, names[i]);
+            if (t == 1 || t == 3) tls_options(l, c, types[t], names[i]);
+            if (t >= 2) ws_options(l, c, types[t], names[i]);
         }
     }
 }

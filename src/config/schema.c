@@ -16,6 +16,21 @@
 #define NONNEG 0, INT64_MAX
 
 /* clang-format off */
+/* clang-format off */
+#define SSL_OPTIONS(P) \
+    {P ".ssl_options.certfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's certificate (PEM; a chain: the certificate first, then intermediates). Required."}, \
+    {P ".ssl_options.keyfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's private key (PEM). Required."}, \
+    {P ".ssl_options.password", ST_T_STRING, 0, "\"\"", NR, NULL, "The password of an encrypted keyfile."}, \
+    {P ".ssl_options.cacertfile", ST_T_STRING, 0, "\"\"", NR, NULL, "CA certificates (PEM) that client certificates are checked against; needed by verify = verify_peer."}, \
+    {P ".ssl_options.verify", ST_T_ENUM, 0, "verify_none", NR, "verify_peer|verify_none", "verify_peer: ask clients for a certificate and check it against cacertfile (a bad one is refused); verify_none: ask for none."}, \
+    {P ".ssl_options.fail_if_no_peer_cert", ST_T_BOOL, 0, "false", NR, NULL, "With verify = verify_peer: refuse a client that sends no certificate."}, \
+    {P ".ssl_options.depth", ST_T_INT, 0, "10", 1, 100, NULL, "How many intermediate CAs a client's chain may have."}, \
+    {P ".ssl_options.versions", ST_T_STRLIST, 0, "[\"tlsv1.3\", \"tlsv1.2\"]", NR, NULL, "TLS versions offered: tlsv1.3, tlsv1.2 (older ones are refused)."}, \
+    {P ".ssl_options.ciphers", ST_T_STRLIST, 0, "[]", NR, NULL, "Cipher suites, OpenSSL names (TLS 1.3 ones start with TLS_); empty: OpenSSL's defaults."}, \
+    {P ".ssl_options.honor_cipher_order", ST_T_BOOL, 0, "true", NR, NULL, "Choose the cipher by the server's order, not the client's."}, \
+    {P ".ssl_options.handshake_timeout", ST_T_DURATION, 0, "15s", 100, 3600000, NULL, "A connection that has not finished its TLS handshake this long after it opened is closed."},
+/* clang-format on */
+
 static const struct st_schema_key keys[] = {
     {"node.name", ST_T_STRING, ST_F_NODENAME, "\"starling@127.0.0.1\"", NR, NULL, "Node name, name@host; the host part is where peers dial."},
     {"node.cookie", ST_T_STRING, 0, "starlingsecretcookie", NR, NULL, "Shared secret that nodes of one cluster must agree on."},
@@ -99,17 +114,22 @@ static const struct st_schema_key keys[] = {
     {"listeners.ssl.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
     {"listeners.ssl.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the TLS handshake (haproxy send-proxy in TCP mode)."},
     {"listeners.ssl.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
-    {"listeners.ssl.<name>.ssl_options.certfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's certificate (PEM; a chain: the certificate first, then intermediates). Required."},
-    {"listeners.ssl.<name>.ssl_options.keyfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's private key (PEM). Required."},
-    {"listeners.ssl.<name>.ssl_options.password", ST_T_STRING, 0, "\"\"", NR, NULL, "The password of an encrypted keyfile."},
-    {"listeners.ssl.<name>.ssl_options.cacertfile", ST_T_STRING, 0, "\"\"", NR, NULL, "CA certificates (PEM) that client certificates are checked against; needed by verify = verify_peer."},
-    {"listeners.ssl.<name>.ssl_options.verify", ST_T_ENUM, 0, "verify_none", NR, "verify_peer|verify_none", "verify_peer: ask clients for a certificate and check it against cacertfile (a bad one is refused); verify_none: ask for none."},
-    {"listeners.ssl.<name>.ssl_options.fail_if_no_peer_cert", ST_T_BOOL, 0, "false", NR, NULL, "With verify = verify_peer: refuse a client that sends no certificate."},
-    {"listeners.ssl.<name>.ssl_options.depth", ST_T_INT, 0, "10", 1, 100, NULL, "How many intermediate CAs a client's chain may have."},
-    {"listeners.ssl.<name>.ssl_options.versions", ST_T_STRLIST, 0, "[\"tlsv1.3\", \"tlsv1.2\"]", NR, NULL, "TLS versions offered: tlsv1.3, tlsv1.2 (older ones are refused)."},
-    {"listeners.ssl.<name>.ssl_options.ciphers", ST_T_STRLIST, 0, "[]", NR, NULL, "Cipher suites, OpenSSL names (TLS 1.3 ones start with TLS_); empty: OpenSSL's defaults."},
-    {"listeners.ssl.<name>.ssl_options.honor_cipher_order", ST_T_BOOL, 0, "true", NR, NULL, "Choose the cipher by the server's order, not the client's."},
-    {"listeners.ssl.<name>.ssl_options.handshake_timeout", ST_T_DURATION, 0, "15s", 100, 3600000, NULL, "A connection that has not finished its TLS handshake this long after it opened is closed."},
+    SSL_OPTIONS("listeners.ssl.<name>")
+    {"listeners.ws.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over WebSocket listener."},
+    {"listeners.ws.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8083\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
+    {"listeners.ws.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
+    {"listeners.ws.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the HTTP upgrade request."},
+    {"listeners.ws.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
+    {"listeners.ws.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
+    {"listeners.ws.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
+    {"listeners.wss.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over secure WebSocket (WebSocket over TLS) listener."},
+    {"listeners.wss.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8084\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
+    {"listeners.wss.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
+    {"listeners.wss.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the TLS handshake."},
+    {"listeners.wss.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
+    {"listeners.wss.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
+    {"listeners.wss.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
+    SSL_OPTIONS("listeners.wss.<name>")
     {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},
 };
 /* clang-format on */

@@ -132,14 +132,14 @@ int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref
     return 1;
 }
 
-static ssize_t fd_writev(void *ctx, const struct iovec *iov, int cnt)
+ssize_t st_fd_writev(void *ctx, const struct iovec *iov, int cnt)
 {
     return writev(*(const int *)ctx, iov, cnt);
 }
 
 int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
 {
-    return st_outq_flush_with(q, fd_writev, &fd, unref);
+    return st_outq_flush_with(q, st_fd_writev, &fd, unref);
 }
 
 void st_outq_clear(st_outq *q, st_unref_fn unref)

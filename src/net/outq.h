@@ -40,6 +40,8 @@ int st_outq_flush(st_outq *q, int fd, st_unref_fn unref);
  * TLS or WebSocket layer between the queue and the socket. */
 typedef ssize_t (*st_writev_fn)(void *ctx, const struct iovec *iov, int cnt);
 int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref);
+/* The socket's own writev as an st_writev_fn (ctx points at the fd). */
+ssize_t st_fd_writev(void *ctx, const struct iovec *iov, int cnt);
 /* Drop everything (on close), releasing references, and free the buffers. */
 void st_outq_clear(st_outq *q, st_unref_fn unref);
 

@@ -229,7 +229,7 @@ ssize_t st_tls_read(st_tls *t, void *buf, size_t cap)
 }
 
 /* st_outq's writer: up to one record of the queue's head, copied and written as one. */
-static ssize_t write_record(void *ctx, const struct iovec *iov, int cnt)
+ssize_t st_tls_writev(void *ctx, const struct iovec *iov, int cnt)
 {
     st_tls *t = ctx;
     uint8_t rec[RECORD];
@@ -253,7 +253,7 @@ static ssize_t write_record(void *ctx, const struct iovec *iov, int cnt)
 
 int st_tls_flush(st_tls *t, st_outq *q, st_unref_fn unref)
 {
-    int rc = st_outq_flush_with(q, write_record, t, unref);
+    int rc = st_outq_flush_with(q, st_tls_writev, t, unref);
     if (rc == 1) t->wants = 1;
     return rc;
 }

@@ -43,6 +43,9 @@ int st_tls_handshake(st_tls *t, char *err, size_t errlen);
 /* Decrypted bytes into buf: > 0 their count, 0 the peer closed (close_notify or EOF),
  * ST_EAGAIN nothing now, ST_EIO a failure. */
 ssize_t st_tls_read(st_tls *t, void *buf, size_t cap);
+/* A writev for st_outq_flush_with and st_ws_flush (t is the st_tls): up to one record of
+ * the buffers, -1 with errno EAGAIN when the socket is full. */
+ssize_t st_tls_writev(void *t, const struct iovec *iov, int cnt);
 /* Write the queue (as st_outq_flush): 1 all written, 0 the socket is full, ST_EIO. */
 int st_tls_flush(st_tls *t, st_outq *q, st_unref_fn unref);
 /* The socket events the last step waits for: 1 readable, 2 writable. */

@@ -1,0 +1,221 @@
+"""MQTT over WebSocket and secure WebSocket (listeners.ws, listeners.wss,
+docs/transports.md): paho's websockets transport beside plain TCP clients, and a raw
+client that checks the handshake (RFC 6455's example key), frames that split and join MQTT
+packets, ping, close, and the refusals: another path (404), a request that is not an
+upgrade (400), an unmasked or a text frame (closed with 1002 / 1003)."""
+
+import base64
+import hashlib
+import os
+import socket
+import ssl
+import struct
+import subprocess
+
+import pytest
+
+from conftest import PahoClient, free_port
+
+pytestmark = pytest.mark.starling_only("Starling's WebSocket listener")
+
+
+def ws_broker(broker_factory, tmp_path=None, wss_certs=None, **conf):
+    port = free_port()
+    c = {"listeners.ws.default.bind": "127.0.0.1:%d" % port}
+    if wss_certs:
+        c = {"listeners.wss.default.bind": "127.0.0.1:%d" % port,
+             "listeners.wss.default.ssl_options.certfile": wss_certs[0],
+             "listeners.wss.default.ssl_options.keyfile": wss_certs[1]}
+    c.update(conf)
+    b = broker_factory(c).start()
+    b.ws_port = port
+    return b
+
+
+def paho_ws(port, cid, tls=None, version=5):
+    """A paho client over WebSocket on /mqtt."""
+    import paho.mqtt.client as paho
+    import queue
+    c = paho.Client(client_id=cid, protocol=paho.MQTTv5 if version == 5 else paho.MQTTv311,
+                    transport="websockets")
+    c.ws_set_options(path="/mqtt")
+    if tls:
+        c.tls_set(ca_certs=tls)
+    got, acks = queue.Queue(), queue.Queue()
+    c.on_message = lambda cl, u, m: got.put(m)
+    c.on_connect = lambda cl, u, f, rc, p=None: acks.put(rc)
+    c.connect("127.0.0.1" if not tls else "localhost", port, 60)
+    c.loop_start()
+    assert acks.get(timeout=10) == 0
+    c.got = got
+    return c
+
+
+def handshake(port, path="/mqtt", key="dGhlIHNhbXBsZSBub25jZQ==", extra="",
+              proto="Sec-WebSocket-Protocol: mqtt\r\n"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "%s%s\r\n" % (path, key, proto, extra)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        assert chunk, "closed during the handshake: %r" % head
+        head += chunk
+    return s, head.decode("latin-1")
+
+
+def frame(payload, op=2, mask=True, fin=True):
+    b0 = (0x80 if fin else 0) | op
+    n = len(payload)
+    if n < 126:
+        h = bytes([b0, (0x80 if mask else 0) | n])
+    else:
+        h = bytes([b0, (0x80 if mask else 0) | 126]) + struct.pack(">H", n)
+    if not mask:
+        return h + payload
+    k = os.urandom(4)
+    return h + k + bytes(c ^ k[i % 4] for i, c in enumerate(payload))
+
+
+def read_frame(s):
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+    h = exact(2)
+    if h is None:
+        return None
+    n = h[1] & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", exact(2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", exact(8))[0]
+    assert not h[1] & 0x80, "a server frame must not be masked"
+    return h[0] & 0x0F, exact(n)
+
+
+def connect_packet(cid):
+    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid.encode()
+    return bytes([0x10, len(body)]) + body
+
+
+def test_the_handshake_answers_as_rfc6455_says(broker_factory):
+    b = ws_broker(broker_factory)
+    s, head = handshake(b.ws_port)
+    assert head.startswith("HTTP/1.1 101"), head
+    assert "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head, head  # RFC 6455 §1.3
+    assert "Sec-WebSocket-Protocol: mqtt" in head, head
+    s.close()
+
+
+def test_paho_over_websocket_and_a_tcp_client_see_each_other(broker_factory):
+    b = ws_broker(broker_factory)
+    ws = paho_ws(b.ws_port, "ws-client")
+    ws.subscribe("w/#", qos=1)
+    tcp = PahoClient(b.port, "tcp-client")
+    assert tcp.subscribe("w/#", qos=1) == [1]
+    # the WS client's SUBACK is in before the first message it publishes comes back to it
+    ws.publish("w/from-ws", b"hello", qos=1).wait_for_publish(10)
+    assert ws.got.get(timeout=10).payload == b"hello"
+    assert tcp.get().payload == b"hello"
+    for i in range(100):  # many packets, large and small, in whatever frames paho makes
+        tcp.publish("w/%d" % i, os.urandom(i * 300), qos=1)
+    for i in range(100):
+        m = ws.got.get(timeout=10)
+        assert (m.topic, len(m.payload)) == ("w/%d" % i, i * 300)
+    ws.loop_stop()
+    ws.disconnect()
+    tcp.close()
+
+
+def test_packets_split_over_frames_and_frames_carrying_several(broker_factory):
+    """A CONNECT cut into three frames, then SUBSCRIBE and PINGREQ in one frame; a ping
+    frame is answered with a pong carrying its data."""
+    b = ws_broker(broker_factory)
+    s, head = handshake(b.ws_port)
+    assert head.startswith("HTTP/1.1 101")
+    pkt = connect_packet("raw-ws")
+    s.sendall(frame(pkt[:3], fin=False) + frame(pkt[3:9], op=0, fin=False) +
+              frame(pkt[9:], op=0))
+    assert read_frame(s) == (2, b"\x20\x02\x00\x00")  # CONNACK
+    sub = b"\x82\x08\x00\x01\x00\x03a/b\x00"
+    s.sendall(frame(sub + b"\xc0\x00"))
+    got = b""
+    while len(got) < 7:
+        op, data = read_frame(s)
+        assert op == 2
+        got += data
+    assert got == b"\x90\x03\x00\x01\x00" + b"\xd0\x00"  # SUBACK, PINGRESP
+    s.sendall(frame(b"are you there", op=9))
+    assert read_frame(s) == (0xA, b"are you there")
+    s.sendall(frame(b"\x03\xe8", op=8))  # close, 1000
+    op, data = read_frame(s)
+    assert op == 8 and data[:2] == b"\x03\xe8"
+    assert read_frame(s) is None  # and the connection ends
+    s.close()
+
+
+def test_another_path_gets_404(broker_factory):
+    b = ws_broker(broker_factory)
+    s, head = handshake(b.ws_port, path="/other")
+    assert head.startswith("HTTP/1.1 404"), head
+    s.close()
+    s, head = handshake(b.ws_port, path="/mqtt")  # the listener serves on
+    assert head.startswith("HTTP/1.1 101"), head
+    s.close()
+
+
+def test_a_request_that_is_not_an_upgrade_gets_400(broker_factory):
+    b = ws_broker(broker_factory)
+    s = socket.create_connection(("127.0.0.1", b.ws_port), timeout=10)
+    s.sendall(b"GET /mqtt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    head = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 400"), head
+    s.close()
+
+
+@pytest.mark.parametrize("bad,code", [
+    (frame(connect_packet("x"), mask=False), 1002),  # clients must mask
+    (frame(b"hello", op=1), 1003),                    # MQTT is binary, not text
+])
+def test_bad_frames_close_the_connection_with_a_code(broker_factory, bad, code):
+    b = ws_broker(broker_factory)
+    s, head = handshake(b.ws_port)
+    s.sendall(bad)
+    op, data = read_frame(s)
+    assert op == 8 and struct.unpack(">H", data[:2])[0] == code
+    assert read_frame(s) is None
+    s.close()
+
+
+def test_secure_websocket(broker_factory, tmp_path):
+    d = str(tmp_path)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
+                   capture_output=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    b = ws_broker(broker_factory, wss_certs=(cert, key))
+    ws = paho_ws(b.ws_port, "wss-client", tls=cert)
+    ws.subscribe("s/#", qos=1)
+    tcp = PahoClient(b.port, "tcp-pub")
+    ws.publish("s/ready", b"1", qos=1).wait_for_publish(10)
+    assert ws.got.get(timeout=10).payload == b"1"
+    for i in range(50):
+        tcp.publish("s/%d" % i, b"y" * (i * 1000), qos=1)
+    for i in range(50):
+        m = ws.got.get(timeout=10)
+        assert (m.topic, len(m.payload)) == ("s/%d" % i, i * 1000)
+    ws.loop_stop()
+    ws.disconnect()
+    tcp.close()
