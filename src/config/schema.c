@@ -16,7 +16,6 @@
 #define NONNEG 0, INT64_MAX
 
 /* clang-format off */
-/* clang-format off */
 #define SSL_OPTIONS(P) \
     {P ".ssl_options.certfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's certificate (PEM; a chain: the certificate first, then intermediates). Required."}, \
     {P ".ssl_options.keyfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's private key (PEM). Required."}, \
@@ -29,8 +28,6 @@
     {P ".ssl_options.ciphers", ST_T_STRLIST, 0, "[]", NR, NULL, "Cipher suites, OpenSSL names (TLS 1.3 ones start with TLS_); empty: OpenSSL's defaults."}, \
     {P ".ssl_options.honor_cipher_order", ST_T_BOOL, 0, "true", NR, NULL, "Choose the cipher by the server's order, not the client's."}, \
     {P ".ssl_options.handshake_timeout", ST_T_DURATION, 0, "15s", 100, 3600000, NULL, "A connection that has not finished its TLS handshake this long after it opened is closed."},
-/* clang-format on */
-
 static const struct st_schema_key keys[] = {
     {"node.name", ST_T_STRING, ST_F_NODENAME, "\"starling@127.0.0.1\"", NR, NULL, "Node name, name@host; the host part is where peers dial."},
     {"node.cookie", ST_T_STRING, 0, "starlingsecretcookie", NR, NULL, "Shared secret that nodes of one cluster must agree on."},
