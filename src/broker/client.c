@@ -332,11 +332,29 @@ static void reject_version(st_client *c, uint8_t level)
 }
 
 /* Hand the connection to the worker that owns its client id; bytes stay in ibuf. */
+/* A certificate's text (peer_cert_as_*) into buf, as bytes; {NULL, 0} when there is none. */
+static st_bytes from_cert(st_client *c, int what, char *buf, size_t cap)
+{
+    long n = what && c->tls ? st_tls_peer_cert(c->tls, what, buf, cap) : -1;
+    return n < 0 ? (st_bytes){NULL, 0} : (st_bytes){(const uint8_t *)buf, (uint32_t)n};
+}
+
+st_bytes st_client_id_of(st_client *c, const mqtt_connect *cn, char *buf, size_t cap)
+{
+    const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
+    st_bytes id = from_cert(c, l->cert_as_clientid, buf, cap);
+    if (id.p) return id;
+    if (!c->w->cfg->use_username_as_clientid) return cn->client_id;
+    st_bytes user = from_cert(c, l->cert_as_username, buf, cap);
+    if (user.p) return user;
+    return cn->has_username ? cn->username : cn->client_id;
+}
+
 static int maybe_handoff(st_client *c, const mqtt_packet *p)
 {
     st_worker *w = c->w;
-    st_bytes id = p->u.connect.client_id;
-    if (w->cfg->use_username_as_clientid && p->u.connect.has_username) id = p->u.connect.username;
+    char buf[ST_CERT_ID_MAX];
+    st_bytes id = st_client_id_of(c, &p->u.connect, buf, sizeof buf);
     if (id.len == 0 || w->b->nw == 1) return 0;
     uint16_t owner = st_worker_for(w->b, (const char *)id.p, id.len);
     return owner != w->id ? owner + 1 : 0;

@@ -79,6 +79,11 @@ int st_client_flush(st_client *c); /* 0 ok, <0 closed; when drained, pumps the s
 /* Write what is queued, to the socket or through TLS, once (no epoll change): 1 all written,
  * 0 the socket is full, <0 an error. For a reason sent right before a close. */
 int st_client_write_out(st_client *c);
+/* The client id a CONNECT stands for: from the client's certificate (peer_cert_as_clientid),
+ * the username (use_username_as_clientid; it may come from the certificate too), or the
+ * packet's; buf holds a certificate's text. */
+#define ST_CERT_ID_MAX 4096
+st_bytes st_client_id_of(st_client *c, const mqtt_connect *cn, char *buf, size_t cap);
 void st_client_free(st_client *c);
 int st_client_writable(const st_client *c);
 

@@ -204,8 +204,8 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     st_worker *w = c->w;
     const mqtt_connect *cn = &p->u.connect;
     c->version = cn->level;
-    st_bytes id = cn->client_id;
-    if (w->cfg->use_username_as_clientid && cn->has_username) id = cn->username;
+    char certbuf[ST_CERT_ID_MAX];
+    st_bytes id = st_client_id_of(c, cn, certbuf, sizeof certbuf);
     int rc = check_client_id(c, cn, id);
     if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
         rc = MQTT_RC_BAD_AUTH_METHOD;

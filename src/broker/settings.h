@@ -32,6 +32,7 @@ typedef struct st_listener_conf {
     uint64_t ws_max_frame;
     int64_t handshake_timeout_ms;
     char bad_version[32]; /* ssl_options.versions named one we do not offer ("" : none) */
+    uint8_t cert_as_username, cert_as_clientid; /* ST_CERT_* (net/tls.h): peer_cert_as_* */
     st_tls_opts tls_opts;
 } st_listener_conf;
 

@@ -74,6 +74,13 @@ static void tls_options(st_listener_conf *l, const st_config *c, const char *typ
         snprintf(o->ciphers + len, sizeof o->ciphers - len, "%s%s", len ? ":" : "",
                  st_config_array_str(c, ck, i));
     }
+    static const char *const as[] = {"disabled", "cn", "dn", "crt", "pem", "md5"};
+    const char *u = st_config_str(c, lkey(k, sizeof k, type, name, "peer_cert_as_username"));
+    for (uint8_t i = 0; i < 6; i++)
+        if (strcmp(u, as[i]) == 0) l->cert_as_username = i;
+    const char *ci = st_config_str(c, lkey(k, sizeof k, type, name, "peer_cert_as_clientid"));
+    for (uint8_t i = 0; i < 6; i++)
+        if (strcmp(ci, as[i]) == 0) l->cert_as_clientid = i;
     l->handshake_timeout_ms =
         st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.handshake_timeout"));
 }

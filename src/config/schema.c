@@ -17,6 +17,8 @@
 
 /* clang-format off */
 #define SSL_OPTIONS(P) \
+    {P ".peer_cert_as_username", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client's username from its certificate: cn (common name), dn (subject), crt (DER, base64), pem, md5 (of the DER, hex); disabled: from CONNECT."}, \
+    {P ".peer_cert_as_clientid", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client id from the client's certificate (as peer_cert_as_username); disabled: from CONNECT."}, \
     {P ".ssl_options.certfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's certificate (PEM; a chain: the certificate first, then intermediates). Required."}, \
     {P ".ssl_options.keyfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's private key (PEM). Required."}, \
     {P ".ssl_options.password", ST_T_STRING, 0, "\"\"", NR, NULL, "The password of an encrypted keyfile."}, \

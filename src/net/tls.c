@@ -3,7 +3,12 @@
 #include "core/err.h"
 
 #include <errno.h>
+#include "core/base64.h"
+
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,4 +271,61 @@ int st_tls_wants(const st_tls *t)
 const char *st_tls_version(const st_tls *t)
 {
     return SSL_get_version(t->ssl);
+}
+
+/* A memory BIO's bytes into out (NUL-terminated): their length, or -1. */
+static long from_bio(BIO *b, char *out, size_t cap)
+{
+    char *p = NULL;
+    long n = BIO_get_mem_data(b, &p);
+    if (n < 0 || (size_t)n >= cap) return -1;
+    memcpy(out, p, (size_t)n);
+    out[n] = 0;
+    return n;
+}
+
+static long cert_text(X509 *x, int what, char *out, size_t cap)
+{
+    if (what == ST_CERT_CN) {
+        int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out,
+                                          (int)(cap > INT32_MAX ? INT32_MAX : cap));
+        return n < 0 ? -1 : n;
+    }
+    if (what == ST_CERT_DN || what == ST_CERT_PEM) {
+        BIO *b = BIO_new(BIO_s_mem());
+        if (!b) return -1;
+        int ok = what == ST_CERT_DN
+                     ? X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0
+                     : PEM_write_bio_X509(b, x) == 1;
+        long n = ok ? from_bio(b, out, cap) : -1;
+        BIO_free(b);
+        return n;
+    }
+    unsigned char *der = NULL;
+    int dl = i2d_X509(x, &der);
+    if (dl <= 0) return -1;
+    long n = -1;
+    if (what == ST_CERT_CRT) {
+        n = st_b64_encode(der, (size_t)dl, out, cap);
+    } else if (what == ST_CERT_MD5 && cap > 32) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int ml = 0;
+        if (EVP_Digest(der, (size_t)dl, md, &ml, EVP_md5(), NULL) == 1) {
+            for (unsigned int i = 0; i < ml; i++)
+                snprintf(out + 2 * i, 3, "%02x", md[i]);
+            n = 2 * (long)ml;
+        }
+    }
+    OPENSSL_free(der);
+    return n;
+}
+
+long st_tls_peer_cert(st_tls *t, int what, char *out, size_t cap)
+{
+    X509 *x = SSL_get1_peer_certificate(t->ssl);
+    if (!x) return -1;
+    long n = cert_text(x, what, out, cap);
+    X509_free(x);
+    ERR_clear_error();
+    return n;
 }

@@ -50,6 +50,13 @@ ssize_t st_tls_writev(void *t, const struct iovec *iov, int cnt);
 int st_tls_flush(st_tls *t, st_outq *q, st_unref_fn unref);
 /* The socket events the last step waits for: 1 readable, 2 writable. */
 int st_tls_wants(const st_tls *t);
+/* What of a client certificate stands in for a username or client id (EMQX's
+ * peer_cert_as_username / peer_cert_as_clientid). */
+enum { ST_CERT_NONE, ST_CERT_CN, ST_CERT_DN, ST_CERT_CRT, ST_CERT_PEM, ST_CERT_MD5 };
+/* The client's certificate as `what` says (CN; the subject DN as RFC 2253 writes it; the DER
+ * in base64; PEM; the DER's MD5 in hex) into out: its length, or -1 when the client sent no
+ * certificate (or it does not fit). */
+long st_tls_peer_cert(st_tls *t, int what, char *out, size_t cap);
 /* The negotiated protocol ("TLSv1.3"), for the log. */
 const char *st_tls_version(const st_tls *t);
 

@@ -250,3 +250,33 @@ def test_a_bad_tls_config_stops_the_node_with_its_reason(broker_factory, certs, 
     p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
     assert p.returncode != 0
     assert words in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("as_key", ["peer_cert_as_clientid", "peer_cert_as_username"])
+def test_the_certificate_names_the_client(broker_factory, certs, as_key):
+    """peer_cert_as_clientid = cn (or peer_cert_as_username = cn with
+    use_username_as_clientid): two connections that send different client ids with the same
+    certificate are the same client, so the second takes the session over from the first."""
+    port = free_port()
+    conf = tls_conf(certs, port, verify="verify_peer", fail_if_no_peer_cert=True,
+                    cacertfile=certs("ca.pem"))
+    conf["listeners.ssl.default." + as_key] = "cn"
+    if as_key == "peer_cert_as_username":
+        conf["mqtt.use_username_as_clientid"] = True
+    b = broker_factory(conf).start()
+    ctx = client_ctx(certs, "client")
+    first = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                            server_hostname="localhost")
+    first.sendall(connect_packet("chosen-by-me"))
+    assert first.recv(4) == b"\x20\x02\x00\x00"
+    wait_log(b, "client client1 (")  # the certificate's CN, not the CONNECT's id
+    second = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                             server_hostname="localhost")
+    second.sendall(connect_packet("another-id"))
+    assert second.recv(4) == b"\x20\x02\x00\x00"
+    try:
+        assert first.recv(16) == b""  # taken over: the first connection is closed
+    except (ssl.SSLError, ConnectionResetError):
+        pass
+    first.close()
+    second.close()
