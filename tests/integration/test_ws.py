@@ -32,8 +32,8 @@ def ws_broker(broker_factory, tmp_path=None, wss_certs=None, **conf):
     return b
 
 
-def paho_ws(port, cid, tls=None, version=5):
-    """A paho client over WebSocket on /mqtt."""
+def paho_ws(port, cid, tls=None, version=5, host=None, clean=True, expiry=0):
+    """A paho client over WebSocket on /mqtt (session expiry in seconds, MQTT 5)."""
     import paho.mqtt.client as paho
     import queue
     c = paho.Client(client_id=cid, protocol=paho.MQTTv5 if version == 5 else paho.MQTTv311,
@@ -43,11 +43,17 @@ def paho_ws(port, cid, tls=None, version=5):
         c.tls_set(ca_certs=tls)
     got, acks = queue.Queue(), queue.Queue()
     c.on_message = lambda cl, u, m: got.put(m)
-    c.on_connect = lambda cl, u, f, rc, p=None: acks.put(rc)
-    c.connect("127.0.0.1" if not tls else "localhost", port, 60)
+    c.on_connect = lambda cl, u, f, rc, p=None: acks.put((f, rc))
+    import paho.mqtt.properties as props
+    import paho.mqtt.packettypes as pt
+    pr = props.Properties(pt.PacketTypes.CONNECT)
+    pr.SessionExpiryInterval = expiry
+    c.connect(host or ("127.0.0.1" if not tls else "localhost"), port, 60, clean_start=clean,
+              properties=pr)
     c.loop_start()
-    assert acks.get(timeout=10) == 0
-    c.got = got
+    flags, rc = acks.get(timeout=10)
+    assert rc == 0
+    c.got, c.session_present = got, flags.get("session present")
     return c
 
 
@@ -219,3 +225,73 @@ def test_secure_websocket(broker_factory, tmp_path):
     ws.loop_stop()
     ws.disconnect()
     tcp.close()
+
+
+def test_a_session_moves_from_tcp_to_secure_websocket(broker_factory, tmp_path):
+    """A persistent session made over TCP is resumed over WSS: session present, and what
+    was queued while it was away is delivered."""
+    d = str(tmp_path)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
+                   capture_output=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    b = ws_broker(broker_factory, wss_certs=(cert, key))
+    import paho.mqtt.properties as props
+    import paho.mqtt.packettypes as pt
+    pr = props.Properties(pt.PacketTypes.CONNECT)
+    pr.SessionExpiryInterval = 300
+    keeper = PahoClient(b.port, "keeper", clean=False, properties=pr)
+    assert keeper.subscribe("q/#", qos=1) == [1]
+    keeper.close()
+    pub = PahoClient(b.port, "pub")
+    pub.publish("q/while-away", b"kept", qos=1)
+    pub.close()
+    ws = paho_ws(b.ws_port, "keeper", tls=cert, clean=False, expiry=300)
+    assert ws.session_present
+    assert ws.got.get(timeout=10).payload == b"kept"
+    ws.loop_stop()
+    ws.disconnect()
+
+
+def test_tls_ws_and_tcp_clients_on_three_nodes(broker_factory, tmp_path):
+    """A client on TLS, one on WebSocket and one on TCP, each on another node of a cluster,
+    all receive what each of them publishes."""
+    from clusterlib import Cluster, wait_status
+    d = str(tmp_path)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.2",
+                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
+                   capture_output=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    cl = Cluster(broker_factory, 3)
+    seeds = [0, 1, 2]
+    nodes = [cl.node(i, seeds=seeds) for i in range(3)]
+    tls_port, ws_port = free_port(), free_port()
+    nodes[0].conf.update({"listeners.ssl.default.bind": "127.0.0.2:%d" % tls_port,
+                          "listeners.ssl.default.ssl_options.certfile": cert,
+                          "listeners.ssl.default.ssl_options.keyfile": key})
+    nodes[1].conf["listeners.ws.default.bind"] = "127.0.0.3:%d" % ws_port
+    for n in nodes:
+        n.start()
+    names = [cl.name(i) for i in range(3)]
+    for n in nodes:
+        wait_status(n, names, timeout=30)
+    c_tls = PahoClient(tls_port, "c-tls", host="127.0.0.2", tls={"ca_certs": cert})
+    c_ws = paho_ws(ws_port, "c-ws", host="127.0.0.3")
+    c_tcp = PahoClient(nodes[2].port, "c-tcp", host=nodes[2].host)
+    assert c_tls.subscribe("x/#", qos=1) == [1]
+    c_ws.subscribe("x/#", qos=1)
+    assert c_tcp.subscribe("x/#", qos=1) == [1]
+    c_ws.publish("x/ws", b"from-ws", qos=1).wait_for_publish(10)
+    assert c_ws.got.get(timeout=10).payload == b"from-ws"  # its own SUBACK is in by then
+    c_tls.publish("x/tls", b"from-tls", qos=1)
+    c_tcp.publish("x/tcp", b"from-tcp", qos=1)
+    want = {b"from-ws", b"from-tls", b"from-tcp"}
+    assert {c_tls.get(timeout=10).payload for _ in range(3)} == want
+    assert {c_tcp.get(timeout=10).payload for _ in range(3)} == want
+    assert {c_ws.got.get(timeout=10).payload for _ in range(2)} == want - {b"from-ws"}
+    for c in (c_tls, c_tcp):
+        c.close()
+    c_ws.loop_stop()
+    c_ws.disconnect()
