@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
+#include "broker/settings.h"
 #include "cluster/cluster.h"
 #include "config/config.h"
 #include "core/err.h"
@@ -104,6 +105,30 @@ static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b)
     st_cluster_free(cl);
 }
 
+/* dashboard.listeners.https, when enabled: the API over TLS too. */
+static int admin_https(st_admin *adm, const st_config *c, char *err, size_t errlen)
+{
+    if (!st_config_int(c, "dashboard.listeners.https.enable")) return 0;
+    st_tls_opts *o = calloc(1, sizeof *o);
+    char bad[32];
+    if (!o) return ST_ENOMEM;
+    st_settings_tls(o, bad, sizeof bad, c, "dashboard.listeners.https");
+    int rc = 0;
+    if (bad[0]) {
+        snprintf(err, errlen,
+                 "dashboard.listeners.https.ssl_options.versions: \"%s\" is not offered "
+                 "(tlsv1.3, tlsv1.2)",
+                 bad);
+        rc = ST_ECONFIG;
+    } else {
+        rc =
+            st_admin_https(adm, st_config_str(c, "dashboard.listeners.https.bind"), o, err, errlen);
+    }
+    free(o);
+    return rc;
+}
+
+
 /* Run the broker until SIGTERM/SIGINT. ready_fd >= 0: report startup to the parent. */
 static int run(const st_config *c, int daemon_mode, int ready_fd)
 {
@@ -136,7 +161,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        st_admin_start(adm, err, sizeof err) == 0;
+        admin_https(adm, c, err, sizeof err) == 0 && st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,10 +26,12 @@ typedef struct conn conn;
 
 struct st_admin {
     char bind[128];
+    char tls_bind[128]; /* dashboard.listeners.https ("" : none) */
+    st_tls_ctx *tls;
     const st_log *log;
     st_api api;
     st_loop *loop;
-    st_io lio, stop;
+    st_io lio, tlio, stop;
     pthread_t th;
     int running;
     conn *conns;
@@ -36,6 +40,8 @@ struct st_admin {
 struct conn {
     st_admin *a;
     st_io io;
+    st_tls *tls; /* HTTPS: its TLS; hs until the handshake is done */
+    int hs;
     char in[REQ_MAX];
     size_t ilen;
     char *out;
@@ -53,9 +59,42 @@ static void conn_close(conn *c)
             break;
         }
     st_loop_del(a->loop, &c->io);
+    st_tls_free(c->tls);
     close(c->io.fd);
     free(c->out);
     free(c);
+}
+
+/* The bytes of a request, plain or decrypted: > 0, 0 closed, ST_EAGAIN, < 0 an error. */
+static ssize_t conn_read(conn *c, void *buf, size_t cap)
+{
+    if (c->tls) return st_tls_read(c->tls, buf, cap);
+    ssize_t n = recv(c->io.fd, buf, cap, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return ST_EAGAIN;
+    return n;
+}
+
+static ssize_t conn_write(conn *c, const void *p, size_t n)
+{
+    struct iovec v = {(void *)p, n};
+    if (c->tls) return st_tls_writev(c->tls, &v, 1);
+    return send(c->io.fd, p, n, MSG_NOSIGNAL);
+}
+
+/* HTTPS: the next step of the handshake. 1 done, 0 wait, -1 closed. */
+static int conn_handshake(conn *c)
+{
+    char why[256];
+    int rc = st_tls_handshake(c->tls, why, sizeof why);
+    if (rc == 1) c->hs = 0;
+    if (rc == 0) st_loop_mod(c->a->loop, &c->io, st_tls_wants(c->tls) == 2 ? EPOLLOUT : EPOLLIN);
+    if (rc == 1) st_loop_mod(c->a->loop, &c->io, EPOLLIN);
+    if (rc < 0) {
+        LOG_INFO(c->a->log, "HTTPS: handshake failed: %s", why);
+        conn_close(c);
+        return -1;
+    }
+    return rc;
 }
 
 static void respond(conn *c, int status, const char *type, const char *body, size_t len)
@@ -79,16 +118,18 @@ static void respond(conn *c, int status, const char *type, const char *body, siz
 static void on_conn(st_io *io, uint32_t events)
 {
     conn *c = io->ud;
+    if (c->hs && conn_handshake(c) <= 0) return;
     if (c->out) {
-        ssize_t n = send(io->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
+        ssize_t n = conn_write(c, c->out + c->ooff, c->olen - c->ooff);
         if (n > 0) c->ooff += (size_t)n;
         if ((n < 0 && errno != EAGAIN) || c->ooff == c->olen) conn_close(c);
         return;
     }
-    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-    ssize_t n = recv(io->fd, c->in + c->ilen, sizeof c->in - c->ilen, 0);
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->tls) return;
+    ssize_t n = conn_read(c, c->in + c->ilen, sizeof c->in - c->ilen);
+    if (n == ST_EAGAIN) return;
     if (n <= 0) {
-        if (n == 0 || errno != EAGAIN) conn_close(c);
+        conn_close(c);
         return;
     }
     c->ilen += (size_t)n;
@@ -111,6 +152,7 @@ static void on_conn(st_io *io, uint32_t events)
 static void on_accept(st_io *io, uint32_t events)
 {
     st_admin *a = io->ud;
+    int https = io == &a->tlio;
     (void)events;
     for (int i = 0; i < 16; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -125,7 +167,14 @@ static void on_accept(st_io *io, uint32_t events)
         c->io.cb = on_conn;
         c->io.ud = c;
         c->started = st_loop_now(a->loop);
+        if (https && !(c->tls = st_tls_new(a->tls, fd))) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->hs = https;
         if (st_loop_add(a->loop, &c->io, EPOLLIN) < 0) {
+            st_tls_free(c->tls);
             close(fd);
             free(c);
             continue;
@@ -170,8 +219,20 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
     a->api.cluster = cl;
     a->api.version = version;
     a->api.role = role;
-    a->lio.fd = a->stop.fd = -1;
+    a->lio.fd = a->tlio.fd = a->stop.fd = -1;
     return a;
+}
+
+int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *err, size_t errlen)
+{
+    char why[512];
+    a->tls = st_tls_ctx_new(o, why, sizeof why);
+    if (!a->tls) {
+        snprintf(err, errlen, "dashboard.listeners.https.%s", why);
+        return ST_ECONFIG;
+    }
+    snprintf(a->tls_bind, sizeof a->tls_bind, "%s", bind);
+    return 0;
 }
 
 int st_admin_start(st_admin *a, char *err, size_t errlen)
@@ -188,10 +249,20 @@ int st_admin_start(st_admin *a, char *err, size_t errlen)
         snprintf(err, errlen, "admin: out of resources");
         return ST_ESYS;
     }
+    if (a->tls_bind[0]) {
+        a->tlio.fd = st_listen_tcp(a->tls_bind, 0, 128, lerr, sizeof lerr);
+        if (a->tlio.fd < 0) {
+            snprintf(err, errlen, "dashboard.listeners.https.bind: %s", lerr);
+            return ST_ESYS;
+        }
+        a->tlio.cb = on_accept;
+        a->tlio.ud = a;
+    }
     a->lio.cb = on_accept;
     a->lio.ud = a->stop.ud = a;
     a->stop.cb = on_stop;
     st_loop_add(a->loop, &a->lio, EPOLLIN);
+    if (a->tlio.fd >= 0) st_loop_add(a->loop, &a->tlio, EPOLLIN);
     st_loop_add(a->loop, &a->stop, EPOLLIN);
     st_loop_set_hooks(a->loop, NULL, on_tick, 500, a);
     if (pthread_create(&a->th, NULL, thread_main, a) != 0) {
@@ -199,7 +270,8 @@ int st_admin_start(st_admin *a, char *err, size_t errlen)
         return ST_ESYS;
     }
     a->running = 1;
-    LOG_INFO(a->log, "HTTP API on %s", a->bind);
+    LOG_INFO(a->log, "HTTP API on %s%s%s", a->bind, a->tls_bind[0] ? ", HTTPS on " : "",
+             a->tls_bind);
     return 0;
 }
 
@@ -215,6 +287,8 @@ void st_admin_free(st_admin *a)
     while (a->conns)
         conn_close(a->conns);
     if (a->lio.fd >= 0) close(a->lio.fd);
+    if (a->tlio.fd >= 0) close(a->tlio.fd);
+    st_tls_ctx_free(a->tls);
     if (a->stop.fd >= 0) close(a->stop.fd);
     if (a->loop) st_loop_free(a->loop);
     free(a);

@@ -8,6 +8,7 @@
 #include "cluster/cluster.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "net/tls.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@ typedef struct st_admin st_admin;
 
 st_admin *st_admin_new(const char *bind, const char *version, const char *role, st_cluster *cl,
                        const st_log *log);
+/* Serve the API over TLS too, on bind (dashboard.listeners.https), before st_admin_start.
+ * 0, or <0 with the reason (a certificate or key that does not load) in err. */
+int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *err, size_t errlen);
 /* Bind and start the thread. 0, or <0 with a message in err. */
 int st_admin_start(st_admin *a, char *err, size_t errlen);
 void st_admin_free(st_admin *a); /* stops the thread first */

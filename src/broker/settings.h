@@ -79,6 +79,10 @@ const char *st_listener_type(const st_listener_conf *l);
 void st_settings_defaults(st_settings *s);
 
 struct st_config;
+/* <prefix>.ssl_options.* (a listener's, the dashboard's) into o; a version we do not offer is
+ * named in bad_version ("" : none). */
+void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const struct st_config *c,
+                     const char *prefix);
 /* From a loaded, validated configuration (settings_conf.c). */
 void st_settings_from_config(st_settings *s, const struct st_config *c);
 

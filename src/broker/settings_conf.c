@@ -33,56 +33,69 @@ static void copy_str(char *dst, size_t cap, const char *src)
 }
 
 /* ssl_options.versions as a mask; a name we do not offer is kept for the error at start. */
-static void tls_versions(st_listener_conf *l, const st_config *c, const char *key)
+/* <prefix>.ssl_options.<key> */
+static const char *okey(char *buf, size_t cap, const char *prefix, const char *k)
 {
-    size_t n = st_config_array_len(c, key);
-    for (size_t i = 0; i < n; i++) {
-        const char *v = st_config_array_str(c, key, i);
-        if (strcmp(v, "tlsv1.3") == 0)
-            l->tls_opts.versions |= ST_TLS_V13;
-        else if (strcmp(v, "tlsv1.2") == 0)
-            l->tls_opts.versions |= ST_TLS_V12;
-        else if (!l->bad_version[0])
-            copy_str(l->bad_version, sizeof l->bad_version, v);
-    }
+    snprintf(buf, cap, "%s.ssl_options.%s", prefix, k);
+    return buf;
 }
 
-static void tls_options(st_listener_conf *l, const st_config *c, const char *type, const char *name)
+void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const st_config *c,
+                     const char *prefix)
 {
     char k[300];
-    st_tls_opts *o = &l->tls_opts;
-    l->tls = 1;
+    memset(o, 0, sizeof *o);
+    bad_version[0] = 0;
     copy_str(o->certfile, sizeof o->certfile,
-             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.certfile")));
-    copy_str(o->keyfile, sizeof o->keyfile,
-             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.keyfile")));
+             st_config_str(c, okey(k, sizeof k, prefix, "certfile")));
+    copy_str(o->keyfile, sizeof o->keyfile, st_config_str(c, okey(k, sizeof k, prefix, "keyfile")));
     copy_str(o->password, sizeof o->password,
-             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.password")));
+             st_config_str(c, okey(k, sizeof k, prefix, "password")));
     copy_str(o->cacertfile, sizeof o->cacertfile,
-             st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.cacertfile")));
-    o->verify_peer = strcmp(st_config_str(c, lkey(k, sizeof k, type, name, "ssl_options.verify")),
-                            "verify_peer") == 0;
+             st_config_str(c, okey(k, sizeof k, prefix, "cacertfile")));
+    o->verify_peer =
+        strcmp(st_config_str(c, okey(k, sizeof k, prefix, "verify")), "verify_peer") == 0;
     o->fail_if_no_peer_cert =
-        (int)st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.fail_if_no_peer_cert"));
-    o->depth = (int)st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.depth"));
-    o->honor_cipher_order =
-        (int)st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.honor_cipher_order"));
-    tls_versions(l, c, lkey(k, sizeof k, type, name, "ssl_options.versions"));
-    const char *ck = lkey(k, sizeof k, type, name, "ssl_options.ciphers");
+        (int)st_config_int(c, okey(k, sizeof k, prefix, "fail_if_no_peer_cert"));
+    o->depth = (int)st_config_int(c, okey(k, sizeof k, prefix, "depth"));
+    o->honor_cipher_order = (int)st_config_int(c, okey(k, sizeof k, prefix, "honor_cipher_order"));
+    const char *vk = okey(k, sizeof k, prefix, "versions");
+    for (size_t i = 0, n = st_config_array_len(c, vk); i < n; i++) {
+        const char *v = st_config_array_str(c, vk, i);
+        if (strcmp(v, "tlsv1.3") == 0)
+            o->versions |= ST_TLS_V13;
+        else if (strcmp(v, "tlsv1.2") == 0)
+            o->versions |= ST_TLS_V12;
+        else if (!bad_version[0])
+            copy_str(bad_version, bcap, v);
+    }
+    const char *ck = okey(k, sizeof k, prefix, "ciphers");
     for (size_t i = 0, n = st_config_array_len(c, ck); i < n; i++) {
         size_t len = strlen(o->ciphers);
         snprintf(o->ciphers + len, sizeof o->ciphers - len, "%s%s", len ? ":" : "",
                  st_config_array_str(c, ck, i));
     }
+}
+
+static uint8_t cert_as(const char *v)
+{
     static const char *const as[] = {"disabled", "cn", "dn", "crt", "pem", "md5"};
-    const char *u = st_config_str(c, lkey(k, sizeof k, type, name, "peer_cert_as_username"));
     for (uint8_t i = 0; i < 6; i++)
-        if (strcmp(u, as[i]) == 0) l->cert_as_username = i;
-    const char *ci = st_config_str(c, lkey(k, sizeof k, type, name, "peer_cert_as_clientid"));
-    for (uint8_t i = 0; i < 6; i++)
-        if (strcmp(ci, as[i]) == 0) l->cert_as_clientid = i;
-    l->handshake_timeout_ms =
-        st_config_int(c, lkey(k, sizeof k, type, name, "ssl_options.handshake_timeout"));
+        if (strcmp(v, as[i]) == 0) return i;
+    return 0;
+}
+
+static void tls_options(st_listener_conf *l, const st_config *c, const char *type, const char *name)
+{
+    char k[300], prefix[200];
+    snprintf(prefix, sizeof prefix, "listeners.%s.%s", type, name);
+    l->tls = 1;
+    st_settings_tls(&l->tls_opts, l->bad_version, sizeof l->bad_version, c, prefix);
+    l->cert_as_username =
+        cert_as(st_config_str(c, lkey(k, sizeof k, type, name, "peer_cert_as_username")));
+    l->cert_as_clientid =
+        cert_as(st_config_str(c, lkey(k, sizeof k, type, name, "peer_cert_as_clientid")));
+    l->handshake_timeout_ms = st_config_int(c, okey(k, sizeof k, prefix, "handshake_timeout"));
 }
 
 static void ws_options(st_listener_conf *l, const st_config *c, const char *type, const char *name)

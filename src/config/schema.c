@@ -17,8 +17,6 @@
 
 /* clang-format off */
 #define SSL_OPTIONS(P) \
-    {P ".peer_cert_as_username", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client's username from its certificate: cn (common name), dn (subject), crt (DER, base64), pem, md5 (of the DER, hex); disabled: from CONNECT."}, \
-    {P ".peer_cert_as_clientid", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client id from the client's certificate (as peer_cert_as_username); disabled: from CONNECT."}, \
     {P ".ssl_options.certfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's certificate (PEM; a chain: the certificate first, then intermediates). Required."}, \
     {P ".ssl_options.keyfile", ST_T_STRING, 0, "\"\"", NR, NULL, "The server's private key (PEM). Required."}, \
     {P ".ssl_options.password", ST_T_STRING, 0, "\"\"", NR, NULL, "The password of an encrypted keyfile."}, \
@@ -30,6 +28,9 @@
     {P ".ssl_options.ciphers", ST_T_STRLIST, 0, "[]", NR, NULL, "Cipher suites, OpenSSL names (TLS 1.3 ones start with TLS_); empty: OpenSSL's defaults."}, \
     {P ".ssl_options.honor_cipher_order", ST_T_BOOL, 0, "true", NR, NULL, "Choose the cipher by the server's order, not the client's."}, \
     {P ".ssl_options.handshake_timeout", ST_T_DURATION, 0, "15s", 100, 3600000, NULL, "A connection that has not finished its TLS handshake this long after it opened is closed."},
+#define PEER_CERT(P) \
+    {P ".peer_cert_as_username", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client's username from its certificate: cn (common name), dn (subject), crt (DER, base64), pem, md5 (of the DER, hex); disabled: from CONNECT."}, \
+    {P ".peer_cert_as_clientid", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client id from the client's certificate (as peer_cert_as_username); disabled: from CONNECT."},
 static const struct st_schema_key keys[] = {
     {"node.name", ST_T_STRING, ST_F_NODENAME, "\"starling@127.0.0.1\"", NR, NULL, "Node name, name@host; the host part is where peers dial."},
     {"node.cookie", ST_T_STRING, 0, "starlingsecretcookie", NR, NULL, "Shared secret that nodes of one cluster must agree on."},
@@ -114,6 +115,7 @@ static const struct st_schema_key keys[] = {
     {"listeners.ssl.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the TLS handshake (haproxy send-proxy in TCP mode)."},
     {"listeners.ssl.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
     SSL_OPTIONS("listeners.ssl.<name>")
+    PEER_CERT("listeners.ssl.<name>")
     {"listeners.ws.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over WebSocket listener."},
     {"listeners.ws.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8083\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
     {"listeners.ws.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
@@ -129,7 +131,11 @@ static const struct st_schema_key keys[] = {
     {"listeners.wss.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
     {"listeners.wss.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
     SSL_OPTIONS("listeners.wss.<name>")
+    PEER_CERT("listeners.wss.<name>")
     {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},
+    {"dashboard.listeners.https.enable", ST_T_BOOL, 0, "false", NR, NULL, "Serve the HTTP API over TLS too (its ssl_options as a listener's)."},
+    {"dashboard.listeners.https.bind", ST_T_BIND, 0, "\"0.0.0.0:18084\"", NR, NULL, "Address of the HTTPS API."},
+    SSL_OPTIONS("dashboard.listeners.https")
 };
 /* clang-format on */
 

@@ -280,3 +280,35 @@ def test_the_certificate_names_the_client(broker_factory, certs, as_key):
         pass
     first.close()
     second.close()
+
+
+def test_the_http_api_over_https(broker_factory, certs):
+    """dashboard.listeners.https: the API answers over TLS (the credentials of the access
+    control work never travel in clear); plain HTTP to that port gets no answer."""
+    import json
+    import urllib.request
+    port = free_port()
+    b = broker_factory({"dashboard.listeners.https.enable": True,
+                        "dashboard.listeners.https.bind": "127.0.0.1:%d" % port,
+                        "dashboard.listeners.https.ssl_options.certfile": certs("server.pem"),
+                        "dashboard.listeners.https.ssl_options.keyfile": certs("server.key")}
+                       ).start()
+    ctx = ssl.create_default_context(cafile=certs("ca.pem"))
+    deadline = time.monotonic() + 10
+    while True:  # the API starts a moment after the MQTT listener
+        try:
+            with urllib.request.urlopen("https://127.0.0.1:%d/api/v5/nodes" % port, context=ctx,
+                                        timeout=5) as r:
+                nodes = json.loads(r.read())
+            break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert nodes and nodes[0]["node_status"] == "running", nodes
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            assert not s.recv(4096).startswith(b"HTTP/1.1 200")
+        except ConnectionResetError:
+            pass
+    wait_log(b, "HTTPS: handshake failed")
