@@ -555,9 +555,15 @@ static int ws_feed(void *ctx, const uint8_t *p, size_t n)
 static int ws_input(st_client *c, const uint8_t *p, size_t n)
 {
     const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
+    st_ws_opts o = {l->ws_path, l->ws_max_frame, l->ws_addr_header, l->ws_port_header};
+    int was_open = c->ws->open;
     c->ws_feeding = 1;
-    int rc = st_ws_input(c->ws, p, n, l->ws_path, l->ws_max_frame, ws_feed, c);
+    int rc = st_ws_input(c->ws, p, n, &o, ws_feed, c);
     c->ws_feeding = 0;
+    if (!was_open && c->ws->open && c->ws->fwd[0]) { /* behind a proxy: the client's address */
+        LOG_DEBUG(c->w->log, "connection %s: WebSocket upgrade for %s", c->peer, c->ws->fwd);
+        snprintf(c->peer, sizeof c->peer, "%s", c->ws->fwd);
+    }
     if (c->handoff_to) {
         uint16_t owner = (uint16_t)(c->handoff_to - 1);
         c->handoff_to = 0;

@@ -29,6 +29,7 @@ typedef struct st_listener_conf {
     uint8_t tls; /* listeners.ssl and .wss: TLS (docs/transports.md) */
     uint8_t ws;  /* listeners.ws and .wss: WebSocket */
     char ws_path[128];
+    char ws_addr_header[64], ws_port_header[64]; /* websocket.proxy_address/port_header */
     uint64_t ws_max_frame;
     int64_t handshake_timeout_ms;
     char bad_version[32]; /* ssl_options.versions named one we do not offer ("" : none) */

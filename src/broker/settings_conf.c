@@ -104,6 +104,10 @@ static void ws_options(st_listener_conf *l, const st_config *c, const char *type
     l->ws = 1;
     copy_str(l->ws_path, sizeof l->ws_path,
              st_config_str(c, lkey(k, sizeof k, type, name, "websocket.mqtt_path")));
+    copy_str(l->ws_addr_header, sizeof l->ws_addr_header,
+             st_config_str(c, lkey(k, sizeof k, type, name, "websocket.proxy_address_header")));
+    copy_str(l->ws_port_header, sizeof l->ws_port_header,
+             st_config_str(c, lkey(k, sizeof k, type, name, "websocket.proxy_port_header")));
     l->ws_max_frame =
         (uint64_t)st_config_int(c, lkey(k, sizeof k, type, name, "websocket.max_frame_size"));
 }

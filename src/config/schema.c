@@ -123,6 +123,8 @@ static const struct st_schema_key keys[] = {
     {"listeners.ws.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
     {"listeners.ws.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
     {"listeners.ws.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
+    {"listeners.ws.<name>.websocket.proxy_address_header", ST_T_STRING, 0, "x-forwarded-for", NR, NULL, "A reverse proxy's header with the client's address (the first one of a list); \"\" : none. A client that reaches the listener directly can set it too: clear it when there is no proxy in front."},
+    {"listeners.ws.<name>.websocket.proxy_port_header", ST_T_STRING, 0, "x-forwarded-port", NR, NULL, "A reverse proxy's header with the client's port; \"\" : none."},
     {"listeners.wss.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over secure WebSocket (WebSocket over TLS) listener."},
     {"listeners.wss.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8084\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
     {"listeners.wss.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
@@ -130,6 +132,8 @@ static const struct st_schema_key keys[] = {
     {"listeners.wss.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
     {"listeners.wss.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
     {"listeners.wss.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
+    {"listeners.wss.<name>.websocket.proxy_address_header", ST_T_STRING, 0, "x-forwarded-for", NR, NULL, "A reverse proxy's header with the client's address (the first one of a list); \"\" : none. A client that reaches the listener directly can set it too: clear it when there is no proxy in front."},
+    {"listeners.wss.<name>.websocket.proxy_port_header", ST_T_STRING, 0, "x-forwarded-port", NR, NULL, "A reverse proxy's header with the client's port; \"\" : none."},
     SSL_OPTIONS("listeners.wss.<name>")
     PEER_CERT("listeners.wss.<name>")
     {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},

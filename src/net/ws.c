@@ -229,13 +229,39 @@ void st_ws_close(st_ws_conn *ws, uint16_t code)
     ws->close_code = code;
 }
 
-static int handshake(st_ws_conn *ws, const char *path, size_t *used)
+/* The first address of a proxy header (X-Forwarded-For: "client, proxy1, ..."), and the
+ * port header's value, as "ip:port" (IPv6: "[ip]:port") or "ip" into ws->fwd. */
+static void forwarded(st_ws_conn *ws, size_t head, const st_ws_opts *o)
+{
+    size_t al = 0, pl = 0;
+    const char *a = o->addr_header && *o->addr_header
+                        ? header((const char *)ws->in, head, o->addr_header, &al)
+                        : NULL;
+    if (!a || !al) return;
+    size_t n = 0;
+    while (n < al && a[n] != ',' && a[n] != ' ')
+        n++;
+    if (!n || n > 39) return; /* "[ip6]:port" fits st_client.peer */
+    for (size_t i = 0; i < n; i++) /* an address: hex digits, '.', ':' */
+        if (!strchr("0123456789abcdefABCDEF.:", a[i])) return;
+    const char *pv = o->port_header && *o->port_header
+                         ? header((const char *)ws->in, head, o->port_header, &pl)
+                         : NULL;
+    int v6 = memchr(a, ':', n) != NULL;
+    if (pv && pl && pl <= 5 && strspn(pv, "0123456789") >= pl)
+        snprintf(ws->fwd, sizeof ws->fwd, "%s%.*s%s:%.*s", v6 ? "[" : "", (int)n, a, v6 ? "]" : "",
+                 (int)pl, pv);
+    else
+        snprintf(ws->fwd, sizeof ws->fwd, "%.*s", (int)n, a);
+}
+
+static int handshake(st_ws_conn *ws, const st_ws_opts *o, size_t *used)
 {
     char resp[512];
     size_t rlen = 0;
     int status = 0;
     long r =
-        st_ws_handshake((const char *)ws->in, ws->ilen, path, resp, sizeof resp, &rlen, &status);
+        st_ws_handshake((const char *)ws->in, ws->ilen, o->path, resp, sizeof resp, &rlen, &status);
     *used = r > 0 ? (size_t)r : 0;
     if (r == 0) return 0;
     if (queue(ws, resp, rlen) < 0) return ST_ENOMEM;
@@ -245,6 +271,7 @@ static int handshake(st_ws_conn *ws, const char *path, size_t *used)
         return ST_ECLOSED;
     }
     ws->open = 1;
+    forwarded(ws, (size_t)r, o);
     return 1;
 }
 
@@ -268,8 +295,8 @@ static int frame(st_ws_conn *ws, const st_ws_frame *f, st_ws_data_fn fn, void *c
     }
 }
 
-int st_ws_input(st_ws_conn *ws, const uint8_t *p, size_t n, const char *path, uint64_t max_frame,
-                st_ws_data_fn fn, void *ctx)
+int st_ws_input(st_ws_conn *ws, const uint8_t *p, size_t n, const st_ws_opts *o, st_ws_data_fn fn,
+                void *ctx)
 {
     if (ws->closing) return ST_ECLOSED;
     if (n && grow(&ws->in, &ws->icap, ws->ilen + n) < 0) return ST_ENOMEM;
@@ -278,13 +305,13 @@ int st_ws_input(st_ws_conn *ws, const uint8_t *p, size_t n, const char *path, ui
     size_t off = 0;
     int rc = 0;
     if (!ws->open) {
-        rc = handshake(ws, path, &off);
+        rc = handshake(ws, o, &off);
         if (rc <= 0) goto keep; /* more of the request, or refused */
         rc = 0;
     }
     while (off < ws->ilen) {
         st_ws_frame f;
-        long r = st_ws_frame_parse(ws->in + off, ws->ilen - off, max_frame, &f);
+        long r = st_ws_frame_parse(ws->in + off, ws->ilen - off, o->max_frame, &f);
         if (r == 0) break;
         if (r < 0) {
             st_ws_close(ws, 1002);

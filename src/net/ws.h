@@ -55,19 +55,28 @@ typedef struct st_ws_conn {
     uint8_t open;     /* the handshake is done */
     uint8_t closing;  /* a close frame (or a refusal) is queued: close once it is written */
     uint16_t close_code;
+    char fwd[48]; /* the client's address from the request's proxy headers ("" : none) */
 } st_ws_conn;
+
+typedef struct st_ws_opts {
+    const char *path;        /* websocket.mqtt_path */
+    uint64_t max_frame;      /* websocket.max_frame_size */
+    const char *addr_header; /* websocket.proxy_address_header ("" : none) */
+    const char *port_header; /* websocket.proxy_port_header ("" : none) */
+} st_ws_opts;
 
 /* MQTT bytes out of a frame: the callback returns nonzero when the connection must not be
  * fed any more (closed, or handed to another thread: what is left stays in ws->in). */
 typedef int (*st_ws_data_fn)(void *ctx, const uint8_t *p, size_t n);
 
 /* Bytes read from the connection (n may be 0: go on with what is kept). Answers the
- * handshake, pings and closes (queued in ws->out) and hands binary payloads to fn. Returns
+ * handshake (and notes the client's address from the proxy headers o names in ws->fwd,
+ * "ip:port" or "ip"), pings and closes (queued in ws->out) and hands binary payloads to fn. Returns
  * 0 to go on, 1 when fn said stop, ST_ECLOSED when the connection is to close once
  * ws->out is written (a refusal, a close frame, a protocol error; ws->close_code says
  * which), ST_ENOMEM. */
-int st_ws_input(st_ws_conn *ws, const uint8_t *p, size_t n, const char *path, uint64_t max_frame,
-                st_ws_data_fn fn, void *ctx);
+int st_ws_input(st_ws_conn *ws, const uint8_t *p, size_t n, const st_ws_opts *o, st_ws_data_fn fn,
+                void *ctx);
 /* Write: what is framed first, then the queue's bytes as binary frames, through wv (a
  * socket's writev, or TLS). 1 all written, 0 the socket is full, ST_EIO, ST_ENOMEM. */
 int st_ws_flush(st_ws_conn *ws, st_outq *q, st_writev_fn wv, void *wctx, st_unref_fn unref);

@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -295,3 +296,19 @@ def test_tls_ws_and_tcp_clients_on_three_nodes(broker_factory, tmp_path):
         c.close()
     c_ws.loop_stop()
     c_ws.disconnect()
+
+
+def test_the_client_address_behind_a_reverse_proxy(broker_factory):
+    """websocket.proxy_address_header / proxy_port_header (EMQX's X-Forwarded-For and
+    X-Forwarded-Port by default): the client's address is the first one of the header."""
+    b = ws_broker(broker_factory)
+    s, head = handshake(b.ws_port, extra="X-Forwarded-For: 203.0.113.9, 10.0.0.1\r\n"
+                                         "X-Forwarded-Port: 51000\r\n")
+    assert head.startswith("HTTP/1.1 101"), head
+    s.sendall(frame(connect_packet("behind-proxy")))
+    assert read_frame(s) == (2, b"\x20\x02\x00\x00")
+    deadline = time.monotonic() + 10
+    while "203.0.113.9:51000" not in b.log():
+        assert time.monotonic() < deadline, b.log()[-2000:]
+        time.sleep(0.05)
+    s.close()
