@@ -108,7 +108,11 @@ static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b)
 /* dashboard.listeners.https, when enabled: the API over TLS too. */
 static int admin_https(st_admin *adm, const st_config *c, char *err, size_t errlen)
 {
-    if (!st_config_int(c, "dashboard.listeners.https.enable")) return 0;
+    const char *bind = st_config_str(c, "dashboard.listeners.https.bind");
+    size_t n = strlen(bind);
+    if (!st_config_int(c, "dashboard.listeners.https.enable") ||
+        (n >= 2 && strcmp(bind + n - 2, ":0") == 0))
+        return 0; /* EMQX's bind = 0: none */
     st_tls_opts *o = calloc(1, sizeof *o);
     char bad[32];
     if (!o) return ST_ENOMEM;
@@ -127,7 +131,6 @@ static int admin_https(st_admin *adm, const st_config *c, char *err, size_t errl
     free(o);
     return rc;
 }
-
 
 /* Run the broker until SIGTERM/SIGINT. ready_fd >= 0: report startup to the parent. */
 static int run(const st_config *c, int daemon_mode, int ready_fd)

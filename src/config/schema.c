@@ -137,8 +137,8 @@ static const struct st_schema_key keys[] = {
     SSL_OPTIONS("listeners.wss.<name>")
     PEER_CERT("listeners.wss.<name>")
     {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},
-    {"dashboard.listeners.https.enable", ST_T_BOOL, 0, "false", NR, NULL, "Serve the HTTP API over TLS too (its ssl_options as a listener's)."},
-    {"dashboard.listeners.https.bind", ST_T_BIND, 0, "\"0.0.0.0:18084\"", NR, NULL, "Address of the HTTPS API."},
+    {"dashboard.listeners.https.enable", ST_T_BOOL, 0, "true", NR, NULL, "Deprecated in EMQX 5.1 (bind = 0 disables): false turns the HTTPS API off."},
+    {"dashboard.listeners.https.bind", ST_T_BIND, 0, "0", NR, NULL, "Address of the HTTPS API (its ssl_options as a listener's); port 0 (the default): no HTTPS API."},
     SSL_OPTIONS("dashboard.listeners.https")
 };
 /* clang-format on */

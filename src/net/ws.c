@@ -69,7 +69,8 @@ static long refuse(int code, const char *why, char *resp, size_t cap, size_t *re
 /* The subprotocol to answer with: the first MQTT one the client offers. */
 static const char *subprotocol(const char *v, size_t len)
 {
-    static const char *const known[] = {"mqtt", "mqttv3.1", "mqttv3.1.1", "mqtt-v5"};
+    static const char *const known[] = {"mqtt",    "mqttv3.1",    "mqttv3.1.1",
+                                        "mqtt-v3", "mqtt-v3.1.1", "mqtt-v5"};
     for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++)
         if (has_token(v, len, known[i])) return known[i];
     return NULL;
@@ -241,7 +242,7 @@ static void forwarded(st_ws_conn *ws, size_t head, const st_ws_opts *o)
     size_t n = 0;
     while (n < al && a[n] != ',' && a[n] != ' ')
         n++;
-    if (!n || n > 39) return; /* "[ip6]:port" fits st_client.peer */
+    if (!n || n > 39) return;      /* "[ip6]:port" fits st_client.peer */
     for (size_t i = 0; i < n; i++) /* an address: hex digits, '.', ':' */
         if (!strchr("0123456789abcdefABCDEF.:", a[i])) return;
     const char *pv = o->port_header && *o->port_header

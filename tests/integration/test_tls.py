@@ -288,8 +288,7 @@ def test_the_http_api_over_https(broker_factory, certs):
     import json
     import urllib.request
     port = free_port()
-    b = broker_factory({"dashboard.listeners.https.enable": True,
-                        "dashboard.listeners.https.bind": "127.0.0.1:%d" % port,
+    b = broker_factory({"dashboard.listeners.https.bind": "127.0.0.1:%d" % port,
                         "dashboard.listeners.https.ssl_options.certfile": certs("server.pem"),
                         "dashboard.listeners.https.ssl_options.keyfile": certs("server.key")}
                        ).start()
