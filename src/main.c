@@ -105,9 +105,11 @@ static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b)
     st_cluster_free(cl);
 }
 
-/* dashboard.listeners.https, when enabled: the API over TLS too. */
-static int admin_https(st_admin *adm, const st_config *c, char *err, size_t errlen)
+/* The API shows b's listeners, and serves over TLS too when dashboard.listeners.https has a
+ * port. */
+static int admin_setup(st_admin *adm, st_broker *b, const st_config *c, char *err, size_t errlen)
 {
+    st_admin_broker(adm, b);
     const char *bind = st_config_str(c, "dashboard.listeners.https.bind");
     size_t n = strlen(bind);
     if (!st_config_int(c, "dashboard.listeners.https.enable") ||
@@ -164,7 +166,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        admin_https(adm, c, err, sizeof err) == 0 && st_admin_start(adm, err, sizeof err) == 0;
+        admin_setup(adm, b, c, err, sizeof err) == 0 && st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);

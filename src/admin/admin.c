@@ -223,6 +223,11 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
     return a;
 }
 
+void st_admin_broker(st_admin *a, struct st_broker *b)
+{
+    a->api.broker = b;
+}
+
 int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *err, size_t errlen)
 {
     char why[512];

@@ -20,6 +20,9 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
 /* Serve the API over TLS too, on bind (dashboard.listeners.https), before st_admin_start.
  * 0, or <0 with the reason (a certificate or key that does not load) in err. */
 int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *err, size_t errlen);
+/* The broker whose listeners GET /api/v5/listeners shows (before st_admin_start). */
+struct st_broker;
+void st_admin_broker(st_admin *a, struct st_broker *b);
 /* Bind and start the thread. 0, or <0 with a message in err. */
 int st_admin_start(st_admin *a, char *err, size_t errlen);
 void st_admin_free(st_admin *a); /* stops the thread first */

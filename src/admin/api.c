@@ -1,5 +1,6 @@
 /* api.c — the endpoints: EMQX 5 shapes where EMQX has the endpoint. */
 #include "admin/api.h"
+#include "broker/worker.h"
 #include "core/err.h"
 
 #include <stdarg.h>
@@ -237,6 +238,43 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
     free(v);
 }
 
+/* One listener's status on this node (EMQX's "status" object). */
+static void listener_status(sb *b, const st_listener_conf *l, long conns)
+{
+    sb_printf(b, "{\"running\":true,\"max_connections\":");
+    if (l->max_connections == ST_UNLIMITED)
+        sb_printf(b, "\"infinity\"");
+    else
+        sb_printf(b, "%lld", (long long)l->max_connections);
+    sb_printf(b, ",\"current_connections\":%ld}", conns);
+}
+
+/* GET /api/v5/listeners: EMQX's shape, this node's listeners (node_status holds this node
+ * only: other nodes' counts are not gathered). */
+static void listeners_json(sb *b, const st_api *api)
+{
+    const st_broker *br = api->broker;
+    sb_printf(b, "[");
+    for (int i = 0; br && i < br->cfg.n_listeners; i++) {
+        const st_listener_conf *l = &br->cfg.listeners[i];
+        long conns = atomic_load(&br->conns[i]);
+        const char *type = st_listener_type(l);
+        sb_printf(b, "%s{\"id\":\"%s:", i ? "," : "", type);
+        sb_printf(b, "%s\",\"type\":\"%s\",\"name\":", l->name, type);
+        sb_json_str(b, l->name);
+        sb_printf(b, ",\"enable\":true,\"bind\":");
+        sb_json_str(b, l->bind);
+        sb_printf(b, ",\"acceptors\":%d,\"number\":1,\"status\":", br->nw);
+        listener_status(b, l, conns);
+        sb_printf(b, ",\"node_status\":[{\"node\":");
+        sb_json_str(b, st_cluster_node_name(api->cluster));
+        sb_printf(b, ",\"status\":");
+        listener_status(b, l, conns);
+        sb_printf(b, "}]}");
+    }
+    sb_printf(b, "]");
+}
+
 static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
                   const st_cluster_node *v, size_t n)
 {
@@ -282,6 +320,9 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster/status") == 0) {
         cluster_status_json(&b, api->cluster, v, n);
+        reply(resp, 200, "application/json", &b);
+    } else if (strcmp(req->path, "/api/v5/listeners") == 0) {
+        listeners_json(&b, api);
         reply(resp, 200, "application/json", &b);
     } else {
         error(resp, 404, "NOT_FOUND", "no such endpoint");

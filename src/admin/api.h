@@ -5,8 +5,11 @@
 #include "admin/http.h"
 #include "cluster/cluster.h"
 
+struct st_broker;
+
 typedef struct st_api {
     st_cluster *cluster;
+    struct st_broker *broker; /* for the listeners (NULL: none shown) */
     const char *version;
     const char *role;
 } st_api;

@@ -312,3 +312,44 @@ def test_the_client_address_behind_a_reverse_proxy(broker_factory):
         assert time.monotonic() < deadline, b.log()[-2000:]
         time.sleep(0.05)
     s.close()
+
+
+def test_the_api_lists_every_listener_with_its_connections(broker_factory, tmp_path):
+    """GET /api/v5/listeners (EMQX's shape): tcp, ssl, ws and wss listeners, each with the
+    connections it has now."""
+    import json
+    import urllib.request
+    d = str(tmp_path)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem"], cwd=d,
+                   check=True, capture_output=True)
+    ports = {t: free_port() for t in ("ssl", "ws", "wss")}
+    conf = {"listeners.%s.default.bind" % t: "127.0.0.1:%d" % p for t, p in ports.items()}
+    for t in ("ssl", "wss"):
+        conf["listeners.%s.default.ssl_options.certfile" % t] = os.path.join(d, "cert.pem")
+        conf["listeners.%s.default.ssl_options.keyfile" % t] = os.path.join(d, "key.pem")
+    conf["listeners.ws.default.max_connections"] = 100
+    b = broker_factory(conf).start()
+    ws = paho_ws(ports["ws"], "counted")
+
+    def listeners():
+        url = "http://127.0.0.1:%d/api/v5/listeners" % b.api_port
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return {x["id"]: x for x in json.loads(r.read())}
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            got = listeners()
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert set(got) == {"tcp:default", "ssl:default", "ws:default", "wss:default"}, got
+    assert got["ws:default"]["bind"] == "127.0.0.1:%d" % ports["ws"]
+    assert got["ws:default"]["status"]["current_connections"] == 1, got["ws:default"]
+    assert got["ws:default"]["status"]["max_connections"] == 100
+    assert got["tcp:default"]["status"]["max_connections"] == "infinity"
+    assert got["ssl:default"]["status"]["current_connections"] == 0
+    assert got["wss:default"]["node_status"][0]["node"]
+    ws.loop_stop()
+    ws.disconnect()
