@@ -1,5 +1,6 @@
 /* api.c — the endpoints: EMQX 5 shapes where EMQX has the endpoint. */
 #include "admin/api.h"
+#include "broker/broker.h"
 #include "broker/worker.h"
 #include "core/err.h"
 
@@ -212,11 +213,30 @@ static void membership(const st_api *api, const st_http_req *req, st_http_resp *
     member_error(resp, st_cluster_join(api->cluster, node, err, sizeof err), err);
 }
 
+/* POST /api/v5/listeners/reload (`ctl listeners reload`): TLS listeners read their
+ * certificate files again; a file that does not load keeps the old ones, 400 says why. */
+static void reload(const st_api *api, st_http_resp *resp)
+{
+    char err[600];
+    int n = api->broker ? st_broker_reload_tls(api->broker, err, sizeof err) : 0;
+    if (n < 0) {
+        error(resp, 400, "BAD_REQUEST", err);
+        return;
+    }
+    sb b = {0};
+    sb_printf(&b, "{\"reloaded\":%d}", n);
+    reply(resp, 200, "application/json", &b);
+}
+
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
 {
     const st_api *api = ctx;
     if (strcmp(req->method, "DELETE") == 0) {
         force_leave(api, req, resp);
+        return;
+    }
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/api/v5/listeners/reload") == 0) {
+        reload(api, resp);
         return;
     }
     if (strcmp(req->method, "POST") == 0) {

@@ -20,7 +20,8 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl cluster routes\n"
             "       starling [-c FILE] ctl cluster join <node>\n"
             "       starling [-c FILE] ctl cluster leave\n"
-            "       starling [-c FILE] ctl cluster force-leave <node>\n",
+            "       starling [-c FILE] ctl cluster force-leave <node>\n"
+            "       starling [-c FILE] ctl listeners [reload]\n",
             first);
 }
 
@@ -116,13 +117,19 @@ static char *api_call(const st_config *c, const char *method, const char *path)
     return body;
 }
 
-static int cluster_routes(const st_config *c)
+/* Ask and print the answer's body (JSON). */
+static int print_call(const st_config *c, const char *method, const char *path)
 {
-    char *body = api_call(c, "GET", "/api/v5/cluster/routes");
+    char *body = api_call(c, method, path);
     if (!body) return 1;
     printf("%s\n", body);
     free(body);
     return 0;
+}
+
+static int cluster_routes(const st_config *c)
+{
+    return print_call(c, "GET", "/api/v5/cluster/routes");
 }
 
 static int cluster_force_leave(const st_config *c, const char *node)
@@ -246,6 +253,10 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "leave") == 0)
         return cluster_membership(c, "/api/v5/cluster/leave", NULL, "Leave");
+    if (argc == 1 && strcmp(argv[0], "listeners") == 0)
+        return print_call(c, "GET", "/api/v5/listeners");
+    if (argc == 2 && strcmp(argv[0], "listeners") == 0 && strcmp(argv[1], "reload") == 0)
+        return print_call(c, "POST", "/api/v5/listeners/reload");
     ctl_usage();
     return 2;
 }

@@ -26,6 +26,7 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log)
     if (!b) return NULL;
     b->cfg = *cfg;
     b->log = log;
+    pthread_mutex_init(&b->reload_lock, NULL);
     b->nw = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (b->nw < 1) b->nw = 1;
     if (b->nw > 64) b->nw = 64;
@@ -64,6 +65,42 @@ static int tls_context(st_broker *b, int li, char *err, size_t errlen)
         return ST_ECONFIG;
     }
     return 0;
+}
+
+int st_broker_reload_tls(st_broker *b, char *err, size_t errlen)
+{
+    st_tls_ctx *fresh[ST_MAX_LISTENERS] = {0};
+    int n = 0, rc = 0;
+    pthread_mutex_lock(&b->reload_lock);
+    for (int li = 0; li < b->cfg.n_listeners && rc == 0; li++) {
+        const st_listener_conf *l = &b->cfg.listeners[li];
+        if (!l->tls) continue;
+        char why[512];
+        fresh[li] = st_tls_ctx_new(&l->tls_opts, why, sizeof why);
+        if (!fresh[li]) {
+            snprintf(err, errlen, "listeners.%s.%s.%s", st_listener_type(l), l->name, why);
+            rc = ST_ECONFIG;
+        }
+        n++;
+    }
+    st_tls_ctx **r = rc ? NULL : realloc(b->retired, (b->nretired + (size_t)n) * sizeof *r);
+    if (!rc && !r) {
+        snprintf(err, errlen, "out of memory");
+        rc = ST_ECONFIG;
+    }
+    for (int li = 0; li < b->cfg.n_listeners; li++) {
+        if (!fresh[li]) continue;
+        if (rc) {
+            st_tls_ctx_free(fresh[li]);
+            continue;
+        }
+        b->retired = r;
+        b->retired[b->nretired++] = __atomic_exchange_n(&b->tls[li], fresh[li], __ATOMIC_ACQ_REL);
+        LOG_INFO(b->log, "listener %s:%s: certificates reloaded",
+                 st_listener_type(&b->cfg.listeners[li]), b->cfg.listeners[li].name);
+    }
+    pthread_mutex_unlock(&b->reload_lock);
+    return rc ? rc : n;
 }
 
 static int open_listeners(st_broker *b, char *err, size_t errlen)
@@ -131,5 +168,9 @@ void st_broker_free(st_broker *b)
     st_retain_free(b->retain);
     for (int li = 0; li < ST_MAX_LISTENERS; li++)
         st_tls_ctx_free(b->tls[li]);
+    for (size_t i = 0; i < b->nretired; i++)
+        st_tls_ctx_free(b->retired[i]);
+    free(b->retired);
+    pthread_mutex_destroy(&b->reload_lock);
     free(b);
 }

@@ -17,6 +17,11 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log);
 int st_broker_start(st_broker *b, char *err, size_t errlen);
 /* Graceful shutdown; returns when every worker has exited. */
 void st_broker_stop(st_broker *b);
+/* Read every TLS listener's certificate, key and CA files again (they may have been
+ * replaced): new connections use them, open ones keep theirs. All or nothing: when one does
+ * not load, every listener keeps what it had and err says which and why. Returns the number
+ * of TLS listeners reloaded, or ST_ECONFIG. Any thread. */
+int st_broker_reload_tls(st_broker *b, char *err, size_t errlen);
 void st_broker_free(st_broker *b);
 
 #endif

@@ -34,7 +34,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     c->proxy_wait = !!w->cfg->listeners[listener].proxy_protocol;
     const st_listener_conf *l = &w->cfg->listeners[listener];
     if (l->tls) {
-        c->tls = st_tls_new(w->b->tls[listener], fd);
+        c->tls = st_tls_new(__atomic_load_n(&w->b->tls[listener], __ATOMIC_ACQUIRE), fd);
         c->tls_hs = 1;
     }
     if (l->ws) c->ws = calloc(1, sizeof *c->ws);

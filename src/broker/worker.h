@@ -115,7 +115,12 @@ struct st_broker {
     st_hlc hlc;          /* versions of retained messages (cluster.md §9.2) */
     uint64_t msg_origin; /* st_msg.origin of messages taken from clients here (0: none kept) */
     atomic_long conns[ST_MAX_LISTENERS];
-    st_tls_ctx *tls[ST_MAX_LISTENERS]; /* listeners.ssl: each one's context (net/tls.h) */
+    /* TLS listeners' contexts (net/tls.h), swapped by st_broker_reload_tls (read atomically);
+     * the ones replaced are freed with the broker (open connections may still hold them) */
+    st_tls_ctx *tls[ST_MAX_LISTENERS];
+    st_tls_ctx **retired;
+    size_t nretired;
+    pthread_mutex_t reload_lock;
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
     atomic_int no_quorum;  /* the cluster's registry cannot be reached (a minority side) */

@@ -311,3 +311,48 @@ def test_the_http_api_over_https(broker_factory, certs):
         except ConnectionResetError:
             pass
     wait_log(b, "HTTPS: handshake failed")
+
+
+def test_certificates_are_reloaded_without_dropping_connections(broker_factory, certs, tmp_path):
+    """`starling ctl listeners reload` (POST /api/v5/listeners/reload): new connections get
+    the replaced certificate, an open one goes on; a file that does not load is refused with
+    its reason and the last good certificate stays."""
+    import hashlib
+    import shutil
+    from clusterlib import ctl
+    d = str(tmp_path)
+    live_crt, live_key = os.path.join(d, "live.pem"), os.path.join(d, "live.key")
+    shutil.copy(certs("server.pem"), live_crt)
+    shutil.copy(certs("server.key"), live_key)
+    port = free_port()
+    b = broker_factory({"listeners.ssl.default.bind": "127.0.0.1:%d" % port,
+                        "listeners.ssl.default.ssl_options.certfile": live_crt,
+                        "listeners.ssl.default.ssl_options.keyfile": live_key}).start()
+
+    def open_conn(cid):
+        s = client_ctx(certs).wrap_socket(socket.create_connection(("127.0.0.1", port),
+                                                                   timeout=10),
+                                          server_hostname="localhost")
+        s.sendall(connect_packet(cid))
+        assert s.recv(4) == b"\x20\x02\x00\x00"
+        return s, hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+    old_conn, old_fp = open_conn("before")
+    make_cert(os.path.dirname(certs("ca.pem")), "ca", "server2", "localhost",
+              "IP:127.0.0.1,DNS:localhost")
+    shutil.copy(certs("server2.pem"), live_crt)
+    shutil.copy(certs("server2.key"), live_key)
+    r = ctl(b, "listeners", "reload")
+    assert r.returncode == 0 and '"reloaded":1' in r.stdout, r.stdout + r.stderr
+    new_conn, new_fp = open_conn("after")
+    assert new_fp != old_fp
+    old_conn.sendall(b"\xc0\x00")  # PINGREQ on the connection opened before
+    assert old_conn.recv(2) == b"\xd0\x00"
+    with open(live_crt, "w") as f:
+        f.write("not a certificate\n")
+    r = ctl(b, "listeners", "reload")
+    assert r.returncode != 0 and "ssl_options.certfile" in r.stderr, r.stdout + r.stderr
+    third, fp = open_conn("still")
+    assert fp == new_fp
+    for s in (old_conn, new_conn, third):
+        s.close()
