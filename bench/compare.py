@@ -65,6 +65,19 @@ SCENARIOS = {
     "connect-64": (["conn", "-c", "15000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
                     "--conn-inflight", "64"], "connect.rate_per_s", None),
 }
+# Transports (docs/transports.md): the same workloads over TLS and WebSocket, against
+# mosquitto's TLS and websockets listeners with the same certificate (made for the run).
+TRANSPORT = {"tls-p2p": "tls", "tls-fanout": "tls", "ws-p2p": "ws", "ws-fanout": "ws",
+             "tls-connect": "tls", "tls-idle": "tls"}
+SCENARIOS.update({
+    "tls-p2p": (SCENARIOS["p2p"][0], "rate_per_s", 3.0),
+    "tls-fanout": (SCENARIOS["fanout"][0], "rate_per_s", 5.0),
+    "ws-p2p": (SCENARIOS["p2p"][0], "rate_per_s", 3.0),
+    "ws-fanout": (SCENARIOS["fanout"][0], "rate_per_s", 3.0),
+    # full handshakes (RSA 2048): far slower than plain connects, so fewer of them
+    "tls-connect": (["conn", "-c", "3000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
+                     "--conn-inflight", "256"], "connect.rate_per_s", 2.0),
+})
 LATENCY_ARGS = ["pubsub", "--pubs", "200", "--subs", "200", "-t", "lat/%i", "--sub-topic",
                 "lat/%i", "-q", "1", "-s", "16", "--inflight", "10"]
 # instructions per delivered message: (bench arguments without -n, messages per publisher)
@@ -94,9 +107,11 @@ if SMOKE:
     ROUNDS, DURATION, IDLE_CONNS, IDLE_HOLD, SCALE_HOLD = 1, 1.0, 40, 2.0, 3.0
     SCALE_NOFILE = SCALE_NOFILE or 128
 
-MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "xnode"}
+MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "xnode",
+                     "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
-         "connect-64", "idle", "instr", "scale", "xnode"]
+         "connect-64", "idle", "instr", "scale", "xnode", "tls-p2p", "tls-fanout", "ws-p2p",
+         "ws-fanout", "tls-connect", "tls-idle"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
 # which has no cluster). Throughput at full speed, then latency at a moderate offered rate
@@ -123,7 +138,7 @@ class Broker:
     """One broker process, configured so that its limits do not cap the scenario."""
 
     def __init__(self, kind, workdir, callgrind=None, nofile=0, host="0.0.0.0", port=None,
-                 cluster="", api="127.0.0.1:0", tuned=False):
+                 cluster="", api="127.0.0.1:0", tuned=False, transport="tcp"):
         self.kind, self.dir, self.port = kind, workdir, port or free_port()
         self.auto_port = port is None  # free_port()'s pick can be taken before the broker binds
         self.callgrind = callgrind  # output file: run under valgrind --tool=callgrind
@@ -132,6 +147,7 @@ class Broker:
         self.cluster = cluster  # extra config lines: node name, cluster port, seeds
         self.api = api  # dashboard.listeners.http.bind (ctl talks to it)
         self.tuned = tuned  # queues and windows lifted; else both brokers as shipped
+        self.transport = transport  # tcp, tls, ws: what self.port speaks
 
     def _limits(self):
         if self.nofile:
@@ -165,23 +181,34 @@ class Broker:
             data = tempfile.mkdtemp(prefix="data-", dir=self.dir)  # every run starts clean
             conf = os.path.join(data, "starling.conf")
             self.log_path = os.path.join(data, "starling.log")
+            tcp_port = self.port if self.transport == "tcp" else free_port()
             with open(conf, "w") as f:
                 f.write('node.data_dir = "%s"\nlog.level = warning\n'
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
                         'listeners.tcp.default.bind = "%s:%d"\n'
                         'dashboard.listeners.http.bind = "%s"\n%s%s\n' %
-                        (data, data, self.host, self.port, self.api,
+                        (data, data, self.host, tcp_port, self.api,
                          "mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000\n"
                          if self.tuned else "",
                          self.cluster or 'cluster.listen = "127.0.0.1:0"'))
+                if self.transport == "tls":
+                    f.write('listeners.ssl.default { bind = "%s:%d", ssl_options { certfile = '
+                            '"%s", keyfile = "%s" } }\n' % ((self.host, self.port) + certs(self.dir)))
+                elif self.transport == "ws":
+                    f.write('listeners.ws.default.bind = "%s:%d"\n' % (self.host, self.port))
             self.conf = conf
             cmd = [STARLING, "-c", conf, "foreground"]
         else:
             conf = os.path.join(self.dir, "mosquitto.conf")
             with open(conf, "w") as f:
-                f.write("listener %d 0.0.0.0\nallow_anonymous true\npersistence false\n"
+                f.write("listener %d 0.0.0.0\n" % self.port)
+                if self.transport == "tls":
+                    f.write("certfile %s\nkeyfile %s\n" % certs(self.dir))
+                elif self.transport == "ws":
+                    f.write("protocol websockets\n")
+                f.write("allow_anonymous true\npersistence false\n"
                         "log_type error\nlog_dest stderr\nset_tcp_nodelay true\n"
-                        "max_connections -1\n" % self.port)
+                        "max_connections -1\n")
                 if self.tuned:
                     f.write("max_queued_messages 100000\nmax_inflight_messages 1000\n")
                 if self.callgrind:  # keep root, so valgrind can write its output file
@@ -210,6 +237,29 @@ class Broker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def certs(d):
+    """A self-signed certificate and key for the run's TLS listeners (made once in d)."""
+    crt, key = os.path.join(d, "bench-cert.pem"), os.path.join(d, "bench-key.pem")
+    if not os.path.exists(crt):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=localhost", "-keyout", key, "-out", crt], check=True,
+                       capture_output=True)
+    return crt, key
+
+
+def transport_of(name, kind):
+    """Debian's mosquitto 2.0.11 is built without libwebsockets (its websockets listener
+    exits with "Unable to start any listening sockets"): for the ws scenarios it serves plain
+    TCP, its fastest transport, so the ratio is a lower bound of the one against its
+    WebSocket listener."""
+    t = TRANSPORT.get(name, "tcp")
+    return "tcp" if t == "ws" and kind == "mosquitto" else t
+
+
+def transport_flags(transport):
+    return {"tls": ("--tls",), "ws": ("--ws",)}.get(transport, ())
 
 
 def wait_port(port, proc, timeout, host="127.0.0.1"):
@@ -269,9 +319,11 @@ def measured(b, fn):
 
 def throughput(name, kind, tmp, ctx):
     args, _, _ = SCENARIOS[name]
-    extra = () if name.startswith("connect") else ("-d", str(DURATION))
+    extra = () if "connect" in name else ("-d", str(DURATION))
+    t = transport_of(name, kind)
+    extra += transport_flags(t)
     return with_broker(kind, tmp, lambda b: measured(b, lambda: run_bench(args, b.port, extra)),
-                       tuned=ctx["tuned"])
+                       tuned=ctx["tuned"], transport=t)
 
 
 def latency(kind, tmp, ctx):
@@ -355,12 +407,13 @@ def xnode(kind, tmp, ctx):
             n.stop()
 
 
-def idle(kind, tmp, ctx):
+def idle(kind, tmp, ctx, transport="tcp"):
     """Broker RSS per connection: IDLE_CONNS connections with one subscription each."""
     def fn(b):
         base = b.rss_kb()
         cmd = bench_cmd(["conn", "-c", str(IDLE_CONNS), "--procs", "2", "--ifaddr", IFADDR,
-                         "-t", "idle/%i", "-d", str(IDLE_HOLD)], b.port)
+                         "-t", "idle/%i", "-d", str(IDLE_HOLD)], b.port,
+                        transport_flags(transport))
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(IDLE_HOLD * 0.8)
         rss = b.rss_kb()
@@ -369,7 +422,7 @@ def idle(kind, tmp, ctx):
         ok = res["connect"]["ok"]
         return ({"rss_kb": rss, "base_kb": base, "conns": ok, "failed": res["connect"]["failed"],
                  "bytes_per_conn": (rss - base) * 1024 / max(ok, 1)}, " ".join(cmd))
-    return with_broker(kind, tmp, fn)
+    return with_broker(kind, tmp, fn, transport=transport)
 
 
 def callgrind_total(path):
@@ -433,13 +486,13 @@ def scale(kind, tmp, ctx):
 # ---- driving and reporting ------------------------------------------------------------
 
 def summary(name, res):
-    if name in ("idle", "scale", "instr"):
+    if name in ("idle", "tls-idle", "scale", "instr"):
         return res
     if name == "xnode" and "at_rate" in res:
         out = summary("p2p", res)
         out["at_rate"] = summary("p2p", res["at_rate"])
         return out
-    if name.startswith("connect"):
+    if "connect" in name:
         return {"rate_per_s": res["connect"]["rate_per_s"], "p99_us": res["connect"]["p99_us"],
                 "ok": res["connect"]["ok"], "failed": res["connect"]["failed"]}
     out = {k: res.get(k) for k in ("rate_per_s", "sent", "received", "lost", "duplicated",
@@ -487,7 +540,7 @@ def rows_for(name, results):
     s, m = results["starling"], results["mosquitto"]
     if name in SCENARIOS:
         _, key, target = SCENARIOS[name]
-        if name.startswith("connect"):
+        if "connect" in name:
             note = "p99 %.0f / %.0f µs" % (med([r["connect"]["p99_us"] for r in s]),
                                           med([r["connect"]["p99_us"] for r in m]))
             return [ratio_row(name, key, med([dig(r, key) for r in s]),
@@ -513,7 +566,7 @@ def rows_for(name, results):
         if not healthy:
             row["met"] = False
         return [row]
-    if name == "idle":
+    if name in ("idle", "tls-idle"):
         return [ratio_row(name, "bytes/conn", med([r["bytes_per_conn"] for r in s]),
                           med([r["bytes_per_conn"] for r in m]), 1.0, better_low=True,
                           note="%d / %d connections" % (s[0]["conns"], m[0]["conns"]))]
@@ -599,6 +652,8 @@ def machine():
 def run_one(name, kind, tmp, ctx):
     if name in SCENARIOS:
         return throughput(name, kind, tmp, ctx)
+    if name == "tls-idle":
+        return idle(kind, tmp, ctx, transport="tls")
     return {"latency": latency, "idle": idle, "instr": instr, "scale": scale,
             "xnode": xnode}[name](kind, tmp, ctx)
 

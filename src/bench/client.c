@@ -9,6 +9,8 @@
 #include "bench/client.h"
 #include "core/err.h"
 #include "mqtt/mqtt.h"
+#include "net/tls.h"
+#include "net/ws.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -121,14 +123,113 @@ static void send_connect(bench_worker *w, bench_conn *c)
     c->state = BC_CONNACK;
 }
 
+/* ---- the transport: plain, TLS, WebSocket (--tls, --ws) ---- */
+
+/* Bytes read: > 0, 0 closed, ST_EAGAIN, another < 0 an error. */
+static ssize_t raw_read(bench_conn *c, uint8_t *buf, size_t cap)
+{
+    if (c->tls) return st_tls_read(c->tls, buf, cap);
+    ssize_t n = recv(c->fd, buf, cap, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return ST_EAGAIN;
+    return n < 0 ? ST_EIO : n;
+}
+
+/* Bytes written: > 0, ST_EAGAIN, another < 0 an error. */
+static ssize_t raw_write(bench_conn *c, const uint8_t *p, size_t n)
+{
+    ssize_t k;
+    if (c->tls) {
+        struct iovec v = {(void *)p, n};
+        k = st_tls_writev(c->tls, &v, 1);
+    } else {
+        k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return ST_EAGAIN;
+    return k < 0 ? ST_EIO : k;
+}
+
+static int grow(uint8_t **buf, uint32_t *cap, uint32_t need)
+{
+    if (need <= *cap) return 0;
+    uint32_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p) return ST_ENOMEM;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Queue framed (or raw: the upgrade request) bytes, written before anything else. */
+static int ws_queue(bench_conn *c, const uint8_t *p, uint32_t n)
+{
+    if (grow(&c->ws_out, &c->ws_out_cap, c->ws_out_len + n) < 0) return ST_ENOMEM;
+    memcpy(c->ws_out + c->ws_out_len, p, n);
+    c->ws_out_len += n;
+    return 0;
+}
+
+/* A client frame: masked, with the key 0 (any 32-bit key is allowed; this one leaves the
+ * payload as it is). */
+static int ws_queue_frame(bench_conn *c, uint8_t op, const uint8_t *p, uint32_t n)
+{
+    uint8_t h[ST_WS_MAX_HEADER];
+    size_t hl = st_ws_frame_header(h, op, n);
+    h[1] |= 0x80;
+    memset(h + hl, 0, 4);
+    if (ws_queue(c, h, (uint32_t)hl + 4) < 0) return ST_ENOMEM;
+    return ws_queue(c, p, n);
+}
+
+static void send_upgrade(bench_worker *w, bench_conn *c)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+                     w->cfg->ws_path ? w->cfg->ws_path : "/mqtt", w->cfg->host);
+    if (n < 0 || (size_t)n >= sizeof req || ws_queue(c, (const uint8_t *)req, (uint32_t)n) < 0)
+        return drop(w, c, DROP_IO);
+    c->state = BC_WS;
+    bench_worker_dirty(w, c);
+}
+
+/* The transport is up (TCP, and TLS when asked): the upgrade, or CONNECT. */
+static void transport_up(bench_worker *w, bench_conn *c)
+{
+    if (set_events(w, c, 0) < 0) return bench_conn_close(w, c, 0);
+    if (w->cfg->ws)
+        send_upgrade(w, c);
+    else
+        send_connect(w, c);
+    if (c->state != BC_CLOSED) bench_conn_flush(w, c);
+}
+
+static void tls_step(bench_worker *w, bench_conn *c)
+{
+    char why[256];
+    int rc = st_tls_handshake(c->tls, why, sizeof why);
+    if (rc < 0) return drop(w, c, DROP_IO);
+    if (rc == 0) {
+        if (set_events(w, c, st_tls_wants(c->tls) == 2) < 0) bench_conn_close(w, c, 0);
+        return;
+    }
+    transport_up(w, c);
+}
+
 static void on_tcp_connected(bench_worker *w, bench_conn *c)
 {
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
         return bench_conn_close(w, c, 0);
-    if (set_events(w, c, 0) < 0) return bench_conn_close(w, c, 0);
-    send_connect(w, c);
+    if (!w->cfg->tls) return transport_up(w, c);
+    c->tls = st_tls_client(w->tls, c->fd);
+    if (!c->tls) return bench_conn_close(w, c, 0);
+    c->state = BC_TLS;
+    tls_step(w, c);
 }
 
 int bench_conn_open(bench_worker *w, bench_conn *c)
@@ -393,21 +494,95 @@ static int parse(bench_worker *w, bench_conn *c, uint32_t len, int64_t t)
     return 0;
 }
 
+/* The server's answer to the upgrade: 1 done (what follows stays in ws_in), 0 more, -1. */
+static int ws_answer(bench_conn *c)
+{
+    uint8_t *end = memmem(c->ws_in, c->ws_in_len, "\r\n\r\n", 4);
+    if (!end) return c->ws_in_len > 8192 ? -1 : 0;
+    if (c->ws_in_len < 12 || memcmp(c->ws_in, "HTTP/1.1 101", 12) != 0) return -1;
+    uint32_t head = (uint32_t)(end + 4 - c->ws_in);
+    memmove(c->ws_in, c->ws_in + head, c->ws_in_len - head);
+    c->ws_in_len -= head;
+    return 1;
+}
+
+/* Server frames out of ws_in: binary payloads appended to the scratch buffer after *have
+ * (while they fit), pings answered. 0, or -1 (a protocol error, or a close). */
+static int ws_unframe(bench_worker *w, bench_conn *c, uint32_t *have)
+{
+    uint32_t off = 0;
+    while (off + 2 <= c->ws_in_len) {
+        const uint8_t *f = c->ws_in + off;
+        uint64_t len = f[1] & 0x7F;
+        uint32_t hl = 2;
+        if (f[1] & 0x80) return -1; /* a server's frames are not masked */
+        if (len == 126) {
+            if (off + 4 > c->ws_in_len) break;
+            len = (uint64_t)f[2] << 8 | f[3];
+            hl = 4;
+        } else if (len == 127) {
+            if (off + 10 > c->ws_in_len) break;
+            len = 0;
+            for (int i = 0; i < 8; i++)
+                len = len << 8 | f[2 + i];
+            hl = 10;
+        }
+        if (off + hl + len > c->ws_in_len) break;
+        uint8_t op = f[0] & 0x0F;
+        if (op == ST_WS_CLOSE) return -1;
+        if (op == ST_WS_PING && ws_queue_frame(c, ST_WS_PONG, f + hl, (uint32_t)len) < 0) return -1;
+        if (op == ST_WS_BINARY || op == ST_WS_CONT) {
+            if (*have + len > w->scratch_cap) break; /* the next round */
+            memcpy(w->scratch + *have, f + hl, len);
+            *have += (uint32_t)len;
+        }
+        off += hl + (uint32_t)len;
+    }
+    memmove(c->ws_in, c->ws_in + off, c->ws_in_len - off);
+    c->ws_in_len -= off;
+    return 0;
+}
+
+static void on_readable_ws(bench_worker *w, bench_conn *c)
+{
+    for (int round = 0; round < READ_ROUNDS; round++) {
+        if (grow(&c->ws_in, &c->ws_in_cap, c->ws_in_len + 65536) < 0) return drop(w, c, DROP_IO);
+        ssize_t n = raw_read(c, c->ws_in + c->ws_in_len, c->ws_in_cap - c->ws_in_len);
+        if (n == 0) return drop(w, c, DROP_CLOSED);
+        if (n == ST_EAGAIN) return;
+        if (n < 0) return drop(w, c, DROP_IO);
+        c->ws_in_len += (uint32_t)n;
+        if (c->state == BC_WS) {
+            int rc = ws_answer(c);
+            if (rc < 0) return drop(w, c, DROP_PROTO);
+            if (rc == 0) continue;
+            send_connect(w, c);
+            if (c->state == BC_CLOSED) return;
+        }
+        for (;;) { /* until ws_in holds no whole frame */
+            uint32_t have = c->in_len, before = c->ws_in_len;
+            if (have) memcpy(w->scratch, c->in, have);
+            if (ws_unframe(w, c, &have) < 0) return drop(w, c, DROP_PROTO);
+            if (have != c->in_len && parse(w, c, have, bench_now_ns()) < 0) return;
+            if (c->ws_in_len == before) break;
+        }
+        if (c->ws_out_len > c->ws_out_off) bench_worker_dirty(w, c);
+    }
+}
+
 static void on_readable(bench_worker *w, bench_conn *c)
 {
+    if (w->cfg->ws) return on_readable_ws(w, c);
     for (int round = 0; round < READ_ROUNDS; round++) {
         uint32_t have = c->in_len;
         if (have) memcpy(w->scratch, c->in, have);
-        ssize_t n = recv(c->fd, w->scratch + have, w->scratch_cap - have, MSG_DONTWAIT);
+        ssize_t n = raw_read(c, w->scratch + have, w->scratch_cap - have);
         if (n == 0) return drop(w, c, DROP_CLOSED);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) drop(w, c, DROP_IO);
-            return;
-        }
+        if (n == ST_EAGAIN) return;
+        if (n < 0) return drop(w, c, DROP_IO);
         uint32_t room = w->scratch_cap - have;
         if (parse(w, c, have + (uint32_t)n, bench_now_ns()) < 0) return;
-        if ((uint32_t)n < room) return;
+        if ((uint32_t)n < room && !c->tls) return; /* TLS: a record at a time */
     }
 }
 
@@ -418,6 +593,7 @@ void bench_conn_event(bench_worker *w, bench_conn *c, uint32_t events)
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_tcp_connected(w, c);
         return;
     }
+    if (c->state == BC_TLS) return tls_step(w, c);
     if ((events & EPOLLOUT) && bench_conn_flush(w, c) < 0) return;
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(w, c);
 }
@@ -467,16 +643,45 @@ int bench_conn_publish(bench_worker *w, bench_conn *c)
     return 0;
 }
 
+/* Write ws_out (framed bytes); 1 all written, 0 the socket is full, -1 dropped. */
+static int write_framed(bench_worker *w, bench_conn *c)
+{
+    while (c->ws_out_off < c->ws_out_len) {
+        ssize_t n = raw_write(c, c->ws_out + c->ws_out_off, c->ws_out_len - c->ws_out_off);
+        if (n == ST_EAGAIN) {
+            if (!c->wait_out) set_events(w, c, 1);
+            return 0;
+        }
+        if (n < 0) {
+            drop(w, c, DROP_IO);
+            return -1;
+        }
+        c->ws_out_off += (uint32_t)n;
+    }
+    c->ws_out_off = c->ws_out_len = 0;
+    return 1;
+}
+
 int bench_conn_flush(bench_worker *w, bench_conn *c)
 {
+    if (w->cfg->ws) { /* what is queued goes out as one binary frame */
+        int rc = write_framed(w, c);
+        if (rc <= 0) return rc < 0 ? ST_EIO : 0;
+        if (c->state == BC_WS) return 0; /* the upgrade's answer first */
+        if (c->out_len > c->out_off &&
+            ws_queue_frame(c, ST_WS_BINARY, c->out + c->out_off, c->out_len - c->out_off) < 0) {
+            drop(w, c, DROP_IO);
+            return ST_ENOMEM;
+        }
+        c->out_off = c->out_len;
+        rc = write_framed(w, c);
+        if (rc <= 0) return rc < 0 ? ST_EIO : 0;
+    }
     while (c->out_off < c->out_len) {
-        ssize_t n =
-            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = raw_write(c, c->out + c->out_off, c->out_len - c->out_off);
         if (n > 0) {
             c->out_off += (uint32_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        } else if (n == ST_EAGAIN) {
             if (!c->wait_out) set_events(w, c, 1);
             return 0;
         } else {
@@ -503,22 +708,25 @@ void bench_conn_close(bench_worker *w, bench_conn *c, int graceful)
     if (c->fd >= 0) {
         if (graceful && c->state == BC_READY) {
             mqtt_packet p = {.type = MQTT_DISCONNECT};
-            if (queue_packet(w, c, &p) == 0)
-                (void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                            MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (queue_packet(w, c, &p) == 0 && !w->cfg->ws)
+                (void)!raw_write(c, c->out + c->out_off, c->out_len - c->out_off);
         }
+        st_tls_free(c->tls);
+        c->tls = NULL;
         close(c->fd); /* also leaves the epoll set */
     }
     c->fd = -1;
     c->state = BC_CLOSED;
     c->out_off = c->out_len = c->in_len = 0;
+    c->ws_in_len = c->ws_out_off = c->ws_out_len = 0;
     if (!c->resolved) bench_worker_resolved(w, c, 0);
     if (c->role == BENCH_ROLE_PUB) bench_worker_check_done(w, c);
 }
 
 void bench_conn_tick(bench_worker *w, bench_conn *c)
 {
-    if (c->state == BC_TCP || c->state == BC_CONNACK || c->state == BC_SUBACK) {
+    if (c->state == BC_TCP || c->state == BC_TLS || c->state == BC_WS || c->state == BC_CONNACK ||
+        c->state == BC_SUBACK) {
         if (w->now - c->t_start > (int64_t)(w->cfg->connect_timeout_s * 1e9))
             drop(w, c, DROP_TIMEOUT);
         return;
@@ -533,6 +741,9 @@ void bench_conn_tick(bench_worker *w, bench_conn *c)
 
 void bench_conn_release(bench_conn *c)
 {
+    st_tls_free(c->tls);
+    free(c->ws_in);
+    free(c->ws_out);
     free(c->in);
     free(c->out);
     free(c->topic);

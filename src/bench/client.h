@@ -9,12 +9,15 @@
 #include "bench/opts.h"
 #include "bench/plan.h"
 #include "bench/shared.h"
+#include "net/tls.h"
 
 #include <stdint.h>
 
 enum bench_conn_state {
     BC_IDLE,    /* not started */
     BC_TCP,     /* non-blocking connect in progress */
+    BC_TLS,     /* --tls: the handshake */
+    BC_WS,      /* --ws: the upgrade request sent, its answer awaited */
     BC_CONNACK, /* CONNECT sent */
     BC_SUBACK,  /* SUBSCRIBE sent */
     BC_READY,
@@ -46,6 +49,12 @@ typedef struct bench_conn {
     int64_t next_due;
     /* subscriber */
     uint32_t pair_first, pair_count;
+    /* --tls, --ws */
+    st_tls *tls;
+    uint8_t *ws_in; /* bytes read that are not a whole frame yet (first: the 101 answer) */
+    uint32_t ws_in_len, ws_in_cap;
+    uint8_t *ws_out; /* framed bytes not written yet */
+    uint32_t ws_out_off, ws_out_len, ws_out_cap;
 } bench_conn;
 
 typedef struct bench_worker {
@@ -66,6 +75,7 @@ typedef struct bench_worker {
     uint8_t *scratch;
     uint32_t scratch_cap;
     uint8_t *payload; /* payload template: zero padding after the 16-byte header */
+    st_tls_ctx *tls;  /* --tls: the client context */
     bench_conn **dirty, **ready, **heap;
     uint32_t ndirty, nready, nheap;
 } bench_worker;

@@ -56,6 +56,9 @@ static const opt_def opt_table[] = {
     {NULL, "--fail-on-loss", OPT_FLAG, OFF(fail_on_loss), 0, 0},
     {"-Q", "--quiet", OPT_FLAG, OFF(quiet), 0, 0},
     {NULL, "--progress", OPT_FLAG, OFF(progress), 0, 0},
+    {NULL, "--tls", OPT_FLAG, OFF(tls), 0, 0},
+    {NULL, "--ws", OPT_FLAG, OFF(ws), 0, 0},
+    {NULL, "--ws-path", OPT_STR, OFF(ws_path), 0, 0},
 };
 #undef OFF
 
@@ -92,6 +95,8 @@ void bench_usage(FILE *f)
           "  -u, --username U  -P, --password P\n"
           "      --json               one JSON object on stdout instead of the summary\n"
           "      --fail-on-loss       exit 1 when messages were lost\n"
+          "      --tls  --ws          MQTT over TLS (the server's certificate is not checked),\n"
+          "                           over WebSocket (--ws-path, /mqtt), or both: wss\n"
           "  -Q, --quiet              no progress lines   --progress: even when not a tty\n",
           f);
 }

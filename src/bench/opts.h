@@ -51,7 +51,9 @@ typedef struct bench_cfg {
     char prefix_buf[32];
     const char *username, *password;
     int json, fail_on_loss, quiet, progress;
-    uint32_t run_tag; /* 12 bits, tags this run's payloads */
+    int tls, ws;         /* --tls, --ws: MQTT over TLS, WebSocket, or both (wss) */
+    const char *ws_path; /* --ws-path (/mqtt) */
+    uint32_t run_tag;    /* 12 bits, tags this run's payloads */
 } bench_cfg;
 
 /* Parse argv (argv[0] == "bench", argv[1] the scenario). Returns 0, 1 when help was

@@ -6,6 +6,7 @@
  * Nothing here is shared with another thread except the counters in its own slot. */
 #include "bench/client.h"
 #include "core/err.h"
+#include "net/tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,8 @@ static int worker_init(bench_worker *w)
     w->scratch_cap = SCRATCH_BYTES;
     w->payload = calloc(1, cfg->payload);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    char err[256];
+    if (cfg->tls && !(w->tls = st_tls_client_ctx_new(err, sizeof err))) return ST_ENOMEM;
     if (!w->conns || !w->dirty || !w->ready || !w->heap || !w->scratch || !w->payload ||
         w->epfd < 0)
         return ST_ENOMEM;
@@ -353,6 +356,7 @@ static void worker_free(bench_worker *w)
     free(w->heap);
     free(w->scratch);
     free(w->payload);
+    st_tls_ctx_free(w->tls);
 }
 
 int bench_worker_run(const bench_cfg *cfg, const bench_plan *plan, bench_shared *sh,

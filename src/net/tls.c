@@ -164,6 +164,34 @@ st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
     return c;
 }
 
+st_tls_ctx *st_tls_client_ctx_new(char *err, size_t errlen)
+{
+    st_tls_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ERR_clear_error();
+    c->ssl = SSL_CTX_new(TLS_client_method());
+    if (!c->ssl) {
+        fail(c, err, errlen, "cannot create a TLS context", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION);
+    SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
+    static const unsigned char mqtt[] = "\x04mqtt";
+    SSL_CTX_set_alpn_protos(c->ssl, mqtt, sizeof mqtt - 1);
+    return c;
+}
+
+st_tls *st_tls_client(st_tls_ctx *ctx, int fd)
+{
+    st_tls *t = st_tls_new(ctx, fd);
+    if (t) SSL_set_connect_state(t->ssl);
+    return t;
+}
+
 void st_tls_ctx_free(st_tls_ctx *c)
 {
     if (!c) return;

@@ -34,6 +34,11 @@ typedef struct st_tls st_tls;
 st_tls_ctx *st_tls_ctx_new(const st_tls_opts *opts, char *err, size_t errlen);
 void st_tls_ctx_free(st_tls_ctx *ctx);
 
+/* A client context (the load generator's): TLS 1.2 and 1.3, ALPN "mqtt", the server's
+ * certificate not checked. NULL with the reason in err. */
+st_tls_ctx *st_tls_client_ctx_new(char *err, size_t errlen);
+/* A client side connection on fd (non-blocking), for st_tls_client_ctx_new's context. */
+st_tls *st_tls_client(st_tls_ctx *ctx, int fd);
 /* A server side connection on fd (non-blocking); NULL when out of memory. */
 st_tls *st_tls_new(st_tls_ctx *ctx, int fd);
 void st_tls_free(st_tls *t);
