@@ -246,6 +246,10 @@ def certs(d):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                         "-subj", "/CN=localhost", "-keyout", key, "-out", crt], check=True,
                        capture_output=True)
+        # mosquitto started as root reads them as its own user: a throwaway key, readable
+        os.chmod(d, 0o755)
+        for f in (crt, key):
+            os.chmod(f, 0o644)
     return crt, key
 
 

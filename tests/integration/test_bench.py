@@ -126,3 +126,51 @@ def test_compare_smoke(tmp_path):
     text = open(tmp_path / md).read()
     assert "| scenario | figure |" in text and "Machine:" in text
     assert "at the default config" in text and "tuned" in text
+
+
+@pytest.mark.starling_only("Starling's TLS and WebSocket listeners")
+@pytest.mark.parametrize("flags", [["--tls"], ["--ws"], ["--tls", "--ws"]],
+                         ids=["tls", "ws", "wss"])
+def test_pubsub_over_tls_and_websocket(broker_factory, tmp_path, flags):
+    """--tls, --ws and both: the same exact accounting as over TCP."""
+    from conftest import free_port
+    d = str(tmp_path)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem"], cwd=d,
+                   check=True, capture_output=True)
+    kind = {("--tls",): "ssl", ("--ws",): "ws", ("--tls", "--ws"): "wss"}[tuple(flags)]
+    port = free_port()
+    conf = {"listeners.%s.default.bind" % kind: "127.0.0.1:%d" % port}
+    if "--tls" in flags:
+        conf["listeners.%s.default.ssl_options.certfile" % kind] = os.path.join(d, "cert.pem")
+        conf["listeners.%s.default.ssl_options.keyfile" % kind] = os.path.join(d, "key.pem")
+    b = broker_factory(conf).start()
+    rc, r = bench(b, "pubsub", "--pubs", "4", "--subs", "4", "-t", "bench/x/%i", "-q", "1",
+                  "--inflight", "5", "-n", "50", "-s", "3000", "--fail-on-loss", *flags,
+                  port=port)
+    assert rc == 0, r
+    assert_exact(r, 200, 200)
+
+
+def test_compare_smoke_transports(tmp_path):
+    """bench/compare.sh's transport scenarios in SMOKE mode: TLS against mosquitto's TLS
+    listener (same certificate), WebSocket (against mosquitto's plain TCP: Debian's mosquitto
+    has no websockets), and TLS handshakes; each lands in the table with both figures."""
+    if not os.access(STARLING_BIN, os.X_OK):
+        pytest.skip("no starling binary at %s" % STARLING_BIN)
+    names = ["tls-p2p", "ws-fanout", "tls-connect"]
+    env = dict(os.environ, SMOKE="1", STARLING_BIN=STARLING_BIN, RESULTS_DIR=str(tmp_path),
+               OUT="smoke", CONFIGS="defaults")
+    p = subprocess.run(["bash", os.path.join(REPO, "bench", "compare.sh"), *names], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=55)
+    assert p.returncode == 0, p.stdout[-4000:]
+    [md] = [f for f in os.listdir(tmp_path) if f.endswith(".md")]
+    with open(tmp_path / md.replace(".md", ".json")) as f:
+        res = json.load(f)
+    rows = {r["scenario"]: r for rs in res["rows"].values() for r in rs}
+    assert set(rows) == set(names), rows
+    for r in rows.values():
+        assert r["starling"] > 0 and r["mosquitto"] > 0, r
+    for name in ("tls-p2p", "ws-fanout"):
+        run = res["runs"]["defaults"][name]["starling"][0]
+        assert run["received"] == run["expected"] and run["lost"] == 0, run
