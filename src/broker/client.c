@@ -41,8 +41,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     if ((l->tls && !c->tls) || (l->ws && !c->ws)) {
         st_tls_free(c->tls);
         free(c->ws);
-        close(fd);
-        free(c);
+        free(c); /* the caller closes fd */
         return NULL;
     }
     st_client_adopt(w, c);

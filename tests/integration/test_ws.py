@@ -353,3 +353,18 @@ def test_the_api_lists_every_listener_with_its_connections(broker_factory, tmp_p
     assert got["wss:default"]["node_status"][0]["node"]
     ws.loop_stop()
     ws.disconnect()
+
+
+def test_max_connections_holds_on_a_websocket_listener(broker_factory):
+    """listeners.ws.<name>.max_connections, as on TCP: past it a connection is refused."""
+    b = ws_broker(broker_factory, **{"listeners.ws.default.max_connections": 1})
+    first = paho_ws(b.ws_port, "first")
+    s = socket.create_connection(("127.0.0.1", b.ws_port), timeout=10)
+    try:
+        assert s.recv(64) == b""  # closed at once, before any upgrade
+    except ConnectionResetError:
+        pass
+    s.close()
+    first.publish("still/here", b"1", qos=1).wait_for_publish(10)
+    first.loop_stop()
+    first.disconnect()
