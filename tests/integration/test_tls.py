@@ -28,7 +28,7 @@ def make_ca(d, name):
             "/CN=%s" % name, "-keyout", name + ".key", "-out", name + ".pem", cwd=d)
 
 
-def make_cert(d, ca, name, cn, san=None):
+def make_cert(d, ca, name, cn, san=None, days="2"):
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % cn, "-keyout",
             name + ".key", "-out", name + ".csr", cwd=d)
     ext = []
@@ -37,7 +37,7 @@ def make_cert(d, ca, name, cn, san=None):
             f.write("subjectAltName=%s\n" % san)
         ext = ["-extfile", name + ".ext"]
     openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-days", "2", "-out", name + ".pem", *ext, cwd=d)
+            "-CAcreateserial", "-days", days, "-out", name + ".pem", *ext, cwd=d)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,7 @@ def certs(tmp_path_factory):
     make_cert(d, "ca", "server", "localhost", "IP:127.0.0.1,DNS:localhost")
     make_cert(d, "ca", "client", "client1")
     make_cert(d, "other-ca", "stranger", "stranger")
+    make_cert(d, "ca", "expired", "expired", days="-1")  # not valid after yesterday
     return lambda name: os.path.join(d, name)
 
 
@@ -167,6 +168,8 @@ def test_client_certificates_are_required_and_checked(broker_factory, certs):
     wait_log(b, "TLS handshake failed")
     assert tls_refused(b, certs, cert="stranger")
     wait_log(b, "client certificate")
+    assert tls_refused(b, certs, cert="expired")
+    wait_log(b, "certificate has expired")
     r = subprocess.run(mosquitto("mosquitto_pub", b, certs, "-t", "x", "-m", "y"),
                        capture_output=True, text=True, timeout=15)
     assert r.returncode != 0
