@@ -31,6 +31,17 @@
 #define PEER_CERT(P) \
     {P ".peer_cert_as_username", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client's username from its certificate: cn (common name), dn (subject), crt (DER, base64), pem, md5 (of the DER, hex); disabled: from CONNECT."}, \
     {P ".peer_cert_as_clientid", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client id from the client's certificate (as peer_cert_as_username); disabled: from CONNECT."},
+#define LISTENER(P, WHAT, BIND, PROXY) \
+    {P ".enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this " WHAT " listener."}, \
+    {P ".bind", ST_T_BIND, 0, BIND, NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."}, \
+    {P ".max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."}, \
+    {P ".proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, PROXY}, \
+    {P ".proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."}
+#define WEBSOCKET(P) \
+    {P ".websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."}, \
+    {P ".websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."}, \
+    {P ".websocket.proxy_address_header", ST_T_STRING, 0, "x-forwarded-for", NR, NULL, "A reverse proxy's header with the client's address (the first one of a list); \"\" : none. A client that reaches the listener directly can set it too: clear it when there is no proxy in front."}, \
+    {P ".websocket.proxy_port_header", ST_T_STRING, 0, "x-forwarded-port", NR, NULL, "A reverse proxy's header with the client's port; \"\" : none."},
 static const struct st_schema_key keys[] = {
     {"node.name", ST_T_STRING, ST_F_NODENAME, "\"starling@127.0.0.1\"", NR, NULL, "Node name, name@host; the host part is where peers dial."},
     {"node.cookie", ST_T_STRING, 0, "starlingsecretcookie", NR, NULL, "Shared secret that nodes of one cluster must agree on."},
@@ -71,11 +82,7 @@ static const struct st_schema_key keys[] = {
     {"log.file.enable", ST_T_BOOL, 0, "false", NR, NULL, "Log to a file."},
     {"log.file.path", ST_T_STRING, 0, "log/starling.log", NR, NULL, "Log file path (relative to the working directory)."},
 
-    {"listeners.tcp.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT/TCP listener."},
-    {"listeners.tcp.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:1883\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
-    {"listeners.tcp.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
-    {"listeners.tcp.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header from a load balancer (haproxy send-proxy / send-proxy-v2) before MQTT: the client's address is the header's. A connection without a valid header is closed."},
-    {"listeners.tcp.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
+    LISTENER("listeners.tcp.<name>", "MQTT/TCP", "\"0.0.0.0:1883\"", "Expect a PROXY protocol v1/v2 header from a load balancer (haproxy send-proxy / send-proxy-v2) before MQTT: the client's address is the header's. A connection without a valid header is closed."),
 
     {"mqtt.max_packet_size", ST_T_BYTESIZE, 0, "1MB", 1, 268435456, NULL, "Largest MQTT packet accepted."},
     {"mqtt.max_clientid_len", ST_T_INT, 0, "65535", 23, 65535, NULL, "Longest client identifier accepted."},
@@ -109,31 +116,13 @@ static const struct st_schema_key keys[] = {
     {"retainer.max_payload_size", ST_T_BYTESIZE, 0, "1MB", 0, 268435456, NULL, "Largest retained payload stored."},
     {"retainer.msg_expiry_interval", ST_T_DURATION, 0, "0s", NONNEG, NULL, "Expiry of retained messages without their own; 0 = never."},
 
-    {"listeners.ssl.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over TLS listener."},
-    {"listeners.ssl.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8883\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
-    {"listeners.ssl.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
-    {"listeners.ssl.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the TLS handshake (haproxy send-proxy in TCP mode)."},
-    {"listeners.ssl.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
+    LISTENER("listeners.ssl.<name>", "MQTT over TLS", "\"0.0.0.0:8883\"", "Expect a PROXY protocol v1/v2 header before the TLS handshake (haproxy send-proxy in TCP mode)."),
     SSL_OPTIONS("listeners.ssl.<name>")
     PEER_CERT("listeners.ssl.<name>")
-    {"listeners.ws.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over WebSocket listener."},
-    {"listeners.ws.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8083\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
-    {"listeners.ws.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
-    {"listeners.ws.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the HTTP upgrade request."},
-    {"listeners.ws.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
-    {"listeners.ws.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
-    {"listeners.ws.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
-    {"listeners.ws.<name>.websocket.proxy_address_header", ST_T_STRING, 0, "x-forwarded-for", NR, NULL, "A reverse proxy's header with the client's address (the first one of a list); \"\" : none. A client that reaches the listener directly can set it too: clear it when there is no proxy in front."},
-    {"listeners.ws.<name>.websocket.proxy_port_header", ST_T_STRING, 0, "x-forwarded-port", NR, NULL, "A reverse proxy's header with the client's port; \"\" : none."},
-    {"listeners.wss.<name>.enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this MQTT over secure WebSocket (WebSocket over TLS) listener."},
-    {"listeners.wss.<name>.bind", ST_T_BIND, 0, "\"0.0.0.0:8084\"", NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."},
-    {"listeners.wss.<name>.max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."},
-    {"listeners.wss.<name>.proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, "Expect a PROXY protocol v1/v2 header before the TLS handshake."},
-    {"listeners.wss.<name>.proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."},
-    {"listeners.wss.<name>.websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."},
-    {"listeners.wss.<name>.websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."},
-    {"listeners.wss.<name>.websocket.proxy_address_header", ST_T_STRING, 0, "x-forwarded-for", NR, NULL, "A reverse proxy's header with the client's address (the first one of a list); \"\" : none. A client that reaches the listener directly can set it too: clear it when there is no proxy in front."},
-    {"listeners.wss.<name>.websocket.proxy_port_header", ST_T_STRING, 0, "x-forwarded-port", NR, NULL, "A reverse proxy's header with the client's port; \"\" : none."},
+    LISTENER("listeners.ws.<name>", "MQTT over WebSocket", "\"0.0.0.0:8083\"", "Expect a PROXY protocol v1/v2 header before the HTTP upgrade request."),
+    WEBSOCKET("listeners.ws.<name>")
+    LISTENER("listeners.wss.<name>", "MQTT over secure WebSocket (WebSocket over TLS)", "\"0.0.0.0:8084\"", "Expect a PROXY protocol v1/v2 header before the TLS handshake."),
+    WEBSOCKET("listeners.wss.<name>")
     SSL_OPTIONS("listeners.wss.<name>")
     PEER_CERT("listeners.wss.<name>")
     {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},

@@ -498,3 +498,14 @@ def assert_alive(broker):
         finally:
             c.close()
     return check
+
+
+def self_signed(d, san="DNS:localhost,IP:127.0.0.1"):
+    """A self-signed certificate for CN=localhost (and san) made in directory d with the
+    OpenSSL command line: (cert path, key path). Tests make their own; none is committed."""
+    d = str(d)
+    crt, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=" + san,
+                    "-keyout", key, "-out", crt], check=True, capture_output=True)
+    return crt, key

@@ -133,17 +133,14 @@ def test_compare_smoke(tmp_path):
                          ids=["tls", "ws", "wss"])
 def test_pubsub_over_tls_and_websocket(broker_factory, tmp_path, flags):
     """--tls, --ws and both: the same exact accounting as over TCP."""
-    from conftest import free_port
-    d = str(tmp_path)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem"], cwd=d,
-                   check=True, capture_output=True)
+    from conftest import free_port, self_signed
+    cert, key = self_signed(tmp_path)
     kind = {("--tls",): "ssl", ("--ws",): "ws", ("--tls", "--ws"): "wss"}[tuple(flags)]
     port = free_port()
     conf = {"listeners.%s.default.bind" % kind: "127.0.0.1:%d" % port}
     if "--tls" in flags:
-        conf["listeners.%s.default.ssl_options.certfile" % kind] = os.path.join(d, "cert.pem")
-        conf["listeners.%s.default.ssl_options.keyfile" % kind] = os.path.join(d, "key.pem")
+        conf["listeners.%s.default.ssl_options.certfile" % kind] = cert
+        conf["listeners.%s.default.ssl_options.keyfile" % kind] = key
     b = broker_factory(conf).start()
     rc, r = bench(b, "pubsub", "--pubs", "4", "--subs", "4", "-t", "bench/x/%i", "-q", "1",
                   "--inflight", "5", "-n", "50", "-s", "3000", "--fail-on-loss", *flags,

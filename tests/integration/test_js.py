@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import PahoClient, free_port
+from conftest import PahoClient, free_port, self_signed
 
 pytestmark = pytest.mark.starling_only("Starling's WebSocket listener")
 
@@ -52,18 +52,9 @@ def lines_until(proc, want, limit=40):
     return seen
 
 
-def cert(tmp_path):
-    d = str(tmp_path)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
-                   capture_output=True)
-    return os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-
-
 @pytest.mark.parametrize("secure", [False, True], ids=["ws", "wss"])
 def test_mqttjs(broker_factory, node_path, tmp_path, secure):
-    crt, key = cert(tmp_path)
+    crt, key = self_signed(tmp_path, san="DNS:localhost")
     port = free_port()
     kind = "wss" if secure else "ws"
     conf = {"listeners.%s.default.bind" % kind: "127.0.0.1:%d" % port}

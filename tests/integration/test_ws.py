@@ -4,18 +4,14 @@ client that checks the handshake (RFC 6455's example key), frames that split and
 packets, ping, close, and the refusals: another path (404), a request that is not an
 upgrade (400), an unmasked or a text frame (closed with 1002 / 1003)."""
 
-import base64
-import hashlib
 import os
 import socket
-import ssl
 import struct
-import subprocess
 import time
 
 import pytest
 
-from conftest import PahoClient, free_port
+from conftest import PahoClient, free_port, self_signed
 
 pytestmark = pytest.mark.starling_only("Starling's WebSocket listener")
 
@@ -206,12 +202,7 @@ def test_bad_frames_close_the_connection_with_a_code(broker_factory, bad, code):
 
 
 def test_secure_websocket(broker_factory, tmp_path):
-    d = str(tmp_path)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
-                   capture_output=True)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    cert, key = self_signed(tmp_path, san="DNS:localhost")
     b = ws_broker(broker_factory, wss_certs=(cert, key))
     ws = paho_ws(b.ws_port, "wss-client", tls=cert)
     ws.subscribe("s/#", qos=1)
@@ -231,12 +222,7 @@ def test_secure_websocket(broker_factory, tmp_path):
 def test_a_session_moves_from_tcp_to_secure_websocket(broker_factory, tmp_path):
     """A persistent session made over TCP is resumed over WSS: session present, and what
     was queued while it was away is delivered."""
-    d = str(tmp_path)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
-                   capture_output=True)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    cert, key = self_signed(tmp_path, san="DNS:localhost")
     b = ws_broker(broker_factory, wss_certs=(cert, key))
     import paho.mqtt.properties as props
     import paho.mqtt.packettypes as pt
@@ -259,12 +245,7 @@ def test_tls_ws_and_tcp_clients_on_three_nodes(broker_factory, tmp_path):
     """A client on TLS, one on WebSocket and one on TCP, each on another node of a cluster,
     all receive what each of them publishes."""
     from clusterlib import Cluster, wait_status
-    d = str(tmp_path)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.2",
-                    "-keyout", "key.pem", "-out", "cert.pem"], cwd=d, check=True,
-                   capture_output=True)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    cert, key = self_signed(tmp_path, san="IP:127.0.0.2")
     cl = Cluster(broker_factory, 3)
     seeds = [0, 1, 2]
     nodes = [cl.node(i, seeds=seeds) for i in range(3)]
@@ -319,15 +300,12 @@ def test_the_api_lists_every_listener_with_its_connections(broker_factory, tmp_p
     connections it has now."""
     import json
     import urllib.request
-    d = str(tmp_path)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem"], cwd=d,
-                   check=True, capture_output=True)
+    cert, key = self_signed(tmp_path)
     ports = {t: free_port() for t in ("ssl", "ws", "wss")}
     conf = {"listeners.%s.default.bind" % t: "127.0.0.1:%d" % p for t, p in ports.items()}
     for t in ("ssl", "wss"):
-        conf["listeners.%s.default.ssl_options.certfile" % t] = os.path.join(d, "cert.pem")
-        conf["listeners.%s.default.ssl_options.keyfile" % t] = os.path.join(d, "key.pem")
+        conf["listeners.%s.default.ssl_options.certfile" % t] = cert
+        conf["listeners.%s.default.ssl_options.keyfile" % t] = key
     conf["listeners.ws.default.max_connections"] = 100
     b = broker_factory(conf).start()
     ws = paho_ws(ports["ws"], "counted")
