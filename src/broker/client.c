@@ -38,6 +38,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
         c->tls_hs = 1;
     }
     if (l->ws) c->ws = calloc(1, sizeof *c->ws);
+    c->xport = l->tls || l->ws;
     if ((l->tls && !c->tls) || (l->ws && !c->ws)) {
         st_tls_free(c->tls);
         free(c->ws);
@@ -52,6 +53,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
  * <0 an error. */
 int st_client_write_out(st_client *c)
 {
+    if (!c->xport) return st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
     if (c->ws) {
         int rc = c->tls ? st_ws_flush(c->ws, &c->outq, st_tls_writev, c->tls, st_msg_unref_void)
                         : st_ws_flush(c->ws, &c->outq, st_fd_writev, &c->io.fd, st_msg_unref_void);
@@ -75,7 +77,7 @@ void st_client_adopt(st_worker *w, st_client *c)
         return;
     }
     if (c->ilen && st_client_input(c, NULL, 0)) return;
-    if (c->ws && c->ws->ilen) ws_input(c, NULL, 0);
+    if (c->xport && c->ws && c->ws->ilen) ws_input(c, NULL, 0);
 }
 
 static void list_remove(st_client *c)
@@ -636,7 +638,7 @@ static int tls_handshake(st_client *c)
  * ST_EAGAIN nothing now, another < 0 an error. */
 static ssize_t read_some(st_client *c, uint8_t *buf, size_t cap)
 {
-    if (c->tls) return st_tls_read(c->tls, buf, cap);
+    if (c->xport && c->tls) return st_tls_read(c->tls, buf, cap);
     ssize_t r = read(c->io.fd, buf, cap);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) return ST_EAGAIN;
     return r < 0 ? ST_EIO : r;
@@ -647,7 +649,7 @@ void st_client_on_io(st_io *io, uint32_t events)
     st_client *c = io->ud;
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
-    if ((c->tls || c->ws) && (c->proxy_wait || c->tls_hs)) { /* before any MQTT byte */
+    if (c->xport && (c->proxy_wait || c->tls_hs)) { /* before any MQTT byte */
         if (c->proxy_wait && proxy_first(c) <= 0) return;
         if (c->tls_hs && tls_handshake(c) <= 0) return;
     }
@@ -666,10 +668,11 @@ void st_client_on_io(st_io *io, uint32_t events)
         ssize_t r = read_some(c, w->rbuf, cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
-            if (c->ws ? ws_input(c, w->rbuf, (size_t)r) : st_client_input(c, w->rbuf, (size_t)r))
-                return;                            /* closed or handed off */
-            if (c->paused) return;                 /* held by flow control */
-            if ((size_t)r < cap && !c->tls) break; /* TLS: a record at a time, read on */
+            if (c->xport && c->ws ? ws_input(c, w->rbuf, (size_t)r)
+                                  : st_client_input(c, w->rbuf, (size_t)r))
+                return;                                          /* closed or handed off */
+            if (c->paused) return;                               /* held by flow control */
+            if ((size_t)r < cap && !(c->xport && c->tls)) break; /* TLS: a record at a time */
             continue;
         }
         if (r == ST_EAGAIN) break;

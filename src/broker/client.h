@@ -29,6 +29,7 @@ typedef struct st_client {
     uint8_t linger : 1;     /* closed by us with a reason: linger (net/linger.h) */
     uint8_t tls_hs : 1;     /* TLS: the handshake is not done yet */
     uint8_t ws_feeding : 1; /* WebSocket: payloads are being fed (a handoff waits, below) */
+    uint8_t xport : 1;      /* TLS or WebSocket (tls, ws below): plain TCP never reads them */
     uint16_t keepalive_s;   /* effective keep alive */
     uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
@@ -41,9 +42,6 @@ typedef struct st_client {
     uint8_t *ibuf; /* unconsumed input (partial packet), on demand */
     uint32_t ilen, icap;
     st_outq outq;
-    st_tls *tls;         /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
-    st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
-    uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
     st_session *sess;
     char **alias_in;               /* topic aliases from the client, on demand */
     st_strmap *alias_out;          /* topic -> alias we assigned, on demand */
@@ -52,6 +50,11 @@ typedef struct st_client {
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
     char peer[48]; /* ip:port ("[ip6]:port", 47 at most): the socket's or the PROXY header's */
+    /* the transports (docs/transports.md), last: a plain TCP connection's hot fields keep
+     * their places */
+    st_tls *tls;         /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
+    st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
+    uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */

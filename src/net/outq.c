@@ -92,41 +92,67 @@ static void reset_if_empty(st_outq *q)
     q->cap = 0;
 }
 
-int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref)
+/* The pending buffers as iovecs (up to OUTQ_IOV): how many. */
+static int gather(const st_outq *q, struct iovec *iov)
 {
-    while (q->n) {
-        struct iovec iov[OUTQ_IOV];
-        int cnt = 0;
-        for (uint32_t i = 0; i < q->n && cnt < OUTQ_IOV; i++) {
-            st_oseg *s = &q->segs[q->head + i];
-            const uint8_t *base = s->p ? s->p : q->arena + s->off;
-            uint32_t skip = i == 0 ? q->head_done : 0;
-            iov[cnt].iov_base = (void *)(base + skip);
-            iov[cnt].iov_len = s->len - skip;
-            cnt++;
+    int cnt = 0;
+    for (uint32_t i = 0; i < q->n && cnt < OUTQ_IOV; i++) {
+        const st_oseg *s = &q->segs[q->head + i];
+        const uint8_t *base = s->p ? s->p : q->arena + s->off;
+        uint32_t skip = i == 0 ? q->head_done : 0;
+        iov[cnt].iov_base = (void *)(base + skip);
+        iov[cnt].iov_len = s->len - skip;
+        cnt++;
+    }
+    return cnt;
+}
+
+/* w bytes of the queue's head were written. */
+static void consume(st_outq *q, size_t w, st_unref_fn unref)
+{
+    q->bytes -= w;
+    while (w && q->n) {
+        st_oseg *s = &q->segs[q->head];
+        size_t rem = s->len - q->head_done;
+        if (w >= rem) {
+            w -= rem;
+            release_head(q, unref);
+        } else {
+            q->head_done += (uint32_t)w;
+            w = 0;
         }
-        ssize_t w = fn(ctx, iov, cnt);
+    }
+    while (q->n && q->segs[q->head].len == 0) /* zero-length segments at the head are done too */
+        release_head(q, unref);
+}
+
+int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
+{
+    while (q->n) { /* the plain socket's path: writev itself, no writer in between */
+        struct iovec iov[OUTQ_IOV];
+        ssize_t w = writev(fd, iov, gather(q, iov));
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
             return ST_EIO;
         }
-        q->bytes -= (size_t)w;
-        size_t left = (size_t)w;
-        while (left && q->n) {
-            st_oseg *s = &q->segs[q->head];
-            size_t rem = s->len - q->head_done;
-            if (left >= rem) {
-                left -= rem;
-                release_head(q, unref);
-            } else {
-                q->head_done += (uint32_t)left;
-                left = 0;
-            }
+        consume(q, (size_t)w, unref);
+    }
+    reset_if_empty(q);
+    return 1;
+}
+
+int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref)
+{
+    while (q->n) {
+        struct iovec iov[OUTQ_IOV];
+        ssize_t w = fn(ctx, iov, gather(q, iov));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            return ST_EIO;
         }
-        /* zero-length segments at the head are done too */
-        while (q->n && q->segs[q->head].len == 0)
-            release_head(q, unref);
+        consume(q, (size_t)w, unref);
     }
     reset_if_empty(q);
     return 1;
@@ -135,11 +161,6 @@ int st_outq_flush_with(st_outq *q, st_writev_fn fn, void *ctx, st_unref_fn unref
 ssize_t st_fd_writev(void *ctx, const struct iovec *iov, int cnt)
 {
     return writev(*(const int *)ctx, iov, cnt);
-}
-
-int st_outq_flush(st_outq *q, int fd, st_unref_fn unref)
-{
-    return st_outq_flush_with(q, st_fd_writev, &fd, unref);
 }
 
 void st_outq_clear(st_outq *q, st_unref_fn unref)
