@@ -105,8 +105,9 @@ int st_broker_reload_tls(st_broker *b, char *err, size_t errlen)
 
 static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
-    for (int li = 0; li < b->cfg.n_listeners; li++) {
+    for (int li = 0; li < b->cfg.n_listeners; li++) /* the slow part, and what may fail */
         if (b->cfg.listeners[li].tls && tls_context(b, li, err, errlen) < 0) return ST_ECONFIG;
+    for (int li = 0; li < b->cfg.n_listeners; li++) {
         int rc = st_listen_probe(b->cfg.listeners[li].bind, err, errlen);
         if (rc < 0) return rc;
         for (int i = 0; i < b->nw; i++) {

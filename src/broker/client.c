@@ -268,13 +268,22 @@ void st_client_close(st_client *c, int abnormal)
     if (c->state == ST_CS_CLOSED) return;
     int was_connected = c->state == ST_CS_CONNECTED || c->state == ST_CS_ARRIVING;
     if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
+    if (c->xport && c->ws && c->ws->open && !c->ws->closing) {
+        /* WebSocket: a close frame (1000) first, and a lingering close, so that a client
+         * that answers with its own close frame is not reset */
+        st_ws_close(c->ws, 1000);
+        st_client_write_out(c);
+        c->linger = 1;
+    }
     c->state = ST_CS_CLOSED;
     st_loop_del(w->loop, &c->io);
     st_tls_free(c->tls);
     c->tls = NULL;
-    if (c->ws) st_ws_free(c->ws);
-    free(c->ws);
-    c->ws = NULL;
+    if (c->ws && !c->ws_feeding) { /* else ws_input frees it once st_ws_input is done */
+        st_ws_free(c->ws);
+        free(c->ws);
+        c->ws = NULL;
+    }
     if (c->linger)
         st_linger_close(&w->linger, c->io.fd, st_loop_now(w->loop));
     else
@@ -571,7 +580,12 @@ static int ws_input(st_client *c, const uint8_t *p, size_t n)
         handoff(c, owner); /* c belongs to another thread now */
         return 1;
     }
-    if (c->state == ST_CS_CLOSED) return 1;
+    if (c->state == ST_CS_CLOSED) { /* closed while a frame was fed (a protocol error) */
+        st_ws_free(c->ws);
+        free(c->ws);
+        c->ws = NULL;
+        return 1;
+    }
     if (rc == ST_ECLOSED) { /* a refusal or a close frame: written, then closed */
         LOG_DEBUG(c->w->log, "connection %s: WebSocket closed (%u)", c->peer, c->ws->close_code);
         st_client_write_out(c);
@@ -629,7 +643,10 @@ static int tls_handshake(st_client *c)
         st_loop_mod(c->w->loop, &c->io, st_tls_wants(c->tls) == 2 ? EPOLLOUT : EPOLLIN);
         return 0;
     }
-    LOG_NOTICE(c->w->log, "connection %s: TLS handshake failed: %s", c->peer, why);
+    if (rc == ST_ECLOSED)
+        LOG_DEBUG(c->w->log, "connection %s: %s", c->peer, why);
+    else
+        LOG_NOTICE(c->w->log, "connection %s: TLS handshake failed: %s", c->peer, why);
     st_client_close(c, 0);
     return -1;
 }

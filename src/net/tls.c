@@ -239,6 +239,11 @@ int st_tls_handshake(st_tls *t, char *err, size_t errlen)
         return 1;
     }
     if (would_block(t, rc)) return 0;
+    if (SSL_in_before(t->ssl) && SSL_get_error(t->ssl, rc) != SSL_ERROR_SSL) {
+        ERR_clear_error(); /* closed before a byte of it: a port check, a load balancer's probe */
+        snprintf(err, errlen, "closed before the handshake");
+        return ST_ECLOSED;
+    }
     long v = SSL_get_verify_result(t->ssl);
     if (v != X509_V_OK) {
         snprintf(err, errlen, "client certificate: %s", X509_verify_cert_error_string(v));

@@ -43,7 +43,8 @@ st_tls *st_tls_client(st_tls_ctx *ctx, int fd);
 st_tls *st_tls_new(st_tls_ctx *ctx, int fd);
 void st_tls_free(st_tls *t);
 /* Go on with the handshake: 1 done, 0 it wants the socket again (st_tls_wants), ST_EPROTO
- * with the reason in err when it failed. */
+ * with the reason in err when it failed, ST_ECLOSED when the peer closed before sending a
+ * byte of it (a port check). */
 int st_tls_handshake(st_tls *t, char *err, size_t errlen);
 /* Decrypted bytes into buf: > 0 their count, 0 the peer closed (close_notify or EOF),
  * ST_EAGAIN nothing now, ST_EIO a failure. */

@@ -225,13 +225,25 @@ class Broker:
         self.proc.wait()
         return False
 
+    def _other_listeners(self):
+        """(host, port) of the TLS and WebSocket listeners this broker's config adds."""
+        out = []
+        for k, v in self.conf.items():
+            parts = k.split(".")
+            if len(parts) == 4 and parts[0] == "listeners" and parts[1] != "tcp" and \
+                    parts[3] == "bind":
+                host, _, port = str(v).rpartition(":")
+                out.append((host or "127.0.0.1", int(port)))
+        return out
+
     def _ready(self, log_start):
         if self.kind == "mosquitto":
             # Its log says when it listens. A probe connection closed before CONNECT would
             # make 2.0.11 miscount its clients (mosquitto#1460) and break max_connections.
             return " running" in self.log()[log_start:]
-        try:
-            socket.create_connection((self.host, self.port), timeout=1).close()
+        try:  # every listener accepts (they are opened one after another)
+            for addr in [(self.host, self.port)] + self._other_listeners():
+                socket.create_connection(addr, timeout=1).close()
             return True
         except OSError:
             return False

@@ -73,7 +73,8 @@ def test_mqttjs(broker_factory, node_path, tmp_path, secure):
         tcp.publish("t/tcp", b"from-tcp", qos=1)
         seen = lines_until(p, "t/tcp from-tcp")
         assert "t/js from-mqttjs" in seen
-        assert p.wait(timeout=30) == 0
+        rest = p.stdout.read()
+        assert p.wait(timeout=30) == 0, seen + [rest]
     finally:
         if p.poll() is None:
             p.kill()

@@ -335,7 +335,24 @@ def test_the_api_lists_every_listener_with_its_connections(broker_factory, tmp_p
 
 def test_max_connections_holds_on_a_websocket_listener(broker_factory):
     """listeners.ws.<name>.max_connections, as on TCP: past it a connection is refused."""
+    import json
+    import urllib.request
     b = ws_broker(broker_factory, **{"listeners.ws.default.max_connections": 1})
+
+    def ws_conns():
+        url = "http://127.0.0.1:%d/api/v5/listeners" % b.api_port
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return {x["id"]: x for x in json.loads(r.read())}["ws:default"]["status"][
+                "current_connections"]
+    deadline = time.monotonic() + 10
+    while True:  # the test harness's own port check has been let go
+        try:
+            if ws_conns() == 0:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     first = paho_ws(b.ws_port, "first")
     s = socket.create_connection(("127.0.0.1", b.ws_port), timeout=10)
     try:
@@ -346,3 +363,24 @@ def test_max_connections_holds_on_a_websocket_listener(broker_factory):
     first.publish("still/here", b"1", qos=1).wait_for_publish(10)
     first.loop_stop()
     first.disconnect()
+
+
+def test_a_protocol_error_inside_a_frame_closes_the_connection(broker_factory):
+    """A PUBLISH before CONNECT, in a frame with more frames behind it: the connection is
+    closed (the frames left are not read), and the broker serves the next one."""
+    b = ws_broker(broker_factory)
+    s, head = handshake(b.ws_port)
+    assert head.startswith("HTTP/1.1 101")
+    publish = b"\x30\x05\x00\x01a" + b"xy"
+    s.sendall(frame(publish) + frame(connect_packet("never")))
+    frames = []
+    try:
+        while (f := read_frame(s)) is not None:
+            frames.append(f)
+    except ConnectionResetError:
+        pass
+    assert all(op == 8 for op, _ in frames), frames  # no CONNACK: a close frame at most
+    s.close()
+    ok = paho_ws(b.ws_port, "next")
+    ok.loop_stop()
+    ok.disconnect()
