@@ -119,6 +119,7 @@ def test_join_and_leave_errors(broker_factory):
     assert r.returncode == 1 and "HTTP 400" in r.stderr, r.stderr
     r = ctl(n1, "cluster", "leave")
     assert r.returncode == 1 and "HTTP 404" in r.stderr and "not in a cluster" in r.stderr, r.stderr
+    uuid(n2)  # n2 has its own rows (a cluster of one) before it is asked to join
     r = ctl_long(n2, "cluster", "join", names[0])
     assert r.returncode == 0, (r.stdout, r.stderr)
     r = ctl(n2, "cluster", "join", names[0])
