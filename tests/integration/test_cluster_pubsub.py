@@ -45,6 +45,21 @@ def wait_routes(b, peer, n, timeout=10):
         time.sleep(0.05)
 
 
+def wait_stopped(pid, timeout=10):
+    """Wait until every thread of pid is stopped (SIGSTOP is delivered asynchronously: a
+    thread running on another core goes on for a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        if all(st in ("T", "t") for st in states):
+            return
+        assert time.monotonic() < deadline, states
+        time.sleep(0.01)
+
+
 def client(node, cid, **kw):
     return PahoClient(node.port, cid, host=node.host, **kw)
 
@@ -108,6 +123,7 @@ def test_suback_waits_until_every_linked_node_has_the_route(broker_factory):
             p.close()
     n1.proc.send_signal(signal.SIGSTOP)
     try:
+        wait_stopped(n1.proc.pid)  # else it may still answer the route it is sent next
         sub.send(m.subscribe(99, [("frozen/+", 1)], None, 5))
         sub.send(m.subscribe(98, [("fresh/0", 1)], None, 5))  # not a new route
         acks = [sub.expect(m.SUBACK, timeout=20), sub.expect(m.SUBACK, timeout=5)]
