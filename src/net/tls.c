@@ -123,7 +123,8 @@ static int load_files(st_tls_ctx *c, const st_tls_opts *o, char *err, size_t err
     return 1;
 }
 
-st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
+/* A context of method, or NULL with the reason in err. */
+static st_tls_ctx *ctx_alloc(const SSL_METHOD *method, char *err, size_t errlen)
 {
     st_tls_ctx *c = calloc(1, sizeof *c);
     if (!c) {
@@ -131,11 +132,18 @@ st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
         return NULL;
     }
     ERR_clear_error();
-    c->ssl = SSL_CTX_new(TLS_server_method());
+    c->ssl = SSL_CTX_new(method);
     if (!c->ssl) {
         fail(c, err, errlen, "cannot create a TLS context", NULL);
         return NULL;
     }
+    return c;
+}
+
+st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
+{
+    st_tls_ctx *c = ctx_alloc(TLS_server_method(), err, errlen);
+    if (!c) return NULL;
     snprintf(c->password, sizeof c->password, "%s", o->password);
     SSL_CTX_set_default_passwd_cb(c->ssl, password_cb);
     SSL_CTX_set_default_passwd_cb_userdata(c->ssl, c);
@@ -166,17 +174,8 @@ st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
 
 st_tls_ctx *st_tls_client_ctx_new(char *err, size_t errlen)
 {
-    st_tls_ctx *c = calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    ERR_clear_error();
-    c->ssl = SSL_CTX_new(TLS_client_method());
-    if (!c->ssl) {
-        fail(c, err, errlen, "cannot create a TLS context", NULL);
-        return NULL;
-    }
+    st_tls_ctx *c = ctx_alloc(TLS_client_method(), err, errlen);
+    if (!c) return NULL;
     SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION);
     SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
