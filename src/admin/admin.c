@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "admin/api.h"
 #include "admin/http.h"
+#include "admin/listeners.h"
 #include "core/err.h"
 #include "core/loop.h"
 #include "net/listen.h"
@@ -28,6 +29,7 @@ struct st_admin {
     char bind[128];
     char tls_bind[128]; /* dashboard.listeners.https ("" : none) */
     st_tls_ctx *tls;
+    st_tls_opts *tls_opts; /* what tls was built from, for a reload */
     const st_log *log;
     st_api api;
     st_loop *loop;
@@ -219,13 +221,25 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
     a->api.cluster = cl;
     a->api.version = version;
     a->api.role = role;
+    a->api.admin = a;
     a->lio.fd = a->tlio.fd = a->stop.fd = -1;
     return a;
+}
+
+/* The cluster's questions to this node (cluster/ask.h). */
+static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, size_t *len)
+{
+    const st_api *api = ctx;
+    (void)arg;
+    (void)arglen;
+    if (what == ST_ASK_LISTENERS) return st_api_listeners_answer(api->broker, len);
+    return NULL;
 }
 
 void st_admin_broker(st_admin *a, struct st_broker *b)
 {
     a->api.broker = b;
+    st_cluster_answerer(a->api.cluster, answer, &a->api);
 }
 
 int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *err, size_t errlen)
@@ -237,7 +251,29 @@ int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *er
         return ST_ECONFIG;
     }
     snprintf(a->tls_bind, sizeof a->tls_bind, "%s", bind);
+    a->tls_opts = malloc(sizeof *a->tls_opts);
+    if (a->tls_opts) *a->tls_opts = *o;
     return 0;
+}
+
+int st_admin_https_fresh(st_admin *a, st_tls_ctx **fresh, char *err, size_t errlen)
+{
+    char why[512];
+    *fresh = NULL;
+    if (!a->tls || !a->tls_opts) return 0;
+    *fresh = st_tls_ctx_new(a->tls_opts, why, sizeof why);
+    if (!*fresh) {
+        snprintf(err, errlen, "dashboard.listeners.https.%s", why);
+        return ST_ECONFIG;
+    }
+    return 0;
+}
+
+void st_admin_https_swap(st_admin *a, st_tls_ctx *fresh)
+{
+    st_tls_ctx_free(a->tls); /* open connections keep a reference to its SSL_CTX */
+    a->tls = fresh;
+    LOG_INFO(a->log, "HTTPS API: certificates reloaded");
 }
 
 int st_admin_start(st_admin *a, char *err, size_t errlen)
@@ -283,6 +319,7 @@ int st_admin_start(st_admin *a, char *err, size_t errlen)
 void st_admin_free(st_admin *a)
 {
     if (!a) return;
+    if (a->api.broker) st_cluster_answerer(a->api.cluster, NULL, NULL);
     if (a->running) {
         uint64_t one = 1;
         if (write(a->stop.fd, &one, sizeof one) < 0) {
@@ -294,6 +331,7 @@ void st_admin_free(st_admin *a)
     if (a->lio.fd >= 0) close(a->lio.fd);
     if (a->tlio.fd >= 0) close(a->tlio.fd);
     st_tls_ctx_free(a->tls);
+    free(a->tls_opts);
     if (a->stop.fd >= 0) close(a->stop.fd);
     if (a->loop) st_loop_free(a->loop);
     free(a);

@@ -23,6 +23,11 @@ int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *er
 /* The broker whose listeners GET /api/v5/listeners shows (before st_admin_start). */
 struct st_broker;
 void st_admin_broker(st_admin *a, struct st_broker *b);
+/* A reload of the HTTPS API's certificate (the admin thread): a new context from the same
+ * files into *fresh (NULL: no HTTPS API), or ST_ECONFIG with the reason; then the swap,
+ * after which new connections use it (open ones keep the old one). */
+int st_admin_https_fresh(st_admin *a, st_tls_ctx **fresh, char *err, size_t errlen);
+void st_admin_https_swap(st_admin *a, st_tls_ctx *fresh);
 /* Bind and start the thread. 0, or <0 with a message in err. */
 int st_admin_start(st_admin *a, char *err, size_t errlen);
 void st_admin_free(st_admin *a); /* stops the thread first */

@@ -1,5 +1,8 @@
 /* api.c — the endpoints: EMQX 5 shapes where EMQX has the endpoint. */
 #include "admin/api.h"
+#include "admin/admin.h"
+#include "admin/listeners.h"
+#include "admin/sb.h"
 #include "broker/broker.h"
 #include "broker/worker.h"
 #include "core/err.h"
@@ -10,49 +13,6 @@
 #include <string.h>
 
 #define MAX_NODES 257
-
-typedef struct sb {
-    char *p;
-    size_t len, cap;
-} sb;
-
-static void sb_printf(sb *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return;
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
-/* Node names are validated name@host, so they need no JSON escaping; still, be safe. */
-static void sb_json_str(sb *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            sb_printf(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            sb_printf(b, "\\u%04x", *s);
-        else
-            sb_printf(b, "%c", *s);
-    }
-    sb_printf(b, "\"");
-}
 
 static void reply(st_http_resp *r, int status, const char *type, sb *b)
 {
@@ -213,15 +173,23 @@ static void membership(const st_api *api, const st_http_req *req, st_http_resp *
     member_error(resp, st_cluster_join(api->cluster, node, err, sizeof err), err);
 }
 
-/* POST /api/v5/listeners/reload (`ctl listeners reload`): TLS listeners read their
- * certificate files again; a file that does not load keeps the old ones, 400 says why. */
+/* POST /api/v5/listeners/reload (`ctl listeners reload`): TLS listeners and the HTTPS API
+ * read their certificate files again, all or nothing: a file that does not load keeps every
+ * old one, and 400 says which and why. */
 static void reload(const st_api *api, st_http_resp *resp)
 {
     char err[600];
-    int n = api->broker ? st_broker_reload_tls(api->broker, err, sizeof err) : 0;
+    st_tls_ctx *https = NULL;
+    int n = api->admin ? st_admin_https_fresh(api->admin, &https, err, sizeof err) : 0;
+    if (n == 0 && api->broker) n = st_broker_reload_tls(api->broker, err, sizeof err);
     if (n < 0) {
+        st_tls_ctx_free(https);
         error(resp, 400, "BAD_REQUEST", err);
         return;
+    }
+    if (https) {
+        st_admin_https_swap(api->admin, https);
+        n++;
     }
     sb b = {0};
     sb_printf(&b, "{\"reloaded\":%d}", n);
@@ -256,43 +224,6 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
     if (n > MAX_NODES) n = MAX_NODES;
     route(api, req, resp, v, n);
     free(v);
-}
-
-/* One listener's status on this node (EMQX's "status" object). */
-static void listener_status(sb *b, const st_listener_conf *l, long conns)
-{
-    sb_printf(b, "{\"running\":true,\"max_connections\":");
-    if (l->max_connections == ST_UNLIMITED)
-        sb_printf(b, "\"infinity\"");
-    else
-        sb_printf(b, "%lld", (long long)l->max_connections);
-    sb_printf(b, ",\"current_connections\":%ld}", conns);
-}
-
-/* GET /api/v5/listeners: EMQX's shape, this node's listeners (node_status holds this node
- * only: other nodes' counts are not gathered). */
-static void listeners_json(sb *b, const st_api *api)
-{
-    const st_broker *br = api->broker;
-    sb_printf(b, "[");
-    for (int i = 0; br && i < br->cfg.n_listeners; i++) {
-        const st_listener_conf *l = &br->cfg.listeners[i];
-        long conns = atomic_load(&br->conns[i]);
-        const char *type = st_listener_type(l);
-        sb_printf(b, "%s{\"id\":\"%s:", i ? "," : "", type);
-        sb_printf(b, "%s\",\"type\":\"%s\",\"name\":", l->name, type);
-        sb_json_str(b, l->name);
-        sb_printf(b, ",\"enable\":true,\"bind\":");
-        sb_json_str(b, l->bind);
-        sb_printf(b, ",\"acceptors\":%d,\"number\":1,\"status\":", br->nw);
-        listener_status(b, l, conns);
-        sb_printf(b, ",\"node_status\":[{\"node\":");
-        sb_json_str(b, st_cluster_node_name(api->cluster));
-        sb_printf(b, ",\"status\":");
-        listener_status(b, l, conns);
-        sb_printf(b, "}]}");
-    }
-    sb_printf(b, "]");
 }
 
 static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
@@ -342,7 +273,7 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         cluster_status_json(&b, api->cluster, v, n);
         reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/listeners") == 0) {
-        listeners_json(&b, api);
+        st_api_listeners(&b, api);
         reply(resp, 200, "application/json", &b);
     } else {
         error(resp, 404, "NOT_FOUND", "no such endpoint");

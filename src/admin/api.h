@@ -7,8 +7,10 @@
 
 struct st_broker;
 
+struct st_admin;
 typedef struct st_api {
     st_cluster *cluster;
+    struct st_admin *admin;   /* for the HTTPS API's reload */
     struct st_broker *broker; /* for the listeners (NULL: none shown) */
     const char *version;
     const char *role;

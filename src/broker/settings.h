@@ -84,6 +84,10 @@ struct st_config;
  * named in bad_version ("" : none). */
 void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const struct st_config *c,
                      const char *prefix);
+/* Only the keys both sides of a connection have (files, depth, versions, ciphers): the
+ * cluster's, whose TLS is always mutual. */
+void st_settings_tls_common(st_tls_opts *o, char *bad_version, size_t bcap,
+                            const struct st_config *c, const char *prefix);
 /* From a loaded, validated configuration (settings_conf.c). */
 void st_settings_from_config(st_settings *s, const struct st_config *c);
 

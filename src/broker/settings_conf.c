@@ -40,8 +40,8 @@ static const char *okey(char *buf, size_t cap, const char *prefix, const char *k
     return buf;
 }
 
-void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const st_config *c,
-                     const char *prefix)
+void st_settings_tls_common(st_tls_opts *o, char *bad_version, size_t bcap, const st_config *c,
+                            const char *prefix)
 {
     char k[300];
     memset(o, 0, sizeof *o);
@@ -53,12 +53,7 @@ void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const st_co
              st_config_str(c, okey(k, sizeof k, prefix, "password")));
     copy_str(o->cacertfile, sizeof o->cacertfile,
              st_config_str(c, okey(k, sizeof k, prefix, "cacertfile")));
-    o->verify_peer =
-        strcmp(st_config_str(c, okey(k, sizeof k, prefix, "verify")), "verify_peer") == 0;
-    o->fail_if_no_peer_cert =
-        (int)st_config_int(c, okey(k, sizeof k, prefix, "fail_if_no_peer_cert"));
     o->depth = (int)st_config_int(c, okey(k, sizeof k, prefix, "depth"));
-    o->honor_cipher_order = (int)st_config_int(c, okey(k, sizeof k, prefix, "honor_cipher_order"));
     const char *vk = okey(k, sizeof k, prefix, "versions");
     for (size_t i = 0, n = st_config_array_len(c, vk); i < n; i++) {
         const char *v = st_config_array_str(c, vk, i);
@@ -75,6 +70,18 @@ void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const st_co
         snprintf(o->ciphers + len, sizeof o->ciphers - len, "%s%s", len ? ":" : "",
                  st_config_array_str(c, ck, i));
     }
+}
+
+void st_settings_tls(st_tls_opts *o, char *bad_version, size_t bcap, const st_config *c,
+                     const char *prefix)
+{
+    char k[300];
+    st_settings_tls_common(o, bad_version, bcap, c, prefix);
+    o->verify_peer =
+        strcmp(st_config_str(c, okey(k, sizeof k, prefix, "verify")), "verify_peer") == 0;
+    o->fail_if_no_peer_cert =
+        (int)st_config_int(c, okey(k, sizeof k, prefix, "fail_if_no_peer_cert"));
+    o->honor_cipher_order = (int)st_config_int(c, okey(k, sizeof k, prefix, "honor_cipher_order"));
 }
 
 static uint8_t cert_as(const char *v)

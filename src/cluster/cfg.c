@@ -1,6 +1,7 @@
 /* cfg.c — the cluster's configuration (cluster.*, node.name, node.cookie, node.role): read
  * and checked once at start into st_cluster_cfg, whose discovery part (st_disc_cfg) goes to
  * the discovery part as it is. */
+#include "broker/settings.h"
 #include "cluster/cluster.h"
 #include "core/err.h"
 #include "cwire/cwire.h"
@@ -150,6 +151,30 @@ static int load_web(st_disc_cfg *cfg, const st_config *c, char *err, size_t errl
     return 0;
 }
 
+/* cluster.proto_dist and cluster.ssl_options (the files are read when the links start). */
+static int load_tls(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
+{
+    cfg->tls = strstr(st_config_str(c, "cluster.proto_dist"), "_tls") != NULL;
+    if (!cfg->tls) return 0;
+    char bad[32];
+    st_settings_tls_common(&cfg->tls_opts, bad, sizeof bad, c, "cluster");
+    if (bad[0]) {
+        snprintf(err, errlen,
+                 "cluster.ssl_options.versions: \"%s\" is not offered (tlsv1.3, tlsv1.2)", bad);
+        return ST_ECONFIG;
+    }
+    const char *missing = !cfg->tls_opts.certfile[0]     ? "certfile"
+                          : !cfg->tls_opts.keyfile[0]    ? "keyfile"
+                          : !cfg->tls_opts.cacertfile[0] ? "cacertfile"
+                                                         : NULL;
+    if (missing) {
+        snprintf(err, errlen, "cluster.ssl_options.%s is required with cluster.proto_dist = %s",
+                 missing, st_config_str(c, "cluster.proto_dist"));
+        return ST_ECONFIG;
+    }
+    return 0;
+}
+
 int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -173,6 +198,7 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     memcpy(d->cluster_name, cfg->cluster_name, sizeof d->cluster_name);
     if (d->strategy == ST_DISC_DNS && load_dns(d, c, err, errlen) < 0) return ST_ECONFIG;
     if (load_web(d, c, err, errlen) < 0) return ST_ECONFIG; /* etcd, k8s */
+    if (load_tls(cfg, c, err, errlen) < 0) return ST_ECONFIG;
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
     cfg->raft.election_ms = (unsigned)st_config_int(c, "cluster.raft.election_timeout");
     cfg->raft.heartbeat_ms = (unsigned)st_config_int(c, "cluster.raft.heartbeat_timeout");

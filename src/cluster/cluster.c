@@ -24,11 +24,12 @@
 #define TICK_MS 200
 
 /* Commands the API posts to the cluster thread. */
-enum { CMD_FORCE_LEAVE, CMD_JOIN, CMD_LEAVE };
+enum { CMD_FORCE_LEAVE, CMD_JOIN, CMD_LEAVE, CMD_ASK };
 typedef struct cmd {
     st_mpsc_node node;
     int kind;
-    char s[]; /* the node's name ("" for LEAVE) */
+    st_ask *ask; /* CMD_ASK */
+    char s[];    /* the node's name ("" for LEAVE) */
 } cmd;
 
 struct st_cluster {
@@ -49,6 +50,7 @@ struct st_cluster {
     st_plane *plane;
     st_data *data;
     st_discovery *disco;
+    st_asks *asks;
 };
 
 /* ---- for the links ---------------------------------------------------------------------- */
@@ -176,6 +178,13 @@ static void on_found(void *ctx, const char (*names)[256], int n, const char *how
 
 /* ---- the parts --------------------------------------------------------------------------- */
 
+/* The API's questions go to members only. */
+static int asked_member(void *ctx, const char *node)
+{
+    st_cluster *c = ctx;
+    return st_plane_has_member(c->plane, node);
+}
+
 static st_links *new_links(st_cluster *c)
 {
     const st_cluster_cfg *cfg = &c->cfg;
@@ -184,6 +193,8 @@ static st_links *new_links(st_cluster *c)
     memcpy(lc.cookie, cfg->cookie, sizeof lc.cookie);
     memcpy(lc.cluster_name, cfg->cluster_name, sizeof lc.cluster_name);
     memcpy(lc.listen, cfg->listen, sizeof lc.listen);
+    lc.tls = cfg->tls;
+    lc.tls_opts = cfg->tls_opts;
     st_links_env le = {c->log, &c->view_lock, c->boot, c->node_id, c, on_peer, is_member, resolve};
     return st_links_new(&lc, &le);
 }
@@ -236,7 +247,10 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->links = new_links(c);
     c->plane = c->links ? new_plane(c) : NULL;
     c->data = c->plane ? new_data(c) : NULL;
-    if (!c->data) {
+    st_asks_env ae = {log, c->links, c, asked_member};
+    c->asks = c->data ? st_asks_new(&ae) : NULL;
+    if (!c->asks) {
+        st_data_free(c->data);
         st_plane_free(c->plane);
         st_links_free(c->links);
         pthread_mutex_destroy(&c->view_lock);
@@ -268,6 +282,18 @@ static void on_wake(uv_async_t *a)
         if (it->kind == CMD_FORCE_LEAVE) st_plane_force_leave(c->plane, it->s);
         if (it->kind == CMD_JOIN) st_plane_join(c->plane, it->s);
         if (it->kind == CMD_LEAVE) st_plane_leave(c->plane);
+        if (it->kind == CMD_ASK) st_asks_send(c->asks, it->ask, (int64_t)uv_now(&c->loop));
+        free(it);
+    }
+}
+
+/* Commands nobody will carry out (stopping): a question's asker stops waiting for us. */
+static void drain(st_cluster *c)
+{
+    st_mpsc_node *node;
+    while ((node = st_mpsc_pop(&c->inbox))) {
+        cmd *it = (cmd *)node;
+        if (it->kind == CMD_ASK) st_ask_unsent(it->ask);
         free(it);
     }
 }
@@ -280,6 +306,7 @@ static void on_tick(uv_timer_t *t)
     st_data_tick(c->data, now);
     st_links_tick(c->links, now);
     st_plane_tick(c->plane);
+    st_asks_tick(c->asks, now);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -300,6 +327,8 @@ static void on_stop(uv_async_t *a)
 {
     st_cluster *c = a->data;
     atomic_store(&c->accepting, 0);
+    drain(c);
+    st_asks_stop(c->asks);
     st_discovery_close(c->disco);
     st_data_stop(c->data);
     st_links_stop(c->links);
@@ -367,9 +396,8 @@ void st_cluster_free(st_cluster *c)
         uv_run(&c->loop, UV_RUN_NOWAIT); /* let close callbacks finish */
         uv_loop_close(&c->loop);
     }
-    st_mpsc_node *node;
-    while ((node = st_mpsc_pop(&c->inbox)))
-        free(node);
+    drain(c);
+    st_asks_free(c->asks);
     st_data_free(c->data);
     st_plane_free(c->plane);
     st_links_free(c->links);
@@ -379,6 +407,28 @@ void st_cluster_free(st_cluster *c)
 }
 
 /* ---- the API (any thread) ------------------------------------------------------------------ */
+
+void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx)
+{
+    st_asks_answerer(c->asks, fn, ctx);
+}
+
+size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,
+                      size_t max, int64_t timeout_ms)
+{
+    st_ask *q = st_ask_new(c->asks, what, arg, arglen, out, max, timeout_ms);
+    if (!q) return 0;
+    cmd *it = calloc(1, sizeof *it);
+    if (it && atomic_load_explicit(&c->accepting, memory_order_acquire)) {
+        it->kind = CMD_ASK;
+        it->ask = q;
+        post(c, it);
+    } else { /* no cluster thread: this node answers alone */
+        free(it);
+        st_ask_unsent(q);
+    }
+    return st_ask_wait(c->asks, q, c->cfg.node_name);
+}
 
 long st_cluster_evacuate(st_cluster *c)
 {

@@ -5,10 +5,12 @@
 #ifndef ST_CLUSTER_H
 #define ST_CLUSTER_H
 
+#include "cluster/ask.h"
 #include "cluster/discovery/discovery.h"
 #include "cluster/plane/plane.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "net/tls.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +26,9 @@ typedef struct st_cluster_cfg {
     int role;     /* CW_ROLE_* */
     int strategy; /* ST_DISC_* */
     int64_t link_timeout_ms;
-    st_raft_timing raft; /* cluster.raft.* */
+    int tls;              /* cluster.proto_dist = inet_tls / inet6_tls */
+    st_tls_opts tls_opts; /* cluster.ssl_options */
+    st_raft_timing raft;  /* cluster.raft.* */
     int64_t node_down_timeout_ms;
     int64_t tombstone_ttl_ms;
     int64_t evacuation_timeout_ms;
@@ -75,6 +79,15 @@ int st_cluster_force_leave(st_cluster *c, const char *node, char *err, size_t er
  * rest is asynchronous), or ST_EEXIST / ST_ENOENT / ST_EINVAL with the reason in err. */
 int st_cluster_join(st_cluster *c, const char *node, char *err, size_t errlen);
 int st_cluster_leave(st_cluster *c, char *err, size_t errlen);
+
+/* Questions to every node (ask.h): the API's answerer (NULL: none; once this returns the
+ * old one is not called any more), and a
+ * question: this node's answer and every running member's that comes within timeout_ms,
+ * into out (room for max); returns the count. Any thread but the cluster thread. */
+enum { ST_ASK_LISTENERS = 1 };
+void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
+size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,
+                      size_t max, int64_t timeout_ms);
 
 /* Route and forwarding figures for the API. */
 typedef struct st_cluster_peer_routes {

@@ -53,6 +53,8 @@ enum cw_type {
     CW_TAIL_SNAPSHOT = 0x22, /* core → replicant: the state machine's image */
     CW_PROBE_REQ = 0x29,     /* leader → member: can you reach this node? */
     CW_PROBE_RESP = 0x2A,
+    CW_ASK = 0x2C,          /* the API of one node → the others: a question (listeners, ...) */
+    CW_ANSWER = 0x2D,       /* its answer */
     CW_MOVE_BEGIN = 0x40,   /* a session's new node → its old node: hand it over */
     CW_MOVE_STATE = 0x41,   /* old → new: the session (or why not) */
     CW_MOVE_END = 0x42,     /* new → old: my routes are in place, send the rest and let go */
@@ -194,6 +196,13 @@ typedef struct cw_probe {
     uint32_t since_ms; /* RESP: since it last heard from node */
 } cw_probe;
 
+typedef struct cw_ask {
+    uint64_t id;
+    uint8_t what;   /* ASK: the question (ST_ASK_* of cluster.h) */
+    uint8_t status; /* ANSWER: 0 answered, 1 a question this node does not know */
+    st_bytes body;  /* ASK: its argument; ANSWER: the answer (JSON) */
+} cw_ask;
+
 typedef struct cw_tail_req {
     uint64_t from;         /* the first index wanted (> 0) */
     uint8_t uuid[CW_UUID]; /* of the cluster the replicant's state is from (zeros: none) */
@@ -306,6 +315,7 @@ int cw_decode_join_result(st_bytes body, cw_join_result *j);
 int cw_decode_fwd(st_bytes body, cw_fwd *f);
 int cw_decode_tail_req(st_bytes body, cw_tail_req *t);
 int cw_decode_probe(uint8_t type, st_bytes body, cw_probe *p); /* PROBE_REQ / PROBE_RESP */
+int cw_decode_ask(uint8_t type, st_bytes body, cw_ask *a);     /* ASK / ANSWER */
 int cw_decode_propose(st_bytes body, cw_propose *p);
 int cw_decode_propose_result(st_bytes body, cw_propose_result *p);
 int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
@@ -339,6 +349,7 @@ size_t cw_encode_leave_req(const cw_leave_req *l, uint8_t *dst, size_t cap);
 size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
 size_t cw_encode_tail_req(const cw_tail_req *t, uint8_t *dst, size_t cap);
 size_t cw_encode_probe(uint8_t type, const cw_probe *p, uint8_t *dst, size_t cap);
+size_t cw_encode_ask(uint8_t type, const cw_ask *a, uint8_t *dst, size_t cap);
 size_t cw_encode_propose(const cw_propose *p, uint8_t *dst, size_t cap);
 size_t cw_encode_propose_result(const cw_propose_result *p, uint8_t *dst, size_t cap);
 size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);

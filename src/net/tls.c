@@ -19,6 +19,7 @@
 struct st_tls_ctx {
     SSL_CTX *ssl;
     char password[256];
+    SSL_SESSION *last; /* a client context that resumes: the newest session it was given */
 };
 
 struct st_tls {
@@ -184,16 +185,74 @@ st_tls_ctx *st_tls_client_ctx_new(char *err, size_t errlen)
     return c;
 }
 
+/* The cluster's contexts: mutual TLS, both sides present opts' certificate and check the
+ * other's against opts' CA; no tickets (no post-handshake messages: a stream is handed to
+ * another thread right after its handshake), buffers kept (the lanes are busy). */
+st_tls_ctx *st_tls_node_ctx_new(const st_tls_opts *o, int server, char *err, size_t errlen)
+{
+    st_tls_ctx *c = ctx_alloc(server ? TLS_server_method() : TLS_client_method(), err, errlen);
+    if (!c) return NULL;
+    snprintf(c->password, sizeof c->password, "%s", o->password);
+    SSL_CTX_set_default_passwd_cb(c->ssl, password_cb);
+    SSL_CTX_set_default_passwd_cb_userdata(c->ssl, c);
+    int v = o->versions ? o->versions : ST_TLS_V12 | ST_TLS_V13;
+    SSL_CTX_set_min_proto_version(c->ssl, v & ST_TLS_V12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+    SSL_CTX_set_max_proto_version(c->ssl, v & ST_TLS_V13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(c->ssl, 0);
+    if (o->ciphers[0] && set_ciphers(c->ssl, o->ciphers) < 0) {
+        fail(c, err, errlen, "ssl_options.ciphers: no cipher OpenSSL knows in", o->ciphers);
+        return NULL;
+    }
+    if (!o->cacertfile[0]) {
+        snprintf(err, errlen, "ssl_options.cacertfile is required (the nodes check each other)");
+        SSL_CTX_free(c->ssl);
+        free(c);
+        return NULL;
+    }
+    if (!load_files(c, o, err, errlen)) return NULL;
+    SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_verify_depth(c->ssl, o->depth > 0 ? o->depth : 10);
+    return c;
+}
+
+/* A client context that resumes keeps the newest session (a TLS 1.3 ticket, or a 1.2
+ * session) it is given. */
+static int new_session(SSL *s, SSL_SESSION *sess)
+{
+    st_tls_ctx *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(s));
+    SSL_SESSION_free(c->last);
+    c->last = sess;
+    return 1; /* we keep the reference */
+}
+
+void st_tls_ctx_resume(st_tls_ctx *c)
+{
+    SSL_CTX_set_app_data(c->ssl, c);
+    SSL_CTX_set_session_cache_mode(c->ssl,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c->ssl, new_session);
+}
+
 st_tls *st_tls_client(st_tls_ctx *ctx, int fd)
 {
     st_tls *t = st_tls_new(ctx, fd);
-    if (t) SSL_set_connect_state(t->ssl);
+    if (!t) return NULL;
+    SSL_set_connect_state(t->ssl);
+    if (ctx->last) SSL_set_session(t->ssl, ctx->last);
     return t;
+}
+
+int st_tls_resumed(const st_tls *t)
+{
+    return SSL_session_reused(t->ssl) == 1;
 }
 
 void st_tls_ctx_free(st_tls_ctx *c)
 {
     if (!c) return;
+    SSL_SESSION_free(c->last);
     SSL_CTX_free(c->ssl);
     free(c);
 }
@@ -245,7 +304,8 @@ int st_tls_handshake(st_tls *t, char *err, size_t errlen)
     }
     long v = SSL_get_verify_result(t->ssl);
     if (v != X509_V_OK) {
-        snprintf(err, errlen, "client certificate: %s", X509_verify_cert_error_string(v));
+        snprintf(err, errlen, "%s certificate: %s", SSL_is_server(t->ssl) ? "client" : "server",
+                 X509_verify_cert_error_string(v));
         ERR_clear_error();
     } else {
         reason(err, errlen);
@@ -262,6 +322,16 @@ ssize_t st_tls_read(st_tls *t, void *buf, size_t cap)
     if (would_block(t, n)) return ST_EAGAIN;
     ERR_clear_error();
     if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) return 0;
+    return ST_EIO;
+}
+
+ssize_t st_tls_write(st_tls *t, const void *buf, size_t n)
+{
+    ERR_clear_error();
+    int w = SSL_write(t->ssl, buf, n > RECORD ? RECORD : (int)n);
+    if (w > 0) return w;
+    if (would_block(t, w)) return ST_EAGAIN;
+    ERR_clear_error();
     return ST_EIO;
 }
 

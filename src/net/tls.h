@@ -37,6 +37,12 @@ void st_tls_ctx_free(st_tls_ctx *ctx);
 /* A client context (the load generator's): TLS 1.2 and 1.3, ALPN "mqtt", the server's
  * certificate not checked. NULL with the reason in err. */
 st_tls_ctx *st_tls_client_ctx_new(char *err, size_t errlen);
+/* The cluster's contexts (server: for accepted links; else for dialled ones): mutual TLS,
+ * opts' certificate presented and the peer's checked against opts' cacertfile (required). */
+st_tls_ctx *st_tls_node_ctx_new(const st_tls_opts *opts, int server, char *err, size_t errlen);
+/* Make a client context resume: each connection offers the newest session the context was
+ * given (one thread uses the context). */
+void st_tls_ctx_resume(st_tls_ctx *ctx);
 /* A client side connection on fd (non-blocking), for st_tls_client_ctx_new's context. */
 st_tls *st_tls_client(st_tls_ctx *ctx, int fd);
 /* A server side connection on fd (non-blocking); NULL when out of memory. */
@@ -49,6 +55,8 @@ int st_tls_handshake(st_tls *t, char *err, size_t errlen);
 /* Decrypted bytes into buf: > 0 their count, 0 the peer closed (close_notify or EOF),
  * ST_EAGAIN nothing now, ST_EIO a failure. */
 ssize_t st_tls_read(st_tls *t, void *buf, size_t cap);
+/* Write up to one record of buf: the count written, ST_EAGAIN (the socket is full), ST_EIO. */
+ssize_t st_tls_write(st_tls *t, const void *buf, size_t n);
 /* A writev for st_outq_flush_with and st_ws_flush (t is the st_tls): up to one record of
  * the buffers, -1 with errno EAGAIN when the socket is full. */
 ssize_t st_tls_writev(void *t, const struct iovec *iov, int cnt);
@@ -63,6 +71,8 @@ enum { ST_CERT_NONE, ST_CERT_CN, ST_CERT_DN, ST_CERT_CRT, ST_CERT_PEM, ST_CERT_M
  * in base64; PEM; the DER's MD5 in hex) into out: its length, or -1 when the client sent no
  * certificate (or it does not fit). */
 long st_tls_peer_cert(st_tls *t, int what, char *out, size_t cap);
+/* The handshake resumed a session (no certificate, no signature). */
+int st_tls_resumed(const st_tls *t);
 /* The negotiated protocol ("TLSv1.3"), for the log. */
 const char *st_tls_version(const st_tls *t);
 

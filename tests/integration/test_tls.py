@@ -13,31 +13,10 @@ import time
 
 import pytest
 
+from certs import make_ca, make_cert
 from conftest import PahoClient, free_port
 
 pytestmark = pytest.mark.starling_only("Starling's TLS listener")
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=%s" % name, "-keyout", name + ".key", "-out", name + ".pem", cwd=d)
-
-
-def make_cert(d, ca, name, cn, san=None, days="2"):
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % cn, "-keyout",
-            name + ".key", "-out", name + ".csr", cwd=d)
-    ext = []
-    if san:
-        with open(os.path.join(d, name + ".ext"), "w") as f:
-            f.write("subjectAltName=%s\n" % san)
-        ext = ["-extfile", name + ".ext"]
-    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-days", days, "-out", name + ".pem", *ext, cwd=d)
 
 
 @pytest.fixture(scope="module")
@@ -359,3 +338,43 @@ def test_certificates_are_reloaded_without_dropping_connections(broker_factory, 
     assert fp == new_fp
     for s in (old_conn, new_conn, third):
         s.close()
+
+
+def test_the_https_api_certificate_is_reloaded_too(broker_factory, certs, tmp_path):
+    """`ctl listeners reload` reads dashboard.listeners.https's files again with the
+    listeners': a new HTTPS connection gets the new certificate; a file that does not load
+    keeps every old one, and the answer names it."""
+    import hashlib
+    import shutil
+    from clusterlib import ctl, wait_api
+    d = str(tmp_path)
+    live_crt, live_key = os.path.join(d, "api.pem"), os.path.join(d, "api.key")
+    shutil.copy(certs("server.pem"), live_crt)
+    shutil.copy(certs("server.key"), live_key)
+    port = free_port()
+    b = broker_factory({"dashboard.listeners.https.bind": "127.0.0.1:%d" % port,
+                        "dashboard.listeners.https.ssl_options.certfile": live_crt,
+                        "dashboard.listeners.https.ssl_options.keyfile": live_key}).start()
+    wait_api(b)
+
+    def fingerprint():
+        ctx = ssl.create_default_context(cafile=certs("ca.pem"))
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                             server_hostname="localhost") as s:
+            return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+    old_fp = fingerprint()
+    make_cert(d, certs("ca"), "api2", "localhost", "IP:127.0.0.1,DNS:localhost")
+    shutil.copy(os.path.join(d, "api2.pem"), live_crt)
+    shutil.copy(os.path.join(d, "api2.key"), live_key)
+    r = ctl(b, "listeners", "reload")
+    assert r.returncode == 0 and '"reloaded":1' in r.stdout, r.stdout + r.stderr
+    new_fp = fingerprint()
+    assert new_fp != old_fp
+    wait_log(b, "HTTPS API: certificates reloaded")
+    with open(live_key, "w") as f:
+        f.write("not a key\n")
+    r = ctl(b, "listeners", "reload")
+    assert r.returncode != 0, r.stdout
+    assert "dashboard.listeners.https.ssl_options.keyfile" in r.stderr, r.stderr
+    assert fingerprint() == new_fp

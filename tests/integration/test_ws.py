@@ -333,6 +333,40 @@ def test_the_api_lists_every_listener_with_its_connections(broker_factory, tmp_p
     ws.disconnect()
 
 
+@pytest.mark.starling_only("Starling's cluster")
+def test_the_listener_list_covers_every_node(broker_factory):
+    """GET /api/v5/listeners on any node asks the others (ASK / ANSWER on the control
+    links): node_status has each running node's connections, status sums them, and a node
+    that stops drops out of the list."""
+    import json
+    import urllib.request
+    from clusterlib import Cluster, wait_status
+    cl = Cluster(broker_factory, 2)
+    nodes = [cl.node(i, seeds=(0, 1)).start() for i in range(2)]
+    names = [cl.name(0), cl.name(1)]
+    for n in nodes:
+        wait_status(n, names, timeout=30)
+    clients = [PahoClient(nodes[0].port, "a%d" % i, host=nodes[0].host) for i in range(2)]
+    clients.append(PahoClient(nodes[1].port, "b0", host=nodes[1].host))
+
+    def tcp_default(b):
+        url = "http://%s:%d/api/v5/listeners" % (b.host, b.api_port)
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return {x["id"]: x for x in json.loads(r.read())}["tcp:default"]
+    got = tcp_default(nodes[1])
+    per_node = {x["node"]: x["status"]["current_connections"] for x in got["node_status"]}
+    assert per_node == {names[0]: 2, names[1]: 1}, got
+    assert [x["node"] for x in got["node_status"]] == [names[1], names[0]]  # asked node first
+    assert got["number"] == 2 and got["status"]["current_connections"] == 3, got
+    for c in clients:
+        c.close()
+    nodes[0].stop()
+    wait_status(nodes[1], [names[1]], stopped=[names[0]], timeout=30)
+    got = tcp_default(nodes[1])
+    assert [x["node"] for x in got["node_status"]] == [names[1]], got
+    assert got["number"] == 1, got
+
+
 def test_max_connections_holds_on_a_websocket_listener(broker_factory):
     """listeners.ws.<name>.max_connections, as on TCP: past it a connection is refused."""
     import json

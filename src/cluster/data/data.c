@@ -148,12 +148,14 @@ static void data_ready(void *owner, const st_stream *s)
     st_data *d = owner;
     st_data_peer *dp = &d->dp[s->peer->slot];
     if (!d->fwd || d->stopping) {
+        st_tls_free(s->tls);
         close(s->fd);
         if (s->outbound) dp->lanes[s->lane] = ST_LANE_IDLE;
         return;
     }
     if (s->outbound) dp->lanes[s->lane] = ST_LANE_HANDED;
-    st_fwd_adopt(d->fwd, s->fd, s->outbound, s->peer->slot, s->lane, s->peer_boot, s->pre, s->npre);
+    st_fwd_adopt(d->fwd, s->fd, s->tls, s->outbound, s->peer->slot, s->lane, s->peer_boot, s->pre,
+                 s->npre);
 }
 
 /* One of our lanes did not get there: dialled again after a pause. */
@@ -194,7 +196,7 @@ int st_data_start(st_data *d, uv_loop_t *loop)
     if (!d->fwd) return 0;
     st_data_routes_register(d);
     st_data_move_register(d);
-    st_links_on_stream(d->env.links, CW_S_DATA, data_ready, data_failed, d);
+    st_links_on_stream(d->env.links, CW_S_DATA, data_ready, data_failed, d, 1);
     return 0;
 }
 

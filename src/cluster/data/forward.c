@@ -9,6 +9,7 @@
 #include "cluster/data/msgrec.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "net/tls.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -38,6 +39,7 @@ enum {
 typedef struct fwd_cmd {
     int kind;
     int fd, outbound, gone;
+    st_tls *tls; /* ADOPT: the lane's TLS connection on fd, or NULL */
     uint16_t slot, lane;
     uint64_t peer_boot;
     uint64_t hlc;  /* KICK: the newer registration; MOVE: the sender's node id */
@@ -64,6 +66,7 @@ typedef struct fwd_w fwd_w;
 
 typedef struct lane_out {
     st_io io;
+    st_tls *tls; /* cluster.proto_dist = inet_tls */
     fwd_w *fw;
     uint16_t slot;
     int state;
@@ -83,6 +86,7 @@ typedef struct lane_out {
 
 typedef struct lane_in {
     st_io io;
+    st_tls *tls;
     fwd_w *fw;
     uint16_t slot, lane;
     uint64_t boot, last; /* the sender process, and the last seq delivered from it */
@@ -149,11 +153,29 @@ static void buf_free(iobuf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* A lane's socket and its TLS connection (or NULL) closed. */
+static void sock_close(int fd, st_tls **tls)
+{
+    st_tls_free(*tls);
+    *tls = NULL;
+    close(fd);
+}
+
 /* Write what the socket takes. 0: all written, 1: more left (EPOLLOUT wanted), -1: error. */
-static int buf_write(int fd, iobuf *b)
+static int buf_write(int fd, st_tls *tls, iobuf *b)
 {
     while (b->off < b->len) {
-        ssize_t n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL);
+        ssize_t n;
+        if (tls) {
+            n = st_tls_write(tls, b->p + b->off, b->len - b->off);
+            if (n == ST_EAGAIN) return 1;
+            if (n < 0) {
+                errno = EIO;
+                return -1;
+            }
+        } else {
+            n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL);
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
@@ -165,12 +187,14 @@ static int buf_write(int fd, iobuf *b)
 }
 
 /* Read what is there. 0: open, -1: closed or error. */
-static int buf_read(int fd, iobuf *b)
+static int buf_read(int fd, st_tls *tls, iobuf *b)
 {
     while (b->len - b->off < IN_MAX) {
         uint8_t *dst = buf_room(b, 16384);
         if (!dst) return -1;
-        ssize_t n = recv(fd, dst, b->cap - b->len, 0);
+        ssize_t n =
+            tls ? st_tls_read(tls, dst, b->cap - b->len) : recv(fd, dst, b->cap - b->len, 0);
+        if (tls && n < 0) return n == ST_EAGAIN ? 0 : -1;
         if (n > 0) {
             b->len += (size_t)n;
             continue;
@@ -320,7 +344,7 @@ static void out_close(lane_out *l, const char *why)
 {
     if (l->io.fd < 0) return;
     st_loop_del(l->fw->w->loop, &l->io);
-    close(l->io.fd);
+    sock_close(l->io.fd, &l->tls);
     l->io.fd = -1;
     l->state = LANE_DOWN;
     l->down_since = st_loop_now(l->fw->w->loop);
@@ -387,7 +411,7 @@ static void out_io(st_io *io, uint32_t events)
     lane_out *l = io->ud;
     if (events & (EPOLLERR | EPOLLHUP)) events |= EPOLLIN;
     if (events & EPOLLIN) {
-        int rc = buf_read(io->fd, &l->in);
+        int rc = buf_read(io->fd, l->tls, &l->in);
         out_frames(l);
         if (rc < 0 && l->io.fd >= 0) out_close(l, "closed by peer");
         if (l->io.fd < 0) return;
@@ -578,7 +602,7 @@ static void out_flush(lane_out *l)
 {
     if (l->io.fd < 0) return;
     if (l->state == LANE_UP) out_fill(l);
-    int rc = buf_write(l->io.fd, &l->out);
+    int rc = buf_write(l->io.fd, l->tls, &l->out);
     if (rc < 0) {
         out_close(l, strerror(errno));
         return;
@@ -600,7 +624,7 @@ static void in_close(lane_in *l)
     }
     if (l->io.fd < 0) return;
     st_loop_del(l->fw->w->loop, &l->io);
-    close(l->io.fd);
+    sock_close(l->io.fd, &l->tls);
     l->io.fd = -1;
     l->in.off = l->in.len = l->out.off = l->out.len = 0;
 }
@@ -702,7 +726,7 @@ static void in_io(st_io *io, uint32_t events)
 {
     lane_in *l = io->ud;
     if (l->paused) return;
-    int rc = buf_read(io->fd, &l->in);
+    int rc = buf_read(io->fd, l->tls, &l->in);
     if (in_parse(l) < 0 || rc < 0 || (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)))
         in_close(l);
 }
@@ -726,7 +750,7 @@ static void in_flush(lane_in *l)
         queue_ack(l);
         l->ack_due = 0;
     }
-    int rc = buf_write(l->io.fd, &l->out);
+    int rc = buf_write(l->io.fd, l->tls, &l->out);
     if (rc < 0) {
         in_close(l);
         return;
@@ -761,11 +785,18 @@ static lane_in *lane_in_get(fwd_w *fw, uint16_t slot, uint16_t lane)
 
 /* ---- commands from the cluster thread ----------------------------------------------- */
 
+/* An ADOPT's stream that nobody takes. */
+static void cmd_close(const fwd_cmd *c)
+{
+    st_tls_free(c->tls);
+    close(c->fd);
+}
+
 static void adopt_in(fwd_w *fw, const fwd_cmd *c)
 {
     lane_in *l = lane_in_get(fw, c->slot, c->lane);
     if (!l) {
-        close(c->fd);
+        cmd_close(c);
         return;
     }
     in_close(l);
@@ -775,10 +806,11 @@ static void adopt_in(fwd_w *fw, const fwd_cmd *c)
     }
     l->io.fd = c->fd;
     if (st_loop_add(fw->w->loop, &l->io, EPOLLIN) < 0) {
-        close(c->fd);
+        cmd_close(c);
         l->io.fd = -1;
         return;
     }
+    l->tls = c->tls;
     uint8_t *pre = c->npre ? buf_room(&l->in, c->npre) : NULL;
     if (pre) { /* frames come after our RESUME only, but keep whatever came */
         memcpy(pre, c->pre, c->npre);
@@ -794,13 +826,13 @@ static void adopt_out(fwd_w *fw, const fwd_cmd *c)
 {
     lane_out *l = lane_out_get(fw, c->slot);
     if (!l) {
-        close(c->fd);
+        cmd_close(c);
         report_down(fw, c->slot, fw->w->id);
         return;
     }
     if (l->io.fd >= 0) { /* cannot happen: the cluster thread dials one at a time */
         st_loop_del(fw->w->loop, &l->io);
-        close(l->io.fd);
+        sock_close(l->io.fd, &l->tls);
     }
     if (l->peer_boot && l->peer_boot != c->peer_boot) /* it restarted */
         drop_queue_before(l, atomic_load(&fw->f->epoch[c->slot]));
@@ -808,12 +840,13 @@ static void adopt_out(fwd_w *fw, const fwd_cmd *c)
     l->io.fd = c->fd;
     l->state = LANE_WAIT_RESUME;
     if (st_loop_add(fw->w->loop, &l->io, EPOLLIN) < 0) {
-        close(c->fd);
+        cmd_close(c);
         l->io.fd = -1;
         l->state = LANE_DOWN;
         report_down(fw, c->slot, fw->w->id);
         return;
     }
+    l->tls = c->tls;
     /* catch-up: worker 0's lane carries our retained messages to every (re)connected peer;
      * the last writer wins there, so sending them again is harmless */
     if (fw->w->id == 0) retain_push(fw, c->slot);
@@ -846,7 +879,7 @@ static void fwd_imsg(void *cx, st_worker *w, st_imsg *m)
     st_fwd *f = cx;
     fwd_cmd *c = m->data;
     if (!w) { /* the worker is gone: discard */
-        if (c->kind == CMD_ADOPT) close(c->fd);
+        if (c->kind == CMD_ADOPT) cmd_close(c);
     } else if (c->kind == CMD_ADOPT) {
         if (c->outbound)
             adopt_out(&f->w[w->id], c);
@@ -878,7 +911,7 @@ static void post(st_fwd *f, uint16_t worker, const fwd_cmd *c, const uint8_t *pr
 {
     fwd_cmd *copy = malloc(sizeof *copy + npre);
     if (!copy) {
-        if (c->kind == CMD_ADOPT) close(c->fd);
+        if (c->kind == CMD_ADOPT) cmd_close(c);
         return;
     }
     *copy = *c;
@@ -887,11 +920,12 @@ static void post(st_fwd *f, uint16_t worker, const fwd_cmd *c, const uint8_t *pr
     st_worker_post_remote(f->b, worker, copy);
 }
 
-void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
-                  const uint8_t *pre, size_t npre)
+void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, uint16_t lane,
+                  uint64_t peer_boot, const uint8_t *pre, size_t npre)
 {
     fwd_cmd c = {.kind = CMD_ADOPT,
                  .fd = fd,
+                 .tls = tls,
                  .outbound = outbound,
                  .slot = slot,
                  .lane = lane,
@@ -1043,7 +1077,7 @@ void st_fwd_free(st_fwd *f)
         for (int s = 0; s < ST_MAX_NODES; s++) {
             lane_out *l = fw->out[s];
             if (!l) continue;
-            if (l->io.fd >= 0) close(l->io.fd);
+            if (l->io.fd >= 0) sock_close(l->io.fd, &l->tls);
             release_waits(l);
             while (l->qlen) {
                 st_sharekey_unref(l->q[l->qhead].share);
@@ -1059,7 +1093,7 @@ void st_fwd_free(st_fwd *f)
         lane_in *n;
         for (lane_in *l = fw->in; l; l = n) {
             n = l->next;
-            if (l->io.fd >= 0) close(l->io.fd);
+            if (l->io.fd >= 0) sock_close(l->io.fd, &l->tls);
             buf_free(&l->in);
             buf_free(&l->out);
             free(l);

@@ -20,6 +20,7 @@
 #include "broker/remote.h"
 #include "broker/worker.h"
 #include "cluster/data/data.h"
+#include "net/tls.h"
 
 #include <stdint.h>
 
@@ -35,11 +36,12 @@ st_fwd *st_fwd_new(st_broker *b, st_data *d, const st_fwd_cfg *cfg);
 void st_fwd_free(st_fwd *f);
 extern const st_remote_ops st_fwd_ops;
 
-/* Cluster thread: an authenticated DATA stream goes to its worker. outbound: we dialled it
- * as our lane `lane` to node `slot`; else the peer's lane `lane` to us. pre/npre: bytes
- * already read from it after the handshake (copied). */
-void st_fwd_adopt(st_fwd *f, int fd, int outbound, uint16_t slot, uint16_t lane, uint64_t peer_boot,
-                  const uint8_t *pre, size_t npre);
+/* Cluster thread: an authenticated DATA stream goes to its worker (fd and tls, its TLS
+ * connection or NULL, are the worker's from now on). outbound: we dialled it as our lane
+ * `lane` to node `slot`; else the peer's lane `lane` to us. pre/npre: bytes already read
+ * from it after the handshake (copied). */
+void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, uint16_t lane,
+                  uint64_t peer_boot, const uint8_t *pre, size_t npre);
 /* Cluster thread: the peer's CONTROL link is down — close its lanes (they are redialled
  * with the link). gone 1: it said goodbye or left: what is queued for it is dropped (shared
  * records go to other members); gone 2: declared down: shared records go to other members,

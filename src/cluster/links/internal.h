@@ -5,6 +5,7 @@
 #define ST_CLUSTER_LINKS_INTERNAL_H
 
 #include "cluster/links/links.h"
+#include "net/tls.h"
 
 #define ST_CL_HANDSHAKE_MS 5000
 #define ST_CL_DIAL_MAX_MS 5000
@@ -12,6 +13,7 @@
 
 enum st_link_state {
     ST_L_CONNECTING, /* dialer: connect() in progress */
+    ST_L_TLS,        /* the TLS handshake, before HELLO (cluster.proto_dist = inet_tls) */
     ST_L_WAIT_WELCOME,
     ST_L_WAIT_READY,
     ST_L_WAIT_HELLO, /* acceptor */
@@ -23,6 +25,7 @@ enum st_link_state {
 struct st_link {
     st_links *ls;
     int fd;
+    st_tls *tls; /* with cluster.proto_dist = inet_tls, else NULL */
     uv_poll_t poll;
     int dialer;
     uint8_t stream;
@@ -56,7 +59,10 @@ typedef struct st_frame_handler {
 typedef struct st_stream_handler {
     st_stream_fn ready, failed;
     void *owner;
+    int takes_tls; /* the owner takes a TLS stream as it is (else: a tunnel, tunnel.c) */
 } st_stream_handler;
+
+typedef struct st_tunnel st_tunnel;
 
 struct st_links {
     st_links_cfg cfg;
@@ -74,6 +80,8 @@ struct st_links {
     int64_t last_refuse_log;
     st_frame_handler frames[256];
     st_stream_handler streams[4];
+    st_tls_ctx *tls_srv, *tls_cli; /* cluster.proto_dist = inet_tls: accepted, dialled */
+    st_tunnel *tunnels;
 };
 
 int64_t st_links_now(const st_links *ls);
@@ -82,6 +90,12 @@ int64_t st_links_now(const st_links *ls);
 st_link *st_link_accept(st_links *ls, int fd);
 st_link *st_link_dial(st_links *ls, st_peer *p);
 void st_link_tick(st_link *l, int64_t now);
+
+/* tunnel.c */
+/* Carry the TLS stream (fd, tls: the tunnel's from now on; pre: bytes read behind READY)
+ * over a socketpair: the owner's end, or -1 (everything closed). */
+int st_tunnel_open(st_links *ls, int fd, st_tls *tls, const uint8_t *pre, size_t npre);
+void st_tunnels_stop(st_links *ls);
 
 /* peers.c */
 /* A link finished its handshake: keep it (1) or it lost to a duplicate (0, closed). */

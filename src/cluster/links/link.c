@@ -29,6 +29,7 @@ static void on_io(uv_poll_t *h, int status, int events);
 static void on_closed(uv_handle_t *h)
 {
     st_link *l = h->data;
+    st_tls_free(l->tls);
     close(l->fd);
     free(l->in);
     free(l->out);
@@ -78,7 +79,20 @@ static void want_out(st_link *l, int on)
 static int flush(st_link *l)
 {
     while (l->ooff < l->olen) {
-        ssize_t n = send(l->fd, l->out + l->ooff, l->olen - l->ooff, MSG_NOSIGNAL);
+        ssize_t n;
+        if (l->tls) {
+            n = st_tls_write(l->tls, l->out + l->ooff, l->olen - l->ooff);
+            if (n == ST_EAGAIN) {
+                want_out(l, 1);
+                return 0;
+            }
+            if (n < 0) {
+                st_link_close(l, "TLS write failed");
+                return -1;
+            }
+        } else {
+            n = send(l->fd, l->out + l->ooff, l->olen - l->ooff, MSG_NOSIGNAL);
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -172,12 +186,25 @@ static void on_handed(uv_handle_t *h)
     st_peer *p = l->stream != CW_S_DATA ? NULL
                  : l->dialer            ? l->peer
                                         : st_links_peer(ls, l->peer_name, 1);
+    int fd = l->fd;
+    st_tls *tls = l->tls;
+    const uint8_t *pre = l->in;
+    size_t npre = l->ilen;
     if (!sh->ready || ls->stopping || (l->stream == CW_S_DATA && !p)) {
-        close(l->fd);
+        st_tls_free(tls);
+        close(fd);
+        fd = -1;
+    } else if (tls && !sh->takes_tls) {
+        fd = st_tunnel_open(ls, fd, tls, pre, npre);
+        tls = NULL;
+        npre = 0;
+    }
+    if (fd < 0) {
         if (l->dialer) stream_failed(l);
     } else {
         /* the peer may have sent its first frame (RESUME) right behind READY */
-        st_stream s = {.fd = l->fd,
+        st_stream s = {.fd = fd,
+                       .tls = tls,
                        .outbound = l->dialer,
                        .peer = p,
                        .lane = l->lane,
@@ -185,8 +212,8 @@ static void on_handed(uv_handle_t *h)
                        .peer_id = l->peer_id,
                        .addr = l->hello_addr[0] ? l->hello_addr : l->addr,
                        .token = l->token,
-                       .pre = l->in,
-                       .npre = l->ilen};
+                       .pre = pre,
+                       .npre = npre};
         sh->ready(sh->owner, &s);
     }
     free(l->in);
@@ -449,14 +476,24 @@ static void read_input(st_link *l)
             l->in = p;
             l->icap = cap;
         }
-        ssize_t n = recv(l->fd, l->in + l->ilen, l->icap - l->ilen, 0);
+        ssize_t n = l->tls ? st_tls_read(l->tls, l->in + l->ilen, l->icap - l->ilen)
+                           : recv(l->fd, l->in + l->ilen, l->icap - l->ilen, 0);
         if (n == 0) {
             st_link_close(l, "closed by peer");
+            return;
+        }
+        if (n < 0 && l->tls) {
+            if (n != ST_EAGAIN) st_link_close(l, "TLS read failed");
             return;
         }
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) st_link_close(l, strerror(errno));
+            return;
+        }
+        if (l->state == ST_L_WAIT_HELLO && !l->tls && l->ilen == 0 && l->in[0] == 0x16) {
+            log_refused(l, "it speaks TLS (cluster.proto_dist = inet_tls there, not here)");
+            st_link_close(l, "TLS on a plain link");
             return;
         }
         l->ilen += (size_t)n;
@@ -482,6 +519,57 @@ static void read_input(st_link *l)
     }
 }
 
+static void send_hello(st_link *l)
+{
+    cw_hello h;
+    char addr[300];
+    fill_hello(l, &h, addr, sizeof addr);
+    SEND(l, cw_encode_hello(&h, dst_, cap_));
+    l->state = ST_L_WAIT_WELCOME;
+    flush(l);
+}
+
+/* ---- TLS (cluster.proto_dist = inet_tls): the handshake comes before HELLO ---- */
+
+static void tls_step(st_link *l)
+{
+    char why[256];
+    int rc = st_tls_handshake(l->tls, why, sizeof why);
+    if (rc == 0) {
+        int out = st_tls_wants(l->tls) & 2;
+        uv_poll_start(&l->poll, UV_READABLE | (out ? UV_WRITABLE : 0), on_io);
+        l->polling_out = out != 0;
+        return;
+    }
+    if (rc < 0) {
+        if (rc != ST_ECLOSED && refusal_log_due(l))
+            LOG_WARN(l->ls->env.log,
+                     "cluster: TLS handshake with %s (%s) failed: %s (cluster.proto_dist = "
+                     "inet_tls on both nodes, certificates of one CA?)",
+                     l->peer_name[0] ? l->peer_name : "a node", l->addr, why);
+        st_link_close(l, why);
+        return;
+    }
+    want_out(l, 0);
+    if (l->dialer) {
+        send_hello(l);
+    } else {
+        l->state = ST_L_WAIT_HELLO;
+        read_input(l); /* HELLO may have come with the handshake's last flight */
+    }
+}
+
+static void tls_begin(st_link *l, st_tls *t)
+{
+    if (!t) {
+        st_link_close(l, "out of memory");
+        return;
+    }
+    l->tls = t;
+    l->state = ST_L_TLS;
+    tls_step(l);
+}
+
 static void connected(st_link *l)
 {
     int err = 0;
@@ -492,12 +580,11 @@ static void connected(st_link *l)
         return;
     }
     st_peer_name(l->fd, l->addr, sizeof l->addr);
-    cw_hello h;
-    char addr[300];
-    fill_hello(l, &h, addr, sizeof addr);
-    SEND(l, cw_encode_hello(&h, dst_, cap_));
-    l->state = ST_L_WAIT_WELCOME;
-    flush(l);
+    if (l->ls->tls_cli) {
+        tls_begin(l, st_tls_client(l->ls->tls_cli, l->fd));
+        return;
+    }
+    send_hello(l);
 }
 
 static void on_io(uv_poll_t *h, int status, int events)
@@ -514,6 +601,10 @@ static void on_io(uv_poll_t *h, int status, int events)
     }
     if (l->state == ST_L_CONNECTING) {
         if (events & (UV_WRITABLE | UV_READABLE)) connected(l);
+        return;
+    }
+    if (l->state == ST_L_TLS) {
+        tls_step(l);
         return;
     }
     if (events & UV_WRITABLE && flush(l) < 0) return;
@@ -551,6 +642,11 @@ st_link *st_link_accept(st_links *ls, int fd)
     st_peer_name(fd, l->addr, sizeof l->addr);
     l->state = ST_L_WAIT_HELLO;
     uv_poll_start(&l->poll, UV_READABLE, on_io);
+    if (ls->tls_srv) {
+        l->tls = st_tls_new(ls->tls_srv, fd);
+        l->state = ST_L_TLS;
+        if (!l->tls) st_link_close(l, "out of memory");
+    }
     return l;
 }
 

@@ -38,6 +38,15 @@ static int bound_port(int fd)
 int st_links_listen(st_links *ls, char *err, size_t errlen)
 {
     char lerr[256];
+    if (ls->cfg.tls && !ls->tls_srv) {
+        ls->tls_srv = st_tls_node_ctx_new(&ls->cfg.tls_opts, 1, lerr, sizeof lerr);
+        ls->tls_cli =
+            ls->tls_srv ? st_tls_node_ctx_new(&ls->cfg.tls_opts, 0, lerr, sizeof lerr) : NULL;
+        if (!ls->tls_cli) {
+            snprintf(err, errlen, "cluster.%s", lerr);
+            return ST_ECONFIG;
+        }
+    }
     ls->lfd = st_listen_tcp(ls->cfg.listen, 0, 1024, lerr, sizeof lerr);
     if (ls->lfd < 0) {
         snprintf(err, errlen, "cluster.listen: %s", lerr);
@@ -79,9 +88,9 @@ void st_links_on_frame(st_links *ls, uint8_t type, st_frame_fn fn, void *owner)
 }
 
 void st_links_on_stream(st_links *ls, uint8_t stream, st_stream_fn ready, st_stream_fn failed,
-                        void *owner)
+                        void *owner, int takes_tls)
 {
-    ls->streams[stream & 3] = (st_stream_handler){ready, failed, owner};
+    ls->streams[stream & 3] = (st_stream_handler){ready, failed, owner, takes_tls};
 }
 
 void st_links_event(st_links *ls, int type, st_peer *p, st_link *l, uint64_t prev_boot,
@@ -130,6 +139,7 @@ void st_links_stop(st_links *ls)
         st_link_send_goodbye(l, CW_BYE_SHUTDOWN);
         st_link_close(l, "shutting down");
     }
+    st_tunnels_stop(ls);
     if (ls->listening) {
         uv_poll_stop(&ls->lpoll);
         uv_close((uv_handle_t *)&ls->lpoll, closed);
@@ -141,6 +151,8 @@ void st_links_free(st_links *ls)
 {
     if (!ls) return;
     if (ls->lfd >= 0) close(ls->lfd);
+    st_tls_ctx_free(ls->tls_srv);
+    st_tls_ctx_free(ls->tls_cli);
     for (int i = 0; i < ls->npeers; i++)
         free(ls->peers[i]);
     free(ls);

@@ -8,14 +8,15 @@
  * - a handler per frame type (st_links_on_frame), called for that frame on a READY CONTROL
  *   link; an unregistered type is ignored if the frame says it may be, else the link closes;
  * - a handler per stream type other than CONTROL (st_links_on_stream): a RAFT or DATA stream
- *   that finished its handshake is handed over as a socket; a stream type nobody registered
- *   is refused;
+ *   that finished its handshake is handed over as a socket (and its TLS connection, with
+ *   cluster.proto_dist = inet_tls); a stream type nobody registered is refused;
  * and the wiring gives one callback for the peers' events (st_links_env.on_peer). */
 #ifndef ST_CLUSTER_LINKS_H
 #define ST_CLUSTER_LINKS_H
 
 #include "core/log.h"
 #include "cwire/cwire.h"
+#include "net/tls.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -51,6 +52,7 @@ typedef struct st_peer {
 /* What a handed-over stream (RAFT or DATA) is. */
 typedef struct st_stream {
     int fd;        /* the owner's from now on (-1 in a failure report) */
+    st_tls *tls;   /* the owner's too: the TLS connection on fd, for an owner that takes it */
     int outbound;  /* we dialled it */
     st_peer *peer; /* DATA: the peer (made known if it was not); RAFT: NULL */
     uint16_t lane; /* DATA: the dialler's lane */
@@ -86,6 +88,8 @@ typedef struct st_links_cfg {
     char listen[128]; /* host:port; port 0 = any */
     int role;         /* CW_ROLE_* */
     int64_t link_timeout_ms;
+    int tls;              /* cluster.proto_dist = inet_tls: every link and stream over TLS */
+    st_tls_opts tls_opts; /* cluster.ssl_options */
 } st_links_cfg;
 
 typedef struct st_links_env {
@@ -101,14 +105,17 @@ typedef struct st_links_env {
 } st_links_env;
 
 st_links *st_links_new(const st_links_cfg *cfg, const st_links_env *env);
-/* Bind cluster.listen (before the loop runs). 0, or <0 with a message in err. */
+/* Build the TLS contexts (cfg.tls) and bind cluster.listen (before the loop runs). 0, or <0
+ * with a message in err. */
 int st_links_listen(st_links *ls, char *err, size_t errlen);
 int st_links_port(const st_links *ls); /* the bound port; peers are dialled on it too */
 /* Start accepting on loop (the cluster thread's). */
 void st_links_start(st_links *ls, uv_loop_t *loop);
 void st_links_on_frame(st_links *ls, uint8_t type, st_frame_fn fn, void *owner);
+/* takes_tls: the owner takes a TLS stream as its st_tls (st_stream.tls); else it is given a
+ * plain socket and the links carry the bytes over TLS for it (a tunnel, Raft's streams). */
 void st_links_on_stream(st_links *ls, uint8_t stream, st_stream_fn ready, st_stream_fn failed,
-                        void *owner);
+                        void *owner, int takes_tls);
 /* Heartbeats, handshake timeouts, dialling. */
 void st_links_tick(st_links *ls, int64_t now);
 /* Stop: GOODBYE (CW_BYE_SHUTDOWN) on every link, all closed; nothing is dialled again. */

@@ -799,5 +799,5 @@ void st_cl_control_register(st_plane *c)
     for (size_t i = 0; i < sizeof types; i++)
         st_links_on_frame(c->links, types[i], on_frame, c);
     if (c->cfg.role != CW_ROLE_REPLICANT)
-        st_links_on_stream(c->links, CW_S_RAFT, raft_ready, raft_failed, c);
+        st_links_on_stream(c->links, CW_S_RAFT, raft_ready, raft_failed, c, 0);
 }

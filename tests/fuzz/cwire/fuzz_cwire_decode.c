@@ -68,6 +68,7 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_tail_req tq;
         cw_propose pp;
         cw_probe pb;
+        cw_ask ak;
         cw_propose_result pr;
         cw_log_entries le;
         cw_tail_snapshot ts;
@@ -128,6 +129,9 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
     case CW_PROBE_REQ:
     case CW_PROBE_RESP:
         return cw_decode_probe(type, body, &u.pb) ? 0 : cw_encode_probe(type, &u.pb, out, cap);
+    case CW_ASK:
+    case CW_ANSWER:
+        return cw_decode_ask(type, body, &u.ak) ? 0 : cw_encode_ask(type, &u.ak, out, cap);
     case CW_PROPOSE:
         return cw_decode_propose(body, &u.pp) ? 0 : cw_encode_propose(&u.pp, out, cap);
     case CW_PROPOSE_RESULT:

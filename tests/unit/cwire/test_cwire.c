@@ -404,6 +404,23 @@ static void test_probe(void)
     CHECK_STR(cw_type_name(CW_PROBE_REQ), "PROBE_REQ");
 }
 
+static void test_ask(void)
+{
+    uint8_t buf[256];
+    cw_frame f;
+    cw_ask a = {9, 1, 0, S("[{\"id\":\"tcp:default\"}]")}, ad;
+    size_t n = cw_encode_ask(CW_ANSWER, &a, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_ANSWER && f.flags == CW_F_IGNORABLE);
+    CHECK(cw_decode_ask(CW_ANSWER, f.body, &ad) == 0 && ad.id == 9 && ad.what == 1 &&
+          ad.status == 0 && same(ad.body, "[{\"id\":\"tcp:default\"}]"));
+    a.body = S("");
+    n = cw_encode_ask(CW_ASK, &a, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_ASK);
+    CHECK(cw_decode_ask(CW_ASK, f.body, &ad) == 0 && ad.id == 9 && ad.body.len == 0);
+    CHECK(cw_decode_ask(CW_ANSWER, f.body, &ad) == ST_EMALFORMED); /* its blob is short */
+    CHECK_STR(cw_type_name(CW_ASK), "ASK");
+}
+
 static void test_tail(void)
 {
     uint8_t buf[512];
@@ -539,6 +556,7 @@ int main(int argc, char **argv)
     RUN(test_tail);
     RUN(test_propose);
     RUN(test_probe);
+    RUN(test_ask);
     RUN(test_golden);
     return TEST_END();
 }

@@ -1,0 +1,17 @@
+/* sb.h — a growing string for the API's answers: printf onto the end, JSON strings. Out of
+ * memory leaves it as it was (the answer comes out short, never overruns). */
+#ifndef ST_ADMIN_SB_H
+#define ST_ADMIN_SB_H
+
+#include <stddef.h>
+
+typedef struct sb {
+    char *p;
+    size_t len, cap;
+} sb;
+
+void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a JSON string, quotes included. */
+void sb_json_str(sb *b, const char *s);
+
+#endif
