@@ -68,7 +68,7 @@ SCENARIOS = {
 # Transports (docs/transports.md): the same workloads over TLS and WebSocket, against
 # mosquitto's TLS and websockets listeners with the same certificate (made for the run).
 TRANSPORT = {"tls-p2p": "tls", "tls-fanout": "tls", "ws-p2p": "ws", "ws-fanout": "ws",
-             "tls-connect": "tls", "tls-idle": "tls"}
+             "tls-connect": "tls", "tls-connect-resumed": "tls", "tls-idle": "tls"}
 SCENARIOS.update({
     "tls-p2p": (SCENARIOS["p2p"][0], "rate_per_s", 3.0),
     "tls-fanout": (SCENARIOS["fanout"][0], "rate_per_s", 5.0),
@@ -77,6 +77,10 @@ SCENARIOS.update({
     # full handshakes (RSA 2048): far slower than plain connects, so fewer of them
     "tls-connect": (["conn", "-c", "3000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
                      "--conn-inflight", "256"], "connect.rate_per_s", 2.0),
+    # resumed handshakes (TLS 1.3 tickets: no certificate, no signature); each load
+    # generator thread's first connects are full ones
+    "tls-connect-resumed": (["conn", "-c", "3000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
+                    "--conn-inflight", "256", "--tls-resume"], "connect.rate_per_s", 2.0),
 })
 LATENCY_ARGS = ["pubsub", "--pubs", "200", "--subs", "200", "-t", "lat/%i", "--sub-topic",
                 "lat/%i", "-q", "1", "-s", "16", "--inflight", "10"]
@@ -111,7 +115,7 @@ MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsu
                      "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
          "connect-64", "idle", "instr", "scale", "xnode", "tls-p2p", "tls-fanout", "ws-p2p",
-         "ws-fanout", "tls-connect", "tls-idle"]
+         "ws-fanout", "tls-connect", "tls-connect-resumed", "tls-idle"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
 # which has no cluster). Throughput at full speed, then latency at a moderate offered rate
@@ -498,7 +502,8 @@ def summary(name, res):
         return out
     if "connect" in name:
         return {"rate_per_s": res["connect"]["rate_per_s"], "p99_us": res["connect"]["p99_us"],
-                "ok": res["connect"]["ok"], "failed": res["connect"]["failed"]}
+                "ok": res["connect"]["ok"], "failed": res["connect"]["failed"],
+                "tls_resumed": res["connect"].get("tls_resumed", 0)}
     out = {k: res.get(k) for k in ("rate_per_s", "sent", "received", "lost", "duplicated",
                                    "out_of_order", "broker_cpu_cores")}
     out["p50_us"] = res["latency_us"]["p50"]

@@ -216,6 +216,7 @@ static void tls_step(bench_worker *w, bench_conn *c)
         if (set_events(w, c, st_tls_wants(c->tls) == 2) < 0) bench_conn_close(w, c, 0);
         return;
     }
+    if (st_tls_resumed(c->tls)) BENCH_ADD(w->slot, tls_resumed, 1);
     transport_up(w, c);
 }
 

@@ -57,6 +57,7 @@ static const opt_def opt_table[] = {
     {"-Q", "--quiet", OPT_FLAG, OFF(quiet), 0, 0},
     {NULL, "--progress", OPT_FLAG, OFF(progress), 0, 0},
     {NULL, "--tls", OPT_FLAG, OFF(tls), 0, 0},
+    {NULL, "--tls-resume", OPT_FLAG, OFF(tls_resume), 0, 0},
     {NULL, "--ws", OPT_FLAG, OFF(ws), 0, 0},
     {NULL, "--ws-path", OPT_STR, OFF(ws_path), 0, 0},
 };
@@ -97,6 +98,8 @@ void bench_usage(FILE *f)
           "      --fail-on-loss       exit 1 when messages were lost\n"
           "      --tls  --ws          MQTT over TLS (the server's certificate is not checked),\n"
           "                           over WebSocket (--ws-path, /mqtt), or both: wss\n"
+          "      --tls-resume         --tls, each connection after a thread's first resuming\n"
+          "                           the newest session that thread was given (a ticket)\n"
           "  -Q, --quiet              no progress lines   --progress: even when not a tty\n",
           f);
 }
@@ -317,6 +320,7 @@ int bench_opts_parse(int argc, char **argv, bench_cfg *cfg, char *err, size_t er
         int rc = set_value(cfg, o, v, err, errlen);
         if (rc < 0) return rc;
     }
+    if (cfg->tls_resume) cfg->tls = 1;
     return complete(cfg, err, errlen);
 }
 

@@ -52,6 +52,7 @@ typedef struct bench_cfg {
     const char *username, *password;
     int json, fail_on_loss, quiet, progress;
     int tls, ws;         /* --tls, --ws: MQTT over TLS, WebSocket, or both (wss) */
+    int tls_resume;      /* --tls-resume (implies --tls) */
     const char *ws_path; /* --ws-path (/mqtt) */
     uint32_t run_tag;    /* 12 bits, tags this run's payloads */
 } bench_cfg;

@@ -178,6 +178,7 @@ void bench_print_text(FILE *f, const bench_cfg *cfg, const bench_result *r)
             "p50 %.1f us, p99 %.1f us\n",
             s->conn_ok, s->conn_fail, s->conn_timeout, s->conn_refused, r->conn_rate, r->connect_s,
             us(bench_hist_pct(&r->conn, 50)), us(bench_hist_pct(&r->conn, 99)));
+    if (cfg->tls_resume) fprintf(f, "tls       %lu sessions resumed\n", s->tls_resumed);
     if (cfg->pubs && cfg->qos)
         fprintf(f, "publish   %lu sent, %lu acked, %.0f msg/s\n", s->sent, s->acked, r->tx_rate);
     else if (cfg->pubs)
@@ -239,9 +240,9 @@ void bench_print_json(FILE *f, const bench_cfg *cfg, const bench_result *r)
     fprintf(f, "\"unexpected\":%lu,\"foreign\":%lu,", s->unexpected, s->foreign);
     fprintf(f,
             "\"connect\":{\"ok\":%lu,\"failed\":%lu,\"timeouts\":%lu,\"refused\":%lu,"
-            "\"rate_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f},",
+            "\"rate_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"tls_resumed\":%lu},",
             s->conn_ok, s->conn_fail, s->conn_timeout, s->conn_refused, r->conn_rate,
-            us(bench_hist_pct(&r->conn, 50)), us(bench_hist_pct(&r->conn, 99)));
+            us(bench_hist_pct(&r->conn, 50)), us(bench_hist_pct(&r->conn, 99)), s->tls_resumed);
     fprintf(f,
             "\"errors\":%lu,\"error_detail\":{\"closed\":%lu,\"protocol\":%lu,\"suback\":%lu,"
             "\"rejected\":%lu,\"io\":%lu,\"workers\":%d},\"interrupted\":%s}\n",

@@ -44,6 +44,7 @@ void bench_pair_seen(bench_pair *p, uint64_t seq);
     X(conn_fail) \
     X(conn_timeout) \
     X(conn_refused) \
+    X(tls_resumed) \
     X(subs_resolved) \
     X(pubs_resolved) \
     X(pubs_done) \

@@ -316,6 +316,7 @@ static int worker_init(bench_worker *w)
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     char err[256];
     if (cfg->tls && !(w->tls = st_tls_client_ctx_new(err, sizeof err))) return ST_ENOMEM;
+    if (cfg->tls_resume) st_tls_ctx_resume(w->tls);
     if (!w->conns || !w->dirty || !w->ready || !w->heap || !w->scratch || !w->payload ||
         w->epfd < 0)
         return ST_ENOMEM;

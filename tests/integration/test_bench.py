@@ -149,13 +149,29 @@ def test_pubsub_over_tls_and_websocket(broker_factory, tmp_path, flags):
     assert_exact(r, 200, 200)
 
 
+@pytest.mark.starling_only("Starling's TLS listener")
+def test_resumed_tls_handshakes(broker_factory, tmp_path):
+    """--tls-resume: one connection at a time, every one after the first resumes the
+    session (a TLS 1.3 ticket) the one before was given; without it, none does."""
+    from conftest import free_port, self_signed
+    cert, key = self_signed(tmp_path)
+    port = free_port()
+    b = broker_factory({"listeners.ssl.default.bind": "127.0.0.1:%d" % port,
+                        "listeners.ssl.default.ssl_options.certfile": cert,
+                        "listeners.ssl.default.ssl_options.keyfile": key}).start()
+    for flag, resumed in (("--tls-resume", 19), ("--tls", 0)):
+        rc, r = bench(b, "conn", "-c", "20", "--conn-inflight", "1", "-d", "0", flag, port=port)
+        assert rc == 0 and r["connect"]["ok"] == 20, r
+        assert r["connect"]["tls_resumed"] == resumed, r
+
+
 def test_compare_smoke_transports(tmp_path):
     """bench/compare.sh's transport scenarios in SMOKE mode: TLS against mosquitto's TLS
     listener (same certificate), WebSocket (against mosquitto's plain TCP: Debian's mosquitto
     has no websockets), and TLS handshakes; each lands in the table with both figures."""
     if not os.access(STARLING_BIN, os.X_OK):
         pytest.skip("no starling binary at %s" % STARLING_BIN)
-    names = ["tls-p2p", "ws-fanout", "tls-connect"]
+    names = ["tls-p2p", "ws-fanout", "tls-connect", "tls-connect-resumed"]
     env = dict(os.environ, SMOKE="1", STARLING_BIN=STARLING_BIN, RESULTS_DIR=str(tmp_path),
                OUT="smoke", CONFIGS="defaults")
     p = subprocess.run(["bash", os.path.join(REPO, "bench", "compare.sh"), *names], env=env,
