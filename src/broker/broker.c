@@ -83,8 +83,8 @@ int st_broker_reload_tls(st_broker *b, char *err, size_t errlen)
         }
         n++;
     }
-    st_tls_ctx **r = rc ? NULL : realloc(b->retired, (b->nretired + (size_t)n) * sizeof *r);
-    if (!rc && !r) {
+    st_tls_ctx **r = rc || !n ? NULL : realloc(b->retired, (b->nretired + (size_t)n) * sizeof *r);
+    if (!rc && n && !r) {
         snprintf(err, errlen, "out of memory");
         rc = ST_ECONFIG;
     }

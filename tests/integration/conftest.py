@@ -341,8 +341,26 @@ def broker_factory(request, tmp_path):
     if BROKER_KIND == "mosquitto" and not shutil.which(MOSQUITTO_BIN):
         pytest.skip("mosquitto not installed")
     yield make
+    reports = []
     for b in made:
         b.stop()
+        r = sanitizer_report(b.log())
+        if r:
+            reports.append("%s:\n%s" % (b.dir, r))
+    if reports:  # a sanitizer build: what it found, even at exit (leaks), fails the test
+        pytest.fail("sanitizer report:\n" + "\n".join(reports), pytrace=False)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+
+def sanitizer_report(log):
+    """The first ASan / LSan / UBSan report in a broker's output, or None."""
+    at = min((i for i in (log.find(m) for m in SANITIZER_MARKS) if i >= 0), default=-1)
+    if at < 0:
+        return None
+    start = log.rfind("\n", 0, at) + 1
+    return log[start:start + 3000]
 
 
 @pytest.fixture
