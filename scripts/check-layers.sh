@@ -18,15 +18,16 @@ declare -A may=(
     [route]="core"
     [config]="core"
     [cwire]="core"
-    [broker]="core net mqtt route config"
-    [cluster]="core net mqtt route config cwire broker cluster/discovery cluster/links cluster/data cluster/plane"
+    [auth]="core net config"
+    [broker]="core net mqtt route config auth"
+    [cluster]="core net mqtt route config cwire auth broker cluster/discovery cluster/links cluster/data cluster/plane"
     [cluster/discovery]="core net"
     [cluster/links]="core net cwire"
     [cluster/data]="core net mqtt route config cwire broker cluster/links"
     [cluster/plane]="core net cwire cluster/links"
-    [admin]="core net mqtt route config cwire broker cluster"
+    [admin]="core net mqtt route config cwire auth broker cluster"
     [bench]="core net mqtt"
-    [main.c]="core net mqtt route config cwire broker cluster admin bench"
+    [main.c]="core net mqtt route config cwire auth broker cluster admin bench"
 )
 # A path's module: its first folder, or cluster/<part> for a file in a part's folder.
 module_of() {

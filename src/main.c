@@ -1,5 +1,6 @@
 /* main.c — the `starling` command: foreground, start (daemon + pid file), stop, ping,
  * version. Everything else lives in the modules; this file only wires them up. */
+#include "auth/auth.h"
 #include "admin/admin.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
@@ -96,13 +97,53 @@ static void raise_nofile(void)
 /* Clients are disconnected while the cluster still runs (their routes are withdrawn),
  * then the cluster says goodbye; the broker's memory goes before the cluster's, whose
  * data lanes hold messages and the acks that wait on them. */
-static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b)
+static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *auth)
 {
     st_admin_free(adm);
     if (b) st_broker_stop(b);
     st_cluster_stop(cl);
     st_broker_free(b);
     st_cluster_free(cl);
+    st_auth_free(auth);
+}
+
+/* Said once at start: listeners off loopback that let clients in without credentials. */
+static void warn_anonymous(const st_auth_cfg *ac, const st_settings *s, const st_log *lg)
+{
+    int enabled = 0;
+    for (int i = 0; i < ac->n; i++)
+        enabled += ac->chain[i].enable;
+    int anon = enabled ? ac->allow_anonymous == 1 : ac->allow_anonymous != 0;
+    char open[512] = "";
+    for (int i = 0; i < s->n_listeners; i++) {
+        const st_listener_conf *l = &s->listeners[i];
+        if (!(anon || l->authn_mode == ST_AUTHN_OFF) || strncmp(l->bind, "127.", 4) == 0 ||
+            strncmp(l->bind, "[::1]", 5) == 0)
+            continue;
+        size_t n = strlen(open);
+        snprintf(open + n, sizeof open - n, "%s%s:%s (%s)", n ? ", " : "", st_listener_type(l),
+                 l->name, l->bind);
+    }
+    if (open[0])
+        LOG_WARN(lg,
+                 "anonymous clients are let in on %s: anyone who can reach it may publish and "
+                 "subscribe. Add users (authentication = [{mechanism = password_based, backend = "
+                 "built_in_database, ...}], docs/security.md) and set allow_anonymous = false.",
+                 open);
+}
+
+/* The authenticator chain, given to the broker; NULL with the reason in err. */
+static st_auth *auth_setup(const st_config *c, st_broker *b, const st_settings *s, const st_log *lg,
+                           char *err, size_t errlen)
+{
+    st_auth_cfg *ac = calloc(1, sizeof *ac);
+    st_auth *a = NULL;
+    if (ac && st_auth_cfg_load(ac, c, err, errlen) == 0 && (a = st_auth_new(ac, err, errlen))) {
+        st_broker_set_auth(b, a);
+        warn_anonymous(ac, s, lg);
+    }
+    free(ac);
+    return a;
 }
 
 /* The API shows b's listeners, and serves over TLS too when dashboard.listeners.https has a
@@ -160,8 +201,10 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     st_cluster_cfg ccfg;
     st_cluster *cl = NULL;
     st_admin *adm = NULL;
+    st_auth *auth = NULL;
     int ok =
-        b && st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
+        b && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
+        st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
@@ -172,7 +215,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
-        shutdown_node(adm, cl, b);
+        shutdown_node(adm, cl, b, auth);
         st_log_close(&lg);
         return 1;
     }
@@ -188,7 +231,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     long left = st_cluster_evacuate(cl); /* sessions go to the other members first */
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
     if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
-    shutdown_node(adm, cl, b);
+    shutdown_node(adm, cl, b, auth);
     st_log_close(&lg);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* broker.c — creates the shared tables and the workers, opens one SO_REUSEPORT socket per
  * listener per worker, starts the threads, and shuts them down gracefully. */
 #include "broker/broker.h"
+#include "auth/auth.h"
 #include "broker/worker.h"
 #include "core/err.h"
 #include "net/listen.h"
@@ -65,6 +66,11 @@ static int tls_context(st_broker *b, int li, char *err, size_t errlen)
         return ST_ECONFIG;
     }
     return 0;
+}
+
+void st_broker_set_auth(st_broker *b, st_auth *a)
+{
+    b->auth = a;
 }
 
 int st_broker_reload_tls(st_broker *b, char *err, size_t errlen)

@@ -360,6 +360,15 @@ st_bytes st_client_id_of(st_client *c, const mqtt_connect *cn, char *buf, size_t
     return cn->has_username ? cn->username : cn->client_id;
 }
 
+st_bytes st_client_username_of(st_client *c, const mqtt_connect *cn, char *buf, size_t cap,
+                               int *has)
+{
+    const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
+    st_bytes user = from_cert(c, l->cert_as_username, buf, cap);
+    *has = user.p || cn->has_username;
+    return user.p ? user : cn->has_username ? cn->username : (st_bytes){NULL, 0};
+}
+
 static int maybe_handoff(st_client *c, const mqtt_packet *p)
 {
     st_worker *w = c->w;

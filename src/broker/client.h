@@ -25,6 +25,7 @@ typedef struct st_client {
     uint8_t paused : 1;     /* reading stopped by flow control (flow.h) */
     uint8_t proxy_wait : 1; /* the listener expects a PROXY protocol header first */
     uint8_t publisher : 1;  /* has sent a PUBLISH (flow control may pause it) */
+    uint8_t superuser : 1;  /* its authenticator said is_superuser (authorization skipped) */
     uint8_t resp_info : 1;  /* ARRIVING: the CONNECT asked for Response Information */
     uint8_t linger : 1;     /* closed by us with a reason: linger (net/linger.h) */
     uint8_t tls_hs : 1;     /* TLS: the handshake is not done yet */
@@ -87,6 +88,10 @@ int st_client_write_out(st_client *c);
  * packet's; buf holds a certificate's text. */
 #define ST_CERT_ID_MAX 4096
 st_bytes st_client_id_of(st_client *c, const mqtt_connect *cn, char *buf, size_t cap);
+/* The username the client goes by: its certificate's (peer_cert_as_username) or its
+ * CONNECT's; *has says whether there is one. */
+st_bytes st_client_username_of(st_client *c, const mqtt_connect *cn, char *buf, size_t cap,
+                               int *has);
 void st_client_free(st_client *c);
 int st_client_writable(const st_client *c);
 

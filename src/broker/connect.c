@@ -1,6 +1,7 @@
 /* connect.c — CONNECT: client id rules, session open (new, resumed, taken over),
  * will, CONNACK with the server's limits as MQTT 5 properties. The connection already
  * runs on the worker that owns its client id (client.c hands it over before this). */
+#include "auth/auth.h"
 #include "broker/client.h"
 #include "broker/flow.h"
 #include "broker/remote.h"
@@ -199,6 +200,35 @@ static int check_client_id(st_client *c, const mqtt_connect *cn, st_bytes id)
     return 0;
 }
 
+/* The authenticator chain (docs/security.md §2): 0 let in, else the v5 reason code. */
+static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id)
+{
+    st_worker *w = c->w;
+    if (!w->b->auth) return 0;
+    char ubuf[ST_CERT_ID_MAX];
+    int has_user = 0;
+    st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
+    st_credentials cr = {(const char *)id.p,
+                         id.len,
+                         has_user ? (const char *)(user.p ? user.p : (const uint8_t *)"") : NULL,
+                         user.len,
+                         cn->has_password
+                             ? (const char *)(cn->password.p ? cn->password.p : (const uint8_t *)"")
+                             : NULL,
+                         cn->password.len,
+                         w->cfg->listeners[c->listener].authn_mode};
+    st_auth_result r;
+    st_auth_check(w->b->auth, &cr, &r);
+    if (r.ok) {
+        c->superuser = (uint8_t)r.superuser;
+        return 0;
+    }
+    LOG_INFO(w->log, "client %.*s (%s) refused: %s%s%s", (int)id.len, (const char *)id.p, c->peer,
+             r.reason == ST_RC_BAD_CREDENTIALS ? "bad username or password" : "not authorized",
+             *r.by ? " by " : "", r.by);
+    return r.reason;
+}
+
 void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen)
 {
     st_worker *w = c->w;
@@ -210,6 +240,7 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
         rc = MQTT_RC_BAD_AUTH_METHOD;
     if (!rc) rc = check_will(c, cn);
+    if (!rc) rc = authenticate(c, cn, id);
     if (!rc && atomic_load(&w->b->evacuating)) /* this node is leaving: another one serves */
         rc = MQTT_RC_USE_ANOTHER_SERVER;
     if (!rc && w->cfg->registry_strict && atomic_load(&w->b->no_quorum))

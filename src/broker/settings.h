@@ -34,6 +34,7 @@ typedef struct st_listener_conf {
     int64_t handshake_timeout_ms;
     char bad_version[32]; /* ssl_options.versions named one we do not offer ("" : none) */
     uint8_t cert_as_username, cert_as_clientid; /* ST_CERT_* (net/tls.h): peer_cert_as_* */
+    uint8_t authn_mode;                         /* enable_authn: ST_AUTHN_* (auth/auth.h) */
     st_tls_opts tls_opts;
 } st_listener_conf;
 

@@ -143,6 +143,8 @@ static void listeners(st_settings *s, const st_config *c)
                 (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol"));
             l->proxy_timeout_ms =
                 st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol_timeout"));
+            l->authn_mode =
+                (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "enable_authn"));
             if (t == 1 || t == 3) tls_options(l, c, types[t], names[i]);
             if (t >= 2) ws_options(l, c, types[t], names[i]);
         }

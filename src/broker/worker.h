@@ -102,6 +102,7 @@ struct st_worker {
 struct st_broker {
     st_settings cfg;
     const st_log *log;
+    struct st_auth *auth; /* the authenticator chain (NULL: everyone is let in) */
     int nw;
     st_worker *w;
     st_subs *subs;

@@ -152,6 +152,51 @@ static int convert_leaf(struct build *b, const struct st_schema_key *k, const st
     return add_val(b->c, key, k, &v, n);
 }
 
+static int walk(struct build *b, const st_hocon_node *obj, const char **segs, size_t depth);
+
+/* A list of objects at segs[0..depth): each element is the map entry named by its index
+ * ("0", "1", ...). A single object stands for a list of one, as in EMQX. */
+static int walk_list(struct build *b, const st_hocon_node *node, const char **segs, size_t depth)
+{
+    char idx[24];
+    char *prefix = join(segs, depth);
+    struct cfg_map *map = prefix ? find_map(b->c, prefix) : NULL;
+    int rc = map ? 0 : ST_ENOMEM;
+    size_t n = node->kind == ST_HOCON_OBJECT ? 1 : node->kind == ST_HOCON_ARRAY ? node->n : 0;
+    if (rc == 0 && n == 0 && node->kind != ST_HOCON_ARRAY)
+        add_error(b, node, prefix, "expected an array of objects, got %s",
+                  st_hocon_kind_name(node->kind));
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const st_hocon_node *item = node->kind == ST_HOCON_OBJECT ? node : node->items[i];
+        snprintf(idx, sizeof idx, "%zu", i);
+        if (item->kind != ST_HOCON_OBJECT) {
+            add_error(b, item, prefix, "element %zu: expected an object, got %s", i,
+                      st_hocon_kind_name(item->kind));
+            continue;
+        }
+        segs[depth] = idx;
+        rc = add_name(map, idx);
+        if (rc == 0) rc = walk(b, item, segs, depth + 1);
+    }
+    free(prefix);
+    return rc;
+}
+
+/* An object at a list's path whose keys are all the list's plain siblings (the seed's
+ * `authentication.password_hash_salt` beside EMQX's `authentication = [...]`): walked as
+ * an object, not as a list of one. */
+static int plain_object(const st_hocon_node *n, const char **segs, size_t depth)
+{
+    if (n->kind != ST_HOCON_OBJECT || n->n == 0) return 0;
+    for (size_t i = 0; i < n->n; i++) {
+        const struct st_schema_key *k = NULL;
+        int wild = 0;
+        segs[depth] = n->keys[i];
+        if (st_schema_match(segs, depth + 1, &k, &wild) != ST_MATCH_LEAF || wild) return 0;
+    }
+    return 1;
+}
+
 /* Check and convert every field of obj, whose path is segs[0..depth). */
 static int walk(struct build *b, const st_hocon_node *obj, const char **segs, size_t depth)
 {
@@ -166,6 +211,9 @@ static int walk(struct build *b, const st_hocon_node *obj, const char **segs, si
             continue; /* null: keep the default */
         if (m == ST_MATCH_LEAF) {
             rc = convert_leaf(b, k, child, segs, depth + 1);
+        } else if (m == ST_MATCH_PREFIX && depth + 2 < MAX_SEGS &&
+                   st_schema_is_list(segs, depth + 1) && !plain_object(child, segs, depth + 1)) {
+            rc = walk_list(b, child, segs, depth + 1);
         } else if (m == ST_MATCH_PREFIX && child->kind != ST_HOCON_OBJECT) {
             char *key = join(segs, depth + 1);
             add_error(b, child, key ? key : obj->keys[i], "expected an object, got %s",

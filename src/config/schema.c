@@ -36,7 +36,8 @@
     {P ".bind", ST_T_BIND, 0, BIND, NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."}, \
     {P ".max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."}, \
     {P ".proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, PROXY}, \
-    {P ".proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."}
+    {P ".proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."}, \
+    {P ".enable_authn", ST_T_ENUM, 0, "true", NR, "true|false|quick_deny_anonymous", "true: clients of this listener go through the authentication chain; false: they skip it (everyone is let in); quick_deny_anonymous: a CONNECT without a username is refused (0x87) before the chain."}
 #define WEBSOCKET(P) \
     {P ".websocket.mqtt_path", ST_T_STRING, 0, "\"/mqtt\"", NR, NULL, "The path MQTT is served on; an upgrade request for another path gets 404."}, \
     {P ".websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."}, \
@@ -48,6 +49,22 @@ static const struct st_schema_key keys[] = {
     {"node.data_dir", ST_T_STRING, 0, "data", NR, NULL, "Directory for persistent data (durable sessions, retained messages, cluster state)."},
     {"node.role", ST_T_ENUM, 0, "core", NR, "core|replicant", "core nodes vote in the control plane; replicants follow a core."},
     {"node.worker_threads", ST_T_INT, 0, "0", 0, 1024, NULL, "Worker threads with their own event loop; 0 = one per CPU core."},
+
+    {"allow_anonymous", ST_T_BOOL, 0, "true", NR, NULL, "Clients that send neither username nor password. Not set: let in when no authenticator is configured (as EMQX 5 does), refused when there is a chain. true: let in even with a chain, once no authenticator has decided (EMQX 4's meaning). false: never. The node warns at start when a listener that is not on loopback lets anonymous clients in."},
+    {"authentication.password_hash_salt", ST_T_STRING, 0, "\"\"", NR, NULL, "A secret mixed into every password of the built-in databases before it is hashed (prefixed to the password), so a stolen table is useless without it. \"\": none. It must be the same on every node, and cannot change without resetting the passwords."},
+    {"authentication.<#>.mechanism", ST_T_STRING, 0, "\"\"", NR, NULL, "password_based (the only one built yet; jwt and scram are on the way). Required."},
+    {"authentication.<#>.backend", ST_T_STRING, 0, "\"\"", NR, NULL, "With password_based: built_in_database (users kept by the cluster). Required."},
+    {"authentication.<#>.password_hash_salt", ST_T_STRING, 0, "\"\"", NR, NULL, "built_in_database: this authenticator's own authentication.password_hash_salt (HOCON cannot hold both `authentication = [...]` and `authentication.password_hash_salt`: the later replaces the other). \"\": the global one."},
+    {"authentication.<#>.enable", ST_T_BOOL, 0, "true", NR, NULL, "false: the chain skips this authenticator."},
+    {"authentication.<#>.user_id_type", ST_T_ENUM, 0, "username", NR, "username|clientid", "built_in_database: a client is looked up by its username or by its client id."},
+    {"authentication.<#>.password_hash_algorithm.name", ST_T_ENUM, 0, "sha256", NR, "plain|md5|sha|sha256|sha512|bcrypt|pbkdf2", "How passwords are hashed (EMQX's algorithms and parameters: an EMQX export imports as it is)."},
+    {"authentication.<#>.password_hash_algorithm.salt_position", ST_T_ENUM, 0, "prefix", NR, "disable|prefix|suffix", "plain, md5, sha, sha256, sha512: the salt before the password, after it, or none."},
+    {"authentication.<#>.password_hash_algorithm.salt_rounds", ST_T_INT, 0, "10", 0, 31, NULL, "bcrypt: the cost (2^rounds), clamped to 5..10 as EMQX does."},
+    {"authentication.<#>.password_hash_algorithm.mac_fun", ST_T_ENUM, 0, "sha256", NR, "sha|sha224|sha256|sha384|sha512", "pbkdf2: the HMAC's hash."},
+    {"authentication.<#>.password_hash_algorithm.iterations", ST_T_INT, 0, "4096", 1, 100000000, NULL, "pbkdf2: iterations."},
+    {"authentication.<#>.password_hash_algorithm.dk_length", ST_T_INT, 0, "0", 0, 128, NULL, "pbkdf2: bytes of output; 0: the hash's size."},
+    {"authentication.<#>.bootstrap_file", ST_T_STRING, 0, "\"\"", NR, NULL, "built_in_database: users to create at start (.csv or .json, EMQX's formats); a user that exists already is left as it is. \"\": none."},
+    {"authentication.<#>.bootstrap_type", ST_T_ENUM, 0, "plain", NR, "plain|hash", "plain: the file has user_id,password,is_superuser; hash: user_id,password_hash,salt,is_superuser (hashed with password_hash_algorithm)."},
 
     {"cluster.name", ST_T_STRING, 0, "starlingcl", NR, NULL, "Cluster name; nodes only join a cluster of the same name."},
     {"cluster.discovery_strategy", ST_T_ENUM, 0, "manual", NR, "manual|static|dns|etcd|k8s", "How nodes find each other."},
@@ -172,6 +189,19 @@ static enum st_match path_match(const char *p, const char *const *segs, size_t n
             return ST_MATCH_NONE;
     }
     return *p ? ST_MATCH_PREFIX : ST_MATCH_LEAF;
+}
+
+int st_schema_is_list(const char *const *segs, size_t n)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        int w = 0;
+        if (path_match(keys[i].path, segs, n, &w) != ST_MATCH_PREFIX) continue;
+        const char *p = keys[i].path;
+        for (size_t j = 0; j < n; j++) /* past the n matched segments */
+            p = strchr(p, '.') + 1;
+        if (strncmp(p, "<#>.", 4) == 0) return 1;
+    }
+    return 0;
 }
 
 enum st_match st_schema_match(const char *const *segs, size_t n, const struct st_schema_key **key,

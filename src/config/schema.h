@@ -26,7 +26,8 @@ enum st_ctype {
 #define ST_F_NODENAME 8u /* string must look like name@host */
 
 struct st_schema_key {
-    const char *path; /* dotted; a "<name>" segment matches any map key */
+    const char *path; /* dotted; a "<name>" segment matches any map key, "<#>" an index of
+                       * a list of objects (EMQX's `authentication = [{...}, ...]`) */
     enum st_ctype type;
     unsigned flags;
     const char *def; /* default, as HOCON value text */
@@ -58,6 +59,8 @@ enum st_match { ST_MATCH_NONE, ST_MATCH_LEAF, ST_MATCH_PREFIX };
  * the last segment matched a "<name>" segment. */
 enum st_match st_schema_match(const char *const *segs, size_t n, const struct st_schema_key **key,
                               int *wild);
+/* Is the object at this path a list of objects ("<#>": its elements' indexes, 0, 1, ...)? */
+int st_schema_is_list(const char *const *segs, size_t n);
 /* Does any key start with this root segment? */
 int st_schema_root_known(const char *root);
 /* The same for a dotted concrete path ("listeners.tcp.default.bind"). */

@@ -142,6 +142,7 @@ static int conv_enum(const struct st_schema_key *k, const st_hocon_node *n, stru
                      char *msg, size_t len)
 {
     const char *s = text_of(n);
+    if (n->kind == ST_HOCON_BOOL) s = n->boolean ? "true" : "false"; /* enable_authn = true */
     size_t slen = s ? strlen(s) : 0;
     const char *c = k->choices;
     for (int64_t i = 0; s && *c; i++) {

@@ -105,6 +105,8 @@ def hocon_value(v):
         return str(v)
     if isinstance(v, (list, tuple)):
         return "[%s]" % ", ".join(hocon_value(x) for x in v)
+    if isinstance(v, dict):  # an object: `authentication = [{mechanism = ..., ...}]`
+        return "{%s}" % ", ".join("%s = %s" % (k, hocon_value(x)) for k, x in v.items())
     return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
 
 

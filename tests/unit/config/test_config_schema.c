@@ -247,6 +247,48 @@ static void test_listeners(void)
     st_config_free(c);
 }
 
+/* Lists of objects (`<#>`): EMQX's `authentication = [{...}, ...]`. */
+static void test_lists_of_objects(void)
+{
+    st_config *c = load("authentication = [\n"
+                        "  {mechanism = password_based, backend = built_in_database},\n"
+                        "  {mechanism = password_based, user_id_type = clientid\n"
+                        "   password_hash_algorithm {name = bcrypt}}\n"
+                        "]\n");
+    CHECK(c != NULL);
+    if (!c) return;
+    const char *names[4];
+    CHECK_EQ(st_config_names(c, "authentication", names, 4), 2);
+    CHECK_STR(names[0], "0");
+    CHECK_STR(names[1], "1");
+    CHECK_STR(st_config_str(c, "authentication.0.backend"), "built_in_database");
+    CHECK_STR(st_config_str(c, "authentication.1.backend"), ""); /* the element's default */
+    CHECK_STR(st_config_str(c, "authentication.1.password_hash_algorithm.name"), "bcrypt");
+    CHECK_STR(st_config_str(c, "authentication.0.password_hash_algorithm.name"), "sha256");
+    CHECK_STR(st_config_origin(c, "authentication.1.user_id_type"), "t.conf:3");
+    st_config_free(c);
+
+    /* one object is a list of one; no list, none; the seed's plain key beside it */
+    c = load("authentication {mechanism = password_based}\n");
+    CHECK(c && st_config_names(c, "authentication", names, 4) == 1);
+    CHECK_STR(c ? st_config_str(c, "authentication.0.mechanism") : NULL, "password_based");
+    st_config_free(c);
+    c = load("authentication.password_hash_salt = pepper\n");
+    CHECK(c && st_config_names(c, "authentication", names, 4) == 0);
+    CHECK_STR(c ? st_config_str(c, "authentication.password_hash_salt") : NULL, "pepper");
+    st_config_free(c);
+    c = load("authentication = []\n");
+    CHECK(c && st_config_names(c, "authentication", names, 4) == 0);
+    st_config_free(c);
+
+    check_error("authentication = [{mechanism = password_based}, 5]\n",
+                "t.conf:1: authentication: element 1: expected an object, got number");
+    check_error("authentication = [{mechanism = password_based, colour = red}]\n",
+                "t.conf:1: authentication.0.colour: unknown key");
+    check_error("authentication = 5\n",
+                "t.conf:1: authentication: expected an array of objects, got number");
+}
+
 static void test_errors(void)
 {
     check_error("mqtt {\n  max_inflight = 10\n  no_such_key = 1\n}\n",
@@ -373,6 +415,7 @@ int main(void)
     RUN(test_bytesizes);
     RUN(test_values);
     RUN(test_listeners);
+    RUN(test_lists_of_objects);
     RUN(test_errors);
     RUN(test_getter_aborts);
     return TEST_END();

@@ -1,0 +1,112 @@
+/* auth.c — the authenticator chain at CONNECT (auth.h, docs/security.md §2). */
+#include "auth/auth.h"
+#include "auth/bootstrap.h"
+#include "core/err.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct st_auth {
+    st_auth_cfg cfg;
+    st_userdb *db[ST_AUTH_MAX]; /* built_in_database authenticators */
+};
+
+st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
+{
+    st_auth *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->cfg = *cfg;
+    for (int i = 0; i < cfg->n; i++) {
+        const st_authn_cfg *m = &cfg->chain[i];
+        if (m->backend != ST_BACKEND_BUILTIN) continue;
+        char why[600];
+        int rc = (a->db[i] = st_userdb_new())
+                     ? st_auth_bootstrap(m, m->pepper, a->db[i], why, sizeof why)
+                     : ST_ENOMEM;
+        if (rc < 0) {
+            snprintf(err, errlen, "authentication.%d.bootstrap_file: %s", i,
+                     rc == ST_ENOMEM ? "out of memory" : why);
+            st_auth_free(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+void st_auth_free(st_auth *a)
+{
+    if (!a) return;
+    for (int i = 0; i < ST_AUTH_MAX; i++)
+        st_userdb_free(a->db[i]);
+    free(a);
+}
+
+const st_auth_cfg *st_auth_config(const st_auth *a)
+{
+    return &a->cfg;
+}
+
+st_userdb *st_auth_userdb(st_auth *a, int i)
+{
+    return i >= 0 && i < ST_AUTH_MAX ? a->db[i] : NULL;
+}
+
+enum { IGNORE, ALLOW, DENY };
+
+/* password_based + built_in_database: the user's entry decides; no entry, next. */
+static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
+{
+    const st_authn_cfg *m = &a->cfg.chain[i];
+    const char *id = m->by_clientid ? cr->clientid : cr->username;
+    size_t len = m->by_clientid ? cr->cidlen : cr->ulen;
+    st_user u;
+    if (!id || !len || !st_userdb_get(a->db[i], id, len, &u)) return IGNORE;
+    int ok = 0;
+    if (cr->password) {
+        char buf[1024];
+        size_t pl = u.peppered ? strlen(m->pepper) : 0;
+        if (pl + cr->plen <= sizeof buf) {
+            memcpy(buf, m->pepper, pl);
+            memcpy(buf + pl, cr->password, cr->plen);
+            ok = st_pw_check(&m->algo, u.salt, u.hash, buf, pl + cr->plen);
+            OPENSSL_cleanse(buf, pl + cr->plen);
+        }
+    }
+    OPENSSL_cleanse(&u, sizeof u);
+    out->superuser = ok && u.superuser;
+    return ok ? ALLOW : DENY;
+}
+
+void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->by = "";
+    out->reason = ST_RC_NOT_AUTHORIZED;
+    int anon = !cr->username && !cr->password;
+    if (cr->mode == ST_AUTHN_OFF) {
+        out->ok = out->anonymous = 1;
+        return;
+    }
+    if (cr->mode == ST_AUTHN_QUICK_DENY && (!cr->username || !cr->ulen)) return;
+    int enabled = 0;
+    for (int i = 0; i < a->cfg.n; i++) {
+        const st_authn_cfg *m = &a->cfg.chain[i];
+        if (!m->enable) continue;
+        enabled++;
+        int v = m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out) : IGNORE;
+        if (v == IGNORE) continue;
+        out->by = m->id;
+        out->ok = v == ALLOW;
+        out->reason = v == ALLOW ? 0 : ST_RC_BAD_CREDENTIALS;
+        return;
+    }
+    /* nobody decided: an empty chain lets everyone in unless allow_anonymous = false; a
+     * chain lets in only a client without credentials, and only with allow_anonymous = true */
+    int allow = enabled ? a->cfg.allow_anonymous == 1 && anon : a->cfg.allow_anonymous != 0;
+    out->ok = out->anonymous = allow;
+    if (allow) out->reason = 0;
+}

@@ -1,0 +1,78 @@
+/* auth.h — access control at CONNECT (docs/security.md): the configuration of the
+ * authenticator chain (EMQX 5's `authentication = [...]`, `allow_anonymous`) and running it.
+ * Built so far: password_based + built_in_database (users from a bootstrap file). */
+#ifndef ST_AUTH_H
+#define ST_AUTH_H
+
+#include "auth/passwd.h"
+#include "auth/userdb.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct st_config;
+
+#define ST_AUTH_MAX 16
+/* The MQTT 5 reason codes of a refusal (3.1.1: 4 and 5). */
+#define ST_RC_BAD_CREDENTIALS 0x86
+#define ST_RC_NOT_AUTHORIZED 0x87
+
+enum st_mech { ST_MECH_PASSWORD = 1 };
+enum st_backend { ST_BACKEND_BUILTIN = 1 };
+/* A listener's enable_authn (the order of its config choices: true, false, quick_deny) */
+enum st_authn_mode { ST_AUTHN_ON = 0, ST_AUTHN_OFF = 1, ST_AUTHN_QUICK_DENY = 2 };
+
+typedef struct st_authn_cfg {
+    char id[64]; /* "password_based:built_in_database" (the API's id) */
+    int enable;
+    int mechanism, backend;
+    int by_clientid; /* user_id_type = clientid */
+    st_pw_algo algo;
+    char bootstrap_file[512];
+    int bootstrap_hash; /* bootstrap_type = hash */
+    char pepper[256];   /* its password_hash_salt, or the global one */
+} st_authn_cfg;
+
+typedef struct st_auth_cfg {
+    int allow_anonymous; /* -1 not set: only without a chain; 0 never; 1 always */
+    char pepper[256];    /* authentication.password_hash_salt (the seed's key) */
+    int n;
+    st_authn_cfg chain[ST_AUTH_MAX];
+} st_auth_cfg;
+
+/* From a loaded configuration; ST_ECONFIG with "key: why" in err. */
+int st_auth_cfg_load(st_auth_cfg *a, const struct st_config *c, char *err, size_t errlen);
+
+typedef struct st_auth st_auth;
+
+/* The chain's run-time state (its user tables); bootstrap files are read here: ST_ECONFIG
+ * with the file, line and why in err. */
+st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen);
+void st_auth_free(st_auth *a);
+const st_auth_cfg *st_auth_config(const st_auth *a);
+/* The built-in database of authenticator i, or NULL. */
+st_userdb *st_auth_userdb(st_auth *a, int i);
+
+/* What a client presents. */
+typedef struct st_credentials {
+    const char *clientid;
+    size_t cidlen;
+    const char *username; /* NULL: none sent */
+    size_t ulen;
+    const char *password; /* NULL: none sent */
+    size_t plen;
+    int mode; /* the listener's enable_authn (ST_AUTHN_*) */
+} st_credentials;
+
+typedef struct st_auth_result {
+    int ok;         /* accepted */
+    uint8_t reason; /* refused: the MQTT 5 reason code (0x86, 0x87) */
+    int superuser;
+    int anonymous;  /* accepted without any authenticator's say */
+    const char *by; /* the authenticator that decided, or "" */
+} st_auth_result;
+
+/* Run the chain (fast hashes only, for now: on the caller's thread). */
+void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out);
+
+#endif
