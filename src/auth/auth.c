@@ -1,6 +1,7 @@
 /* auth.c — the authenticator chain at CONNECT (auth.h, docs/security.md §2). */
 #include "auth/auth.h"
 #include "auth/bootstrap.h"
+#include "auth/pool.h"
 #include "core/err.h"
 
 #include <openssl/crypto.h>
@@ -10,6 +11,8 @@
 struct st_auth {
     st_auth_cfg cfg;
     st_userdb *db[ST_AUTH_MAX]; /* built_in_database authenticators */
+    int slow;                   /* the chain has a slow hash: CONNECTs go to the pool */
+    st_auth_pool *pool;
 };
 
 st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
@@ -34,12 +37,37 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
             return NULL;
         }
     }
+    for (int i = 0; i < cfg->n; i++)
+        a->slow |= cfg->chain[i].enable && st_pw_slow(&cfg->chain[i].algo);
+    if (a->slow && !(a->pool = st_auth_pool_new(a))) {
+        snprintf(err, errlen, "authentication: cannot start its threads");
+        st_auth_free(a);
+        return NULL;
+    }
     return a;
+}
+
+int st_auth_slow(const st_auth *a)
+{
+    return a->slow;
+}
+
+int st_auth_submit(st_auth *a, st_auth_job *j)
+{
+    return a->pool ? st_auth_pool_submit(a->pool, j) : ST_EFULL;
+}
+
+void st_auth_stop(st_auth *a)
+{
+    if (!a) return;
+    st_auth_pool_free(a->pool);
+    a->pool = NULL;
 }
 
 void st_auth_free(st_auth *a)
 {
     if (!a) return;
+    st_auth_stop(a);
     for (int i = 0; i < ST_AUTH_MAX; i++)
         st_userdb_free(a->db[i]);
     free(a);

@@ -155,7 +155,8 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
 /* The input events c wants: none while paused or waiting for its session. */
 static uint32_t reading(const st_client *c)
 {
-    return c->paused || c->state == ST_CS_ARRIVING ? 0 : EPOLLIN;
+    return c->paused || c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING ? 0
+                                                                                       : EPOLLIN;
 }
 
 int st_client_flush(st_client *c)
@@ -275,6 +276,7 @@ void st_client_close(st_client *c, int abnormal)
         st_client_write_out(c);
         c->linger = 1;
     }
+    st_connect_auth_cancel(c);
     c->state = ST_CS_CLOSED;
     st_loop_del(w->loop, &c->io);
     st_tls_free(c->tls);
@@ -462,7 +464,8 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
         if (r <= 0) return 0;
         off = (size_t)r;
     }
-    while (off < len && c->state != ST_CS_CLOSED && c->state != ST_CS_ARRIVING) {
+    while (off < len && c->state != ST_CS_CLOSED && c->state != ST_CS_ARRIVING &&
+           c->state != ST_CS_AUTHENTICATING) {
         mqtt_packet pkt;
         mqtt_dec_opts o = {.version = c->state == ST_CS_NEW ? 0 : c->version,
                            .max_packet_size = c->w->cfg->max_packet_size,
@@ -681,7 +684,7 @@ void st_client_on_io(st_io *io, uint32_t events)
     }
     if (events & EPOLLOUT && st_client_flush(c) < 0) return;
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-    if (c->state == ST_CS_ARRIVING) { /* not read until its session is here */
+    if (c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING) { /* not read now */
         if (events & (EPOLLHUP | EPOLLERR))
             st_client_close(c, 0);
         else

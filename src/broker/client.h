@@ -11,7 +11,14 @@
 
 /* ARRIVING: CONNECT accepted, its session is on its way from another node (not read, no
  * CONNACK yet: st_session_arrived ends it) */
-enum st_client_state { ST_CS_NEW, ST_CS_ARRIVING, ST_CS_CONNECTED, ST_CS_CLOSED };
+/* AUTHENTICATING: its CONNECT waits for the auth threads (a slow hash); not read meanwhile */
+enum st_client_state {
+    ST_CS_NEW,
+    ST_CS_ARRIVING,
+    ST_CS_CONNECTED,
+    ST_CS_CLOSED,
+    ST_CS_AUTHENTICATING
+};
 
 typedef struct st_client {
     st_io io;
@@ -22,17 +29,20 @@ typedef struct st_client {
     uint8_t dirty;
     uint8_t problem_info : 1; /* v5 Request Problem Information */
     uint8_t in_list : 1;
-    uint8_t paused : 1;     /* reading stopped by flow control (flow.h) */
-    uint8_t proxy_wait : 1; /* the listener expects a PROXY protocol header first */
-    uint8_t publisher : 1;  /* has sent a PUBLISH (flow control may pause it) */
-    uint8_t superuser : 1;  /* its authenticator said is_superuser (authorization skipped) */
-    uint8_t resp_info : 1;  /* ARRIVING: the CONNECT asked for Response Information */
-    uint8_t linger : 1;     /* closed by us with a reason: linger (net/linger.h) */
-    uint8_t tls_hs : 1;     /* TLS: the handshake is not done yet */
-    uint8_t ws_feeding : 1; /* WebSocket: payloads are being fed (a handoff waits, below) */
-    uint8_t xport : 1;      /* TLS or WebSocket (tls, ws below): plain TCP never reads them */
-    uint16_t keepalive_s;   /* effective keep alive */
-    uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
+    uint8_t paused : 1;           /* reading stopped by flow control (flow.h) */
+    uint8_t proxy_wait : 1;       /* the listener expects a PROXY protocol header first */
+    uint8_t publisher : 1;        /* has sent a PUBLISH (flow control may pause it) */
+    uint8_t superuser : 1;        /* its authenticator said is_superuser (authorization skipped) */
+    uint8_t auth_checked : 1;     /* the auth threads have decided (auth_reason) */
+    uint8_t auth_reason;          /* their answer: 0 let in, else the v5 reason code */
+    struct st_auth_job *auth_job; /* AUTHENTICATING: the job (a reference) */
+    uint8_t resp_info : 1;        /* ARRIVING: the CONNECT asked for Response Information */
+    uint8_t linger : 1;           /* closed by us with a reason: linger (net/linger.h) */
+    uint8_t tls_hs : 1;           /* TLS: the handshake is not done yet */
+    uint8_t ws_feeding : 1;       /* WebSocket: payloads are being fed (a handoff waits, below) */
+    uint8_t xport : 1;            /* TLS or WebSocket (tls, ws below): plain TCP never reads them */
+    uint16_t keepalive_s;         /* effective keep alive */
+    uint16_t recv_max;            /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
     uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
     uint16_t alias_out_max; /* aliases we may use towards the client */
@@ -100,6 +110,10 @@ void st_client_packs_orphan(st_client *c);
 
 /* Handlers (connect.c, publish.c, subscribe.c). */
 void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen);
+/* An auth job came back from the auth threads (w NULL: the worker is going away). */
+void st_connect_auth_done(st_worker *w, void *job);
+/* The client goes away while its CONNECT waits for the auth threads. */
+void st_connect_auth_cancel(st_client *c);
 void st_handle_publish(st_client *c, const mqtt_packet *p);
 void st_handle_ack(st_client *c, const mqtt_packet *p);
 void st_handle_subscribe(st_client *c, const mqtt_packet *p);

@@ -2,6 +2,7 @@
  * will, CONNACK with the server's limits as MQTT 5 properties. The connection already
  * runs on the worker that owns its client id (client.c hands it over before this). */
 #include "auth/auth.h"
+#include "auth/pool.h"
 #include "broker/client.h"
 #include "broker/flow.h"
 #include "broker/remote.h"
@@ -10,6 +11,7 @@
 #include "route/trie.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
@@ -200,11 +202,94 @@ static int check_client_id(st_client *c, const mqtt_connect *cn, st_bytes id)
     return 0;
 }
 
-/* The authenticator chain (docs/security.md §2): 0 let in, else the v5 reason code. */
-static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id)
+#define AUTH_PENDING (-1)
+
+/* What goes with a CONNECT to the auth threads and comes back. */
+typedef struct auth_wait {
+    st_broker *b;
+    st_client *c; /* valid unless the job was cancelled (the client closed) */
+    uint16_t worker;
+    size_t rawlen;
+    uint8_t raw[]; /* the CONNECT, decoded again when the answer is here */
+} auth_wait;
+
+/* The auth thread's side: back to the client's worker. */
+static void auth_done(st_auth_job *j)
+{
+    auth_wait *aw = j->ud;
+    st_imsg *m = calloc(1, sizeof *m);
+    if (!m) { /* the client waits until it goes away */
+        st_auth_job_unref(j);
+        return;
+    }
+    m->kind = ST_IM_AUTH;
+    m->data = j;
+    st_worker_post_now(&aw->b->w[aw->worker], m);
+}
+
+/* A chain with a slow hash: the CONNECT waits (not read further) while the auth threads
+ * run it. AUTH_PENDING, or the reason code to refuse with at once. */
+static int auth_submit(st_client *c, const st_credentials *cr, const uint8_t *raw, size_t rawlen)
+{
+    st_worker *w = c->w;
+    st_auth_job *j = st_auth_job_new(cr, sizeof(auth_wait) + rawlen);
+    if (!j) return MQTT_RC_SERVER_UNAVAILABLE;
+    auth_wait *aw = j->ud;
+    *aw = (auth_wait){w->b, c, w->id, rawlen};
+    memcpy(aw->raw, raw, rawlen);
+    j->done = auth_done;
+    if (st_auth_submit(w->b->auth, j) < 0) {
+        st_auth_job_unref(j);
+        st_auth_job_unref(j);
+        LOG_WARN(w->log, "client %s: too many logins waiting for their password check", c->peer);
+        return MQTT_RC_SERVER_BUSY;
+    }
+    c->auth_job = j;
+    c->state = ST_CS_AUTHENTICATING;
+    st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
+    return AUTH_PENDING;
+}
+
+void st_connect_auth_done(st_worker *w, void *job)
+{
+    st_auth_job *j = job;
+    auth_wait *aw = j->ud;
+    st_client *c = aw->c;
+    if (w && !atomic_load(&j->cancelled) && c->auth_job == j) {
+        c->auth_job = NULL;
+        st_auth_job_unref(j); /* the client's */
+        c->auth_checked = 1;
+        c->auth_reason = j->res.ok ? 0 : j->res.reason;
+        c->superuser = j->res.ok && j->res.superuser;
+        c->state = ST_CS_NEW;
+        mqtt_packet p;
+        mqtt_dec_opts o = {.max_packet_size = w->cfg->max_packet_size, .is_server = 1};
+        if (mqtt_decode(aw->raw, aw->rawlen, &o, &p) > 0)
+            st_handle_connect(c, &p, aw->raw, aw->rawlen);
+        if (c->state == ST_CS_CONNECTED) {
+            st_loop_mod(w->loop, &c->io, EPOLLIN | (c->io.events & EPOLLOUT));
+            if (c->ilen) st_client_input(c, NULL, 0); /* what it sent after its CONNECT */
+        }
+    }
+    st_auth_job_unref(j); /* the pool's */
+}
+
+void st_connect_auth_cancel(st_client *c)
+{
+    if (!c->auth_job) return;
+    atomic_store(&c->auth_job->cancelled, 1);
+    st_auth_job_unref(c->auth_job);
+    c->auth_job = NULL;
+}
+
+/* The authenticator chain (docs/security.md §2): 0 let in, AUTH_PENDING (the auth threads
+ * decide), else the v5 reason code. */
+static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const uint8_t *raw,
+                        size_t rawlen)
 {
     st_worker *w = c->w;
     if (!w->b->auth) return 0;
+    if (c->auth_checked) return c->auth_reason;
     char ubuf[ST_CERT_ID_MAX];
     int has_user = 0;
     st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
@@ -217,6 +302,8 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id)
                              : NULL,
                          cn->password.len,
                          w->cfg->listeners[c->listener].authn_mode};
+    if (cr.mode != ST_AUTHN_OFF && st_auth_slow(w->b->auth))
+        return auth_submit(c, &cr, raw, rawlen);
     st_auth_result r;
     st_auth_check(w->b->auth, &cr, &r);
     if (r.ok) {
@@ -240,7 +327,8 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
         rc = MQTT_RC_BAD_AUTH_METHOD;
     if (!rc) rc = check_will(c, cn);
-    if (!rc) rc = authenticate(c, cn, id);
+    if (!rc) rc = authenticate(c, cn, id, raw, rawlen);
+    if (rc == AUTH_PENDING) return;
     if (!rc && atomic_load(&w->b->evacuating)) /* this node is leaving: another one serves */
         rc = MQTT_RC_USE_ANOTHER_SERVER;
     if (!rc && w->cfg->registry_strict && atomic_load(&w->b->no_quorum))

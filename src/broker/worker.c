@@ -342,6 +342,9 @@ static void handle_imsg(st_worker *w, st_imsg *m)
     case ST_IM_REMOTE:
         w->b->remote->imsg(w->b->remote_cx, w, m);
         return; /* the callee owns m */
+    case ST_IM_AUTH:
+        st_connect_auth_done(w, m->data);
+        break;
     }
     free(m);
 }
@@ -422,8 +425,8 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
         }
         return;
     }
-    if (c->state == ST_CS_ARRIVING) return; /* not read meanwhile */
-    if (c->keepalive_s && !c->paused &&     /* a paused client is not silent: we stopped reading */
+    if (c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING) return; /* not read */
+    if (c->keepalive_s && !c->paused && /* a paused client is not silent: we stopped reading */
         now - c->last_rx > (int64_t)(c->keepalive_s * cfg->keepalive_multiplier * 1000)) {
         LOG_INFO(w->log, "client %s: keep alive timeout", c->sess ? c->sess->cid : c->peer);
         st_client_disconnect(c, MQTT_RC_KEEPALIVE_TIMEOUT, 1);
@@ -539,6 +542,8 @@ void st_worker_destroy(st_worker *w)
         } else if (m->kind == ST_IM_REMOTE) {
             w->b->remote->imsg(w->b->remote_cx, NULL, m); /* NULL worker: discard */
             continue;
+        } else if (m->kind == ST_IM_AUTH) {
+            st_connect_auth_done(NULL, m->data);
         }
         free(m);
     }

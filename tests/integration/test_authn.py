@@ -6,6 +6,7 @@ reason codes (MQTT 5 and 3.1.1), and configs that are refused with the file, lin
 import hashlib
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -228,3 +229,44 @@ def test_a_bad_authentication_config_stops_the_node(broker_factory, tmp_path, au
             words = words.replace(name, str(tmp_path / name))
     err = start_error(broker_factory({"authentication": [auth]}))
     assert words in err, err
+
+
+def nothing_received_yet(conn):
+    """Has nothing arrived on conn so far (at this instant, no waiting)?"""
+    conn.sock.settimeout(0)
+    try:
+        conn.sock.recv(1, socket.MSG_PEEK)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        conn.sock.settimeout(5)
+
+
+def test_slow_hashes_run_off_the_event_loop(broker_factory, tmp_path):
+    """One worker, and a password check that takes seconds (pbkdf2, iterations sized from
+    how fast this machine runs hashlib's): while it runs on the auth threads, a client
+    already connected to that worker exchanges a message, and its answer comes first; then
+    the slow CONNECT is answered. A client that leaves while its check runs harms nothing."""
+    import time
+    t0, n = time.monotonic(), 20000
+    hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", n)
+    iterations = int(n * 4.0 / max(time.monotonic() - t0, 1e-4))  # about 4 s here
+    users = write(tmp_path / "u.csv", "user_id,password\nslow,pw\nslow2,pw\n")
+    b = broker_factory({"node.worker_threads": 1, "allow_anonymous": True,
+                        "authentication": [builtin(users, name="pbkdf2", mac_fun="sha256",
+                                                   iterations=iterations)]}).start()
+    fast = m.client(b.port, "fast", 5)  # anonymous: no hash
+    fast.send(m.subscribe(1, [("t", m.subopts(1))], version=5))
+    assert fast.expect(m.SUBACK).reasons == [1]
+    slow = m.Conn(b.port, 5)
+    slow.send(m.connect("slow", version=5, username="slow", password=b"pw"))
+    gone = m.Conn(b.port, 5)  # leaves while its check is queued
+    gone.send(m.connect("gone", version=5, username="slow2", password=b"pw"))
+    gone.close()
+    fast.send(m.publish("t", b"while hashing", qos=1, packet_id=7, version=5))
+    assert fast.expect(m.PUBLISH, timeout=30, stash=True).payload == b"while hashing"
+    assert nothing_received_yet(slow)  # the check has not come back yet
+    assert slow.expect(m.CONNACK, timeout=45).reason == 0
+    slow.close()
+    fast.close()
