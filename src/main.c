@@ -1,6 +1,7 @@
 /* main.c — the `starling` command: foreground, start (daemon + pid file), stop, ping,
  * version. Everything else lives in the modules; this file only wires them up. */
 #include "auth/auth.h"
+#include "auth/pool.h"
 #include "admin/admin.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
@@ -100,6 +101,7 @@ static void raise_nofile(void)
 static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *auth)
 {
     st_admin_free(adm);
+    st_auth_stop(auth); /* no answer is posted to a worker from now on */
     if (b) st_broker_stop(b);
     st_cluster_stop(cl);
     st_broker_free(b);

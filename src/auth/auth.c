@@ -59,15 +59,13 @@ int st_auth_submit(st_auth *a, st_auth_job *j)
 
 void st_auth_stop(st_auth *a)
 {
-    if (!a) return;
-    st_auth_pool_free(a->pool);
-    a->pool = NULL;
+    if (a) st_auth_pool_stop(a->pool);
 }
 
 void st_auth_free(st_auth *a)
 {
     if (!a) return;
-    st_auth_stop(a);
+    st_auth_pool_free(a->pool);
     for (int i = 0; i < ST_AUTH_MAX; i++)
         st_userdb_free(a->db[i]);
     free(a);

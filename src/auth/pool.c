@@ -115,20 +115,31 @@ int st_auth_pool_submit(st_auth_pool *p, st_auth_job *j)
     return full ? ST_EFULL : 0;
 }
 
-void st_auth_pool_free(st_auth_pool *p)
+void st_auth_pool_stop(st_auth_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
+    int was = p->stopping;
     p->stopping = 1;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    if (was) return;
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->th[i], NULL);
+    pthread_mutex_lock(&p->mu);
     while (p->head) {
         st_auth_job *j = p->head;
         p->head = j->next;
         st_auth_job_unref(j);
     }
+    p->tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void st_auth_pool_free(st_auth_pool *p)
+{
+    if (!p) return;
+    st_auth_pool_stop(p);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);

@@ -34,6 +34,7 @@ void st_auth_job_unref(st_auth_job *j); /* the last one frees it (the password w
 typedef struct st_auth_pool st_auth_pool;
 st_auth_pool *st_auth_pool_new(st_auth *a);
 int st_auth_pool_submit(st_auth_pool *p, st_auth_job *j);
+void st_auth_pool_stop(st_auth_pool *p); /* joins the threads; later submits fail */
 void st_auth_pool_free(st_auth_pool *p);
 
 /* Does the chain need the pool (an enabled authenticator with a slow hash)? */
@@ -41,8 +42,8 @@ int st_auth_slow(const st_auth *a);
 /* Run j on the pool: 0, or ST_EFULL (too many waiting: the caller refuses the client
  * with "server busy") / ST_ENOMEM. */
 int st_auth_submit(st_auth *a, st_auth_job *j);
-/* Stop the pool's threads (before the submitters' memory goes): jobs not run yet lose
- * the pool's reference and are never done. */
+/* Stop the pool's threads (before the submitters' memory goes; st_auth_submit fails from
+ * then on): jobs not run yet lose the pool's reference and are never done. */
 void st_auth_stop(st_auth *a);
 
 #endif
