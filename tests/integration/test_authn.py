@@ -252,17 +252,20 @@ def test_slow_hashes_run_off_the_event_loop(broker_factory, tmp_path):
     t0, n = time.monotonic(), 20000
     hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", n)
     iterations = int(n * 4.0 / max(time.monotonic() - t0, 1e-4))  # about 4 s here
-    users = write(tmp_path / "u.csv", "user_id,password\nslow,pw\nslow2,pw\n")
+    salt = "0123456789abcdef0123456789abcdef"
+    dk = hashlib.pbkdf2_hmac("sha256", b"pw", salt.encode(), iterations).hex()
+    users = write(tmp_path / "u.csv", "user_id,password_hash,salt\nslow,%s,%s\n" % (dk, salt))
     b = broker_factory({"node.worker_threads": 1, "allow_anonymous": True,
-                        "authentication": [builtin(users, name="pbkdf2", mac_fun="sha256",
-                                                   iterations=iterations)]}).start()
+                        "authentication": [builtin(users, "hash", name="pbkdf2",
+                                                   mac_fun="sha256", iterations=iterations)]})
+    b.start()
     fast = m.client(b.port, "fast", 5)  # anonymous: no hash
     fast.send(m.subscribe(1, [("t", m.subopts(1))], version=5))
     assert fast.expect(m.SUBACK).reasons == [1]
     slow = m.Conn(b.port, 5)
     slow.send(m.connect("slow", version=5, username="slow", password=b"pw"))
     gone = m.Conn(b.port, 5)  # leaves while its check is queued
-    gone.send(m.connect("gone", version=5, username="slow2", password=b"pw"))
+    gone.send(m.connect("gone", version=5, username="slow", password=b"pw"))
     gone.close()
     fast.send(m.publish("t", b"while hashing", qos=1, packet_id=7, version=5))
     assert fast.expect(m.PUBLISH, timeout=30, stash=True).payload == b"while hashing"
