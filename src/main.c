@@ -208,7 +208,8 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         b && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
-        st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
+        (st_cluster_attach_auth(cl, auth), 1) && st_broker_start(b, err, sizeof err) == 0 &&
+        st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
         admin_setup(adm, b, c, err, sizeof err) == 0 && st_admin_start(adm, err, sizeof err) == 0;

@@ -10,10 +10,16 @@
 
 struct st_auth {
     st_auth_cfg cfg;
-    st_userdb *db[ST_AUTH_MAX]; /* built_in_database authenticators */
-    int slow;                   /* the chain has a slow hash: CONNECTs go to the pool */
+    st_userdb *db[ST_AUTH_MAX];   /* built_in_database authenticators: who may connect */
+    st_userdb *boot[ST_AUTH_MAX]; /* their bootstrap files' users (proposed to the cluster) */
+    int slow;                     /* the chain has a slow hash: CONNECTs go to the pool */
     st_auth_pool *pool;
 };
+
+static void copy_user(void *ctx, const char *id, size_t len, const st_user *u)
+{
+    st_userdb_put(ctx, id, len, u);
+}
 
 st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
 {
@@ -27,9 +33,10 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
         const st_authn_cfg *m = &cfg->chain[i];
         if (m->backend != ST_BACKEND_BUILTIN) continue;
         char why[600];
-        int rc = (a->db[i] = st_userdb_new())
-                     ? st_auth_bootstrap(m, m->pepper, a->db[i], why, sizeof why)
+        int rc = (a->db[i] = st_userdb_new()) && (a->boot[i] = st_userdb_new())
+                     ? st_auth_bootstrap(m, m->pepper, a->boot[i], why, sizeof why)
                      : ST_ENOMEM;
+        if (rc >= 0) st_userdb_each(a->boot[i], copy_user, a->db[i]); /* until the cluster's */
         if (rc < 0) {
             snprintf(err, errlen, "authentication.%d.bootstrap_file: %s", i,
                      rc == ST_ENOMEM ? "out of memory" : why);
@@ -66,8 +73,10 @@ void st_auth_free(st_auth *a)
 {
     if (!a) return;
     st_auth_pool_free(a->pool);
-    for (int i = 0; i < ST_AUTH_MAX; i++)
+    for (int i = 0; i < ST_AUTH_MAX; i++) {
         st_userdb_free(a->db[i]);
+        st_userdb_free(a->boot[i]);
+    }
     free(a);
 }
 
@@ -79,6 +88,11 @@ const st_auth_cfg *st_auth_config(const st_auth *a)
 st_userdb *st_auth_userdb(st_auth *a, int i)
 {
     return i >= 0 && i < ST_AUTH_MAX ? a->db[i] : NULL;
+}
+
+st_userdb *st_auth_boot_users(st_auth *a, int i)
+{
+    return i >= 0 && i < ST_AUTH_MAX ? a->boot[i] : NULL;
 }
 
 enum { IGNORE, ALLOW, DENY };

@@ -50,8 +50,10 @@ typedef struct st_auth st_auth;
 st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen);
 void st_auth_free(st_auth *a);
 const st_auth_cfg *st_auth_config(const st_auth *a);
-/* The built-in database of authenticator i, or NULL. */
+/* The built-in database of authenticator i (who may connect), or NULL. */
 st_userdb *st_auth_userdb(st_auth *a, int i);
+/* Its bootstrap file's users, as read at start. */
+st_userdb *st_auth_boot_users(st_auth *a, int i);
 
 /* What a client presents. */
 typedef struct st_credentials {

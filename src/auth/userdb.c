@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,48 @@ int st_userdb_get(st_userdb *db, const char *id, size_t len, st_user *out)
     if (u) *out = *u;
     pthread_rwlock_unlock(&db->lock);
     return u != NULL;
+}
+
+void st_userdb_clear(st_userdb *db)
+{
+    pthread_rwlock_wrlock(&db->lock);
+    size_t it = 0;
+    void *v;
+    while (st_strmap_next(db->users, &it, NULL, NULL, &v))
+        user_free(v);
+    st_strmap_free(db->users);
+    db->users = st_strmap_new();
+    pthread_rwlock_unlock(&db->lock);
+}
+
+void st_userdb_each(st_userdb *db,
+                    void (*fn)(void *ctx, const char *id, size_t len, const st_user *u), void *ctx)
+{
+    pthread_rwlock_rdlock(&db->lock);
+    size_t it = 0;
+    const char *k;
+    size_t kl;
+    void *v;
+    while (db->users && st_strmap_next(db->users, &it, &k, &kl, &v))
+        fn(ctx, k, kl, v);
+    pthread_rwlock_unlock(&db->lock);
+}
+
+size_t st_userdb_page(st_userdb *db, size_t from, size_t max, char (*ids)[ST_USER_ID_MAX],
+                      int *superuser)
+{
+    pthread_rwlock_rdlock(&db->lock);
+    size_t it = 0, i = 0, n = 0;
+    const char *k;
+    size_t kl;
+    void *v;
+    while (db->users && n < max && st_strmap_next(db->users, &it, &k, &kl, &v)) {
+        if (i++ < from) continue;
+        snprintf(ids[n], ST_USER_ID_MAX, "%.*s", (int)kl, k);
+        superuser[n++] = ((const st_user *)v)->superuser;
+    }
+    pthread_rwlock_unlock(&db->lock);
+    return n;
 }
 
 size_t st_userdb_count(st_userdb *db)

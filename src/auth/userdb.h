@@ -29,5 +29,13 @@ int st_userdb_del(st_userdb *db, const char *id, size_t len); /* 1 removed, 0 ab
 /* A copy of the user: 1 found, 0 not. */
 int st_userdb_get(st_userdb *db, const char *id, size_t len, st_user *out);
 size_t st_userdb_count(st_userdb *db);
+void st_userdb_clear(st_userdb *db);
+/* Visit every user (under the read lock: fn must not touch db). */
+void st_userdb_each(st_userdb *db,
+                    void (*fn)(void *ctx, const char *id, size_t len, const st_user *u), void *ctx);
+/* Up to max user ids in the order of the map, from the n-th on (paging), into ids[i]
+ * (ST_USER_ID_MAX each) with their superuser flag; returns how many were written. */
+size_t st_userdb_page(st_userdb *db, size_t from, size_t max, char (*ids)[ST_USER_ID_MAX],
+                      int *superuser);
 
 #endif

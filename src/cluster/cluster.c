@@ -3,6 +3,7 @@
  * it runs the cluster thread (its loop, the tick, start and an orderly stop), fans the links'
  * events out to the plane and the data lanes, makes discovery's names peers and candidates,
  * hands each part what it needs of another as functions, and answers the API (cluster.h). */
+#include "auth/users.h"
 #include "cluster/cluster.h"
 #include "cluster/data/data.h"
 #include "cluster/discovery/discovery.h"
@@ -18,17 +19,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #define TICK_MS 200
 
 /* Commands the API posts to the cluster thread. */
-enum { CMD_FORCE_LEAVE, CMD_JOIN, CMD_LEAVE, CMD_ASK };
+enum { CMD_FORCE_LEAVE, CMD_JOIN, CMD_LEAVE, CMD_ASK, CMD_KV };
+typedef struct kv_req kv_req;
 typedef struct cmd {
     st_mpsc_node node;
     int kind;
     st_ask *ask; /* CMD_ASK */
+    kv_req *kv;  /* CMD_KV */
     char s[];    /* the node's name ("" for LEAVE) */
 } cmd;
 
@@ -51,6 +55,19 @@ struct st_cluster {
     st_data *data;
     st_discovery *disco;
     st_asks *asks;
+    st_auth *auth;      /* the built-in databases mirror the table's users (NULL: none) */
+    int users_proposed; /* the bootstrap files' users went to the table (once a member) */
+};
+
+/* A write to the replicated key-value table the API waits for. */
+struct kv_req {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs, done, status;
+    uint16_t verb;
+    uint8_t ns;
+    st_kv_item item;
+    uint8_t bytes[]; /* key, then value */
 };
 
 /* ---- for the links ---------------------------------------------------------------------- */
@@ -178,6 +195,8 @@ static void on_found(void *ctx, const char (*names)[256], int n, const char *how
 
 /* ---- the parts --------------------------------------------------------------------------- */
 
+static void kv_applied(void *ctx);
+
 /* The API's questions go to members only. */
 static int asked_member(void *ctx, const char *node)
 {
@@ -216,9 +235,9 @@ static st_plane *new_plane(st_cluster *c)
     pc->link_timeout_ms = cfg->link_timeout_ms;
     pc->nseeds = cfg->nseeds;
     memcpy(pc->seeds, cfg->seeds, sizeof pc->seeds);
-    st_plane_env pe = {c->log,   &c->view_lock,  c->links,    c->boot,     c->node_id,
-                       c,        gone,           registry_on, kick,        quorum,
-                       attached, leave_evacuate, evacuating,  evacuate_end};
+    st_plane_env pe = {c->log,   &c->view_lock,  c->links,    c->boot,      c->node_id,
+                       c,        gone,           registry_on, kick,         quorum,
+                       attached, leave_evacuate, evacuating,  evacuate_end, kv_applied};
     st_plane *p = st_plane_new(pc, &pe);
     free(pc);
     return p;
@@ -273,6 +292,92 @@ static void post(st_cluster *c, cmd *it)
     if (atomic_load_explicit(&c->accepting, memory_order_acquire)) uv_async_send(&c->wake);
 }
 
+static void kv_unref(kv_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int last = --r->refs == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (!last) return;
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
+
+static void kv_done(void *arg, int status)
+{
+    kv_req *r = arg;
+    pthread_mutex_lock(&r->mu);
+    r->done = 1;
+    r->status = status;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    kv_unref(r);
+}
+
+static void kv_send(st_cluster *c, kv_req *r)
+{
+    int rc = st_plane_kv_write(c->plane, r->verb, r->ns, &r->item, 1, kv_done, r);
+    if (rc < 0) kv_done(r, rc);
+}
+
+/* The table's rows that changed, to their mirrors (the users of the built-in databases). */
+static void kv_visit(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
+                     size_t vlen)
+{
+    st_cluster *c = ctx;
+    if (!c->auth) return;
+    if (ns == 0) st_auth_rows_reset(c->auth);
+    if (ns == ST_KV_USERS) st_auth_row(c->auth, key, klen, val, vlen);
+}
+
+static void kv_applied(void *ctx)
+{
+    st_cluster *c = ctx;
+    st_plane_kv_changes(c->plane, kv_visit, c);
+}
+
+/* The bootstrap files' users, proposed once this node is a member: ADD leaves a user that
+ * the cluster has already as it is. */
+typedef struct boot_users {
+    st_cluster *c;
+    const char *authn;
+    st_kv_item items[256];
+    uint8_t keys[256][ST_USER_KEY_MAX], vals[256][ST_USER_VAL_MAX];
+    uint32_t n;
+} boot_users;
+
+static void boot_flush(boot_users *b)
+{
+    if (b->n &&
+        st_plane_kv_write(b->c->plane, ST_V_KV_ADD, ST_KV_USERS, b->items, b->n, NULL, NULL) < 0)
+        LOG_WARN(b->c->log, "cluster: could not propose %u bootstrap users", b->n);
+    b->n = 0;
+}
+
+static void boot_user(void *ctx, const char *id, size_t len, const st_user *u)
+{
+    boot_users *b = ctx;
+    uint32_t i = b->n++;
+    b->items[i] = (st_kv_item){b->keys[i], b->vals[i], st_user_key(b->authn, id, len, b->keys[i]),
+                               st_user_value(u, b->vals[i])};
+    if (b->n == 256) boot_flush(b);
+}
+
+static void propose_bootstrap(st_cluster *c)
+{
+    if (c->users_proposed || !c->auth || !st_plane_is_member(c->plane)) return;
+    c->users_proposed = 1;
+    boot_users *b = calloc(1, sizeof *b);
+    const st_auth_cfg *cfg = st_auth_config(c->auth);
+    for (int i = 0; b && i < cfg->n; i++) {
+        if (!cfg->chain[i].bootstrap_file[0]) continue;
+        *b = (boot_users){.c = c, .authn = cfg->chain[i].id};
+        st_auth_users_each(c->auth, i, boot_user, b);
+        boot_flush(b);
+    }
+    free(b);
+}
+
 static void on_wake(uv_async_t *a)
 {
     st_cluster *c = a->data;
@@ -283,6 +388,7 @@ static void on_wake(uv_async_t *a)
         if (it->kind == CMD_JOIN) st_plane_join(c->plane, it->s);
         if (it->kind == CMD_LEAVE) st_plane_leave(c->plane);
         if (it->kind == CMD_ASK) st_asks_send(c->asks, it->ask, (int64_t)uv_now(&c->loop));
+        if (it->kind == CMD_KV) kv_send(c, it->kv);
         free(it);
     }
 }
@@ -294,6 +400,7 @@ static void drain(st_cluster *c)
     while ((node = st_mpsc_pop(&c->inbox))) {
         cmd *it = (cmd *)node;
         if (it->kind == CMD_ASK) st_ask_unsent(it->ask);
+        if (it->kind == CMD_KV) kv_done(it->kv, ST_ECLOSED);
         free(it);
     }
 }
@@ -307,6 +414,8 @@ static void on_tick(uv_timer_t *t)
     st_links_tick(c->links, now);
     st_plane_tick(c->plane);
     st_asks_tick(c->asks, now);
+    st_plane_kv_changes(c->plane, kv_visit, c);
+    propose_bootstrap(c);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -407,6 +516,57 @@ void st_cluster_free(st_cluster *c)
 }
 
 /* ---- the API (any thread) ------------------------------------------------------------------ */
+
+void st_cluster_attach_auth(st_cluster *c, st_auth *a)
+{
+    c->auth = a;
+}
+
+int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
+                        const void *val, size_t vlen, int64_t timeout_ms)
+{
+    kv_req *r = calloc(1, sizeof *r + klen + vlen);
+    cmd *it = r ? calloc(1, sizeof *it) : NULL;
+    if (!it) {
+        free(r);
+        return ST_ENOMEM;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r->refs = 2;
+    r->verb = verb;
+    r->ns = ns;
+    memcpy(r->bytes, key, klen);
+    if (vlen) memcpy(r->bytes + klen, val, vlen);
+    r->item = (st_kv_item){r->bytes, r->bytes + klen, klen, vlen};
+    it->kind = CMD_KV;
+    it->kv = r;
+    if (atomic_load_explicit(&c->accepting, memory_order_acquire)) {
+        post(c, it);
+    } else {
+        free(it);
+        kv_done(r, ST_ECLOSED);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->done)
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0) break;
+    int rc = r->done ? r->status : ST_EIO;
+    pthread_mutex_unlock(&r->mu);
+    kv_unref(r);
+    return rc;
+}
 
 void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx)
 {

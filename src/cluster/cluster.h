@@ -89,6 +89,17 @@ void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
 size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,
                       size_t max, int64_t timeout_ms);
 
+/* Access control's users (docs/security.md §5): the built-in databases of a mirror the
+ * replicated table's users, and the bootstrap files' users are proposed to it once this
+ * node is a member. Before st_cluster_start. */
+struct st_auth;
+void st_cluster_attach_auth(st_cluster *c, struct st_auth *a);
+/* Write a row of the replicated key-value table (plane.h: verb ST_V_KV_*, namespace) and
+ * wait until it is applied, up to timeout_ms: 0, ST_EEXIST (ADD of a taken key), ST_ENOENT
+ * (DEL of none), ST_EIO (no leader in time), ST_ECLOSED. Any thread but the cluster's. */
+int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
+                        const void *val, size_t vlen, int64_t timeout_ms);
+
 /* Route and forwarding figures for the API. */
 typedef struct st_cluster_peer_routes {
     char name[256];

@@ -3,6 +3,7 @@
  * cluster of one (INIT, JOIN and BOOT of itself); a node that restarts on its Raft state
  * proposes BOOT, which bumps its incarnation. Joining other nodes is the next step. */
 #include "cluster/plane/internal.h"
+#include "cluster/plane/kv.h"
 #include "cluster/plane/registry.h"
 #include "cluster/plane/tables.h"
 #include <raft.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes,
-                                              &st_table_registry};
+                                              &st_table_registry, &st_table_kv};
 
 #define DISCOVERY_WINDOW_MS 5000
 

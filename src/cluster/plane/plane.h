@@ -14,6 +14,7 @@
 #define ST_CLUSTER_PLANE_H
 
 #include "cluster/links/links.h"
+#include "cluster/plane/kv.h"
 #include "core/log.h"
 
 #include <pthread.h>
@@ -65,6 +66,9 @@ typedef struct st_plane_env {
     int (*leave_evacuate)(void *ctx, int64_t now);
     int (*evacuating)(void *ctx, int64_t now);
     void (*evacuate_end)(void *ctx);
+    /* Entries were applied (or a snapshot installed): the key-value table may have
+     * changed (st_plane_kv_changes). */
+    void (*applied)(void *ctx);
 } st_plane_env;
 
 typedef struct st_plane st_plane;
@@ -101,6 +105,22 @@ void st_plane_register(st_plane *c, const char *cid, size_t len, uint64_t hlc, i
 void st_plane_register_flush(st_plane *c);
 /* The node the registry names for cid (0: none). Any thread. */
 uint64_t st_plane_locate(st_plane *c, const char *cid, size_t len);
+
+/* ---- the replicated key-value table (kv.h): access control's users, ... ---- */
+typedef struct st_kv_item {
+    const void *key, *val;
+    size_t klen, vlen;
+} st_kv_item;
+/* done(arg, status) once: 0 applied (ST_EEXIST: an ADD found the key taken, ST_ENOENT: a DEL
+ * found none, when this node has applied it already), ST_EIO no leader for 30 s,
+ * ST_ECLOSED at stop. */
+typedef void (*st_plane_kv_done)(void *arg, int status);
+/* Write n rows of namespace ns with one verb (ST_V_KV_*) in one entry. 0, or < 0 (not
+ * asked: done is not called). The cluster thread. */
+int st_plane_kv_write(st_plane *c, uint16_t verb, uint8_t ns, const st_kv_item *items, uint32_t n,
+                      st_plane_kv_done done, void *arg);
+/* The rows changed since the last call (kv.h st_kv_changes). The cluster thread. */
+void st_plane_kv_changes(st_plane *c, st_kv_visit visit, void *ctx);
 
 /* ---- commands (the cluster thread; st_cluster_* check them first) ---- */
 void st_plane_force_leave(st_plane *c, const char *name);

@@ -27,6 +27,7 @@ static st_tail_ent *ring_at(st_plane *c, size_t i)
 void st_tail_restored(void *arg, uint64_t index)
 {
     st_plane *c = arg;
+    if (c->env.applied) c->env.applied(c->env.ctx);
     for (size_t i = 0; i < c->tail_n; i++)
         free(ring_at(c, i)->p);
     c->tail_n = c->tail_head = 0;
@@ -37,6 +38,7 @@ void st_tail_restored(void *arg, uint64_t index)
 void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
 {
     st_plane *c = arg;
+    if (c->env.applied) c->env.applied(c->env.ctx);
     if (!c->tail_served) { /* no replicant has asked: keep nothing (the first gets an image) */
         c->tail_base = index;
         return;
@@ -174,6 +176,7 @@ static void tail_entries(st_plane *c, st_link *l, const cw_log_entries *e)
             return;
         }
     }
+    if (c->env.applied) c->env.applied(c->env.ctx);
 }
 
 static void tail_snapshot(st_plane *c, st_link *l, const cw_tail_snapshot *s)

@@ -1,0 +1,105 @@
+/* users.c — users as rows of the replicated table (users.h). */
+#include "auth/users.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+static size_t put_str(uint8_t *out, const char *s)
+{
+    size_t n = strlen(s);
+    out[0] = (uint8_t)(n >> 8);
+    out[1] = (uint8_t)n;
+    memcpy(out + 2, s, n);
+    return n + 2;
+}
+
+/* A u16-prefixed string of p (n bytes left) into dst (cap): bytes taken, or 0. */
+static size_t get_str(const uint8_t *p, size_t n, char *dst, size_t cap)
+{
+    if (n < 2) return 0;
+    size_t len = (size_t)p[0] << 8 | p[1];
+    if (len + 2 > n || len >= cap) return 0;
+    memcpy(dst, p + 2, len);
+    dst[len] = 0;
+    return len + 2;
+}
+
+size_t st_user_key(const char *authn_id, const char *id, size_t idlen, uint8_t *out)
+{
+    size_t a = strlen(authn_id);
+    memcpy(out, authn_id, a);
+    out[a] = 0;
+    memcpy(out + a + 1, id, idlen);
+    return a + 1 + idlen;
+}
+
+size_t st_user_value(const st_user *u, uint8_t *out)
+{
+    size_t n = put_str(out, u->hash);
+    n += put_str(out + n, u->salt);
+    out[n++] = (uint8_t)(u->superuser ? 1 : 0);
+    out[n++] = (uint8_t)(u->peppered ? 1 : 0);
+    return n;
+}
+
+static int decode(const uint8_t *p, size_t n, st_user *u)
+{
+    memset(u, 0, sizeof *u);
+    size_t a = get_str(p, n, u->hash, sizeof u->hash);
+    size_t b = a ? get_str(p + a, n - a, u->salt, sizeof u->salt) : 0;
+    if (!a || !b || a + b + 2 != n) return -1;
+    u->superuser = p[a + b] == 1;
+    u->peppered = p[a + b + 1] == 1;
+    return 0;
+}
+
+int st_auth_find(const st_auth *a, const char *id)
+{
+    const st_auth_cfg *cfg = st_auth_config(a);
+    for (int i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->chain[i].id, id) == 0) return i;
+    return -1;
+}
+
+void st_auth_row(st_auth *a, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    const uint8_t *nul = memchr(key, 0, klen);
+    char authn[64];
+    size_t al = nul ? (size_t)(nul - key) : klen;
+    if (!nul || al >= sizeof authn) return;
+    memcpy(authn, key, al);
+    authn[al] = 0;
+    st_userdb *db = st_auth_userdb(a, st_auth_find(a, authn));
+    if (!db) return;
+    const char *id = (const char *)nul + 1;
+    size_t idlen = klen - al - 1;
+    st_user u;
+    if (!val)
+        st_userdb_del(db, id, idlen);
+    else if (decode(val, vlen, &u) == 0)
+        st_userdb_put(db, id, idlen, &u);
+    OPENSSL_cleanse(&u, sizeof u);
+}
+
+static void copy_user(void *ctx, const char *id, size_t len, const st_user *u)
+{
+    st_userdb_put(ctx, id, len, u);
+}
+
+void st_auth_rows_reset(st_auth *a)
+{
+    for (int i = 0; i < ST_AUTH_MAX; i++) {
+        st_userdb *db = st_auth_userdb(a, i);
+        if (!db) continue;
+        st_userdb_clear(db);
+        st_userdb_each(st_auth_boot_users(a, i), copy_user, db); /* the table's come next */
+    }
+}
+
+void st_auth_users_each(st_auth *a, int i,
+                        void (*fn)(void *ctx, const char *id, size_t len, const st_user *u),
+                        void *ctx)
+{
+    st_userdb *db = st_auth_boot_users(a, i);
+    if (db) st_userdb_each(db, fn, ctx);
+}
