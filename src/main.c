@@ -153,6 +153,7 @@ static st_auth *auth_setup(const st_config *c, st_broker *b, const st_settings *
 static int admin_setup(st_admin *adm, st_broker *b, const st_config *c, char *err, size_t errlen)
 {
     st_admin_broker(adm, b);
+    st_admin_auth(adm, st_broker_auth(b));
     const char *bind = st_config_str(c, "dashboard.listeners.https.bind");
     size_t n = strlen(bind);
     if (!st_config_int(c, "dashboard.listeners.https.enable") ||

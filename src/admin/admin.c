@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define REQ_MAX 8192
+#define BODY_MAX (1u << 20)
 #define CONN_MS 5000
 
 typedef struct conn conn;
@@ -44,8 +45,8 @@ struct conn {
     st_io io;
     st_tls *tls; /* HTTPS: its TLS; hs until the handshake is done */
     int hs;
-    char in[REQ_MAX];
-    size_t ilen;
+    char *in; /* the request: its head (up to REQ_MAX), then its body (up to BODY_MAX) */
+    size_t ilen, icap;
     char *out;
     size_t olen, ooff;
     int64_t started;
@@ -64,6 +65,7 @@ static void conn_close(conn *c)
     st_tls_free(c->tls);
     close(c->io.fd);
     free(c->out);
+    free(c->in);
     free(c);
 }
 
@@ -117,6 +119,38 @@ static void respond(conn *c, int status, const char *type, const char *body, siz
     st_loop_mod(c->a->loop, &c->io, EPOLLOUT);
 }
 
+/* Read what is there of the request: 1 whole (req filled, its body too), 0 more to come,
+ * -1 malformed, -2 head too large, -3 body too large, -4 closed (c is gone). */
+static int read_request(conn *c, st_http_req *req)
+{
+    for (;;) {
+        if (c->ilen == c->icap) {
+            size_t cap = c->icap ? c->icap * 2 : REQ_MAX;
+            if (cap > REQ_MAX + BODY_MAX) cap = REQ_MAX + BODY_MAX;
+            char *p = cap > c->icap ? realloc(c->in, cap) : NULL;
+            if (!p) return -3;
+            c->in = p;
+            c->icap = cap;
+        }
+        ssize_t n = conn_read(c, c->in + c->ilen, c->icap - c->ilen);
+        if (n == ST_EAGAIN) break;
+        if (n <= 0) {
+            conn_close(c);
+            return -4;
+        }
+        c->ilen += (size_t)n;
+    }
+    int r = st_http_parse(c->in, c->ilen, req);
+    if (r == 0) return c->ilen >= REQ_MAX ? -2 : 0;
+    if (r < 0) return -1;
+    size_t body = req->content_length > 0 ? (size_t)req->content_length : 0;
+    if (body > BODY_MAX) return -3;
+    if (c->ilen < req->head_len + body) return 0;
+    req->body = c->in + req->head_len;
+    req->body_len = body;
+    return 1;
+}
+
 static void on_conn(st_io *io, uint32_t events)
 {
     conn *c = io->ud;
@@ -128,21 +162,16 @@ static void on_conn(st_io *io, uint32_t events)
         return;
     }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->tls) return;
-    ssize_t n = conn_read(c, c->in + c->ilen, sizeof c->in - c->ilen);
-    if (n == ST_EAGAIN) return;
-    if (n <= 0) {
-        conn_close(c);
-        return;
-    }
-    c->ilen += (size_t)n;
     st_http_req req;
-    int r = st_http_parse(c->in, c->ilen, &req);
-    if (r == 0 && c->ilen < sizeof c->in) return;
-    if (r <= 0) {
-        const char *msg = r < 0
-                              ? "{\"code\":\"BAD_REQUEST\",\"message\":\"malformed request\"}"
-                              : "{\"code\":\"TOO_LARGE\",\"message\":\"request head over 8 KiB\"}";
-        respond(c, r < 0 ? 400 : 413, "application/json", msg, strlen(msg));
+    int r = read_request(c, &req);
+    if (r == 0) return;
+    if (r < 0) {
+        const char *msg = r == -1 ? "{\"code\":\"BAD_REQUEST\",\"message\":\"malformed request\"}"
+                          : r == -2
+                              ? "{\"code\":\"TOO_LARGE\",\"message\":\"request head over 8 KiB\"}"
+                              : "{\"code\":\"TOO_LARGE\",\"message\":\"request body over 1 MiB\"}";
+        if (r == -4) return; /* closed */
+        respond(c, r == -1 ? 400 : 413, "application/json", msg, strlen(msg));
         return;
     }
     st_http_resp resp = {500, "text/plain", NULL, 0};
@@ -234,6 +263,11 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     (void)arglen;
     if (what == ST_ASK_LISTENERS) return st_api_listeners_answer(api->broker, len);
     return NULL;
+}
+
+void st_admin_auth(st_admin *a, struct st_auth *auth)
+{
+    a->api.auth = auth;
 }
 
 void st_admin_broker(st_admin *a, struct st_broker *b)

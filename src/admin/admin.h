@@ -23,6 +23,8 @@ int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *er
 /* The broker whose listeners GET /api/v5/listeners shows (before st_admin_start). */
 struct st_broker;
 void st_admin_broker(st_admin *a, struct st_broker *b);
+struct st_auth;
+void st_admin_auth(st_admin *a, struct st_auth *auth); /* the users API's authenticators */
 /* A reload of the HTTPS API's certificate (the admin thread): a new context from the same
  * files into *fresh (NULL: no HTTPS API), or ST_ECONFIG with the reason; then the swap,
  * after which new connections use it (open ones keep the old one). */

@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "admin/listeners.h"
 #include "admin/sb.h"
+#include "admin/users.h"
 #include "broker/broker.h"
 #include "broker/worker.h"
 #include "core/err.h"
@@ -13,23 +14,6 @@
 #include <string.h>
 
 #define MAX_NODES 257
-
-static void reply(st_http_resp *r, int status, const char *type, sb *b)
-{
-    r->status = status;
-    r->type = type;
-    r->body = b->p;
-    r->len = b->len;
-}
-
-static void error(st_http_resp *r, int status, const char *code, const char *msg)
-{
-    sb b = {0};
-    sb_printf(&b, "{\"code\":\"%s\",\"message\":", code);
-    sb_json_str(&b, msg);
-    sb_printf(&b, "}");
-    reply(r, status, "application/json", &b);
-}
 
 static void nodes_json(sb *b, const st_api *api, const st_cluster_node *v, size_t n, int one)
 {
@@ -127,13 +111,13 @@ static void routes_json(sb *b, st_cluster *cl)
 static void member_error(st_http_resp *resp, int rc, const char *err)
 {
     if (rc == ST_ENOENT)
-        error(resp, 404, "NOT_FOUND", err);
+        st_api_error(resp, 404, "NOT_FOUND", err);
     else if (rc == ST_EEXIST)
-        error(resp, 409, "CONFLICT", err);
+        st_api_error(resp, 409, "CONFLICT", err);
     else if (rc < 0)
-        error(resp, 400, "BAD_REQUEST", err);
+        st_api_error(resp, 400, "BAD_REQUEST", err);
     else
-        reply(resp, 204, "application/json", &(sb){0});
+        st_api_reply(resp, 204, "application/json", &(sb){0});
 }
 
 /* DELETE /api/v5/cluster/{node}/force_leave (EMQX's path): the leader commits LEAVE. */
@@ -142,8 +126,8 @@ static void force_leave(const st_api *api, const st_http_req *req, st_http_resp 
     static const char pre[] = "/api/v5/cluster/", suf[] = "/force_leave";
     size_t n = strlen(req->path), pl = sizeof pre - 1, sl = sizeof suf - 1;
     if (n <= pl + sl || strncmp(req->path, pre, pl) != 0 || strcmp(req->path + n - sl, suf) != 0) {
-        error(resp, 405, "METHOD_NOT_ALLOWED",
-              "DELETE is served on /api/v5/cluster/{node}/force_leave");
+        st_api_error(resp, 405, "METHOD_NOT_ALLOWED",
+                     "DELETE is served on /api/v5/cluster/{node}/force_leave");
         return;
     }
     char node[256], err[200];
@@ -164,8 +148,8 @@ static void membership(const st_api *api, const st_http_req *req, st_http_resp *
     }
     if (n <= pl + sl || n - pl - sl >= 256 || strncmp(req->path, pre, pl) != 0 ||
         strcmp(req->path + n - sl, suf) != 0) {
-        error(resp, 404, "NOT_FOUND",
-              "POST is served on /api/v5/cluster/{node}/join and /api/v5/cluster/leave");
+        st_api_error(resp, 404, "NOT_FOUND",
+                     "POST is served on /api/v5/cluster/{node}/join and /api/v5/cluster/leave");
         return;
     }
     char node[256];
@@ -184,7 +168,7 @@ static void reload(const st_api *api, st_http_resp *resp)
     if (n == 0 && api->broker) n = st_broker_reload_tls(api->broker, err, sizeof err);
     if (n < 0) {
         st_tls_ctx_free(https);
-        error(resp, 400, "BAD_REQUEST", err);
+        st_api_error(resp, 400, "BAD_REQUEST", err);
         return;
     }
     if (https) {
@@ -193,12 +177,13 @@ static void reload(const st_api *api, st_http_resp *resp)
     }
     sb b = {0};
     sb_printf(&b, "{\"reloaded\":%d}", n);
-    reply(resp, 200, "application/json", &b);
+    st_api_reply(resp, 200, "application/json", &b);
 }
 
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
 {
     const st_api *api = ctx;
+    if (st_api_users(api, req, resp)) return;
     if (strcmp(req->method, "DELETE") == 0) {
         force_leave(api, req, resp);
         return;
@@ -212,12 +197,12 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
         return;
     }
     if (strcmp(req->method, "GET") != 0) {
-        error(resp, 405, "METHOD_NOT_ALLOWED", "only GET, POST and DELETE are served here");
+        st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "only GET, POST and DELETE are served here");
         return;
     }
     st_cluster_node *v = calloc(MAX_NODES, sizeof *v);
     if (!v) {
-        error(resp, 503, "OUT_OF_MEMORY", "out of memory");
+        st_api_error(resp, 503, "OUT_OF_MEMORY", "out of memory");
         return;
     }
     size_t n = st_cluster_view(api->cluster, v, MAX_NODES);
@@ -237,22 +222,22 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         sb_printf(&b, "Node %s is started\nstarling is %s\n", st_cluster_node_name(api->cluster),
                   formed ? "running" : "not_running");
         if (!formed) sb_printf(&b, "not in a cluster yet: %s\n", why);
-        reply(resp, formed ? 200 : 503, "text/plain", &b);
+        st_api_reply(resp, formed ? 200 : 503, "text/plain", &b);
     } else if (strcmp(req->path, "/api/v5/nodes") == 0) {
         sb_printf(&b, "[");
         nodes_json(&b, api, v, n, 0);
         sb_printf(&b, "]");
-        reply(resp, 200, "application/json", &b);
+        st_api_reply(resp, 200, "application/json", &b);
     } else if (strncmp(req->path, "/api/v5/nodes/", 14) == 0) {
         size_t i = 0;
         while (i < n && (strcmp(v[i].name, req->path + 14) != 0 || !v[i].member))
             i++;
         if (i == n) {
-            error(resp, 404, "NOT_FOUND", "no such node");
+            st_api_error(resp, 404, "NOT_FOUND", "no such node");
             return;
         }
         nodes_json(&b, api, v + i, 1, 0);
-        reply(resp, 200, "application/json", &b);
+        st_api_reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster") == 0) {
         sb_printf(&b, "{\"name\":");
         sb_json_str(&b, st_cluster_name(api->cluster));
@@ -265,17 +250,17 @@ static void route(const st_api *api, const st_http_req *req, st_http_resp *resp,
         sb_printf(&b, "],");
         control_json(&b, api->cluster);
         sb_printf(&b, "}");
-        reply(resp, 200, "application/json", &b);
+        st_api_reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster/routes") == 0) {
         routes_json(&b, api->cluster);
-        reply(resp, 200, "application/json", &b);
+        st_api_reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/cluster/status") == 0) {
         cluster_status_json(&b, api->cluster, v, n);
-        reply(resp, 200, "application/json", &b);
+        st_api_reply(resp, 200, "application/json", &b);
     } else if (strcmp(req->path, "/api/v5/listeners") == 0) {
         st_api_listeners(&b, api);
-        reply(resp, 200, "application/json", &b);
+        st_api_reply(resp, 200, "application/json", &b);
     } else {
-        error(resp, 404, "NOT_FOUND", "no such endpoint");
+        st_api_error(resp, 404, "NOT_FOUND", "no such endpoint");
     }
 }

@@ -11,6 +11,7 @@ struct st_admin;
 typedef struct st_api {
     st_cluster *cluster;
     struct st_admin *admin;   /* for the HTTPS API's reload */
+    struct st_auth *auth;     /* the authenticators (users API), or NULL */
     struct st_broker *broker; /* for the listeners (NULL: none shown) */
     const char *version;
     const char *role;

@@ -1,6 +1,7 @@
 /* ctl.c — `starling ctl`: asks the running node's HTTP API and prints the answer the way
  * `emqx ctl` does. */
 #include "admin/admin.h"
+#include "admin/sb.h"
 #include "core/json.h"
 #include "net/listen.h"
 
@@ -21,7 +22,8 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl cluster join <node>\n"
             "       starling [-c FILE] ctl cluster leave\n"
             "       starling [-c FILE] ctl cluster force-leave <node>\n"
-            "       starling [-c FILE] ctl listeners [reload]\n",
+            "       starling [-c FILE] ctl listeners [reload]\n"
+            "       starling [-c FILE] ctl users list|add|passwd|delete ... (ctl users help)\n",
             first);
 }
 
@@ -30,9 +32,10 @@ static void ctl_usage(void)
     st_ctl_usage(stderr, "usage: ");
 }
 
-/* method path to the API at bind (a wildcard address means this machine). Returns the
- * HTTP status, or -1 if the node does not answer; *body is malloc'd. */
-static int request(const char *bind, const char *method, const char *path, char **body)
+/* method path (with a JSON body, or NULL) to the API at bind (a wildcard address means this
+ * machine). Returns the HTTP status, or -1 if the node does not answer; *body is malloc'd. */
+static int request(const char *bind, const char *method, const char *path, const char *json,
+                   char **body)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -52,11 +55,15 @@ static int request(const char *bind, const char *method, const char *path, char 
         if (fd >= 0) close(fd);
         return -1;
     }
-    char req[600];
-    int n =
-        snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                 method, path);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+    char req[2048];
+    int n = json ? snprintf(req, sizeof req,
+                            "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                            method, path, strlen(json), json)
+                 : snprintf(req, sizeof req,
+                            "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                            method, path);
+    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
         return -1;
     }
@@ -100,21 +107,26 @@ static void print_names(const char *json, const st_jtok *t, const char *key)
 }
 
 /* method path to the node's API: the body (malloc'd), or NULL with the error printed. */
-static char *api_call(const st_config *c, const char *method, const char *path)
+static char *api_send(const st_config *c, const char *method, const char *path, const char *json)
 {
     const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char *body = NULL;
-    int status = request(bind, method, path, &body);
+    int status = request(bind, method, path, json, &body);
     if (status < 0) {
         fprintf(stderr, "starling ctl: the node does not answer on %s (is it running?)\n", bind);
         return NULL;
     }
-    if (status != 200 && status != 204) {
+    if (status != 200 && status != 201 && status != 204) {
         fprintf(stderr, "starling ctl: HTTP %d: %s\n", status, body);
         free(body);
         return NULL;
     }
     return body;
+}
+
+static char *api_call(const st_config *c, const char *method, const char *path)
+{
+    return api_send(c, method, path, NULL);
 }
 
 /* Ask and print the answer's body (JSON). */
@@ -155,7 +167,8 @@ static int status_shows(const st_config *c, const char *node)
     char *body = NULL;
     static st_jtok t[4096];
     int found = 0;
-    int status = request(bind, "GET", node ? "/api/v5/cluster" : "/api/v5/cluster/status", &body);
+    int status =
+        request(bind, "GET", node ? "/api/v5/cluster" : "/api/v5/cluster/status", NULL, &body);
     if (status != 200 || st_json_parse(body, strlen(body), t, 4096) <= 0 ||
         t[0].type != ST_J_OBJECT) {
         free(body);
@@ -232,8 +245,114 @@ static int cluster_status(const st_config *c, int json)
     return 0;
 }
 
+/* ---- ctl users: the built-in database's users (the users API) ---- */
+
+static void users_usage(void)
+{
+    fprintf(stderr,
+            "usage: starling ctl users list\n"
+            "       starling ctl users add <user_id> <password|-> [--superuser]\n"
+            "       starling ctl users passwd <user_id> <password|->\n"
+            "       starling ctl users delete <user_id>\n"
+            "A password of - is read from the first line of standard input (not shown in ps).\n"
+            "--authenticator ID (before the command) picks another one than "
+            "password_based:built_in_database.\n");
+}
+
+/* The password argument, or the first line of stdin for "-". */
+static const char *password_arg(const char *arg, char *buf, size_t cap)
+{
+    if (strcmp(arg, "-") != 0) return arg;
+    if (!fgets(buf, (int)cap, stdin)) return NULL;
+    buf[strcspn(buf, "\r\n")] = 0;
+    return buf;
+}
+
+static void url_escape(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("-_.~", ch))
+            out[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
+    }
+    out[o] = 0;
+}
+
+static int users_cmd(const st_config *c, const char *authn, int argc, char **argv)
+{
+    char path[1024], aid[256], uid[800], pw[512];
+    url_escape(authn, aid, sizeof aid);
+    snprintf(path, sizeof path, "/api/v5/authentication/%s/users", aid);
+    if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "?limit=10000");
+        return print_call(c, "GET", path);
+    }
+    if (argc < 2) {
+        users_usage();
+        return 2;
+    }
+    url_escape(argv[1], uid, sizeof uid);
+    int add = strcmp(argv[0], "add") == 0, passwd = strcmp(argv[0], "passwd") == 0;
+    if (strcmp(argv[0], "delete") == 0 && argc == 2) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "/%s", uid);
+        char *body = api_call(c, "DELETE", path);
+        if (!body) return 1;
+        free(body);
+        printf("User %s deleted\n", argv[1]);
+        return 0;
+    }
+    int su = add && argc == 4 && strcmp(argv[3], "--superuser") == 0;
+    if (!(add || passwd) || argc < 3 || argc > 3 + add || (argc == 4 && !su)) {
+        users_usage();
+        return 2;
+    }
+    const char *password = password_arg(argv[2], pw, sizeof pw);
+    if (!password) {
+        fprintf(stderr, "starling ctl: no password on standard input\n");
+        return 2;
+    }
+    sb b = {0};
+    sb_printf(&b, "{");
+    if (add) {
+        sb_printf(&b, "\"user_id\":");
+        sb_json_str(&b, argv[1]);
+        sb_printf(&b, ",\"is_superuser\":%s,", su ? "true" : "false");
+    } else {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "/%s", uid);
+    }
+    sb_printf(&b, "\"password\":");
+    sb_json_str(&b, password);
+    sb_printf(&b, "}");
+    char *body = b.p ? api_send(c, add ? "POST" : "PUT", path, b.p) : NULL;
+    free(b.p);
+    if (!body) return 1;
+    free(body);
+    printf("User %s %s\n", argv[1], add ? "added" : "updated");
+    return 0;
+}
+
 int st_ctl_main(const st_config *c, int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "users") == 0) {
+        const char *authn = "password_based:built_in_database";
+        if (argc >= 3 && strcmp(argv[1], "--authenticator") == 0) {
+            authn = argv[2];
+            argc -= 2;
+            argv += 2;
+        }
+        if (argc < 2 || strcmp(argv[1], "help") == 0) {
+            users_usage();
+            return argc < 2 ? 2 : 0;
+        }
+        return users_cmd(c, authn, argc - 1, argv + 1);
+    }
     if (argc >= 2 && strcmp(argv[0], "cluster") == 0 && strcmp(argv[1], "status") == 0) {
         int json = argc >= 3 && strcmp(argv[2], "--json") == 0;
         if (argc > 3 || (argc == 3 && !json)) {

@@ -1,5 +1,6 @@
 /* sb.c — a growing string for the API's answers (sb.h). */
 #include "admin/sb.h"
+#include "admin/http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,4 +42,21 @@ void sb_json_str(sb *b, const char *s)
             sb_printf(b, "%c", *s);
     }
     sb_printf(b, "\"");
+}
+
+void st_api_reply(st_http_resp *r, int status, const char *type, sb *b)
+{
+    r->status = status;
+    r->type = type;
+    r->body = b->p;
+    r->len = b->len;
+}
+
+void st_api_error(st_http_resp *r, int status, const char *code, const char *msg)
+{
+    sb b = {0};
+    sb_printf(&b, "{\"code\":\"%s\",\"message\":", code);
+    sb_json_str(&b, msg);
+    sb_printf(&b, "}");
+    st_api_reply(r, status, "application/json", &b);
 }

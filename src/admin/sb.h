@@ -14,4 +14,10 @@ void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* s as a JSON string, quotes included. */
 void sb_json_str(sb *b, const char *s);
 
+struct st_http_resp;
+/* An answer: b's text becomes the response's body (the server frees it). */
+void st_api_reply(struct st_http_resp *r, int status, const char *type, sb *b);
+/* EMQX's error shape: {"code": code, "message": msg}. */
+void st_api_error(struct st_http_resp *r, int status, const char *code, const char *msg);
+
 #endif

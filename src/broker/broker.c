@@ -73,6 +73,11 @@ void st_broker_set_auth(st_broker *b, st_auth *a)
     b->auth = a;
 }
 
+st_auth *st_broker_auth(st_broker *b)
+{
+    return b->auth;
+}
+
 int st_broker_reload_tls(st_broker *b, char *err, size_t errlen)
 {
     st_tls_ctx *fresh[ST_MAX_LISTENERS] = {0};

@@ -15,6 +15,7 @@ st_broker *st_broker_new(const st_settings *cfg, const st_log *log);
 struct st_auth;
 /* Access control at CONNECT (before st_broker_start; the broker does not own it). */
 void st_broker_set_auth(st_broker *b, struct st_auth *a);
+struct st_auth *st_broker_auth(st_broker *b);
 /* Open listeners (SO_REUSEPORT, one socket per worker) and start the worker threads.
  * Returns 0, or a negative ST_E* with a message in err (e.g. port in use). */
 int st_broker_start(st_broker *b, char *err, size_t errlen);

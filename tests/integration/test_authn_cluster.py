@@ -2,6 +2,7 @@
 the control plane's replicated table, so a user known to one node is known to every node,
 and a restarted node keeps them."""
 
+import subprocess
 import time
 
 import pytest
@@ -53,3 +54,82 @@ def test_a_bootstrap_files_users_reach_every_node_and_survive_a_restart(broker_f
     nodes[2].start()  # its users come back from its Raft log, not from a file
     wait_status(nodes[2], names, timeout=30)
     wait_connack(nodes[2], 0, username="alice", password=b"secret1")
+
+
+USERS = "/api/v5/authentication/password_based%3Abuilt_in_database/users"
+
+
+def api(b, method, path, body=None):
+    """(status, parsed JSON or None) of an API call to node b."""
+    import json
+    import urllib.error
+    import urllib.request
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s:%d%s" % (b.host, b.api_port, path), data=data,
+                                 method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        return e.code, json.loads(text) if text else None
+
+
+def test_the_users_api_and_ctl_across_the_cluster(broker_factory):
+    from clusterlib import ctl, wait_api
+    cl = Cluster(broker_factory, 3)
+    nodes = [cl.node(i, seeds=(0, 1, 2), authentication=[BUILTIN]) for i in range(3)]
+    for n in nodes:
+        n.start()
+    names = [cl.name(i) for i in range(3)]
+    for n in nodes:
+        wait_status(n, names, timeout=30)
+        wait_api(n)
+    a, b, c = nodes
+    assert api(a, "POST", USERS, {"user_id": "bob", "password": "pw1"}) == \
+        (201, {"user_id": "bob", "is_superuser": False})
+    assert api(a, "POST", USERS, {"user_id": "bob", "password": "x"})[0] == 409
+    wait_connack(c, 0, username="bob", password=b"pw1")
+    assert connack(c, username="bob", password=b"pw2") == 0x86
+    # read from another node's copy once it has it
+    deadline = time.monotonic() + 10
+    while api(b, "GET", USERS + "/bob")[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    status, page = api(b, "GET", USERS + "?page=1&limit=10&like_user_id=bo")
+    assert status == 200 and page["data"] == [{"user_id": "bob", "is_superuser": False}], page
+    assert page["meta"] == {"page": 1, "limit": 10, "count": 1, "hasnext": False}, page
+    assert api(b, "GET", USERS + "/nobody") == (404, {"code": "NOT_FOUND",
+                                                      "message": "User not found"})
+    assert api(b, "GET", USERS + "?page=0")[1]["code"] == "INVALID_PARAMETER"
+    assert api(b, "POST", USERS, {"password": "x"})[0] == 400
+    assert api(b, "POST", USERS, [1, 2])[0] == 400
+    assert api(b, "GET", "/api/v5/authentication/jwt/users") == \
+        (404, {"code": "NOT_FOUND", "message": "Authenticator 'jwt' does not exist"})
+    # the CLI: a new password, a superuser with its password on stdin, a delete
+    r = ctl(b, "users", "passwd", "bob", "pw2")
+    assert r.returncode == 0 and "User bob updated" in r.stdout, r.stderr
+    wait_connack(a, 0, username="bob", password=b"pw2")
+    assert connack(a, username="bob", password=b"pw1") == 0x86
+    p = subprocess.run([b.command()[0], "-c", b.conf_path, "ctl", "users", "add", "carol", "-",
+                        "--superuser"], input="s3cret\n", capture_output=True, text=True,
+                       timeout=15, cwd=b.dir)
+    assert p.returncode == 0 and "User carol added" in p.stdout, p.stderr
+    wait_connack(c, 0, username="carol", password=b"s3cret")
+    r = ctl(c, "users", "list")
+    assert r.returncode == 0 and '"is_superuser":true' in r.stdout, r.stdout
+    r = ctl(c, "users", "delete", "bob")
+    assert r.returncode == 0 and "User bob deleted" in r.stdout, r.stderr
+    for n in nodes:
+        wait_connack(n, 0x87, username="bob", password=b"pw2")
+    r = ctl(c, "users", "delete", "bob")
+    assert r.returncode != 0 and "404" in r.stderr, r.stderr
+    # every node restarted: the users are the cluster's, kept by Raft
+    for n in nodes:
+        n.stop()
+    for n in nodes:
+        n.start()
+    for n in nodes:
+        wait_connack(n, 0, timeout=30, username="carol", password=b"s3cret")
+        assert connack(n, username="bob", password=b"pw2") == 0x87
