@@ -112,15 +112,20 @@ if SMOKE:
     SCALE_NOFILE = SCALE_NOFILE or 128
 
 MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "xnode",
+                     "xnode-tls",
                      "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
-         "connect-64", "idle", "instr", "scale", "xnode", "tls-p2p", "tls-fanout", "ws-p2p",
+         "connect-64", "idle", "instr", "scale", "xnode", "xnode-tls", "tls-p2p", "tls-fanout",
+         "ws-p2p",
          "ws-fanout", "tls-connect", "tls-connect-resumed", "tls-idle"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
 # which has no cluster). Throughput at full speed, then latency at a moderate offered rate
 # (XNODE_LAT_RATE), where the time the extra hop adds is not hidden behind CPU saturation
 # (at half the full rate all four processes share 2 cores and queueing dominates both).
+# xnode-tls: the same three-node p2p with every cluster connection over mutual TLS
+# (cluster.proto_dist = inet_tls, one self-signed certificate as every node's and the CA),
+# against the plain cluster in the same session: what TLS between nodes costs.
 XNODE_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 XNODE_LAT_RATE = float(os.environ.get("XNODE_LAT_RATE", "20000"))
 
@@ -353,7 +358,7 @@ def common_free_port(hosts):
             continue
 
 
-def cluster_of_three(tmp, tuned):
+def cluster_of_three(tmp, tuned, tls=False):
     """Three Starling nodes on their own addresses, nodes 2 and 3 with node 1 as seed; returns
     them once every node has its CONTROL links and data lanes (log lines)."""
     mport, cport = common_free_port(XNODE_HOSTS), common_free_port(XNODE_HOSTS)
@@ -361,6 +366,11 @@ def cluster_of_three(tmp, tuned):
     try:
         for i, h in enumerate(XNODE_HOSTS):
             conf = 'node.name = "starling@%s"\ncluster.listen = "%s:%d"\n' % (h, h, cport)
+            if tls:
+                crt, key = certs(tmp)
+                conf += ('cluster.proto_dist = inet_tls\n'
+                         'cluster.ssl_options { certfile = "%s", keyfile = "%s", '
+                         'cacertfile = "%s" }\n' % (crt, key, crt))
             if i:
                 conf += ('cluster.discovery_strategy = static\n'
                          'cluster.static.seeds = ["starling@%s"]\n' % XNODE_HOSTS[0])
@@ -401,7 +411,7 @@ def xnode(kind, tmp, ctx):
                                               ("-r", str(int(lat_rate)), "-d", str(DURATION)))
             return res, cmd
         return with_broker("starling", tmp, fn, tuned=ctx["tuned"])
-    nodes = cluster_of_three(tmp, ctx["tuned"])
+    nodes = cluster_of_three(tmp, ctx["tuned"], tls=kind == "cluster-tls")
     try:
         extra = ("-d", str(DURATION), "--sub-hosts", ",".join(XNODE_HOSTS[1:]))
         res, cmd = measured(nodes[0], lambda: run_bench(args, nodes[0].port, extra,
@@ -496,7 +506,7 @@ def scale(kind, tmp, ctx):
 def summary(name, res):
     if name in ("idle", "tls-idle", "scale", "instr"):
         return res
-    if name == "xnode" and "at_rate" in res:
+    if name in ("xnode", "xnode-tls") and "at_rate" in res:
         out = summary("p2p", res)
         out["at_rate"] = summary("p2p", res["at_rate"])
         return out
@@ -546,6 +556,8 @@ def qos_note(runs, stall_check=True, loss_check=True):
 def rows_for(name, results):
     if name == "xnode":
         return xnode_rows(results)
+    if name == "xnode-tls":
+        return xnode_tls_rows(results)
     s, m = results["starling"], results["mosquitto"]
     if name in SCENARIOS:
         _, key, target = SCENARIOS[name]
@@ -595,6 +607,19 @@ def rows_for(name, results):
                              r["failed"], r["refusal_log_lines"], 100 * r["hold_cpu_share"],
                              r["rss_kb"] // 1024, r["alive"])}]
     raise KeyError(name)
+
+
+def xnode_tls_rows(results):
+    t, c = results["cluster-tls"], results["cluster"]
+    rt, rc = med([r["rate_per_s"] for r in t]), med([r["rate_per_s"] for r in c])
+    qt, healthy = qos_note(t)
+    qc, _ = qos_note(c)
+    return [{"scenario": "xnode-tls", "figure": "rate_per_s, 3 nodes over TLS vs plain",
+             "starling": rt, "mosquitto": rc, "ratio": rt / rc if rc else None,
+             "target": "(measured)", "met": healthy,
+             "note": "p99 %.0f / %.0f µs; TLS: %s; plain: %s" % (
+                 med([r["latency_us"]["p99"] for r in t]),
+                 med([r["latency_us"]["p99"] for r in c]), qt, qc)}]
 
 
 def xnode_rows(results):
@@ -664,7 +689,7 @@ def run_one(name, kind, tmp, ctx):
     if name == "tls-idle":
         return idle(kind, tmp, ctx, transport="tls")
     return {"latency": latency, "idle": idle, "instr": instr, "scale": scale,
-            "xnode": xnode}[name](kind, tmp, ctx)
+            "xnode": xnode, "xnode-tls": xnode}[name](kind, tmp, ctx)
 
 
 def main():
@@ -704,6 +729,8 @@ def run_pass(names, tmp, ctx, rows, cmds, raw):
         kinds = ("starling",) if name == "scale" else ("starling", "mosquitto")
         if name == "xnode":
             kinds = ("single", "cluster")
+        if name == "xnode-tls":
+            kinds = ("cluster", "cluster-tls")
         rounds = 1 if name in ("scale", "instr") else ROUNDS
         results = {k: [] for k in kinds + ("starling", "mosquitto")}
         for r in range(rounds):
