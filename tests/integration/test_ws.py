@@ -295,6 +295,39 @@ def test_the_client_address_behind_a_reverse_proxy(broker_factory):
     s.close()
 
 
+def test_a_proxy_protocol_header_before_the_upgrade(broker_factory):
+    """listeners.ws.<name>.proxy_protocol: haproxy's PROXY v1 line comes before the HTTP
+    upgrade request, and the client is known by the address it gives; a connection
+    without it is closed."""
+    b = ws_broker(broker_factory, **{"listeners.ws.default.proxy_protocol": True,
+                                     "listeners.ws.default.websocket.proxy_address_header": ""})
+    s = socket.create_connection(("127.0.0.1", b.ws_port), timeout=10)
+    s.sendall(b"PROXY TCP4 198.51.100.23 192.0.2.1 40123 8083\r\n"
+              b"GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    s.sendall(frame(connect_packet("via-haproxy")))
+    assert read_frame(s) == (2, b"\x20\x02\x00\x00")
+    deadline = time.monotonic() + 10
+    while "via-haproxy (198.51.100.23:40123)" not in b.log():
+        assert time.monotonic() < deadline, b.log()[-2000:]
+        time.sleep(0.05)
+    s.close()
+    bare = socket.create_connection(("127.0.0.1", b.ws_port), timeout=10)
+    bare.sendall(b"GET /mqtt HTTP/1.1\r\nHost: localhost\r\n\r\n")  # no PROXY line
+    try:
+        assert bare.recv(4096) == b""  # closed, no answer
+    except ConnectionResetError:
+        pass
+    bare.close()
+
+
 def test_the_api_lists_every_listener_with_its_connections(broker_factory, tmp_path):
     """GET /api/v5/listeners (EMQX's shape): tcp, ssl, ws and wss listeners, each with the
     connections it has now."""
