@@ -3,6 +3,7 @@
 #include "auth/auth.h"
 #include "auth/pool.h"
 #include "admin/admin.h"
+#include "admin/apiauth.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
 #include "broker/settings.h"
@@ -98,7 +99,8 @@ static void raise_nofile(void)
 /* Clients are disconnected while the cluster still runs (their routes are withdrawn),
  * then the cluster says goodbye; the broker's memory goes before the cluster's, whose
  * data lanes hold messages and the acks that wait on them. */
-static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *auth)
+static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *auth,
+                          st_apiauth *aa)
 {
     st_admin_free(adm);
     st_auth_stop(auth); /* no answer is posted to a worker from now on */
@@ -107,6 +109,26 @@ static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *
     st_broker_free(b);
     st_cluster_free(cl);
     st_auth_free(auth);
+    st_apiauth_free(aa);
+}
+
+/* The API's credentials (apiauth.h); NULL with the reason in err. */
+static st_apiauth *apiauth_setup(const st_config *c, const st_log *lg, char *err, size_t errlen)
+{
+    st_apiauth_cfg *ac = calloc(1, sizeof *ac);
+    if (!ac) return NULL;
+    snprintf(ac->bootstrap_file, sizeof ac->bootstrap_file, "%s",
+             st_config_str(c, "api_key.bootstrap_file"));
+    snprintf(ac->default_user, sizeof ac->default_user, "%s",
+             st_config_str(c, "dashboard.default_username"));
+    snprintf(ac->default_password, sizeof ac->default_password, "%s",
+             st_config_str(c, "dashboard.default_password"));
+    ac->token_ttl_ms = st_config_int(c, "dashboard.token_expired_time");
+    snprintf(ac->cookie, sizeof ac->cookie, "%s", st_config_str(c, "node.cookie"));
+    snprintf(ac->data_dir, sizeof ac->data_dir, "%s", st_config_str(c, "node.data_dir"));
+    st_apiauth *aa = st_apiauth_new(ac, lg, err, errlen);
+    free(ac);
+    return aa;
 }
 
 /* Said once at start: listeners off loopback that let clients in without credentials. */
@@ -205,21 +227,24 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     st_cluster *cl = NULL;
     st_admin *adm = NULL;
     st_auth *auth = NULL;
+    st_apiauth *aa = NULL;
     int ok =
         b && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
+        (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
-        (st_cluster_attach_auth(cl, auth), 1) && st_broker_start(b, err, sizeof err) == 0 &&
-        st_cluster_start(cl, err, sizeof err) == 0 &&
+        (st_cluster_attach_auth(cl, auth), 1) && st_apiauth_attach(aa, cl) == 0 &&
+        st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        admin_setup(adm, b, c, err, sizeof err) == 0 && st_admin_start(adm, err, sizeof err) == 0;
+        (st_admin_apiauth(adm, aa), admin_setup(adm, b, c, err, sizeof err)) == 0 &&
+        st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
-        shutdown_node(adm, cl, b, auth);
+        shutdown_node(adm, cl, b, auth, aa);
         st_log_close(&lg);
         return 1;
     }
@@ -235,7 +260,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     long left = st_cluster_evacuate(cl); /* sessions go to the other members first */
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
     if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
-    shutdown_node(adm, cl, b, auth);
+    shutdown_node(adm, cl, b, auth, aa);
     st_log_close(&lg);
     return 0;
 }

@@ -2,13 +2,16 @@
  * connection, a 5 s limit per connection, answers from api.c. */
 #include "admin/admin.h"
 #include "admin/api.h"
+#include "admin/apiauth.h"
 #include "admin/http.h"
 #include "admin/listeners.h"
 #include "core/err.h"
 #include "core/loop.h"
 #include "net/listen.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@ struct st_admin {
     char tls_bind[128]; /* dashboard.listeners.https ("" : none) */
     st_tls_ctx *tls;
     st_tls_opts *tls_opts; /* what tls was built from, for a reload */
+    st_apiauth *apiauth;   /* credentials (NULL: none asked) */
     const st_log *log;
     st_api api;
     st_loop *loop;
@@ -50,6 +54,8 @@ struct conn {
     char *out;
     size_t olen, ooff;
     int64_t started;
+    char peer[64]; /* the client's address */
+    int loopback;
     conn *next;
 };
 
@@ -119,6 +125,25 @@ static void respond(conn *c, int status, const char *type, const char *body, siz
     st_loop_mod(c->a->loop, &c->io, EPOLLOUT);
 }
 
+/* The paths anyone may ask (a load balancer's health check) and login; the rest needs a
+ * credential (apiauth.h). */
+static void handle(conn *c, const st_http_req *req, st_http_resp *resp)
+{
+    st_admin *a = c->a;
+    int post = strcmp(req->method, "POST") == 0;
+    if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/api/v5/status") == 0 ||
+        !a->apiauth)
+        st_api_handle(&a->api, req, resp);
+    else if (post && strcmp(req->path, "/api/v5/login") == 0)
+        st_apiauth_login(a->apiauth, req, c->peer, a->api.version, resp);
+    else if (st_apiauth_check(a->apiauth, req, c->peer, c->loopback, resp) < 0)
+        return;
+    else if (post && strcmp(req->path, "/api/v5/logout") == 0)
+        st_apiauth_logout(a->apiauth, req, resp);
+    else
+        st_api_handle(&a->api, req, resp);
+}
+
 /* Read what is there of the request: 1 whole (req filled, its body too), 0 more to come,
  * -1 malformed, -2 head too large, -3 body too large, -4 closed (c is gone). */
 static int read_request(conn *c, st_http_req *req)
@@ -175,9 +200,26 @@ static void on_conn(st_io *io, uint32_t events)
         return;
     }
     st_http_resp resp = {500, "text/plain", NULL, 0};
-    st_api_handle(&c->a->api, &req, &resp);
+    handle(c, &req, &resp);
     respond(c, resp.status, resp.type, resp.body ? resp.body : "", resp.len);
     free(resp.body);
+}
+
+static void peer_of(int fd, conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    snprintf(c->peer, sizeof c->peer, "?");
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s4->sin_addr, c->peer, sizeof c->peer);
+        c->loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, c->peer, sizeof c->peer);
+        c->loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+    }
 }
 
 static void on_accept(st_io *io, uint32_t events)
@@ -198,6 +240,7 @@ static void on_accept(st_io *io, uint32_t events)
         c->io.cb = on_conn;
         c->io.ud = c;
         c->started = st_loop_now(a->loop);
+        peer_of(fd, c);
         if (https && !(c->tls = st_tls_new(a->tls, fd))) {
             close(fd);
             free(c);
@@ -263,6 +306,11 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     (void)arglen;
     if (what == ST_ASK_LISTENERS) return st_api_listeners_answer(api->broker, len);
     return NULL;
+}
+
+void st_admin_apiauth(st_admin *a, st_apiauth *aa)
+{
+    a->apiauth = aa;
 }
 
 void st_admin_auth(st_admin *a, struct st_auth *auth)

@@ -25,6 +25,8 @@ struct st_broker;
 void st_admin_broker(st_admin *a, struct st_broker *b);
 struct st_auth;
 void st_admin_auth(st_admin *a, struct st_auth *auth); /* the users API's authenticators */
+struct st_apiauth;
+void st_admin_apiauth(st_admin *a, struct st_apiauth *aa); /* the API's credentials */
 /* A reload of the HTTPS API's certificate (the admin thread): a new context from the same
  * files into *fresh (NULL: no HTTPS API), or ST_ECONFIG with the reason; then the swap,
  * after which new connections use it (open ones keep the old one). */

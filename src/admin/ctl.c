@@ -1,6 +1,7 @@
 /* ctl.c — `starling ctl`: asks the running node's HTTP API and prints the answer the way
  * `emqx ctl` does. */
 #include "admin/admin.h"
+#include "admin/apiauth.h"
 #include "admin/sb.h"
 #include "core/json.h"
 #include "net/listen.h"
@@ -34,9 +35,16 @@ static void ctl_usage(void)
 
 /* method path (with a JSON body, or NULL) to the API at bind (a wildcard address means this
  * machine). Returns the HTTP status, or -1 if the node does not answer; *body is malloc'd. */
-static int request(const char *bind, const char *method, const char *path, const char *json,
+static int request(const st_config *c, const char *method, const char *path, const char *json,
                    char **body)
 {
+    const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
+    char auth[300], why[700];
+    if (st_apiauth_ctl_header(st_config_str(c, "node.data_dir"), auth, sizeof auth, why,
+                              sizeof why) < 0) {
+        fprintf(stderr, "starling ctl: %s\n", why);
+        return -2;
+    }
     struct sockaddr_storage ss;
     socklen_t sl;
     if (st_parse_bind(bind, &ss, &sl) < 0) return -1;
@@ -58,11 +66,13 @@ static int request(const char *bind, const char *method, const char *path, const
     char req[2048];
     int n = json ? snprintf(req, sizeof req,
                             "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                            method, path, strlen(json), json)
+                            "Authorization: %s\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\n\r\n%s",
+                            method, path, auth, strlen(json), json)
                  : snprintf(req, sizeof req,
-                            "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                            method, path);
+                            "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                            "Authorization: %s\r\n\r\n",
+                            method, path, auth);
     if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
         return -1;
@@ -111,7 +121,8 @@ static char *api_send(const st_config *c, const char *method, const char *path, 
 {
     const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char *body = NULL;
-    int status = request(bind, method, path, json, &body);
+    int status = request(c, method, path, json, &body);
+    if (status == -2) return NULL;
     if (status < 0) {
         fprintf(stderr, "starling ctl: the node does not answer on %s (is it running?)\n", bind);
         return NULL;
@@ -163,12 +174,11 @@ static int cluster_status(const st_config *c, int json);
  * leave (node NULL): the status shows this node alone. 1 yes, 0 not yet. */
 static int status_shows(const st_config *c, const char *node)
 {
-    const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char *body = NULL;
     static st_jtok t[4096];
     int found = 0;
     int status =
-        request(bind, "GET", node ? "/api/v5/cluster" : "/api/v5/cluster/status", NULL, &body);
+        request(c, "GET", node ? "/api/v5/cluster" : "/api/v5/cluster/status", NULL, &body);
     if (status != 200 || st_json_parse(body, strlen(body), t, 4096) <= 0 ||
         t[0].type != ST_J_OBJECT) {
         free(body);

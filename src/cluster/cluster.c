@@ -57,6 +57,22 @@ struct st_cluster {
     st_asks *asks;
     st_auth *auth;      /* the built-in databases mirror the table's users (NULL: none) */
     int users_proposed; /* the bootstrap files' users went to the table (once a member) */
+    struct {
+        uint8_t ns;
+        st_cluster_rows_fn fn;
+        void *ctx;
+    } mirrors[ST_KV_NS_MAX];
+    int nmirrors;
+    struct seed *seeds; /* rows to write once a member */
+};
+
+/* Rows to write once this node is a member (st_cluster_seed). */
+struct seed {
+    struct seed *next;
+    uint8_t ns;
+    uint16_t verb;
+    size_t n;
+    st_kv_item items[];
 };
 
 /* A write to the replicated key-value table the API waits for. */
@@ -325,6 +341,9 @@ static void kv_visit(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, con
                      size_t vlen)
 {
     st_cluster *c = ctx;
+    for (int i = 0; i < c->nmirrors; i++)
+        if (ns == 0 || c->mirrors[i].ns == ns)
+            c->mirrors[i].fn(c->mirrors[i].ctx, ns, key, klen, val, vlen);
     if (!c->auth) return;
     if (ns == 0) st_auth_rows_reset(c->auth);
     if (ns == ST_KV_USERS) st_auth_row(c->auth, key, klen, val, vlen);
@@ -363,10 +382,27 @@ static void boot_user(void *ctx, const char *id, size_t len, const st_user *u)
     if (b->n == 256) boot_flush(b);
 }
 
+static void propose_seeds(st_cluster *c)
+{
+    while (c->seeds) {
+        struct seed *s = c->seeds;
+        c->seeds = s->next;
+        for (size_t i = 0; i < s->n; i += 256) {
+            uint32_t n = (uint32_t)(s->n - i < 256 ? s->n - i : 256);
+            if (st_plane_kv_write(c->plane, s->verb, s->ns, s->items + i, n, NULL, NULL) < 0)
+                LOG_WARN(c->log, "cluster: could not propose %u rows of table namespace %u", n,
+                         s->ns);
+        }
+        free(s);
+    }
+}
+
 static void propose_bootstrap(st_cluster *c)
 {
-    if (c->users_proposed || !c->auth || !st_plane_is_member(c->plane)) return;
+    if (c->users_proposed || !st_plane_is_member(c->plane)) return;
     c->users_proposed = 1;
+    propose_seeds(c);
+    if (!c->auth) return;
     boot_users *b = calloc(1, sizeof *b);
     const st_auth_cfg *cfg = st_auth_config(c->auth);
     for (int i = 0; b && i < cfg->n; i++) {
@@ -506,6 +542,11 @@ void st_cluster_free(st_cluster *c)
         uv_loop_close(&c->loop);
     }
     drain(c);
+    while (c->seeds) {
+        struct seed *s = c->seeds;
+        c->seeds = s->next;
+        free(s);
+    }
     st_asks_free(c->asks);
     st_data_free(c->data);
     st_plane_free(c->plane);
@@ -516,6 +557,37 @@ void st_cluster_free(st_cluster *c)
 }
 
 /* ---- the API (any thread) ------------------------------------------------------------------ */
+
+int st_cluster_mirror(st_cluster *c, uint8_t ns, st_cluster_rows_fn fn, void *ctx)
+{
+    if (c->nmirrors == ST_KV_NS_MAX) return ST_EFULL;
+    c->mirrors[c->nmirrors].ns = ns;
+    c->mirrors[c->nmirrors].fn = fn;
+    c->mirrors[c->nmirrors++].ctx = ctx;
+    return 0;
+}
+
+int st_cluster_seed(st_cluster *c, uint8_t ns, uint16_t verb, const st_kv_item *items, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += items[i].klen + items[i].vlen;
+    struct seed *s = calloc(1, sizeof *s + n * sizeof(st_kv_item) + bytes);
+    if (!s) return ST_ENOMEM;
+    uint8_t *p = (uint8_t *)(s->items + n);
+    for (size_t i = 0; i < n; i++) {
+        s->items[i] = (st_kv_item){p, p + items[i].klen, items[i].klen, items[i].vlen};
+        memcpy(p, items[i].key, items[i].klen);
+        if (items[i].vlen) memcpy(p + items[i].klen, items[i].val, items[i].vlen);
+        p += items[i].klen + items[i].vlen;
+    }
+    s->ns = ns;
+    s->verb = verb;
+    s->n = n;
+    s->next = c->seeds;
+    c->seeds = s;
+    return 0;
+}
 
 void st_cluster_attach_auth(st_cluster *c, st_auth *a)
 {

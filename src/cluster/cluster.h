@@ -100,6 +100,16 @@ void st_cluster_attach_auth(st_cluster *c, struct st_auth *a);
 int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
                         const void *val, size_t vlen, int64_t timeout_ms);
 
+/* Other mirrors of the table: fn gets namespace ns's changed rows on the cluster thread (val
+ * NULL: deleted; a call with ns 0 and no key: start afresh, the table was replaced). */
+typedef void (*st_cluster_rows_fn)(void *ctx, uint8_t ns, const uint8_t *key, size_t klen,
+                                   const uint8_t *val, size_t vlen);
+/* Before st_cluster_start. 0, or ST_EFULL. */
+int st_cluster_mirror(st_cluster *c, uint8_t ns, st_cluster_rows_fn fn, void *ctx);
+/* Rows (copied) to write with verb (ST_V_KV_ADD: only where the key is free; PUT) once this
+ * node is a member: a bootstrap file's, a default user. Before st_cluster_start. */
+int st_cluster_seed(st_cluster *c, uint8_t ns, uint16_t verb, const st_kv_item *items, size_t n);
+
 /* Route and forwarding figures for the API. */
 typedef struct st_cluster_peer_routes {
     char name[256];

@@ -17,7 +17,9 @@ The broker's log is attached to the report of a failing test. Every test runs un
 hard time limit (TEST_TIMEOUT seconds) so a hung broker cannot hang the suite.
 """
 
+import base64
 import os
+import urllib.request
 import queue
 import random
 import re
@@ -110,6 +112,32 @@ def hocon_value(v):
     return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
 
 
+# Every Starling the harness starts has this API key (api_key.bootstrap_file), and every
+# urllib request of the tests carries it unless it sets its own Authorization header; the
+# tests of the API's credentials talk HTTP themselves.
+API_KEY, API_SECRET = "harness", "harness-secret"
+
+
+class _ApiKey(urllib.request.BaseHandler):
+    def http_request(self, req):
+        if not req.has_header("Authorization"):
+            token = base64.b64encode(("%s:%s" % (API_KEY, API_SECRET)).encode()).decode()
+            req.add_unredirected_header("Authorization", "Basic " + token)
+        return req
+
+    https_request = http_request
+
+
+urllib.request.install_opener(urllib.request.build_opener(_ApiKey()))
+
+
+def api_auth_header():
+    """The harness's API key as a header (for requests that bypass the installed opener,
+    such as urlopen with an SSL context)."""
+    token = base64.b64encode(("%s:%s" % (API_KEY, API_SECRET)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
 class Broker:
     """One broker process. host/port to connect; log() is its output so far."""
 
@@ -137,6 +165,11 @@ class Broker:
                  "log.level = debug",
                  "log.console.enable = true",
                  'listeners.tcp.default.bind = "%s:%d"' % (self.host, self.port)]
+        if "api_key.bootstrap_file" not in self.conf:
+            keys = os.path.join(self.dir, "api_keys.txt")
+            with open(keys, "w") as f:
+                f.write("%s:%s\n" % (API_KEY, API_SECRET))
+            lines.append('api_key.bootstrap_file = "%s"' % keys)
         if "cluster.listen" not in self.conf:  # any free port: never the default 4370
             lines.append('cluster.listen = "%s:0"' % self.host)
         if "dashboard.listeners.http.bind" not in self.conf:  # `starling ctl` reads it

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from certs import make_ca, make_cert
-from conftest import PahoClient, free_port
+from conftest import PahoClient, api_auth_header, free_port
 
 pytestmark = pytest.mark.starling_only("Starling's TLS listener")
 
@@ -278,8 +278,9 @@ def test_the_http_api_over_https(broker_factory, certs):
     deadline = time.monotonic() + 10
     while True:  # the API starts a moment after the MQTT listener
         try:
-            with urllib.request.urlopen("https://127.0.0.1:%d/api/v5/nodes" % port, context=ctx,
-                                        timeout=5) as r:
+            req = urllib.request.Request("https://127.0.0.1:%d/api/v5/nodes" % port,
+                                         headers=api_auth_header())
+            with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
                 nodes = json.loads(r.read())
             break
         except (urllib.error.URLError, ConnectionError):

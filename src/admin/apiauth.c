@@ -1,0 +1,534 @@
+/* apiauth.c — the HTTP API's credentials (apiauth.h). */
+#include "admin/apiauth.h"
+#include "admin/sb.h"
+#include "auth/passwd.h"
+#include "cluster/cluster.h"
+#include "core/base64.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/strmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CTL_USER "starling-ctl"
+#define MAX_FAILS 10
+#define FAIL_WINDOW_MS 60000
+#define MAX_REVOKED 1024
+#define MAX_BOOT 1024
+
+/* An API key or a dashboard user, as mirrored from the table. */
+typedef struct cred {
+    char hash[ST_PW_MAX];
+    char salt[64];
+    int enable;
+    int64_t expires_ms; /* 0: never */
+} cred;
+
+typedef struct fails {
+    int n;
+    int64_t since;
+} fails;
+
+typedef struct boot_row {
+    char key[256];
+    cred c;
+} boot_row;
+
+struct st_apiauth {
+    st_apiauth_cfg cfg;
+    const st_log *log;
+    pthread_mutex_t mu;
+    st_strmap *keys, *admins; /* key / username → cred* (the cluster's) */
+    boot_row *boot_keys;      /* the bootstrap file's, and the default user: for a reset */
+    size_t nboot_keys;
+    boot_row boot_admin;
+    st_strmap *fails; /* address → fails* (the API's thread only) */
+    char ctl_secret[65];
+    uint8_t token_key[32];
+    char revoked[MAX_REVOKED][44]; /* logged-out tokens' signatures (this node) */
+    size_t nrevoked;
+};
+
+static const st_pw_algo SHA = {.alg = ST_PW_SHA256, .salt_position = ST_SALT_PREFIX};
+
+static int make_cred(const char *secret, cred *c)
+{
+    memset(c, 0, sizeof *c);
+    c->enable = 1;
+    return st_pw_salt_new(&SHA, c->salt, sizeof c->salt) < 0 ||
+                   st_pw_hash(&SHA, c->salt, secret, strlen(secret), c->hash, sizeof c->hash) < 0
+               ? -1
+               : 0;
+}
+
+/* ---- rows of the table: str hash, str salt, u8 enable, u64 expires (ms, 0 never) ---- */
+
+static size_t cred_value(const cred *c, uint8_t *out)
+{
+    size_t h = strlen(c->hash), s = strlen(c->salt), n = 0;
+    out[n++] = (uint8_t)(h >> 8), out[n++] = (uint8_t)h;
+    memcpy(out + n, c->hash, h), n += h;
+    out[n++] = (uint8_t)(s >> 8), out[n++] = (uint8_t)s;
+    memcpy(out + n, c->salt, s), n += s;
+    out[n++] = (uint8_t)(c->enable ? 1 : 0);
+    for (int i = 7; i >= 0; i--)
+        out[n++] = (uint8_t)((uint64_t)c->expires_ms >> (8 * i));
+    return n;
+}
+
+static int cred_decode(const uint8_t *p, size_t n, cred *c)
+{
+    memset(c, 0, sizeof *c);
+    size_t off = 0;
+    for (int f = 0; f < 2; f++) {
+        if (off + 2 > n) return -1;
+        size_t len = (size_t)p[off] << 8 | p[off + 1];
+        char *dst = f ? c->salt : c->hash;
+        size_t cap = f ? sizeof c->salt : sizeof c->hash;
+        if (off + 2 + len > n || len >= cap) return -1;
+        memcpy(dst, p + off + 2, len);
+        off += 2 + len;
+    }
+    if (off + 9 != n) return -1;
+    c->enable = p[off] == 1;
+    for (int i = 0; i < 8; i++)
+        c->expires_ms = (int64_t)((uint64_t)c->expires_ms << 8 | p[off + 1 + i]);
+    return 0;
+}
+
+static void put(st_strmap *m, const char *key, size_t klen, const cred *c)
+{
+    cred *copy = malloc(sizeof *copy);
+    if (!copy) return;
+    *copy = *c;
+    free(st_strmap_get(m, key, klen));
+    if (st_strmap_put(m, key, klen, copy) < 0) free(copy);
+}
+
+static void clear(st_strmap *m)
+{
+    if (!m) return;
+    size_t it = 0;
+    void *v;
+    while (st_strmap_next(m, &it, NULL, NULL, &v))
+        free(v);
+    st_strmap_free(m);
+}
+
+/* A reset: the table was replaced; the bootstrap's rows until the table's arrive. */
+static void reset(st_apiauth *a)
+{
+    clear(a->keys);
+    clear(a->admins);
+    a->keys = st_strmap_new();
+    a->admins = st_strmap_new();
+    for (size_t i = 0; a->keys && i < a->nboot_keys; i++)
+        put(a->keys, a->boot_keys[i].key, strlen(a->boot_keys[i].key), &a->boot_keys[i].c);
+    if (a->admins) put(a->admins, a->boot_admin.key, strlen(a->boot_admin.key), &a->boot_admin.c);
+}
+
+static void on_rows(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
+                    size_t vlen)
+{
+    st_apiauth *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    if (ns == 0) {
+        reset(a);
+    } else {
+        st_strmap *m = ns == ST_KV_API_KEYS ? a->keys : a->admins;
+        cred c;
+        if (!val)
+            free(st_strmap_del(m, (const char *)key, klen));
+        else if (m && cred_decode(val, vlen, &c) == 0)
+            put(m, (const char *)key, klen, &c);
+        if (val && ns == ST_KV_ADMINS && klen == strlen(a->cfg.default_user) &&
+            memcmp(key, a->cfg.default_user, klen) == 0 && cred_decode(val, vlen, &c) == 0 &&
+            st_pw_check(&SHA, c.salt, c.hash, a->cfg.default_password,
+                        strlen(a->cfg.default_password)))
+            LOG_WARN(a->log,
+                     "the API's user %s still has its default password: anyone who knows it "
+                     "can change this cluster. Change it (dashboard.default_password, or the "
+                     "API) and bind the API to an address only operators reach.",
+                     a->cfg.default_user);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- set-up ---- */
+
+/* api_key.bootstrap_file: `key:secret[:role]` lines (role: administrator only, as in CE). */
+static int read_keys(st_apiauth *a, char *err, size_t errlen)
+{
+    const char *path = a->cfg.bootstrap_file;
+    if (!*path) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "api_key.bootstrap_file: %s: %s", path, strerror(errno));
+        return ST_ECONFIG;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = line + strspn(line, " \t");
+        s[strcspn(s, "\r\n")] = 0;
+        for (char *e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t');)
+            *--e = 0;
+        if (!*s) continue;
+        char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2 && strcmp(c2 + 1, "administrator") != 0) {
+            snprintf(err, errlen, "%s:%d: role \"%s\": only administrator", path, lineno, c2 + 1);
+            rc = ST_ECONFIG;
+            break;
+        }
+        if (c2) *c2 = 0;
+        if (!c1 || c1 == s || !c1[1] || (size_t)(c1 - s) >= sizeof a->boot_keys[0].key ||
+            a->nboot_keys == MAX_BOOT) {
+            snprintf(err, errlen, "%s:%d: expected api_key:api_secret[:role]", path, lineno);
+            rc = ST_ECONFIG;
+            break;
+        }
+        *c1 = 0;
+        boot_row *r = &a->boot_keys[a->nboot_keys++];
+        snprintf(r->key, sizeof r->key, "%s", s);
+        if (make_cred(c1 + 1, &r->c) < 0) rc = ST_ECONFIG;
+        OPENSSL_cleanse(line, sizeof line);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* node.data_dir/ctl.secret, mode 0600, written anew at each start. */
+static int write_ctl_secret(st_apiauth *a, char *err, size_t errlen)
+{
+    uint8_t r[32];
+    if (RAND_bytes(r, sizeof r) != 1) return ST_EIO;
+    for (int i = 0; i < 32; i++)
+        snprintf(a->ctl_secret + 2 * i, 3, "%02x", r[i]);
+    char path[600], tmp[620];
+    snprintf(path, sizeof path, "%s/ctl.secret", a->cfg.data_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    mkdir(a->cfg.data_dir, 0755);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write(fd, a->ctl_secret, 64) == 64;
+    if (fd >= 0) close(fd);
+    if (!ok || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "node.data_dir: cannot write %s: %s", path, strerror(errno));
+        return ST_EIO;
+    }
+    return 0;
+}
+
+st_apiauth *st_apiauth_new(const st_apiauth_cfg *cfg, const st_log *log, char *err, size_t errlen)
+{
+    st_apiauth *a = calloc(1, sizeof *a);
+    if (!a || !(a->boot_keys = calloc(MAX_BOOT, sizeof *a->boot_keys))) {
+        free(a);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->cfg = *cfg;
+    a->log = log;
+    pthread_mutex_init(&a->mu, NULL);
+    a->fails = st_strmap_new();
+    unsigned int kl = 0;
+    HMAC(EVP_sha256(), cfg->cookie, (int)strlen(cfg->cookie),
+         (const unsigned char *)"starling API token", 18, a->token_key, &kl);
+    snprintf(a->boot_admin.key, sizeof a->boot_admin.key, "%s", cfg->default_user);
+    int rc = make_cred(cfg->default_password, &a->boot_admin.c) < 0 ? ST_EIO : 0;
+    if (rc == 0) rc = read_keys(a, err, errlen);
+    if (rc == 0) rc = write_ctl_secret(a, err, errlen);
+    if (rc == 0) reset(a);
+    if (rc < 0 || !a->fails || !a->keys || !a->admins) {
+        if (rc == 0) snprintf(err, errlen, "out of memory");
+        st_apiauth_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+int st_apiauth_attach(st_apiauth *a, struct st_cluster *c)
+{
+    uint8_t(*vals)[ST_PW_MAX + 80] = calloc(a->nboot_keys + 1, sizeof *vals);
+    st_kv_item *items = calloc(a->nboot_keys + 1, sizeof *items);
+    int rc = vals && items ? 0 : ST_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < a->nboot_keys; i++)
+        items[i] = (st_kv_item){a->boot_keys[i].key, vals[i], strlen(a->boot_keys[i].key),
+                                cred_value(&a->boot_keys[i].c, vals[i])};
+    /* the file's keys win over the table's (PUT), the default user only fills a gap (ADD) */
+    if (rc == 0 && a->nboot_keys)
+        rc = st_cluster_seed(c, ST_KV_API_KEYS, ST_V_KV_PUT, items, a->nboot_keys);
+    if (rc == 0) {
+        items[0] = (st_kv_item){a->boot_admin.key, vals[0], strlen(a->boot_admin.key),
+                                cred_value(&a->boot_admin.c, vals[0])};
+        rc = st_cluster_seed(c, ST_KV_ADMINS, ST_V_KV_ADD, items, 1);
+    }
+    if (rc == 0) rc = st_cluster_mirror(c, ST_KV_API_KEYS, on_rows, a);
+    if (rc == 0) rc = st_cluster_mirror(c, ST_KV_ADMINS, on_rows, a);
+    free(vals);
+    free(items);
+    return rc;
+}
+
+void st_apiauth_free(st_apiauth *a)
+{
+    if (!a) return;
+    if (a->keys) clear(a->keys);
+    if (a->admins) clear(a->admins);
+    if (a->fails) clear(a->fails);
+    OPENSSL_cleanse(a->boot_keys, MAX_BOOT * sizeof *a->boot_keys);
+    free(a->boot_keys);
+    pthread_mutex_destroy(&a->mu);
+    OPENSSL_cleanse(a, sizeof *a);
+    free(a);
+}
+
+/* ---- checking ---- */
+
+static void deny(st_http_resp *resp, const char *code, const char *msg)
+{
+    st_api_error(resp, 401, code, msg);
+}
+
+/* Too many failures from peer lately? Then 429. */
+static int throttled(st_apiauth *a, const char *peer, st_http_resp *resp)
+{
+    fails *f = st_strmap_get(a->fails, peer, strlen(peer));
+    if (!f || f->n < MAX_FAILS || st_now_ms() - f->since > FAIL_WINDOW_MS) return 0;
+    st_api_error(resp, 429, "TOO_MANY_REQUESTS",
+                 "too many failed attempts from this address: try again in a minute");
+    return 1;
+}
+
+static void failed(st_apiauth *a, const char *peer)
+{
+    int64_t now = st_now_ms();
+    fails *f = st_strmap_get(a->fails, peer, strlen(peer));
+    if (!f && st_strmap_count(a->fails) < 65536 && (f = calloc(1, sizeof *f)) &&
+        st_strmap_put(a->fails, peer, strlen(peer), f) < 0) {
+        free(f);
+        f = NULL;
+    }
+    if (!f) return;
+    if (now - f->since > FAIL_WINDOW_MS) {
+        f->n = 0;
+        f->since = now;
+    }
+    if (++f->n == MAX_FAILS)
+        LOG_WARN(a->log, "API: %d failed attempts from %s in a minute: refusing it for a while",
+                 MAX_FAILS, peer);
+}
+
+static int same(const char *x, const char *y)
+{
+    size_t n = strlen(x);
+    return n == strlen(y) && CRYPTO_memcmp(x, y, n) == 0;
+}
+
+/* A credential of m (under the lock) that matches secret, enabled and not expired. */
+static int cred_ok(st_strmap *m, const char *key, const char *secret)
+{
+    const cred *c = st_strmap_get(m, key, strlen(key));
+    if (!c || !c->enable || (c->expires_ms && c->expires_ms < st_wall_ms())) return 0;
+    return st_pw_check(&SHA, c->salt, c->hash, secret, strlen(secret));
+}
+
+static int basic(st_apiauth *a, const char *b64, int loopback)
+{
+    char plain[600];
+    long n = st_b64_decode(b64, strlen(b64), (uint8_t *)plain, sizeof plain - 1);
+    if (n <= 0) return 0;
+    plain[n] = 0;
+    char *colon = strchr(plain, ':');
+    if (!colon || memchr(plain, 0, (size_t)n)) return 0;
+    *colon = 0;
+    int ok;
+    if (strcmp(plain, CTL_USER) == 0) {
+        ok = loopback && same(colon + 1, a->ctl_secret);
+    } else {
+        pthread_mutex_lock(&a->mu);
+        ok = cred_ok(a->keys, plain, colon + 1);
+        pthread_mutex_unlock(&a->mu);
+    }
+    OPENSSL_cleanse(plain, sizeof plain);
+    return ok;
+}
+
+/* ---- tokens: base64url(header).base64url(claims).base64url(HMAC-SHA256) ---- */
+
+static const char HEADER[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+static long b64url(const void *in, size_t n, char *out, size_t cap)
+{
+    long len = st_b64_encode(in, n, out, cap);
+    if (len < 0) return -1;
+    for (long i = 0; i < len; i++)
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    while (len && out[len - 1] == '=')
+        out[--len] = 0;
+    return len;
+}
+
+static long unb64url(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+    char buf[1024];
+    if (n + 4 > sizeof buf) return -1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+    while (n % 4)
+        buf[n++] = '=';
+    return st_b64_decode(buf, n, out, cap);
+}
+
+static void sign(const st_apiauth *a, const char *msg, size_t n, char *out, size_t cap)
+{
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    HMAC(EVP_sha256(), a->token_key, sizeof a->token_key, (const unsigned char *)msg, n, mac, &ml);
+    b64url(mac, ml, out, cap);
+}
+
+static int make_token(st_apiauth *a, const char *user, char *out, size_t cap)
+{
+    char claims[512], h[128], c[700], sig[64];
+    uint8_t jti[8];
+    RAND_bytes(jti, sizeof jti);
+    snprintf(claims, sizeof claims,
+             "{\"iss\":\"EMQX\",\"exp\":%lld,\"username\":\"%s\",\"jti\":\"%02x%02x%02x%02x%02x%"
+             "02x%02x%02x\"}",
+             (long long)(st_wall_ms() + a->cfg.token_ttl_ms), user, jti[0], jti[1], jti[2], jti[3],
+             jti[4], jti[5], jti[6], jti[7]);
+    if (b64url(HEADER, strlen(HEADER), h, sizeof h) < 0 ||
+        b64url(claims, strlen(claims), c, sizeof c) < 0)
+        return -1;
+    int n = snprintf(out, cap, "%s.%s", h, c);
+    if (n < 0 || (size_t)n >= cap) return -1;
+    sign(a, out, (size_t)n, sig, sizeof sig);
+    return snprintf(out + n, cap - (size_t)n, ".%s", sig) < (int)(cap - (size_t)n) ? 0 : -1;
+}
+
+enum { TOKEN_OK, TOKEN_BAD, TOKEN_EXPIRED };
+
+static int check_token(st_apiauth *a, const char *tok)
+{
+    const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    char sig[64], claims[512];
+    if (!d2 || strchr(d2 + 1, '.')) return TOKEN_BAD;
+    sign(a, tok, (size_t)(d2 - tok), sig, sizeof sig);
+    if (!same(sig, d2 + 1)) return TOKEN_BAD;
+    for (size_t i = 0; i < a->nrevoked; i++)
+        if (strcmp(a->revoked[i], sig) == 0) return TOKEN_BAD;
+    long n = unb64url(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)claims, sizeof claims - 1);
+    st_jtok t[16];
+    if (n <= 0 || st_json_parse(claims, (size_t)n, t, 16) <= 0) return TOKEN_BAD;
+    claims[n] = 0;
+    int e = st_json_get(claims, t, 0, "exp"), u = st_json_get(claims, t, 0, "username");
+    char user[128];
+    if (e < 0 || u < 0 || st_json_str(claims, &t[u], user, sizeof user) < 0) return TOKEN_BAD;
+    if (strtoll(claims + t[e].start, NULL, 10) < st_wall_ms()) return TOKEN_EXPIRED;
+    pthread_mutex_lock(&a->mu);
+    int known = st_strmap_get(a->admins, user, strlen(user)) != NULL; /* not deleted since */
+    pthread_mutex_unlock(&a->mu);
+    return known ? TOKEN_OK : TOKEN_BAD;
+}
+
+int st_apiauth_check(st_apiauth *a, const st_http_req *req, const char *peer, int loopback,
+                     st_http_resp *resp)
+{
+    const char *h = req->authorization;
+    if (throttled(a, peer, resp)) return -1;
+    if (strncasecmp(h, "Basic ", 6) == 0) {
+        if (basic(a, h + 6, loopback)) return 0;
+        failed(a, peer);
+        deny(resp, "BAD_API_KEY_OR_SECRET", "Check api_key/api_secret");
+        return -1;
+    }
+    if (strncasecmp(h, "Bearer ", 7) == 0) {
+        int r = check_token(a, h + 7);
+        if (r == TOKEN_OK) return 0;
+        failed(a, peer);
+        if (r == TOKEN_EXPIRED)
+            deny(resp, "TOKEN_TIME_OUT", "Token expired, get new token by POST /login");
+        else
+            deny(resp, "BAD_TOKEN", "Get a token by POST /login");
+        return -1;
+    }
+    deny(resp, "AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ");
+    return -1;
+}
+
+void st_apiauth_login(st_apiauth *a, const st_http_req *req, const char *peer, const char *version,
+                      st_http_resp *resp)
+{
+    st_jtok t[16];
+    char user[128], pw[256], tok[1024];
+    if (throttled(a, peer, resp)) return;
+    int n = req->body ? st_json_parse(req->body, req->body_len, t, 16) : -1;
+    int u = n > 0 ? st_json_get(req->body, t, 0, "username") : -1;
+    int p = n > 0 ? st_json_get(req->body, t, 0, "password") : -1;
+    if (u < 0 || p < 0 || st_json_str(req->body, &t[u], user, sizeof user) < 0 ||
+        st_json_str(req->body, &t[p], pw, sizeof pw) < 0) {
+        st_api_error(resp, 400, "BAD_REQUEST", "username and password are required");
+        return;
+    }
+    pthread_mutex_lock(&a->mu);
+    int ok = cred_ok(a->admins, user, pw);
+    pthread_mutex_unlock(&a->mu);
+    int dflt =
+        ok && strcmp(user, a->cfg.default_user) == 0 && strcmp(pw, a->cfg.default_password) == 0;
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (!ok || strchr(user, '"') || make_token(a, user, tok, sizeof tok) < 0) {
+        failed(a, peer);
+        deny(resp, "BAD_USERNAME_OR_PWD", "Auth failed");
+        return;
+    }
+    if (dflt) LOG_WARN(a->log, "API: %s logged in with the default password; change it", user);
+    sb b = {0};
+    sb_printf(&b, "{\"token\":\"%s\",\"version\":\"%s\",\"license\":{\"edition\":\"opensource\"}}",
+              tok, version);
+    st_api_reply(resp, 200, "application/json", &b);
+}
+
+void st_apiauth_logout(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
+{
+    const char *h = req->authorization;
+    const char *dot = strncasecmp(h, "Bearer ", 7) == 0 ? strrchr(h, '.') : NULL;
+    if (!dot) {
+        deny(resp, "BAD_TOKEN", "Get a token by POST /login");
+        return;
+    }
+    size_t i = a->nrevoked < MAX_REVOKED ? a->nrevoked++ : (size_t)(st_now_ms() % MAX_REVOKED);
+    snprintf(a->revoked[i], sizeof a->revoked[i], "%s", dot + 1);
+    st_api_reply(resp, 204, "application/json", &(sb){0});
+}
+
+int st_apiauth_ctl_header(const char *data_dir, char *out, size_t cap, char *err, size_t errlen)
+{
+    char path[600], secret[65] = "", plain[100];
+    snprintf(path, sizeof path, "%s/ctl.secret", data_dir);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(secret, 1, 64, f) : 0;
+    if (f) fclose(f);
+    if (n != 64) {
+        snprintf(err, errlen,
+                 "cannot read %s (%s): run ctl as the node's user on the node's machine", path,
+                 f ? "too short" : strerror(errno));
+        return -1;
+    }
+    snprintf(plain, sizeof plain, "%s:%s", CTL_USER, secret);
+    int len = snprintf(out, cap, "Basic ");
+    return st_b64_encode(plain, strlen(plain), out + len, cap - (size_t)len) < 0 ? -1 : 0;
+}

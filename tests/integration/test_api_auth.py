@@ -1,0 +1,145 @@
+"""Who may use the HTTP API (docs/security.md §6): API keys (Basic), dashboard users who log
+in for a bearer token (EMQX's /api/v5/login), starling ctl's local secret, EMQX's 401
+bodies, and an address that keeps failing is refused for a while. These tests speak HTTP
+themselves (http.client), without the harness's key."""
+
+import base64
+import http.client
+import json
+import subprocess
+import time
+
+import pytest
+
+from clusterlib import Cluster, ctl, wait_api, wait_log, wait_status
+from conftest import API_KEY, API_SECRET
+
+pytestmark = pytest.mark.starling_only("Starling's API")
+
+
+def call(b, method, path, auth=None, body=None, host=None):
+    c = http.client.HTTPConnection(host or b.host, b.api_port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers=headers)
+    r = c.getresponse()
+    text = r.read()
+    c.close()
+    return r.status, json.loads(text) if text and text[:1] in b"[{" else text
+
+
+def basic(key, secret):
+    return "Basic " + base64.b64encode(("%s:%s" % (key, secret)).encode()).decode()
+
+
+def login(b, user="admin", password="public"):
+    status, body = call(b, "POST", "/api/v5/login", body={"username": user,
+                                                          "password": password})
+    assert status == 200, body
+    return body
+
+
+def test_every_endpoint_but_status_needs_a_credential(broker):
+    wait_api(broker)
+    assert call(broker, "GET", "/api/v5/nodes") == (401, {
+        "code": "AUTHORIZATION_HEADER_ERROR", "message": "Support authorization: basic/bearer "})
+    assert call(broker, "GET", "/status")[0] in (200, 503)  # a health check: no credential
+    assert call(broker, "GET", "/api/v5/nodes", basic(API_KEY, API_SECRET))[0] == 200
+    assert call(broker, "GET", "/api/v5/nodes", basic(API_KEY, "wrong")) == (401, {
+        "code": "BAD_API_KEY_OR_SECRET", "message": "Check api_key/api_secret"})
+    assert call(broker, "GET", "/api/v5/nodes", basic("nobody", API_SECRET))[0] == 401
+    assert call(broker, "POST", "/api/v5/listeners/reload")[0] == 401
+    assert call(broker, "DELETE", "/api/v5/cluster/x@127.0.0.1/force_leave")[0] == 401
+
+
+def test_login_gives_a_token_and_logout_ends_it(broker):
+    wait_api(broker)
+    got = login(broker)
+    assert got["license"] == {"edition": "opensource"} and got["version"], got
+    bearer = "Bearer " + got["token"]
+    assert call(broker, "GET", "/api/v5/nodes", bearer)[0] == 200
+    head, claims, sig = got["token"].split(".")
+    exp = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert exp["iss"] == "EMQX" and exp["exp"] > time.time() * 1000, exp  # ms, as EMQX's
+    forged = "%s.%s.%s" % (head, base64.urlsafe_b64encode(json.dumps(
+        dict(exp, username="root")).encode()).decode().rstrip("="), sig)
+    assert call(broker, "GET", "/api/v5/nodes", "Bearer " + forged) == (401, {
+        "code": "BAD_TOKEN", "message": "Get a token by POST /login"})
+    assert call(broker, "POST", "/api/v5/logout", bearer, {"username": "admin"})[0] == 204
+    assert call(broker, "GET", "/api/v5/nodes", bearer)[1]["code"] == "BAD_TOKEN"
+    assert call(broker, "POST", "/api/v5/login", body={"username": "admin",
+                                                       "password": "nope"}) == (401, {
+        "code": "BAD_USERNAME_OR_PWD", "message": "Auth failed"})
+    assert "API: admin logged in with the default password; change it" in broker.log()
+    wait_log(broker, "the API's user admin still has its default password")
+
+
+@pytest.mark.broker_conf({"dashboard.token_expired_time": "1s"})
+def test_a_token_expires(broker):
+    wait_api(broker)
+    bearer = "Bearer " + login(broker)["token"]
+    deadline = time.monotonic() + 30
+    while True:  # the event: the node refuses it as expired
+        status, body = call(broker, "GET", "/api/v5/nodes", bearer)
+        if status == 401:
+            assert body == {"code": "TOKEN_TIME_OUT",
+                            "message": "Token expired, get new token by POST /login"}
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def test_an_address_that_keeps_failing_is_refused_for_a_while(broker):
+    wait_api(broker)
+    for _ in range(10):
+        assert call(broker, "GET", "/api/v5/nodes", basic(API_KEY, "guess"))[0] == 401
+    status, body = call(broker, "GET", "/api/v5/nodes", basic(API_KEY, API_SECRET))
+    assert status == 429 and body["code"] == "TOO_MANY_REQUESTS", body
+    assert "10 failed attempts from 127.0.0.1" in broker.log()
+    assert call(broker, "GET", "/status")[0] in (200, 503)
+
+
+def test_ctl_uses_the_nodes_own_secret(broker, tmp_path):
+    wait_api(broker)
+    r = ctl(broker, "cluster", "status")
+    assert r.returncode == 0 and "running_nodes" in r.stdout, r.stderr
+    with open(broker.conf_path) as f:  # ctl of another data_dir has no secret to show
+        text = f.read().replace('node.data_dir = "', 'node.data_dir = "%s/elsewhere' % tmp_path)
+    other = tmp_path / "other.conf"
+    other.write_text(text)
+    p = subprocess.run([broker.command()[0], "-c", str(other), "ctl", "cluster", "status"],
+                       capture_output=True, text=True, timeout=15)
+    assert p.returncode != 0 and "ctl.secret" in p.stderr and "node's user" in p.stderr, p.stderr
+    assert call(broker, "GET", "/api/v5/nodes", basic("starling-ctl", "0" * 64))[0] == 401
+
+
+def test_a_bad_api_key_file_stops_the_node(broker_factory, tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("good-key:good-secret\n\nviewer-key:secret:viewer\n")
+    b = broker_factory({"api_key.bootstrap_file": str(keys)})
+    b.write_config()
+    p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
+    assert p.returncode != 0
+    assert '%s:3: role "viewer": only administrator' % keys in p.stdout + p.stderr
+
+
+def test_credentials_hold_on_every_node(broker_factory, tmp_path):
+    """A key from one node's bootstrap file and a token from one node's login work on the
+    others: both are the cluster's."""
+    keys = tmp_path / "keys.txt"
+    keys.write_text("ops:ops-secret\n")
+    cl = Cluster(broker_factory, 2)
+    a = cl.node(0, seeds=(0, 1), **{"api_key.bootstrap_file": str(keys)})
+    b = cl.node(1, seeds=(0, 1))
+    for n in (a, b):
+        n.start()
+    for n in (a, b):
+        wait_status(n, [cl.name(0), cl.name(1)], timeout=30)
+    deadline = time.monotonic() + 15
+    while call(b, "GET", "/api/v5/nodes", basic("ops", "ops-secret"))[0] != 200:
+        assert time.monotonic() < deadline, "node 2 never knew node 1's key"
+        time.sleep(0.1)
+    bearer = "Bearer " + login(a)["token"]
+    assert call(b, "GET", "/api/v5/nodes", bearer)[0] == 200
