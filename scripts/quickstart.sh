@@ -6,4 +6,5 @@ bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 make -C build -j"$(nproc)" starling >/dev/null
 ./build/starling -c etc/starling.conf start
-echo "Try: mosquitto_sub -t 'a/#' -v   and   mosquitto_pub -t a/b -m hi"
+echo "Add a user: ./build/starling ctl users add demo demo-secret"
+echo "Then try:   mosquitto_sub -u demo -P demo-secret -t 'a/#' -v   and   mosquitto_pub -u demo -P demo-secret -t a/b -m hi"

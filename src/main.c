@@ -248,6 +248,14 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_log_close(&lg);
         return 1;
     }
+    const char *listen = st_config_str(c, "cluster.listen");
+    if (strcmp(st_config_str(c, "node.cookie"), "starlingsecretcookie") == 0 &&
+        strncmp(listen, "127.", 4) != 0 && strncmp(listen, "[::1]", 5) != 0)
+        LOG_WARN(&lg,
+                 "node.cookie is the default one and cluster.listen (%s) is not on loopback: "
+                 "anyone who can reach it can join this cluster. Set node.cookie (or "
+                 "cluster.proto_dist = inet_tls, docs/transports.md).",
+                 listen);
     LOG_NOTICE(&lg, "starling %s (%s) is running", STARLING_VERSION, st_config_str(c, "node.name"));
     if (ready_fd >= 0) {
         if (write(ready_fd, "K", 1) < 0) {

@@ -143,3 +143,13 @@ def test_credentials_hold_on_every_node(broker_factory, tmp_path):
         time.sleep(0.1)
     bearer = "Bearer " + login(a)["token"]
     assert call(b, "GET", "/api/v5/nodes", bearer)[0] == 200
+
+
+def test_the_default_cookie_off_loopback_is_warned_about(broker_factory):
+    b = broker_factory({"cluster.listen": "0.0.0.0:0"}).start()
+    wait_log(b, r"node.cookie is the default one and cluster.listen \(0.0.0.0:0\) is not on "
+                r"loopback")
+    b2 = broker_factory({"node.cookie": "a-long-private-cookie", "cluster.listen": "0.0.0.0:0"},
+                        name="b2").start()
+    wait_log(b2, "is running")
+    assert "node.cookie is the default one" not in b2.log()
