@@ -68,7 +68,8 @@ SCENARIOS = {
 # Transports (docs/transports.md): the same workloads over TLS and WebSocket, against
 # mosquitto's TLS and websockets listeners with the same certificate (made for the run).
 TRANSPORT = {"tls-p2p": "tls", "tls-fanout": "tls", "ws-p2p": "ws", "ws-fanout": "ws",
-             "tls-connect": "tls", "tls-connect-resumed": "tls", "tls-idle": "tls"}
+             "tls-connect": "tls", "tls-connect-resumed": "tls", "tls-idle": "tls",
+             "auth-connect": "auth"}
 SCENARIOS.update({
     "tls-p2p": (SCENARIOS["p2p"][0], "rate_per_s", 3.0),
     "tls-fanout": (SCENARIOS["fanout"][0], "rate_per_s", 5.0),
@@ -79,6 +80,10 @@ SCENARIOS.update({
                      "--conn-inflight", "256"], "connect.rate_per_s", 2.0),
     # resumed handshakes (TLS 1.3 tickets: no certificate, no signature); each load
     # generator thread's first connects are full ones
+    # every CONNECT checked against a user table (docs/security.md): Starling's built-in
+    # database with sha256, mosquitto's password_file (mosquitto_passwd's default hash)
+    "auth-connect": (["conn", "-c", "15000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
+                      "--conn-inflight", "1024"], "connect.rate_per_s", 2.0),
     "tls-connect-resumed": (["conn", "-c", "3000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
                     "--conn-inflight", "256", "--tls-resume"], "connect.rate_per_s", 2.0),
 })
@@ -116,7 +121,7 @@ MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsu
                      "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
          "connect-64", "idle", "instr", "scale", "xnode", "xnode-tls", "tls-p2p", "tls-fanout",
-         "ws-p2p",
+         "ws-p2p", "auth-connect",
          "ws-fanout", "tls-connect", "tls-connect-resumed", "tls-idle"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
@@ -190,7 +195,7 @@ class Broker:
             data = tempfile.mkdtemp(prefix="data-", dir=self.dir)  # every run starts clean
             conf = os.path.join(data, "starling.conf")
             self.log_path = os.path.join(data, "starling.log")
-            tcp_port = self.port if self.transport == "tcp" else free_port()
+            tcp_port = self.port if self.transport in ("tcp", "auth") else free_port()
             with open(conf, "w") as f:
                 f.write('node.data_dir = "%s"\nlog.level = warning\n'
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
@@ -205,6 +210,13 @@ class Broker:
                             '"%s", keyfile = "%s" } }\n' % ((self.host, self.port) + certs(self.dir)))
                 elif self.transport == "ws":
                     f.write('listeners.ws.default.bind = "%s:%d"\n' % (self.host, self.port))
+                elif self.transport == "auth":
+                    users = os.path.join(data, "users.csv")
+                    with open(users, "w") as u:
+                        u.write("user_id,password\n%s,%s\n" % (AUTH_USER, AUTH_PASSWORD))
+                    f.write('authentication = [{mechanism = password_based, backend = '
+                            'built_in_database, bootstrap_file = "%s", password_hash_algorithm '
+                            '{name = sha256, salt_position = prefix}}]\n' % users)
             self.conf = conf
             cmd = [STARLING, "-c", conf, "foreground"]
         else:
@@ -215,7 +227,15 @@ class Broker:
                     f.write("certfile %s\nkeyfile %s\n" % certs(self.dir))
                 elif self.transport == "ws":
                     f.write("protocol websockets\n")
-                f.write("allow_anonymous true\npersistence false\n"
+                if self.transport == "auth":
+                    pw = os.path.join(self.dir, "mosquitto.passwd")
+                    subprocess.run(["mosquitto_passwd", "-b", "-c", pw, AUTH_USER, AUTH_PASSWORD],
+                                   check=True, capture_output=True)
+                    os.chmod(pw, 0o644)
+                    f.write("password_file %s\nallow_anonymous false\n" % pw)
+                if self.transport != "auth":
+                    f.write("allow_anonymous true\n")
+                f.write("persistence false\n"
                         "log_type error\nlog_dest stderr\nset_tcp_nodelay true\n"
                         "max_connections -1\n")
                 if self.tuned:
@@ -271,8 +291,12 @@ def transport_of(name, kind):
     return "tcp" if t == "ws" and kind == "mosquitto" else t
 
 
+AUTH_USER, AUTH_PASSWORD = "bench", "bench-secret"
+
+
 def transport_flags(transport):
-    return {"tls": ("--tls",), "ws": ("--ws",)}.get(transport, ())
+    return {"tls": ("--tls",), "ws": ("--ws",),
+            "auth": ("-u", AUTH_USER, "-P", AUTH_PASSWORD)}.get(transport, ())
 
 
 def wait_port(port, proc, timeout, host="127.0.0.1"):

@@ -60,6 +60,8 @@ struct st_apiauth {
     uint8_t token_key[32];
     char revoked[MAX_REVOKED][44]; /* logged-out tokens' signatures (this node) */
     size_t nrevoked;
+    struct st_cluster *cluster; /* writes users */
+    char caller[128];           /* the last checked request's token user ("": an API key) */
 };
 
 static const st_pw_algo SHA = {.alg = ST_PW_SHA256, .salt_position = ST_SALT_PREFIX};
@@ -276,6 +278,7 @@ int st_apiauth_attach(st_apiauth *a, struct st_cluster *c)
                                 cred_value(&a->boot_admin.c, vals[0])};
         rc = st_cluster_seed(c, ST_KV_ADMINS, ST_V_KV_ADD, items, 1);
     }
+    a->cluster = c;
     if (rc == 0) rc = st_cluster_mirror(c, ST_KV_API_KEYS, on_rows, a);
     if (rc == 0) rc = st_cluster_mirror(c, ST_KV_ADMINS, on_rows, a);
     free(vals);
@@ -422,7 +425,7 @@ static int make_token(st_apiauth *a, const char *user, char *out, size_t cap)
 
 enum { TOKEN_OK, TOKEN_BAD, TOKEN_EXPIRED };
 
-static int check_token(st_apiauth *a, const char *tok)
+static int check_token(st_apiauth *a, const char *tok, char *who, size_t cap)
 {
     const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
     char sig[64], claims[512];
@@ -442,6 +445,7 @@ static int check_token(st_apiauth *a, const char *tok)
     pthread_mutex_lock(&a->mu);
     int known = st_strmap_get(a->admins, user, strlen(user)) != NULL; /* not deleted since */
     pthread_mutex_unlock(&a->mu);
+    snprintf(who, cap, "%s", user);
     return known ? TOKEN_OK : TOKEN_BAD;
 }
 
@@ -449,6 +453,7 @@ int st_apiauth_check(st_apiauth *a, const st_http_req *req, const char *peer, in
                      st_http_resp *resp)
 {
     const char *h = req->authorization;
+    a->caller[0] = 0;
     if (throttled(a, peer, resp)) return -1;
     if (strncasecmp(h, "Basic ", 6) == 0) {
         if (basic(a, h + 6, loopback)) return 0;
@@ -457,7 +462,7 @@ int st_apiauth_check(st_apiauth *a, const st_http_req *req, const char *peer, in
         return -1;
     }
     if (strncasecmp(h, "Bearer ", 7) == 0) {
-        int r = check_token(a, h + 7);
+        int r = check_token(a, h + 7, a->caller, sizeof a->caller);
         if (r == TOKEN_OK) return 0;
         failed(a, peer);
         if (r == TOKEN_EXPIRED)
@@ -531,4 +536,142 @@ int st_apiauth_ctl_header(const char *data_dir, char *out, size_t cap, char *err
     snprintf(plain, sizeof plain, "%s:%s", CTL_USER, secret);
     int len = snprintf(out, cap, "Basic ");
     return st_b64_encode(plain, strlen(plain), out + len, cap - (size_t)len) < 0 ? -1 : 0;
+}
+
+/* ---- /api/v5/users: the dashboard's users (bearer tokens only, as in EMQX) ---- */
+
+/* EMQX's rule: 8 to 64 ASCII characters of at least two kinds (letters, digits, others). */
+static int strong(const char *pw)
+{
+    size_t n = strlen(pw);
+    int kinds[3] = {0};
+    for (const char *p = pw; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x21 || c > 0x7e) return 0;
+        kinds[(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ? 0
+              : c >= '0' && c <= '9'                           ? 1
+                                                               : 2] = 1;
+    }
+    return n >= 8 && n <= 64 && kinds[0] + kinds[1] + kinds[2] >= 2;
+}
+
+static int write_admin(st_apiauth *a, uint16_t verb, const char *user, const char *pw,
+                       st_http_resp *resp)
+{
+    cred c;
+    uint8_t val[ST_PW_MAX + 80];
+    if (pw && make_cred(pw, &c) < 0) {
+        st_api_error(resp, 500, "INTERNAL_ERROR", "cannot hash the password");
+        return -1;
+    }
+    int rc = st_cluster_kv_write(a->cluster, verb, ST_KV_ADMINS, user, strlen(user),
+                                 pw ? val : NULL, pw ? cred_value(&c, val) : 0, 10000);
+    OPENSSL_cleanse(&c, sizeof c);
+    if (rc == ST_EEXIST)
+        st_api_error(resp, 409, "ALREADY_EXISTS", "Username already exists");
+    else if (rc == ST_ENOENT)
+        st_api_error(resp, 404, "USER_NOT_FOUND", "User not found");
+    else if (rc < 0)
+        st_api_error(resp, 503, "SERVICE_UNAVAILABLE",
+                     "the cluster did not apply the change in time (no leader?)");
+    return rc < 0 ? -1 : 0;
+}
+
+static int json_field(const st_http_req *req, const char *name, char *out, size_t cap)
+{
+    st_jtok t[16];
+    int n = req->body ? st_json_parse(req->body, req->body_len, t, 16) : -1;
+    int k = n > 0 && t[0].type == ST_J_OBJECT ? st_json_get(req->body, t, 0, name) : -1;
+    return k >= 0 && st_json_str(req->body, &t[k], out, cap) >= 0 ? 0 : -1;
+}
+
+static int known_admin(st_apiauth *a, const char *user)
+{
+    pthread_mutex_lock(&a->mu);
+    int known = st_strmap_get(a->admins, user, strlen(user)) != NULL;
+    pthread_mutex_unlock(&a->mu);
+    return known;
+}
+
+static void user_list(st_apiauth *a, st_http_resp *resp)
+{
+    sb b = {0};
+    size_t it = 0, i = 0;
+    const char *k;
+    size_t kl;
+    sb_printf(&b, "[");
+    pthread_mutex_lock(&a->mu);
+    while (a->admins && st_strmap_next(a->admins, &it, &k, &kl, NULL)) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)kl, k);
+        sb_printf(&b, "%s{\"username\":", i++ ? "," : "");
+        sb_json_str(&b, name);
+        sb_printf(&b, ",\"description\":\"\"}");
+    }
+    pthread_mutex_unlock(&a->mu);
+    sb_printf(&b, "]");
+    st_api_reply(resp, 200, "application/json", &b);
+}
+
+int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
+{
+    const char *p = req->path;
+    if (strncmp(p, "/api/v5/users", 13) != 0 || (p[13] && p[13] != '/')) return 0;
+    if (!a->caller[0]) {
+        st_api_error(resp, 401, "API_KEY_NOT_ALLOW",
+                     "Please use bearer Token instead, using API key/secret in users path is not "
+                     "permitted");
+        return 1;
+    }
+    char user[128] = "", pw[128] = "", old[128] = "";
+    const char *rest = p[13] ? p + 14 : "";
+    const char *slash = strchr(rest, '/');
+    size_t ul = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (ul >= sizeof user || (ul && st_http_unescape(rest, ul, user, sizeof user) < 0)) {
+        st_api_error(resp, 400, "BAD_REQUEST", "bad user name in the path");
+        return 1;
+    }
+    int post = strcmp(req->method, "POST") == 0;
+    if (!user[0] && strcmp(req->method, "GET") == 0) {
+        user_list(a, resp);
+    } else if (!user[0] && post) {
+        if (json_field(req, "username", user, sizeof user) < 0 || !user[0] ||
+            json_field(req, "password", pw, sizeof pw) < 0)
+            st_api_error(resp, 400, "BAD_REQUEST", "username and password are required");
+        else if (!strong(pw))
+            st_api_error(resp, 400, "BAD_REQUEST",
+                         "the password must have 8 to 64 ASCII characters of at least two kinds "
+                         "(letters, digits, others)");
+        else if (write_admin(a, ST_V_KV_ADD, user, pw, resp) == 0) {
+            sb b = {0};
+            sb_printf(&b, "{\"username\":");
+            sb_json_str(&b, user);
+            sb_printf(&b, ",\"description\":\"\"}");
+            st_api_reply(resp, 200, "application/json", &b);
+        }
+    } else if (slash && strcmp(slash, "/change_pwd") == 0 && post) {
+        pthread_mutex_lock(&a->mu);
+        int ok = json_field(req, "old_pwd", old, sizeof old) == 0 && cred_ok(a->admins, user, old);
+        pthread_mutex_unlock(&a->mu);
+        if (!ok)
+            st_api_error(resp, 400, "ERROR_PWD_NOT_MATCH", "The old password does not match");
+        else if (json_field(req, "new_pwd", pw, sizeof pw) < 0 || !strong(pw))
+            st_api_error(resp, 400, "BAD_REQUEST",
+                         "new_pwd: 8 to 64 ASCII characters of at least two kinds");
+        else if (write_admin(a, ST_V_KV_PUT, user, pw, resp) == 0)
+            st_api_reply(resp, 204, "application/json", &(sb){0});
+    } else if (!slash && strcmp(req->method, "DELETE") == 0) {
+        if (strcmp(user, a->cfg.default_user) == 0 || strcmp(user, a->caller) == 0)
+            st_api_error(resp, 400, "NOT_ALLOWED",
+                         "The default user and the user logged in cannot be deleted");
+        else if (!known_admin(a, user))
+            st_api_error(resp, 404, "USER_NOT_FOUND", "User not found");
+        else if (write_admin(a, ST_V_KV_DEL, user, NULL, resp) == 0)
+            st_api_reply(resp, 204, "application/json", &(sb){0});
+    } else {
+        st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "not served on this path");
+    }
+    OPENSSL_cleanse(pw, sizeof pw);
+    OPENSSL_cleanse(old, sizeof old);
+    return 1;
 }

@@ -46,6 +46,10 @@ void st_apiauth_login(st_apiauth *a, const st_http_req *req, const char *peer, c
                       st_http_resp *resp);
 void st_apiauth_logout(st_apiauth *a, const st_http_req *req, st_http_resp *resp);
 
+/* /api/v5/users[/{name}[/change_pwd]] (EMQX's; bearer tokens only): 1 if the path was
+ * one of these (resp filled), else 0. After st_apiauth_check let the request through. */
+int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp);
+
 /* What `starling ctl` sends: its Authorization header's value from data_dir's secret, or
  * -1 (it cannot read the file: why in err). */
 int st_apiauth_ctl_header(const char *data_dir, char *out, size_t cap, char *err, size_t errlen);

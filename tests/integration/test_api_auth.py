@@ -153,3 +153,33 @@ def test_the_default_cookie_off_loopback_is_warned_about(broker_factory):
                         name="b2").start()
     wait_log(b2, "is running")
     assert "node.cookie is the default one" not in b2.log()
+
+
+def test_dashboard_users(broker):
+    """/api/v5/users (bearer tokens only): add one (EMQX's password rule), list, change a
+    password, delete; a deleted user's token stops working; API keys may not touch it."""
+    wait_api(broker)
+    admin = "Bearer " + login(broker)["token"]
+    assert call(broker, "GET", "/api/v5/users", basic(API_KEY, API_SECRET))[1]["code"] == \
+        "API_KEY_NOT_ALLOW"
+    assert call(broker, "POST", "/api/v5/users", admin,
+                {"username": "ops", "password": "weak"})[0] == 400
+    assert call(broker, "POST", "/api/v5/users", admin,
+                {"username": "ops", "password": "Ops-pass-1"}) == (
+        200, {"username": "ops", "description": ""})
+    assert call(broker, "POST", "/api/v5/users", admin,
+                {"username": "ops", "password": "Ops-pass-2"})[0] == 409
+    users = sorted(u["username"] for u in call(broker, "GET", "/api/v5/users", admin)[1])
+    assert users == ["admin", "ops"]
+    ops = "Bearer " + login(broker, "ops", "Ops-pass-1")["token"]
+    assert call(broker, "POST", "/api/v5/users/ops/change_pwd", ops,
+                {"old_pwd": "nope", "new_pwd": "Ops-pass-3"})[1]["code"] == "ERROR_PWD_NOT_MATCH"
+    assert call(broker, "POST", "/api/v5/users/ops/change_pwd", ops,
+                {"old_pwd": "Ops-pass-1", "new_pwd": "Ops-pass-3"})[0] == 204
+    assert call(broker, "POST", "/api/v5/login",
+                body={"username": "ops", "password": "Ops-pass-1"})[0] == 401
+    login(broker, "ops", "Ops-pass-3")
+    assert call(broker, "DELETE", "/api/v5/users/admin", admin)[1]["code"] == "NOT_ALLOWED"
+    assert call(broker, "DELETE", "/api/v5/users/ops", admin)[0] == 204
+    assert call(broker, "GET", "/api/v5/nodes", ops)[1]["code"] == "BAD_TOKEN"
+    assert call(broker, "DELETE", "/api/v5/users/ops", admin)[0] == 404
