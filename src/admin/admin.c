@@ -140,7 +140,7 @@ static void handle(conn *c, const st_http_req *req, st_http_resp *resp)
         return;
     else if (post && strcmp(req->path, "/api/v5/logout") == 0)
         st_apiauth_logout(a->apiauth, req, resp);
-    else if (st_apiauth_users(a->apiauth, req, resp))
+    else if (st_apiauth_users(a->apiauth, req, resp) || st_apiauth_keys(a->apiauth, req, resp))
         return;
     else
         st_api_handle(&a->api, req, resp);

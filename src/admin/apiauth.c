@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CTL_USER "starling-ctl"
@@ -35,7 +36,12 @@ typedef struct cred {
     char salt[64];
     int enable;
     int64_t expires_ms; /* 0: never */
+    char name[64];      /* API keys: the key's name, its description, when it was made */
+    char desc[128];
+    int64_t created_ms;
 } cred;
+
+#define CRED_MAX (ST_PW_MAX + 64 + 64 + 128 + 32)
 
 typedef struct fails {
     int n;
@@ -88,6 +94,14 @@ static size_t cred_value(const cred *c, uint8_t *out)
     out[n++] = (uint8_t)(c->enable ? 1 : 0);
     for (int i = 7; i >= 0; i--)
         out[n++] = (uint8_t)((uint64_t)c->expires_ms >> (8 * i));
+    for (int f = 0; f < 2; f++) {
+        const char *t = f ? c->desc : c->name;
+        size_t l = strlen(t);
+        out[n++] = (uint8_t)(l >> 8), out[n++] = (uint8_t)l;
+        memcpy(out + n, t, l), n += l;
+    }
+    for (int i = 7; i >= 0; i--)
+        out[n++] = (uint8_t)((uint64_t)c->created_ms >> (8 * i));
     return n;
 }
 
@@ -95,19 +109,25 @@ static int cred_decode(const uint8_t *p, size_t n, cred *c)
 {
     memset(c, 0, sizeof *c);
     size_t off = 0;
-    for (int f = 0; f < 2; f++) {
+    char *dst[4] = {c->hash, c->salt, c->name, c->desc};
+    size_t cap[4] = {sizeof c->hash, sizeof c->salt, sizeof c->name, sizeof c->desc};
+    for (int f = 0; f < 4; f++) {
+        if (f == 2) { /* enable and expires sit between the secret's fields and the names */
+            if (off + 9 > n) return -1;
+            c->enable = p[off] == 1;
+            for (int i = 0; i < 8; i++)
+                c->expires_ms = (int64_t)((uint64_t)c->expires_ms << 8 | p[off + 1 + i]);
+            off += 9;
+        }
         if (off + 2 > n) return -1;
         size_t len = (size_t)p[off] << 8 | p[off + 1];
-        char *dst = f ? c->salt : c->hash;
-        size_t cap = f ? sizeof c->salt : sizeof c->hash;
-        if (off + 2 + len > n || len >= cap) return -1;
-        memcpy(dst, p + off + 2, len);
+        if (off + 2 + len > n || len >= cap[f]) return -1;
+        memcpy(dst[f], p + off + 2, len);
         off += 2 + len;
     }
-    if (off + 9 != n) return -1;
-    c->enable = p[off] == 1;
+    if (off + 8 != n) return -1;
     for (int i = 0; i < 8; i++)
-        c->expires_ms = (int64_t)((uint64_t)c->expires_ms << 8 | p[off + 1 + i]);
+        c->created_ms = (int64_t)((uint64_t)c->created_ms << 8 | p[off + i]);
     return 0;
 }
 
@@ -207,6 +227,14 @@ static int read_keys(st_apiauth *a, char *err, size_t errlen)
         boot_row *r = &a->boot_keys[a->nboot_keys++];
         snprintf(r->key, sizeof r->key, "%s", s);
         if (make_cred(c1 + 1, &r->c) < 0) rc = ST_ECONFIG;
+        uint8_t md[64];
+        unsigned int ml = 0; /* EMQX's name for a file's key */
+        EVP_Digest(s, strlen(s), md, &ml, EVP_sha512(), NULL);
+        snprintf(r->c.name, sizeof r->c.name,
+                 "from_bootstrap_file_%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2], md[3],
+                 md[4], md[5], md[6], md[7]);
+        snprintf(r->c.desc, sizeof r->c.desc, "Bootstrapped From File");
+        r->c.created_ms = st_wall_ms();
         OPENSSL_cleanse(line, sizeof line);
     }
     fclose(f);
@@ -264,7 +292,7 @@ st_apiauth *st_apiauth_new(const st_apiauth_cfg *cfg, const st_log *log, char *e
 
 int st_apiauth_attach(st_apiauth *a, struct st_cluster *c)
 {
-    uint8_t(*vals)[ST_PW_MAX + 80] = calloc(a->nboot_keys + 1, sizeof *vals);
+    uint8_t(*vals)[CRED_MAX] = calloc(a->nboot_keys + 1, sizeof *vals);
     st_kv_item *items = calloc(a->nboot_keys + 1, sizeof *items);
     int rc = vals && items ? 0 : ST_ENOMEM;
     for (size_t i = 0; rc == 0 && i < a->nboot_keys; i++)
@@ -559,7 +587,7 @@ static int write_admin(st_apiauth *a, uint16_t verb, const char *user, const cha
                        st_http_resp *resp)
 {
     cred c;
-    uint8_t val[ST_PW_MAX + 80];
+    uint8_t val[CRED_MAX];
     if (pw && make_cred(pw, &c) < 0) {
         st_api_error(resp, 500, "INTERNAL_ERROR", "cannot hash the password");
         return -1;
@@ -673,5 +701,238 @@ int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
     }
     OPENSSL_cleanse(pw, sizeof pw);
     OPENSSL_cleanse(old, sizeof old);
+    return 1;
+}
+
+/* ---- /api/v5/api_key: API keys by name (bearer tokens only, as in EMQX) ---- */
+
+static void rfc3339(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "infinity" (0), epoch seconds, or RFC 3339 (UTC or with an offset): ms, or -1. */
+static int64_t parse_expiry(const char *s)
+{
+    if (strcmp(s, "infinity") == 0) return 0;
+    char *end;
+    long long secs = strtoll(s, &end, 10);
+    if (*s && !*end) return secs > 0 ? secs * 1000 : -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest) return -1;
+    int64_t t = (int64_t)timegm(&tm);
+    if (*rest == '.')
+        while (*++rest >= '0' && *rest <= '9') {
+        }
+    if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
+        int off = ((rest[1] - '0') * 10 + rest[2] - '0') * 3600 +
+                  ((rest[4] - '0') * 10 + rest[5] - '0') * 60;
+        t -= *rest == '+' ? off : -off;
+    } else if (strcmp(rest, "Z") != 0) {
+        return -1;
+    }
+    return t * 1000;
+}
+
+static void app_json(sb *b, const char *key, const cred *c, const char *secret)
+{
+    char at[40], exp[40];
+    rfc3339(c->created_ms, at, sizeof at);
+    if (c->expires_ms)
+        rfc3339(c->expires_ms, exp, sizeof exp);
+    else
+        snprintf(exp, sizeof exp, "infinity");
+    sb_printf(b, "{\"name\":");
+    sb_json_str(b, c->name);
+    sb_printf(b, ",\"api_key\":");
+    sb_json_str(b, key);
+    if (secret) {
+        sb_printf(b, ",\"api_secret\":");
+        sb_json_str(b, secret);
+    }
+    sb_printf(b, ",\"enable\":%s,\"expired_at\":\"%s\",\"created_at\":\"%s\",\"desc\":",
+              c->enable ? "true" : "false", exp, at);
+    sb_json_str(b, c->desc);
+    sb_printf(b, ",\"expired\":%s}",
+              c->expires_ms && c->expires_ms < st_wall_ms() ? "true" : "false");
+}
+
+/* The key named name: 1 (key and c filled), 0 none. */
+static int key_by_name(st_apiauth *a, const char *name, char *key, size_t cap, cred *c)
+{
+    size_t it = 0;
+    const char *k;
+    size_t kl;
+    void *v;
+    int found = 0;
+    pthread_mutex_lock(&a->mu);
+    while (!found && a->keys && st_strmap_next(a->keys, &it, &k, &kl, &v))
+        if (strcmp(((const cred *)v)->name, name) == 0 && kl < cap) {
+            memcpy(key, k, kl);
+            key[kl] = 0;
+            *c = *(const cred *)v;
+            found = 1;
+        }
+    pthread_mutex_unlock(&a->mu);
+    return found;
+}
+
+static int valid_name(const char *n)
+{
+    if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z')) || strlen(n) >= 64) return 0;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static int write_key(st_apiauth *a, uint16_t verb, const char *key, const cred *c,
+                     st_http_resp *resp)
+{
+    uint8_t val[CRED_MAX];
+    int rc = st_cluster_kv_write(a->cluster, verb, ST_KV_API_KEYS, key, strlen(key), c ? val : NULL,
+                                 c ? cred_value(c, val) : 0, 10000);
+    if (rc == ST_EEXIST)
+        st_api_error(resp, 400, "BAD_REQUEST", "name already in use");
+    else if (rc == ST_ENOENT)
+        st_api_error(resp, 404, "NOT_FOUND", "Name NOT FOUND");
+    else if (rc < 0)
+        st_api_error(resp, 503, "SERVICE_UNAVAILABLE",
+                     "the cluster did not apply the change in time (no leader?)");
+    return rc < 0 ? -1 : 0;
+}
+
+/* enable, expired_at, desc of a POST or PUT body into c (those given). 0, or -1 (resp). */
+static int app_fields(const st_http_req *req, cred *c, st_http_resp *resp)
+{
+    st_jtok t[32];
+    int n = req->body ? st_json_parse(req->body, req->body_len, t, 32) : -1;
+    if (n <= 0 || t[0].type != ST_J_OBJECT) {
+        st_api_error(resp, 400, "BAD_REQUEST", "the body must be a JSON object");
+        return -1;
+    }
+    int k = st_json_get(req->body, t, 0, "enable");
+    if (k >= 0) c->enable = t[k].type == ST_J_TRUE;
+    k = st_json_get(req->body, t, 0, "desc");
+    if (k >= 0) st_json_str(req->body, &t[k], c->desc, sizeof c->desc);
+    k = st_json_get(req->body, t, 0, "expired_at");
+    if (k >= 0) {
+        char v[64] = "";
+        if (t[k].type == ST_J_NUMBER)
+            snprintf(v, sizeof v, "%.*s", (int)(t[k].end - t[k].start), req->body + t[k].start);
+        else
+            st_json_str(req->body, &t[k], v, sizeof v);
+        int64_t ms = parse_expiry(v);
+        if (ms < 0) {
+            st_api_error(resp, 400, "BAD_REQUEST", "expired_at: infinity, RFC 3339 or seconds");
+            return -1;
+        }
+        c->expires_ms = ms;
+    }
+    return 0;
+}
+
+static void key_create(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
+{
+    cred c, old;
+    char name[64] = "", key[40], secret[48];
+    uint8_t r[32], md[64];
+    memset(&c, 0, sizeof c);
+    c.enable = 1;
+    if (json_field(req, "name", name, sizeof name) < 0 || !valid_name(name)) {
+        st_api_error(resp, 400, "BAD_REQUEST", "name: a letter, then letters, digits, - or _");
+        return;
+    }
+    if (key_by_name(a, name, key, sizeof key, &old)) {
+        st_api_error(resp, 400, "BAD_REQUEST", "name already in use");
+        return;
+    }
+    if (app_fields(req, &c, resp) < 0) return;
+    unsigned int ml = 0;
+    EVP_Digest(name, strlen(name), md, &ml, EVP_sha512(), NULL); /* EMQX's api_key of a name */
+    for (int i = 0; i < 8; i++)
+        snprintf(key + 2 * i, 3, "%02x", md[i]);
+    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    RAND_bytes(r, sizeof r);
+    for (int i = 0; i < 32; i++)
+        secret[i] = b62[r[i] % 62];
+    secret[32] = 0;
+    snprintf(c.name, sizeof c.name, "%s", name);
+    c.created_ms = st_wall_ms();
+    if (st_pw_salt_new(&SHA, c.salt, sizeof c.salt) < 0 ||
+        st_pw_hash(&SHA, c.salt, secret, 32, c.hash, sizeof c.hash) < 0) {
+        st_api_error(resp, 500, "INTERNAL_ERROR", "cannot hash the secret");
+        return;
+    }
+    if (write_key(a, ST_V_KV_ADD, key, &c, resp) < 0) return;
+    sb b = {0};
+    app_json(&b, key, &c, secret); /* the only time the secret is shown */
+    st_api_reply(resp, 200, "application/json", &b);
+    OPENSSL_cleanse(secret, sizeof secret);
+}
+
+static void key_list(st_apiauth *a, st_http_resp *resp)
+{
+    sb b = {0};
+    size_t it = 0, i = 0;
+    const char *k;
+    size_t kl;
+    void *v;
+    sb_printf(&b, "[");
+    pthread_mutex_lock(&a->mu);
+    while (a->keys && st_strmap_next(a->keys, &it, &k, &kl, &v)) {
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)kl, k);
+        if (i++) sb_printf(&b, ",");
+        app_json(&b, key, v, NULL);
+    }
+    pthread_mutex_unlock(&a->mu);
+    sb_printf(&b, "]");
+    st_api_reply(resp, 200, "application/json", &b);
+}
+
+int st_apiauth_keys(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
+{
+    const char *p = req->path;
+    if (strncmp(p, "/api/v5/api_key", 15) != 0 || (p[15] && p[15] != '/')) return 0;
+    if (!a->caller[0]) {
+        st_api_error(resp, 401, "API_KEY_NOT_ALLOW",
+                     "Please use bearer Token instead, using API key/secret in api_key path is "
+                     "not permitted");
+        return 1;
+    }
+    char name[64] = "", key[40];
+    cred c;
+    if (p[15] && st_http_unescape(p + 16, strlen(p + 16), name, sizeof name) < 0) {
+        st_api_error(resp, 400, "BAD_REQUEST", "bad name in the path");
+        return 1;
+    }
+    const char *m = req->method;
+    if (!name[0] && strcmp(m, "GET") == 0) {
+        key_list(a, resp);
+    } else if (!name[0] && strcmp(m, "POST") == 0) {
+        key_create(a, req, resp);
+    } else if (!name[0] || !key_by_name(a, name, key, sizeof key, &c)) {
+        if (name[0])
+            st_api_error(resp, 404, "NOT_FOUND", "Name NOT FOUND");
+        else
+            st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "GET and POST are served here");
+    } else if (strcmp(m, "GET") == 0 || (strcmp(m, "PUT") == 0 && app_fields(req, &c, resp) == 0 &&
+                                         write_key(a, ST_V_KV_PUT, key, &c, resp) == 0)) {
+        sb b = {0};
+        app_json(&b, key, &c, NULL);
+        st_api_reply(resp, 200, "application/json", &b);
+    } else if (strcmp(m, "DELETE") == 0 && write_key(a, ST_V_KV_DEL, key, NULL, resp) == 0) {
+        st_api_reply(resp, 204, "application/json", &(sb){0});
+    } else if (strcmp(m, "PUT") != 0 && strcmp(m, "DELETE") != 0) {
+        st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "GET, PUT and DELETE are served here");
+    }
+    OPENSSL_cleanse(&c, sizeof c);
     return 1;
 }

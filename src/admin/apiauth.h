@@ -50,6 +50,9 @@ void st_apiauth_logout(st_apiauth *a, const st_http_req *req, st_http_resp *resp
  * one of these (resp filled), else 0. After st_apiauth_check let the request through. */
 int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp);
 
+/* /api/v5/api_key[/{name}] (EMQX's; bearer tokens only): 1 if the path was one of these. */
+int st_apiauth_keys(st_apiauth *a, const st_http_req *req, st_http_resp *resp);
+
 /* What `starling ctl` sends: its Authorization header's value from data_dir's secret, or
  * -1 (it cannot read the file: why in err). */
 int st_apiauth_ctl_header(const char *data_dir, char *out, size_t cap, char *err, size_t errlen);

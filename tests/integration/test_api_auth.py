@@ -183,3 +183,32 @@ def test_dashboard_users(broker):
     assert call(broker, "DELETE", "/api/v5/users/ops", admin)[0] == 204
     assert call(broker, "GET", "/api/v5/nodes", ops)[1]["code"] == "BAD_TOKEN"
     assert call(broker, "DELETE", "/api/v5/users/ops", admin)[0] == 404
+
+
+def test_api_keys_by_name(broker):
+    """/api/v5/api_key (bearer tokens only): a new key's secret is shown once and works at
+    once; disabled or past its expired_at it is refused; deleted, gone. The harness's own
+    key from its bootstrap file is listed under EMQX's name for such keys."""
+    wait_api(broker)
+    admin = "Bearer " + login(broker)["token"]
+    assert call(broker, "GET", "/api/v5/api_key", basic(API_KEY, API_SECRET))[1]["code"] == \
+        "API_KEY_NOT_ALLOW"
+    status, app = call(broker, "POST", "/api/v5/api_key", admin,
+                       {"name": "grafana", "desc": "dashboards", "enable": True})
+    assert status == 200 and app["expired_at"] == "infinity" and len(app["api_key"]) == 16, app
+    key = basic(app["api_key"], app["api_secret"])
+    assert call(broker, "GET", "/api/v5/nodes", key)[0] == 200
+    assert call(broker, "POST", "/api/v5/api_key", admin, {"name": "grafana"})[0] == 400
+    assert call(broker, "POST", "/api/v5/api_key", admin, {"name": "9lives"})[0] == 400
+    listed = {a["name"]: a for a in call(broker, "GET", "/api/v5/api_key", admin)[1]}
+    assert "api_secret" not in listed["grafana"] and listed["grafana"]["desc"] == "dashboards"
+    assert any(n.startswith("from_bootstrap_file_") for n in listed), listed
+    assert call(broker, "PUT", "/api/v5/api_key/grafana", admin, {"enable": False})[1][
+        "enable"] is False
+    assert call(broker, "GET", "/api/v5/nodes", key)[1]["code"] == "BAD_API_KEY_OR_SECRET"
+    assert call(broker, "PUT", "/api/v5/api_key/grafana", admin,
+                {"enable": True, "expired_at": "2001-01-01T00:00:00Z"})[1]["expired"] is True
+    assert call(broker, "GET", "/api/v5/nodes", key)[0] == 401
+    assert call(broker, "DELETE", "/api/v5/api_key/grafana", admin)[0] == 204
+    assert call(broker, "GET", "/api/v5/api_key/grafana", admin) == (
+        404, {"code": "NOT_FOUND", "message": "Name NOT FOUND"})
