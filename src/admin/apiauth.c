@@ -706,45 +706,12 @@ int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
 
 /* ---- /api/v5/api_key: API keys by name (bearer tokens only, as in EMQX) ---- */
 
-static void rfc3339(int64_t ms, char *out, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* "infinity" (0), epoch seconds, or RFC 3339 (UTC or with an offset): ms, or -1. */
-static int64_t parse_expiry(const char *s)
-{
-    if (strcmp(s, "infinity") == 0) return 0;
-    char *end;
-    long long secs = strtoll(s, &end, 10);
-    if (*s && !*end) return secs > 0 ? secs * 1000 : -1;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest) return -1;
-    int64_t t = (int64_t)timegm(&tm);
-    if (*rest == '.')
-        while (*++rest >= '0' && *rest <= '9') {
-        }
-    if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
-        int off = ((rest[1] - '0') * 10 + rest[2] - '0') * 3600 +
-                  ((rest[4] - '0') * 10 + rest[5] - '0') * 60;
-        t -= *rest == '+' ? off : -off;
-    } else if (strcmp(rest, "Z") != 0) {
-        return -1;
-    }
-    return t * 1000;
-}
-
 static void app_json(sb *b, const char *key, const cred *c, const char *secret)
 {
     char at[40], exp[40];
-    rfc3339(c->created_ms, at, sizeof at);
+    st_api_rfc3339(c->created_ms, at, sizeof at);
     if (c->expires_ms)
-        rfc3339(c->expires_ms, exp, sizeof exp);
+        st_api_rfc3339(c->expires_ms, exp, sizeof exp);
     else
         snprintf(exp, sizeof exp, "infinity");
     sb_printf(b, "{\"name\":");
@@ -828,7 +795,7 @@ static int app_fields(const st_http_req *req, cred *c, st_http_resp *resp)
             snprintf(v, sizeof v, "%.*s", (int)(t[k].end - t[k].start), req->body + t[k].start);
         else
             st_json_str(req->body, &t[k], v, sizeof v);
-        int64_t ms = parse_expiry(v);
+        int64_t ms = st_api_parse_time(v);
         if (ms < 0) {
             st_api_error(resp, 400, "BAD_REQUEST", "expired_at: infinity, RFC 3339 or seconds");
             return -1;

@@ -24,7 +24,9 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl cluster leave\n"
             "       starling [-c FILE] ctl cluster force-leave <node>\n"
             "       starling [-c FILE] ctl listeners [reload]\n"
-            "       starling [-c FILE] ctl users list|add|passwd|delete ... (ctl users help)\n",
+            "       starling [-c FILE] ctl users list|add|passwd|delete ... (ctl users help)\n"
+            "       starling [-c FILE] ctl banned list | add <as> <who> [reason] | delete <as> "
+            "<who>\n",
             first);
 }
 
@@ -348,8 +350,44 @@ static int users_cmd(const st_config *c, const char *authn, int argc, char **arg
     return 0;
 }
 
+/* ctl banned: as is clientid, username, peerhost, clientid_re, username_re, peerhost_net. */
+static int banned_cmd(const st_config *c, int argc, char **argv)
+{
+    char path[800], who[600];
+    if (argc == 1 && strcmp(argv[0], "list") == 0)
+        return print_call(c, "GET", "/api/v5/banned?limit=10000");
+    if (argc == 3 && strcmp(argv[0], "delete") == 0) {
+        url_escape(argv[2], who, sizeof who);
+        snprintf(path, sizeof path, "/api/v5/banned/%s/%s", argv[1], who);
+        char *body = api_call(c, "DELETE", path);
+        if (!body) return 1;
+        free(body);
+        printf("Ban of %s %s lifted\n", argv[1], argv[2]);
+        return 0;
+    }
+    if ((argc == 3 || argc == 4) && strcmp(argv[0], "add") == 0) {
+        sb b = {0};
+        sb_printf(&b, "{\"as\":");
+        sb_json_str(&b, argv[1]);
+        sb_printf(&b, ",\"who\":");
+        sb_json_str(&b, argv[2]);
+        sb_printf(&b, ",\"by\":\"ctl\",\"reason\":");
+        sb_json_str(&b, argc == 4 ? argv[3] : "");
+        sb_printf(&b, "}");
+        char *body = b.p ? api_send(c, "POST", "/api/v5/banned", b.p) : NULL;
+        free(b.p);
+        if (!body) return 1;
+        free(body);
+        printf("%s %s banned\n", argv[1], argv[2]);
+        return 0;
+    }
+    ctl_usage();
+    return 2;
+}
+
 int st_ctl_main(const st_config *c, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[0], "banned") == 0) return banned_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "users") == 0) {
         const char *authn = "password_based:built_in_database";
         if (argc >= 3 && strcmp(argv[1], "--authenticator") == 0) {

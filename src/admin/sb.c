@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 void sb_printf(sb *b, const char *fmt, ...)
 {
@@ -59,4 +61,37 @@ void st_api_error(st_http_resp *r, int status, const char *code, const char *msg
     sb_json_str(&b, msg);
     sb_printf(&b, "}");
     st_api_reply(r, status, "application/json", &b);
+}
+
+void st_api_rfc3339(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "infinity" (0), epoch seconds, or RFC 3339 (UTC or with an offset): ms, or -1. */
+int64_t st_api_parse_time(const char *s)
+{
+    if (strcmp(s, "infinity") == 0) return 0;
+    char *end;
+    long long secs = strtoll(s, &end, 10);
+    if (*s && !*end) return secs > 0 ? secs * 1000 : -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest) return -1;
+    int64_t t = (int64_t)timegm(&tm);
+    if (*rest == '.')
+        while (*++rest >= '0' && *rest <= '9') {
+        }
+    if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
+        int off = ((rest[1] - '0') * 10 + rest[2] - '0') * 3600 +
+                  ((rest[4] - '0') * 10 + rest[5] - '0') * 60;
+        t -= *rest == '+' ? off : -off;
+    } else if (strcmp(rest, "Z") != 0) {
+        return -1;
+    }
+    return t * 1000;
 }

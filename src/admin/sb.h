@@ -4,6 +4,7 @@
 #define ST_ADMIN_SB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sb {
     char *p;
@@ -19,5 +20,10 @@ struct st_http_resp;
 void st_api_reply(struct st_http_resp *r, int status, const char *type, sb *b);
 /* EMQX's error shape: {"code": code, "message": msg}. */
 void st_api_error(struct st_http_resp *r, int status, const char *code, const char *msg);
+
+/* A wall-clock time in ms as RFC 3339 (UTC, "Z"). */
+void st_api_rfc3339(int64_t ms, char *out, size_t cap);
+/* "infinity" (0), epoch seconds, or RFC 3339 (UTC or with an offset): ms, or -1. */
+int64_t st_api_parse_time(const char *s);
 
 #endif

@@ -1,5 +1,6 @@
 /* auth.c — the authenticator chain at CONNECT (auth.h, docs/security.md §2). */
 #include "auth/auth.h"
+#include "auth/bans.h"
 #include "auth/bootstrap.h"
 #include "auth/pool.h"
 #include "core/err.h"
@@ -13,8 +14,94 @@ struct st_auth {
     st_userdb *db[ST_AUTH_MAX];   /* built_in_database authenticators: who may connect */
     st_userdb *boot[ST_AUTH_MAX]; /* their bootstrap files' users (proposed to the cluster) */
     int slow;                     /* the chain has a slow hash: CONNECTs go to the pool */
+    st_bans *bans;                /* the cluster's banned table, this node's copy */
+    st_ban *boot_bans;            /* banned.bootstrap_file's (proposed once a member) */
+    size_t nboot_bans;
     st_auth_pool *pool;
 };
+
+/* banned.bootstrap_file: EMQX's CSV, header as,who,reason,at,until,by (only as and who are
+ * needed; at and until in epoch seconds); a bad row stops the node with its line. */
+static int read_bans(st_auth *a, char *err, size_t errlen)
+{
+    const char *path = a->cfg.bans_file;
+    if (!*path) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "banned.bootstrap_file: %s: cannot read it", path);
+        return ST_ECONFIG;
+    }
+    char line[1024], *cols[8];
+    int lineno = 0, ncols = 0, rc = 0, idx[6];
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0]) continue;
+        int n = 0;
+        for (char *p = line; n < 8;) {
+            cols[n++] = p;
+            char *comma = strchr(p, ',');
+            if (!comma) break;
+            *comma = 0;
+            p = comma + 1;
+        }
+        if (!ncols) { /* the header */
+            static const char *const names[] = {"as", "who", "reason", "at", "until", "by"};
+            ncols = n;
+            for (int k = 0; k < 6; k++) {
+                idx[k] = -1;
+                for (int j = 0; j < n; j++)
+                    if (strcmp(cols[j], names[k]) == 0) idx[k] = j;
+            }
+            if (idx[0] < 0 || idx[1] < 0) {
+                snprintf(err, errlen, "%s:%d: the header must name as and who", path, lineno);
+                rc = ST_ECONFIG;
+            }
+            continue;
+        }
+        st_ban *b =
+            a->nboot_bans < 10000 ? realloc(a->boot_bans, (a->nboot_bans + 1) * sizeof *b) : NULL;
+        if (b) a->boot_bans = b;
+        if (!b || n != ncols) {
+            snprintf(err, errlen, "%s:%d: %d fields, the header has %d", path, lineno, n, ncols);
+            rc = ST_ECONFIG;
+            break;
+        }
+        st_ban *ban = &b[a->nboot_bans];
+        memset(ban, 0, sizeof *ban);
+        char why[200];
+        ban->as = st_ban_as_of(cols[idx[0]]);
+        snprintf(ban->who, sizeof ban->who, "%s", cols[idx[1]]);
+        if (idx[2] >= 0) snprintf(ban->reason, sizeof ban->reason, "%s", cols[idx[2]]);
+        snprintf(ban->by, sizeof ban->by, "%s",
+                 idx[5] >= 0 && cols[idx[5]][0] ? cols[idx[5]] : "bootstrap");
+        ban->at_ms = idx[3] >= 0 && cols[idx[3]][0] ? atoll(cols[idx[3]]) * 1000 : 0;
+        ban->until_ms = idx[4] >= 0 && cols[idx[4]][0] ? atoll(cols[idx[4]]) * 1000 : 0;
+        if (ban->as < 0 || st_ban_check(ban->as, ban->who, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno,
+                     ban->as < 0 ? "as: clientid, username, peerhost, clientid_re, username_re "
+                                   "or peerhost_net"
+                                 : why);
+            rc = ST_ECONFIG;
+            break;
+        }
+        st_bans_put(a->bans, ban); /* until the cluster's table says more */
+        a->nboot_bans++;
+    }
+    fclose(f);
+    return rc;
+}
+
+st_bans *st_auth_bans(st_auth *a)
+{
+    return a->bans;
+}
+
+const st_ban *st_auth_boot_bans(const st_auth *a, size_t *n)
+{
+    *n = a->nboot_bans;
+    return a->boot_bans;
+}
 
 static void copy_user(void *ctx, const char *id, size_t len, const st_user *u)
 {
@@ -29,6 +116,11 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
         return NULL;
     }
     a->cfg = *cfg;
+    if (!(a->bans = st_bans_new()) || read_bans(a, err, errlen) < 0) {
+        if (!a->bans) snprintf(err, errlen, "out of memory");
+        st_auth_free(a);
+        return NULL;
+    }
     for (int i = 0; i < cfg->n; i++) {
         const st_authn_cfg *m = &cfg->chain[i];
         if (m->backend != ST_BACKEND_BUILTIN) continue;
@@ -73,6 +165,8 @@ void st_auth_free(st_auth *a)
 {
     if (!a) return;
     st_auth_pool_free(a->pool);
+    st_bans_free(a->bans);
+    free(a->boot_bans);
     for (int i = 0; i < ST_AUTH_MAX; i++) {
         st_userdb_free(a->db[i]);
         st_userdb_free(a->boot[i]);

@@ -36,6 +36,7 @@ typedef struct st_authn_cfg {
 typedef struct st_auth_cfg {
     int allow_anonymous; /* -1 not set: only without a chain; 0 never; 1 always */
     char pepper[256];    /* authentication.password_hash_salt (the seed's key) */
+    char bans_file[512]; /* banned.bootstrap_file */
     int n;
     st_authn_cfg chain[ST_AUTH_MAX];
 } st_auth_cfg;
@@ -54,6 +55,12 @@ const st_auth_cfg *st_auth_config(const st_auth *a);
 st_userdb *st_auth_userdb(st_auth *a, int i);
 /* Its bootstrap file's users, as read at start. */
 st_userdb *st_auth_boot_users(st_auth *a, int i);
+
+/* The banned table's copy (bans.h), and banned.bootstrap_file's rows. */
+struct st_bans;
+struct st_ban;
+struct st_bans *st_auth_bans(st_auth *a);
+const struct st_ban *st_auth_boot_bans(const st_auth *a, size_t *n);
 
 /* What a client presents. */
 typedef struct st_credentials {

@@ -81,6 +81,7 @@ int st_auth_cfg_load(st_auth_cfg *a, const st_config *c, char *err, size_t errle
                              : st_config_bool(c, "allow_anonymous");
     snprintf(a->pepper, sizeof a->pepper, "%s",
              st_config_str(c, "authentication.password_hash_salt"));
+    snprintf(a->bans_file, sizeof a->bans_file, "%s", st_config_str(c, "banned.bootstrap_file"));
     const char *names[ST_AUTH_MAX + 1];
     size_t n = st_config_names(c, "authentication", names, ST_AUTH_MAX + 1);
     if (n > ST_AUTH_MAX) {

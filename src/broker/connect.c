@@ -2,6 +2,7 @@
  * will, CONNACK with the server's limits as MQTT 5 properties. The connection already
  * runs on the worker that owns its client id (client.c hands it over before this). */
 #include "auth/auth.h"
+#include "auth/bans.h"
 #include "auth/pool.h"
 #include "broker/client.h"
 #include "broker/flow.h"
@@ -94,7 +95,9 @@ void st_worker_kick(st_worker *w, const char *cid, size_t len, uint64_t hlc, con
 {
     st_session *s = st_strmap_get(w->by_cid, cid, len);
     if (!s || s->reg_hlc > hlc) return; /* gone already, or connected again since */
-    if (s->client) take_over(w, s);
+    if (s->client)
+        st_session_take_over(
+            w, s, hlc == ST_KICK_ADMIN ? MQTT_RC_ADMIN_ACTION : MQTT_RC_SESSION_TAKEN_OVER);
     LOG_NOTICE(w->log, "client %s connected to %s: its session here ends", s->cid, where);
     s->reg_hlc = 0; /* its registration is not ours to end any more */
     st_worker_session_end(w, s);
@@ -282,6 +285,37 @@ void st_connect_auth_cancel(st_client *c)
     c->auth_job = NULL;
 }
 
+/* The client's address without its port ("[::1]:5" → "::1"). */
+static void peer_host(const char *peer, char *out, size_t cap)
+{
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
+    if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']') {
+        peer++;
+        n -= 2;
+    }
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), peer);
+}
+
+/* Banned (EMQX's table, before any authenticator): 0, or MQTT_RC_BANNED. */
+static int banned(st_client *c, const mqtt_connect *cn, st_bytes id)
+{
+    st_worker *w = c->w;
+    if (!w->b->auth) return 0;
+    char ubuf[ST_CERT_ID_MAX], host[64];
+    int has_user = 0;
+    st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
+    peer_host(c->peer, host, sizeof host);
+    st_ban ban;
+    if (!st_bans_match(st_auth_bans(w->b->auth), (const char *)id.p, id.len,
+                       has_user ? (const char *)user.p : NULL, user.len, host, &ban))
+        return 0;
+    LOG_INFO(w->log, "client %.*s (%s) refused: banned (%s %s%s%s)", (int)id.len,
+             (const char *)id.p, c->peer, st_ban_as_name(ban.as), ban.who,
+             ban.reason[0] ? ": " : "", ban.reason);
+    return MQTT_RC_BANNED;
+}
+
 /* The authenticator chain (docs/security.md §2): 0 let in, AUTH_PENDING (the auth threads
  * decide), else the v5 reason code. */
 static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const uint8_t *raw,
@@ -327,6 +361,7 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
         rc = MQTT_RC_BAD_AUTH_METHOD;
     if (!rc) rc = check_will(c, cn);
+    if (!rc && !c->auth_checked) rc = banned(c, cn, id);
     if (!rc) rc = authenticate(c, cn, id, raw, rawlen);
     if (rc == AUTH_PENDING) return;
     if (!rc && atomic_load(&w->b->evacuating)) /* this node is leaving: another one serves */

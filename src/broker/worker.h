@@ -140,6 +140,8 @@ uint16_t st_worker_for(const st_broker *b, const char *cid, size_t len);
  * registration at hlc lost. Unless cid has registered again here since, its connection
  * gets DISCONNECT 0x8E and its session ends here (connect.c). On cid's owner worker. */
 void st_worker_kick(st_worker *w, const char *cid, size_t len, uint64_t hlc, const char *where);
+/* A kick's hlc for an administrative one (a ban): whatever registered since, DISCONNECT 0x98. */
+#define ST_KICK_ADMIN UINT64_MAX
 /* Post a registration for every session of w (the cluster's registry starts). */
 void st_worker_register_all(st_worker *w);
 /* Queue an inbox item for worker `to` (woken at the end of this iteration). */

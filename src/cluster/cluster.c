@@ -3,6 +3,7 @@
  * it runs the cluster thread (its loop, the tick, start and an orderly stop), fans the links'
  * events out to the plane and the data lanes, makes discovery's names peers and candidates,
  * hands each part what it needs of another as functions, and answers the API (cluster.h). */
+#include "auth/bans.h"
 #include "auth/users.h"
 #include "cluster/cluster.h"
 #include "cluster/data/data.h"
@@ -346,7 +347,18 @@ static void kv_visit(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, con
             c->mirrors[i].fn(c->mirrors[i].ctx, ns, key, klen, val, vlen);
     if (!c->auth) return;
     if (ns == 0) st_auth_rows_reset(c->auth);
+    if (ns == 0) st_bans_clear(st_auth_bans(c->auth));
     if (ns == ST_KV_USERS) st_auth_row(c->auth, key, klen, val, vlen);
+    st_ban ban;
+    if (ns == ST_KV_BANS && st_ban_decode(key, klen, val, vlen, &ban) == 0) {
+        if (!val) {
+            st_bans_del(st_auth_bans(c->auth), ban.as, ban.who);
+        } else {
+            st_bans_put(st_auth_bans(c->auth), &ban);
+            if (ban.as == ST_BAN_CLIENTID) /* its live session goes, wherever it is */
+                st_data_kick(c->data, ban.who, strlen(ban.who), ST_KICK_ADMIN);
+        }
+    }
 }
 
 static void kv_applied(void *ctx)
@@ -397,12 +409,32 @@ static void propose_seeds(st_cluster *c)
     }
 }
 
+/* banned.bootstrap_file's bans (ADD: one the cluster has already stays as it is). */
+static void propose_bans(st_cluster *c)
+{
+    size_t n = 0;
+    const st_ban *bans = st_auth_boot_bans(c->auth, &n);
+    uint8_t(*keys)[300] = calloc(n ? n : 1, sizeof *keys);
+    uint8_t(*vals)[420] = calloc(n ? n : 1, sizeof *vals);
+    st_kv_item *items = calloc(n ? n : 1, sizeof *items);
+    for (size_t i = 0; keys && vals && items && i < n; i++)
+        items[i] = (st_kv_item){keys[i], vals[i], st_ban_key(&bans[i], keys[i]),
+                                st_ban_value(&bans[i], vals[i])};
+    for (size_t i = 0; keys && vals && items && i < n; i += 256)
+        st_plane_kv_write(c->plane, ST_V_KV_ADD, ST_KV_BANS, items + i,
+                          (uint32_t)(n - i < 256 ? n - i : 256), NULL, NULL);
+    free(keys);
+    free(vals);
+    free(items);
+}
+
 static void propose_bootstrap(st_cluster *c)
 {
     if (c->users_proposed || !st_plane_is_member(c->plane)) return;
     c->users_proposed = 1;
     propose_seeds(c);
     if (!c->auth) return;
+    propose_bans(c);
     boot_users *b = calloc(1, sizeof *b);
     const st_auth_cfg *cfg = st_auth_config(c->auth);
     for (int i = 0; b && i < cfg->n; i++) {

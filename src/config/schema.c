@@ -153,6 +153,7 @@ static const struct st_schema_key keys[] = {
     {"dashboard.default_username", ST_T_STRING, 0, "admin", NR, NULL, "The API's first user, created once for the whole cluster (POST /api/v5/login). Read at start only."},
     {"dashboard.default_password", ST_T_STRING, 0, "public", NR, NULL, "Its first password (the node warns while it is unchanged). Changing this key later does not change the user's password."},
     {"dashboard.token_expired_time", ST_T_DURATION, 0, "60m", 1000, 604800000, NULL, "How long a token from POST /api/v5/login is good for."},
+    {"banned.bootstrap_file", ST_T_STRING, 0, "\"\"", NR, NULL, "Bans to create at start (EMQX's CSV: header as,who,reason,at,until,by; only as and who are needed; at and until in epoch seconds). \"\": none."},
     {"api_key.bootstrap_file", ST_T_STRING, 0, "\"\"", NR, NULL, "API keys to create at start: `api_key:api_secret[:administrator]` lines (EMQX's format); a key of the file replaces the cluster's. Clients send `Authorization: Basic base64(key:secret)`. \"\": none."},
     {"dashboard.listeners.http.bind", ST_T_BIND, 0, "\"0.0.0.0:18083\"", NR, NULL, "Address of the HTTP API and dashboard."},
     {"dashboard.listeners.https.enable", ST_T_BOOL, 0, "true", NR, NULL, "Deprecated in EMQX 5.1 (bind = 0 disables): false turns the HTTPS API off."},

@@ -1,0 +1,127 @@
+"""Bans (EMQX's banned table, docs/security.md §3): checked at CONNECT before any
+authenticator (0x8A; 3.1.1: 5), by client id, username or address, by regular expression or
+network, until a time or for ever; cluster-wide (a row of the replicated table); a client id
+ban ends the client's live session wherever it is (DISCONNECT 0x98); the API, ctl and
+banned.bootstrap_file."""
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+import mqttraw as m
+from clusterlib import Cluster, ctl, wait_api, wait_status
+
+pytestmark = pytest.mark.starling_only("Starling's banned table")
+
+
+def api(b, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s:%d%s" % (b.host, b.api_port, path), data=data,
+                                 method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        return e.code, json.loads(text) if text else None
+
+
+def connack(b, version=5, **kw):
+    c = m.Conn(b.port, version, host=b.host)
+    try:
+        return c.connect(kw.pop("client_id", "c1"), **kw).reason
+    finally:
+        c.close()
+
+
+def wait_connack(b, want, timeout=15, **kw):
+    deadline = time.monotonic() + timeout
+    while connack(b, **kw) != want:
+        assert time.monotonic() < deadline, "%s: no CONNACK %#x" % (b.host, want)
+        time.sleep(0.1)
+
+
+def test_bans_by_id_name_address_pattern_and_network(broker):
+    wait_api(broker)
+    for ban in ({"as": "clientid", "who": "bad-1", "reason": "spam"},
+                {"as": "username", "who": "mallory"},
+                {"as": "clientid_re", "who": "^bot-[0-9]+$"},
+                {"as": "peerhost_net", "who": "10.0.0.0/8"}):
+        status, got = api(broker, "POST", "/api/v5/banned", ban)
+        assert status == 200 and got["as"] == ban["as"] and got["until"] == "infinity", got
+        assert got["by"] == "mgmt_api"
+    assert connack(broker, client_id="bad-1") == 0x8A
+    assert connack(broker, 4, client_id="bad-1") == 5
+    assert connack(broker, client_id="ok-1", username="mallory") == 0x8A
+    assert connack(broker, client_id="bot-42") == 0x8A
+    assert connack(broker, client_id="bot-x") == 0  # the pattern does not match
+    assert connack(broker, client_id="ok-2") == 0  # 127.0.0.1 is not in 10/8
+    status, got = api(broker, "POST", "/api/v5/banned", {"as": "peerhost", "who": "127.0.0.1"})
+    assert status == 200
+    assert connack(broker, client_id="ok-3") == 0x8A
+    assert api(broker, "POST", "/api/v5/banned", {"as": "clientid", "who": "bad-1"})[1][
+        "code"] == "ALREADY_EXISTS"
+    assert api(broker, "POST", "/api/v5/banned", {"as": "owner", "who": "x"})[0] == 400
+    assert api(broker, "POST", "/api/v5/banned", {"as": "clientid_re", "who": "(("})[0] == 400
+    assert api(broker, "POST", "/api/v5/banned",
+               {"as": "clientid", "who": "late", "until": "2001-01-01T00:00:00Z"})[0] == 400
+    page = api(broker, "GET", "/api/v5/banned?limit=2")[1]
+    assert page["meta"] == {"page": 1, "limit": 2, "count": 5, "hasnext": True}, page
+    assert api(broker, "DELETE", "/api/v5/banned/peerhost/127.0.0.1")[0] == 204
+    assert connack(broker, client_id="ok-4") == 0
+    assert api(broker, "DELETE", "/api/v5/banned/peerhost/127.0.0.1")[0] == 404
+    assert api(broker, "DELETE", "/api/v5/banned")[0] == 204
+    assert connack(broker, client_id="bad-1") == 0
+    assert api(broker, "GET", "/api/v5/banned")[1]["meta"]["count"] == 0
+
+
+def test_a_ban_that_ends_lets_the_client_back(broker):
+    wait_api(broker)
+    until = int(time.time()) + 2
+    assert api(broker, "POST", "/api/v5/banned",
+               {"as": "clientid", "who": "brief", "until": until})[0] == 200
+    assert connack(broker, client_id="brief") == 0x8A
+    wait_connack(broker, 0, client_id="brief")  # the event: the ban has run out
+
+
+def test_a_client_id_ban_ends_the_live_session_on_every_node(broker_factory, tmp_path):
+    """Two nodes; the client is on node 2, the ban is made on node 1 with ctl: node 2 sends
+    it DISCONNECT 0x98 and refuses it from then on, and so does node 1. A node started with a
+    banned.bootstrap_file makes its bans the cluster's."""
+    bans = tmp_path / "bans.csv"
+    bans.write_text("as,who,reason,at,until,by\nusername,eve,from the file,,,\n")
+    cl = Cluster(broker_factory, 2)
+    a = cl.node(0, seeds=(0, 1), **{"banned.bootstrap_file": str(bans)})
+    b = cl.node(1, seeds=(0, 1))
+    for n in (a, b):
+        n.start()
+    for n in (a, b):
+        wait_status(n, [cl.name(0), cl.name(1)], timeout=30)
+    wait_connack(b, 0x8A, client_id="any", username="eve")  # node 1's file, on node 2
+    live = m.Conn(b.port, 5, host=b.host)
+    assert live.connect("target").reason == 0
+    r = ctl(a, "banned", "add", "clientid", "target", "abuse")
+    assert r.returncode == 0 and "clientid target banned" in r.stdout, r.stderr
+    live.expect_disconnect([0x98], timeout=15)
+    assert connack(b, client_id="target") == 0x8A
+    wait_connack(a, 0x8A, client_id="target")
+    r = ctl(b, "banned", "list")
+    assert r.returncode == 0 and '"who":"target"' in r.stdout and '"by":"ctl"' in r.stdout
+    r = ctl(b, "banned", "delete", "clientid", "target")
+    assert r.returncode == 0, r.stderr
+    wait_connack(a, 0, client_id="target")
+
+
+def test_a_bad_bans_file_stops_the_node(broker_factory, tmp_path):
+    bans = tmp_path / "bans.csv"
+    bans.write_text("as,who\nclientid,a\nowner,b\n")
+    b = broker_factory({"banned.bootstrap_file": str(bans)})
+    b.write_config()
+    p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
+    assert p.returncode != 0
+    assert "%s:3: as: clientid, username" % bans in p.stdout + p.stderr, p.stdout + p.stderr
