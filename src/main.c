@@ -233,8 +233,9 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
-        (st_cluster_attach_auth(cl, auth), 1) && st_apiauth_attach(aa, cl) == 0 &&
-        st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
+        (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
+        st_apiauth_attach(aa, cl) == 0 && st_broker_start(b, err, sizeof err) == 0 &&
+        st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
         (st_admin_apiauth(adm, aa), admin_setup(adm, b, c, err, sizeof err)) == 0 &&

@@ -3,9 +3,13 @@
 #include "auth/bans.h"
 #include "auth/bootstrap.h"
 #include "auth/pool.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/strmap.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +21,10 @@ struct st_auth {
     st_bans *bans;                /* the cluster's banned table, this node's copy */
     st_ban *boot_bans;            /* banned.bootstrap_file's (proposed once a member) */
     size_t nboot_bans;
+    pthread_mutex_t flap_mu; /* flapping detection: client id → its disconnects */
+    st_strmap *flaps;
+    st_ban_sink sink;
+    void *sink_ctx;
     st_auth_pool *pool;
 };
 
@@ -92,6 +100,62 @@ static int read_bans(st_auth *a, char *err, size_t errlen)
     return rc;
 }
 
+typedef struct flap {
+    int n;
+    int64_t since;
+} flap;
+
+/* Forget the windows that began before cutoff (all: INT64_MAX). Under flap_mu. */
+static void flaps_clear(st_auth *a, int64_t cutoff)
+{
+    size_t it = 0;
+    const char *k;
+    size_t kl;
+    void *v;
+    if (!a->flaps) return;
+    while (st_strmap_next(a->flaps, &it, &k, &kl, &v))
+        if (((flap *)v)->since < cutoff) free(st_strmap_del(a->flaps, k, kl));
+}
+
+void st_auth_set_ban_sink(st_auth *a, st_ban_sink sink, void *ctx)
+{
+    a->sink = sink;
+    a->sink_ctx = ctx;
+}
+
+void st_auth_disconnected(st_auth *a, const char *cid, size_t len)
+{
+    if (!a->cfg.flapping || !len || len >= sizeof(((st_ban *)0)->who)) return;
+    int64_t now = st_now_ms();
+    int hit = 0;
+    pthread_mutex_lock(&a->flap_mu);
+    flap *f = st_strmap_get(a->flaps, cid, len);
+    if (!f && st_strmap_count(a->flaps) >= 100000) flaps_clear(a, now - a->cfg.flap_window_ms);
+    if (!f && (f = calloc(1, sizeof *f)) && st_strmap_put(a->flaps, cid, len, f) < 0) {
+        free(f);
+        f = NULL;
+    }
+    if (f && now - f->since > a->cfg.flap_window_ms) {
+        f->n = 0;
+        f->since = now;
+    }
+    if (f && ++f->n >= a->cfg.flap_max) {
+        hit = 1;
+        free(st_strmap_del(a->flaps, cid, len));
+    }
+    pthread_mutex_unlock(&a->flap_mu);
+    if (!hit || !a->sink) return;
+    st_ban ban;
+    memset(&ban, 0, sizeof ban);
+    ban.as = ST_BAN_CLIENTID;
+    memcpy(ban.who, cid, len);
+    snprintf(ban.by, sizeof ban.by, "flapping detector");
+    snprintf(ban.reason, sizeof ban.reason, "flapping is detected");
+    ban.at_ms = st_wall_ms();
+    ban.until_ms = ban.at_ms + a->cfg.flap_ban_ms;
+    a->sink(a->sink_ctx, &ban);
+}
+
 st_bans *st_auth_bans(st_auth *a)
 {
     return a->bans;
@@ -116,7 +180,9 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
         return NULL;
     }
     a->cfg = *cfg;
-    if (!(a->bans = st_bans_new()) || read_bans(a, err, errlen) < 0) {
+    pthread_mutex_init(&a->flap_mu, NULL);
+    if (!(a->flaps = st_strmap_new()) || !(a->bans = st_bans_new()) ||
+        read_bans(a, err, errlen) < 0) {
         if (!a->bans) snprintf(err, errlen, "out of memory");
         st_auth_free(a);
         return NULL;
@@ -167,6 +233,9 @@ void st_auth_free(st_auth *a)
     st_auth_pool_free(a->pool);
     st_bans_free(a->bans);
     free(a->boot_bans);
+    flaps_clear(a, INT64_MAX);
+    st_strmap_free(a->flaps);
+    pthread_mutex_destroy(&a->flap_mu);
     for (int i = 0; i < ST_AUTH_MAX; i++) {
         st_userdb_free(a->db[i]);
         st_userdb_free(a->boot[i]);

@@ -37,6 +37,9 @@ typedef struct st_auth_cfg {
     int allow_anonymous; /* -1 not set: only without a chain; 0 never; 1 always */
     char pepper[256];    /* authentication.password_hash_salt (the seed's key) */
     char bans_file[512]; /* banned.bootstrap_file */
+    int flapping;        /* flapping_detect.* */
+    int64_t flap_window_ms, flap_ban_ms;
+    int flap_max;
     int n;
     st_authn_cfg chain[ST_AUTH_MAX];
 } st_auth_cfg;
@@ -61,6 +64,13 @@ struct st_bans;
 struct st_ban;
 struct st_bans *st_auth_bans(st_auth *a);
 const struct st_ban *st_auth_boot_bans(const st_auth *a, size_t *n);
+
+/* Flapping detection: client id cid has disconnected; when it has done so max_count times
+ * within the window, a ban is made and handed to sink (the cluster's table), which the
+ * main program sets. Any thread. */
+typedef void (*st_ban_sink)(void *ctx, const struct st_ban *ban);
+void st_auth_set_ban_sink(st_auth *a, st_ban_sink sink, void *ctx);
+void st_auth_disconnected(st_auth *a, const char *cid, size_t len);
 
 /* What a client presents. */
 typedef struct st_credentials {

@@ -82,6 +82,10 @@ int st_auth_cfg_load(st_auth_cfg *a, const st_config *c, char *err, size_t errle
     snprintf(a->pepper, sizeof a->pepper, "%s",
              st_config_str(c, "authentication.password_hash_salt"));
     snprintf(a->bans_file, sizeof a->bans_file, "%s", st_config_str(c, "banned.bootstrap_file"));
+    a->flapping = st_config_bool(c, "flapping_detect.enable");
+    a->flap_window_ms = st_config_int(c, "flapping_detect.window_time");
+    a->flap_max = (int)st_config_int(c, "flapping_detect.max_count");
+    a->flap_ban_ms = st_config_int(c, "flapping_detect.ban_time");
     const char *names[ST_AUTH_MAX + 1];
     size_t n = st_config_names(c, "authentication", names, ST_AUTH_MAX + 1);
     if (n > ST_AUTH_MAX) {

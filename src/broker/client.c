@@ -4,6 +4,7 @@
  * idle connection owns no read buffer at all. Output goes to the st_outq and is flushed
  * once per loop iteration (worker.c). */
 #include "broker/client.h"
+#include "auth/auth.h"
 #include "broker/flow.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -297,7 +298,8 @@ void st_client_close(st_client *c, int abnormal)
               abnormal ? " abnormally" : "");
     st_session *s = c->sess;
     c->sess = NULL;
-    if (s && s->client == c && was_connected) session_detach(w, s, abnormal);
+    if (s && was_connected && w->b->auth) st_auth_disconnected(w->b->auth, s->cid, s->cid_len);
+    if (s && s->client == c && was_connected) session_detach(w, s, abnormal); /* may free s */
     st_outq_clear(&c->outq, st_msg_unref_void);
     st_client_packs_orphan(c);
     if (c->hold_out) {

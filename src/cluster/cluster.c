@@ -626,6 +626,37 @@ void st_cluster_attach_auth(st_cluster *c, st_auth *a)
     c->auth = a;
 }
 
+/* A write nobody waits for (a worker's: flapping detection). */
+void st_cluster_kv_post(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
+                        const void *val, size_t vlen)
+{
+    kv_req *r = calloc(1, sizeof *r + klen + vlen);
+    cmd *it = r ? calloc(1, sizeof *it) : NULL;
+    if (!it || !atomic_load_explicit(&c->accepting, memory_order_acquire)) {
+        free(r);
+        free(it);
+        return;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->refs = 1; /* the cluster thread's only */
+    r->verb = verb;
+    r->ns = ns;
+    memcpy(r->bytes, key, klen);
+    if (vlen) memcpy(r->bytes + klen, val, vlen);
+    r->item = (st_kv_item){r->bytes, r->bytes + klen, klen, vlen};
+    it->kind = CMD_KV;
+    it->kv = r;
+    post(c, it);
+}
+
+void st_cluster_ban(void *cluster, const struct st_ban *ban)
+{
+    uint8_t key[300], val[420];
+    st_cluster_kv_post(cluster, ST_V_KV_PUT, ST_KV_BANS, key, st_ban_key(ban, key), val,
+                       st_ban_value(ban, val));
+}
+
 int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
                         const void *val, size_t vlen, int64_t timeout_ms)
 {

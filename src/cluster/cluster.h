@@ -110,6 +110,13 @@ int st_cluster_mirror(st_cluster *c, uint8_t ns, st_cluster_rows_fn fn, void *ct
  * node is a member: a bootstrap file's, a default user. Before st_cluster_start. */
 int st_cluster_seed(st_cluster *c, uint8_t ns, uint16_t verb, const st_kv_item *items, size_t n);
 
+/* The same without waiting (any thread, a worker's too). */
+void st_cluster_kv_post(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
+                        const void *val, size_t vlen);
+/* A ban (auth/bans.h) for the cluster's table: the auth module's ban sink (flapping). */
+struct st_ban;
+void st_cluster_ban(void *cluster, const struct st_ban *ban);
+
 /* Route and forwarding figures for the API. */
 typedef struct st_cluster_peer_routes {
     char name[256];

@@ -125,3 +125,19 @@ def test_a_bad_bans_file_stops_the_node(broker_factory, tmp_path):
     p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
     assert p.returncode != 0
     assert "%s:3: as: clientid, username" % bans in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+@pytest.mark.broker_conf({"flapping_detect.enable": True, "flapping_detect.max_count": 3,
+                          "flapping_detect.ban_time": "5m"})
+def test_flapping_makes_a_ban(broker):
+    """flapping_detect: a client id that disconnects max_count times within the window is
+    banned (EMQX's clientid ban by the "flapping detector") for ban_time."""
+    wait_api(broker)
+    for _ in range(3):
+        assert connack(broker, client_id="flappy") == 0
+    wait_connack(broker, 0x8A, client_id="flappy")
+    bans = api(broker, "GET", "/api/v5/banned")[1]["data"]
+    assert [(b["as"], b["who"], b["by"], b["reason"]) for b in bans] == [
+        ("clientid", "flappy", "flapping detector", "flapping is detected")], bans
+    assert bans[0]["until"] != "infinity"
+    assert connack(broker, client_id="steady") == 0
