@@ -4,6 +4,7 @@
 #include "auth/passwd.h"
 #include "cluster/cluster.h"
 #include "core/base64.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -84,50 +85,46 @@ static int make_cred(const char *secret, cred *c)
 
 /* ---- rows of the table: str hash, str salt, u8 enable, u64 expires (ms, 0 never) ---- */
 
+static size_t u64(uint8_t *out, int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+    return 8;
+}
+
+static int64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
+/* hash, salt, u8 enable, u64 expires, name, desc, u64 created */
 static size_t cred_value(const cred *c, uint8_t *out)
 {
-    size_t h = strlen(c->hash), s = strlen(c->salt), n = 0;
-    out[n++] = (uint8_t)(h >> 8), out[n++] = (uint8_t)h;
-    memcpy(out + n, c->hash, h), n += h;
-    out[n++] = (uint8_t)(s >> 8), out[n++] = (uint8_t)s;
-    memcpy(out + n, c->salt, s), n += s;
+    size_t n = st_put_str16(out, c->hash);
+    n += st_put_str16(out + n, c->salt);
     out[n++] = (uint8_t)(c->enable ? 1 : 0);
-    for (int i = 7; i >= 0; i--)
-        out[n++] = (uint8_t)((uint64_t)c->expires_ms >> (8 * i));
-    for (int f = 0; f < 2; f++) {
-        const char *t = f ? c->desc : c->name;
-        size_t l = strlen(t);
-        out[n++] = (uint8_t)(l >> 8), out[n++] = (uint8_t)l;
-        memcpy(out + n, t, l), n += l;
-    }
-    for (int i = 7; i >= 0; i--)
-        out[n++] = (uint8_t)((uint64_t)c->created_ms >> (8 * i));
-    return n;
+    n += u64(out + n, c->expires_ms);
+    n += st_put_str16(out + n, c->name);
+    n += st_put_str16(out + n, c->desc);
+    return n + u64(out + n, c->created_ms);
 }
 
 static int cred_decode(const uint8_t *p, size_t n, cred *c)
 {
     memset(c, 0, sizeof *c);
-    size_t off = 0;
-    char *dst[4] = {c->hash, c->salt, c->name, c->desc};
-    size_t cap[4] = {sizeof c->hash, sizeof c->salt, sizeof c->name, sizeof c->desc};
-    for (int f = 0; f < 4; f++) {
-        if (f == 2) { /* enable and expires sit between the secret's fields and the names */
-            if (off + 9 > n) return -1;
-            c->enable = p[off] == 1;
-            for (int i = 0; i < 8; i++)
-                c->expires_ms = (int64_t)((uint64_t)c->expires_ms << 8 | p[off + 1 + i]);
-            off += 9;
-        }
-        if (off + 2 > n) return -1;
-        size_t len = (size_t)p[off] << 8 | p[off + 1];
-        if (off + 2 + len > n || len >= cap[f]) return -1;
-        memcpy(dst[f], p + off + 2, len);
-        off += 2 + len;
-    }
-    if (off + 8 != n) return -1;
-    for (int i = 0; i < 8; i++)
-        c->created_ms = (int64_t)((uint64_t)c->created_ms << 8 | p[off + i]);
+    size_t a = st_get_str16(p, n, c->hash, sizeof c->hash);
+    size_t b = a ? st_get_str16(p + a, n - a, c->salt, sizeof c->salt) : 0;
+    size_t off = a + b + 9;
+    if (!a || !b || off > n) return -1;
+    c->enable = p[a + b] == 1;
+    c->expires_ms = get_u64(p + a + b + 1);
+    size_t d = st_get_str16(p + off, n - off, c->name, sizeof c->name);
+    size_t e = d ? st_get_str16(p + off + d, n - off - d, c->desc, sizeof c->desc) : 0;
+    if (!d || !e || off + d + e + 8 != n) return -1;
+    c->created_ms = get_u64(p + off + d + e);
     return 0;
 }
 
@@ -595,14 +592,9 @@ static int write_admin(st_apiauth *a, uint16_t verb, const char *user, const cha
     int rc = st_cluster_kv_write(a->cluster, verb, ST_KV_ADMINS, user, strlen(user),
                                  pw ? val : NULL, pw ? cred_value(&c, val) : 0, 10000);
     OPENSSL_cleanse(&c, sizeof c);
-    if (rc == ST_EEXIST)
-        st_api_error(resp, 409, "ALREADY_EXISTS", "Username already exists");
-    else if (rc == ST_ENOENT)
-        st_api_error(resp, 404, "USER_NOT_FOUND", "User not found");
-    else if (rc < 0)
-        st_api_error(resp, 503, "SERVICE_UNAVAILABLE",
-                     "the cluster did not apply the change in time (no leader?)");
-    return rc < 0 ? -1 : 0;
+    static const st_api_kv_words words = {409, "ALREADY_EXISTS", "Username already exists",
+                                          "USER_NOT_FOUND", "User not found"};
+    return st_api_kv_error(resp, rc, &words);
 }
 
 static int json_field(const st_http_req *req, const char *name, char *out, size_t cap)
@@ -765,14 +757,9 @@ static int write_key(st_apiauth *a, uint16_t verb, const char *key, const cred *
     uint8_t val[CRED_MAX];
     int rc = st_cluster_kv_write(a->cluster, verb, ST_KV_API_KEYS, key, strlen(key), c ? val : NULL,
                                  c ? cred_value(c, val) : 0, 10000);
-    if (rc == ST_EEXIST)
-        st_api_error(resp, 400, "BAD_REQUEST", "name already in use");
-    else if (rc == ST_ENOENT)
-        st_api_error(resp, 404, "NOT_FOUND", "Name NOT FOUND");
-    else if (rc < 0)
-        st_api_error(resp, 503, "SERVICE_UNAVAILABLE",
-                     "the cluster did not apply the change in time (no leader?)");
-    return rc < 0 ? -1 : 0;
+    static const st_api_kv_words words = {400, "BAD_REQUEST", "name already in use", "NOT_FOUND",
+                                          "Name NOT FOUND"};
+    return st_api_kv_error(resp, rc, &words);
 }
 
 /* enable, expired_at, desc of a POST or PUT body into c (those given). 0, or -1 (resp). */

@@ -35,14 +35,9 @@ static int write_ban(const st_api *api, uint16_t verb, const st_ban *ban, st_htt
     size_t vl = verb == ST_V_KV_DEL ? 0 : st_ban_value(ban, val);
     int rc = st_cluster_kv_write(api->cluster, verb, ST_KV_BANS, key, kl,
                                  verb == ST_V_KV_DEL ? NULL : val, vl, WRITE_TIMEOUT_MS);
-    if (rc == ST_ENOENT)
-        st_api_error(resp, 404, "NOT_FOUND", "Not found");
-    else if (rc == ST_EEXIST)
-        st_api_error(resp, 400, "ALREADY_EXISTS", "already banned");
-    else if (rc < 0)
-        st_api_error(resp, 503, "SERVICE_UNAVAILABLE",
-                     "the cluster did not apply the change in time (no leader?)");
-    return rc < 0 ? -1 : 0;
+    static const st_api_kv_words words = {400, "ALREADY_EXISTS", "already banned", "NOT_FOUND",
+                                          "Not found"};
+    return st_api_kv_error(resp, rc, &words);
 }
 
 static int str_field(const char *body, const st_jtok *t, const char *name, char *out, size_t cap)
@@ -109,18 +104,10 @@ static void create(const st_api *api, st_bans *bans, const st_http_req *req, st_
     st_api_reply(resp, 200, "application/json", &b);
 }
 
-static long num_param(const char *q, const char *name, long def)
-{
-    char v[24];
-    if (st_http_param(q, name, v, sizeof v) < 0) return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *v && !*end ? n : -1;
-}
-
 static void list(st_bans *bans, const st_http_req *req, st_http_resp *resp)
 {
-    long page = num_param(req->query, "page", 1), limit = num_param(req->query, "limit", 100);
+    long page = st_api_num_param(req->query, "page", 1),
+         limit = st_api_num_param(req->query, "limit", 100);
     if (page < 1 || limit < 1 || limit > 10000) {
         st_api_error(resp, 400, "INVALID_PARAMETER", "page_limit_invalid");
         return;

@@ -1,6 +1,7 @@
 /* sb.c — a growing string for the API's answers (sb.h). */
 #include "admin/sb.h"
 #include "admin/http.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,4 +95,26 @@ int64_t st_api_parse_time(const char *s)
         return -1;
     }
     return t * 1000;
+}
+
+int st_api_kv_error(st_http_resp *r, int rc, const st_api_kv_words *w)
+{
+    if (rc >= 0) return 0;
+    if (rc == ST_EEXIST)
+        st_api_error(r, w->exists_status, w->exists_code, w->exists_msg);
+    else if (rc == ST_ENOENT)
+        st_api_error(r, 404, w->missing_code, w->missing_msg);
+    else
+        st_api_error(r, 503, "SERVICE_UNAVAILABLE",
+                     "the cluster did not apply the change in time (no leader?)");
+    return -1;
+}
+
+long st_api_num_param(const char *query, const char *name, long def)
+{
+    char v[24];
+    if (st_http_param(query, name, v, sizeof v) < 0) return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *v && !*end ? n : -1;
 }

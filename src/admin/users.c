@@ -64,19 +64,8 @@ static void user_json(st_http_resp *resp, int status, const char *id, int superu
     st_api_reply(resp, status, "application/json", &b);
 }
 
-/* The cluster's answer to a write, as HTTP. */
-static int write_error(st_http_resp *resp, int rc)
-{
-    if (rc == 0) return 0;
-    if (rc == ST_EEXIST)
-        st_api_error(resp, 409, "ALREADY_EXISTS", "User already exists");
-    else if (rc == ST_ENOENT)
-        st_api_error(resp, 404, "NOT_FOUND", "User not found");
-    else
-        st_api_error(resp, 503, "SERVICE_UNAVAILABLE",
-                     "the cluster did not apply the change in time (no leader?)");
-    return -1;
-}
+static const st_api_kv_words WORDS = {409, "ALREADY_EXISTS", "User already exists", "NOT_FOUND",
+                                      "User not found"};
 
 static int write_user(const st_api *api, uint16_t verb, const st_authn_cfg *m, const char *id,
                       const st_user *u, st_http_resp *resp)
@@ -87,7 +76,7 @@ static int write_user(const st_api *api, uint16_t verb, const st_authn_cfg *m, c
     int rc = st_cluster_kv_write(api->cluster, verb, ST_KV_USERS, key, kl, u ? val : NULL, vl,
                                  WRITE_TIMEOUT_MS);
     OPENSSL_cleanse(val, sizeof val);
-    return write_error(resp, rc);
+    return st_api_kv_error(resp, rc, &WORDS);
 }
 
 static void create(const st_api *api, const st_authn_cfg *m, st_userdb *db, const st_http_req *req,
@@ -156,18 +145,10 @@ static void list_one(void *ctx, const char *id, size_t len, const st_user *u)
     sb_printf(l->b, ",\"is_superuser\":%s}", u->superuser ? "true" : "false");
 }
 
-static long num_param(const char *q, const char *name, long def)
-{
-    char v[24];
-    if (st_http_param(q, name, v, sizeof v) < 0) return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *v && !*end ? n : -1;
-}
-
 static void list(st_userdb *db, const st_http_req *req, st_http_resp *resp)
 {
-    long page = num_param(req->query, "page", 1), limit = num_param(req->query, "limit", 100);
+    long page = st_api_num_param(req->query, "page", 1),
+         limit = st_api_num_param(req->query, "limit", 100);
     char like[ST_USER_ID_MAX] = "", su[8] = "";
     if (page < 1 || limit < 1 || limit > PAGE_MAX) {
         st_api_error(resp, 400, "INVALID_PARAMETER", "page_limit_invalid");

@@ -1,5 +1,6 @@
 /* bans.c — the banned table's copy on a node (bans.h). */
 #include "auth/bans.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -245,14 +246,6 @@ int st_bans_get(st_bans *b, int as, const char *who, st_ban *out)
     return found;
 }
 
-static size_t put_str(uint8_t *out, const char *s)
-{
-    size_t n = strlen(s);
-    out[0] = (uint8_t)(n >> 8), out[1] = (uint8_t)n;
-    memcpy(out + 2, s, n);
-    return n + 2;
-}
-
 static size_t put_u64(uint8_t *out, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -272,21 +265,11 @@ size_t st_ban_key(const st_ban *ban, uint8_t *out)
 
 size_t st_ban_value(const st_ban *ban, uint8_t *out)
 {
-    size_t n = put_str(out, ban->by);
-    n += put_str(out + n, ban->reason);
+    size_t n = st_put_str16(out, ban->by);
+    n += st_put_str16(out + n, ban->reason);
     n += put_u64(out + n, (uint64_t)ban->at_ms);
     n += put_u64(out + n, (uint64_t)ban->until_ms);
     return n;
-}
-
-static size_t get_str(const uint8_t *p, size_t n, char *dst, size_t cap)
-{
-    if (n < 2) return 0;
-    size_t len = (size_t)p[0] << 8 | p[1];
-    if (len + 2 > n || len >= cap) return 0;
-    memcpy(dst, p + 2, len);
-    dst[len] = 0;
-    return len + 2;
 }
 
 int st_ban_decode(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, st_ban *out)
@@ -301,8 +284,8 @@ int st_ban_decode(const uint8_t *key, size_t klen, const uint8_t *val, size_t vl
     out->as = st_ban_as_of(as);
     memcpy(out->who, nul + 1, wl);
     if (out->as < 0 || !val) return out->as < 0 ? -1 : 0;
-    size_t a = get_str(val, vlen, out->by, sizeof out->by);
-    size_t b = a ? get_str(val + a, vlen - a, out->reason, sizeof out->reason) : 0;
+    size_t a = st_get_str16(val, vlen, out->by, sizeof out->by);
+    size_t b = a ? st_get_str16(val + a, vlen - a, out->reason, sizeof out->reason) : 0;
     if (!a || !b || a + b + 16 != vlen) return -1;
     for (int i = 0; i < 8; i++) {
         out->at_ms = (int64_t)((uint64_t)out->at_ms << 8 | val[a + b + i]);

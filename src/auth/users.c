@@ -1,28 +1,9 @@
 /* users.c — users as rows of the replicated table (users.h). */
 #include "auth/users.h"
+#include "core/buf.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
-
-static size_t put_str(uint8_t *out, const char *s)
-{
-    size_t n = strlen(s);
-    out[0] = (uint8_t)(n >> 8);
-    out[1] = (uint8_t)n;
-    memcpy(out + 2, s, n);
-    return n + 2;
-}
-
-/* A u16-prefixed string of p (n bytes left) into dst (cap): bytes taken, or 0. */
-static size_t get_str(const uint8_t *p, size_t n, char *dst, size_t cap)
-{
-    if (n < 2) return 0;
-    size_t len = (size_t)p[0] << 8 | p[1];
-    if (len + 2 > n || len >= cap) return 0;
-    memcpy(dst, p + 2, len);
-    dst[len] = 0;
-    return len + 2;
-}
 
 size_t st_user_key(const char *authn_id, const char *id, size_t idlen, uint8_t *out)
 {
@@ -35,8 +16,8 @@ size_t st_user_key(const char *authn_id, const char *id, size_t idlen, uint8_t *
 
 size_t st_user_value(const st_user *u, uint8_t *out)
 {
-    size_t n = put_str(out, u->hash);
-    n += put_str(out + n, u->salt);
+    size_t n = st_put_str16(out, u->hash);
+    n += st_put_str16(out + n, u->salt);
     out[n++] = (uint8_t)(u->superuser ? 1 : 0);
     out[n++] = (uint8_t)(u->peppered ? 1 : 0);
     return n;
@@ -45,8 +26,8 @@ size_t st_user_value(const st_user *u, uint8_t *out)
 static int decode(const uint8_t *p, size_t n, st_user *u)
 {
     memset(u, 0, sizeof *u);
-    size_t a = get_str(p, n, u->hash, sizeof u->hash);
-    size_t b = a ? get_str(p + a, n - a, u->salt, sizeof u->salt) : 0;
+    size_t a = st_get_str16(p, n, u->hash, sizeof u->hash);
+    size_t b = a ? st_get_str16(p + a, n - a, u->salt, sizeof u->salt) : 0;
     if (!a || !b || a + b + 2 != n) return -1;
     u->superuser = p[a + b] == 1;
     u->peppered = p[a + b + 1] == 1;

@@ -320,6 +320,27 @@ static void kv_unref(kv_req *r)
     free(r);
 }
 
+/* A write's request, with refs references (the API's waiter, the cluster thread). */
+static kv_req *kv_req_new(uint16_t verb, uint8_t ns, const void *key, size_t klen, const void *val,
+                          size_t vlen, int refs)
+{
+    kv_req *r = calloc(1, sizeof *r + klen + vlen);
+    if (!r) return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r->refs = refs;
+    r->verb = verb;
+    r->ns = ns;
+    memcpy(r->bytes, key, klen);
+    if (vlen) memcpy(r->bytes + klen, val, vlen);
+    r->item = (st_kv_item){r->bytes, r->bytes + klen, klen, vlen};
+    return r;
+}
+
 static void kv_done(void *arg, int status)
 {
     kv_req *r = arg;
@@ -630,21 +651,13 @@ void st_cluster_attach_auth(st_cluster *c, st_auth *a)
 void st_cluster_kv_post(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
                         const void *val, size_t vlen)
 {
-    kv_req *r = calloc(1, sizeof *r + klen + vlen);
+    kv_req *r = kv_req_new(verb, ns, key, klen, val, vlen, 1); /* the cluster thread's only */
     cmd *it = r ? calloc(1, sizeof *it) : NULL;
     if (!it || !atomic_load_explicit(&c->accepting, memory_order_acquire)) {
-        free(r);
+        if (r) kv_unref(r);
         free(it);
         return;
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    r->refs = 1; /* the cluster thread's only */
-    r->verb = verb;
-    r->ns = ns;
-    memcpy(r->bytes, key, klen);
-    if (vlen) memcpy(r->bytes + klen, val, vlen);
-    r->item = (st_kv_item){r->bytes, r->bytes + klen, klen, vlen};
     it->kind = CMD_KV;
     it->kv = r;
     post(c, it);
@@ -660,24 +673,15 @@ void st_cluster_ban(void *cluster, const struct st_ban *ban)
 int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *key, size_t klen,
                         const void *val, size_t vlen, int64_t timeout_ms)
 {
-    kv_req *r = calloc(1, sizeof *r + klen + vlen);
+    kv_req *r = kv_req_new(verb, ns, key, klen, val, vlen, 2);
     cmd *it = r ? calloc(1, sizeof *it) : NULL;
     if (!it) {
-        free(r);
+        if (r) { /* both references */
+            kv_unref(r);
+            kv_unref(r);
+        }
         return ST_ENOMEM;
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    r->refs = 2;
-    r->verb = verb;
-    r->ns = ns;
-    memcpy(r->bytes, key, klen);
-    if (vlen) memcpy(r->bytes + klen, val, vlen);
-    r->item = (st_kv_item){r->bytes, r->bytes + klen, klen, vlen};
     it->kind = CMD_KV;
     it->kv = r;
     if (atomic_load_explicit(&c->accepting, memory_order_acquire)) {

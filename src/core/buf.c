@@ -46,6 +46,25 @@ void st_buf_str(st_buf *b, const char *s)
     st_buf_put(b, s, n);
 }
 
+size_t st_put_str16(uint8_t *out, const char *s)
+{
+    size_t n = strlen(s);
+    out[0] = (uint8_t)(n >> 8);
+    out[1] = (uint8_t)n;
+    memcpy(out + 2, s, n);
+    return n + 2;
+}
+
+size_t st_get_str16(const uint8_t *p, size_t n, char *dst, size_t cap)
+{
+    if (n < 2) return 0;
+    size_t len = (size_t)p[0] << 8 | p[1];
+    if (len + 2 > n || len >= cap) return 0;
+    memcpy(dst, p + 2, len);
+    dst[len] = 0;
+    return len + 2;
+}
+
 void st_buf_free(st_buf *b)
 {
     free(b->p);

@@ -141,18 +141,25 @@ static st_tls_ctx *ctx_alloc(const SSL_METHOD *method, char *err, size_t errlen)
     return c;
 }
 
-st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
+/* What every context built from options has: the key's password, the versions, partial
+ * writes from a moving buffer (the output queue), and extra modes. */
+static void base_settings(st_tls_ctx *c, const st_tls_opts *o, long mode)
 {
-    st_tls_ctx *c = ctx_alloc(TLS_server_method(), err, errlen);
-    if (!c) return NULL;
     snprintf(c->password, sizeof c->password, "%s", o->password);
     SSL_CTX_set_default_passwd_cb(c->ssl, password_cb);
     SSL_CTX_set_default_passwd_cb_userdata(c->ssl, c);
     int v = o->versions ? o->versions : ST_TLS_V12 | ST_TLS_V13;
     SSL_CTX_set_min_proto_version(c->ssl, v & ST_TLS_V12 ? TLS1_2_VERSION : TLS1_3_VERSION);
     SSL_CTX_set_max_proto_version(c->ssl, v & ST_TLS_V13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-    SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                 SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(c->ssl,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | mode);
+}
+
+st_tls_ctx *st_tls_ctx_new(const st_tls_opts *o, char *err, size_t errlen)
+{
+    st_tls_ctx *c = ctx_alloc(TLS_server_method(), err, errlen);
+    if (!c) return NULL;
+    base_settings(c, o, SSL_MODE_RELEASE_BUFFERS);
     long opts = SSL_OP_NO_RENEGOTIATION;
     if (o->honor_cipher_order) opts |= SSL_OP_CIPHER_SERVER_PREFERENCE;
     SSL_CTX_set_options(c->ssl, opts);
@@ -192,13 +199,7 @@ st_tls_ctx *st_tls_node_ctx_new(const st_tls_opts *o, int server, char *err, siz
 {
     st_tls_ctx *c = ctx_alloc(server ? TLS_server_method() : TLS_client_method(), err, errlen);
     if (!c) return NULL;
-    snprintf(c->password, sizeof c->password, "%s", o->password);
-    SSL_CTX_set_default_passwd_cb(c->ssl, password_cb);
-    SSL_CTX_set_default_passwd_cb_userdata(c->ssl, c);
-    int v = o->versions ? o->versions : ST_TLS_V12 | ST_TLS_V13;
-    SSL_CTX_set_min_proto_version(c->ssl, v & ST_TLS_V12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-    SSL_CTX_set_max_proto_version(c->ssl, v & ST_TLS_V13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-    SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    base_settings(c, o, 0);
     SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(c->ssl, 0);
     if (o->ciphers[0] && set_ciphers(c->ssl, o->ciphers) < 0) {

@@ -169,3 +169,40 @@ def message_crosses(src, dst, topic, payload):
     assert sub.get().payload == payload
     sub.close()
     pub.close()
+
+
+def api_call(b, method, path, body=None):
+    """(status, parsed JSON or None) of an API call to node b (with the harness's key)."""
+    import urllib.error
+    import urllib.request
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s:%d%s" % (b.host, b.api_port, path), data=data,
+                                 method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        return e.code, json.loads(text) if text else None
+
+
+def connack(b, version=5, **kw):
+    """The CONNACK reason of a CONNECT to node b (client id kw client_id, default c1)."""
+    import mqttraw as m
+    c = m.Conn(b.port, version, host=b.host)
+    try:
+        return c.connect(kw.pop("client_id", "c1"), **kw).reason
+    finally:
+        c.close()
+
+
+def wait_connack(b, want, timeout=15, **kw):
+    """Wait until such a CONNECT gets `want` (a change has reached node b)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = connack(b, **kw)
+        if got == want:
+            return
+        assert time.monotonic() < deadline, "%s: CONNACK %#x, want %#x" % (b.host, got, want)
+        time.sleep(0.1)

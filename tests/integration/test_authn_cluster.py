@@ -7,31 +7,11 @@ import time
 
 import pytest
 
-import mqttraw as m
-from clusterlib import Cluster, wait_status
+from clusterlib import Cluster, api_call as api, connack, wait_connack, wait_status
 
 pytestmark = pytest.mark.starling_only("Starling's cluster")
 
 BUILTIN = {"mechanism": "password_based", "backend": "built_in_database"}
-
-
-def connack(b, **kw):
-    c = m.Conn(b.port, 5, host=b.host)
-    try:
-        return c.connect(kw.pop("client_id", "c1"), **kw).reason
-    finally:
-        c.close()
-
-
-def wait_connack(b, want, timeout=15, **kw):
-    """Wait until a CONNECT with these credentials gets `want` (the change has reached b)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = connack(b, **kw)
-        if got == want:
-            return
-        assert time.monotonic() < deadline, "%s: CONNACK %#x, want %#x" % (b.host, got, want)
-        time.sleep(0.1)
 
 
 def test_a_bootstrap_files_users_reach_every_node_and_survive_a_restart(broker_factory,
@@ -57,23 +37,6 @@ def test_a_bootstrap_files_users_reach_every_node_and_survive_a_restart(broker_f
 
 
 USERS = "/api/v5/authentication/password_based%3Abuilt_in_database/users"
-
-
-def api(b, method, path, body=None):
-    """(status, parsed JSON or None) of an API call to node b."""
-    import json
-    import urllib.error
-    import urllib.request
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request("http://%s:%d%s" % (b.host, b.api_port, path), data=data,
-                                 method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=15) as r:
-            text = r.read()
-            return r.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text else None
 
 
 def test_the_users_api_and_ctl_across_the_cluster(broker_factory):

@@ -4,46 +4,16 @@ network, until a time or for ever; cluster-wide (a row of the replicated table);
 ban ends the client's live session wherever it is (DISCONNECT 0x98); the API, ctl and
 banned.bootstrap_file."""
 
-import json
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 import mqttraw as m
-from clusterlib import Cluster, ctl, wait_api, wait_status
+from clusterlib import (Cluster, api_call as api, connack, ctl, wait_api, wait_connack,
+                        wait_status)
 
 pytestmark = pytest.mark.starling_only("Starling's banned table")
-
-
-def api(b, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request("http://%s:%d%s" % (b.host, b.api_port, path), data=data,
-                                 method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=15) as r:
-            text = r.read()
-            return r.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text else None
-
-
-def connack(b, version=5, **kw):
-    c = m.Conn(b.port, version, host=b.host)
-    try:
-        return c.connect(kw.pop("client_id", "c1"), **kw).reason
-    finally:
-        c.close()
-
-
-def wait_connack(b, want, timeout=15, **kw):
-    deadline = time.monotonic() + timeout
-    while connack(b, **kw) != want:
-        assert time.monotonic() < deadline, "%s: no CONNACK %#x" % (b.host, want)
-        time.sleep(0.1)
 
 
 def test_bans_by_id_name_address_pattern_and_network(broker):
