@@ -29,7 +29,7 @@ static void test_shipped_config(void)
     CHECK_STR(st_config_str(c, "listeners.tcp.default.bind"), "0.0.0.0:1883");
     const char *names[4];
     CHECK_EQ(st_config_names(c, "listeners.tcp", names, 4), 1);
-    CHECK_STR(st_config_origin(c, "listeners.tcp.default.bind"), "../../../etc/starling.conf:28");
+    CHECK_STR(st_config_origin(c, "listeners.tcp.default.bind"), "../../../etc/starling.conf:45");
     st_config_free(c);
 }
 
