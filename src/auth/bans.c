@@ -3,8 +3,8 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "net/cidr.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -15,8 +15,8 @@
 
 typedef struct entry {
     st_ban ban;
-    regex_t re;                     /* *_RE */
-    uint8_t net[16], mask_bits, v6; /* PEERHOST_NET */
+    regex_t re;  /* *_RE */
+    st_cidr net; /* PEERHOST_NET */
 } entry;
 
 struct st_bans {
@@ -40,38 +40,6 @@ const char *st_ban_as_name(int as)
     return as >= 0 && as < 6 ? AS[as] : "?";
 }
 
-/* "10.0.0.0/8", "fd00::/8" into net, bits, v6. 0 or -1. */
-static int cidr(const char *s, uint8_t net[16], uint8_t *bits, uint8_t *v6)
-{
-    char addr[64];
-    const char *slash = strchr(s, '/');
-    size_t al = slash ? (size_t)(slash - s) : strlen(s);
-    if (al >= sizeof addr) return -1;
-    memcpy(addr, s, al);
-    addr[al] = 0;
-    *v6 = strchr(addr, ':') != NULL;
-    memset(net, 0, 16);
-    if (inet_pton(*v6 ? AF_INET6 : AF_INET, addr, net) != 1) return -1;
-    int max = *v6 ? 128 : 32;
-    char *end;
-    long b = slash ? strtol(slash + 1, &end, 10) : max;
-    if (slash && (*end || !slash[1] || b < 0 || b > max)) return -1;
-    *bits = (uint8_t)b;
-    return 0;
-}
-
-static int in_net(const entry *e, const char *ip)
-{
-    uint8_t a[16] = {0};
-    int v6 = strchr(ip, ':') != NULL;
-    if (v6 != e->v6 || inet_pton(v6 ? AF_INET6 : AF_INET, ip, a) != 1) return 0;
-    for (int i = 0; i < e->mask_bits; i++) {
-        int byte = i / 8, bit = 7 - i % 8;
-        if (((a[byte] >> bit) & 1) != ((e->net[byte] >> bit) & 1)) return 0;
-    }
-    return 1;
-}
-
 int st_ban_check(int as, const char *who, char *err, size_t errlen)
 {
     if (!*who || strlen(who) >= 256) {
@@ -86,8 +54,8 @@ int st_ban_check(int as, const char *who, char *err, size_t errlen)
         }
         regfree(&re);
     }
-    uint8_t net[16], bits, v6;
-    if (as == ST_BAN_PEERHOST_NET && cidr(who, net, &bits, &v6) < 0) {
+    st_cidr net;
+    if (as == ST_BAN_PEERHOST_NET && (st_cidr_parse(who, &net) < 0 || net.all)) {
         snprintf(err, errlen, "who: not an address/prefix (CIDR): %s", who);
         return -1;
     }
@@ -146,7 +114,7 @@ int st_bans_put(st_bans *b, const st_ban *ban)
         free(e);
         return ST_EINVAL;
     }
-    if (ban->as == ST_BAN_PEERHOST_NET) cidr(ban->who, e->net, &e->mask_bits, &e->v6);
+    if (ban->as == ST_BAN_PEERHOST_NET) st_cidr_parse(ban->who, &e->net);
     pthread_rwlock_wrlock(&b->lock);
     size_t i = find(b, ban->as, ban->who);
     int rc = 0;
@@ -205,7 +173,7 @@ static int holds(const entry *e, const char *cid, size_t cl, const char *user, s
         return regexec(&e->re, buf, 0, NULL, 0) == 0;
     }
     case ST_BAN_PEERHOST_NET:
-        return peer && in_net(e, peer);
+        return peer && st_cidr_match_text(&e->net, peer);
     }
     return 0;
 }

@@ -116,6 +116,15 @@ int st_broker_reload_tls(st_broker *b, char *err, size_t errlen)
 
 static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
+    for (int li = 0; li < b->cfg.n_listeners; li++) {
+        const st_listener_conf *l = &b->cfg.listeners[li];
+        if (!l->bad_rule[0]) continue;
+        snprintf(err, errlen,
+                 "listeners.%s.%s.access_rules: \"%s\": expected \"allow <address[/prefix]>\", "
+                 "\"deny <address[/prefix]>\", or all in place of the address (at most %d rules)",
+                 st_listener_type(l), l->name, l->bad_rule, ST_MAX_RULES);
+        return ST_ECONFIG;
+    }
     for (int li = 0; li < b->cfg.n_listeners; li++) /* the slow part, and what may fail */
         if (b->cfg.listeners[li].tls && tls_context(b, li, err, errlen) < 0) return ST_ECONFIG;
     for (int li = 0; li < b->cfg.n_listeners; li++) {

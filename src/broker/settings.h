@@ -3,11 +3,13 @@
 #ifndef ST_SETTINGS_H
 #define ST_SETTINGS_H
 
+#include "net/cidr.h"
 #include "net/tls.h"
 
 #include <stdint.h>
 
 #define ST_MAX_LISTENERS 8
+#define ST_MAX_RULES 16
 #define ST_UNLIMITED INT64_MAX
 
 enum st_share_strategy {
@@ -35,6 +37,12 @@ typedef struct st_listener_conf {
     char bad_version[32]; /* ssl_options.versions named one we do not offer ("" : none) */
     uint8_t cert_as_username, cert_as_clientid; /* ST_CERT_* (net/tls.h): peer_cert_as_* */
     uint8_t authn_mode;                         /* enable_authn: ST_AUTHN_* (auth/auth.h) */
+    uint8_t nrules;                             /* access_rules, in order */
+    struct {
+        uint8_t allow;
+        st_cidr range;
+    } rules[ST_MAX_RULES];
+    char bad_rule[80]; /* an access rule that is none ("" : none) */
     st_tls_opts tls_opts;
 } st_listener_conf;
 

@@ -120,6 +120,24 @@ static void ws_options(st_listener_conf *l, const st_config *c, const char *type
 }
 
 /* listeners.tcp, .ssl, .ws and .wss.<name>, in that order. */
+/* access_rules: "allow|deny <address[/prefix]>|all", EMQX's (esockd's) form. */
+static void access_rules(st_listener_conf *l, const st_config *c, const char *key)
+{
+    size_t n = st_config_array_len(c, key);
+    for (size_t i = 0; i < n && !l->bad_rule[0]; i++) {
+        const char *r = st_config_array_str(c, key, i);
+        const char *sp = strchr(r, ' ');
+        int allow = sp && (size_t)(sp - r) == 5 && strncmp(r, "allow", 5) == 0;
+        int deny = sp && (size_t)(sp - r) == 4 && strncmp(r, "deny", 4) == 0;
+        if ((!allow && !deny) || l->nrules == ST_MAX_RULES ||
+            st_cidr_parse(sp + 1, &l->rules[l->nrules].range) < 0) {
+            copy_str(l->bad_rule, sizeof l->bad_rule, r);
+            return;
+        }
+        l->rules[l->nrules++].allow = (uint8_t)allow;
+    }
+}
+
 static void listeners(st_settings *s, const st_config *c)
 {
     static const char *const types[] = {"tcp", "ssl", "ws", "wss"};
@@ -145,6 +163,7 @@ static void listeners(st_settings *s, const st_config *c)
                 st_config_int(c, lkey(k, sizeof k, types[t], names[i], "proxy_protocol_timeout"));
             l->authn_mode =
                 (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "enable_authn"));
+            access_rules(l, c, lkey(k, sizeof k, types[t], names[i], "access_rules"));
             if (t == 1 || t == 3) tls_options(l, c, types[t], names[i]);
             if (t >= 2) ws_options(l, c, types[t], names[i]);
         }

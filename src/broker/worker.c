@@ -275,15 +275,29 @@ static void resume_accept(st_worker *w)
         if (w->lio[i].fd >= 0) st_loop_mod(w->loop, &w->lio[i], EPOLLIN);
 }
 
+/* access_rules: the first rule that covers the address decides; none: let in. */
+static int allowed(const st_listener_conf *l, const struct sockaddr *sa)
+{
+    for (int i = 0; i < l->nrules; i++)
+        if (st_cidr_match(&l->rules[i].range, sa)) return l->rules[i].allow;
+    return 1;
+}
+
 static void on_accept(st_io *io, uint32_t events)
 {
     st_worker *w = io->ud;
     uint8_t li = (uint8_t)(io - w->lio);
     for (int i = 0; i < 64 && !w->stopping; i++) {
-        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) shed_connection(w, io);
             return;
+        }
+        if (!allowed(&w->cfg->listeners[li], (const struct sockaddr *)&ss)) {
+            refuse(w, fd, "denied by the listener's access_rules");
+            continue;
         }
         if (fd >= w->fd_ceiling) { /* keep a few descriptors for logs and files */
             refuse(w, fd, "open file limit reached");

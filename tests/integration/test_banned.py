@@ -111,3 +111,38 @@ def test_flapping_makes_a_ban(broker):
         ("clientid", "flappy", "flapping detector", "flapping is detected")], bans
     assert bans[0]["until"] != "infinity"
     assert connack(broker, client_id="steady") == 0
+
+
+def connect_from(b, source):
+    """CONNECT from a source address: the CONNACK's reason, or None when the connection is
+    closed (or reset) without one."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", b.port), timeout=10, source_address=(source, 0))
+    try:
+        s.sendall(m.connect("from-" + source, version=5))
+        data = s.recv(16)
+        return data[3] if len(data) >= 4 and data[0] == 0x20 else None
+    except ConnectionResetError:
+        return None
+    finally:
+        s.close()
+
+
+@pytest.mark.broker_conf({"listeners.tcp.default.access_rules":
+                          ["deny 127.0.0.3", "allow 127.0.0.0/24", "deny all"]})
+def test_a_listeners_access_rules(broker):
+    """listeners.<type>.<name>.access_rules (EMQX's): the first rule that covers the
+    address decides, before a byte of MQTT is read."""
+    assert connect_from(broker, "127.0.0.2") == 0
+    assert connect_from(broker, "127.0.0.3") is None
+    assert connect_from(broker, "127.0.1.9") is None  # not in 127.0.0.0/24: deny all
+    assert "denied by the listener's access_rules" in broker.log()
+
+
+def test_a_bad_access_rule_stops_the_node(broker_factory):
+    b = broker_factory({"listeners.tcp.default.access_rules": ["deny 10.0.0.0/33"]})
+    b.write_config()
+    p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
+    assert p.returncode != 0
+    assert 'listeners.tcp.default.access_rules: "deny 10.0.0.0/33": expected' in \
+        p.stdout + p.stderr, p.stdout + p.stderr
