@@ -231,7 +231,8 @@ class Broker:
                     pw = os.path.join(self.dir, "mosquitto.passwd")
                     subprocess.run(["mosquitto_passwd", "-b", "-c", pw, AUTH_USER, AUTH_PASSWORD],
                                    check=True, capture_output=True)
-                    os.chmod(pw, 0o644)
+                    os.chmod(pw, 0o644)  # mosquitto reads it as its own user
+                    os.chmod(self.dir, 0o755)
                     f.write("password_file %s\nallow_anonymous false\n" % pw)
                 if self.transport != "auth":
                     f.write("allow_anonymous true\n")
