@@ -104,27 +104,53 @@ static void create(const st_api *api, st_bans *bans, const st_http_req *req, st_
     st_api_reply(resp, 200, "application/json", &b);
 }
 
+#define LIST_MAX 10000
+
+/* The list's filters (EMQX's): clientid=, username=, peerhost= name a ban exactly;
+ * like_clientid=, like_username=, like_peerhost=, like_peerhost_net= a part of its who. */
+static int wanted(const st_ban *ban, const char *query)
+{
+    static const struct {
+        const char *name;
+        int as, like;
+    } f[] = {{"clientid", ST_BAN_CLIENTID, 0},
+             {"username", ST_BAN_USERNAME, 0},
+             {"peerhost", ST_BAN_PEERHOST, 0},
+             {"like_clientid", ST_BAN_CLIENTID, 1},
+             {"like_username", ST_BAN_USERNAME, 1},
+             {"like_peerhost", ST_BAN_PEERHOST, 1},
+             {"like_peerhost_net", ST_BAN_PEERHOST_NET, 1}};
+    char v[256];
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (st_http_param(query, f[i].name, v, sizeof v) < 0) continue;
+        if (ban->as != f[i].as) return 0;
+        if (f[i].like ? !strstr(ban->who, v) : strcmp(ban->who, v) != 0) return 0;
+    }
+    return 1;
+}
+
 static void list(st_bans *bans, const st_http_req *req, st_http_resp *resp)
 {
     long page = st_api_num_param(req->query, "page", 1),
          limit = st_api_num_param(req->query, "limit", 100);
-    if (page < 1 || limit < 1 || limit > 10000) {
+    if (page < 1 || limit < 1 || limit > LIST_MAX) {
         st_api_error(resp, 400, "INVALID_PARAMETER", "page_limit_invalid");
         return;
     }
-    st_ban *out = calloc((size_t)limit, sizeof *out);
-    size_t got = 0,
-           count =
-               out ? st_bans_list(bans, (size_t)((page - 1) * limit), (size_t)limit, out, &got) : 0;
+    st_ban *all = calloc(LIST_MAX, sizeof *all);
+    size_t got = 0, count = 0, from = (size_t)((page - 1) * limit), shown = 0;
+    if (all) st_bans_list(bans, 0, LIST_MAX, all, &got);
     sb b = {0};
     sb_printf(&b, "{\"data\":[");
     for (size_t i = 0; i < got; i++) {
-        if (i) sb_printf(&b, ",");
-        ban_json(&b, &out[i]);
+        if (!wanted(&all[i], req->query)) continue;
+        if (count++ < from || shown == (size_t)limit) continue;
+        if (shown++) sb_printf(&b, ",");
+        ban_json(&b, &all[i]);
     }
     sb_printf(&b, "],\"meta\":{\"page\":%ld,\"limit\":%ld,\"count\":%zu,\"hasnext\":%s}}", page,
-              limit, count, (size_t)(page * limit) < count ? "true" : "false");
-    free(out);
+              limit, count, from + shown < count ? "true" : "false");
+    free(all);
     st_api_reply(resp, 200, "application/json", &b);
 }
 

@@ -42,6 +42,10 @@ def test_bans_by_id_name_address_pattern_and_network(broker):
                {"as": "clientid", "who": "late", "until": "2001-01-01T00:00:00Z"})[0] == 400
     page = api(broker, "GET", "/api/v5/banned?limit=2")[1]
     assert page["meta"] == {"page": 1, "limit": 2, "count": 5, "hasnext": True}, page
+    found = api(broker, "GET", "/api/v5/banned?like_clientid=bad")[1]
+    assert [b["who"] for b in found["data"]] == ["bad-1"] and found["meta"]["count"] == 1
+    assert api(broker, "GET", "/api/v5/banned?username=mallory")[1]["meta"]["count"] == 1
+    assert api(broker, "GET", "/api/v5/banned?username=eve")[1]["data"] == []
     assert api(broker, "DELETE", "/api/v5/banned/peerhost/127.0.0.1")[0] == 204
     assert connack(broker, client_id="ok-4") == 0
     assert api(broker, "DELETE", "/api/v5/banned/peerhost/127.0.0.1")[0] == 404
