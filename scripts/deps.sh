@@ -14,7 +14,7 @@ fi
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     ca-certificates cmake make gcc clang clang-format libclang-rt-14-dev git pkg-config libuv1-dev libssl-dev libraft-dev \
     libcurl4-openssl-dev \
-    python3 python3-pytest python3-paho-mqtt mosquitto mosquitto-clients procps valgrind iptables \
+    python3 python3-pytest python3-paho-mqtt python3-jwt mosquitto mosquitto-clients procps valgrind iptables \
     dnsmasq-base etcd-server haproxy chromium >/dev/null
 # node and npm for the JavaScript clients of the tests (MQTT.js, playwright-core driving
 # chromium); a machine that has node from elsewhere (nodesource) keeps it: Debian's npm

@@ -399,34 +399,12 @@ static int basic(st_apiauth *a, const char *b64, int loopback)
 
 static const char HEADER[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
-static long b64url(const void *in, size_t n, char *out, size_t cap)
-{
-    long len = st_b64_encode(in, n, out, cap);
-    if (len < 0) return -1;
-    for (long i = 0; i < len; i++)
-        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-    while (len && out[len - 1] == '=')
-        out[--len] = 0;
-    return len;
-}
-
-static long unb64url(const char *in, size_t n, uint8_t *out, size_t cap)
-{
-    char buf[1024];
-    if (n + 4 > sizeof buf) return -1;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
-    while (n % 4)
-        buf[n++] = '=';
-    return st_b64_decode(buf, n, out, cap);
-}
-
 static void sign(const st_apiauth *a, const char *msg, size_t n, char *out, size_t cap)
 {
     unsigned char mac[32];
     unsigned int ml = 0;
     HMAC(EVP_sha256(), a->token_key, sizeof a->token_key, (const unsigned char *)msg, n, mac, &ml);
-    b64url(mac, ml, out, cap);
+    st_b64url_encode(mac, ml, out, cap);
 }
 
 static int make_token(st_apiauth *a, const char *user, char *out, size_t cap)
@@ -439,8 +417,8 @@ static int make_token(st_apiauth *a, const char *user, char *out, size_t cap)
              "02x%02x%02x\"}",
              (long long)(st_wall_ms() + a->cfg.token_ttl_ms), user, jti[0], jti[1], jti[2], jti[3],
              jti[4], jti[5], jti[6], jti[7]);
-    if (b64url(HEADER, strlen(HEADER), h, sizeof h) < 0 ||
-        b64url(claims, strlen(claims), c, sizeof c) < 0)
+    if (st_b64url_encode(HEADER, strlen(HEADER), h, sizeof h) < 0 ||
+        st_b64url_encode(claims, strlen(claims), c, sizeof c) < 0)
         return -1;
     int n = snprintf(out, cap, "%s.%s", h, c);
     if (n < 0 || (size_t)n >= cap) return -1;
@@ -459,7 +437,7 @@ static int check_token(st_apiauth *a, const char *tok, char *who, size_t cap)
     if (!same(sig, d2 + 1)) return TOKEN_BAD;
     for (size_t i = 0; i < a->nrevoked; i++)
         if (strcmp(a->revoked[i], sig) == 0) return TOKEN_BAD;
-    long n = unb64url(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)claims, sizeof claims - 1);
+    long n = st_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)claims, sizeof claims - 1);
     st_jtok t[16];
     if (n <= 0 || st_json_parse(claims, (size_t)n, t, 16) <= 0) return TOKEN_BAD;
     claims[n] = 0;

@@ -2,6 +2,7 @@
 #include "auth/auth.h"
 #include "auth/bans.h"
 #include "auth/bootstrap.h"
+#include "auth/jwt.h"
 #include "auth/pool.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -26,6 +27,7 @@ struct st_auth {
     st_ban_sink sink;
     void *sink_ctx;
     st_auth_pool *pool;
+    st_jwt jwt[ST_AUTH_MAX]; /* jwt authenticators' keys */
 };
 
 /* banned.bootstrap_file: EMQX's CSV, header as,who,reason,at,until,by (only as and who are
@@ -189,8 +191,23 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
     }
     for (int i = 0; i < cfg->n; i++) {
         const st_authn_cfg *m = &cfg->chain[i];
-        if (m->backend != ST_BACKEND_BUILTIN) continue;
         char why[600];
+        if (m->mechanism == ST_MECH_JWT) {
+            st_jwt *j = &a->jwt[i];
+            j->public_key = m->jwt_public;
+            j->nclaims = m->nclaims;
+            for (int k = 0; k < m->nclaims; k++) {
+                memcpy(j->claim[k], m->claim[k], sizeof j->claim[k]);
+                memcpy(j->value[k], m->claim_value[k], sizeof j->value[k]);
+            }
+            if (st_jwt_key(j, m->secret, m->secret_b64, m->public_key, why, sizeof why) < 0) {
+                snprintf(err, errlen, "authentication.%d.%s", i, why);
+                st_auth_free(a);
+                return NULL;
+            }
+            continue;
+        }
+        if (m->backend != ST_BACKEND_BUILTIN) continue;
         int rc = (a->db[i] = st_userdb_new()) && (a->boot[i] = st_userdb_new())
                      ? st_auth_bootstrap(m, m->pepper, a->boot[i], why, sizeof why)
                      : ST_ENOMEM;
@@ -203,7 +220,8 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
         }
     }
     for (int i = 0; i < cfg->n; i++)
-        a->slow |= cfg->chain[i].enable && st_pw_slow(&cfg->chain[i].algo);
+        a->slow |= cfg->chain[i].enable && cfg->chain[i].mechanism == ST_MECH_PASSWORD &&
+                   st_pw_slow(&cfg->chain[i].algo);
     if (a->slow && !(a->pool = st_auth_pool_new(a))) {
         snprintf(err, errlen, "authentication: cannot start its threads");
         st_auth_free(a);
@@ -231,6 +249,8 @@ void st_auth_free(st_auth *a)
 {
     if (!a) return;
     st_auth_pool_free(a->pool);
+    for (int i = 0; i < ST_AUTH_MAX; i++)
+        st_jwt_free(&a->jwt[i]);
     st_bans_free(a->bans);
     free(a->boot_bans);
     flaps_clear(a, INT64_MAX);
@@ -284,6 +304,21 @@ static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *
     return ok ? ALLOW : DENY;
 }
 
+/* mechanism = jwt: the token in the password (or username). */
+static int jwt(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
+{
+    const st_authn_cfg *m = &a->cfg.chain[i];
+    const char *tok = m->from_username ? cr->username : cr->password;
+    size_t len = m->from_username ? cr->ulen : cr->plen;
+    char why[200];
+    int su = 0;
+    if (!tok || !len) return IGNORE;
+    int v = st_jwt_check(&a->jwt[i], tok, len, cr->clientid, cr->cidlen, cr->username,
+                         cr->username ? cr->ulen : 0, &su, why, sizeof why);
+    out->superuser = v == ST_JWT_ALLOW && su;
+    return v == ST_JWT_ALLOW ? ALLOW : v == ST_JWT_DENY ? DENY : IGNORE;
+}
+
 void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -300,7 +335,9 @@ void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
         const st_authn_cfg *m = &a->cfg.chain[i];
         if (!m->enable) continue;
         enabled++;
-        int v = m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out) : IGNORE;
+        int v = m->mechanism == ST_MECH_JWT        ? jwt(a, i, cr, out)
+                : m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out)
+                                                   : IGNORE;
         if (v == IGNORE) continue;
         out->by = m->id;
         out->ok = v == ALLOW;

@@ -1,6 +1,6 @@
 /* auth.h — access control at CONNECT (docs/security.md): the configuration of the
  * authenticator chain (EMQX 5's `authentication = [...]`, `allow_anonymous`) and running it.
- * Built so far: password_based + built_in_database (users from a bootstrap file). */
+ * Built so far: password_based + built_in_database, and jwt (jwt.h). */
 #ifndef ST_AUTH_H
 #define ST_AUTH_H
 
@@ -17,7 +17,7 @@ struct st_config;
 #define ST_RC_BAD_CREDENTIALS 0x86
 #define ST_RC_NOT_AUTHORIZED 0x87
 
-enum st_mech { ST_MECH_PASSWORD = 1 };
+enum st_mech { ST_MECH_PASSWORD = 1, ST_MECH_JWT = 2 };
 enum st_backend { ST_BACKEND_BUILTIN = 1 };
 /* A listener's enable_authn (the order of its config choices: true, false, quick_deny) */
 enum st_authn_mode { ST_AUTHN_ON = 0, ST_AUTHN_OFF = 1, ST_AUTHN_QUICK_DENY = 2 };
@@ -31,6 +31,14 @@ typedef struct st_authn_cfg {
     char bootstrap_file[512];
     int bootstrap_hash; /* bootstrap_type = hash */
     char pepper[256];   /* its password_hash_salt, or the global one */
+    /* jwt */
+    int jwt_public; /* algorithm = public-key */
+    char secret[512];
+    int secret_b64;
+    char public_key[4096]; /* PEM text or a file's path */
+    int from_username;     /* from = username */
+    int nclaims;
+    char claim[8][64], claim_value[8][256];
 } st_authn_cfg;
 
 typedef struct st_auth_cfg {

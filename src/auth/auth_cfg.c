@@ -39,16 +39,54 @@ static void algo(st_pw_algo *a, const st_config *c, const char *name)
         (int)st_config_int(c, key(k, sizeof k, name, "password_hash_algorithm.dk_length"));
 }
 
+/* mechanism = jwt: its key and claims (the key's file is read by st_auth_new). */
+static int jwt(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
+{
+    char k[200], prefix[120];
+    const char *claims[9];
+    m->mechanism = ST_MECH_JWT;
+    snprintf(m->id, sizeof m->id, "jwt");
+    m->enable = st_config_bool(c, key(k, sizeof k, name, "enable"));
+    if (st_config_bool(c, key(k, sizeof k, name, "use_jwks")))
+        return fail(err, errlen, c, k, "%s", "JWKS is not built yet: give a secret or public_key");
+    m->jwt_public =
+        strcmp(st_config_str(c, key(k, sizeof k, name, "algorithm")), "public-key") == 0;
+    snprintf(m->secret, sizeof m->secret, "%s", st_config_str(c, key(k, sizeof k, name, "secret")));
+    if (!m->jwt_public && !m->secret[0])
+        return fail(err, errlen, c, k, "%s", "required with hmac-based");
+    m->secret_b64 = st_config_bool(c, key(k, sizeof k, name, "secret_base64_encoded"));
+    snprintf(m->public_key, sizeof m->public_key, "%s",
+             st_config_str(c, key(k, sizeof k, name, "public_key")));
+    if (m->jwt_public && !m->public_key[0])
+        return fail(err, errlen, c, k, "%s", "required with public-key");
+    m->from_username = strcmp(st_config_str(c, key(k, sizeof k, name, "from")), "username") == 0;
+    snprintf(prefix, sizeof prefix, "authentication.%s.verify_claims", name);
+    size_t n = st_config_names(c, prefix, claims, 9);
+    if (n > 8)
+        return fail(err, errlen, c, key(k, sizeof k, name, "verify_claims"), "%s",
+                    "at most 8 claims");
+    for (size_t i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "%s.%s", prefix, claims[i]);
+        if (!strcmp(claims[i], "exp") || !strcmp(claims[i], "iat") || !strcmp(claims[i], "nbf"))
+            return fail(err, errlen, c, k, "%s", "exp, iat and nbf are checked on their own");
+        snprintf(m->claim[i], sizeof m->claim[i], "%s", claims[i]);
+        snprintf(m->claim_value[i], sizeof m->claim_value[i], "%s", st_config_str(c, k));
+    }
+    m->nclaims = (int)n;
+    return 0;
+}
+
 static int one(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
 {
     char k[200];
     const char *mech = st_config_str(c, key(k, sizeof k, name, "mechanism"));
     if (!*mech)
         return fail(err, errlen, c, k, "%s",
-                    "required: password_based (jwt, scram: not built yet)");
+                    "required: password_based or jwt (scram: not built yet)");
+    if (strcmp(mech, "jwt") == 0) return jwt(m, c, name, err, errlen);
     if (strcmp(mech, "password_based") != 0)
         return fail(err, errlen, c, k,
-                    "\"%s\" is not supported (password_based; jwt and scram are "
+                    "\"%s\" is not supported (password_based, jwt; scram is "
                     "not built yet)",
                     mech);
     const char *backend = st_config_str(c, key(k, sizeof k, name, "backend"));

@@ -197,6 +197,26 @@ static int plain_object(const st_hocon_node *n, const char **segs, size_t depth)
     return 1;
 }
 
+/* segs[depth] names an entry of the map at segs[0..depth): note it. A map inside a list's
+ * element (authentication.0.verify_claims) is made when its first entry is seen. */
+static int name_in_map(struct build *b, const char **segs, size_t depth)
+{
+    char *prefix = join(segs, depth);
+    struct cfg_map *map = prefix ? find_map(b->c, prefix) : NULL;
+    if (prefix && !map) {
+        struct cfg_map *maps = realloc(b->c->maps, (b->c->nmaps + 1) * sizeof(*maps));
+        if (maps) {
+            b->c->maps = maps;
+            map = &maps[b->c->nmaps++];
+            *map = (struct cfg_map){prefix, NULL, 0};
+            prefix = NULL; /* the map's now */
+        }
+    }
+    int rc = map ? add_name(map, segs[depth]) : ST_ENOMEM;
+    free(prefix);
+    return rc;
+}
+
 /* Check and convert every field of obj, whose path is segs[0..depth). */
 static int walk(struct build *b, const st_hocon_node *obj, const char **segs, size_t depth)
 {
@@ -209,6 +229,9 @@ static int walk(struct build *b, const st_hocon_node *obj, const char **segs, si
             depth + 1 < MAX_SEGS ? st_schema_match(segs, depth + 1, &k, &wild) : ST_MATCH_NONE;
         if (m != ST_MATCH_NONE && child->kind == ST_HOCON_NULL)
             continue; /* null: keep the default */
+        if (wild && (m == ST_MATCH_LEAF || m == ST_MATCH_PREFIX) &&
+            (rc = name_in_map(b, segs, depth)) < 0)
+            return rc;
         if (m == ST_MATCH_LEAF) {
             rc = convert_leaf(b, k, child, segs, depth + 1);
         } else if (m == ST_MATCH_PREFIX && depth + 2 < MAX_SEGS &&
@@ -220,13 +243,7 @@ static int walk(struct build *b, const st_hocon_node *obj, const char **segs, si
                       st_hocon_kind_name(child->kind));
             free(key);
         } else if (m == ST_MATCH_PREFIX) {
-            if (wild) {
-                char *prefix = join(segs, depth);
-                struct cfg_map *map = prefix ? find_map(b->c, prefix) : NULL;
-                rc = map ? add_name(map, obj->keys[i]) : ST_ENOMEM;
-                free(prefix);
-            }
-            if (rc == 0) rc = walk(b, child, segs, depth + 1);
+            rc = walk(b, child, segs, depth + 1);
         } else {
             char *key = join(segs, depth + 1);
             add_error(b, child, key ? key : obj->keys[i], "unknown key");
@@ -298,6 +315,7 @@ static int fill_defaults(struct build *b)
         }
         char prefix[128], *key;
         const char *rest = strchr(w + 1, '.');
+        if (rest && strstr(rest, ".<")) continue; /* a map's entries have no defaults */
         snprintf(prefix, sizeof(prefix), "%.*s", (int)(w - keys[i].path), keys[i].path);
         const struct cfg_map *m = find_map(b->c, prefix);
         for (size_t j = 0; rc == 0 && m && j < m->n; j++) {
@@ -463,6 +481,8 @@ const char *st_config_array_str(const st_config *c, const char *key, size_t i)
 size_t st_config_names(const st_config *c, const char *prefix, const char **names, size_t max)
 {
     const struct cfg_map *m = prefix ? find_map(c, prefix) : NULL;
+    if (!m && prefix && strspn(prefix, "abcdefghijklmnopqrstuvwxyz_.") < strlen(prefix))
+        return 0; /* a map inside a list's element that has no entry */
     if (!m) die("st_config_names", prefix, "not a map in the schema");
     for (size_t i = 0; i < m->n && i < max; i++)
         names[i] = m->names[i];

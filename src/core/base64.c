@@ -58,3 +58,27 @@ long st_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
     }
     return (long)len;
 }
+
+long st_b64url_encode(const void *in, size_t n, char *out, size_t cap)
+{
+    long len = st_b64_encode(in, n, out, cap);
+    if (len < 0) return len;
+    for (long i = 0; i < len; i++)
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    while (len && out[len - 1] == '=')
+        out[--len] = 0;
+    return len;
+}
+
+long st_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+    char buf[8192 + 4];
+    if (n > 8192 || n % 4 == 1) return ST_EMALFORMED;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] == '+' || in[i] == '/' || in[i] == '=') return ST_EMALFORMED;
+        buf[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+    }
+    while (n % 4)
+        buf[n++] = '=';
+    return st_b64_decode(buf, n, out, cap);
+}

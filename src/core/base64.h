@@ -17,4 +17,9 @@ long st_b64_encode(const void *in, size_t n, char *out, size_t cap);
  * when cap does not suffice. out is not NUL-terminated. */
 long st_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 
+/* base64url without padding (RFC 4648 §5, JWTs): the same contracts; decoding takes at
+ * most 8 KiB of text. */
+long st_b64url_encode(const void *in, size_t n, char *out, size_t cap);
+long st_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap);
+
 #endif

@@ -109,7 +109,7 @@ def hocon_value(v):
         return "[%s]" % ", ".join(hocon_value(x) for x in v)
     if isinstance(v, dict):  # an object: `authentication = [{mechanism = ..., ...}]`
         return "{%s}" % ", ".join("%s = %s" % (k, hocon_value(x)) for k, x in v.items())
-    return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 # Every Starling the harness starts has this API key (api_key.bootstrap_file), and every
