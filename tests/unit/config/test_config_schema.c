@@ -108,7 +108,9 @@ static void test_table(void)
         CHECK(keys[i].def != NULL);
         CHECK((keys[i].type == ST_T_ENUM) == (keys[i].choices != NULL));
         const char *w = strchr(keys[i].path, '<');
-        CHECK(!w || !strchr(w + 1, '<')); /* at most one map level per key */
+        const char *w2 = w ? strchr(w + 1, '<') : NULL;
+        /* at most one map level per key, or a map inside a list's element */
+        CHECK(!w2 || (strncmp(w, "<#>", 3) == 0 && !strchr(w2 + 1, '<')));
     }
 }
 
@@ -279,6 +281,16 @@ static void test_lists_of_objects(void)
     st_config_free(c);
     c = load("authentication = []\n");
     CHECK(c && st_config_names(c, "authentication", names, 4) == 0);
+    st_config_free(c);
+
+    /* a map inside a list's element: made when it has an entry, none else */
+    c = load("authentication = [{mechanism = jwt, verify_claims {sub = \"${clientid}\", "
+             "aud = mqtt}}, {mechanism = jwt}]\n");
+    CHECK(c && st_config_names(c, "authentication.0.verify_claims", names, 4) == 2);
+    CHECK_STR(c ? names[0] : NULL, "sub");
+    CHECK_STR(c ? st_config_str(c, "authentication.0.verify_claims.sub") : NULL, "${clientid}");
+    CHECK_STR(c ? st_config_str(c, "authentication.0.verify_claims.aud") : NULL, "mqtt");
+    CHECK(c && st_config_names(c, "authentication.1.verify_claims", names, 4) == 0);
     st_config_free(c);
 
     check_error("authentication = [{mechanism = password_based}, 5]\n",
