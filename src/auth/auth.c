@@ -28,6 +28,7 @@ struct st_auth {
     void *sink_ctx;
     st_auth_pool *pool;
     st_jwt jwt[ST_AUTH_MAX]; /* jwt authenticators' keys */
+    st_http_client *http;    /* http backends' kept connections */
 };
 
 /* banned.bootstrap_file: EMQX's CSV, header as,who,reason,at,until,by (only as and who are
@@ -207,6 +208,11 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
             }
             continue;
         }
+        if (m->backend == ST_BACKEND_HTTP && !a->http && !(a->http = st_http_client_new())) {
+            snprintf(err, errlen, "authentication.%d: cannot set up its HTTP client", i);
+            st_auth_free(a);
+            return NULL;
+        }
         if (m->backend != ST_BACKEND_BUILTIN) continue;
         int rc = (a->db[i] = st_userdb_new()) && (a->boot[i] = st_userdb_new())
                      ? st_auth_bootstrap(m, m->pepper, a->boot[i], why, sizeof why)
@@ -221,7 +227,7 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
     }
     for (int i = 0; i < cfg->n; i++)
         a->slow |= cfg->chain[i].enable && cfg->chain[i].mechanism == ST_MECH_PASSWORD &&
-                   st_pw_slow(&cfg->chain[i].algo);
+                   (cfg->chain[i].backend == ST_BACKEND_HTTP || st_pw_slow(&cfg->chain[i].algo));
     if (a->slow && !(a->pool = st_auth_pool_new(a))) {
         snprintf(err, errlen, "authentication: cannot start its threads");
         st_auth_free(a);
@@ -251,6 +257,7 @@ void st_auth_free(st_auth *a)
     st_auth_pool_free(a->pool);
     for (int i = 0; i < ST_AUTH_MAX; i++)
         st_jwt_free(&a->jwt[i]);
+    st_http_client_free(a->http);
     st_bans_free(a->bans);
     free(a->boot_bans);
     flaps_clear(a, INT64_MAX);
@@ -278,7 +285,7 @@ st_userdb *st_auth_boot_users(st_auth *a, int i)
     return i >= 0 && i < ST_AUTH_MAX ? a->boot[i] : NULL;
 }
 
-enum { IGNORE, ALLOW, DENY };
+enum { IGNORE, ALLOW, DENY, DENY_NOT_AUTHORIZED };
 
 /* password_based + built_in_database: the user's entry decides; no entry, next. */
 static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
@@ -302,6 +309,18 @@ static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *
     OPENSSL_cleanse(&u, sizeof u);
     out->superuser = ok && u.superuser;
     return ok ? ALLOW : DENY;
+}
+
+/* password_based + http: the service decides (on an auth thread: it may take a while). */
+static int http(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
+{
+    st_http_who who = {cr->username, cr->clientid, cr->password, cr->peerhost,
+                       cr->username ? cr->ulen : 0, cr->cidlen, cr->password ? cr->plen : 0};
+    char why[300];
+    int su = 0;
+    int v = st_http_ask(a->http, &a->cfg.chain[i].http, &who, &su, why, sizeof why);
+    out->superuser = v == ST_HTTP_ALLOW && su;
+    return v == ST_HTTP_ALLOW ? ALLOW : v == ST_HTTP_DENY ? DENY_NOT_AUTHORIZED : IGNORE;
 }
 
 /* mechanism = jwt: the token in the password (or username). */
@@ -335,13 +354,15 @@ void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
         const st_authn_cfg *m = &a->cfg.chain[i];
         if (!m->enable) continue;
         enabled++;
-        int v = m->mechanism == ST_MECH_JWT        ? jwt(a, i, cr, out)
+        int v = m->mechanism == ST_MECH_JWT       ? jwt(a, i, cr, out)
                 : m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out)
+                : m->backend == ST_BACKEND_HTTP    ? http(a, i, cr, out)
                                                    : IGNORE;
         if (v == IGNORE) continue;
         out->by = m->id;
         out->ok = v == ALLOW;
-        out->reason = v == ALLOW ? 0 : ST_RC_BAD_CREDENTIALS;
+        out->reason = v == ALLOW ? 0 : v == DENY_NOT_AUTHORIZED ? ST_RC_NOT_AUTHORIZED
+                                                             : ST_RC_BAD_CREDENTIALS;
         return;
     }
     /* nobody decided: an empty chain lets everyone in unless allow_anonymous = false; a

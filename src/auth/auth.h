@@ -1,9 +1,10 @@
 /* auth.h — access control at CONNECT (docs/security.md): the configuration of the
  * authenticator chain (EMQX 5's `authentication = [...]`, `allow_anonymous`) and running it.
- * Built so far: password_based + built_in_database, and jwt (jwt.h). */
+ * Built so far: password_based with built_in_database or http (http.h), and jwt (jwt.h). */
 #ifndef ST_AUTH_H
 #define ST_AUTH_H
 
+#include "auth/http.h"
 #include "auth/passwd.h"
 #include "auth/userdb.h"
 
@@ -18,7 +19,7 @@ struct st_config;
 #define ST_RC_NOT_AUTHORIZED 0x87
 
 enum st_mech { ST_MECH_PASSWORD = 1, ST_MECH_JWT = 2 };
-enum st_backend { ST_BACKEND_BUILTIN = 1 };
+enum st_backend { ST_BACKEND_BUILTIN = 1, ST_BACKEND_HTTP = 2 };
 /* A listener's enable_authn (the order of its config choices: true, false, quick_deny) */
 enum st_authn_mode { ST_AUTHN_ON = 0, ST_AUTHN_OFF = 1, ST_AUTHN_QUICK_DENY = 2 };
 
@@ -39,6 +40,7 @@ typedef struct st_authn_cfg {
     int from_username;     /* from = username */
     int nclaims;
     char claim[8][64], claim_value[8][256];
+    st_authn_http http; /* backend = http */
 } st_authn_cfg;
 
 typedef struct st_auth_cfg {
@@ -88,7 +90,8 @@ typedef struct st_credentials {
     size_t ulen;
     const char *password; /* NULL: none sent */
     size_t plen;
-    int mode; /* the listener's enable_authn (ST_AUTHN_*) */
+    const char *peerhost; /* the client's address, without its port */
+    int mode;             /* the listener's enable_authn (ST_AUTHN_*) */
 } st_credentials;
 
 typedef struct st_auth_result {

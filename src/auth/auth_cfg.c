@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *key(char *buf, size_t cap, const char *name, const char *k)
 {
@@ -37,6 +38,49 @@ static void algo(st_pw_algo *a, const st_config *c, const char *name)
         (int)st_config_int(c, key(k, sizeof k, name, "password_hash_algorithm.iterations"));
     a->dk_length =
         (int)st_config_int(c, key(k, sizeof k, name, "password_hash_algorithm.dk_length"));
+}
+
+/* A map of up to ST_HTTP_MAX_FIELDS strings under authentication.<name>.<what>. */
+static int fields(const st_config *c, const char *name, const char *what, char (*keys)[64],
+                  char (*vals)[256], int *n, char *err, size_t errlen)
+{
+    char prefix[120], k[300];
+    const char *names[ST_HTTP_MAX_FIELDS + 1];
+    snprintf(prefix, sizeof prefix, "authentication.%s.%s", name, what);
+    size_t got = st_config_names(c, prefix, names, ST_HTTP_MAX_FIELDS + 1);
+    if (got > ST_HTTP_MAX_FIELDS) return fail(err, errlen, c, prefix, "%s", "at most 8 fields");
+    for (size_t i = 0; i < got; i++) {
+        snprintf(k, sizeof k, "%s.%s", prefix, names[i]);
+        snprintf(keys[i], 64, "%s", names[i]);
+        snprintf(vals[i], 256, "%s", st_config_str(c, k));
+    }
+    *n = (int)got;
+    return 0;
+}
+
+/* password_based + http: the service's URL, method, headers, body and timeouts. */
+static int http(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
+{
+    char k[200];
+    st_authn_http *h = &m->http;
+    m->mechanism = ST_MECH_PASSWORD;
+    m->backend = ST_BACKEND_HTTP;
+    snprintf(m->id, sizeof m->id, "password_based:http");
+    m->enable = st_config_bool(c, key(k, sizeof k, name, "enable"));
+    h->get = strcmp(st_config_str(c, key(k, sizeof k, name, "method")), "get") == 0;
+    snprintf(h->url, sizeof h->url, "%s", st_config_str(c, key(k, sizeof k, name, "url")));
+    if (strncmp(h->url, "http://", 7) != 0 && strncmp(h->url, "https://", 8) != 0)
+        return fail(err, errlen, c, k, "%s", "required: an http:// or https:// URL");
+    h->request_timeout_ms = st_config_int(c, key(k, sizeof k, name, "request_timeout"));
+    h->connect_timeout_ms = st_config_int(c, key(k, sizeof k, name, "connect_timeout"));
+    if (fields(c, name, "headers", h->header, h->header_value, &h->nheaders, err, errlen) < 0 ||
+        fields(c, name, "body", h->body, h->body_value, &h->nbody, err, errlen) < 0)
+        return ST_ECONFIG;
+    for (int i = 0; h->get && i < h->nheaders; i++)
+        if (strcasecmp(h->header[i], "content-type") == 0)
+            return fail(err, errlen, c, key(k, sizeof k, name, "headers"), "%s",
+                        "a GET request has no content-type");
+    return 0;
 }
 
 /* mechanism = jwt: its key and claims (the key's file is read by st_auth_new). */
@@ -92,6 +136,7 @@ static int one(st_authn_cfg *m, const st_config *c, const char *name, char *err,
     const char *backend = st_config_str(c, key(k, sizeof k, name, "backend"));
     if (!*backend)
         return fail(err, errlen, c, k, "%s", "required with password_based: built_in_database");
+    if (strcmp(backend, "http") == 0) return http(m, c, name, err, errlen);
     if (strcmp(backend, "built_in_database") != 0)
         return fail(err, errlen, c, k,
                     "\"%s\" is not supported (built_in_database; http is not "

@@ -25,7 +25,8 @@ struct st_auth_pool {
 
 st_auth_job *st_auth_job_new(const st_credentials *cr, size_t extra)
 {
-    size_t len = (cr->cidlen + cr->ulen + cr->plen + 3 + 15) & ~(size_t)15; /* ud aligned */
+    size_t hl = cr->peerhost ? strlen(cr->peerhost) : 0;
+    size_t len = (cr->cidlen + cr->ulen + cr->plen + hl + 4 + 15) & ~(size_t)15; /* ud aligned */
     st_auth_job *j = calloc(1, sizeof *j + len + extra);
     if (!j) return NULL;
     char *p = j->text;
@@ -36,6 +37,8 @@ st_auth_job *st_auth_job_new(const st_credentials *cr, size_t extra)
     j->cr.username = cr->username ? memcpy(p, cr->username, cr->ulen) : NULL;
     p += cr->ulen + 1;
     j->cr.password = cr->password ? memcpy(p, cr->password, cr->plen) : NULL;
+    p += cr->plen + 1;
+    j->cr.peerhost = cr->peerhost ? memcpy(p, cr->peerhost, hl + 1) : NULL;
     j->ud = j->text + len;
     atomic_init(&j->refs, 2);
     atomic_init(&j->cancelled, 0);

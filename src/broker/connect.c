@@ -327,6 +327,8 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
     char ubuf[ST_CERT_ID_MAX];
     int has_user = 0;
     st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
+    char host[64];
+    peer_host(c->peer, host, sizeof host);
     st_credentials cr = {(const char *)id.p,
                          id.len,
                          has_user ? (const char *)(user.p ? user.p : (const uint8_t *)"") : NULL,
@@ -335,6 +337,7 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
                              ? (const char *)(cn->password.p ? cn->password.p : (const uint8_t *)"")
                              : NULL,
                          cn->password.len,
+                         host,
                          w->cfg->listeners[c->listener].authn_mode};
     if (cr.mode != ST_AUTHN_OFF && st_auth_slow(w->b->auth))
         return auth_submit(c, &cr, raw, rawlen);

@@ -160,8 +160,7 @@ static int walk_list(struct build *b, const st_hocon_node *node, const char **se
 {
     char idx[24];
     char *prefix = join(segs, depth);
-    struct cfg_map *map = prefix ? find_map(b->c, prefix) : NULL;
-    int rc = map ? 0 : ST_ENOMEM;
+    int rc = prefix && find_map(b->c, prefix) ? 0 : ST_ENOMEM;
     size_t n = node->kind == ST_HOCON_OBJECT ? 1 : node->kind == ST_HOCON_ARRAY ? node->n : 0;
     if (rc == 0 && n == 0 && node->kind != ST_HOCON_ARRAY)
         add_error(b, node, prefix, "expected an array of objects, got %s",
@@ -175,7 +174,7 @@ static int walk_list(struct build *b, const st_hocon_node *node, const char **se
             continue;
         }
         segs[depth] = idx;
-        rc = add_name(map, idx);
+        rc = add_name(find_map(b->c, prefix), idx); /* walking may move the maps (realloc) */
         if (rc == 0) rc = walk(b, item, segs, depth + 1);
     }
     free(prefix);

@@ -1,0 +1,153 @@
+"""The HTTP authenticator (EMQX's `backend = http`, docs/security.md §2) against a real local
+HTTP service: POST with a JSON body and GET with the query; the answers allow (with
+is_superuser), deny (0x87), ignore, 204, garbage, 404; a service that hangs or is down
+leaves the decision to the next authenticator, and the other clients are served
+meanwhile."""
+
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+import mqttraw as m
+from conftest import free_port
+
+pytestmark = pytest.mark.starling_only("Starling's HTTP authenticator")
+
+
+class Service:
+    """Answers by the username it is given; keeps what it was sent."""
+
+    def __init__(self):
+        self.seen = []
+        self.release = threading.Event()  # "hang" waits on it
+        svc = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _answer(self, fields):
+                svc.seen.append((self.command, self.path, dict(self.headers), fields))
+                user = fields.get("username", "")
+                if user == "hang":
+                    svc.release.wait(30)
+                status, body, ctype = {
+                    "alice": (200, {"result": "allow", "is_superuser": True}, "application/json"),
+                    "bob": (200, {"result": "deny"}, "application/json"),
+                    "carol": (204, None, None),
+                    "dave": (200, {"result": "ignore"}, "application/json"),
+                    "erin": (200, "result=allow&is_superuser=false",
+                             "application/x-www-form-urlencoded"),
+                    "junk": (200, "{{{", "application/json"),
+                }.get(user, (404, {"message": "who?"}, "application/json"))
+                self.send_response(status)
+                data = b""
+                if body is not None:
+                    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+                    self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self._answer(json.loads(raw) if raw else {})
+
+            def do_GET(self):
+                q = urllib.parse.urlparse(self.path).query
+                self._answer({k: v[0] for k, v in urllib.parse.parse_qs(q).items()})
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def service():
+    s = Service()
+    yield s
+    s.close()
+
+
+BODY = {"username": "${username}", "password": "${password}", "clientid": "${clientid}",
+        "peerhost": "${peerhost}"}
+
+
+def http_auth(url, **kw):
+    a = {"mechanism": "password_based", "backend": "http", "url": url, "body": BODY,
+         "request_timeout": "1s"}
+    a.update(kw)
+    return a
+
+
+def connack(b, version=5, **kw):
+    c = m.Conn(b.port, version)
+    try:
+        return c.connect(kw.pop("client_id", "c1"), **kw).reason
+    finally:
+        c.close()
+
+
+def test_the_service_decides(broker_factory, service, tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,password\ndave,dave-pw\n")
+    b = broker_factory({"authentication": [
+        http_auth("http://127.0.0.1:%d/auth" % service.port),
+        {"mechanism": "password_based", "backend": "built_in_database",
+         "bootstrap_file": str(users)}]}).start()
+    assert connack(b, username="alice", password=b"a-pw", client_id="dev-9") == 0
+    method, path, headers, fields = service.seen[-1]
+    assert (method, path) == ("POST", "/auth")
+    assert fields == {"username": "alice", "password": "a-pw", "clientid": "dev-9",
+                      "peerhost": "127.0.0.1"}, fields
+    assert headers["Content-Type"] == "application/json"
+    assert connack(b, username="bob", password=b"x") == 0x87
+    assert connack(b, 4, username="bob", password=b"x") == 5
+    assert connack(b, username="carol", password=b"x") == 0
+    assert connack(b, username="erin", password=b"x") == 0
+    # ignore, garbage and 404: the next authenticator (the built-in database) decides
+    assert connack(b, username="dave", password=b"dave-pw") == 0
+    assert connack(b, username="dave", password=b"wrong") == 0x86
+    assert connack(b, username="junk", password=b"x") == 0x87
+    assert connack(b, username="zed", password=b"x") == 0x87
+
+
+def test_get_puts_the_fields_in_the_query(broker_factory, service):
+    b = broker_factory({"authentication": [
+        http_auth("http://127.0.0.1:%d/check?realm=mqtt" % service.port, method="get")]}).start()
+    assert connack(b, username="alice", password=b"p&w=1") == 0
+    method, path, _, fields = service.seen[-1]
+    assert method == "GET" and path.startswith("/check?realm=mqtt&"), path
+    assert fields["password"] == "p&w=1" and fields["realm"] == "mqtt", fields
+
+
+def test_a_hanging_or_dead_service_is_passed_by(broker_factory, service):
+    """request_timeout 1 s: a CONNECT whose check hangs is answered by the rest of the chain
+    (nobody: 0x87) once it runs out; meanwhile a client already in exchanges messages. A
+    service that is down: the same at once."""
+    b = broker_factory({"node.worker_threads": 1, "allow_anonymous": True, "authentication": [
+        http_auth("http://127.0.0.1:%d/auth" % service.port)]}).start()
+    inside = m.client(b.port, "inside", 5)
+    inside.send(m.subscribe(1, [("t", m.subopts(1))], version=5))
+    assert inside.expect(m.SUBACK).reasons == [1]
+    slow = m.Conn(b.port, 5)
+    slow.send(m.connect("slow", version=5, username="hang", password=b"x"))
+    inside.send(m.publish("t", b"meanwhile", qos=1, packet_id=3, version=5))
+    assert inside.expect(m.PUBLISH, stash=True).payload == b"meanwhile"
+    assert slow.expect(m.CONNACK, timeout=30).reason == 0x87
+    service.release.set()
+    slow.close()
+    inside.close()
+    dead = broker_factory({"authentication": [http_auth("http://127.0.0.1:%d/auth" % free_port())]},
+                          name="dead").start()
+    assert connack(dead, username="alice", password=b"x") == 0x87
+    assert "did not answer" in dead.log() or "refused" in dead.log()
