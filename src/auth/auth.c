@@ -314,8 +314,13 @@ static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *
 /* password_based + http: the service decides (on an auth thread: it may take a while). */
 static int http(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
 {
-    st_http_who who = {cr->username, cr->clientid, cr->password, cr->peerhost,
-                       cr->username ? cr->ulen : 0, cr->cidlen, cr->password ? cr->plen : 0};
+    st_http_who who = {cr->username,
+                       cr->clientid,
+                       cr->password,
+                       cr->peerhost,
+                       cr->username ? cr->ulen : 0,
+                       cr->cidlen,
+                       cr->password ? cr->plen : 0};
     char why[300];
     int su = 0;
     int v = st_http_ask(a->http, &a->cfg.chain[i].http, &who, &su, why, sizeof why);
@@ -354,15 +359,16 @@ void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
         const st_authn_cfg *m = &a->cfg.chain[i];
         if (!m->enable) continue;
         enabled++;
-        int v = m->mechanism == ST_MECH_JWT       ? jwt(a, i, cr, out)
+        int v = m->mechanism == ST_MECH_JWT        ? jwt(a, i, cr, out)
                 : m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out)
                 : m->backend == ST_BACKEND_HTTP    ? http(a, i, cr, out)
                                                    : IGNORE;
         if (v == IGNORE) continue;
         out->by = m->id;
         out->ok = v == ALLOW;
-        out->reason = v == ALLOW ? 0 : v == DENY_NOT_AUTHORIZED ? ST_RC_NOT_AUTHORIZED
-                                                             : ST_RC_BAD_CREDENTIALS;
+        out->reason = v == ALLOW                 ? 0
+                      : v == DENY_NOT_AUTHORIZED ? ST_RC_NOT_AUTHORIZED
+                                                 : ST_RC_BAD_CREDENTIALS;
         return;
     }
     /* nobody decided: an empty chain lets everyone in unless allow_anonymous = false; a

@@ -135,12 +135,13 @@ static int one(st_authn_cfg *m, const st_config *c, const char *name, char *err,
                     mech);
     const char *backend = st_config_str(c, key(k, sizeof k, name, "backend"));
     if (!*backend)
-        return fail(err, errlen, c, k, "%s", "required with password_based: built_in_database");
+        return fail(err, errlen, c, k, "%s",
+                    "required with password_based: built_in_database or http");
     if (strcmp(backend, "http") == 0) return http(m, c, name, err, errlen);
     if (strcmp(backend, "built_in_database") != 0)
         return fail(err, errlen, c, k,
-                    "\"%s\" is not supported (built_in_database; http is not "
-                    "built yet)",
+                    "\"%s\" is not supported (built_in_database, http; mysql, "
+                    "postgresql, mongodb, redis and ldap are not built)",
                     backend);
     m->mechanism = ST_MECH_PASSWORD;
     m->backend = ST_BACKEND_BUILTIN;

@@ -204,9 +204,11 @@ def start_error(b):
 @pytest.mark.parametrize("auth,words", [
     ({"backend": "built_in_database"},
      "authentication.0.mechanism: required: password_based"),
-    ({"mechanism": "jwt"}, 'authentication.0.mechanism: "jwt" is not supported'),
+    ({"mechanism": "scram"}, 'authentication.0.mechanism: "scram" is not supported'),
+    ({"mechanism": "password_based", "backend": "mysql"},
+     'authentication.0.backend: "mysql" is not supported'),
     ({"mechanism": "password_based", "backend": "http"},
-     'authentication.0.backend: "http" is not supported'),
+     "authentication.0.url: required: an http:// or https:// URL"),
     ({"mechanism": "password_based", "backend": "built_in_database",
       "password_hash_algorithm": {"name": "sha3"}},
      "authentication.0.password_hash_algorithm.name: expected one of plain, md5"),
