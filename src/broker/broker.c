@@ -118,6 +118,13 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
     for (int li = 0; li < b->cfg.n_listeners; li++) {
         const st_listener_conf *l = &b->cfg.listeners[li];
+        if (l->bad_rate[0]) {
+            snprintf(err, errlen,
+                     "listeners.%s.%s.max_conn_rate: \"%s\": expected infinity or a rate such "
+                     "as \"1000/s\", \"100/10s\", \"60/m\"",
+                     st_listener_type(l), l->name, l->bad_rate);
+            return ST_ECONFIG;
+        }
         if (!l->bad_rule[0]) continue;
         snprintf(err, errlen,
                  "listeners.%s.%s.access_rules: \"%s\": expected \"allow <address[/prefix]>\", "

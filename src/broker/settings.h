@@ -42,7 +42,9 @@ typedef struct st_listener_conf {
         uint8_t allow;
         st_cidr range;
     } rules[ST_MAX_RULES];
-    char bad_rule[80]; /* an access rule that is none ("" : none) */
+    char bad_rule[80];       /* an access rule that is none ("" : none) */
+    int64_t rate_n, rate_ms; /* max_conn_rate: rate_n connections per rate_ms (0: no limit) */
+    char bad_rate[40];       /* a max_conn_rate that is none ("" : none) */
     st_tls_opts tls_opts;
 } st_listener_conf;
 

@@ -3,6 +3,7 @@
 #include "config/config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t lim(int64_t v)
@@ -120,6 +121,27 @@ static void ws_options(st_listener_conf *l, const st_config *c, const char *type
 }
 
 /* listeners.tcp, .ssl, .ws and .wss.<name>, in that order. */
+/* max_conn_rate: "infinity", or N/s, N/Ks, N/m, N/h (EMQX's form). */
+static void conn_rate(st_listener_conf *l, const char *v)
+{
+    char *end, *unit;
+    if (strcmp(v, "infinity") == 0) return;
+    long long n = strtoll(v, &end, 10);
+    long long k = *end == '/' && end[1] >= '0' && end[1] <= '9' ? strtoll(end + 1, &unit, 10) : 1;
+    if (*end == '/' && !(end[1] >= '0' && end[1] <= '9')) unit = end + 1;
+    int64_t ms = *end != '/'              ? 0
+                 : strcmp(unit, "s") == 0 ? 1000
+                 : strcmp(unit, "m") == 0 ? 60000
+                 : strcmp(unit, "h") == 0 ? 3600000
+                                          : 0;
+    if (n <= 0 || k <= 0 || !ms) {
+        copy_str(l->bad_rate, sizeof l->bad_rate, v);
+        return;
+    }
+    l->rate_n = n;
+    l->rate_ms = ms * k;
+}
+
 /* access_rules: "allow|deny <address[/prefix]>|all", EMQX's (esockd's) form. */
 static void access_rules(st_listener_conf *l, const st_config *c, const char *key)
 {
@@ -164,6 +186,7 @@ static void listeners(st_settings *s, const st_config *c)
             l->authn_mode =
                 (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "enable_authn"));
             access_rules(l, c, lkey(k, sizeof k, types[t], names[i], "access_rules"));
+            conn_rate(l, st_config_str(c, lkey(k, sizeof k, types[t], names[i], "max_conn_rate")));
             if (t == 1 || t == 3) tls_options(l, c, types[t], names[i]);
             if (t >= 2) ws_options(l, c, types[t], names[i]);
         }

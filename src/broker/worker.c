@@ -283,11 +283,45 @@ static int allowed(const st_listener_conf *l, const struct sockaddr *sa)
     return 1;
 }
 
+/* max_conn_rate: this worker's share of the listener's rate (at least one a period). */
+static int64_t rate_share(const st_worker *w, const st_listener_conf *l)
+{
+    int64_t n = l->rate_n / w->b->nw;
+    return n > 0 ? n : 1;
+}
+
+/* May one more connection be taken (a token left, taken once it is accepted)? None left:
+ * stop watching the listener until the bucket refills (the tick looks again). */
+static int rate_ok(st_worker *w, st_io *io, uint8_t li)
+{
+    const st_listener_conf *l = &w->cfg->listeners[li];
+    if (!l->rate_n) return 1;
+    int64_t now = st_loop_now(w->loop), share = rate_share(w, l);
+    if (now - w->rate[li].refilled_at >= l->rate_ms) {
+        w->rate[li].tokens = share;
+        w->rate[li].refilled_at = now;
+    }
+    if (w->rate[li].tokens > 0) return 1;
+    if (st_loop_mod(w->loop, io, 0) == 0) w->rate[li].paused = 1;
+    log_accept_error(w, "max_conn_rate reached: accepting again when the rate allows");
+    return 0;
+}
+
+/* Tick: listeners paused by max_conn_rate whose period has passed are watched again. */
+static void rate_resume(st_worker *w)
+{
+    int64_t now = st_loop_now(w->loop);
+    for (int li = 0; li < w->nl; li++)
+        if (w->rate[li].paused && now - w->rate[li].refilled_at >= w->cfg->listeners[li].rate_ms &&
+            st_loop_mod(w->loop, &w->lio[li], EPOLLIN) == 0)
+            w->rate[li].paused = 0;
+}
+
 static void on_accept(st_io *io, uint32_t events)
 {
     st_worker *w = io->ud;
     uint8_t li = (uint8_t)(io - w->lio);
-    for (int i = 0; i < 64 && !w->stopping; i++) {
+    for (int i = 0; i < 64 && !w->stopping && rate_ok(w, io, li); i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -295,6 +329,7 @@ static void on_accept(st_io *io, uint32_t events)
             if (errno == EMFILE || errno == ENFILE) shed_connection(w, io);
             return;
         }
+        w->rate[li].tokens--; /* max_conn_rate (unused when there is none) */
         if (!allowed(&w->cfg->listeners[li], (const struct sockaddr *)&ss)) {
             refuse(w, fd, "denied by the listener's access_rules");
             continue;
@@ -497,6 +532,7 @@ static void tick(void *ud)
     if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
     st_worker_routes_acked(w); /* in case a wake-up was missed */
     resume_accept(w);
+    rate_resume(w);
 }
 
 int st_worker_init(st_worker *w, st_broker *b, uint16_t id)

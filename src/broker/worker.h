@@ -72,6 +72,10 @@ struct st_worker {
     int spare_fd;      /* held open to accept-and-close when the open-file limit is hit */
     int fd_ceiling;    /* accepted descriptors at or above this are refused */
     int accept_paused; /* listeners unwatched until the next tick (no descriptor free) */
+    struct {           /* max_conn_rate: this worker's share, as a token bucket */
+        int64_t tokens, refilled_at;
+        int paused; /* the listener is unwatched until tokens come back */
+    } rate[ST_MAX_LISTENERS];
     /* written by other threads on every post: a cache line of its own, so that the owner's
      * per-message fields below (lag, depth_checks) do not bounce with it */
     _Alignas(64) atomic_long depth; /* inbox items not yet handled */

@@ -37,6 +37,7 @@
     {P ".max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."}, \
     {P ".proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, PROXY}, \
     {P ".proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."}, \
+    {P ".max_conn_rate", ST_T_STRING, 0, "infinity", NR, NULL, "New connections this listener takes at most, as EMQX writes it: \"1000/s\", \"100/10s\", \"60/m\", or infinity. Past it the listener stops accepting until the rate allows more (the connections wait in the kernel's backlog); it is shared out among the workers."}, \
     {P ".access_rules", ST_T_STRLIST, 0, "[\"allow all\"]", NR, NULL, "Who may open a connection, in order, the first rule that covers the address decides (none: let in): \"allow 10.0.0.0/8\", \"deny 192.168.1.7\", \"deny all\" (EMQX's form). A refused connection is closed at once, before TLS or MQTT."}, \
     {P ".enable_authn", ST_T_ENUM, 0, "true", NR, "true|false|quick_deny_anonymous", "true: clients of this listener go through the authentication chain; false: they skip it (everyone is let in); quick_deny_anonymous: a CONNECT without a username is refused (0x87) before the chain."}
 #define WEBSOCKET(P) \

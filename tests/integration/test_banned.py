@@ -11,7 +11,7 @@ import pytest
 
 import mqttraw as m
 from clusterlib import (Cluster, api_call as api, connack, ctl, wait_api, wait_connack,
-                        wait_status)
+                        wait_log, wait_status)
 
 pytestmark = pytest.mark.starling_only("Starling's banned table")
 
@@ -149,4 +149,30 @@ def test_a_bad_access_rule_stops_the_node(broker_factory):
     p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
     assert p.returncode != 0
     assert 'listeners.tcp.default.access_rules: "deny 10.0.0.0/33": expected' in \
+        p.stdout + p.stderr, p.stdout + p.stderr
+
+
+@pytest.mark.broker_conf({"node.worker_threads": 1,
+                          "listeners.tcp.default.max_conn_rate": "2/s"})
+def test_max_conn_rate_holds_connections_back(broker):
+    """listeners.<type>.<name>.max_conn_rate (EMQX's "2/s"): six connections at once: the
+    listener stops accepting once two are in (the log says so), and takes the rest as the
+    rate allows: all six are answered in the end, none refused."""
+    conns = []
+    for i in range(6):
+        c = m.Conn(broker.port, 5)
+        c.send(m.connect("rate-%d" % i, version=5))
+        conns.append(c)
+    wait_log(broker, "max_conn_rate reached")
+    for c in conns:
+        assert c.expect(m.CONNACK, timeout=30).reason == 0
+        c.close()
+
+
+def test_a_bad_max_conn_rate_stops_the_node(broker_factory):
+    b = broker_factory({"listeners.tcp.default.max_conn_rate": "fast"})
+    b.write_config()
+    p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
+    assert p.returncode != 0
+    assert 'listeners.tcp.default.max_conn_rate: "fast": expected infinity or a rate' in \
         p.stdout + p.stderr, p.stdout + p.stderr
