@@ -150,4 +150,3 @@ def test_a_hanging_or_dead_service_is_passed_by(broker_factory, service):
     dead = broker_factory({"authentication": [http_auth("http://127.0.0.1:%d/auth" % free_port())]},
                           name="dead").start()
     assert connack(dead, username="alice", password=b"x") == 0x87
-    assert "did not answer" in dead.log() or "refused" in dead.log()
