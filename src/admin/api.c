@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "admin/listeners.h"
 #include "admin/sb.h"
+#include "admin/authz.h"
 #include "admin/banned.h"
 #include "admin/users.h"
 #include "broker/broker.h"
@@ -184,7 +185,9 @@ static void reload(const st_api *api, st_http_resp *resp)
 void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
 {
     const st_api *api = ctx;
-    if (st_api_users(api, req, resp) || st_api_banned(api, req, resp)) return;
+    if (st_api_users(api, req, resp) || st_api_banned(api, req, resp) ||
+        st_api_authz(api, req, resp))
+        return;
     if (strcmp(req->method, "DELETE") == 0) {
         force_leave(api, req, resp);
         return;

@@ -26,7 +26,9 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl listeners [reload]\n"
             "       starling [-c FILE] ctl users list|add|passwd|delete ... (ctl users help)\n"
             "       starling [-c FILE] ctl banned list | add <as> <who> [reason] | delete <as> "
-            "<who>\n",
+            "<who>\n"
+            "       starling [-c FILE] ctl acl reload\n"
+            "       starling [-c FILE] ctl authz cache-clean [all]\n",
             first);
 }
 
@@ -426,6 +428,16 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
         return cluster_membership(c, "/api/v5/cluster/leave", NULL, "Leave");
     if (argc == 1 && strcmp(argv[0], "listeners") == 0)
         return print_call(c, "GET", "/api/v5/listeners");
+    if (argc == 2 && strcmp(argv[0], "acl") == 0 && strcmp(argv[1], "reload") == 0)
+        return print_call(c, "POST", "/api/v5/authorization/sources/file/reload");
+    if ((argc == 2 || (argc == 3 && strcmp(argv[2], "all") == 0)) &&
+        strcmp(argv[0], "authz") == 0 && strcmp(argv[1], "cache-clean") == 0) {
+        char *body = api_call(c, "DELETE", "/api/v5/authorization/cache");
+        if (!body) return 1;
+        printf("Authorization cache drain started on this node\n");
+        free(body);
+        return 0;
+    }
     if (argc == 2 && strcmp(argv[0], "listeners") == 0 && strcmp(argv[1], "reload") == 0)
         return print_call(c, "POST", "/api/v5/listeners/reload");
     ctl_usage();

@@ -29,6 +29,7 @@ struct st_auth {
     st_auth_pool *pool;
     st_jwt jwt[ST_AUTH_MAX]; /* jwt authenticators' keys */
     st_http_client *http;    /* http backends' kept connections */
+    st_authz *authz;         /* authorization's sources */
 };
 
 /* banned.bootstrap_file: EMQX's CSV, header as,who,reason,at,until,by (only as and who are
@@ -185,7 +186,7 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
     a->cfg = *cfg;
     pthread_mutex_init(&a->flap_mu, NULL);
     if (!(a->flaps = st_strmap_new()) || !(a->bans = st_bans_new()) ||
-        read_bans(a, err, errlen) < 0) {
+        read_bans(a, err, errlen) < 0 || !(a->authz = st_authz_new(&cfg->authz, err, errlen))) {
         if (!a->bans) snprintf(err, errlen, "out of memory");
         st_auth_free(a);
         return NULL;
@@ -258,6 +259,7 @@ void st_auth_free(st_auth *a)
     for (int i = 0; i < ST_AUTH_MAX; i++)
         st_jwt_free(&a->jwt[i]);
     st_http_client_free(a->http);
+    st_authz_free(a->authz);
     st_bans_free(a->bans);
     free(a->boot_bans);
     flaps_clear(a, INT64_MAX);
@@ -268,6 +270,11 @@ void st_auth_free(st_auth *a)
         st_userdb_free(a->boot[i]);
     }
     free(a);
+}
+
+st_authz *st_auth_authz(st_auth *a)
+{
+    return a->authz;
 }
 
 const st_auth_cfg *st_auth_config(const st_auth *a)
@@ -306,8 +313,8 @@ static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *
             OPENSSL_cleanse(buf, pl + cr->plen);
         }
     }
-    OPENSSL_cleanse(&u, sizeof u);
     out->superuser = ok && u.superuser;
+    OPENSSL_cleanse(&u, sizeof u);
     return ok ? ALLOW : DENY;
 }
 

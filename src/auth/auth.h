@@ -4,6 +4,7 @@
 #ifndef ST_AUTH_H
 #define ST_AUTH_H
 
+#include "auth/authz.h"
 #include "auth/http.h"
 #include "auth/passwd.h"
 #include "auth/userdb.h"
@@ -52,6 +53,7 @@ typedef struct st_auth_cfg {
     int flap_max;
     int n;
     st_authn_cfg chain[ST_AUTH_MAX];
+    st_authz_cfg authz; /* authorization */
 } st_auth_cfg;
 
 /* From a loaded configuration; ST_ECONFIG with "key: why" in err. */
@@ -64,6 +66,8 @@ typedef struct st_auth st_auth;
 st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen);
 void st_auth_free(st_auth *a);
 const st_auth_cfg *st_auth_config(const st_auth *a);
+/* Authorization (authz.h): its sources, read at start. */
+st_authz *st_auth_authz(st_auth *a);
 /* The built-in database of authenticator i (who may connect), or NULL. */
 st_userdb *st_auth_userdb(st_auth *a, int i);
 /* Its bootstrap file's users, as read at start. */

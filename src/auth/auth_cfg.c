@@ -170,6 +170,7 @@ int st_auth_cfg_load(st_auth_cfg *a, const st_config *c, char *err, size_t errle
     a->flap_window_ms = st_config_int(c, "flapping_detect.window_time");
     a->flap_max = (int)st_config_int(c, "flapping_detect.max_count");
     a->flap_ban_ms = st_config_int(c, "flapping_detect.ban_time");
+    if (st_authz_cfg_load(&a->authz, c, err, errlen) < 0) return ST_ECONFIG;
     const char *names[ST_AUTH_MAX + 1];
     size_t n = st_config_names(c, "authentication", names, ST_AUTH_MAX + 1);
     if (n > ST_AUTH_MAX) {

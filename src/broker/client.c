@@ -318,6 +318,7 @@ void st_client_close(st_client *c, int abnormal)
 
 void st_client_free(st_client *c)
 {
+    st_authz_client_free(c->authz);
     st_strmap_free(c->alias_out);
     for (uint16_t i = 0; i < c->nalias_in; i++)
         free(c->alias_in[i]);
@@ -345,7 +346,20 @@ static void reject_version(st_client *c, uint8_t level)
     st_client_close(c, 0);
 }
 
-/* Hand the connection to the worker that owns its client id; bytes stay in ibuf. */
+int st_client_authorized(st_client *c, int action, const char *topic, size_t len, int qos,
+                         int retain)
+{
+    if (!c->authz) return 1;
+    st_worker *w = c->w;
+    if (st_authz_allow(st_auth_authz(w->b->auth), c->authz, action, topic, len, qos, retain,
+                       st_loop_now(w->loop)))
+        return 1;
+    LOG_INFO(w->log, "client %s: %s '%.*s' denied by authorization",
+             c->sess ? c->sess->cid : c->peer,
+             action == ST_ACL_PUBLISH ? "PUBLISH to" : "SUBSCRIBE", (int)len, topic);
+    return 0;
+}
+
 /* A certificate's text (peer_cert_as_*) into buf, as bytes; {NULL, 0} when there is none. */
 static st_bytes from_cert(st_client *c, int what, char *buf, size_t cap)
 {
@@ -373,6 +387,7 @@ st_bytes st_client_username_of(st_client *c, const mqtt_connect *cn, char *buf, 
     return user.p ? user : cn->has_username ? cn->username : (st_bytes){NULL, 0};
 }
 
+/* Hand the connection to the worker that owns its client id; bytes stay in ibuf. */
 static int maybe_handoff(st_client *c, const mqtt_packet *p)
 {
     st_worker *w = c->w;

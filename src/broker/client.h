@@ -66,12 +66,17 @@ typedef struct st_client {
     st_tls *tls;         /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
     st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
     uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
+    struct st_authz_client *authz; /* its rules and cached decisions; NULL: all allowed */
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */
 #define ST_ALIAS_OUT_CAP 256    /* at most this many server-assigned topic aliases */
 
 st_client *st_client_new(st_worker *w, int fd, uint8_t listener);
+/* Authorization (auth/authz.h) of its PUBLISH (ST_ACL_PUBLISH) or SUBSCRIBE to topic: 1
+ * allowed, 0 denied (and logged). */
+int st_client_authorized(st_client *c, int action, const char *topic, size_t len, int qos,
+                         int retain);
 /* Take a connection handed over from another worker. */
 void st_client_adopt(st_worker *w, st_client *c);
 /* Feed bytes: parses and handles every complete packet. Returns 1 when the caller must

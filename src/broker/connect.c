@@ -9,6 +9,7 @@
 #include "broker/remote.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "net/tls.h"
 #include "route/trie.h"
 
 #include <stdio.h>
@@ -353,6 +354,42 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
     return r.reason;
 }
 
+/* The client's share of the authorization rules (auth/authz.h); none when nothing can be
+ * denied (no source, no_match = allow). -1: out of memory. */
+static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, size_t cidlen)
+{
+    st_worker *w = c->w;
+    st_authz *z = w->b->auth ? st_auth_authz(w->b->auth) : NULL;
+    if (!z || (!st_authz_config(z)->file[0] && !st_authz_config(z)->no_match_deny)) return 0;
+    char ubuf[ST_CERT_ID_MAX], cnbuf[ST_CERT_ID_MAX], host[64], *id = strndup(cid, cidlen);
+    int has_user = 0;
+    st_bytes u = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
+    char *user = has_user ? strndup(u.p ? (const char *)u.p : "", u.len) : NULL;
+    long cnlen = c->tls ? st_tls_peer_cert(c->tls, ST_CERT_CN, cnbuf, sizeof cnbuf - 1) : -1;
+    if (cnlen >= 0) cnbuf[cnlen] = 0;
+    peer_host(c->peer, host, sizeof host);
+    st_acl_who who = {id, user, host, cnlen >= 0 ? cnbuf : NULL};
+    st_authz_client_free(c->authz);
+    c->authz = id && (user || !has_user) ? st_authz_client_new(z, &who, c->superuser) : NULL;
+    free(id);
+    free(user);
+    return c->authz ? 0 : -1;
+}
+
+/* The will's topic may be published to (checked at CONNECT: a will that may not be is
+ * never stored). */
+static int will_allowed(st_client *c, const mqtt_connect *cn, const char *cid, size_t cidlen)
+{
+    st_worker *w = c->w;
+    if (!c->authz || st_authz_allow(st_auth_authz(w->b->auth), c->authz, ST_ACL_PUBLISH,
+                                    (const char *)cn->will_topic.p, cn->will_topic.len,
+                                    cn->will_qos, cn->will_retain, st_loop_now(w->loop)))
+        return 1;
+    LOG_INFO(w->log, "client %.*s: will to '%.*s' denied by authorization: it is dropped",
+             (int)cidlen, cid, (int)cn->will_topic.len, (const char *)cn->will_topic.p);
+    return 0;
+}
+
 void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen)
 {
     st_worker *w = c->w;
@@ -382,6 +419,10 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
         cidlen = assigned = assign_id(c, idbuf, sizeof idbuf);
         cid = idbuf;
     }
+    if (authz_attach(c, cn, cid, cidlen) < 0) {
+        connack_fail(c, MQTT_RC_SERVER_UNAVAILABLE);
+        return;
+    }
     int present;
     st_session *s = open_session(c, cid, cidlen, cn->clean_start, &present);
     if (!s) {
@@ -390,7 +431,7 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     }
     apply_client_limits(c, s, p);
     s->reg_hlc = st_hlc_now(&w->b->hlc, st_wall_ms()); /* the newest connection wins */
-    if (cn->will_flag)
+    if (cn->will_flag && will_allowed(c, cn, cid, cidlen))
         st_session_set_will(s, make_will(c, cn, s->sid),
                             c->version == MQTT_V5 ? cn->will_props.will_delay : 0);
     s->client = c;

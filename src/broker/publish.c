@@ -2,6 +2,7 @@
  * Inbound: validate, build one st_msg, store if retained, dispatch, acknowledge.
  * Outbound: each delivery encodes only the packet head per subscriber; payloads above a
  * small size go out by reference from the shared message (writev), never copied. */
+#include "auth/auth.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
 #include "broker/flow.h"
@@ -179,6 +180,27 @@ static void ack_publish(st_client *c, uint8_t type, uint16_t pid, uint8_t reason
     packs_flush(c);
 }
 
+/* Authorization (auth/authz.h): 1 to go on. A denied PUBLISH disconnects (deny_action =
+ * disconnect), or is answered 0x87 (MQTT 5), or is dropped and acknowledged as usual (3.x, as
+ * EMQX does). */
+static int authorize(st_client *c, const mqtt_packet *p, const char *topic, uint32_t tlen)
+{
+    const mqtt_publish *pub = &p->u.publish;
+    if (st_client_authorized(c, ST_ACL_PUBLISH, topic, tlen, pub->qos, pub->retain)) return 1;
+    if (st_authz_config(st_auth_authz(c->w->b->auth))->deny_disconnect) {
+        st_client_disconnect(c, MQTT_RC_NOT_AUTHORIZED, 1);
+        return 0;
+    }
+    uint8_t type = pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC;
+    if (c->version == MQTT_V5) {
+        if (pub->qos) ack_publish(c, type, p->packet_id, MQTT_RC_NOT_AUTHORIZED, NULL);
+        return 0;
+    }
+    if (pub->qos == 2) st_session_rel_add(c->sess, p->packet_id, st_loop_now(c->w->loop));
+    if (pub->qos) ack_publish(c, type, p->packet_id, 0, NULL);
+    return 0;
+}
+
 void st_handle_publish(st_client *c, const mqtt_packet *p)
 {
     st_worker *w = c->w;
@@ -213,6 +235,7 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
         st_client_disconnect(c, MQTT_RC_RECEIVE_MAX_EXCEEDED, 1);
         return;
     }
+    if (!rc && !authorize(c, p, topic, tlen)) return;
     if (rc) {
         if (pub->qos)
             ack_publish(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p->packet_id, (uint8_t)rc,

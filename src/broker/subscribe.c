@@ -1,6 +1,7 @@
 /* subscribe.c — SUBSCRIBE and UNSUBSCRIBE: per-filter checks with the MQTT 5 reason code
  * each failure earns, the session's record and the node table kept in step, and retained
  * messages (Retain Handling 0/1/2) sent right after the SUBACK. */
+#include "auth/auth.h"
 #include "broker/client.h"
 #include "core/err.h"
 #include "route/trie.h"
@@ -32,6 +33,19 @@ static int check_filter(st_client *c, st_bytes fb, const mqtt_subopts *o, int *f
         return MQTT_RC_WILDCARD_SUB_NOT_SUPPORTED;
     if (st_topic_levels(real, rlen) > cfg->max_topic_levels) return MQTT_RC_TOPIC_FILTER_INVALID;
     return 0;
+}
+
+/* 0, or MQTT_RC_NOT_AUTHORIZED (*fatal with deny_action = disconnect). A shared
+ * subscription is authorized by its real filter, as EMQX does. */
+static int authorize_filter(st_client *c, st_bytes fb, const mqtt_subopts *o, int *fatal)
+{
+    const char *g, *real = (const char *)fb.p;
+    size_t glen, rlen = fb.len;
+    if (!c->authz) return 0;
+    st_share_parse((const char *)fb.p, fb.len, &g, &glen, &real, &rlen);
+    if (st_client_authorized(c, ST_ACL_SUBSCRIBE, real, rlen, o->qos, 0)) return 0;
+    *fatal = st_authz_config(st_auth_authz(c->w->b->auth))->deny_disconnect;
+    return MQTT_RC_NOT_AUTHORIZED;
 }
 
 static int subscribe_one(st_client *c, st_bytes fb, const mqtt_subopts *o, uint32_t sub_id,
@@ -106,6 +120,7 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
     for (uint16_t i = 0; mqtt_sub_next(l, &off, &fb, &o); i++) {
         int fatal, created = 0;
         int rc = check_filter(c, fb, &o, &fatal);
+        if (!rc) rc = authorize_filter(c, fb, &o, &fatal);
         if (fatal) {
             st_client_disconnect(c, (uint8_t)rc, 1);
             goto out;

@@ -311,9 +311,10 @@ def decode(raw, version):
 class Conn:
     """A blocking client connection. Every wait is bounded (seconds)."""
 
-    def __init__(self, port, version=4, host="127.0.0.1", timeout=5):
+    def __init__(self, port, version=4, host="127.0.0.1", timeout=5, source=None):
         self.version = version
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.pending = []  # packets set aside by expect(..., stash=True)

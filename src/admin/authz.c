@@ -1,0 +1,132 @@
+/* authz.c — /api/v5/authorization (authz.h). */
+#include "admin/authz.h"
+#include "admin/sb.h"
+#include "auth/auth.h"
+#include "core/json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_RULES_TEXT (4u << 20)
+
+/* The file's text, NUL-terminated; NULL with the reason in err. */
+static char *read_text(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_RULES_TEXT + 1);
+    size_t n = buf ? fread(buf, 1, MAX_RULES_TEXT, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[n] = 0;
+    else
+        snprintf(err, errlen, "out of memory");
+    return buf;
+}
+
+static void source_json(sb *b, const st_authz_cfg *cfg)
+{
+    char err[600];
+    char *text = read_text(cfg->file, err, sizeof err);
+    sb_printf(b, "{\"type\":\"file\",\"enable\":true,\"path\":");
+    sb_json_str(b, cfg->file);
+    sb_printf(b, ",\"rules\":");
+    sb_json_str(b, text ? text : "");
+    sb_printf(b, "}");
+    free(text);
+}
+
+/* PUT sources/file: {"rules": "..."}: checked, then written next to the file and renamed
+ * over it, then read as a reload. */
+static void put_rules(st_authz *z, const st_http_req *req, st_http_resp *resp)
+{
+    st_jtok t[64];
+    char err[600];
+    const char *path = st_authz_config(z)->file;
+    int n = req->body ? st_json_parse(req->body, req->body_len, t, 64) : -1;
+    int r = n > 0 && t[0].type == ST_J_OBJECT ? st_json_get(req->body, t, 0, "rules") : -1;
+    if (r < 0 || t[r].type != ST_J_STRING) {
+        st_api_error(resp, 400, "BAD_REQUEST", "expected {\"type\":\"file\",\"rules\":\"...\"}");
+        return;
+    }
+    size_t cap = t[r].end - t[r].start + 1;
+    char *text = malloc(cap), tmp[600];
+    int len = text ? st_json_str(req->body, &t[r], text, cap) : -1;
+    st_acl *a = len >= 0 ? st_acl_parse(text, (size_t)len, "rules", err, sizeof err) : NULL;
+    if (!a) {
+        st_api_error(resp, 400, "BAD_REQUEST", len >= 0 ? err : "the rules are not a string");
+        free(text);
+        return;
+    }
+    st_acl_free(a);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(text, 1, (size_t)len, f) == (size_t)len;
+    ok = f && fclose(f) == 0 && ok && rename(tmp, path) == 0;
+    free(text);
+    if (!ok) {
+        unlink(tmp);
+        snprintf(err, sizeof err, "%s: cannot write it: %s", path, strerror(errno));
+        st_api_error(resp, 500, "INTERNAL_ERROR", err);
+    } else if (st_authz_reload(z, err, sizeof err) < 0) {
+        st_api_error(resp, 400, "BAD_REQUEST", err);
+    } else {
+        st_api_reply(resp, 204, "application/json", &(sb){0});
+    }
+}
+
+static void reload(st_authz *z, st_http_resp *resp)
+{
+    char err[600];
+    if (st_authz_reload(z, err, sizeof err) < 0) {
+        st_api_error(resp, 400, "BAD_REQUEST", err);
+        return;
+    }
+    sb b = {0};
+    sb_printf(&b, "{\"rules\":%zu}", st_authz_rules(z));
+    st_api_reply(resp, 200, "application/json", &b);
+}
+
+int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp)
+{
+    const char *p = req->path, *m = req->method;
+    if (strncmp(p, "/api/v5/authorization/", 22) != 0) return 0;
+    st_authz *z = api->auth ? st_auth_authz(api->auth) : NULL;
+    if (!z) {
+        st_api_error(resp, 503, "SERVICE_UNAVAILABLE", "no authorization on this node");
+        return 1;
+    }
+    const st_authz_cfg *cfg = st_authz_config(z);
+    p += 22;
+    if (!strcmp(p, "cache") && !strcmp(m, "DELETE")) {
+        st_authz_clear_cache(z);
+        st_api_reply(resp, 204, "application/json", &(sb){0});
+    } else if (!strcmp(p, "sources") && !strcmp(m, "GET")) {
+        sb b = {0};
+        sb_printf(&b, "{\"sources\":[");
+        if (cfg->file[0]) source_json(&b, cfg);
+        sb_printf(&b, "]}");
+        st_api_reply(resp, 200, "application/json", &b);
+    } else if (strncmp(p, "sources/file", 12) != 0 || (p[12] && strcmp(p + 12, "/reload"))) {
+        st_api_error(resp, 404, "NOT_FOUND", "Not found");
+    } else if (!cfg->file[0]) {
+        st_api_error(resp, 404, "NOT_FOUND", "no file source is configured");
+    } else if (!p[12] && !strcmp(m, "GET")) {
+        sb b = {0};
+        source_json(&b, cfg);
+        st_api_reply(resp, 200, "application/json", &b);
+    } else if (!p[12] && !strcmp(m, "PUT")) {
+        put_rules(z, req, resp);
+    } else if (p[12] && !strcmp(m, "POST")) {
+        reload(z, resp);
+    } else {
+        st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "not served on this path");
+    }
+    return 1;
+}

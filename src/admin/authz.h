@@ -1,0 +1,16 @@
+/* authz.h — the API of authorization (EMQX's paths, this node's sources):
+ *   GET  /api/v5/authorization/sources          the sources, the file's rules as text
+ *   GET  /api/v5/authorization/sources/file     {"type":"file","enable":true,"rules":"..."}
+ *   PUT  /api/v5/authorization/sources/file     new rules text: checked, written, in force
+ *   POST /api/v5/authorization/sources/file/reload   read the file again (`ctl acl reload`)
+ *   DELETE /api/v5/authorization/cache          every client's cached decisions forgotten
+ * A text or file with an error changes nothing: 400 with the line and why. */
+#ifndef ST_ADMIN_AUTHZ_H
+#define ST_ADMIN_AUTHZ_H
+
+#include "admin/api.h"
+
+/* 1 if the request was for /api/v5/authorization[...] (resp filled), else 0. */
+int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp);
+
+#endif

@@ -1,0 +1,248 @@
+/* authz.c — the authorization sources in force, and one client's decisions (authz.h). */
+#include "auth/authz.h"
+#include "config/config.h"
+#include "core/err.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct st_authz {
+    st_authz_cfg cfg;
+    pthread_mutex_t mu; /* guards acl: a reload swaps it while workers compile from it */
+    st_acl *acl;        /* the file source's rules (one reference), or NULL */
+    atomic_uint gen;    /* bumped by a reload or a cache clear: clients recompile */
+};
+
+typedef struct centry {
+    uint64_t h;
+    int64_t expires;
+    char *topic;
+    uint32_t len;
+    uint8_t key; /* action | qos << 2 | retain << 4 */
+    uint8_t allow;
+} centry;
+
+struct st_authz_client {
+    unsigned gen;
+    int superuser, broken; /* broken: out of memory while compiling: deny */
+    st_acl_list *list;
+    char *cid, *user, *host, *cn;
+    centry *cache;
+    int ncache, next;
+};
+
+int st_authz_cfg_load(st_authz_cfg *z, const st_config *c, char *err, size_t errlen)
+{
+    memset(z, 0, sizeof *z);
+    z->no_match_deny = strcmp(st_config_str(c, "authorization.no_match"), "deny") == 0;
+    z->deny_disconnect = strcmp(st_config_str(c, "authorization.deny_action"), "disconnect") == 0;
+    z->cache = st_config_bool(c, "authorization.cache.enable");
+    z->cache_max = (int)st_config_int(c, "authorization.cache.max_size");
+    z->cache_ttl_ms = st_config_int(c, "authorization.cache.ttl");
+    const char *names[17];
+    size_t n = st_config_names(c, "authorization.sources", names, 17);
+    for (size_t i = 0; i < n; i++) {
+        char k[160], e[160];
+        snprintf(k, sizeof k, "authorization.sources.%s.type", names[i]);
+        snprintf(e, sizeof e, "authorization.sources.%s.enable", names[i]);
+        const char *type = st_config_str(c, k);
+        const char *at = st_config_origin(c, k);
+        if (strcmp(type, "file") != 0) {
+            snprintf(err, errlen, "%s%s%s: %s", strcmp(at, "default") ? at : "",
+                     strcmp(at, "default") ? ": " : "", k,
+                     *type ? "only file is built (built_in_database and http are not yet)"
+                           : "required: file");
+            return ST_ECONFIG;
+        }
+        if (z->file[0]) {
+            snprintf(err, errlen, "%s: %s: a second file source", at, k);
+            return ST_ECONFIG;
+        }
+        if (!st_config_bool(c, e)) continue;
+        snprintf(k, sizeof k, "authorization.sources.%s.path", names[i]);
+        snprintf(z->file, sizeof z->file, "%s", st_config_str(c, k));
+        if (!z->file[0]) {
+            snprintf(err, errlen, "%s: %s: required: the acl.conf's path", at, k);
+            return ST_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+st_authz *st_authz_new(const st_authz_cfg *cfg, char *err, size_t errlen)
+{
+    st_authz *z = calloc(1, sizeof *z);
+    if (!z) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    z->cfg = *cfg;
+    pthread_mutex_init(&z->mu, NULL);
+    atomic_init(&z->gen, 1);
+    if (cfg->file[0] && !(z->acl = st_acl_load(cfg->file, err, errlen))) {
+        st_authz_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+void st_authz_free(st_authz *z)
+{
+    if (!z) return;
+    st_acl_free(z->acl);
+    pthread_mutex_destroy(&z->mu);
+    free(z);
+}
+
+const st_authz_cfg *st_authz_config(const st_authz *z)
+{
+    return &z->cfg;
+}
+
+int st_authz_reload(st_authz *z, char *err, size_t errlen)
+{
+    if (!z->cfg.file[0]) {
+        snprintf(err, errlen, "no file source is configured");
+        return -1;
+    }
+    st_acl *a = st_acl_load(z->cfg.file, err, errlen);
+    if (!a) return -1;
+    pthread_mutex_lock(&z->mu);
+    st_acl *old = z->acl;
+    z->acl = a;
+    pthread_mutex_unlock(&z->mu);
+    st_acl_free(old);
+    atomic_fetch_add(&z->gen, 1);
+    return 0;
+}
+
+void st_authz_clear_cache(st_authz *z)
+{
+    atomic_fetch_add(&z->gen, 1);
+}
+
+size_t st_authz_rules(st_authz *z)
+{
+    pthread_mutex_lock(&z->mu);
+    size_t n = st_acl_count(z->acl);
+    pthread_mutex_unlock(&z->mu);
+    return n;
+}
+
+static void cache_clear(st_authz_client *cl)
+{
+    for (int i = 0; i < cl->ncache; i++)
+        free(cl->cache[i].topic);
+    cl->ncache = cl->next = 0;
+}
+
+void st_authz_client_free(st_authz_client *cl)
+{
+    if (!cl) return;
+    cache_clear(cl);
+    free(cl->cache);
+    st_acl_list_free(cl->list);
+    free(cl->cid);
+    free(cl->user);
+    free(cl->host);
+    free(cl->cn);
+    free(cl);
+}
+
+static int dup_or_null(char **dst, const char *s)
+{
+    return !s || (*dst = strdup(s)) ? 0 : -1;
+}
+
+st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int superuser)
+{
+    st_authz_client *cl = calloc(1, sizeof *cl);
+    if (!cl) return NULL;
+    cl->superuser = superuser;
+    if (dup_or_null(&cl->cid, who->clientid) < 0 || dup_or_null(&cl->user, who->username) < 0 ||
+        dup_or_null(&cl->host, who->peerhost) < 0 || dup_or_null(&cl->cn, who->cn) < 0 ||
+        (z->cfg.cache && !(cl->cache = calloc((size_t)z->cfg.cache_max, sizeof *cl->cache)))) {
+        st_authz_client_free(cl);
+        return NULL;
+    }
+    return cl;
+}
+
+/* The rules in force compiled for this client, after a reload or at its first check. */
+static void refresh(st_authz *z, st_authz_client *cl, unsigned gen)
+{
+    cache_clear(cl);
+    st_acl_list_free(cl->list);
+    cl->list = NULL;
+    cl->gen = gen;
+    pthread_mutex_lock(&z->mu);
+    st_acl *a = z->acl;
+    if (a) st_acl_ref(a);
+    pthread_mutex_unlock(&z->mu);
+    if (!a) return;
+    st_acl_who w = {cl->cid, cl->user, cl->host, cl->cn};
+    cl->list = st_acl_compile(a, &w);
+    cl->broken = !cl->list;
+    st_acl_free(a);
+}
+
+static uint64_t hash(const char *s, size_t n, uint8_t key)
+{
+    uint64_t h = 1469598103934665603ull ^ key;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static centry *cache_find(st_authz_client *cl, uint64_t h, uint8_t key, const char *t, size_t n,
+                          int64_t now)
+{
+    for (int i = 0; i < cl->ncache; i++) {
+        centry *e = &cl->cache[i];
+        if (e->h == h && e->key == key && e->len == n && e->expires > now &&
+            memcmp(e->topic, t, n) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static void cache_put(st_authz *z, st_authz_client *cl, uint64_t h, uint8_t key, const char *t,
+                      size_t n, int allow, int64_t now)
+{
+    char *copy = malloc(n + 1);
+    if (!copy) return;
+    memcpy(copy, t, n);
+    int i = cl->ncache;
+    if (i < z->cfg.cache_max) {
+        cl->ncache++;
+    } else { /* full: the oldest goes */
+        i = cl->next;
+        free(cl->cache[i].topic);
+        cl->next = (i + 1) % z->cfg.cache_max;
+    }
+    cl->cache[i] = (centry){h, now + z->cfg.cache_ttl_ms, copy, (uint32_t)n, key, (uint8_t)allow};
+}
+
+int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
+                   int qos, int retain, int64_t now_ms)
+{
+    if (cl->superuser) return 1;
+    unsigned gen = atomic_load_explicit(&z->gen, memory_order_acquire);
+    if (gen != cl->gen) refresh(z, cl, gen);
+    if (cl->broken) return 0;
+    if (!cl->list) return !z->cfg.no_match_deny;
+    uint8_t key = (uint8_t)(action | (qos & 3) << 2 | (retain ? 1 : 0) << 4);
+    uint64_t h = 0;
+    if (z->cfg.cache) {
+        h = hash(topic, len, key);
+        centry *e = cache_find(cl, h, key, topic, len, now_ms);
+        if (e) return e->allow;
+    }
+    int r = st_acl_check(cl->list, action, topic, len, qos, retain);
+    int allow = r == ST_ACL_ALLOW || (r == ST_ACL_NOMATCH && !z->cfg.no_match_deny);
+    if (z->cfg.cache) cache_put(z, cl, h, key, topic, len, allow, now_ms);
+    return allow;
+}
