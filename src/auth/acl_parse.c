@@ -159,14 +159,16 @@ static term *parse_term(lexer *lx)
         t->type = TM_ATOM;
         if ((t->s = strndup(b, (size_t)(lx->p - b)))) return t;
     } else if (isdigit((unsigned char)c) || c == '-') {
-        char *e;
-        errno = 0;
+        const char *b = lx->p;
+        int neg = c == '-', digits = 0;
         t->type = TM_INT;
-        t->v = strtol(lx->p, &e, 10);
-        if (e != lx->p && !errno && e <= lx->end) {
-            lx->p = e;
+        for (lx->p += neg; lx->p < lx->end && isdigit((unsigned char)*lx->p); lx->p++, digits++)
+            t->v = t->v * 10 + (*lx->p - '0');
+        if (digits && digits <= 9) {
+            t->v = neg ? -t->v : t->v;
             return t;
         }
+        lx->p = b;
         fail(lx, lx->line, "expected a number");
     } else {
         fail(lx, lx->line, "unexpected '%c'", c);
