@@ -69,7 +69,7 @@ SCENARIOS = {
 # mosquitto's TLS and websockets listeners with the same certificate (made for the run).
 TRANSPORT = {"tls-p2p": "tls", "tls-fanout": "tls", "ws-p2p": "ws", "ws-fanout": "ws",
              "tls-connect": "tls", "tls-connect-resumed": "tls", "tls-idle": "tls",
-             "auth-connect": "auth"}
+             "auth-connect": "auth", "acl-p2p": "acl"}
 SCENARIOS.update({
     "tls-p2p": (SCENARIOS["p2p"][0], "rate_per_s", 3.0),
     "tls-fanout": (SCENARIOS["fanout"][0], "rate_per_s", 5.0),
@@ -84,6 +84,10 @@ SCENARIOS.update({
     # database with sha256, mosquitto's password_file (mosquitto_passwd's default hash)
     "auth-connect": (["conn", "-c", "15000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
                       "--conn-inflight", "1024"], "connect.rate_per_s", 2.0),
+    # p2p with every PUBLISH authorized against 1,000 rules (ACL_RULES - 1 that apply to
+    # everyone and match no p2p topic, then one that allows): Starling's acl.conf with the
+    # cache on (its default), mosquitto's acl_file
+    "acl-p2p": (SCENARIOS["p2p"][0], "rate_per_s", 2.0),
     "tls-connect-resumed": (["conn", "-c", "3000", "--procs", "2", "--ifaddr", IFADDR, "-d", "1",
                     "--conn-inflight", "256", "--tls-resume"], "connect.rate_per_s", 2.0),
 })
@@ -117,11 +121,11 @@ if SMOKE:
     SCALE_NOFILE = SCALE_NOFILE or 128
 
 MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "xnode",
-                     "xnode-tls",
+                     "xnode-tls", "acl-p2p",
                      "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
          "connect-64", "idle", "instr", "scale", "xnode", "xnode-tls", "tls-p2p", "tls-fanout",
-         "ws-p2p", "auth-connect",
+         "ws-p2p", "auth-connect", "acl-p2p",
          "ws-fanout", "tls-connect", "tls-connect-resumed", "tls-idle"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
@@ -195,7 +199,7 @@ class Broker:
             data = tempfile.mkdtemp(prefix="data-", dir=self.dir)  # every run starts clean
             conf = os.path.join(data, "starling.conf")
             self.log_path = os.path.join(data, "starling.log")
-            tcp_port = self.port if self.transport in ("tcp", "auth") else free_port()
+            tcp_port = self.port if self.transport in ("tcp", "auth", "acl") else free_port()
             with open(conf, "w") as f:
                 f.write('node.data_dir = "%s"\nlog.level = warning\n'
                         'log.file.enable = true\nlog.file.path = "%s/starling.log"\n'
@@ -217,6 +221,13 @@ class Broker:
                     f.write('authentication = [{mechanism = password_based, backend = '
                             'built_in_database, bootstrap_file = "%s", password_hash_algorithm '
                             '{name = sha256, salt_position = prefix}}]\n' % users)
+                elif self.transport == "acl":
+                    acl = os.path.join(data, "acl.conf")
+                    with open(acl, "w") as a:
+                        for i in range(ACL_RULES - 1):
+                            a.write('{deny, all, publish, ["blocked/%d/#"]}.\n' % i)
+                        a.write("{allow, all}.\n")
+                    f.write('authorization.sources = [{type = file, path = "%s"}]\n' % acl)
             self.conf = conf
             cmd = [STARLING, "-c", conf, "foreground"]
         else:
@@ -234,6 +245,15 @@ class Broker:
                     os.chmod(pw, 0o644)  # mosquitto reads it as its own user
                     os.chmod(self.dir, 0o755)
                     f.write("password_file %s\nallow_anonymous false\n" % pw)
+                if self.transport == "acl":
+                    acl = os.path.join(self.dir, "mosquitto.acl")
+                    with open(acl, "w") as a:
+                        for i in range(ACL_RULES - 1):
+                            a.write("topic deny blocked/%d/#\n" % i)
+                        a.write("topic readwrite #\n")
+                    os.chmod(acl, 0o644)
+                    os.chmod(self.dir, 0o755)
+                    f.write("acl_file %s\n" % acl)
                 if self.transport != "auth":
                     f.write("allow_anonymous true\n")
                 f.write("persistence false\n"
@@ -293,6 +313,7 @@ def transport_of(name, kind):
 
 
 AUTH_USER, AUTH_PASSWORD = "bench", "bench-secret"
+ACL_RULES = 1000
 
 
 def transport_flags(transport):

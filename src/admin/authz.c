@@ -110,9 +110,20 @@ int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp)
     } else if (!strcmp(p, "sources") && !strcmp(m, "GET")) {
         sb b = {0};
         sb_printf(&b, "{\"sources\":[");
-        if (cfg->file[0]) source_json(&b, cfg);
+        for (int pass = 0; pass < 2; pass++) {
+            int db = (pass == 0) == (cfg->db_first != 0);
+            if (db && cfg->db)
+                sb_printf(&b, "%s{\"type\":\"built_in_database\",\"enable\":true,\"max_rules\":%d}",
+                          pass && cfg->file[0] ? "," : "", cfg->max_rules);
+            if (!db && cfg->file[0]) {
+                if (pass && cfg->db) sb_printf(&b, ",");
+                source_json(&b, cfg);
+            }
+        }
         sb_printf(&b, "]}");
         st_api_reply(resp, 200, "application/json", &b);
+    } else if (!strncmp(p, "sources/built_in_database/rules", 31)) {
+        st_api_authz_rules(api, z, p + 31, req, resp);
     } else if (strncmp(p, "sources/file", 12) != 0 || (p[12] && strcmp(p + 12, "/reload"))) {
         st_api_error(resp, 404, "NOT_FOUND", "Not found");
     } else if (!cfg->file[0]) {

@@ -4,7 +4,8 @@
  *   PUT  /api/v5/authorization/sources/file     new rules text: checked, written, in force
  *   POST /api/v5/authorization/sources/file/reload   read the file again (`ctl acl reload`)
  *   DELETE /api/v5/authorization/cache          every client's cached decisions forgotten
- * A text or file with an error changes nothing: 400 with the line and why. */
+ * A text or file with an error changes nothing: 400 with the line and why.
+ * The built_in_database's rules: authz_rules.c. */
 #ifndef ST_ADMIN_AUTHZ_H
 #define ST_ADMIN_AUTHZ_H
 
@@ -12,5 +13,9 @@
 
 /* 1 if the request was for /api/v5/authorization[...] (resp filled), else 0. */
 int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp);
+/* .../sources/built_in_database/rules<p> */
+struct st_authz;
+void st_api_authz_rules(const st_api *api, struct st_authz *z, const char *p,
+                        const st_http_req *req, st_http_resp *resp);
 
 #endif

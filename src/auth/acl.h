@@ -13,6 +13,12 @@ typedef struct st_acl st_acl;
 
 /* Parse acl.conf text; NULL with "file:line: why" in err. */
 st_acl *st_acl_parse(const char *text, size_t len, const char *file, char *err, size_t errlen);
+/* Rules as JSON, the built-in database's (EMQX's: [{"topic", "permission", "action", "qos",
+ * "retain"}]), each for every client (the row they are kept in says who); at most max_rules.
+ * NULL with "rule N: why" in err. *normal (when normal is not NULL): the same rules with
+ * every field, as JSON (malloc'd). */
+st_acl *st_acl_from_json(const char *json, size_t len, int max_rules, char **normal, char *err,
+                         size_t errlen);
 /* Read and parse a file. */
 st_acl *st_acl_load(const char *path, char *err, size_t errlen);
 /* Another reference (any thread); st_acl_free drops one, the last frees. */

@@ -13,6 +13,7 @@ struct st_authz {
     st_authz_cfg cfg;
     pthread_mutex_t mu; /* guards acl: a reload swaps it while workers compile from it */
     st_acl *acl;        /* the file source's rules (one reference), or NULL */
+    st_authz_db *db;    /* the built_in_database source's rows, or NULL */
     atomic_uint gen;    /* bumped by a reload or a cache clear: clients recompile */
 };
 
@@ -28,7 +29,8 @@ typedef struct centry {
 struct st_authz_client {
     unsigned gen;
     int superuser, broken; /* broken: out of memory while compiling: deny */
-    st_acl_list *list;
+    st_acl_list *list;     /* the file source's rules for it */
+    st_acl_list *db[3];    /* the built_in_database's: its client id's, its username's, all */
     char *cid, *user, *host, *cn;
     centry *cache;
     int ncache, next;
@@ -44,24 +46,35 @@ int st_authz_cfg_load(st_authz_cfg *z, const st_config *c, char *err, size_t err
     z->cache_ttl_ms = st_config_int(c, "authorization.cache.ttl");
     const char *names[17];
     size_t n = st_config_names(c, "authorization.sources", names, 17);
+    int seen_db = 0, seen_file = 0;
     for (size_t i = 0; i < n; i++) {
         char k[160], e[160];
         snprintf(k, sizeof k, "authorization.sources.%s.type", names[i]);
         snprintf(e, sizeof e, "authorization.sources.%s.enable", names[i]);
         const char *type = st_config_str(c, k);
         const char *at = st_config_origin(c, k);
-        if (strcmp(type, "file") != 0) {
+        int db = strcmp(type, "built_in_database") == 0;
+        if (strcmp(type, "file") != 0 && !db) {
             snprintf(err, errlen, "%s%s%s: %s", strcmp(at, "default") ? at : "",
                      strcmp(at, "default") ? ": " : "", k,
-                     *type ? "only file is built (built_in_database and http are not yet)"
-                           : "required: file");
+                     *type ? "only file and built_in_database are built (http is not yet)"
+                           : "required: file or built_in_database");
             return ST_ECONFIG;
         }
-        if (z->file[0]) {
-            snprintf(err, errlen, "%s: %s: a second file source", at, k);
+        if (db ? seen_db : seen_file) {
+            snprintf(err, errlen, "%s: %s: a second %s source", at, k, type);
             return ST_ECONFIG;
         }
+        seen_db |= db;
+        seen_file |= !db;
         if (!st_config_bool(c, e)) continue;
+        if (db) {
+            snprintf(k, sizeof k, "authorization.sources.%s.max_rules", names[i]);
+            z->max_rules = (int)st_config_int(c, k);
+            z->db = 1;
+            z->db_first = !z->file[0];
+            continue;
+        }
         snprintf(k, sizeof k, "authorization.sources.%s.path", names[i]);
         snprintf(z->file, sizeof z->file, "%s", st_config_str(c, k));
         if (!z->file[0]) {
@@ -82,7 +95,8 @@ st_authz *st_authz_new(const st_authz_cfg *cfg, char *err, size_t errlen)
     z->cfg = *cfg;
     pthread_mutex_init(&z->mu, NULL);
     atomic_init(&z->gen, 1);
-    if (cfg->file[0] && !(z->acl = st_acl_load(cfg->file, err, errlen))) {
+    if (cfg->db && !(z->db = st_authz_db_new())) snprintf(err, errlen, "out of memory");
+    if ((cfg->db && !z->db) || (cfg->file[0] && !(z->acl = st_acl_load(cfg->file, err, errlen)))) {
         st_authz_free(z);
         return NULL;
     }
@@ -93,6 +107,7 @@ void st_authz_free(st_authz *z)
 {
     if (!z) return;
     st_acl_free(z->acl);
+    st_authz_db_free(z->db);
     pthread_mutex_destroy(&z->mu);
     free(z);
 }
@@ -132,6 +147,30 @@ size_t st_authz_rules(st_authz *z)
     return n;
 }
 
+st_authz_db *st_authz_database(st_authz *z)
+{
+    return z->db;
+}
+
+void st_authz_on_rows(st_authz *z, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
+                      size_t vlen)
+{
+    if (!z->db) return;
+    if (ns == 0) st_authz_db_reset(z->db);
+    if (ns == 0 || st_authz_db_row(z->db, key, klen, val, vlen))
+        atomic_fetch_add(&z->gen, 1); /* every client compiles its rules again */
+}
+
+static void lists_free(st_authz_client *cl)
+{
+    st_acl_list_free(cl->list);
+    cl->list = NULL;
+    for (int i = 0; i < 3; i++) {
+        st_acl_list_free(cl->db[i]);
+        cl->db[i] = NULL;
+    }
+}
+
 static void cache_clear(st_authz_client *cl)
 {
     for (int i = 0; i < cl->ncache; i++)
@@ -144,7 +183,7 @@ void st_authz_client_free(st_authz_client *cl)
     if (!cl) return;
     cache_clear(cl);
     free(cl->cache);
-    st_acl_list_free(cl->list);
+    lists_free(cl);
     free(cl->cid);
     free(cl->user);
     free(cl->host);
@@ -171,22 +210,54 @@ st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int sup
     return cl;
 }
 
-/* The rules in force compiled for this client, after a reload or at its first check. */
+/* The built_in_database's rows for this client: its client id's, its username's, all. */
+static int compile_db(st_authz *z, st_authz_client *cl, const st_acl_who *w)
+{
+    static const int kinds[3] = {ST_AUTHZ_CLIENT, ST_AUTHZ_USER, ST_AUTHZ_ALL};
+    const char *names[3] = {cl->cid, cl->user, ""};
+    for (int i = 0; i < 3; i++) {
+        st_acl *a = names[i] ? st_authz_db_acl(z->db, kinds[i], names[i], strlen(names[i])) : NULL;
+        if (!a) continue;
+        cl->db[i] = st_acl_compile(a, w);
+        st_acl_free(a);
+        if (!cl->db[i]) return -1;
+    }
+    return 0;
+}
+
+/* The rules in force compiled for this client, after a change or at its first check. */
 static void refresh(st_authz *z, st_authz_client *cl, unsigned gen)
 {
     cache_clear(cl);
-    st_acl_list_free(cl->list);
-    cl->list = NULL;
+    lists_free(cl);
     cl->gen = gen;
-    pthread_mutex_lock(&z->mu);
-    st_acl *a = z->acl;
-    if (a) st_acl_ref(a);
-    pthread_mutex_unlock(&z->mu);
-    if (!a) return;
+    cl->broken = 0;
     st_acl_who w = {cl->cid, cl->user, cl->host, cl->cn};
-    cl->list = st_acl_compile(a, &w);
-    cl->broken = !cl->list;
-    st_acl_free(a);
+    pthread_mutex_lock(&z->mu);
+    st_acl *a = z->acl ? st_acl_ref(z->acl) : NULL;
+    pthread_mutex_unlock(&z->mu);
+    if (a) {
+        cl->list = st_acl_compile(a, &w);
+        cl->broken = !cl->list;
+        st_acl_free(a);
+    }
+    if (z->db && compile_db(z, cl, &w) < 0) cl->broken = 1;
+}
+
+/* The sources in their order: the first that has a rule for it decides. */
+static int decide(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
+                  int qos, int retain)
+{
+    int r = ST_ACL_NOMATCH;
+    for (int pass = 0; pass < 2 && r == ST_ACL_NOMATCH; pass++) {
+        if ((pass == 0) == (z->cfg.db_first != 0)) {
+            for (int i = 0; i < 3 && r == ST_ACL_NOMATCH; i++)
+                if (cl->db[i]) r = st_acl_check(cl->db[i], action, topic, len, qos, retain);
+        } else if (cl->list) {
+            r = st_acl_check(cl->list, action, topic, len, qos, retain);
+        }
+    }
+    return r == ST_ACL_ALLOW || (r == ST_ACL_NOMATCH && !z->cfg.no_match_deny);
 }
 
 static uint64_t hash(const char *s, size_t n, uint8_t key)
@@ -233,7 +304,6 @@ int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *top
     unsigned gen = atomic_load_explicit(&z->gen, memory_order_acquire);
     if (gen != cl->gen) refresh(z, cl, gen);
     if (cl->broken) return 0;
-    if (!cl->list) return !z->cfg.no_match_deny;
     uint8_t key = (uint8_t)(action | (qos & 3) << 2 | (retain ? 1 : 0) << 4);
     uint64_t h = 0;
     if (z->cfg.cache) {
@@ -241,8 +311,7 @@ int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *top
         centry *e = cache_find(cl, h, key, topic, len, now_ms);
         if (e) return e->allow;
     }
-    int r = st_acl_check(cl->list, action, topic, len, qos, retain);
-    int allow = r == ST_ACL_ALLOW || (r == ST_ACL_NOMATCH && !z->cfg.no_match_deny);
+    int allow = decide(z, cl, action, topic, len, qos, retain);
     if (z->cfg.cache) cache_put(z, cl, h, key, topic, len, allow, now_ms);
     return allow;
 }

@@ -6,6 +6,7 @@
 #define ST_AUTHZ_H
 
 #include "auth/acl.h"
+#include "auth/authz_db.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,9 @@ struct st_config;
 
 typedef struct st_authz_cfg {
     char file[512];      /* the enabled file source's path, or "" */
+    int db;              /* an enabled built_in_database source */
+    int db_first;        /* it comes before the file source */
+    int max_rules;       /* its max_rules: per client, per user, for all */
     int no_match_deny;   /* no_match = deny */
     int deny_disconnect; /* deny_action = disconnect */
     int cache;           /* cache.enable */
@@ -36,6 +40,12 @@ int st_authz_reload(st_authz *z, char *err, size_t errlen);
 void st_authz_clear_cache(st_authz *z);
 /* Rules in force (the file source's). */
 size_t st_authz_rules(st_authz *z);
+/* The built_in_database source's rows (NULL without one). */
+st_authz_db *st_authz_database(st_authz *z);
+/* The replicated table's rows of namespace ST_KV_ACL as they change (ns 0: all gone): a
+ * mirror of the cluster (cluster.h), on its thread. */
+void st_authz_on_rows(st_authz *z, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
+                      size_t vlen);
 
 /* One client's state: who it is, its rules, its cache. Used on its worker only. */
 typedef struct st_authz_client st_authz_client;

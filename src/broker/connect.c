@@ -360,7 +360,8 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
 {
     st_worker *w = c->w;
     st_authz *z = w->b->auth ? st_auth_authz(w->b->auth) : NULL;
-    if (!z || (!st_authz_config(z)->file[0] && !st_authz_config(z)->no_match_deny)) return 0;
+    const st_authz_cfg *zc = z ? st_authz_config(z) : NULL;
+    if (!zc || (!zc->file[0] && !zc->db && !zc->no_match_deny)) return 0;
     char ubuf[ST_CERT_ID_MAX], cnbuf[ST_CERT_ID_MAX], host[64], *id = strndup(cid, cidlen);
     int has_user = 0;
     st_bytes u = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);

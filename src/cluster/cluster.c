@@ -370,6 +370,8 @@ static void kv_visit(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, con
     if (ns == 0) st_auth_rows_reset(c->auth);
     if (ns == 0) st_bans_clear(st_auth_bans(c->auth));
     if (ns == ST_KV_USERS) st_auth_row(c->auth, key, klen, val, vlen);
+    if (ns == 0 || ns == ST_KV_ACL)
+        st_authz_on_rows(st_auth_authz(c->auth), ns, key, klen, val, vlen);
     st_ban ban;
     if (ns == ST_KV_BANS && st_ban_decode(key, klen, val, vlen, &ban) == 0) {
         if (!val) {

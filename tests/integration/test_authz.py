@@ -177,7 +177,7 @@ def test_a_bad_acl_conf_stops_the_node(broker_factory, tmp_path):
     b.write_config()
     p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
     out = p.stdout + p.stderr
-    assert p.returncode != 0 and "authorization.sources.0.type: only file is built" in out, out
+    assert p.returncode != 0 and "authorization.sources.0.type: only file and built_in_database are built" in out, out
 
 
 def test_reload_applies_to_connected_clients_and_a_bad_file_changes_nothing(broker_factory,
@@ -226,3 +226,78 @@ def test_decisions_stay_right_past_the_cache_size_and_after_a_clean(broker_facto
     assert st == 204
     assert c.publish("d", b"", qos=1).reason == 0x87
     assert c.publish("a", b"", qos=1).reason == 0x10
+
+
+DB = "/api/v5/authorization/sources/built_in_database/rules"
+
+
+def rule(topic, permission="allow", action="all", **kw):
+    return dict({"topic": topic, "permission": permission, "action": action}, **kw)
+
+
+def test_built_in_database_rules_and_their_api(broker_factory, tmp_path):
+    """Rules per username, per client id and for all (EMQX's API and shapes), checked in
+    that order, before the file source when listed first; a change reaches connected
+    clients; bad rules get 400 with the rule's number."""
+    b, _ = acl_broker(broker_factory, tmp_path, '{deny, all, all, ["file/deny"]}.\n')
+    b.stop()
+    b.conf["authorization.sources"] = [{"type": "built_in_database", "max_rules": 3},
+                                       {"type": "file", "path": str(tmp_path / "acl.conf")}]
+    b.start()
+    wait_api(b)
+    assert api(b, "POST", DB + "/users", [{"username": "ann", "rules": [
+        rule("u/#"), rule("file/deny"), rule("eq x/#", "deny", "subscribe")]}]) == (204, None)
+    assert api(b, "POST", DB + "/users", [{"username": "ann", "rules": []}])[0] == 409
+    assert api(b, "PUT", DB + "/clients/dev%2F1", {"clientid": "dev/1", "rules": [
+        rule("c/${clientid}/#", action="publish", qos=[1], retain=False)]}) == (204, None)
+    assert api(b, "POST", DB + "/all", {"rules": [rule("u/#", "deny")]}) == (204, None)
+    st, body = api(b, "GET", DB + "/users/ann")
+    assert st == 200 and body == {"username": "ann", "rules": [
+        {"topic": "u/#", "permission": "allow", "action": "all", "qos": [0, 1, 2],
+         "retain": "all"},
+        {"topic": "file/deny", "permission": "allow", "action": "all", "qos": [0, 1, 2],
+         "retain": "all"},
+        {"topic": "eq x/#", "permission": "deny", "action": "subscribe", "qos": [0, 1, 2],
+         "retain": "all"}]}, body
+    st, body = api(b, "GET", DB + "/clients?like_clientid=dev")
+    assert st == 200 and [d["clientid"] for d in body["data"]] == ["dev/1"], body
+    assert body["meta"] == {"page": 1, "limit": 100, "count": 1, "hasnext": False}
+    assert body["data"][0]["rules"][0]["qos"] == [1] and body["data"][0]["rules"][0]["retain"] is False
+    assert api(b, "GET", DB + "/all")[1]["rules"][0]["permission"] == "deny"
+    st, body = api(b, "GET", "/api/v5/authorization/sources")
+    assert [s["type"] for s in body["sources"]] == ["built_in_database", "file"], body
+
+    ann = conn(b, "a1", username="ann")
+    # ann's own rules first, then everyone's, then the file
+    assert ann.subscribe([("u/1", 0), ("file/deny", 0), ("x/#", 0), ("x/1", 0)]).reasons == \
+        [0, 0, 0x87, 0]
+    bob = conn(b, "b1", username="bob")
+    assert bob.subscribe([("u/1", 0), ("file/deny", 0), ("z", 0)]).reasons == [0x87, 0x87, 0]
+    dev = conn(b, "dev/1")
+    assert dev.publish("c/dev/1/x", b"", qos=1).reason == 0x10
+    assert dev.publish("u/1", b"", qos=1).reason == 0x87
+    # a change reaches the connected clients
+    assert api(b, "DELETE", DB + "/all") == (204, None)
+    assert bob.subscribe([("u/1", 0)]).reasons == [0]
+    assert api(b, "DELETE", DB + "/users/ann") == (204, None)
+    assert api(b, "DELETE", DB + "/users/ann")[0] == 404
+    assert ann.subscribe([("x/#", 0), ("file/deny", 0)]).reasons == [0, 0x87]
+    # bad input
+    st, body = api(b, "POST", DB + "/users", [{"username": "c", "rules": [rule("t"), {"topic": "t"}]}])
+    assert st == 400 and body["message"].startswith("rule 2: \"permission\""), body
+    st, body = api(b, "POST", DB + "/all", {"rules": [rule("t", qos=[3])]})
+    assert st == 400 and "qos" in body["message"], body
+    st, body = api(b, "POST", DB + "/all", {"rules": [rule("t")] * 4})
+    assert st == 400 and "max_rules" in body["message"], body
+    assert api(b, "POST", DB + "/users", {"username": "c"})[0] == 400
+    assert api(b, "GET", DB + "/users/nobody")[0] == 404
+    assert api(b, "DELETE", DB) == (204, None)
+    st, body = api(b, "GET", DB + "/clients")
+    assert st == 200 and body["data"] == [], body
+    assert dev.publish("c/dev/1/x", b"", qos=1).reason == 0x10  # no_match = allow
+
+
+def test_without_a_built_in_database_its_api_says_so(broker):
+    wait_api(broker)
+    st, body = api(broker, "GET", DB + "/all")
+    assert st == 404 and "no built_in_database source" in body["message"], body
