@@ -19,6 +19,11 @@ st_acl *st_acl_parse(const char *text, size_t len, const char *file, char *err, 
  * every field, as JSON (malloc'd). */
 st_acl *st_acl_from_json(const char *json, size_t len, int max_rules, char **normal, char *err,
                          size_t errlen);
+/* The acl an authenticator gives a client (a JWT's claim, an HTTP service's "acl"), EMQX's
+ * two forms: a list [{"permission", "action" (pub, sub too), "topic" or "topics", "qos"
+ * (also "0,1"), "retain" (also 0, 1)}], or the legacy {"pub": [...], "sub": [...], "all":
+ * [...]} (*legacy = 1: allow lists; what they do not name is denied). NULL with why in err. */
+st_acl *st_acl_from_claim(const char *json, size_t len, int *legacy, char *err, size_t errlen);
 /* Read and parse a file. */
 st_acl *st_acl_load(const char *path, char *err, size_t errlen);
 /* Another reference (any thread); st_acl_free drops one, the last frees. */

@@ -182,3 +182,146 @@ done:
     free(t);
     return a;
 }
+
+/* ---- the acl of a JWT claim or of an HTTP authenticator's answer (EMQX's client_info) ---- */
+
+/* A topic list entry: "t", "eq t" (placeholders expanded later). */
+static int add_topic(acl_rule *r, const char *s, const st_jtok *t, int k)
+{
+    char topic[1024];
+    if (t[k].type != ST_J_STRING || st_json_str(s, &t[k], topic, sizeof topic) <= 0) return -1;
+    acl_topic *g = realloc(r->topics, sizeof *g * (size_t)(r->ntopics + 1));
+    if (!g) return -1;
+    r->topics = g;
+    acl_topic *tp = &g[r->ntopics];
+    memset(tp, 0, sizeof *tp);
+    const char *f = topic;
+    if (!strncmp(f, "eq ", 3)) {
+        tp->eq = 1;
+        f += 3;
+    }
+    tp->placeholder = !tp->eq && strstr(f, "${") != NULL;
+    r->placeholder |= tp->placeholder;
+    if (!(tp->s = strdup(f))) return -1;
+    r->ntopics++;
+    return 0;
+}
+
+/* "qos": 1, [0, 1] or "0,1" */
+static int claim_qos(const char *s, const st_jtok *t, int k)
+{
+    if (t[k].type != ST_J_STRING) return qos_bits(s, t, k);
+    char v[16];
+    int bits = 0;
+    if (st_json_str(s, &t[k], v, sizeof v) <= 0) return -1;
+    for (char *p = v; *p; p++) {
+        if (*p >= '0' && *p <= '2')
+            bits |= 1 << (*p - '0');
+        else if (*p != ',' && *p != ' ')
+            return -1;
+    }
+    return bits;
+}
+
+static int claim_rule(const char *s, const st_jtok *t, int o, int i, acl_rule *r, char *err,
+                      size_t errlen)
+{
+    char buf[32];
+    int k;
+    memset(r, 0, sizeof *r);
+    r->who.kind = W_ALL;
+    r->qos = 7;
+    r->retain = ACL_RETAIN_ALL;
+    if (t[o].type != ST_J_OBJECT) return bad(err, errlen, i, "not an object");
+    if ((k = st_json_get(s, t, (uint32_t)o, "permission")) < 0 ||
+        (!st_json_eq(s, &t[k], "allow") && !st_json_eq(s, &t[k], "deny")))
+        return bad(err, errlen, i, "\"permission\" is allow or deny");
+    r->allow = st_json_eq(s, &t[k], "allow");
+    if ((k = st_json_get(s, t, (uint32_t)o, "action")) < 0 ||
+        st_json_str(s, &t[k], buf, sizeof buf) < 0)
+        return bad(err, errlen, i, "\"action\" is publish, subscribe or all");
+    r->actions = !strcmp(buf, "publish") || !strcmp(buf, "pub")     ? ST_ACL_PUBLISH
+                 : !strcmp(buf, "subscribe") || !strcmp(buf, "sub") ? ST_ACL_SUBSCRIBE
+                 : !strcmp(buf, "all") ? ST_ACL_PUBLISH | ST_ACL_SUBSCRIBE
+                                       : 0;
+    if (!r->actions) return bad(err, errlen, i, "\"action\" is publish, subscribe or all");
+    if ((k = st_json_get(s, t, (uint32_t)o, "qos")) >= 0) {
+        int q = claim_qos(s, t, k);
+        if (q <= 0) return bad(err, errlen, i, "\"qos\" is 0, 1, 2 or a list of them");
+        r->qos = (uint8_t)q;
+    }
+    if ((k = st_json_get(s, t, (uint32_t)o, "retain")) >= 0) {
+        char v[8] = "";
+        if (t[k].type == ST_J_TRUE || t[k].type == ST_J_FALSE)
+            r->retain = t[k].type == ST_J_TRUE;
+        else if (t[k].end - t[k].start == 1 && (s[t[k].start] == '0' || s[t[k].start] == '1'))
+            r->retain = s[t[k].start] == '1';
+        else if (st_json_str(s, &t[k], v, sizeof v) < 0 || strcmp(v, "all"))
+            return bad(err, errlen, i, "\"retain\" is true, false or \"all\"");
+    }
+    int one_topic = st_json_get(s, t, (uint32_t)o, "topic");
+    int list = st_json_get(s, t, (uint32_t)o, "topics");
+    if (one_topic >= 0 && add_topic(r, s, t, one_topic) < 0)
+        return bad(err, errlen, i, "\"topic\" is a topic filter");
+    for (uint32_t j = 0; list >= 0 && t[list].type == ST_J_ARRAY && j < t[list].size; j++)
+        if (add_topic(r, s, t, st_json_at(t, (uint32_t)list, j)) < 0)
+            return bad(err, errlen, i, "\"topics\" is a list of topic filters");
+    if (!r->ntopics) return bad(err, errlen, i, "\"topic\" or \"topics\" is required");
+    return 0;
+}
+
+/* The legacy map {"pub": [...], "sub": [...], "all": [...]}: allow rules. */
+static int legacy_rules(const char *s, const st_jtok *t, st_acl *a, char *err, size_t errlen)
+{
+    static const struct {
+        const char *key;
+        uint8_t actions;
+    } keys[] = {{"pub", ST_ACL_PUBLISH},
+                {"sub", ST_ACL_SUBSCRIBE},
+                {"all", ST_ACL_PUBLISH | ST_ACL_SUBSCRIBE}};
+    for (int i = 0; i < 3; i++) {
+        int k = st_json_get(s, t, 0, keys[i].key);
+        if (k < 0) continue;
+        acl_rule *r = &a->r[a->n++];
+        *r = (acl_rule){.allow = 1, .actions = keys[i].actions, .qos = 7, .retain = ACL_RETAIN_ALL};
+        for (uint32_t j = 0; t[k].type == ST_J_ARRAY && j < t[k].size; j++)
+            if (add_topic(r, s, t, st_json_at(t, (uint32_t)k, j)) < 0)
+                return bad(err, errlen, i, "\"pub\", \"sub\" and \"all\" are lists of topics");
+        if (t[k].type != ST_J_ARRAY)
+            return bad(err, errlen, i, "\"pub\", \"sub\" and \"all\" are lists of topics");
+    }
+    return 0;
+}
+
+st_acl *st_acl_from_claim(const char *s, size_t len, int *legacy, char *err, size_t errlen)
+{
+    st_jtok *t = malloc(sizeof *t * MAX_TOKENS);
+    int n = t ? st_json_parse(s, len, t, MAX_TOKENS) : -1;
+    st_acl *a = NULL;
+    *legacy = n > 0 && t[0].type == ST_J_OBJECT;
+    if (n <= 0 || (t[0].type != ST_J_ARRAY && t[0].type != ST_J_OBJECT)) {
+        snprintf(err, errlen, "the acl is a list of rules or {\"pub\", \"sub\", \"all\"}");
+        goto done;
+    }
+    if ((a = calloc(1, sizeof *a))) atomic_init(&a->refs, 1);
+    if (!a || !(a->r = calloc(*legacy ? 3 : t[0].size + 1, sizeof *a->r))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (*legacy) {
+        if (legacy_rules(s, t, a, err, errlen) < 0) goto fail;
+        goto done;
+    }
+    for (uint32_t i = 0; i < t[0].size; i++) {
+        int rc = claim_rule(s, t, st_json_at(t, 0, i), (int)i, &a->r[i], err, errlen);
+        a->n++;
+        if (rc < 0) goto fail;
+    }
+    goto done;
+fail:
+    st_acl_free(a);
+    a = NULL;
+done:
+    free(t);
+    return a;
+}

@@ -163,7 +163,7 @@ static term *parse_term(lexer *lx)
         int neg = c == '-', digits = 0;
         t->type = TM_INT;
         for (lx->p += neg; lx->p < lx->end && isdigit((unsigned char)*lx->p); lx->p++, digits++)
-            t->v = t->v * 10 + (*lx->p - '0');
+            if (digits < 9) t->v = t->v * 10 + (*lx->p - '0');
         if (digits && digits <= 9) {
             t->v = neg ? -t->v : t->v;
             return t;

@@ -318,6 +318,18 @@ static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *
     return ok ? ALLOW : DENY;
 }
 
+/* The rules an authenticator gave (EMQX's acl of a JWT or of an HTTP answer): -1 when they do
+ * not parse (the client is refused, as EMQX does). */
+static int own_rules(st_auth_result *out, const char *json, size_t len, int64_t expire_ms)
+{
+    char err[200];
+    int legacy = 0;
+    st_acl *a = st_acl_from_claim(json, len, &legacy, err, sizeof err);
+    if (!a) return -1;
+    out->own = (st_authz_own){a, legacy, expire_ms > 0 ? expire_ms : 0};
+    return 0;
+}
+
 /* password_based + http: the service decides (on an auth thread: it may take a while). */
 static int http(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
 {
@@ -328,10 +340,16 @@ static int http(st_auth *a, int i, const st_credentials *cr, st_auth_result *out
                        cr->username ? cr->ulen : 0,
                        cr->cidlen,
                        cr->password ? cr->plen : 0};
-    char why[300];
+    char why[300], *acl = NULL;
     int su = 0;
-    int v = st_http_ask(a->http, &a->cfg.chain[i].http, &who, &su, why, sizeof why);
+    double expire_at = 0;
+    int v =
+        st_http_ask(a->http, &a->cfg.chain[i].http, &who, &su, &acl, &expire_at, why, sizeof why);
     out->superuser = v == ST_HTTP_ALLOW && su;
+    int bad = v == ST_HTTP_ALLOW && acl &&
+              own_rules(out, acl, strlen(acl), (int64_t)(expire_at * 1000)) < 0;
+    free(acl);
+    if (bad) return DENY; /* an acl that does not parse: 0x86, as EMQX */
     return v == ST_HTTP_ALLOW ? ALLOW : v == ST_HTTP_DENY ? DENY_NOT_AUTHORIZED : IGNORE;
 }
 
@@ -347,6 +365,14 @@ static int jwt(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
     int v = st_jwt_check(&a->jwt[i], tok, len, cr->clientid, cr->cidlen, cr->username,
                          cr->username ? cr->ulen : 0, &su, why, sizeof why);
     out->superuser = v == ST_JWT_ALLOW && su;
+    if (v == ST_JWT_ALLOW) { /* EMQX's acl claim: bad rules refuse the token */
+        char acl[8192], exp[32];
+        long n = st_jwt_claim(tok, len, "acl", acl, sizeof acl);
+        int64_t until = st_jwt_claim(tok, len, "exp", exp, sizeof exp) > 0
+                            ? (int64_t)(atof(exp[0] == '"' ? exp + 1 : exp) * 1000)
+                            : 0;
+        if (n > 0 && own_rules(out, acl, (size_t)n, until) < 0) v = ST_JWT_DENY;
+    }
     return v == ST_JWT_ALLOW ? ALLOW : v == ST_JWT_DENY ? DENY : IGNORE;
 }
 

@@ -102,8 +102,9 @@ typedef struct st_auth_result {
     int ok;         /* accepted */
     uint8_t reason; /* refused: the MQTT 5 reason code (0x86, 0x87) */
     int superuser;
-    int anonymous;  /* accepted without any authenticator's say */
-    const char *by; /* the authenticator that decided, or "" */
+    int anonymous;    /* accepted without any authenticator's say */
+    const char *by;   /* the authenticator that decided, or "" */
+    st_authz_own own; /* accepted: the authenticator's acl, if it gave one (the taker frees) */
 } st_auth_result;
 
 /* Run the chain (fast hashes only, for now: on the caller's thread). */

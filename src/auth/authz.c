@@ -1,6 +1,7 @@
 /* authz.c — the authorization sources in force, and one client's decisions (authz.h). */
 #include "auth/authz.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 #include <pthread.h>
@@ -31,6 +32,8 @@ struct st_authz_client {
     int superuser, broken; /* broken: out of memory while compiling: deny */
     st_acl_list *list;     /* the file source's rules for it */
     st_acl_list *db[3];    /* the built_in_database's: its client id's, its username's, all */
+    st_authz_own own;      /* its authenticator's rules */
+    st_acl_list *own_list;
     char *cid, *user, *host, *cn;
     centry *cache;
     int ncache, next;
@@ -165,6 +168,8 @@ static void lists_free(st_authz_client *cl)
 {
     st_acl_list_free(cl->list);
     cl->list = NULL;
+    st_acl_list_free(cl->own_list);
+    cl->own_list = NULL;
     for (int i = 0; i < 3; i++) {
         st_acl_list_free(cl->db[i]);
         cl->db[i] = NULL;
@@ -184,6 +189,7 @@ void st_authz_client_free(st_authz_client *cl)
     cache_clear(cl);
     free(cl->cache);
     lists_free(cl);
+    st_acl_free(cl->own.acl);
     free(cl->cid);
     free(cl->user);
     free(cl->host);
@@ -196,10 +202,15 @@ static int dup_or_null(char **dst, const char *s)
     return !s || (*dst = strdup(s)) ? 0 : -1;
 }
 
-st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int superuser)
+st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int superuser,
+                                     st_authz_own *own)
 {
     st_authz_client *cl = calloc(1, sizeof *cl);
-    if (!cl) return NULL;
+    if (!cl) {
+        if (own) st_acl_free(own->acl);
+        return NULL;
+    }
+    if (own) cl->own = *own;
     cl->superuser = superuser;
     if (dup_or_null(&cl->cid, who->clientid) < 0 || dup_or_null(&cl->user, who->username) < 0 ||
         dup_or_null(&cl->host, who->peerhost) < 0 || dup_or_null(&cl->cn, who->cn) < 0 ||
@@ -242,13 +253,16 @@ static void refresh(st_authz *z, st_authz_client *cl, unsigned gen)
         st_acl_free(a);
     }
     if (z->db && compile_db(z, cl, &w) < 0) cl->broken = 1;
+    if (cl->own.acl && !(cl->own_list = st_acl_compile(cl->own.acl, &w))) cl->broken = 1;
 }
 
 /* The sources in their order: the first that has a rule for it decides. */
 static int decide(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
                   int qos, int retain)
 {
-    int r = ST_ACL_NOMATCH;
+    int r =
+        cl->own_list ? st_acl_check(cl->own_list, action, topic, len, qos, retain) : ST_ACL_NOMATCH;
+    if (r == ST_ACL_NOMATCH && cl->own_list && cl->own.legacy) return 0;
     for (int pass = 0; pass < 2 && r == ST_ACL_NOMATCH; pass++) {
         if ((pass == 0) == (z->cfg.db_first != 0)) {
             for (int i = 0; i < 3 && r == ST_ACL_NOMATCH; i++)
@@ -304,6 +318,7 @@ int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *top
     unsigned gen = atomic_load_explicit(&z->gen, memory_order_acquire);
     if (gen != cl->gen) refresh(z, cl, gen);
     if (cl->broken) return 0;
+    if (cl->own.expire_ms && st_wall_ms() >= cl->own.expire_ms) return 0;
     uint8_t key = (uint8_t)(action | (qos & 3) << 2 | (retain ? 1 : 0) << 4);
     uint64_t h = 0;
     if (z->cfg.cache) {

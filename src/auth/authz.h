@@ -47,9 +47,19 @@ st_authz_db *st_authz_database(st_authz *z);
 void st_authz_on_rows(st_authz *z, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
                       size_t vlen);
 
-/* One client's state: who it is, its rules, its cache. Used on its worker only. */
+/* Rules an authenticator gave a client (a JWT's acl claim, an HTTP service's "acl"): tried
+ * before the sources; from expire_ms on (wall clock, ms; 0: never) they deny everything. */
+typedef struct st_authz_own {
+    st_acl *acl;
+    int legacy; /* {"pub", "sub", "all"}: what they do not allow is denied */
+    int64_t expire_ms;
+} st_authz_own;
+
+/* One client's state: who it is, its rules, its cache. Used on its worker only. own (may be
+ * NULL): the authenticator's rules, taken (also on failure). */
 typedef struct st_authz_client st_authz_client;
-st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int superuser);
+st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int superuser,
+                                     st_authz_own *own);
 void st_authz_client_free(st_authz_client *cl);
 
 /* 1 allowed, 0 denied. topic: a PUBLISH's topic or a SUBSCRIBE's filter without

@@ -197,9 +197,10 @@ static int truthy(const char *s, size_t n)
     return (n == 4 && strncmp(s, "true", 4) == 0) || (n > 0 && atof(s) >= 1);
 }
 
-static int verdict(const char *body, size_t n, const char *type, int *su, char *why, size_t wl)
+static int verdict(const char *body, size_t n, const char *type, int *su, char **acl,
+                   double *expire_at, char *why, size_t wl)
 {
-    st_jtok t[64];
+    st_jtok t[1024];
     char result[16] = "";
     if (type && strstr(type, "x-www-form-urlencoded")) { /* result=allow&is_superuser=true */
         for (const char *p = body; p && *p;) {
@@ -211,7 +212,7 @@ static int verdict(const char *body, size_t n, const char *type, int *su, char *
             p = amp ? amp + 1 : NULL;
         }
     } else {
-        int k = st_json_parse(body, n, t, 64) > 0 && t[0].type == ST_J_OBJECT
+        int k = st_json_parse(body, n, t, 1024) > 0 && t[0].type == ST_J_OBJECT
                     ? st_json_get(body, t, 0, "result")
                     : -1;
         if (k < 0 || st_json_str(body, &t[k], result, sizeof result) < 0) {
@@ -221,6 +222,9 @@ static int verdict(const char *body, size_t n, const char *type, int *su, char *
         int s = st_json_get(body, t, 0, "is_superuser");
         *su =
             s >= 0 && (t[s].type == ST_J_TRUE || truthy(body + t[s].start, t[s].end - t[s].start));
+        int a = st_json_get(body, t, 0, "acl"), e = st_json_get(body, t, 0, "expire_at");
+        if (a >= 0) *acl = strndup(body + t[a].start, t[a].end - t[a].start);
+        if (e >= 0) *expire_at = atof(body + t[e].start);
     }
     snprintf(why, wl, "result %s", result);
     if (strcmp(result, "allow") == 0) return ST_HTTP_ALLOW;
@@ -229,8 +233,10 @@ static int verdict(const char *body, size_t n, const char *type, int *su, char *
 }
 
 int st_http_ask(st_http_client *h, const st_authn_http *c, const st_http_who *w, int *superuser,
-                char *why, size_t whylen)
+                char **acl, double *expire_at, char *why, size_t whylen)
 {
+    *acl = NULL;
+    *expire_at = 0;
     CURL *e = curl_easy_init();
     text url = {0}, body = {0}, answer = {0};
     *superuser = 0;
@@ -275,7 +281,12 @@ int st_http_ask(st_http_client *h, const st_authn_http *c, const st_http_who *w,
             v = ST_HTTP_ALLOW;
             snprintf(why, whylen, "204");
         } else if (status == 200) {
-            v = verdict(answer.p ? answer.p : "", answer.len, type, superuser, why, whylen);
+            v = verdict(answer.p ? answer.p : "", answer.len, type, superuser, acl, expire_at, why,
+                        whylen);
+            if (v != ST_HTTP_ALLOW) {
+                free(*acl);
+                *acl = NULL;
+            }
         } else {
             snprintf(why, whylen, "HTTP %ld", status);
         }

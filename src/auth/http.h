@@ -35,8 +35,9 @@ typedef struct st_http_who {
 } st_http_who;
 
 enum { ST_HTTP_IGNORE, ST_HTTP_ALLOW, ST_HTTP_DENY };
-/* Ask the service: ST_HTTP_* (superuser set for ALLOW; why for the log). */
+/* Ask the service: ST_HTTP_* (superuser set for ALLOW; why for the log). With ALLOW, the
+ * answer's "acl" as JSON text (malloc'd, or NULL) and "expire_at" (seconds, or 0). */
 int st_http_ask(st_http_client *h, const st_authn_http *cfg, const st_http_who *who, int *superuser,
-                char *why, size_t whylen);
+                char **acl, double *expire_at, char *why, size_t whylen);
 
 #endif

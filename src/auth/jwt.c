@@ -158,7 +158,7 @@ int st_jwt_check(const st_jwt *j, const char *token, size_t len, const char *cli
 {
     char header[1024], claims[8192], alg[16] = "";
     unsigned char sig[512];
-    st_jtok t[128];
+    st_jtok t[512];
     *superuser = 0;
     const char *d1 = memchr(token, '.', len),
                *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
@@ -169,14 +169,14 @@ int st_jwt_check(const st_jwt *j, const char *token, size_t len, const char *cli
     long hl = st_b64url_decode(token, (size_t)(d1 - token), (uint8_t *)header, sizeof header - 1);
     long pl = st_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)claims, sizeof claims - 1);
     long sl = st_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), sig, sizeof sig);
-    int nh = hl > 0 ? st_json_parse(header, (size_t)hl, t, 128) : -1;
+    int nh = hl > 0 ? st_json_parse(header, (size_t)hl, t, 512) : -1;
     int a = nh > 0 && t[0].type == ST_J_OBJECT ? st_json_get(header, t, 0, "alg") : -1;
     if (pl <= 0 || sl < 0 || a < 0 || st_json_str(header, &t[a], alg, sizeof alg) < 0 ||
         !signature_ok(j, alg, token, (size_t)(d2 - token), sig, (size_t)sl)) {
         snprintf(why, whylen, "its signature does not verify (alg %s)", alg[0] ? alg : "?");
         return ST_JWT_IGNORE;
     }
-    int nc = st_json_parse(claims, (size_t)pl, t, 128);
+    int nc = st_json_parse(claims, (size_t)pl, t, 512);
     if (nc <= 0 || t[0].type != ST_J_OBJECT) {
         snprintf(why, whylen, "its claims are not a JSON object");
         return ST_JWT_DENY;
@@ -202,4 +202,24 @@ int st_jwt_check(const st_jwt *j, const char *token, size_t len, const char *cli
     }
     *superuser = truthy(claims, t, st_json_get(claims, t, 0, "is_superuser"));
     return ST_JWT_ALLOW;
+}
+
+long st_jwt_claim(const char *token, size_t len, const char *name, char *out, size_t cap)
+{
+    char claims[8192];
+    st_jtok t[512];
+    const char *d1 = memchr(token, '.', len),
+               *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    long pl =
+        d2 ? st_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)claims, sizeof claims - 1)
+           : -1;
+    int n = pl > 0 ? st_json_parse(claims, (size_t)pl, t, 512) : -1;
+    int k = n > 0 && t[0].type == ST_J_OBJECT ? st_json_get(claims, t, 0, name) : -1;
+    if (k < 0) return -1;
+    size_t from = t[k].start - (t[k].type == ST_J_STRING),
+           to = t[k].end + (t[k].type == ST_J_STRING);
+    if (to - from >= cap) return -1;
+    memcpy(out, claims + from, to - from);
+    out[to - from] = 0;
+    return (long)(to - from);
 }

@@ -34,4 +34,8 @@ void st_jwt_free(st_jwt *j);
 int st_jwt_check(const st_jwt *j, const char *token, size_t len, const char *clientid, size_t cl,
                  const char *username, size_t ul, int *superuser, char *why, size_t whylen);
 
+/* A claim of a token (one that st_jwt_check let in) as JSON text, into out: its length, or
+ * -1 when it has none (or it does not fit). */
+long st_jwt_claim(const char *token, size_t len, const char *name, char *out, size_t cap);
+
 #endif

@@ -48,6 +48,7 @@ st_auth_job *st_auth_job_new(const st_credentials *cr, size_t extra)
 void st_auth_job_unref(st_auth_job *j)
 {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
+    st_acl_free(j->res.own.acl); /* not taken: its client went away */
     OPENSSL_cleanse(j->text, j->len);
     free(j);
 }

@@ -319,6 +319,8 @@ void st_client_close(st_client *c, int abnormal)
 void st_client_free(st_client *c)
 {
     st_authz_client_free(c->authz);
+    if (c->auth_own) st_acl_free(c->auth_own->acl);
+    free(c->auth_own);
     st_strmap_free(c->alias_out);
     for (uint16_t i = 0; i < c->nalias_in; i++)
         free(c->alias_in[i]);

@@ -67,6 +67,7 @@ typedef struct st_client {
     st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
     uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
     struct st_authz_client *authz; /* its rules and cached decisions; NULL: all allowed */
+    struct st_authz_own *auth_own; /* its authenticator's acl, until authz takes it */
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */

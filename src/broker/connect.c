@@ -254,6 +254,21 @@ static int auth_submit(st_client *c, const st_credentials *cr, const uint8_t *ra
     return AUTH_PENDING;
 }
 
+/* The authenticator's acl, kept until the client's authorization state is made. */
+static void keep_own(st_client *c, st_auth_result *r)
+{
+    if (!r->own.acl) return;
+    if (!c->auth_own)
+        c->auth_own = malloc(sizeof *c->auth_own);
+    else
+        st_acl_free(c->auth_own->acl);
+    if (c->auth_own)
+        *c->auth_own = r->own;
+    else
+        st_acl_free(r->own.acl);
+    r->own.acl = NULL;
+}
+
 void st_connect_auth_done(st_worker *w, void *job)
 {
     st_auth_job *j = job;
@@ -265,6 +280,7 @@ void st_connect_auth_done(st_worker *w, void *job)
         c->auth_checked = 1;
         c->auth_reason = j->res.ok ? 0 : j->res.reason;
         c->superuser = j->res.ok && j->res.superuser;
+        keep_own(c, &j->res);
         c->state = ST_CS_NEW;
         mqtt_packet p;
         mqtt_dec_opts o = {.max_packet_size = w->cfg->max_packet_size, .is_server = 1};
@@ -346,6 +362,7 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
     st_auth_check(w->b->auth, &cr, &r);
     if (r.ok) {
         c->superuser = (uint8_t)r.superuser;
+        keep_own(c, &r);
         return 0;
     }
     LOG_INFO(w->log, "client %.*s (%s) refused: %s%s%s", (int)id.len, (const char *)id.p, c->peer,
@@ -361,7 +378,7 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
     st_worker *w = c->w;
     st_authz *z = w->b->auth ? st_auth_authz(w->b->auth) : NULL;
     const st_authz_cfg *zc = z ? st_authz_config(z) : NULL;
-    if (!zc || (!zc->file[0] && !zc->db && !zc->no_match_deny)) return 0;
+    if (!zc || (!zc->file[0] && !zc->db && !zc->no_match_deny && !c->auth_own)) return 0;
     char ubuf[ST_CERT_ID_MAX], cnbuf[ST_CERT_ID_MAX], host[64], *id = strndup(cid, cidlen);
     int has_user = 0;
     st_bytes u = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
@@ -371,7 +388,11 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
     peer_host(c->peer, host, sizeof host);
     st_acl_who who = {id, user, host, cnlen >= 0 ? cnbuf : NULL};
     st_authz_client_free(c->authz);
-    c->authz = id && (user || !has_user) ? st_authz_client_new(z, &who, c->superuser) : NULL;
+    c->authz =
+        id && (user || !has_user) ? st_authz_client_new(z, &who, c->superuser, c->auth_own) : NULL;
+    if (!c->authz && c->auth_own && (!id || (!user && has_user))) st_acl_free(c->auth_own->acl);
+    free(c->auth_own);
+    c->auth_own = NULL;
     free(id);
     free(user);
     return c->authz ? 0 : -1;

@@ -43,6 +43,16 @@ class Service:
                     "erin": (200, "result=allow&is_superuser=false",
                              "application/x-www-form-urlencoded"),
                     "junk": (200, "{{{", "application/json"),
+                    # EMQX's acl in the answer: the client's own rules (docs/security.md §9)
+                    "frank": (200, {"result": "allow", "acl": [
+                        {"permission": "allow", "action": "pub", "topic": "f/${username}"},
+                        {"permission": "deny", "action": "all", "topics": ["f/#", "g"]}]},
+                        "application/json"),
+                    "gone": (200, {"result": "allow", "expire_at": int(time.time()) - 10,
+                                   "acl": [{"permission": "allow", "action": "all",
+                                            "topic": "#"}]}, "application/json"),
+                    "badacl": (200, {"result": "allow", "acl": [{"permission": "maybe"}]},
+                               "application/json"),
                 }.get(user, (404, {"message": "who?"}, "application/json"))
                 self.send_response(status)
                 data = b""
@@ -150,3 +160,22 @@ def test_a_hanging_or_dead_service_is_passed_by(broker_factory, service):
     dead = broker_factory({"authentication": [http_auth("http://127.0.0.1:%d/auth" % free_port())]},
                           name="dead").start()
     assert connack(dead, username="alice", password=b"x") == 0x87
+
+
+def test_the_acl_in_the_answer_is_the_clients_own(broker_factory, service):
+    """{"result": "allow", "acl": [...]}: the rules apply to that client before any source
+    (none here); after "expire_at" they deny everything; rules that do not parse refuse the
+    client (0x86), as EMQX does."""
+    b = broker_factory({"authentication": [
+        http_auth("http://127.0.0.1:%d/auth" % service.port)]}).start()
+    c = m.Conn(b.port, 5)
+    assert c.connect("f1", username="frank", password=b"x").reason == 0
+    assert c.publish("f/frank", b"", qos=1).reason == 0x10
+    assert c.publish("f/other", b"", qos=1).reason == 0x87
+    assert c.subscribe([("f/frank", 0), ("g", 0), ("h", 0)]).reasons == [0x87, 0x87, 0]
+    c.close()
+    c = m.Conn(b.port, 5)
+    assert c.connect("g1", username="gone", password=b"x").reason == 0
+    assert c.subscribe([("anything", 0)]).reasons == [0x87]
+    c.close()
+    assert connack(b, username="badacl", password=b"x") == 0x86

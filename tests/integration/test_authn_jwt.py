@@ -104,3 +104,40 @@ def test_a_bad_jwt_config_stops_the_node(broker_factory, auth, words):
     p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
     assert p.returncode != 0
     assert words in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+def test_the_acl_claim_is_the_clients_own(broker_factory):
+    """EMQX's acl claim, both forms: the list of rules (first match; no match: the sources,
+    none here, so allowed) and the legacy {"pub", "sub", "all"} allow lists (no match:
+    denied); after the token's exp they deny all; a claim that does not parse refuses the
+    token (0x86)."""
+    b = jwt_broker(broker_factory, secret=SECRET)
+    listed = token(acl=[{"permission": "allow", "action": "publish", "topic": "d/${clientid}"},
+                        {"permission": "deny", "action": "all", "topic": "d/#", "qos": "0,1"}])
+    c = m.Conn(b.port, 5)
+    assert c.connect("dev-1", password=listed).reason == 0
+    assert c.publish("d/dev-1", b"", qos=1).reason == 0x10
+    assert c.publish("d/dev-2", b"", qos=1).reason == 0x87
+    assert c.publish("d/dev-2", b"", qos=2).type == m.PUBCOMP  # the deny rule: QoS 0 and 1
+    assert c.publish("other", b"", qos=1).reason == 0x10  # no rule: no_match (allow)
+    c.close()
+    legacy = token(acl={"pub": ["a/#"], "sub": ["b/#"], "all": ["c"]})
+    c = m.Conn(b.port, 5)
+    assert c.connect("dev-3", password=legacy).reason == 0
+    assert c.publish("a/1", b"", qos=1).reason == 0x10
+    assert c.publish("b/1", b"", qos=1).reason == 0x87
+    assert c.publish("c", b"", qos=1).reason == 0x10
+    assert c.subscribe([("b/1", 0), ("a/1", 0), ("c", 0)]).reasons == [0, 0x87, 0]
+    c.close()
+    soon = token(exp=int(time.time()) + 2, acl=[{"permission": "allow", "action": "all",
+                                                  "topic": "#"}])
+    c = m.Conn(b.port, 5)
+    assert c.connect("dev-4", password=soon).reason == 0
+    assert c.subscribe([("x/1", 0)]).reasons == [0]
+    deadline = time.monotonic() + 30
+    while c.subscribe([("x/%d" % int(time.monotonic() * 1000), 0)]).reasons != [0x87]:
+        assert time.monotonic() < deadline, "the token's rules did not end at its exp"
+        time.sleep(0.2)
+    c.close()
+    assert connack(b, password=token(acl=[{"permission": "allow"}])) == 0x86
+    assert connack(b, password=token(acl="all")) == 0x86

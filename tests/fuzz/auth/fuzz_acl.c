@@ -1,6 +1,7 @@
-/* fuzz_acl.c — libFuzzer target for acl.conf: the input parsed as rules (it either loads or
- * names a line), and what loads compiled for two clients and checked against topics and
- * filters cut from the input; the topic match on the input split at its first NUL. */
+/* fuzz_acl.c — libFuzzer target for authorization's rules: the input parsed as acl.conf (it
+ * either loads or names a line), as the built-in database's JSON (what it makes whole reads
+ * back the same) and as a JWT's acl claim; what loads compiled for clients and checked
+ * against topics; the topic match on the input split at its first NUL. */
 #include "auth/acl.h"
 
 #include <stdint.h>
@@ -34,7 +35,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             !memchr(s, '#', a) && !m)
             abort(); /* a topic without wildcards matches itself */
     }
-    char err[300];
+    char err[300], *normal = NULL;
+    int legacy;
+    st_acl *j = st_acl_from_json(s, size, 100, &normal, err, sizeof err);
+    if (j) { /* what it makes whole reads back the same */
+        char *again = NULL;
+        st_acl *k = st_acl_from_json(normal, strlen(normal), 100, &again, err, sizeof err);
+        if (!k || strcmp(normal, again) != 0) abort();
+        st_acl_who w = {"dev-1", "ann", "10.1.2.3", NULL};
+        decide(k, &w, "a/b", 3);
+        st_acl_free(k);
+        free(again);
+        st_acl_free(j);
+    }
+    free(normal);
+    st_acl *claim = st_acl_from_claim(s, size, &legacy, err, sizeof err);
+    if (claim) {
+        st_acl_who w = {"dev-1", NULL, "::1", NULL};
+        decide(claim, &w, "d/dev-1", 7);
+        st_acl_free(claim);
+    }
     st_acl *acl = st_acl_parse(s, size, "fuzz.conf", err, sizeof err);
     if (!acl) {
         if (strncmp(err, "fuzz.conf:", 10) != 0) abort();
