@@ -18,8 +18,9 @@ declare -A may=(
     [route]="core"
     [config]="core"
     [cwire]="core"
+    [store]="core"
     [auth]="core net config"
-    [broker]="core net mqtt route config auth"
+    [broker]="core net mqtt route config auth store"
     [cluster]="core net mqtt route config cwire auth broker cluster/discovery cluster/links cluster/data cluster/plane"
     [cluster/discovery]="core net"
     [cluster/links]="core net cwire"
@@ -27,7 +28,7 @@ declare -A may=(
     [cluster/plane]="core net cwire cluster/links"
     [admin]="core net mqtt route config cwire auth broker cluster"
     [bench]="core net mqtt"
-    [main.c]="core net mqtt route config cwire auth broker cluster admin bench"
+    [main.c]="core net mqtt route config cwire store auth broker cluster admin bench"
 )
 # A path's module: its first folder, or cluster/<part> for a file in a part's folder.
 module_of() {

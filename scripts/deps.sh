@@ -13,6 +13,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     ca-certificates cmake make gcc clang clang-format libclang-rt-14-dev git pkg-config libuv1-dev libssl-dev libraft-dev \
+    liblmdb-dev \
     libcurl4-openssl-dev \
     python3 python3-pytest python3-paho-mqtt python3-jwt mosquitto mosquitto-clients procps valgrind iptables \
     dnsmasq-base etcd-server haproxy chromium >/dev/null

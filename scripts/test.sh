@@ -22,10 +22,15 @@ unit() { # dir, tag
     (cd "$1" && ctest --output-on-failure --timeout 120 2>&1 | tee "$RES/ctest-$2.txt" | tail -n 3)
 }
 
-integ() { # binary, tag
-    STARLING_BIN="$1" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-        --junitxml="$RES/pytest-$2.xml" tests/integration 2>&1 | tail -n 15
+integ() { # binary, tag, [test files: all of tests/integration]
+    local bin=$1 tag=$2; shift 2
+    STARLING_BIN="$bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        --junitxml="$RES/pytest-$tag.xml" "${@:-tests/integration}" 2>&1 | tail -n 15
 }
+# The session tests again with durable sessions off, and with wal_sync_interval 0 (the suite
+# itself runs with the defaults: durable sessions on, 1000 ms).
+DURABLE_TESTS="test_session test_publish_qos test_will test_flow test_flow_defaults test_v5_props
+    test_retain test_connect test_limits test_shared_sub test_cluster_takeover"
 
 fails=0
 fmt_pass=0
@@ -47,6 +52,12 @@ echo "== unit tests (plain)"
 unit build plain
 echo "== integration tests (plain)"
 integ "$ROOT/build/starling" plain
+echo "== session tests with durable sessions off (plain)"
+STARLING_TEST_PERSISTENCE=off integ "$ROOT/build/starling" persistence-off \
+    $(for t in $DURABLE_TESTS; do echo "tests/integration/$t.py"; done)
+echo "== session tests with every answer waiting for the disk (wal_sync_interval 0, plain)"
+STARLING_TEST_PERSISTENCE=0ms integ "$ROOT/build/starling" persistence-0ms \
+    $(for t in $DURABLE_TESTS; do echo "tests/integration/$t.py"; done)
 
 echo "== ASan+UBSan build"
 build build-asan Debug -DSTARLING_SANITIZE=ON || fails=$((fails + 1))

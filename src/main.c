@@ -6,6 +6,7 @@
 #include "admin/apiauth.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
+#include "broker/durable.h"
 #include "broker/settings.h"
 #include "cluster/cluster.h"
 #include "config/config.h"
@@ -77,6 +78,21 @@ static void pid_path(const st_config *c, char *buf, size_t len)
     snprintf(buf, len, "%s/starling.pid", st_config_str(c, "node.data_dir"));
 }
 
+/* pid runs (a zombie, killed and not reaped yet by a parent that does not reap, does not). */
+static int alive(pid_t pid)
+{
+    if (kill(pid, 0) != 0) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *end = strrchr(buf, ')'); /* "pid (comm) S ...": the state after the name */
+    return !(end && end[1] == ' ' && end[2] == 'Z');
+}
+
 static pid_t read_pid(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -84,7 +100,7 @@ static pid_t read_pid(const char *path)
     if (!f) return 0;
     if (fscanf(f, "%ld", &pid) != 1) pid = 0;
     fclose(f);
-    return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
+    return pid > 0 && alive((pid_t)pid) ? (pid_t)pid : 0;
 }
 
 static void raise_nofile(void)
@@ -100,16 +116,57 @@ static void raise_nofile(void)
  * then the cluster says goodbye; the broker's memory goes before the cluster's, whose
  * data lanes hold messages and the acks that wait on them. */
 static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *auth,
-                          st_apiauth *aa)
+                          st_apiauth *aa, st_durable *dur)
 {
     st_admin_free(adm);
     st_auth_stop(auth); /* no answer is posted to a worker from now on */
     if (b) st_broker_stop(b);
+    st_durable_close(dur); /* the workers' last writes (sessions gone offline) are committed */
     st_cluster_stop(cl);
     st_broker_free(b);
     st_cluster_free(cl);
     st_auth_free(auth);
     st_apiauth_free(aa);
+}
+
+/* Is persistence on? persistence.enable where it is set, else EMQX's durable_sessions.enable
+ * where that is set, else the default (on). Both set and different: -1, with why in err. */
+static int durable_wanted(const st_config *c, char *err, size_t errlen)
+{
+    const char *ours = st_config_origin(c, "persistence.enable");
+    const char *emqx = st_config_origin(c, "durable_sessions.enable");
+    int on = (int)st_config_int(c, "persistence.enable");
+    if (strcmp(ours, "default") != 0 && strcmp(emqx, "default") != 0 &&
+        on != (int)st_config_int(c, "durable_sessions.enable")) {
+        snprintf(err, errlen,
+                 "persistence.enable (%s) and durable_sessions.enable (%s) disagree: set one", ours,
+                 emqx);
+        return -1;
+    }
+    if (strcmp(ours, "default") == 0 && strcmp(emqx, "default") != 0)
+        on = (int)st_config_int(c, "durable_sessions.enable");
+    return on;
+}
+
+/* Durable sessions (broker/durable.h), when persistence is on: the store is opened and its
+ * sessions recovered into the workers before they start. 0, or -1 with the reason in err. */
+static int durable_setup(const st_config *c, st_broker *b, st_durable **out, char *err,
+                         size_t errlen)
+{
+    *out = NULL;
+    int on = durable_wanted(c, err, errlen);
+    if (on <= 0) return on;
+    st_store_cfg sc = {0};
+    snprintf(sc.dir, sizeof sc.dir, "%s/durable", st_config_str(c, "node.data_dir"));
+    snprintf(sc.node, sizeof sc.node, "%s", st_config_str(c, "node.name"));
+    sc.sync_interval_ms = st_config_int(c, "persistence.wal_sync_interval");
+    sc.max_bytes = (uint64_t)st_config_int(c, "persistence.max_size");
+    if (!(*out = st_durable_open(b, &sc, err, errlen))) return -1;
+    if (st_durable_start(*out) < 0) {
+        snprintf(err, errlen, "durable store: cannot start its thread");
+        return -1;
+    }
+    return 0;
 }
 
 /* The API's credentials (apiauth.h); NULL with the reason in err. */
@@ -134,13 +191,17 @@ static st_apiauth *apiauth_setup(const st_config *c, const st_log *lg, char *err
 /* Said once at start: listeners off loopback that let clients in without credentials. */
 static void warn_anonymous(const st_auth_cfg *ac, const st_settings *s, const st_log *lg)
 {
-    int enabled = 0;
-    for (int i = 0; i < ac->n; i++)
-        enabled += ac->chain[i].enable;
-    int anon = enabled ? ac->allow_anonymous == 1 : ac->allow_anonymous != 0;
     char open[512] = "";
     for (int i = 0; i < s->n_listeners; i++) {
         const st_listener_conf *l = &s->listeners[i];
+        char lid[100];
+        int own = 0, enabled = 0;
+        snprintf(lid, sizeof lid, "%s:%s", st_listener_type(l), l->name);
+        for (int k = 0; k < ac->n; k++)
+            own |= strcmp(ac->chain[k].listener, lid) == 0;
+        for (int k = 0; k < ac->n; k++) /* its own chain, or the global one */
+            enabled += ac->chain[k].enable && strcmp(ac->chain[k].listener, own ? lid : "") == 0;
+        int anon = enabled ? ac->allow_anonymous == 1 : ac->allow_anonymous != 0;
         if (!(anon || l->authn_mode == ST_AUTHN_OFF) || strncmp(l->bind, "127.", 4) == 0 ||
             strncmp(l->bind, "[::1]", 5) == 0)
             continue;
@@ -172,10 +233,12 @@ static st_auth *auth_setup(const st_config *c, st_broker *b, const st_settings *
 
 /* The API shows b's listeners, and serves over TLS too when dashboard.listeners.https has a
  * port. */
-static int admin_setup(st_admin *adm, st_broker *b, const st_config *c, char *err, size_t errlen)
+static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, const st_config *c, char *err,
+                       size_t errlen)
 {
     st_admin_broker(adm, b);
     st_admin_auth(adm, st_broker_auth(b));
+    st_admin_durable(adm, dur);
     const char *bind = st_config_str(c, "dashboard.listeners.https.bind");
     size_t n = strlen(bind);
     if (!st_config_int(c, "dashboard.listeners.https.enable") ||
@@ -228,24 +291,25 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     st_admin *adm = NULL;
     st_auth *auth = NULL;
     st_apiauth *aa = NULL;
+    st_durable *dur = NULL;
     int ok =
         b && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
         (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
-        st_apiauth_attach(aa, cl) == 0 && st_broker_start(b, err, sizeof err) == 0 &&
-        st_cluster_start(cl, err, sizeof err) == 0 &&
+        st_apiauth_attach(aa, cl) == 0 && durable_setup(c, b, &dur, err, sizeof err) == 0 &&
+        st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        (st_admin_apiauth(adm, aa), admin_setup(adm, b, c, err, sizeof err)) == 0 &&
+        (st_admin_apiauth(adm, aa), admin_setup(adm, b, dur, c, err, sizeof err)) == 0 &&
         st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
-        shutdown_node(adm, cl, b, auth, aa);
+        shutdown_node(adm, cl, b, auth, aa, dur);
         st_log_close(&lg);
         return 1;
     }
@@ -269,7 +333,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     long left = st_cluster_evacuate(cl); /* sessions go to the other members first */
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
     if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
-    shutdown_node(adm, cl, b, auth, aa);
+    shutdown_node(adm, cl, b, auth, aa, dur);
     st_log_close(&lg);
     return 0;
 }
@@ -347,11 +411,11 @@ static int cmd_stop(const st_config *c)
     kill(pid, SIGTERM);
     /* in a cluster it hands its sessions over first (cluster.evacuation_timeout) */
     int64_t wait_ms = 15000 + st_config_int(c, "cluster.evacuation_timeout");
-    for (int64_t i = 0; i < wait_ms / 50 && kill(pid, 0) == 0; i++) {
+    for (int64_t i = 0; i < wait_ms / 50 && alive(pid); i++) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (kill(pid, 0) == 0) {
+    if (alive(pid)) {
         fprintf(stderr, "starling (pid %ld) did not stop in %lld s\n", (long)pid,
                 (long long)(wait_ms / 1000));
         return 1;

@@ -23,6 +23,9 @@ int st_admin_https(st_admin *a, const char *bind, const st_tls_opts *o, char *er
 /* The broker whose listeners GET /api/v5/listeners shows (before st_admin_start). */
 struct st_broker;
 void st_admin_broker(st_admin *a, struct st_broker *b);
+/* Durable sessions, for GET /api/v5/durable_storage (before st_admin_start; none: 404). */
+struct st_durable;
+void st_admin_durable(st_admin *a, struct st_durable *d);
 struct st_auth;
 void st_admin_auth(st_admin *a, struct st_auth *auth); /* the users API's authenticators */
 struct st_apiauth;

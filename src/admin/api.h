@@ -10,9 +10,10 @@ struct st_broker;
 struct st_admin;
 typedef struct st_api {
     st_cluster *cluster;
-    struct st_admin *admin;   /* for the HTTPS API's reload */
-    struct st_auth *auth;     /* the authenticators (users API), or NULL */
-    struct st_broker *broker; /* for the listeners (NULL: none shown) */
+    struct st_admin *admin;     /* for the HTTPS API's reload */
+    struct st_auth *auth;       /* the authenticators (users API), or NULL */
+    struct st_broker *broker;   /* for the listeners (NULL: none shown) */
+    struct st_durable *durable; /* durable sessions (NULL: persistence off) */
     const char *version;
     const char *role;
 } st_api;

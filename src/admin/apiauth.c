@@ -147,7 +147,7 @@ static void clear(st_strmap *m)
     st_strmap_free(m);
 }
 
-/* A reset: the table was replaced; the bootstrap's rows until the table's arrive. */
+/* The bootstrap's rows, before the table's arrive. */
 static void reset(st_apiauth *a)
 {
     clear(a->keys);
@@ -159,30 +159,40 @@ static void reset(st_apiauth *a)
     if (a->admins) put(a->admins, a->boot_admin.key, strlen(a->boot_admin.key), &a->boot_admin.c);
 }
 
+/* The bootstrap's row of this key (a key of api_key.bootstrap_file, the default user), or
+ * NULL. */
+static const cred *boot_row_of(st_apiauth *a, uint8_t ns, const uint8_t *key, size_t klen)
+{
+    size_t n = ns == ST_KV_API_KEYS ? a->nboot_keys : 1;
+    for (size_t i = 0; i < n; i++) {
+        const boot_row *r = ns == ST_KV_API_KEYS ? &a->boot_keys[i] : &a->boot_admin;
+        if (strlen(r->key) == klen && memcmp(r->key, key, klen) == 0) return &r->c;
+    }
+    return NULL;
+}
+
 static void on_rows(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
-                    size_t vlen)
+                    size_t vlen, int replaced)
 {
     st_apiauth *a = ctx;
     pthread_mutex_lock(&a->mu);
-    if (ns == 0) {
-        reset(a);
-    } else {
-        st_strmap *m = ns == ST_KV_API_KEYS ? a->keys : a->admins;
-        cred c;
-        if (!val)
-            free(st_strmap_del(m, (const char *)key, klen));
-        else if (m && cred_decode(val, vlen, &c) == 0)
-            put(m, (const char *)key, klen, &c);
-        if (val && ns == ST_KV_ADMINS && klen == strlen(a->cfg.default_user) &&
-            memcmp(key, a->cfg.default_user, klen) == 0 && cred_decode(val, vlen, &c) == 0 &&
-            st_pw_check(&SHA, c.salt, c.hash, a->cfg.default_password,
-                        strlen(a->cfg.default_password)))
-            LOG_WARN(a->log,
-                     "the API's user %s still has its default password: anyone who knows it "
-                     "can change this cluster. Change it (dashboard.default_password, or the "
-                     "API) and bind the API to an address only operators reach.",
-                     a->cfg.default_user);
-    }
+    st_strmap *m = ns == ST_KV_API_KEYS ? a->keys : a->admins;
+    cred c;
+    const cred *boot = !val && replaced ? boot_row_of(a, ns, key, klen) : NULL;
+    if (boot && m)
+        put(m, (const char *)key, klen, boot);
+    else if (!val)
+        free(st_strmap_del(m, (const char *)key, klen));
+    else if (m && cred_decode(val, vlen, &c) == 0)
+        put(m, (const char *)key, klen, &c);
+    if (val && ns == ST_KV_ADMINS && klen == strlen(a->cfg.default_user) &&
+        memcmp(key, a->cfg.default_user, klen) == 0 && cred_decode(val, vlen, &c) == 0 &&
+        st_pw_check(&SHA, c.salt, c.hash, a->cfg.default_password, strlen(a->cfg.default_password)))
+        LOG_WARN(a->log,
+                 "the API's user %s still has its default password: anyone who knows it "
+                 "can change this cluster. Change it (dashboard.default_password, or the "
+                 "API) and bind the API to an address only operators reach.",
+                 a->cfg.default_user);
     pthread_mutex_unlock(&a->mu);
 }
 

@@ -2,6 +2,7 @@
 #include "admin/authz.h"
 #include "admin/sb.h"
 #include "auth/auth.h"
+#include "cluster/cluster.h"
 #include "core/json.h"
 
 #include <errno.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #define MAX_RULES_TEXT (4u << 20)
+#define MAX_NODES 257
+#define ASK_MS 3000
 
 /* The file's text, NUL-terminated; NULL with the reason in err. */
 static char *read_text(const char *path, char *err, size_t errlen)
@@ -81,16 +84,76 @@ static void put_rules(st_authz *z, const st_http_req *req, st_http_resp *resp)
     }
 }
 
-static void reload(st_authz *z, st_http_resp *resp)
+char *st_api_authz_answer(const st_api *api, uint8_t what, size_t *len)
 {
+    st_authz *z = api->auth ? st_auth_authz(api->auth) : NULL;
     char err[600];
-    if (st_authz_reload(z, err, sizeof err) < 0) {
-        st_api_error(resp, 400, "BAD_REQUEST", err);
-        return;
-    }
     sb b = {0};
-    sb_printf(&b, "{\"rules\":%zu}", st_authz_rules(z));
-    st_api_reply(resp, 200, "application/json", &b);
+    if (!z) {
+        sb_printf(&b, "{\"error\":\"no authorization on this node\"}");
+    } else if (what == ST_ASK_AUTHZ_CACHE) {
+        st_authz_clear_cache(z);
+        sb_printf(&b, "{}");
+    } else if (st_authz_reload(z, err, sizeof err) < 0) {
+        sb_printf(&b, "{\"error\":");
+        sb_json_str(&b, err);
+        sb_printf(&b, "}");
+    } else {
+        sb_printf(&b, "{\"rules\":%zu}", st_authz_rules(z));
+    }
+    *len = b.len;
+    return b.p;
+}
+
+/* A cache clean or a reload on every node: 204 (cache) or 200 with each node's rule count;
+ * 400 naming the nodes that failed, with why. */
+static void everywhere(const st_api *api, uint8_t what, st_http_resp *resp)
+{
+    st_answer *ans = calloc(MAX_NODES, sizeof *ans);
+    size_t n = ans ? st_cluster_ask(api->cluster, what, "", 0, ans, MAX_NODES, ASK_MS) : 0;
+    sb ok = {0}, bad = {0};
+    size_t good = 0;
+    sb_printf(&ok, "{\"nodes\":[");
+    for (size_t k = 0; k < n; k++) {
+        st_jtok t[8];
+        int r = st_json_parse(ans[k].body, ans[k].len, t, 8);
+        int e = r > 0 && t[0].type == ST_J_OBJECT ? st_json_get(ans[k].body, t, 0, "error") : -1;
+        if (e >= 0) {
+            sb_printf(&bad, "%s%s: %.*s", bad.len ? "; " : "", ans[k].node,
+                      (int)(t[e].end - t[e].start), ans[k].body + t[e].start);
+            continue;
+        }
+        sb_printf(&ok, "%s{\"node\":", good++ ? "," : "");
+        sb_json_str(&ok, ans[k].node);
+        sb_printf(&ok, ",\"result\":%.*s}", (int)ans[k].len, ans[k].body);
+    }
+    sb_printf(&ok, "]}");
+    if (!n)
+        st_api_error(resp, 503, "SERVICE_UNAVAILABLE", "no node answered");
+    else if (bad.len)
+        st_api_error(resp, 400, "BAD_REQUEST", bad.p);
+    else if (what == ST_ASK_AUTHZ_CACHE)
+        st_api_reply(resp, 204, "application/json", &(sb){0});
+    else
+        st_api_reply(resp, 200, "application/json", &ok); /* the reply owns ok.p */
+    if (ans) st_answers_free(ans, n);
+    free(ans);
+    if (resp->body != ok.p) free(ok.p);
+    free(bad.p);
+}
+
+/* The http source as EMQX shows it (no secrets in it: headers are shown by name only). */
+static void http_json(sb *b, const st_authn_http *h)
+{
+    sb_printf(b, "{\"type\":\"http\",\"enable\":true,\"method\":\"%s\",\"url\":",
+              h->get ? "get" : "post");
+    sb_json_str(b, h->url);
+    sb_printf(b, ",\"request_timeout\":\"%lldms\",\"headers\":[", (long long)h->request_timeout_ms);
+    for (int i = 0; i < h->nheaders; i++) {
+        if (i) sb_printf(b, ",");
+        sb_json_str(b, h->header[i]);
+    }
+    sb_printf(b, "]}");
 }
 
 int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp)
@@ -105,20 +168,19 @@ int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp)
     const st_authz_cfg *cfg = st_authz_config(z);
     p += 22;
     if (!strcmp(p, "cache") && !strcmp(m, "DELETE")) {
-        st_authz_clear_cache(z);
-        st_api_reply(resp, 204, "application/json", &(sb){0});
+        everywhere(api, ST_ASK_AUTHZ_CACHE, resp);
     } else if (!strcmp(p, "sources") && !strcmp(m, "GET")) {
         sb b = {0};
         sb_printf(&b, "{\"sources\":[");
-        for (int pass = 0; pass < 2; pass++) {
-            int db = (pass == 0) == (cfg->db_first != 0);
-            if (db && cfg->db)
-                sb_printf(&b, "%s{\"type\":\"built_in_database\",\"enable\":true,\"max_rules\":%d}",
-                          pass && cfg->file[0] ? "," : "", cfg->max_rules);
-            if (!db && cfg->file[0]) {
-                if (pass && cfg->db) sb_printf(&b, ",");
+        for (int i = 0; i < cfg->norder; i++) {
+            if (i) sb_printf(&b, ",");
+            if (cfg->order[i] == ST_AUTHZ_SRC_DB)
+                sb_printf(&b, "{\"type\":\"built_in_database\",\"enable\":true,\"max_rules\":%d}",
+                          cfg->max_rules);
+            else if (cfg->order[i] == ST_AUTHZ_SRC_HTTP)
+                http_json(&b, &cfg->http_cfg);
+            else
                 source_json(&b, cfg);
-            }
         }
         sb_printf(&b, "]}");
         st_api_reply(resp, 200, "application/json", &b);
@@ -135,7 +197,7 @@ int st_api_authz(const st_api *api, const st_http_req *req, st_http_resp *resp)
     } else if (!p[12] && !strcmp(m, "PUT")) {
         put_rules(z, req, resp);
     } else if (p[12] && !strcmp(m, "POST")) {
-        reload(z, resp);
+        everywhere(api, ST_ASK_AUTHZ_RELOAD, resp);
     } else {
         st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "not served on this path");
     }

@@ -28,7 +28,8 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl banned list | add <as> <who> [reason] | delete <as> "
             "<who>\n"
             "       starling [-c FILE] ctl acl reload\n"
-            "       starling [-c FILE] ctl authz cache-clean [all]\n",
+            "       starling [-c FILE] ctl authz cache-clean [all]\n"
+            "       starling [-c FILE] ctl durable status\n",
             first);
 }
 
@@ -434,12 +435,14 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
         strcmp(argv[0], "authz") == 0 && strcmp(argv[1], "cache-clean") == 0) {
         char *body = api_call(c, "DELETE", "/api/v5/authorization/cache");
         if (!body) return 1;
-        printf("Authorization cache drain started on this node\n");
+        printf("Authorization cache cleaned on every node\n");
         free(body);
         return 0;
     }
     if (argc == 2 && strcmp(argv[0], "listeners") == 0 && strcmp(argv[1], "reload") == 0)
         return print_call(c, "POST", "/api/v5/listeners/reload");
+    if (argc == 2 && strcmp(argv[0], "durable") == 0 && strcmp(argv[1], "status") == 0)
+        return print_call(c, "GET", "/api/v5/durable_storage");
     ctl_usage();
     return 2;
 }

@@ -1,4 +1,5 @@
-/* users.c — /api/v5/authentication/{id}/users (users.h). */
+/* users.c — /api/v5/authentication/{id}/users and a listener's own chain's,
+ * /api/v5/listeners/{listener_id}/authentication/{id}/users (users.h). */
 #include "admin/users.h"
 #include "admin/sb.h"
 #include "auth/auth.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #define PREFIX "/api/v5/authentication/"
+#define LPREFIX "/api/v5/listeners/" /* {listener_id}/authentication/{id}/users */
 #define WRITE_TIMEOUT_MS 10000
 #define PAGE_MAX 10000
 
@@ -71,7 +73,7 @@ static int write_user(const st_api *api, uint16_t verb, const st_authn_cfg *m, c
                       const st_user *u, st_http_resp *resp)
 {
     uint8_t key[ST_USER_KEY_MAX], val[ST_USER_VAL_MAX];
-    size_t kl = st_user_key(m->id, id, strlen(id), key);
+    size_t kl = st_user_key(m->key, id, strlen(id), key);
     size_t vl = u ? st_user_value(u, val) : 0;
     int rc = st_cluster_kv_write(api->cluster, verb, ST_KV_USERS, key, kl, u ? val : NULL, vl,
                                  WRITE_TIMEOUT_MS);
@@ -170,8 +172,21 @@ static void list(st_userdb *db, const st_http_req *req, st_http_resp *resp)
 int st_api_users(const st_api *api, const st_http_req *req, st_http_resp *resp)
 {
     const char *p = req->path;
-    if (strncmp(p, PREFIX, strlen(PREFIX)) != 0) return 0;
-    p += strlen(PREFIX);
+    char lid[100] = "", key[240]; /* longer than any authenticator's: not found */
+    if (strncmp(p, LPREFIX, strlen(LPREFIX)) == 0) { /* a listener's own chain */
+        p += strlen(LPREFIX);
+        const char *end = strchr(p, '/');
+        if (!end || strncmp(end, "/authentication/", 16) != 0) return 0;
+        if (st_http_unescape(p, (size_t)(end - p), lid, sizeof lid) <= 0) {
+            st_api_error(resp, 400, "BAD_REQUEST", "bad listener id in the path");
+            return 1;
+        }
+        p = end + 16;
+    } else if (strncmp(p, PREFIX, strlen(PREFIX)) == 0) {
+        p += strlen(PREFIX);
+    } else {
+        return 0;
+    }
     const char *slash = strchr(p, '/');
     if (!slash || strncmp(slash, "/users", 6) != 0 || (slash[6] && slash[6] != '/')) return 0;
     char id[128], user[ST_USER_ID_MAX] = "";
@@ -180,11 +195,12 @@ int st_api_users(const st_api *api, const st_http_req *req, st_http_resp *resp)
         st_api_error(resp, 400, "BAD_REQUEST", "bad authenticator or user id in the path");
         return 1;
     }
-    int i = api->auth ? st_auth_find(api->auth, id) : -1;
+    snprintf(key, sizeof key, "%s%s%s", lid, *lid ? "/" : "", id);
+    int i = api->auth ? st_auth_find(api->auth, key) : -1;
     st_userdb *db = i >= 0 ? st_auth_userdb(api->auth, i) : NULL;
     if (!db) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "Authenticator '%s' does not exist", id);
+        char msg[300];
+        snprintf(msg, sizeof msg, "Authenticator '%s' does not exist", key);
         st_api_error(resp, 404, "NOT_FOUND", msg);
         return 1;
     }

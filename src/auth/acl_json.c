@@ -75,9 +75,32 @@ static int qos_bits(const char *s, const st_jtok *t, int at)
     return bits;
 }
 
+/* A rule's "permission" and "action" (short: "pub" and "sub" too, as in a claim's rules):
+ * NULL, or what is wrong. */
+static const char *permission_action(const char *s, const st_jtok *t, int o, acl_rule *r,
+                                     int short_names)
+{
+    char buf[32];
+    int k;
+    if ((k = st_json_get(s, t, (uint32_t)o, "permission")) < 0 ||
+        (!st_json_eq(s, &t[k], "allow") && !st_json_eq(s, &t[k], "deny")))
+        return "\"permission\" is allow or deny";
+    r->allow = st_json_eq(s, &t[k], "allow");
+    if ((k = st_json_get(s, t, (uint32_t)o, "action")) < 0 ||
+        st_json_str(s, &t[k], buf, sizeof buf) < 0)
+        return "\"action\" is publish, subscribe or all";
+    int pub = !strcmp(buf, "publish") || (short_names && !strcmp(buf, "pub"));
+    int sub = !strcmp(buf, "subscribe") || (short_names && !strcmp(buf, "sub"));
+    r->actions = pub                   ? ST_ACL_PUBLISH
+                 : sub                 ? ST_ACL_SUBSCRIBE
+                 : !strcmp(buf, "all") ? ST_ACL_PUBLISH | ST_ACL_SUBSCRIBE
+                                       : 0;
+    return r->actions ? NULL : "\"action\" is publish, subscribe or all";
+}
+
 static int one(const char *s, const st_jtok *t, int o, int i, acl_rule *r, char *err, size_t errlen)
 {
-    char topic[1024], buf[32];
+    char topic[1024];
     int k;
     memset(r, 0, sizeof *r);
     r->who.kind = W_ALL;
@@ -85,18 +108,8 @@ static int one(const char *s, const st_jtok *t, int o, int i, acl_rule *r, char 
     if ((k = st_json_get(s, t, (uint32_t)o, "topic")) < 0 ||
         st_json_str(s, &t[k], topic, sizeof topic) <= 0)
         return bad(err, errlen, i, "\"topic\" is required: a topic filter");
-    if ((k = st_json_get(s, t, (uint32_t)o, "permission")) < 0 ||
-        (!st_json_eq(s, &t[k], "allow") && !st_json_eq(s, &t[k], "deny")))
-        return bad(err, errlen, i, "\"permission\" is allow or deny");
-    r->allow = st_json_eq(s, &t[k], "allow");
-    if ((k = st_json_get(s, t, (uint32_t)o, "action")) < 0 ||
-        st_json_str(s, &t[k], buf, sizeof buf) < 0)
-        return bad(err, errlen, i, "\"action\" is publish, subscribe or all");
-    r->actions = !strcmp(buf, "publish")     ? ST_ACL_PUBLISH
-                 : !strcmp(buf, "subscribe") ? ST_ACL_SUBSCRIBE
-                 : !strcmp(buf, "all")       ? ST_ACL_PUBLISH | ST_ACL_SUBSCRIBE
-                                             : 0;
-    if (!r->actions) return bad(err, errlen, i, "\"action\" is publish, subscribe or all");
+    const char *why = permission_action(s, t, o, r, 0);
+    if (why) return bad(err, errlen, i, why);
     int q = (k = st_json_get(s, t, (uint32_t)o, "qos")) < 0 ? 7 : qos_bits(s, t, k);
     if (q <= 0) return bad(err, errlen, i, "\"qos\" is a list of 0, 1 and 2");
     r->qos = (uint8_t)q;
@@ -226,25 +239,14 @@ static int claim_qos(const char *s, const st_jtok *t, int k)
 static int claim_rule(const char *s, const st_jtok *t, int o, int i, acl_rule *r, char *err,
                       size_t errlen)
 {
-    char buf[32];
     int k;
     memset(r, 0, sizeof *r);
     r->who.kind = W_ALL;
     r->qos = 7;
     r->retain = ACL_RETAIN_ALL;
     if (t[o].type != ST_J_OBJECT) return bad(err, errlen, i, "not an object");
-    if ((k = st_json_get(s, t, (uint32_t)o, "permission")) < 0 ||
-        (!st_json_eq(s, &t[k], "allow") && !st_json_eq(s, &t[k], "deny")))
-        return bad(err, errlen, i, "\"permission\" is allow or deny");
-    r->allow = st_json_eq(s, &t[k], "allow");
-    if ((k = st_json_get(s, t, (uint32_t)o, "action")) < 0 ||
-        st_json_str(s, &t[k], buf, sizeof buf) < 0)
-        return bad(err, errlen, i, "\"action\" is publish, subscribe or all");
-    r->actions = !strcmp(buf, "publish") || !strcmp(buf, "pub")     ? ST_ACL_PUBLISH
-                 : !strcmp(buf, "subscribe") || !strcmp(buf, "sub") ? ST_ACL_SUBSCRIBE
-                 : !strcmp(buf, "all") ? ST_ACL_PUBLISH | ST_ACL_SUBSCRIBE
-                                       : 0;
-    if (!r->actions) return bad(err, errlen, i, "\"action\" is publish, subscribe or all");
+    const char *why = permission_action(s, t, o, r, 1);
+    if (why) return bad(err, errlen, i, why);
     if ((k = st_json_get(s, t, (uint32_t)o, "qos")) >= 0) {
         int q = claim_qos(s, t, k);
         if (q <= 0) return bad(err, errlen, i, "\"qos\" is 0, 1, 2 or a list of them");

@@ -1,6 +1,7 @@
 /* acl_parse.c — acl.conf's Erlang terms (what file:consult reads: atoms, 'quoted atoms',
  * "strings", integers, {tuples}, [lists], each rule ended by '.', % comments) made rules. */
 #include "auth/acl_rules.h"
+#include "core/regex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -208,7 +209,7 @@ static int who_value(lexer *lx, const term *v, acl_who *w)
 {
     if (v->type == TM_STR) return (w->s = strdup(v->s)) ? 0 : -1;
     if (v->type == TM_TUPLE && v->n == 2 && is_atom(v->k[0], "re") && v->k[1]->type == TM_STR) {
-        int rc = regcomp(&w->re, v->k[1]->s, REG_EXTENDED | REG_NOSUB);
+        int rc = st_regcomp(&w->re, v->k[1]->s);
         if (rc) {
             fail(lx, v->line, "the regular expression \"%s\" does not compile", v->k[1]->s);
             return -1;

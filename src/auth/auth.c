@@ -19,6 +19,7 @@ struct st_auth {
     st_userdb *db[ST_AUTH_MAX];   /* built_in_database authenticators: who may connect */
     st_userdb *boot[ST_AUTH_MAX]; /* their bootstrap files' users (proposed to the cluster) */
     int slow;                     /* the chain has a slow hash: CONNECTs go to the pool */
+    st_auth_pool *qpool;          /* authorization's http questions (authz.h) */
     st_bans *bans;                /* the cluster's banned table, this node's copy */
     st_ban *boot_bans;            /* banned.bootstrap_file's (proposed once a member) */
     size_t nboot_bans;
@@ -229,7 +230,19 @@ st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen)
     for (int i = 0; i < cfg->n; i++)
         a->slow |= cfg->chain[i].enable && cfg->chain[i].mechanism == ST_MECH_PASSWORD &&
                    (cfg->chain[i].backend == ST_BACKEND_HTTP || st_pw_slow(&cfg->chain[i].algo));
-    if (a->slow && !(a->pool = st_auth_pool_new(a))) {
+    if (cfg->authz.http && !a->http && !(a->http = st_http_client_new())) {
+        snprintf(err, errlen, "authorization: cannot set up its HTTP client");
+        st_auth_free(a);
+        return NULL;
+    }
+    /* authorization's questions have threads of their own: they wait on a service, use
+     * next to no CPU, and must not queue behind a storm of logins */
+    if (cfg->authz.http && !(a->qpool = st_auth_pool_new(a, ST_AUTHZ_HTTP_THREADS))) {
+        snprintf(err, errlen, "authorization: cannot start its threads");
+        st_auth_free(a);
+        return NULL;
+    }
+    if (a->slow && !(a->pool = st_auth_pool_new(a, 0))) {
         snprintf(err, errlen, "authentication: cannot start its threads");
         st_auth_free(a);
         return NULL;
@@ -244,18 +257,22 @@ int st_auth_slow(const st_auth *a)
 
 int st_auth_submit(st_auth *a, st_auth_job *j)
 {
-    return a->pool ? st_auth_pool_submit(a->pool, j) : ST_EFULL;
+    st_auth_pool *p = j->work ? a->qpool : a->pool;
+    return p ? st_auth_pool_submit(p, j) : ST_EFULL;
 }
 
 void st_auth_stop(st_auth *a)
 {
-    if (a) st_auth_pool_stop(a->pool);
+    if (!a) return;
+    st_auth_pool_stop(a->pool);
+    st_auth_pool_stop(a->qpool);
 }
 
 void st_auth_free(st_auth *a)
 {
     if (!a) return;
     st_auth_pool_free(a->pool);
+    st_auth_pool_free(a->qpool);
     for (int i = 0; i < ST_AUTH_MAX; i++)
         st_jwt_free(&a->jwt[i]);
     st_http_client_free(a->http);
@@ -270,6 +287,11 @@ void st_auth_free(st_auth *a)
         st_userdb_free(a->boot[i]);
     }
     free(a);
+}
+
+st_http_client *st_auth_http(st_auth *a)
+{
+    return a->http;
 }
 
 st_authz *st_auth_authz(st_auth *a)
@@ -292,16 +314,21 @@ st_userdb *st_auth_boot_users(st_auth *a, int i)
     return i >= 0 && i < ST_AUTH_MAX ? a->boot[i] : NULL;
 }
 
-enum { IGNORE, ALLOW, DENY, DENY_NOT_AUTHORIZED };
+enum { IGNORE, ALLOW, DENY, DENY_NOT_AUTHORIZED, SLOW };
 
-/* password_based + built_in_database: the user's entry decides; no entry, next. */
-static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
+/* password_based + built_in_database: the user's entry decides; no entry, next. fast: SLOW
+ * rather than a slow hash. */
+static int builtin(st_auth *a, int i, const st_credentials *cr, st_auth_result *out, int fast)
 {
     const st_authn_cfg *m = &a->cfg.chain[i];
     const char *id = m->by_clientid ? cr->clientid : cr->username;
     size_t len = m->by_clientid ? cr->cidlen : cr->ulen;
     st_user u;
     if (!id || !len || !st_userdb_get(a->db[i], id, len, &u)) return IGNORE;
+    if (fast && st_pw_slow(&m->algo)) {
+        OPENSSL_cleanse(&u, sizeof u);
+        return SLOW;
+    }
     int ok = 0;
     if (cr->password) {
         char buf[1024];
@@ -333,13 +360,14 @@ static int own_rules(st_auth_result *out, const char *json, size_t len, int64_t 
 /* password_based + http: the service decides (on an auth thread: it may take a while). */
 static int http(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
 {
-    st_http_who who = {cr->username,
-                       cr->clientid,
-                       cr->password,
-                       cr->peerhost,
-                       cr->username ? cr->ulen : 0,
-                       cr->cidlen,
-                       cr->password ? cr->plen : 0};
+    st_http_who who = {.username = cr->username,
+                       .clientid = cr->clientid,
+                       .password = cr->password,
+                       .peerhost = cr->peerhost,
+                       .cn = cr->cn,
+                       .ulen = cr->username ? cr->ulen : 0,
+                       .cidlen = cr->cidlen,
+                       .plen = cr->password ? cr->plen : 0};
     char why[300], *acl = NULL;
     int su = 0;
     double expire_at = 0;
@@ -376,7 +404,17 @@ static int jwt(st_auth *a, int i, const st_credentials *cr, st_auth_result *out)
     return v == ST_JWT_ALLOW ? ALLOW : v == ST_JWT_DENY ? DENY : IGNORE;
 }
 
-void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
+/* The chain for a listener: its own if it has one ("tcp:default"), else the global one (""). */
+static const char *scope(const st_auth *a, const char *listener)
+{
+    if (listener && *listener)
+        for (int i = 0; i < a->cfg.n; i++)
+            if (strcmp(a->cfg.chain[i].listener, listener) == 0) return listener;
+    return "";
+}
+
+/* The chain; fast: SLOW as soon as an authenticator would hash slowly or ask a service. */
+static int run_chain(st_auth *a, const st_credentials *cr, st_auth_result *out, int fast)
 {
     memset(out, 0, sizeof *out);
     out->by = "";
@@ -384,29 +422,58 @@ void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
     int anon = !cr->username && !cr->password;
     if (cr->mode == ST_AUTHN_OFF) {
         out->ok = out->anonymous = 1;
-        return;
+        return ALLOW;
     }
-    if (cr->mode == ST_AUTHN_QUICK_DENY && (!cr->username || !cr->ulen)) return;
+    if (cr->mode == ST_AUTHN_QUICK_DENY && (!cr->username || !cr->ulen)) return DENY;
     int enabled = 0;
+    const char *sc = scope(a, cr->listener);
     for (int i = 0; i < a->cfg.n; i++) {
         const st_authn_cfg *m = &a->cfg.chain[i];
-        if (!m->enable) continue;
+        if (!m->enable || strcmp(m->listener, sc) != 0) continue;
         enabled++;
+        if (m->mechanism == ST_MECH_SCRAM) continue; /* only through AUTH packets */
         int v = m->mechanism == ST_MECH_JWT        ? jwt(a, i, cr, out)
-                : m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out)
-                : m->backend == ST_BACKEND_HTTP    ? http(a, i, cr, out)
+                : m->backend == ST_BACKEND_BUILTIN ? builtin(a, i, cr, out, fast)
+                : m->backend == ST_BACKEND_HTTP    ? (fast ? SLOW : http(a, i, cr, out))
                                                    : IGNORE;
+        if (v == SLOW) return SLOW;
         if (v == IGNORE) continue;
         out->by = m->id;
         out->ok = v == ALLOW;
         out->reason = v == ALLOW                 ? 0
                       : v == DENY_NOT_AUTHORIZED ? ST_RC_NOT_AUTHORIZED
                                                  : ST_RC_BAD_CREDENTIALS;
-        return;
+        return v;
     }
     /* nobody decided: an empty chain lets everyone in unless allow_anonymous = false; a
      * chain lets in only a client without credentials, and only with allow_anonymous = true */
     int allow = enabled ? a->cfg.allow_anonymous == 1 && anon : a->cfg.allow_anonymous != 0;
     out->ok = out->anonymous = allow;
     if (allow) out->reason = 0;
+    return allow ? ALLOW : DENY;
+}
+
+int st_auth_scram_user(st_auth *a, const char *listener, int sha512, const char *user, size_t ulen,
+                       st_user *u, int *iterations)
+{
+    const char *sc = scope(a, listener);
+    for (int i = 0; i < a->cfg.n; i++) {
+        const st_authn_cfg *m = &a->cfg.chain[i];
+        if (!m->enable || m->mechanism != ST_MECH_SCRAM || strcmp(m->listener, sc) != 0 ||
+            (m->algo.mac_fun == ST_MAC_SHA512) != (sha512 != 0))
+            continue;
+        *iterations = m->algo.iterations;
+        return st_userdb_get(a->db[i], user, ulen, u) ? 1 : 0;
+    }
+    return -1;
+}
+
+void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out)
+{
+    run_chain(a, cr, out, 0);
+}
+
+int st_auth_try(st_auth *a, const st_credentials *cr, st_auth_result *out)
+{
+    return run_chain(a, cr, out, 1) != SLOW;
 }

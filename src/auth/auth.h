@@ -1,6 +1,7 @@
 /* auth.h — access control at CONNECT (docs/security.md): the configuration of the
  * authenticator chain (EMQX 5's `authentication = [...]`, `allow_anonymous`) and running it.
- * Built so far: password_based with built_in_database or http (http.h), and jwt (jwt.h). */
+ * Built: password_based with built_in_database or http (http.h), jwt (jwt.h), and scram with
+ * built_in_database (scram.h; its exchange is in broker/enhauth.c). */
 #ifndef ST_AUTH_H
 #define ST_AUTH_H
 
@@ -14,18 +15,21 @@
 
 struct st_config;
 
-#define ST_AUTH_MAX 16
+#define ST_AUTH_MAX 32 /* authenticators, the global chain's and the listeners' together */
+#define ST_AUTH_MAX_S "32"
 /* The MQTT 5 reason codes of a refusal (3.1.1: 4 and 5). */
 #define ST_RC_BAD_CREDENTIALS 0x86
 #define ST_RC_NOT_AUTHORIZED 0x87
 
-enum st_mech { ST_MECH_PASSWORD = 1, ST_MECH_JWT = 2 };
+enum st_mech { ST_MECH_PASSWORD = 1, ST_MECH_JWT = 2, ST_MECH_SCRAM = 3 };
 enum st_backend { ST_BACKEND_BUILTIN = 1, ST_BACKEND_HTTP = 2 };
 /* A listener's enable_authn (the order of its config choices: true, false, quick_deny) */
 enum st_authn_mode { ST_AUTHN_ON = 0, ST_AUTHN_OFF = 1, ST_AUTHN_QUICK_DENY = 2 };
 
 typedef struct st_authn_cfg {
-    char id[64]; /* "password_based:built_in_database" (the API's id) */
+    char id[64];       /* "password_based:built_in_database" (the API's id) */
+    char listener[64]; /* "": the global chain; "tcp:default": that listener's own */
+    char key[140];     /* id, or listener/id: its users' rows and st_auth_find */
     int enable;
     int mechanism, backend;
     int by_clientid; /* user_id_type = clientid */
@@ -66,6 +70,8 @@ typedef struct st_auth st_auth;
 st_auth *st_auth_new(const st_auth_cfg *cfg, char *err, size_t errlen);
 void st_auth_free(st_auth *a);
 const st_auth_cfg *st_auth_config(const st_auth *a);
+/* The HTTP connections shared by the auth threads (NULL: no HTTP backend or source). */
+st_http_client *st_auth_http(st_auth *a);
 /* Authorization (authz.h): its sources, read at start. */
 st_authz *st_auth_authz(st_auth *a);
 /* The built-in database of authenticator i (who may connect), or NULL. */
@@ -96,6 +102,8 @@ typedef struct st_credentials {
     size_t plen;
     const char *peerhost; /* the client's address, without its port */
     int mode;             /* the listener's enable_authn (ST_AUTHN_*) */
+    const char *listener; /* "tcp:default": its own chain if it has one (NULL: the global) */
+    const char *cn;       /* its TLS certificate's common name (NULL: none) */
 } st_credentials;
 
 typedef struct st_auth_result {
@@ -107,7 +115,18 @@ typedef struct st_auth_result {
     st_authz_own own; /* accepted: the authenticator's acl, if it gave one (the taker frees) */
 } st_auth_result;
 
-/* Run the chain (fast hashes only, for now: on the caller's thread). */
+/* mechanism = scram (MQTT 5 enhanced authentication, scram.h): the enabled authenticator for
+ * SCRAM-SHA-256 (sha512 = 0) or -512, and the user's record from it. -1 no such
+ * authenticator; 0 it has no such user; 1 *u and *iterations set. */
+int st_auth_scram_user(st_auth *a, const char *listener, int sha512, const char *user, size_t ulen,
+                       st_user *u, int *iterations);
+
+/* Run the chain on the caller's thread (the auth threads: it may hash slowly or wait for an
+ * HTTP service). */
 void st_auth_check(st_auth *a, const st_credentials *cr, st_auth_result *out);
+/* The same on a worker, as far as it is quick: 1 decided (out set), 0 an authenticator
+ * would hash slowly (a user it knows) or ask its service: st_auth_check on the auth
+ * threads decides. Clients without credentials, unknown users and tokens never wait. */
+int st_auth_try(st_auth *a, const st_credentials *cr, st_auth_result *out);
 
 #endif

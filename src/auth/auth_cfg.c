@@ -9,7 +9,7 @@
 
 static const char *key(char *buf, size_t cap, const char *name, const char *k)
 {
-    snprintf(buf, cap, "authentication.%s.%s", name, k);
+    snprintf(buf, cap, "%s.%s", name, k); /* name: "authentication.0", or a listener's */
     return buf;
 }
 
@@ -26,7 +26,7 @@ static int fail(char *err, size_t errlen, const st_config *c, const char *k, con
 
 static void algo(st_pw_algo *a, const st_config *c, const char *name)
 {
-    char k[200];
+    char k[320];
     a->alg = st_pw_alg_of(st_config_str(c, key(k, sizeof k, name, "password_hash_algorithm.name")));
     a->salt_position = st_pw_salt_of(
         st_config_str(c, key(k, sizeof k, name, "password_hash_algorithm.salt_position")));
@@ -40,13 +40,13 @@ static void algo(st_pw_algo *a, const st_config *c, const char *name)
         (int)st_config_int(c, key(k, sizeof k, name, "password_hash_algorithm.dk_length"));
 }
 
-/* A map of up to ST_HTTP_MAX_FIELDS strings under authentication.<name>.<what>. */
-static int fields(const st_config *c, const char *name, const char *what, char (*keys)[64],
+/* A map of up to ST_HTTP_MAX_FIELDS strings under <prefix>.<what>. */
+static int fields(const st_config *c, const char *pre, const char *what, char (*keys)[64],
                   char (*vals)[256], int *n, char *err, size_t errlen)
 {
-    char prefix[120], k[300];
+    char prefix[300], k[400];
     const char *names[ST_HTTP_MAX_FIELDS + 1];
-    snprintf(prefix, sizeof prefix, "authentication.%s.%s", name, what);
+    snprintf(prefix, sizeof prefix, "%s.%s", pre, what);
     size_t got = st_config_names(c, prefix, names, ST_HTTP_MAX_FIELDS + 1);
     if (got > ST_HTTP_MAX_FIELDS) return fail(err, errlen, c, prefix, "%s", "at most 8 fields");
     for (size_t i = 0; i < got; i++) {
@@ -58,43 +58,52 @@ static int fields(const st_config *c, const char *name, const char *what, char (
     return 0;
 }
 
+int st_http_cfg_load(st_authn_http *h, const st_config *c, const char *pre, char *err,
+                     size_t errlen)
+{
+    char k[320];
+#define K(name) (snprintf(k, sizeof k, "%s.%s", pre, name), k)
+    h->get = strcmp(st_config_str(c, K("method")), "get") == 0;
+    snprintf(h->url, sizeof h->url, "%s", st_config_str(c, K("url")));
+    if (strncmp(h->url, "http://", 7) != 0 && strncmp(h->url, "https://", 8) != 0)
+        return fail(err, errlen, c, k, "%s", "required: an http:// or https:// URL");
+    h->request_timeout_ms = st_config_int(c, K("request_timeout"));
+    h->connect_timeout_ms = st_config_int(c, K("connect_timeout"));
+    if (fields(c, pre, "headers", h->header, h->header_value, &h->nheaders, err, errlen) < 0 ||
+        fields(c, pre, "body", h->body, h->body_value, &h->nbody, err, errlen) < 0)
+        return ST_ECONFIG;
+    for (int i = 0; h->get && i < h->nheaders; i++)
+        if (strcasecmp(h->header[i], "content-type") == 0)
+            return fail(err, errlen, c, K("headers"), "%s", "a GET request has no content-type");
+#undef K
+    return 0;
+}
+
 /* password_based + http: the service's URL, method, headers, body and timeouts. */
 static int http(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
 {
-    char k[200];
-    st_authn_http *h = &m->http;
+    char k[320];
     m->mechanism = ST_MECH_PASSWORD;
     m->backend = ST_BACKEND_HTTP;
     snprintf(m->id, sizeof m->id, "password_based:http");
     m->enable = st_config_bool(c, key(k, sizeof k, name, "enable"));
-    h->get = strcmp(st_config_str(c, key(k, sizeof k, name, "method")), "get") == 0;
-    snprintf(h->url, sizeof h->url, "%s", st_config_str(c, key(k, sizeof k, name, "url")));
-    if (strncmp(h->url, "http://", 7) != 0 && strncmp(h->url, "https://", 8) != 0)
-        return fail(err, errlen, c, k, "%s", "required: an http:// or https:// URL");
-    h->request_timeout_ms = st_config_int(c, key(k, sizeof k, name, "request_timeout"));
-    h->connect_timeout_ms = st_config_int(c, key(k, sizeof k, name, "connect_timeout"));
-    if (fields(c, name, "headers", h->header, h->header_value, &h->nheaders, err, errlen) < 0 ||
-        fields(c, name, "body", h->body, h->body_value, &h->nbody, err, errlen) < 0)
-        return ST_ECONFIG;
-    for (int i = 0; h->get && i < h->nheaders; i++)
-        if (strcasecmp(h->header[i], "content-type") == 0)
-            return fail(err, errlen, c, key(k, sizeof k, name, "headers"), "%s",
-                        "a GET request has no content-type");
-    return 0;
+    return st_http_cfg_load(&m->http, c, name, err, errlen);
 }
 
 /* mechanism = jwt: its key and claims (the key's file is read by st_auth_new). */
 static int jwt(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
 {
-    char k[200], prefix[120];
+    char k[320], prefix[300];
     const char *claims[9];
     m->mechanism = ST_MECH_JWT;
     snprintf(m->id, sizeof m->id, "jwt");
     m->enable = st_config_bool(c, key(k, sizeof k, name, "enable"));
     if (st_config_bool(c, key(k, sizeof k, name, "use_jwks")))
         return fail(err, errlen, c, k, "%s", "JWKS is not built yet: give a secret or public_key");
-    m->jwt_public =
-        strcmp(st_config_str(c, key(k, sizeof k, name, "algorithm")), "public-key") == 0;
+    const char *alg = st_config_str(c, key(k, sizeof k, name, "algorithm"));
+    if (strcmp(alg, "hmac-based") != 0 && strcmp(alg, "public-key") != 0)
+        return fail(err, errlen, c, k, "\"%s\": jwt's algorithm is hmac-based or public-key", alg);
+    m->jwt_public = strcmp(alg, "public-key") == 0;
     snprintf(m->secret, sizeof m->secret, "%s", st_config_str(c, key(k, sizeof k, name, "secret")));
     if (!m->jwt_public && !m->secret[0])
         return fail(err, errlen, c, k, "%s", "required with hmac-based");
@@ -104,7 +113,7 @@ static int jwt(st_authn_cfg *m, const st_config *c, const char *name, char *err,
     if (m->jwt_public && !m->public_key[0])
         return fail(err, errlen, c, k, "%s", "required with public-key");
     m->from_username = strcmp(st_config_str(c, key(k, sizeof k, name, "from")), "username") == 0;
-    snprintf(prefix, sizeof prefix, "authentication.%s.verify_claims", name);
+    snprintf(prefix, sizeof prefix, "%s.verify_claims", name);
     size_t n = st_config_names(c, prefix, claims, 9);
     if (n > 8)
         return fail(err, errlen, c, key(k, sizeof k, name, "verify_claims"), "%s",
@@ -120,18 +129,41 @@ static int jwt(st_authn_cfg *m, const st_config *c, const char *name, char *err,
     return 0;
 }
 
+/* mechanism = scram, backend = built_in_database: users kept as SCRAM's keys. */
+static int scram(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
+{
+    char k[320];
+    const char *backend = st_config_str(c, key(k, sizeof k, name, "backend"));
+    if (*backend && strcmp(backend, "built_in_database") != 0)
+        return fail(err, errlen, c, k, "\"%s\": scram keeps its users in built_in_database",
+                    backend);
+    const char *alg = st_config_str(c, key(k, sizeof k, name, "algorithm"));
+    if (strcmp(alg, "sha256") != 0 && strcmp(alg, "sha512") != 0 && strcmp(alg, "hmac-based") != 0)
+        return fail(err, errlen, c, k, "\"%s\": scram's algorithm is sha256 or sha512", alg);
+    m->mechanism = ST_MECH_SCRAM;
+    m->backend = ST_BACKEND_BUILTIN;
+    snprintf(m->id, sizeof m->id, "scram:built_in_database");
+    m->enable = st_config_bool(c, key(k, sizeof k, name, "enable"));
+    m->algo = (st_pw_algo){.alg = ST_PW_SCRAM,
+                           .mac_fun = strcmp(alg, "sha512") == 0 ? ST_MAC_SHA512 : ST_MAC_SHA256,
+                           .iterations =
+                               (int)st_config_int(c, key(k, sizeof k, name, "iteration_count"))};
+    snprintf(m->bootstrap_file, sizeof m->bootstrap_file, "%s",
+             st_config_str(c, key(k, sizeof k, name, "bootstrap_file")));
+    if (strcmp(st_config_str(c, key(k, sizeof k, name, "bootstrap_type")), "hash") == 0)
+        return fail(err, errlen, c, k, "%s", "scram: plain only (its keys are made here)");
+    return 0;
+}
+
 static int one(st_authn_cfg *m, const st_config *c, const char *name, char *err, size_t errlen)
 {
-    char k[200];
+    char k[320];
     const char *mech = st_config_str(c, key(k, sizeof k, name, "mechanism"));
-    if (!*mech)
-        return fail(err, errlen, c, k, "%s",
-                    "required: password_based or jwt (scram: not built yet)");
+    if (!*mech) return fail(err, errlen, c, k, "%s", "required: password_based, jwt or scram");
     if (strcmp(mech, "jwt") == 0) return jwt(m, c, name, err, errlen);
+    if (strcmp(mech, "scram") == 0) return scram(m, c, name, err, errlen);
     if (strcmp(mech, "password_based") != 0)
-        return fail(err, errlen, c, k,
-                    "\"%s\" is not supported (password_based, jwt; scram is "
-                    "not built yet)",
+        return fail(err, errlen, c, k, "\"%s\" is not supported (password_based, jwt, scram)",
                     mech);
     const char *backend = st_config_str(c, key(k, sizeof k, name, "backend"));
     if (!*backend)
@@ -157,6 +189,37 @@ static int one(st_authn_cfg *m, const st_config *c, const char *name, char *err,
     return 0;
 }
 
+/* The authenticators under base (a list), for listener lid ("": the global chain). */
+static int chain(st_auth_cfg *a, const st_config *c, const char *base, const char *lid, char *err,
+                 size_t errlen)
+{
+    const char *names[ST_AUTH_MAX + 1];
+    size_t n = st_config_names(c, base, names, ST_AUTH_MAX + 1);
+    for (size_t i = 0; i < n; i++) {
+        char pre[240], k[320];
+        snprintf(pre, sizeof pre, "%s.%s", base, names[i]);
+        if (a->n >= ST_AUTH_MAX)
+            return fail(err, errlen, c, pre, "at most %s authenticators in all", ST_AUTH_MAX_S);
+        st_authn_cfg *m = &a->chain[a->n];
+        int rc = one(m, c, pre, err, errlen);
+        if (rc < 0) return rc;
+        const char *own = st_config_str(c, key(k, sizeof k, pre, "password_hash_salt"));
+        char pepper[sizeof m->pepper];
+        snprintf(pepper, sizeof pepper, "%s", *own ? own : a->pepper);
+        memcpy(m->pepper, pepper, sizeof pepper);
+        snprintf(m->listener, sizeof m->listener, "%s", lid);
+        char rowkey[sizeof m->key];
+        snprintf(rowkey, sizeof rowkey, "%s%s%s", lid, *lid ? "/" : "", m->id);
+        memcpy(m->key, rowkey, sizeof rowkey);
+        for (int j = 0; j < a->n; j++)
+            if (strcmp(a->chain[j].key, m->key) == 0)
+                return fail(err, errlen, c, key(k, sizeof k, pre, "mechanism"),
+                            "a second authenticator %s (each may appear once)", m->id);
+        a->n++;
+    }
+    return 0;
+}
+
 int st_auth_cfg_load(st_auth_cfg *a, const st_config *c, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
@@ -171,24 +234,18 @@ int st_auth_cfg_load(st_auth_cfg *a, const st_config *c, char *err, size_t errle
     a->flap_max = (int)st_config_int(c, "flapping_detect.max_count");
     a->flap_ban_ms = st_config_int(c, "flapping_detect.ban_time");
     if (st_authz_cfg_load(&a->authz, c, err, errlen) < 0) return ST_ECONFIG;
-    const char *names[ST_AUTH_MAX + 1];
-    size_t n = st_config_names(c, "authentication", names, ST_AUTH_MAX + 1);
-    if (n > ST_AUTH_MAX) {
-        snprintf(err, errlen, "authentication: at most %d authenticators", ST_AUTH_MAX);
-        return ST_ECONFIG;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int rc = one(&a->chain[i], c, names[i], err, errlen);
-        if (rc < 0) return rc;
-        char k[200];
-        const char *own = st_config_str(c, key(k, sizeof k, names[i], "password_hash_salt"));
-        snprintf(a->chain[i].pepper, sizeof a->chain[i].pepper, "%s", *own ? own : a->pepper);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(a->chain[j].id, a->chain[i].id) == 0) {
-                return fail(err, errlen, c, key(k, sizeof k, names[i], "mechanism"),
-                            "a second authenticator %s (each may appear once)", a->chain[i].id);
-            }
-        a->n++;
+    if (chain(a, c, "authentication", "", err, errlen) < 0) return ST_ECONFIG;
+    static const char *const types[] = {"tcp", "ssl", "ws", "wss"};
+    for (int t = 0; t < 4; t++) { /* listeners.<type>.<name>.authentication: its own chain */
+        char base[200], lid[100];
+        const char *names[65];
+        snprintf(base, sizeof base, "listeners.%s", types[t]);
+        size_t n = st_config_names(c, base, names, 65);
+        for (size_t i = 0; i < n && i < 64; i++) {
+            snprintf(base, sizeof base, "listeners.%s.%s.authentication", types[t], names[i]);
+            snprintf(lid, sizeof lid, "%s:%s", types[t], names[i]);
+            if (chain(a, c, base, lid, err, errlen) < 0) return ST_ECONFIG;
+        }
     }
     return 0;
 }

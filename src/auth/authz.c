@@ -37,6 +37,8 @@ struct st_authz_client {
     char *cid, *user, *host, *cn;
     centry *cache;
     int ncache, next;
+    centry *answers; /* the http source's, for the packet being handled (allow: the result) */
+    int nanswers;
 };
 
 int st_authz_cfg_load(st_authz_cfg *z, const st_config *c, char *err, size_t errlen)
@@ -49,28 +51,36 @@ int st_authz_cfg_load(st_authz_cfg *z, const st_config *c, char *err, size_t err
     z->cache_ttl_ms = st_config_int(c, "authorization.cache.ttl");
     const char *names[17];
     size_t n = st_config_names(c, "authorization.sources", names, 17);
-    int seen_db = 0, seen_file = 0;
+    int seen_db = 0, seen_file = 0, seen_http = 0;
     for (size_t i = 0; i < n; i++) {
         char k[160], e[160];
         snprintf(k, sizeof k, "authorization.sources.%s.type", names[i]);
         snprintf(e, sizeof e, "authorization.sources.%s.enable", names[i]);
         const char *type = st_config_str(c, k);
         const char *at = st_config_origin(c, k);
-        int db = strcmp(type, "built_in_database") == 0;
-        if (strcmp(type, "file") != 0 && !db) {
+        int db = strcmp(type, "built_in_database") == 0, http = strcmp(type, "http") == 0;
+        if (strcmp(type, "file") != 0 && !db && !http) {
             snprintf(err, errlen, "%s%s%s: %s", strcmp(at, "default") ? at : "",
                      strcmp(at, "default") ? ": " : "", k,
-                     *type ? "only file and built_in_database are built (http is not yet)"
-                           : "required: file or built_in_database");
+                     *type ? "not a source here (file, built_in_database, http; mysql, "
+                             "postgresql, redis, mongodb and ldap are not built)"
+                           : "required: file, built_in_database or http");
             return ST_ECONFIG;
         }
-        if (db ? seen_db : seen_file) {
+        int *seen = db ? &seen_db : http ? &seen_http : &seen_file;
+        if (*seen) {
             snprintf(err, errlen, "%s: %s: a second %s source", at, k, type);
             return ST_ECONFIG;
         }
-        seen_db |= db;
-        seen_file |= !db;
+        *seen = 1;
         if (!st_config_bool(c, e)) continue;
+        z->order[z->norder++] = db ? ST_AUTHZ_SRC_DB : http ? ST_AUTHZ_SRC_HTTP : ST_AUTHZ_SRC_FILE;
+        if (http) {
+            snprintf(k, sizeof k, "authorization.sources.%s", names[i]);
+            if (st_http_cfg_load(&z->http_cfg, c, k, err, errlen) < 0) return ST_ECONFIG;
+            z->http = 1;
+            continue;
+        }
         if (db) {
             snprintf(k, sizeof k, "authorization.sources.%s.max_rules", names[i]);
             z->max_rules = (int)st_config_int(c, k);
@@ -155,12 +165,10 @@ st_authz_db *st_authz_database(st_authz *z)
     return z->db;
 }
 
-void st_authz_on_rows(st_authz *z, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
-                      size_t vlen)
+void st_authz_on_rows(st_authz *z, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     if (!z->db) return;
-    if (ns == 0) st_authz_db_reset(z->db);
-    if (ns == 0 || st_authz_db_row(z->db, key, klen, val, vlen))
+    if (st_authz_db_row(z->db, key, klen, val, vlen))
         atomic_fetch_add(&z->gen, 1); /* every client compiles its rules again */
 }
 
@@ -188,6 +196,8 @@ void st_authz_client_free(st_authz_client *cl)
     if (!cl) return;
     cache_clear(cl);
     free(cl->cache);
+    st_authz_answers_clear(cl);
+    free(cl->answers);
     lists_free(cl);
     st_acl_free(cl->own.acl);
     free(cl->cid);
@@ -256,20 +266,43 @@ static void refresh(st_authz *z, st_authz_client *cl, unsigned gen)
     if (cl->own.acl && !(cl->own_list = st_acl_compile(cl->own.acl, &w))) cl->broken = 1;
 }
 
-/* The sources in their order: the first that has a rule for it decides. */
+static int answered(const st_authz_client *cl, uint8_t key, const char *topic, size_t len)
+{
+    for (int i = 0; i < cl->nanswers; i++) {
+        const centry *e = &cl->answers[i];
+        if (e->key == key && e->len == len && memcmp(e->topic, topic, len) == 0) return e->allow;
+    }
+    return -1;
+}
+
+/* One source's say: ST_ACL_ALLOW, ST_ACL_DENY, ST_ACL_NOMATCH, or -1: ask the service. */
+static int source(st_authz_client *cl, int src, int action, const char *topic, size_t len, int qos,
+                  int retain)
+{
+    int r = ST_ACL_NOMATCH;
+    if (src == ST_AUTHZ_SRC_HTTP)
+        return answered(cl, (uint8_t)(action | (qos & 3) << 2 | (retain ? 1 : 0) << 4), topic, len);
+    if (src == ST_AUTHZ_SRC_FILE)
+        return cl->list ? st_acl_check(cl->list, action, topic, len, qos, retain) : r;
+    for (int i = 0; i < 3 && r == ST_ACL_NOMATCH; i++)
+        if (cl->db[i]) r = st_acl_check(cl->db[i], action, topic, len, qos, retain);
+    return r;
+}
+
+/* The sources in their order: the first that has a rule for it decides. 1 allow, 0 deny,
+ * ST_AUTHZ_ASK (or with wait = 0, an unanswered question counts as no match, and *skipped
+ * is set). */
 static int decide(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
-                  int qos, int retain)
+                  int qos, int retain, int wait, int *skipped)
 {
     int r =
         cl->own_list ? st_acl_check(cl->own_list, action, topic, len, qos, retain) : ST_ACL_NOMATCH;
     if (r == ST_ACL_NOMATCH && cl->own_list && cl->own.legacy) return 0;
-    for (int pass = 0; pass < 2 && r == ST_ACL_NOMATCH; pass++) {
-        if ((pass == 0) == (z->cfg.db_first != 0)) {
-            for (int i = 0; i < 3 && r == ST_ACL_NOMATCH; i++)
-                if (cl->db[i]) r = st_acl_check(cl->db[i], action, topic, len, qos, retain);
-        } else if (cl->list) {
-            r = st_acl_check(cl->list, action, topic, len, qos, retain);
-        }
+    for (int i = 0; i < z->cfg.norder && r == ST_ACL_NOMATCH; i++) {
+        if ((r = source(cl, z->cfg.order[i], action, topic, len, qos, retain)) >= 0) continue;
+        if (wait) return ST_AUTHZ_ASK;
+        *skipped = 1;
+        r = ST_ACL_NOMATCH;
     }
     return r == ST_ACL_ALLOW || (r == ST_ACL_NOMATCH && !z->cfg.no_match_deny);
 }
@@ -311,8 +344,8 @@ static void cache_put(st_authz *z, st_authz_client *cl, uint64_t h, uint8_t key,
     cl->cache[i] = (centry){h, now + z->cfg.cache_ttl_ms, copy, (uint32_t)n, key, (uint8_t)allow};
 }
 
-int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
-                   int qos, int retain, int64_t now_ms)
+static int allow(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
+                 int qos, int retain, int64_t now_ms, int wait)
 {
     if (cl->superuser) return 1;
     unsigned gen = atomic_load_explicit(&z->gen, memory_order_acquire);
@@ -326,7 +359,63 @@ int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *top
         centry *e = cache_find(cl, h, key, topic, len, now_ms);
         if (e) return e->allow;
     }
-    int allow = decide(z, cl, action, topic, len, qos, retain);
-    if (z->cfg.cache) cache_put(z, cl, h, key, topic, len, allow, now_ms);
-    return allow;
+    int skipped = 0, r = decide(z, cl, action, topic, len, qos, retain, wait, &skipped);
+    if (z->cfg.cache && r != ST_AUTHZ_ASK && !skipped)
+        cache_put(z, cl, h, key, topic, len, r, now_ms);
+    return r;
+}
+
+int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
+                   int qos, int retain, int64_t now_ms)
+{
+    return allow(z, cl, action, topic, len, qos, retain, now_ms, 1);
+}
+
+int st_authz_allow_now(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
+                       int qos, int retain, int64_t now_ms)
+{
+    return allow(z, cl, action, topic, len, qos, retain, now_ms, 0);
+}
+
+int st_authz_ask(st_authz *z, st_http_client *h, const st_http_who *who)
+{
+    char why[300], *acl = NULL;
+    int su = 0;
+    double expire_at = 0;
+    int v = st_http_ask(h, &z->cfg.http_cfg, who, &su, &acl, &expire_at, why, sizeof why);
+    free(acl);
+    return v == ST_HTTP_ALLOW ? ST_ACL_ALLOW : v == ST_HTTP_DENY ? ST_ACL_DENY : ST_ACL_NOMATCH;
+}
+
+void st_authz_client_who(const st_authz_client *cl, st_http_who *who)
+{
+    *who = (st_http_who){.username = cl->user,
+                         .clientid = cl->cid,
+                         .peerhost = cl->host,
+                         .cn = cl->cn,
+                         .ulen = cl->user ? strlen(cl->user) : 0,
+                         .cidlen = cl->cid ? strlen(cl->cid) : 0};
+}
+
+void st_authz_answer(st_authz_client *cl, int action, const char *topic, size_t len, int qos,
+                     int retain, int result)
+{
+    centry *a = realloc(cl->answers, (size_t)(cl->nanswers + 1) * sizeof *a);
+    char *copy = malloc(len + 1);
+    if (a) cl->answers = a;
+    if (!a || !copy) { /* asked again: the client waits rather than being decided wrongly */
+        free(copy);
+        return;
+    }
+    memcpy(copy, topic, len);
+    copy[len] = 0;
+    uint8_t key = (uint8_t)(action | (qos & 3) << 2 | (retain ? 1 : 0) << 4);
+    cl->answers[cl->nanswers++] = (centry){0, 0, copy, (uint32_t)len, key, (uint8_t)result};
+}
+
+void st_authz_answers_clear(st_authz_client *cl)
+{
+    for (int i = 0; i < cl->nanswers; i++)
+        free(cl->answers[i].topic);
+    cl->nanswers = 0;
 }

@@ -7,16 +7,23 @@
 
 #include "auth/acl.h"
 #include "auth/authz_db.h"
+#include "auth/http.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct st_config;
 
+enum { ST_AUTHZ_SRC_FILE = 1, ST_AUTHZ_SRC_DB, ST_AUTHZ_SRC_HTTP };
+
 typedef struct st_authz_cfg {
-    char file[512];      /* the enabled file source's path, or "" */
-    int db;              /* an enabled built_in_database source */
-    int db_first;        /* it comes before the file source */
+    char file[512];   /* the enabled file source's path, or "" */
+    int db;           /* an enabled built_in_database source */
+    int db_first;     /* it comes before the file source */
+    int http;         /* an enabled http source */
+    uint8_t order[3]; /* the enabled sources in their order (ST_AUTHZ_SRC_*) */
+    int norder;
+    st_authn_http http_cfg;
     int max_rules;       /* its max_rules: per client, per user, for all */
     int no_match_deny;   /* no_match = deny */
     int deny_disconnect; /* deny_action = disconnect */
@@ -42,9 +49,9 @@ void st_authz_clear_cache(st_authz *z);
 size_t st_authz_rules(st_authz *z);
 /* The built_in_database source's rows (NULL without one). */
 st_authz_db *st_authz_database(st_authz *z);
-/* The replicated table's rows of namespace ST_KV_ACL as they change (ns 0: all gone): a
+/* A row of the replicated table's namespace ST_KV_ACL as it changes (val NULL: deleted): a
  * mirror of the cluster (cluster.h), on its thread. */
-void st_authz_on_rows(st_authz *z, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
+void st_authz_on_rows(st_authz *z, const uint8_t *key, size_t klen, const uint8_t *val,
                       size_t vlen);
 
 /* Rules an authenticator gave a client (a JWT's acl claim, an HTTP service's "acl"): tried
@@ -62,9 +69,29 @@ st_authz_client *st_authz_client_new(st_authz *z, const st_acl_who *who, int sup
                                      st_authz_own *own);
 void st_authz_client_free(st_authz_client *cl);
 
-/* 1 allowed, 0 denied. topic: a PUBLISH's topic or a SUBSCRIBE's filter without
- * $share/<group>/. now_ms: the caller's clock (for the cache's ttl). */
+/* 1 allowed, 0 denied, ST_AUTHZ_ASK: the http source must be asked first (it is reached and
+ * has not answered this question: st_authz_ask, then st_authz_answer). topic: a PUBLISH's
+ * topic or a SUBSCRIBE's filter without $share/<group>/. now_ms: the caller's clock (for the
+ * cache's ttl). */
+#define ST_AUTHZ_ASK 2
+#define ST_AUTHZ_HTTP_THREADS 8 /* threads that ask the service (EMQX's pool_size) */
 int st_authz_allow(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
                    int qos, int retain, int64_t now_ms);
+/* The same for a caller that cannot wait (the will at CONNECT): the http source, unless it
+ * has answered, has no say (the next sources and no_match decide; not cached). 1 or 0. */
+int st_authz_allow_now(st_authz *z, st_authz_client *cl, int action, const char *topic, size_t len,
+                       int qos, int retain, int64_t now_ms);
+
+/* The http source (docs/security.md §9). Its answers are kept by the client until the
+ * packet they were asked for has been handled (st_authz_answers_clear); the decision they
+ * lead to is cached as any other. */
+/* Ask the service (on an auth thread: it blocks up to request_timeout): ST_ACL_ALLOW,
+ * ST_ACL_DENY, or ST_ACL_NOMATCH (ignore, an error, a timeout: the next source decides). */
+int st_authz_ask(st_authz *z, st_http_client *h, const st_http_who *who);
+/* Who the client is, for the question. */
+void st_authz_client_who(const st_authz_client *cl, st_http_who *who);
+void st_authz_answer(st_authz_client *cl, int action, const char *topic, size_t len, int qos,
+                     int retain, int result);
+void st_authz_answers_clear(st_authz_client *cl);
 
 #endif

@@ -35,22 +35,13 @@ static void row_free(row *r)
     free(r);
 }
 
-void st_authz_db_reset(st_authz_db *d)
+void st_authz_db_free(st_authz_db *d)
 {
-    pthread_mutex_lock(&d->mu);
+    if (!d) return;
     size_t it = 0;
     void *v;
     while (st_strmap_next(d->rows, &it, NULL, NULL, &v))
         row_free(v);
-    st_strmap_free(d->rows);
-    d->rows = st_strmap_new();
-    pthread_mutex_unlock(&d->mu);
-}
-
-void st_authz_db_free(st_authz_db *d)
-{
-    if (!d) return;
-    st_authz_db_reset(d);
     st_strmap_free(d->rows);
     pthread_mutex_destroy(&d->mu);
     free(d);

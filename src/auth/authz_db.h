@@ -21,10 +21,9 @@ void st_authz_db_free(st_authz_db *d);
 
 /* A row's key (room for 1 + ST_AUTHZ_NAME_MAX bytes); the name is "" for ST_AUTHZ_ALL. */
 size_t st_authz_db_key(int kind, const char *name, size_t len, uint8_t *out);
-/* A changed row (val NULL: deleted), or all rows gone (reset). 1 if the rules changed. */
+/* A changed row (val NULL: deleted). 1 if the rules changed. */
 int st_authz_db_row(st_authz_db *d, const uint8_t *key, size_t klen, const uint8_t *val,
                     size_t vlen);
-void st_authz_db_reset(st_authz_db *d);
 
 /* The rules of one row: compiled (a reference, st_acl_free it), or as JSON (malloc'd). NULL
  * when there is no such row. */

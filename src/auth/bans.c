@@ -3,6 +3,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/regex.h"
 #include "net/cidr.h"
 
 #include <pthread.h>
@@ -48,7 +49,7 @@ int st_ban_check(int as, const char *who, char *err, size_t errlen)
     }
     if (as == ST_BAN_CLIENTID_RE || as == ST_BAN_USERNAME_RE) {
         regex_t re;
-        if (regcomp(&re, who, REG_EXTENDED | REG_NOSUB) != 0) {
+        if (st_regcomp(&re, who) != 0) {
             snprintf(err, errlen, "who: not a regular expression: %s", who);
             return -1;
         }
@@ -110,7 +111,7 @@ int st_bans_put(st_bans *b, const st_ban *ban)
     if (!e) return ST_ENOMEM;
     e->ban = *ban;
     if ((ban->as == ST_BAN_CLIENTID_RE || ban->as == ST_BAN_USERNAME_RE) &&
-        regcomp(&e->re, ban->who, REG_EXTENDED | REG_NOSUB) != 0) {
+        st_regcomp(&e->re, ban->who) != 0) {
         free(e);
         return ST_EINVAL;
     }

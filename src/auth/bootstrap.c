@@ -23,7 +23,7 @@ int st_auth_user_of(const st_authn_cfg *m, const char *pepper, const char *pw, s
                     int superuser, st_user *out)
 {
     char buf[1024];
-    size_t pl = strlen(pepper);
+    size_t pl = m->mechanism == ST_MECH_SCRAM ? 0 : strlen(pepper); /* the client hashes */
     if (pl + plen > sizeof buf) return ST_EINVAL;
     memset(out, 0, sizeof *out);
     memcpy(buf, pepper, pl);

@@ -89,24 +89,36 @@ enum { RAW, URL, JSON };
 /* s with the client's values in place of the placeholders, each escaped for where it goes. */
 static void expand(text *t, const char *s, const st_http_who *w, int how, CURL *e)
 {
-    static const char *const names[] = {"${username}", "${clientid}",         "${password}",
-                                        "${peerhost}", "${cert_common_name}", "${$}"};
+    static const char *const names[] = {
+        "${username}", "${clientid}", "${password}", "${peerhost}", "${cert_common_name}",
+        "${$}",        "${topic}",    "${action}",   "${qos}",      "${retain}"};
+    char num[4];
     while (*s) {
         int k = -1;
-        for (int i = 0; i < 6 && k < 0; i++)
-            if (strncmp(s, names[i], strlen(names[i])) == 0) k = i;
+        for (int i = 0; i < 10 && k < 0; i++)
+            if (strncmp(s, names[i], strlen(names[i])) == 0 && (i < 6 || w->action)) k = i;
         if (k < 0) {
             put(t, s++, 1);
             continue;
         }
         s += strlen(names[k]);
+        if (k == 8 || k == 9) snprintf(num, sizeof num, "%d", k == 8 ? w->qos : w->retain);
         const char *v = k == 0   ? w->username
                         : k == 1 ? w->clientid
                         : k == 2 ? w->password
                         : k == 3 ? w->peerhost
+                        : k == 4 ? w->cn
                         : k == 5 ? "$"
+                        : k == 6 ? w->topic
+                        : k == 7 ? w->action
+                        : k >= 8 ? num
                                  : "";
-        size_t n = k == 0 ? w->ulen : k == 1 ? w->cidlen : k == 2 ? w->plen : v ? strlen(v) : 0;
+        size_t n = k == 0   ? w->ulen
+                   : k == 1 ? w->cidlen
+                   : k == 2 ? w->plen
+                   : k == 6 ? w->tlen
+                   : v      ? strlen(v)
+                            : 0;
         if (!v) v = "", n = 0;
         if (how == URL) {
             char *q = curl_easy_escape(e, v, (int)n);

@@ -1,5 +1,6 @@
 /* http.h — the HTTP authenticator (EMQX's `mechanism = password_based, backend = http`,
- * docs/security.md §2): a GET or POST to the user's service with ${username},
+ * docs/security.md §2) and the HTTP authorization source (§9): a GET or POST to the user's service
+ * with ${username},
  * ${clientid}, ${password}, ${peerhost}, ${cert_common_name} in the URL, headers and body;
  * 204 or {"result": "allow"} lets the client in (with is_superuser), {"result": "deny"}
  * refuses it (0x87), anything else, an error or a timeout leaves it to the next
@@ -28,11 +29,22 @@ typedef struct st_http_client st_http_client;
 st_http_client *st_http_client_new(void);
 void st_http_client_free(st_http_client *h);
 
-/* What the client presents, for the placeholders. */
+/* What the client presents, for the placeholders; for authorization (authz.h) also what
+ * it wants to do: ${topic}, ${action} (publish, subscribe), ${qos}, ${retain}. */
 typedef struct st_http_who {
     const char *username, *clientid, *password, *peerhost;
+    const char *cn; /* the client certificate's common name (NULL: none) */
     size_t ulen, cidlen, plen;
+    const char *topic, *action; /* NULL: authentication */
+    size_t tlen;
+    int qos, retain;
 } st_http_who;
+
+struct st_config;
+/* The service's url, method, headers, body and timeouts under prefix (for example
+ * "authentication.1" or "authorization.sources.2"); ST_ECONFIG with "file:line: key: why". */
+int st_http_cfg_load(st_authn_http *h, const struct st_config *c, const char *prefix, char *err,
+                     size_t errlen);
 
 enum { ST_HTTP_IGNORE, ST_HTTP_ALLOW, ST_HTTP_DENY };
 /* Ask the service: ST_HTTP_* (superuser set for ALLOW; why for the log). With ALLOW, the

@@ -1,5 +1,6 @@
 /* passwd.c — password hashes (passwd.h): libcrypto's digests and PBKDF2, libcrypt's bcrypt. */
 #include "auth/passwd.h"
+#include "auth/scram.h"
 
 #include <crypt.h>
 #include <ctype.h>
@@ -128,6 +129,8 @@ int st_pw_hash(const st_pw_algo *a, const char *salt, const char *pw, size_t ple
 {
     if (a->alg == ST_PW_BCRYPT) return bcrypt(salt, pw, plen, out, cap);
     if (a->alg == ST_PW_PBKDF2) return pbkdf2(a, salt, pw, plen, out, cap);
+    if (a->alg == ST_PW_SCRAM)
+        return st_scram_keys(a->mac_fun == ST_MAC_SHA512, pw, plen, salt, a->iterations, out, cap);
     return simple(a, salt, pw, plen, out, cap);
 }
 
@@ -148,7 +151,8 @@ int st_pw_salt_new(const st_pw_algo *a, char *out, size_t cap)
                    ? 0
                    : -1;
     }
-    if (a->alg == ST_PW_PLAIN || (a->alg != ST_PW_PBKDF2 && a->salt_position == ST_SALT_DISABLE))
+    if (a->alg == ST_PW_PLAIN ||
+        (a->alg != ST_PW_PBKDF2 && a->alg != ST_PW_SCRAM && a->salt_position == ST_SALT_DISABLE))
         return 0;
     if (RAND_bytes(r, sizeof r) != 1) return -1;
     return hex(r, sizeof r, out, cap) < 0 ? -1 : 0;
@@ -162,7 +166,7 @@ int st_pw_check(const st_pw_algo *a, const char *salt, const char *stored, const
     size_t sl = strlen(stored);
     if (n < 0 || (size_t)n != sl) return 0;
     unsigned diff = 0;
-    int fold = a->alg != ST_PW_BCRYPT && a->alg != ST_PW_PLAIN; /* hex: any case */
+    int fold = a->alg != ST_PW_BCRYPT && a->alg != ST_PW_PLAIN && a->alg != ST_PW_SCRAM; /* hex */
     for (size_t i = 0; i < sl; i++) {
         unsigned char x = (unsigned char)h[i], y = (unsigned char)stored[i];
         if (fold) x = (unsigned char)tolower(x), y = (unsigned char)tolower(y);

@@ -15,7 +15,8 @@ enum st_pw_alg {
     ST_PW_SHA256,
     ST_PW_SHA512,
     ST_PW_BCRYPT,
-    ST_PW_PBKDF2
+    ST_PW_PBKDF2,
+    ST_PW_SCRAM /* mechanism = scram: SCRAM's keys (scram.h), mac_fun sha256 or sha512 */
 };
 enum st_pw_salt { ST_SALT_DISABLE, ST_SALT_PREFIX, ST_SALT_SUFFIX };
 /* pbkdf2's mac_fun */

@@ -26,7 +26,9 @@ struct st_auth_pool {
 st_auth_job *st_auth_job_new(const st_credentials *cr, size_t extra)
 {
     size_t hl = cr->peerhost ? strlen(cr->peerhost) : 0;
-    size_t len = (cr->cidlen + cr->ulen + cr->plen + hl + 4 + 15) & ~(size_t)15; /* ud aligned */
+    size_t ll = cr->listener ? strlen(cr->listener) : 0, cl = cr->cn ? strlen(cr->cn) : 0;
+    size_t len =
+        (cr->cidlen + cr->ulen + cr->plen + hl + ll + cl + 6 + 15) & ~(size_t)15; /* aligned */
     st_auth_job *j = calloc(1, sizeof *j + len + extra);
     if (!j) return NULL;
     char *p = j->text;
@@ -39,6 +41,10 @@ st_auth_job *st_auth_job_new(const st_credentials *cr, size_t extra)
     j->cr.password = cr->password ? memcpy(p, cr->password, cr->plen) : NULL;
     p += cr->plen + 1;
     j->cr.peerhost = cr->peerhost ? memcpy(p, cr->peerhost, hl + 1) : NULL;
+    p += hl + 1;
+    j->cr.listener = cr->listener ? memcpy(p, cr->listener, ll + 1) : NULL;
+    p += ll + 1;
+    j->cr.cn = cr->cn ? memcpy(p, cr->cn, cl + 1) : NULL;
     j->ud = j->text + len;
     atomic_init(&j->refs, 2);
     atomic_init(&j->cancelled, 0);
@@ -71,7 +77,10 @@ static void *run(void *arg)
         if (atomic_load(&j->cancelled))
             st_auth_job_unref(j);
         else {
-            st_auth_check(p->a, &j->cr, &j->res);
+            if (j->work)
+                j->work(p->a, j);
+            else
+                st_auth_check(p->a, &j->cr, &j->res);
             j->done(j);
         }
         pthread_mutex_lock(&p->mu);
@@ -80,7 +89,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-st_auth_pool *st_auth_pool_new(st_auth *a)
+st_auth_pool *st_auth_pool_new(st_auth *a, int threads)
 {
     st_auth_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -88,7 +97,7 @@ st_auth_pool *st_auth_pool_new(st_auth *a)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int n = cores > 2 ? (int)(cores / 2) : 1;
+    int n = threads > 0 ? threads : cores > 2 ? (int)(cores / 2) : 1;
     if (n > POOL_THREADS_MAX) n = POOL_THREADS_MAX;
     for (int i = 0; i < n; i++)
         if (pthread_create(&p->th[p->nthreads], NULL, run, p) == 0) p->nthreads++;

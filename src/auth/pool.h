@@ -18,7 +18,8 @@ struct st_auth_job {
     st_auth_result res;
     void (*done)(st_auth_job *j); /* the pool's thread, once res is set; takes the pool's
                                    * reference */
-    void *ud;                     /* the submitter's: extra bytes after text */
+    void (*work)(st_auth *a, st_auth_job *j); /* other work than the chain (NULL: the chain) */
+    void *ud;                                 /* the submitter's: extra bytes after text */
     atomic_int refs;
     atomic_int cancelled;
     size_t len;
@@ -32,7 +33,8 @@ void st_auth_job_unref(st_auth_job *j); /* the last one frees it (the password w
 
 /* The pool itself (auth.c owns it). */
 typedef struct st_auth_pool st_auth_pool;
-st_auth_pool *st_auth_pool_new(st_auth *a);
+/* threads: how many (0: half the cores, at least one: the slow hashes' share of the CPU) */
+st_auth_pool *st_auth_pool_new(st_auth *a, int threads);
 int st_auth_pool_submit(st_auth_pool *p, st_auth_job *j);
 void st_auth_pool_stop(st_auth_pool *p); /* joins the threads; later submits fail */
 void st_auth_pool_free(st_auth_pool *p);

@@ -32,14 +32,19 @@ static void user_free(void *u)
     free(u);
 }
 
+static void map_free(st_strmap *m)
+{
+    size_t it = 0;
+    void *v;
+    while (m && st_strmap_next(m, &it, NULL, NULL, &v))
+        user_free(v);
+    st_strmap_free(m);
+}
+
 void st_userdb_free(st_userdb *db)
 {
     if (!db) return;
-    size_t it = 0;
-    void *v;
-    while (st_strmap_next(db->users, &it, NULL, NULL, &v))
-        user_free(v);
-    st_strmap_free(db->users);
+    map_free(db->users);
     pthread_rwlock_destroy(&db->lock);
     free(db);
 }
@@ -97,14 +102,39 @@ int st_userdb_get(st_userdb *db, const char *id, size_t len, st_user *out)
 
 void st_userdb_clear(st_userdb *db)
 {
-    pthread_rwlock_wrlock(&db->lock);
-    size_t it = 0;
-    void *v;
-    while (st_strmap_next(db->users, &it, NULL, NULL, &v))
-        user_free(v);
-    st_strmap_free(db->users);
-    db->users = st_strmap_new();
+    st_userdb_reset(db, NULL);
+}
+
+int st_userdb_reset(st_userdb *db, st_userdb *from)
+{
+    st_strmap *fresh = st_strmap_new();
+    int rc = fresh ? 0 : ST_ENOMEM;
+    if (from && fresh) {
+        pthread_rwlock_rdlock(&from->lock);
+        size_t it = 0;
+        const char *k;
+        size_t kl;
+        void *v;
+        while (rc == 0 && st_strmap_next(from->users, &it, &k, &kl, &v)) {
+            st_user *copy = malloc(sizeof *copy);
+            if (copy) *copy = *(const st_user *)v;
+            if (!copy || st_strmap_put(fresh, k, kl, copy) < 0) {
+                user_free(copy);
+                rc = ST_ENOMEM;
+            }
+        }
+        pthread_rwlock_unlock(&from->lock);
+    }
+    if (rc < 0) { /* what it holds stays */
+        map_free(fresh);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&db->lock); /* readers see the old users or the new, never none */
+    st_strmap *old = db->users;
+    db->users = fresh;
     pthread_rwlock_unlock(&db->lock);
+    map_free(old);
+    return 0;
 }
 
 void st_userdb_each(st_userdb *db,

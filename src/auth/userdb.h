@@ -30,6 +30,9 @@ int st_userdb_del(st_userdb *db, const char *id, size_t len); /* 1 removed, 0 ab
 int st_userdb_get(st_userdb *db, const char *id, size_t len, st_user *out);
 size_t st_userdb_count(st_userdb *db);
 void st_userdb_clear(st_userdb *db);
+/* Replace every user with copies of from's (NULL: none) at once: a reader sees the old set
+ * or the new one, never an empty or half-filled one. 0, or ST_ENOMEM (db unchanged). */
+int st_userdb_reset(st_userdb *db, st_userdb *from);
 /* Visit every user (under the read lock: fn must not touch db). */
 void st_userdb_each(st_userdb *db,
                     void (*fn)(void *ctx, const char *id, size_t len, const st_user *u), void *ctx);

@@ -38,14 +38,15 @@ int st_auth_find(const st_auth *a, const char *id)
 {
     const st_auth_cfg *cfg = st_auth_config(a);
     for (int i = 0; i < cfg->n; i++)
-        if (strcmp(cfg->chain[i].id, id) == 0) return i;
+        if (strcmp(cfg->chain[i].key, id) == 0) return i;
     return -1;
 }
 
-void st_auth_row(st_auth *a, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+void st_auth_row(st_auth *a, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                 int replaced)
 {
     const uint8_t *nul = memchr(key, 0, klen);
-    char authn[64];
+    char authn[sizeof(((st_authn_cfg *)0)->key)];
     size_t al = nul ? (size_t)(nul - key) : klen;
     if (!nul || al >= sizeof authn) return;
     memcpy(authn, key, al);
@@ -55,26 +56,14 @@ void st_auth_row(st_auth *a, const uint8_t *key, size_t klen, const uint8_t *val
     const char *id = (const char *)nul + 1;
     size_t idlen = klen - al - 1;
     st_user u;
-    if (!val)
+    st_userdb *boot = st_auth_boot_users(a, st_auth_find(a, authn));
+    if (!val && replaced && boot && st_userdb_get(boot, id, idlen, &u)) /* 1: found */
+        st_userdb_put(db, id, idlen, &u);
+    else if (!val)
         st_userdb_del(db, id, idlen);
     else if (decode(val, vlen, &u) == 0)
         st_userdb_put(db, id, idlen, &u);
     OPENSSL_cleanse(&u, sizeof u);
-}
-
-static void copy_user(void *ctx, const char *id, size_t len, const st_user *u)
-{
-    st_userdb_put(ctx, id, len, u);
-}
-
-void st_auth_rows_reset(st_auth *a)
-{
-    for (int i = 0; i < ST_AUTH_MAX; i++) {
-        st_userdb *db = st_auth_userdb(a, i);
-        if (!db) continue;
-        st_userdb_clear(db);
-        st_userdb_each(st_auth_boot_users(a, i), copy_user, db); /* the table's come next */
-    }
 }
 
 void st_auth_users_each(st_auth *a, int i,

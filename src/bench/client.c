@@ -108,7 +108,11 @@ static void send_connect(bench_worker *w, bench_conn *c)
     int n = bench_client_id(cfg, c->role, c->idx, id, sizeof id);
     mqtt_packet p = {.type = MQTT_CONNECT};
     mqtt_connect *k = &p.u.connect;
-    k->clean_start = 1;
+    k->clean_start = !cfg->persistent;
+    if (cfg->persistent && cfg->version == MQTT_V5) {
+        p.props.present |= MQTT_HAS(MQTT_PROP_SESSION_EXPIRY);
+        p.props.session_expiry = 86400;
+    }
     k->keepalive = (uint16_t)cfg->keepalive;
     k->client_id = (st_bytes){(const uint8_t *)id, (uint32_t)n};
     if (cfg->username) {

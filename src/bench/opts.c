@@ -58,6 +58,7 @@ static const opt_def opt_table[] = {
     {NULL, "--progress", OPT_FLAG, OFF(progress), 0, 0},
     {NULL, "--tls", OPT_FLAG, OFF(tls), 0, 0},
     {NULL, "--tls-resume", OPT_FLAG, OFF(tls_resume), 0, 0},
+    {NULL, "--persistent", OPT_FLAG, OFF(persistent), 0, 0},
     {NULL, "--ws", OPT_FLAG, OFF(ws), 0, 0},
     {NULL, "--ws-path", OPT_STR, OFF(ws_path), 0, 0},
 };
@@ -100,6 +101,8 @@ void bench_usage(FILE *f)
           "                           over WebSocket (--ws-path, /mqtt), or both: wss\n"
           "      --tls-resume         --tls, each connection after a thread's first resuming\n"
           "                           the newest session that thread was given (a ticket)\n"
+          "      --persistent         sessions that outlive the connection: clean_start 0\n"
+          "                           (MQTT 5: session expiry of a day)\n"
           "  -Q, --quiet              no progress lines   --progress: even when not a tty\n",
           f);
 }

@@ -53,6 +53,7 @@ typedef struct bench_cfg {
     int json, fail_on_loss, quiet, progress;
     int tls, ws;         /* --tls, --ws: MQTT over TLS, WebSocket, or both (wss) */
     int tls_resume;      /* --tls-resume (implies --tls) */
+    int persistent;      /* --persistent: clean_start 0 (MQTT 5: session expiry 1 day) */
     const char *ws_path; /* --ws-path (/mqtt) */
     uint32_t run_tag;    /* 12 bits, tags this run's payloads */
 } bench_cfg;

@@ -73,6 +73,21 @@ void st_broker_set_auth(st_broker *b, st_auth *a)
     b->auth = a;
 }
 
+void st_broker_hold_accept(st_broker *b)
+{
+    atomic_store(&b->accept_held, 1);
+}
+
+void st_broker_open_accept(st_broker *b)
+{
+    if (!atomic_exchange(&b->accept_held, 0)) return;
+    for (int i = 0; i < b->nw; i++) { /* each opens its listeners at once */
+        uint64_t one = 1;
+        if (write(b->w[i].wake.fd, &one, sizeof one) < 0) { /* saturated: awake anyway */
+        }
+    }
+}
+
 st_auth *st_broker_auth(st_broker *b)
 {
     return b->auth;
@@ -120,9 +135,10 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
         const st_listener_conf *l = &b->cfg.listeners[li];
         if (l->bad_rate[0]) {
             snprintf(err, errlen,
-                     "listeners.%s.%s.max_conn_rate: \"%s\": expected infinity or a rate such "
-                     "as \"1000/s\", \"100/10s\", \"60/m\"",
-                     st_listener_type(l), l->name, l->bad_rate);
+                     "listeners.%s.%s.%s: \"%s\": expected infinity or a rate such "
+                     "as \"1000/s\", \"100/10s\", \"60/m\"%s",
+                     st_listener_type(l), l->name, l->bad_rate_key, l->bad_rate,
+                     strcmp(l->bad_rate_key, "bytes_rate") ? "" : ", \"1MB/s\"");
             return ST_ECONFIG;
         }
         if (!l->bad_rule[0]) continue;

@@ -19,6 +19,12 @@ struct st_auth *st_broker_auth(st_broker *b);
 /* Open listeners (SO_REUSEPORT, one socket per worker) and start the worker threads.
  * Returns 0, or a negative ST_E* with a message in err (e.g. port in use). */
 int st_broker_start(st_broker *b, char *err, size_t errlen);
+/* Before st_broker_start: the listeners are bound but no connection is taken (they wait in
+ * the backlog) until st_broker_open_accept. A restarted cluster member learns the other
+ * nodes' routes first (docs/cluster.md §7.3). */
+void st_broker_hold_accept(st_broker *b);
+/* Take connections from now on (any thread; once is enough). */
+void st_broker_open_accept(st_broker *b);
 /* Graceful shutdown; returns when every worker has exited. */
 void st_broker_stop(st_broker *b);
 /* Read every TLS listener's certificate, key and CA files again (they may have been

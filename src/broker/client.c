@@ -4,8 +4,11 @@
  * idle connection owns no read buffer at all. Output goes to the st_outq and is flushed
  * once per loop iteration (worker.c). */
 #include "broker/client.h"
+#include "broker/durable.h"
 #include "auth/auth.h"
+#include "auth/authz.h"
 #include "broker/flow.h"
+#include "broker/rate.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "net/listen.h"
@@ -40,6 +43,7 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     }
     if (l->ws) c->ws = calloc(1, sizeof *c->ws);
     c->xport = l->tls || l->ws;
+    c->limited = !!st_rate_limited(l);
     if ((l->tls && !c->tls) || (l->ws && !c->ws)) {
         st_tls_free(c->tls);
         free(c->ws);
@@ -156,8 +160,9 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
 /* The input events c wants: none while paused or waiting for its session. */
 static uint32_t reading(const st_client *c)
 {
-    return c->paused || c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING ? 0
-                                                                                       : EPOLLIN;
+    return st_client_held(c) || c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING
+               ? 0
+               : EPOLLIN;
 }
 
 int st_client_flush(st_client *c)
@@ -170,6 +175,10 @@ int st_client_flush(st_client *c)
         }
         c->hold_out = 0;
         atomic_fetch_sub(&c->w->nheld, 1);
+    }
+    if (c->hold_dur && st_durable_out_held(c->w, c)) { /* released by st_durable_settle */
+        if (c->io.events & EPOLLOUT) st_loop_mod(c->w->loop, &c->io, reading(c));
+        return 0;
     }
     size_t before = c->outq.bytes;
     int rc = st_client_write_out(c);
@@ -262,6 +271,7 @@ static void session_detach(st_worker *w, st_session *s, int abnormal)
         return;
     }
     s->expire_at = s->expiry_ms == ST_UNLIMITED ? 0 : now + s->expiry_ms;
+    st_durable_session(w, s, 1);
 }
 
 void st_client_close(st_client *c, int abnormal)
@@ -306,6 +316,7 @@ void st_client_close(st_client *c, int abnormal)
         c->hold_out = 0;
         atomic_fetch_sub(&w->nheld, 1);
     }
+    st_durable_out_drop(w, c);
     free(c->ibuf);
     c->ibuf = NULL;
     c->ilen = c->icap = 0;
@@ -321,6 +332,8 @@ void st_client_free(st_client *c)
     st_authz_client_free(c->authz);
     if (c->auth_own) st_acl_free(c->auth_own->acl);
     free(c->auth_own);
+    free(c->rate);
+    st_enh_free(c);
     st_strmap_free(c->alias_out);
     for (uint16_t i = 0; i < c->nalias_in; i++)
         free(c->alias_in[i]);
@@ -348,13 +361,21 @@ static void reject_version(st_client *c, uint8_t level)
     st_client_close(c, 0);
 }
 
+const char *st_client_listener_id(const st_client *c, char *buf, size_t cap)
+{
+    const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
+    snprintf(buf, cap, "%s:%s", st_listener_type(l), l->name);
+    return buf;
+}
+
 int st_client_authorized(st_client *c, int action, const char *topic, size_t len, int qos,
                          int retain)
 {
     if (!c->authz) return 1;
     st_worker *w = c->w;
-    if (st_authz_allow(st_auth_authz(w->b->auth), c->authz, action, topic, len, qos, retain,
-                       st_loop_now(w->loop)))
+    /* the http source has answered already (authq.c): this never waits */
+    if (st_authz_allow_now(st_auth_authz(w->b->auth), c->authz, action, topic, len, qos, retain,
+                           st_loop_now(w->loop)))
         return 1;
     LOG_INFO(w->log, "client %s: %s '%.*s' denied by authorization",
              c->sess ? c->sess->cid : c->peer,
@@ -445,7 +466,7 @@ static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *r
         return;
     }
     case MQTT_AUTH:
-        protocol_error(c, ST_EPROTO);
+        st_handle_auth(c, p);
         return;
     default:
         protocol_error(c, ST_EPROTO);
@@ -483,10 +504,10 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
         if (r <= 0) return 0;
         off = (size_t)r;
     }
-    while (off < len && c->state != ST_CS_CLOSED && c->state != ST_CS_ARRIVING &&
-           c->state != ST_CS_AUTHENTICATING) {
+    while (off < len && !st_client_held(c) && c->state != ST_CS_CLOSED &&
+           c->state != ST_CS_ARRIVING && c->state != ST_CS_AUTHENTICATING) {
         mqtt_packet pkt;
-        mqtt_dec_opts o = {.version = c->state == ST_CS_NEW ? 0 : c->version,
+        mqtt_dec_opts o = {.version = c->state == ST_CS_NEW && !c->enh ? 0 : c->version,
                            .max_packet_size = c->w->cfg->max_packet_size,
                            .is_server = 1};
         long r = mqtt_decode(buf + off, len - off, &o, &pkt);
@@ -501,9 +522,15 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
         if (pkt.type == MQTT_CONNECT && c->state == ST_CS_NEW &&
             (*handoff = maybe_handoff(c, &pkt)))
             break;
+        if (c->asks && (pkt.type == MQTT_PUBLISH || pkt.type == MQTT_SUBSCRIBE) &&
+            c->state == ST_CS_CONNECTED && st_authq_before(c, &pkt))
+            break; /* handled once the answer is in */
         dispatch_packet(c, &pkt, buf + off, (size_t)r);
+        if (c->asks && c->authz) st_authz_answers_clear(c->authz);
         off += (size_t)r;
-        if (pkt.type == MQTT_PUBLISH && c->state == ST_CS_CONNECTED && st_flow_hold(c->w, c)) break;
+        if (c->state != ST_CS_CONNECTED) continue;
+        if (c->limited && st_rate_take(c, pkt.type == MQTT_PUBLISH, (size_t)r)) break;
+        if (pkt.type == MQTT_PUBLISH && st_flow_hold(c->w, c)) break;
     }
     return off;
 }
@@ -702,9 +729,9 @@ void st_client_on_io(st_io *io, uint32_t events)
         if (c->tls_hs && tls_handshake(c) <= 0) return;
     }
     if (events & EPOLLOUT && st_client_flush(c) < 0) return;
-    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) return;
     if (c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING) { /* not read now */
-        if (events & (EPOLLHUP | EPOLLERR))
+        if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
             st_client_close(c, 0);
         else
             st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
@@ -718,8 +745,8 @@ void st_client_on_io(st_io *io, uint32_t events)
             c->last_rx = st_loop_now(w->loop);
             if (c->xport && c->ws ? ws_input(c, w->rbuf, (size_t)r)
                                   : st_client_input(c, w->rbuf, (size_t)r))
-                return;                                          /* closed or handed off */
-            if (c->paused) return;                               /* held by flow control */
+                return;                    /* closed or handed off */
+            if (st_client_held(c)) return; /* held by flow control, rates, a question */
             if ((size_t)r < cap && !(c->xport && c->tls)) break; /* TLS: a record at a time */
             continue;
         }

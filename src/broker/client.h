@@ -41,8 +41,14 @@ typedef struct st_client {
     uint8_t tls_hs : 1;           /* TLS: the handshake is not done yet */
     uint8_t ws_feeding : 1;       /* WebSocket: payloads are being fed (a handoff waits, below) */
     uint8_t xport : 1;            /* TLS or WebSocket (tls, ws below): plain TCP never reads them */
-    uint16_t keepalive_s;         /* effective keep alive */
-    uint16_t recv_max;            /* client's Receive Maximum: our outgoing window */
+    uint8_t limited : 1;          /* its listener has messages_rate or bytes_rate (rate.h) */
+    uint8_t rate_held : 1;        /* reading stopped by those rates until the buckets refill */
+    uint8_t rate_logged : 1;      /* that was logged (once per client) */
+    uint8_t asks : 1;             /* authorization has an http source (authq.c) */
+    uint8_t authz_wait : 1; /* not read until that source answers (auth_job is the question) */
+    uint8_t enh_method : 2; /* MQTT 5 enhanced authentication: 1 SCRAM-SHA-256, 2 -512 */
+    uint16_t keepalive_s;   /* effective keep alive */
+    uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
     uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
     uint16_t alias_out_max; /* aliases we may use towards the client */
@@ -66,18 +72,28 @@ typedef struct st_client {
     st_tls *tls;         /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
     st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
     uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
+    uint32_t hold_dur;   /* output held until its session's writes are on disk (durable.h) */
     struct st_authz_client *authz; /* its rules and cached decisions; NULL: all allowed */
     struct st_authz_own *auth_own; /* its authenticator's acl, until authz takes it */
+    struct st_rate *rate;          /* limited: its buckets, from its first packet on */
+    struct st_enh *enh;            /* a SCRAM exchange under way (enhauth.c) */
 } st_client;
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */
 #define ST_ALIAS_OUT_CAP 256    /* at most this many server-assigned topic aliases */
 
 st_client *st_client_new(st_worker *w, int fd, uint8_t listener);
+/* Not read now: by flow control, by its rates, or while authorization asks its service. */
+static inline int st_client_held(const st_client *c)
+{
+    return c->paused || c->rate_held || c->authz_wait;
+}
 /* Authorization (auth/authz.h) of its PUBLISH (ST_ACL_PUBLISH) or SUBSCRIBE to topic: 1
  * allowed, 0 denied (and logged). */
 int st_client_authorized(st_client *c, int action, const char *topic, size_t len, int qos,
                          int retain);
+/* Its listener as EMQX names it ("tcp:default"), in buf. */
+const char *st_client_listener_id(const st_client *c, char *buf, size_t cap);
 /* Take a connection handed over from another worker. */
 void st_client_adopt(st_worker *w, st_client *c);
 /* Feed bytes: parses and handles every complete packet. Returns 1 when the caller must
@@ -120,6 +136,22 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
 void st_connect_auth_done(st_worker *w, void *job);
 /* The client goes away while its CONNECT waits for the auth threads. */
 void st_connect_auth_cancel(st_client *c);
+/* Refuse the CONNECT with this (MQTT 5) reason and close. */
+void st_connect_refuse(st_client *c, uint8_t reason5);
+/* enhauth.c — MQTT 5 enhanced authentication (SCRAM). A CONNECT with an Authentication
+ * Method: the reason to refuse it with, or -1 (AUTH sent, the client's answer awaited). */
+int st_enh_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen);
+void st_handle_auth(st_client *c, const mqtt_packet *p);
+/* The CONNACK's Authentication Method and Data after an exchange; then it has been sent. */
+void st_enh_connack(st_client *c, mqtt_props *pr);
+void st_enh_connack_sent(st_client *c);
+void st_enh_free(st_client *c);
+/* authq.c — the http authorization source's questions, asked before a PUBLISH or SUBSCRIBE
+ * is handled: 1 when c must wait for an answer (it is not read meanwhile, and the packet is
+ * handled once the answer is in), else 0. */
+int st_authq_before(st_client *c, const mqtt_packet *p);
+/* The answer, on c's worker (w NULL: the worker is stopping, drop it). */
+void st_authq_done(st_worker *w, void *job);
 void st_handle_publish(st_client *c, const mqtt_packet *p);
 void st_handle_ack(st_client *c, const mqtt_packet *p);
 void st_handle_subscribe(st_client *c, const mqtt_packet *p);

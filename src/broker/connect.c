@@ -5,6 +5,7 @@
 #include "auth/bans.h"
 #include "auth/pool.h"
 #include "broker/client.h"
+#include "broker/durable.h"
 #include "broker/flow.h"
 #include "broker/remote.h"
 #include "core/clock.h"
@@ -16,6 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+
+static void connack_fail(st_client *c, uint8_t reason5);
+
+void st_connect_refuse(st_client *c, uint8_t reason5)
+{
+    connack_fail(c, reason5);
+}
 
 static void connack_fail(st_client *c, uint8_t reason5)
 {
@@ -186,6 +194,7 @@ static void send_connack(st_client *c, int present, const char *assigned, size_t
         if (!cfg->retain_available) pr->present |= MQTT_HAS(MQTT_PROP_RETAIN_AVAILABLE);
         if (!cfg->wildcard_subscription) pr->present |= MQTT_HAS(MQTT_PROP_WILDCARD_SUB_AVAILABLE);
         if (!cfg->shared_subscription) pr->present |= MQTT_HAS(MQTT_PROP_SHARED_SUB_AVAILABLE);
+        st_enh_connack(c, pr); /* SCRAM's server-final (enhauth.c) */
         if (req && (req->present & MQTT_HAS(MQTT_PROP_REQUEST_RESPONSE_INFO)) &&
             req->request_response_info && cfg->response_information[0]) {
             pr->present |= MQTT_HAS(MQTT_PROP_RESPONSE_INFO);
@@ -194,6 +203,7 @@ static void send_connack(st_client *c, int present, const char *assigned, size_t
         }
     }
     st_client_send(c, &p);
+    st_enh_connack_sent(c);
 }
 
 /* Returns 0 when the id is acceptable, else the v5 reason code to refuse with. */
@@ -221,14 +231,7 @@ typedef struct auth_wait {
 static void auth_done(st_auth_job *j)
 {
     auth_wait *aw = j->ud;
-    st_imsg *m = calloc(1, sizeof *m);
-    if (!m) { /* the client waits until it goes away */
-        st_auth_job_unref(j);
-        return;
-    }
-    m->kind = ST_IM_AUTH;
-    m->data = j;
-    st_worker_post_now(&aw->b->w[aw->worker], m);
+    st_worker_post_job(&aw->b->w[aw->worker], j);
 }
 
 /* A chain with a slow hash: the CONNECT waits (not read further) while the auth threads
@@ -250,7 +253,9 @@ static int auth_submit(st_client *c, const st_credentials *cr, const uint8_t *ra
     }
     c->auth_job = j;
     c->state = ST_CS_AUTHENTICATING;
-    st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
+    /* not read meanwhile, but a client that gives up and closes is noticed (its FIN), so
+     * that its check is dropped rather than run for nobody */
+    st_loop_mod(w->loop, &c->io, EPOLLRDHUP | (c->io.events & EPOLLOUT));
     return AUTH_PENDING;
 }
 
@@ -297,6 +302,8 @@ void st_connect_auth_done(st_worker *w, void *job)
 void st_connect_auth_cancel(st_client *c)
 {
     if (!c->auth_job) return;
+    LOG_DEBUG(c->w->log, "connection %s: gone while its login was checked; the check is dropped",
+              c->peer);
     atomic_store(&c->auth_job->cancelled, 1);
     st_auth_job_unref(c->auth_job);
     c->auth_job = NULL;
@@ -333,6 +340,15 @@ static int banned(st_client *c, const mqtt_connect *cn, st_bytes id)
     return MQTT_RC_BANNED;
 }
 
+/* The client certificate's common name, in buf (NULL: no TLS, no certificate). */
+static const char *cert_cn(st_client *c, char *buf, size_t cap)
+{
+    long n = c->tls ? st_tls_peer_cert(c->tls, ST_CERT_CN, buf, cap - 1) : -1;
+    if (n < 0) return NULL;
+    buf[n] = 0;
+    return buf;
+}
+
 /* The authenticator chain (docs/security.md §2): 0 let in, AUTH_PENDING (the auth threads
  * decide), else the v5 reason code. */
 static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const uint8_t *raw,
@@ -344,7 +360,7 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
     char ubuf[ST_CERT_ID_MAX];
     int has_user = 0;
     st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
-    char host[64];
+    char host[64], lid[100], cnbuf[ST_CERT_ID_MAX];
     peer_host(c->peer, host, sizeof host);
     st_credentials cr = {(const char *)id.p,
                          id.len,
@@ -355,11 +371,14 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
                              : NULL,
                          cn->password.len,
                          host,
-                         w->cfg->listeners[c->listener].authn_mode};
-    if (cr.mode != ST_AUTHN_OFF && st_auth_slow(w->b->auth))
-        return auth_submit(c, &cr, raw, rawlen);
+                         w->cfg->listeners[c->listener].authn_mode,
+                         st_client_listener_id(c, lid, sizeof lid),
+                         cert_cn(c, cnbuf, sizeof cnbuf)};
     st_auth_result r;
-    st_auth_check(w->b->auth, &cr, &r);
+    if (!st_auth_slow(w->b->auth))
+        st_auth_check(w->b->auth, &cr, &r);
+    else if (!st_auth_try(w->b->auth, &cr, &r))
+        return auth_submit(c, &cr, raw, rawlen);
     if (r.ok) {
         c->superuser = (uint8_t)r.superuser;
         keep_own(c, &r);
@@ -378,15 +397,15 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
     st_worker *w = c->w;
     st_authz *z = w->b->auth ? st_auth_authz(w->b->auth) : NULL;
     const st_authz_cfg *zc = z ? st_authz_config(z) : NULL;
-    if (!zc || (!zc->file[0] && !zc->db && !zc->no_match_deny && !c->auth_own)) return 0;
+    if (!zc || (!zc->file[0] && !zc->db && !zc->http && !zc->no_match_deny && !c->auth_own))
+        return 0;
+    c->asks = !!zc->http && !c->superuser;
     char ubuf[ST_CERT_ID_MAX], cnbuf[ST_CERT_ID_MAX], host[64], *id = strndup(cid, cidlen);
     int has_user = 0;
     st_bytes u = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
     char *user = has_user ? strndup(u.p ? (const char *)u.p : "", u.len) : NULL;
-    long cnlen = c->tls ? st_tls_peer_cert(c->tls, ST_CERT_CN, cnbuf, sizeof cnbuf - 1) : -1;
-    if (cnlen >= 0) cnbuf[cnlen] = 0;
     peer_host(c->peer, host, sizeof host);
-    st_acl_who who = {id, user, host, cnlen >= 0 ? cnbuf : NULL};
+    st_acl_who who = {id, user, host, cert_cn(c, cnbuf, sizeof cnbuf)};
     st_authz_client_free(c->authz);
     c->authz =
         id && (user || !has_user) ? st_authz_client_new(z, &who, c->superuser, c->auth_own) : NULL;
@@ -403,9 +422,9 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
 static int will_allowed(st_client *c, const mqtt_connect *cn, const char *cid, size_t cidlen)
 {
     st_worker *w = c->w;
-    if (!c->authz || st_authz_allow(st_auth_authz(w->b->auth), c->authz, ST_ACL_PUBLISH,
-                                    (const char *)cn->will_topic.p, cn->will_topic.len,
-                                    cn->will_qos, cn->will_retain, st_loop_now(w->loop)))
+    if (!c->authz || st_authz_allow_now(st_auth_authz(w->b->auth), c->authz, ST_ACL_PUBLISH,
+                                        (const char *)cn->will_topic.p, cn->will_topic.len,
+                                        cn->will_qos, cn->will_retain, st_loop_now(w->loop)))
         return 1;
     LOG_INFO(w->log, "client %.*s: will to '%.*s' denied by authorization: it is dropped",
              (int)cidlen, cid, (int)cn->will_topic.len, (const char *)cn->will_topic.p);
@@ -420,11 +439,13 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     char certbuf[ST_CERT_ID_MAX];
     st_bytes id = st_client_id_of(c, cn, certbuf, sizeof certbuf);
     int rc = check_client_id(c, cn, id);
-    if (!rc && c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD)))
-        rc = MQTT_RC_BAD_AUTH_METHOD;
     if (!rc) rc = check_will(c, cn);
     if (!rc && !c->auth_checked) rc = banned(c, cn, id);
-    if (!rc) rc = authenticate(c, cn, id, raw, rawlen);
+    int enhanced = c->version == MQTT_V5 && (p->props.present & MQTT_HAS(MQTT_PROP_AUTH_METHOD));
+    if (!rc && enhanced && !c->auth_checked)
+        rc = st_enh_connect(c, p, raw, rawlen); /* AUTH_PENDING: its AUTH is awaited */
+    else if (!rc)
+        rc = authenticate(c, cn, id, raw, rawlen);
     if (rc == AUTH_PENDING) return;
     if (!rc && atomic_load(&w->b->evacuating)) /* this node is leaving: another one serves */
         rc = MQTT_RC_USE_ANOTHER_SERVER;
@@ -461,6 +482,7 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     c->last_progress = st_loop_now(w->loop);
     s->expire_at = 0;
     c->sess = s;
+    st_durable_session(w, s, 0);
     const st_remote_ops *ro = w->b->remote;
     if (s->arriving || (!present && !cn->clean_start && !assigned && ro && ro->takeover &&
                         ro->takeover(w->b->remote_cx, w, s))) {
@@ -496,8 +518,10 @@ void st_session_arrived(st_worker *w, st_session *s, int present)
             return;
         }
         s->expire_at = s->expiry_ms == ST_UNLIMITED ? 0 : now + s->expiry_ms;
+        st_durable_adopt(w, s);
         return;
     }
+    st_durable_adopt(w, s);
     mqtt_props req = {0};
     if (c->resp_info) {
         req.present = MQTT_HAS(MQTT_PROP_REQUEST_RESPONSE_INFO);

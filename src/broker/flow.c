@@ -119,7 +119,8 @@ static void resume(st_worker *w, int all)
         if (!c->paused || (!all && may_pause(c))) continue;
         c->paused = 0;
         w->npaused--;
-        c->last_rx = now; /* it was not silent: we did not read it */
+        c->last_rx = now;                /* it was not silent: we did not read it */
+        if (st_client_held(c)) continue; /* its rates or its answer read it again */
         st_loop_mod(w->loop, &c->io, EPOLLIN | (c->io.events & EPOLLOUT));
         if (!c->ilen) continue;
         if (st_client_input(c, NULL, 0) == 0) st_client_to_tail(c);

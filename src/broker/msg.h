@@ -21,6 +21,10 @@ typedef struct st_msg {
     /* identity across nodes: the boot id of the node that took it from a client and its
      * number there (0/0: none); set before the message is shared, copies keep it */
     uint64_t origin, oid;
+    /* in the durable store (durable.h): its id there (0: not stored) and how many stored
+     * queue entries still need it; set by the worker that stores it, before it is shared */
+    _Atomic uint64_t dur_id;
+    atomic_int dur_refs;
     const char *topic; /* NUL-terminated, inside this allocation */
     uint32_t topic_len;
     const uint8_t *payload;

@@ -5,6 +5,7 @@
 #include "auth/auth.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
+#include "broker/durable.h"
 #include "broker/flow.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -97,6 +98,7 @@ int st_worker_store_retained(st_worker *w, st_msg *msg)
     int rc = st_retain_put(w->b->retain, r);
     if (rc == ST_EFULL)
         LOG_WARN(w->log, "retained message store full; '%s' not retained", msg->topic);
+    if (rc == 1) st_durable_retained(w, r);
     if (r != msg) st_msg_unref(r);
     return rc == 1;
 }
@@ -196,7 +198,8 @@ static int authorize(st_client *c, const mqtt_packet *p, const char *topic, uint
         if (pub->qos) ack_publish(c, type, p->packet_id, MQTT_RC_NOT_AUTHORIZED, NULL);
         return 0;
     }
-    if (pub->qos == 2) st_session_rel_add(c->sess, p->packet_id, st_loop_now(c->w->loop));
+    if (pub->qos == 2 && st_session_rel_add(c->sess, p->packet_id, st_loop_now(c->w->loop)) == 0)
+        st_durable_rel(c->w, c->sess, p->packet_id, 1);
     if (pub->qos) ack_publish(c, type, p->packet_id, 0, NULL);
     return 0;
 }
@@ -252,14 +255,16 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     }
     msg->from_sid = s->sid;
     st_worker_stamp(w, msg);
-    if (pub->retain) st_worker_store_retained(w, msg);
+    int kept = pub->retain && st_worker_store_retained(w, msg);
     st_ackwait aw = {pub->qos ? c : NULL, NULL};
     size_t n = st_worker_dispatch(w, msg, s->cid, s->cid_len, &aw);
+    if (kept) st_durable_hold_retained(w, &aw);
     st_msg_unref(msg);
     uint8_t reason = n || c->version != MQTT_V5 ? 0 : MQTT_RC_NO_MATCHING_SUBSCRIBERS;
     if (pub->qos == 1) ack_publish(c, MQTT_PUBACK, p->packet_id, reason, aw.pack);
     if (pub->qos == 2) {
-        st_session_rel_add(s, p->packet_id, st_loop_now(w->loop));
+        if (st_session_rel_add(s, p->packet_id, st_loop_now(w->loop)) == 0)
+            st_durable_rel(w, s, p->packet_id, 1);
         ack_publish(c, MQTT_PUBREC, p->packet_id, reason, aw.pack);
     }
 }
@@ -345,6 +350,7 @@ static int try_send(st_worker *w, st_session *s, st_qitem *it)
     st_client *c = s->client;
     if (!c || s->arriving || !st_client_writable(c)) return 0;
     if (st_msg_expired(it->msg, st_loop_now(w->loop))) {
+        st_durable_done(w, s, it);
         st_qitem_release(it);
         return 1;
     }
@@ -357,11 +363,13 @@ static int try_send(st_worker *w, st_session *s, st_qitem *it)
     uint16_t pid = st_session_next_pid(s);
     if (send_publish(c, it, pid, 0) < 0) {
         st_flow_dropped(w, s, ST_DROP_TOO_LARGE);
+        st_durable_done(w, s, it);
         st_qitem_release(it);
         return 1;
     }
     st_inflight *f = st_session_inflight_add(s);
     if (!f) {
+        st_durable_done(w, s, it);
         st_qitem_release(it);
         return 1;
     }
@@ -369,6 +377,7 @@ static int try_send(st_worker *w, st_session *s, st_qitem *it)
     f->pid = pid;
     f->state = ST_INF_WAIT_ACK;
     f->sent_at = st_loop_now(w->loop);
+    st_durable_inflight(w, s, f);
     return 1;
 }
 
@@ -386,9 +395,11 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
     while (limit && s->qlen > (uint64_t)limit) {
         st_session_drop_oldest(s, &dropped);
         st_flow_dropped(w, s, reason);
+        st_durable_done(w, s, &dropped);
         st_qitem_release(&dropped);
     }
     if (st_session_enqueue(s, it, limit ? limit : ST_UNLIMITED, &dropped) < 0) {
+        st_durable_done(w, s, it);
         st_qitem_release(it);
         return;
     }
@@ -398,6 +409,7 @@ static void enqueue(st_worker *w, st_session *s, st_qitem *it)
      * would bounce it between members forever. Redispatch is for sessions that end. */
     if (dropped.msg) {
         st_flow_dropped(w, s, reason);
+        st_durable_done(w, s, &dropped);
         st_qitem_release(&dropped);
     }
 }
@@ -411,7 +423,9 @@ void st_session_deliver(st_worker *w, st_session *s, st_msg *msg, const st_targe
                    .qos = qos,
                    .retain = (t->flags & ST_SUB_RAP) ? msg->retain : 0};
     if (t->flags & ST_T_RETAINED) it.retain = 1;
+    it.dur_mid = st_durable_entry_of(w, s, msg, t, qos);
     if (w->dedup && st_dedup_seen(w, s->sid, msg)) { /* it came with the session (dedup.h) */
+        st_durable_done(w, s, &it);
         st_qitem_release(&it);
         return;
     }
@@ -466,17 +480,21 @@ static void ack_inflight(st_client *c, const mqtt_packet *p)
                          c->version == MQTT_V5 ? MQTT_RC_PACKET_ID_NOT_FOUND : 0);
             return;
         }
-        st_qitem_release(&f->it);
         if (p->reason >= 0x80) { /* the receiver refused it: the flow ends here */
+            st_durable_done(w, s, &f->it);
+            st_qitem_release(&f->it);
             st_session_inflight_del(s, f);
         } else {
             f->state = ST_INF_WAIT_COMP;
+            st_durable_inflight(w, s, f);
+            st_qitem_release(&f->it);
             send_ack(c, MQTT_PUBREL, p->packet_id, 0);
             return;
         }
     } else {
         uint8_t want = p->type == MQTT_PUBACK ? ST_INF_WAIT_ACK : ST_INF_WAIT_COMP;
         if (!f || f->state != want) return;
+        st_durable_done(w, s, &f->it);
         st_qitem_release(&f->it);
         st_session_inflight_del(s, f);
     }
@@ -491,6 +509,7 @@ void st_handle_ack(st_client *c, const mqtt_packet *p)
         return;
     }
     int found = st_session_rel_del(c->sess, p->packet_id);
+    if (found) st_durable_rel(c->w, c->sess, p->packet_id, 0);
     send_ack(c, MQTT_PUBCOMP, p->packet_id,
              found || c->version != MQTT_V5 ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND);
 }

@@ -15,8 +15,9 @@ typedef struct st_qitem {
     st_msg *msg;
     st_sharekey *share; /* group it came through (redispatch), or NULL */
     uint32_t sub_id;
-    uint8_t qos;    /* delivery QoS */
-    uint8_t retain; /* RETAIN flag to send */
+    uint8_t qos;      /* delivery QoS */
+    uint8_t retain;   /* RETAIN flag to send */
+    uint64_t dur_mid; /* its message's id in the durable store (0: not stored, durable.h) */
 } st_qitem;
 
 enum { ST_INF_WAIT_ACK = 1, ST_INF_WAIT_COMP = 2 };
@@ -56,6 +57,7 @@ typedef struct st_session {
     /* moving between nodes (docs/cluster.md §10.3): arriving here (nothing is sent to the
      * client, which waits for its CONNACK), or leaving (frozen: deliveries only queue) */
     uint8_t arriving, leaving;
+    uint8_t stored; /* its record is in the durable store (durable.h) */
     st_inflight *inf;
     uint32_t ninf, capinf;
     uint16_t next_pid;

@@ -42,9 +42,12 @@ typedef struct st_listener_conf {
         uint8_t allow;
         st_cidr range;
     } rules[ST_MAX_RULES];
-    char bad_rule[80];       /* an access rule that is none ("" : none) */
-    int64_t rate_n, rate_ms; /* max_conn_rate: rate_n connections per rate_ms (0: no limit) */
-    char bad_rate[40];       /* a max_conn_rate that is none ("" : none) */
+    char bad_rule[80];         /* an access rule that is none ("" : none) */
+    int64_t rate_n, rate_ms;   /* max_conn_rate: rate_n connections per rate_ms (0: no limit) */
+    int64_t msgs_n, msgs_ms;   /* messages_rate: PUBLISHes per client per msgs_ms (0: none) */
+    int64_t bytes_n, bytes_ms; /* bytes_rate: bytes read per client per bytes_ms (0: none) */
+    char bad_rate[40];         /* a rate that is none ("" : none), of bad_rate_key */
+    const char *bad_rate_key;
     st_tls_opts tls_opts;
 } st_listener_conf;
 

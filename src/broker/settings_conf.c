@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int64_t lim(int64_t v)
 {
@@ -121,12 +122,28 @@ static void ws_options(st_listener_conf *l, const st_config *c, const char *type
 }
 
 /* listeners.tcp, .ssl, .ws and .wss.<name>, in that order. */
-/* max_conn_rate: "infinity", or N/s, N/Ks, N/m, N/h (EMQX's form). */
-static void conn_rate(st_listener_conf *l, const char *v)
+/* A rate as EMQX writes it: "infinity" (0), or N/s, N/Ks, N/m, N/h; with bytes, N may be
+ * a size (1024-based KB, MB, GB). 0, or -1 when it is none. */
+static int parse_rate(const char *v, int bytes, int64_t *n_out, int64_t *ms_out)
 {
     char *end, *unit;
-    if (strcmp(v, "infinity") == 0) return;
+    *n_out = *ms_out = 0;
+    if (strcmp(v, "infinity") == 0) return 0;
     long long n = strtoll(v, &end, 10);
+    if (bytes && end != v) {
+        static const struct {
+            const char *suffix;
+            long long mul;
+        } sizes[] = {{"KB", 1024}, {"MB", 1024 * 1024}, {"GB", 1024LL * 1024 * 1024}, {"B", 1}};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            size_t l = strlen(sizes[i].suffix);
+            if (strncasecmp(end, sizes[i].suffix, l) == 0) {
+                n *= sizes[i].mul;
+                end += l;
+                break;
+            }
+        }
+    }
     long long k = *end == '/' && end[1] >= '0' && end[1] <= '9' ? strtoll(end + 1, &unit, 10) : 1;
     if (*end == '/' && !(end[1] >= '0' && end[1] <= '9')) unit = end + 1;
     int64_t ms = *end != '/'              ? 0
@@ -134,12 +151,26 @@ static void conn_rate(st_listener_conf *l, const char *v)
                  : strcmp(unit, "m") == 0 ? 60000
                  : strcmp(unit, "h") == 0 ? 3600000
                                           : 0;
-    if (n <= 0 || k <= 0 || !ms) {
-        copy_str(l->bad_rate, sizeof l->bad_rate, v);
-        return;
+    if (n <= 0 || k <= 0 || !ms) return -1;
+    *n_out = n;
+    *ms_out = ms * k;
+    return 0;
+}
+
+/* max_conn_rate, messages_rate, bytes_rate: a bad one is kept to be reported at start. */
+static void rates(st_listener_conf *l, const st_config *c, const char *type, const char *name)
+{
+    static const char *keys[] = {"max_conn_rate", "messages_rate", "bytes_rate"};
+    int64_t *dst[][2] = {
+        {&l->rate_n, &l->rate_ms}, {&l->msgs_n, &l->msgs_ms}, {&l->bytes_n, &l->bytes_ms}};
+    char k[200];
+    for (int i = 0; i < 3; i++) {
+        const char *v = st_config_str(c, lkey(k, sizeof k, type, name, keys[i]));
+        if (parse_rate(v, i == 2, dst[i][0], dst[i][1]) < 0 && !l->bad_rate[0]) {
+            copy_str(l->bad_rate, sizeof l->bad_rate, v);
+            l->bad_rate_key = keys[i];
+        }
     }
-    l->rate_n = n;
-    l->rate_ms = ms * k;
 }
 
 /* access_rules: "allow|deny <address[/prefix]>|all", EMQX's (esockd's) form. */
@@ -186,7 +217,7 @@ static void listeners(st_settings *s, const st_config *c)
             l->authn_mode =
                 (uint8_t)st_config_int(c, lkey(k, sizeof k, types[t], names[i], "enable_authn"));
             access_rules(l, c, lkey(k, sizeof k, types[t], names[i], "access_rules"));
-            conn_rate(l, st_config_str(c, lkey(k, sizeof k, types[t], names[i], "max_conn_rate")));
+            rates(l, c, types[t], names[i]);
             if (t == 1 || t == 3) tls_options(l, c, types[t], names[i]);
             if (t >= 2) ws_options(l, c, types[t], names[i]);
         }

@@ -2,6 +2,7 @@
  * each failure earns, the session's record and the node table kept in step, and retained
  * messages (Retain Handling 0/1/2) sent right after the SUBACK. */
 #include "auth/auth.h"
+#include "broker/durable.h"
 #include "broker/client.h"
 #include "core/err.h"
 #include "route/trie.h"
@@ -64,8 +65,11 @@ static int subscribe_one(st_client *c, st_bytes fb, const mqtt_subopts *o, uint3
     r->flags = (uint8_t)((o->no_local ? ST_SUB_NL : 0) | (o->retain_as_published ? ST_SUB_RAP : 0));
     if (c->version != MQTT_V5 && w->cfg->ignore_loop_deliver) r->flags |= ST_SUB_NL;
     r->sub_id = sub_id;
-    st_target t = {
-        .sid = s->sid, .worker = w->id, .qos = granted, .flags = r->flags, .sub_id = sub_id};
+    st_target t = {.sid = s->sid,
+                   .worker = w->id,
+                   .qos = granted,
+                   .flags = st_durable_tflags(w, s, f, fb.len, r->flags),
+                   .sub_id = sub_id};
     if (st_subs_add(w->b->subs, f, fb.len, &t) < 0) {
         st_session_sub_del(s, f, fb.len);
         return MQTT_RC_UNSPECIFIED;
@@ -133,6 +137,7 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
                      (int)fb.len, (const char *)fb.p, rc);
         if (rc >= 0x80 && c->version != MQTT_V5) codes[i] = 0x80;
     }
+    st_durable_session(c->w, c->sess, 0);
     uint64_t now_posted = atomic_load(&b->route_posted);
     if (now_posted != posted && !c->hold_out && now_posted > atomic_load(&b->route_acked)) {
         c->hold_out = now_posted; /* new routes: SUBACK once the other nodes have them */
@@ -173,6 +178,7 @@ void st_handle_unsubscribe(st_client *c, const mqtt_packet *p)
         if (removed) st_subs_del(c->w->b->subs, f, fb.len, c->sess->sid);
         codes[i] = removed ? MQTT_RC_SUCCESS : MQTT_RC_NO_SUBSCRIPTION_EXISTED;
     }
+    st_durable_session(c->w, c->sess, 0);
     mqtt_packet ack = {.type = MQTT_UNSUBACK, .version = c->version, .packet_id = p->packet_id};
     ack.u.acks.raw = (st_bytes){codes, l->count};
     ack.u.acks.count = l->count;

@@ -4,9 +4,12 @@
  * Output is flushed once per loop iteration, and the other workers it posted to are
  * woken once per iteration, whatever the number of messages. */
 #include "broker/worker.h"
+#include "auth/pool.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
+#include "broker/durable.h"
 #include "broker/flow.h"
+#include "broker/rate.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -83,6 +86,7 @@ void st_worker_deliver_local(st_worker *w, st_msg *msg, st_target *t, size_t n)
             st_session_deliver(w, s, msg, &t[i]);
             continue;
         }
+        st_durable_orphan(w, t[i].sid, msg, &t[i]);
         if (t[i].share && msg->qos > 0) st_worker_redispatch(w, msg, t[i].share, t[i].sid);
         st_sharekey_unref(t[i].share);
     }
@@ -109,10 +113,11 @@ static void post_batches(st_worker *w, st_msg *msg, st_target *t, size_t n)
 }
 
 /* Local delivery of what the match put in w->tv (n targets). */
-static size_t deliver_targets(st_worker *w, st_msg *msg, size_t n)
+static size_t deliver_targets(st_worker *w, st_msg *msg, size_t n, st_ackwait *aw)
 {
     st_tvec *tv = &w->tv;
     if (!n) return 0;
+    if (w->b->durable) st_durable_dispatch(w, msg, tv->v, tv->n, aw);
     if (w->b->nw > 1) post_batches(w, msg, tv->v, tv->n);
     /* compact our own targets to the front, then deliver them */
     size_t mine = 0;
@@ -136,7 +141,7 @@ size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t
     }
     w->tv.n = 0;
     size_t n = deliver_targets(
-        w, msg, st_subs_match(b->subs, msg, pub_cid, cid_len, w->id, &w->rng, &w->tv, d));
+        w, msg, st_subs_match(b->subs, msg, pub_cid, cid_len, w->id, &w->rng, &w->tv, d), aw);
     if (d && (!st_nodeset_empty(d) || msg->rv)) { /* a stored retained message goes to all */
         st_ackwait none = {0};
         n += b->remote->forward(b->remote_cx, w, msg, d, aw ? aw : &none);
@@ -147,7 +152,7 @@ size_t st_worker_dispatch(st_worker *w, st_msg *msg, const char *pub_cid, size_t
 size_t st_worker_dispatch_local(st_worker *w, st_msg *msg)
 {
     w->tv.n = 0;
-    return deliver_targets(w, msg, st_subs_match_plain(w->b->subs, msg, &w->rng, &w->tv));
+    return deliver_targets(w, msg, st_subs_match_plain(w->b->subs, msg, &w->rng, &w->tv), NULL);
 }
 
 size_t st_worker_deliver_shared(st_worker *w, st_msg *msg, const char *share, size_t len)
@@ -207,6 +212,7 @@ st_session *st_worker_session_new(st_worker *w, const char *cid, size_t len)
 void st_worker_session_end(st_worker *w, st_session *s)
 {
     if (s->client) st_flow_attach(w, s, -1);
+    st_durable_session_gone(w, s);
     if (s->reg_hlc && w->b->remote && w->b->remote->registry)
         w->b->remote->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 0);
     for (uint32_t i = 0; i < s->nsubs; i++)
@@ -265,11 +271,21 @@ static void shed_connection(st_worker *w, st_io *lio)
         w->accept_paused = 1;
 }
 
+/* The listeners held at start (st_broker_hold_accept) are watched once the hold ends. */
+static void ungate(st_worker *w)
+{
+    if (!w->gated || atomic_load(&w->b->accept_held)) return;
+    w->gated = 0;
+    for (int i = 0; i < w->nl; i++)
+        if (w->lio[i].fd >= 0) st_loop_mod(w->loop, &w->lio[i], EPOLLIN);
+}
+
 /* Tick: watch paused listeners again, and get the spare descriptor back if it was lost. */
 static void resume_accept(st_worker *w)
 {
     if (w->spare_fd < 0) w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (!w->accept_paused) return;
+    ungate(w);
+    if (!w->accept_paused || w->gated) return;
     w->accept_paused = 0;
     for (int i = 0; i < w->nl; i++)
         if (w->lio[i].fd >= 0) st_loop_mod(w->loop, &w->lio[i], EPOLLIN);
@@ -392,7 +408,10 @@ static void handle_imsg(st_worker *w, st_imsg *m)
         w->b->remote->imsg(w->b->remote_cx, w, m);
         return; /* the callee owns m */
     case ST_IM_AUTH:
-        st_connect_auth_done(w, m->data);
+        if (((st_auth_job *)m->data)->work)
+            st_authq_done(w, m->data);
+        else
+            st_connect_auth_done(w, m->data);
         break;
     }
     free(m);
@@ -406,6 +425,7 @@ static void on_wake(st_io *io, uint32_t events)
     }
     st_mpsc_node *n;
     int budget = 4096;
+    ungate(w);
     while (budget-- > 0 && (n = st_mpsc_pop(&w->inbox)))
         handle_imsg(w, (st_imsg *)n);
     if (budget <= 0) { /* more left: come back after other events */
@@ -422,6 +442,7 @@ static void flush_out(void *ud)
 {
     st_worker *w = ud;
     st_client *c;
+    st_durable_submit(w); /* before the workers we post to can act on what it stores */
     while ((c = w->dirty)) {
         w->dirty = c->dnext;
         if (c->state == ST_CS_CLOSED) {
@@ -442,11 +463,24 @@ static void flush_out(void *ud)
     }
 }
 
+void st_worker_post_job(st_worker *to, st_auth_job *j)
+{
+    st_imsg *m = calloc(1, sizeof *m);
+    if (!m) {
+        st_auth_job_unref(j);
+        return;
+    }
+    m->kind = ST_IM_AUTH;
+    m->data = j;
+    st_worker_post_now(to, m);
+}
+
 static void before_sleep(void *ud)
 {
     st_worker *w = ud;
     st_client *c;
     st_flow_update(w);
+    st_durable_settle(w); /* first: the data lanes' ACKs may wait for what it settles */
     if (w->b->remote) w->b->remote->before_sleep(w->b->remote_cx, w);
     flush_out(w);
     while ((c = w->dead)) {
@@ -475,7 +509,9 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
         return;
     }
     if (c->state == ST_CS_ARRIVING || c->state == ST_CS_AUTHENTICATING) return; /* not read */
-    if (c->keepalive_s && !c->paused && /* a paused client is not silent: we stopped reading */
+    if (c->rate_held && st_rate_tick(c, now)) return;                           /* closed */
+    /* a paused or held client is not silent: we stopped reading it */
+    if (c->keepalive_s && !st_client_held(c) &&
         now - c->last_rx > (int64_t)(c->keepalive_s * cfg->keepalive_multiplier * 1000)) {
         LOG_INFO(w->log, "client %s: keep alive timeout", c->sess ? c->sess->cid : c->peer);
         st_client_disconnect(c, MQTT_RC_KEEPALIVE_TIMEOUT, 1);
@@ -484,9 +520,10 @@ static void tick_client(st_worker *w, st_client *c, int64_t now)
     st_session *s = c->sess;
     if (!s) return;
     for (uint32_t i = 0; i < s->nrel;) { /* QoS 2 ids awaiting PUBREL too long */
-        if (now - s->rel[i].at > cfg->await_rel_timeout_ms)
+        if (now - s->rel[i].at > cfg->await_rel_timeout_ms) {
+            st_durable_rel(w, s, s->rel[i].pid, 0);
             st_session_rel_del(s, s->rel[i].pid);
-        else
+        } else
             i++;
     }
     if (c->version == MQTT_V5 || cfg->retry_interval_ms == ST_UNLIMITED) return;
@@ -511,6 +548,7 @@ static void tick_sessions(st_worker *w, int64_t now)
             s->will_at = 0;
             st_worker_publish(w, will);
             st_msg_unref(will);
+            if (!(s->expire_at && now >= s->expire_at)) st_durable_session(w, s, 1);
         }
         if (s->expire_at && now >= s->expire_at) st_worker_session_end(w, s);
     }
@@ -531,6 +569,7 @@ static void tick(void *ud)
     st_linger_tick(&w->linger, now);
     if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
     st_worker_routes_acked(w); /* in case a wake-up was missed */
+    st_durable_settle(w);
     resume_accept(w);
     rate_resume(w);
 }
@@ -574,7 +613,8 @@ int st_worker_listen(st_worker *w, int li, int fd)
     w->lio[li].cb = on_accept;
     w->lio[li].ud = w;
     if (li >= w->nl) w->nl = li + 1;
-    return st_loop_add(w->loop, &w->lio[li], EPOLLIN);
+    if (atomic_load(&w->b->accept_held)) w->gated = 1;
+    return st_loop_add(w->loop, &w->lio[li], w->gated ? 0 : EPOLLIN);
 }
 
 void st_worker_destroy(st_worker *w)
@@ -593,7 +633,10 @@ void st_worker_destroy(st_worker *w)
             w->b->remote->imsg(w->b->remote_cx, NULL, m); /* NULL worker: discard */
             continue;
         } else if (m->kind == ST_IM_AUTH) {
-            st_connect_auth_done(NULL, m->data);
+            if (((st_auth_job *)m->data)->work)
+                st_authq_done(NULL, m->data);
+            else
+                st_connect_auth_done(NULL, m->data);
         }
         free(m);
     }

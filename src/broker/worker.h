@@ -72,6 +72,7 @@ struct st_worker {
     int spare_fd;      /* held open to accept-and-close when the open-file limit is hit */
     int fd_ceiling;    /* accepted descriptors at or above this are refused */
     int accept_paused; /* listeners unwatched until the next tick (no descriptor free) */
+    int gated;         /* listeners unwatched until b->accept_held clears */
     struct {           /* max_conn_rate: this worker's share, as a token bucket */
         int64_t tokens, refilled_at;
         int paused; /* the listener is unwatched until tokens come back */
@@ -128,13 +129,15 @@ struct st_broker {
     pthread_mutex_t reload_lock;
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
-    atomic_int no_quorum;  /* the cluster's registry cannot be reached (a minority side) */
-    atomic_int evacuating; /* sessions are handed to other nodes: CONNECTs get 0x9C */
-    atomic_int overloaded; /* flow.c: node-wide states, workers cache them */
+    atomic_int no_quorum;   /* the cluster's registry cannot be reached (a minority side) */
+    atomic_int evacuating;  /* sessions are handed to other nodes: CONNECTs get 0x9C */
+    atomic_int accept_held; /* listeners not watched yet (st_broker_hold_accept) */
+    atomic_int overloaded;  /* flow.c: node-wide states, workers cache them */
     atomic_int congested;
     /* flow.c: connected sessions past half of max_mqueue_len, on every worker; changed at
      * once when one heats or cools, so every worker's publishers stop at their next PUBLISH */
     _Alignas(64) atomic_long hot;
+    struct st_durable *durable; /* durable sessions (durable.h), NULL: persistence off */
     int running;
 };
 
@@ -165,6 +168,10 @@ size_t st_worker_deliver_shared(st_worker *w, st_msg *msg, const char *share, si
 void st_worker_routes_acked(st_worker *w);
 /* Queue an inbox item for worker `to` and wake it now, from any thread. */
 void st_worker_post_now(st_worker *to, st_imsg *m);
+struct st_auth_job;
+/* An auth thread's finished job (auth/pool.h) back to its client's worker (ST_IM_AUTH); when
+ * out of memory its client waits until it goes away. */
+void st_worker_post_job(st_worker *to, struct st_auth_job *j);
 /* Post an ST_IM_REMOTE item to worker `to` from any thread (the cluster thread). */
 void st_worker_post_remote(st_broker *b, uint16_t to, void *data);
 /* Deliver to targets owned by this worker (also used for inbox DELIVER batches). */

@@ -6,11 +6,13 @@
 #include "auth/bans.h"
 #include "auth/users.h"
 #include "cluster/cluster.h"
+#include "cluster/mirror.h"
 #include "cluster/data/data.h"
 #include "cluster/discovery/discovery.h"
 #include "cluster/links/auth.h"
 #include "cluster/links/links.h"
 #include "cluster/plane/plane.h"
+#include "cluster/ready.h"
 #include "core/err.h"
 #include "core/mpsc.h"
 #include "cwire/cwire.h"
@@ -56,15 +58,11 @@ struct st_cluster {
     st_data *data;
     st_discovery *disco;
     st_asks *asks;
-    st_auth *auth;      /* the built-in databases mirror the table's users (NULL: none) */
-    int users_proposed; /* the bootstrap files' users went to the table (once a member) */
-    struct {
-        uint8_t ns;
-        st_cluster_rows_fn fn;
-        void *ctx;
-    } mirrors[ST_KV_NS_MAX];
-    int nmirrors;
-    struct seed *seeds; /* rows to write once a member */
+    st_auth *auth;       /* the built-in databases mirror the table's users (NULL: none) */
+    int users_proposed;  /* the bootstrap files' users went to the table (once a member) */
+    st_mirrors *mirrors; /* the table's rows to the state that mirrors them */
+    struct seed *seeds;  /* rows to write once a member */
+    st_ready ready;      /* a restarted member's MQTT listeners wait for routes (ready.h) */
 };
 
 /* Rows to write once this node is a member (st_cluster_seed). */
@@ -280,7 +278,8 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->node_id = st_auth_node_id(cfg->node_name);
     st_mpsc_init(&c->inbox);
     if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
-    c->links = new_links(c);
+    c->mirrors = st_mirrors_new(); /* before the plane: it may replay its log at once */
+    c->links = c->mirrors ? new_links(c) : NULL;
     c->plane = c->links ? new_plane(c) : NULL;
     c->data = c->plane ? new_data(c) : NULL;
     st_asks_env ae = {log, c->links, c, asked_member};
@@ -288,6 +287,7 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     if (!c->asks) {
         st_data_free(c->data);
         st_plane_free(c->plane);
+        st_mirrors_free(c->mirrors);
         st_links_free(c->links);
         pthread_mutex_destroy(&c->view_lock);
         free(c);
@@ -298,7 +298,9 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
 
 int st_cluster_attach(st_cluster *c, struct st_broker *b)
 {
-    return st_data_attach(c->data, b);
+    int rc = st_data_attach(c->data, b);
+    if (rc == 0) st_ready_hold(&c->ready, b, c->cfg.data_dir, c->cfg.role != CW_ROLE_REPLICANT);
+    return rc;
 }
 
 /* ---- the cluster thread ------------------------------------------------------------------- */
@@ -358,36 +360,10 @@ static void kv_send(st_cluster *c, kv_req *r)
     if (rc < 0) kv_done(r, rc);
 }
 
-/* The table's rows that changed, to their mirrors (the users of the built-in databases). */
-static void kv_visit(void *ctx, uint8_t ns, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen)
-{
-    st_cluster *c = ctx;
-    for (int i = 0; i < c->nmirrors; i++)
-        if (ns == 0 || c->mirrors[i].ns == ns)
-            c->mirrors[i].fn(c->mirrors[i].ctx, ns, key, klen, val, vlen);
-    if (!c->auth) return;
-    if (ns == 0) st_auth_rows_reset(c->auth);
-    if (ns == 0) st_bans_clear(st_auth_bans(c->auth));
-    if (ns == ST_KV_USERS) st_auth_row(c->auth, key, klen, val, vlen);
-    if (ns == 0 || ns == ST_KV_ACL)
-        st_authz_on_rows(st_auth_authz(c->auth), ns, key, klen, val, vlen);
-    st_ban ban;
-    if (ns == ST_KV_BANS && st_ban_decode(key, klen, val, vlen, &ban) == 0) {
-        if (!val) {
-            st_bans_del(st_auth_bans(c->auth), ban.as, ban.who);
-        } else {
-            st_bans_put(st_auth_bans(c->auth), &ban);
-            if (ban.as == ST_BAN_CLIENTID) /* its live session goes, wherever it is */
-                st_data_kick(c->data, ban.who, strlen(ban.who), ST_KICK_ADMIN);
-        }
-    }
-}
-
 static void kv_applied(void *ctx)
 {
     st_cluster *c = ctx;
-    st_plane_kv_changes(c->plane, kv_visit, c);
+    st_mirrors_sync(c->mirrors, c->plane);
 }
 
 /* The bootstrap files' users, proposed once this node is a member: ADD leaves a user that
@@ -462,7 +438,7 @@ static void propose_bootstrap(st_cluster *c)
     const st_auth_cfg *cfg = st_auth_config(c->auth);
     for (int i = 0; b && i < cfg->n; i++) {
         if (!cfg->chain[i].bootstrap_file[0]) continue;
-        *b = (boot_users){.c = c, .authn = cfg->chain[i].id};
+        *b = (boot_users){.c = c, .authn = cfg->chain[i].key};
         st_auth_users_each(c->auth, i, boot_user, b);
         boot_flush(b);
     }
@@ -505,8 +481,9 @@ static void on_tick(uv_timer_t *t)
     st_links_tick(c->links, now);
     st_plane_tick(c->plane);
     st_asks_tick(c->asks, now);
-    st_plane_kv_changes(c->plane, kv_visit, c);
+    st_mirrors_sync(c->mirrors, c->plane);
     propose_bootstrap(c);
+    st_ready_tick(&c->ready, c->plane, c->data, now, c->log);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -570,6 +547,9 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     rc = st_plane_start(c->plane, &c->loop, c->port, err, errlen);
     if (rc == 0) rc = st_discovery_start(c->disco, err, errlen);
     if (rc < 0) return rc;
+    int64_t now = (int64_t)uv_now(&c->loop);
+    st_ready_start(&c->ready, now, 2 * c->cfg.link_timeout_ms, c->log);
+    st_ready_tick(&c->ready, c->plane, c->data, now, c->log); /* a cluster of one: open now */
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
         snprintf(err, errlen, "cluster: cannot start its thread");
         return ST_ESYS;
@@ -605,6 +585,7 @@ void st_cluster_free(st_cluster *c)
     st_asks_free(c->asks);
     st_data_free(c->data);
     st_plane_free(c->plane);
+    st_mirrors_free(c->mirrors);
     st_links_free(c->links);
     st_discovery_free(c->disco);
     pthread_mutex_destroy(&c->view_lock);
@@ -615,11 +596,7 @@ void st_cluster_free(st_cluster *c)
 
 int st_cluster_mirror(st_cluster *c, uint8_t ns, st_cluster_rows_fn fn, void *ctx)
 {
-    if (c->nmirrors == ST_KV_NS_MAX) return ST_EFULL;
-    c->mirrors[c->nmirrors].ns = ns;
-    c->mirrors[c->nmirrors].fn = fn;
-    c->mirrors[c->nmirrors++].ctx = ctx;
-    return 0;
+    return st_mirrors_add(c->mirrors, ns, fn, ctx);
 }
 
 int st_cluster_seed(st_cluster *c, uint8_t ns, uint16_t verb, const st_kv_item *items, size_t n)
@@ -647,6 +624,7 @@ int st_cluster_seed(st_cluster *c, uint8_t ns, uint16_t verb, const st_kv_item *
 void st_cluster_attach_auth(st_cluster *c, st_auth *a)
 {
     c->auth = a;
+    st_mirrors_auth(c->mirrors, a, c->data);
 }
 
 /* A write nobody waits for (a worker's: flapping detection). */

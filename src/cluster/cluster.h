@@ -84,7 +84,7 @@ int st_cluster_leave(st_cluster *c, char *err, size_t errlen);
  * old one is not called any more), and a
  * question: this node's answer and every running member's that comes within timeout_ms,
  * into out (room for max); returns the count. Any thread but the cluster thread. */
-enum { ST_ASK_LISTENERS = 1 };
+enum { ST_ASK_LISTENERS = 1, ST_ASK_AUTHZ_CACHE = 2, ST_ASK_AUTHZ_RELOAD = 3 };
 void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
 size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,
                       size_t max, int64_t timeout_ms);
@@ -101,9 +101,11 @@ int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *ke
                         const void *val, size_t vlen, int64_t timeout_ms);
 
 /* Other mirrors of the table: fn gets namespace ns's changed rows on the cluster thread (val
- * NULL: deleted; a call with ns 0 and no key: start afresh, the table was replaced). */
+ * NULL: deleted). A replaced table comes as writes of its rows, then deletes of the rows it
+ * lacks, with replaced 1 (mirror.h): a mirror never starts afresh, and falls back to its
+ * bootstrap file's row, if it has one, for a row the new table lacks. */
 typedef void (*st_cluster_rows_fn)(void *ctx, uint8_t ns, const uint8_t *key, size_t klen,
-                                   const uint8_t *val, size_t vlen);
+                                   const uint8_t *val, size_t vlen, int replaced);
 /* Before st_cluster_start. 0, or ST_EFULL. */
 int st_cluster_mirror(st_cluster *c, uint8_t ns, st_cluster_rows_fn fn, void *ctx);
 /* Rows (copied) to write with verb (ST_V_KV_ADD: only where the key is free; PUT) once this

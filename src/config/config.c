@@ -154,13 +154,27 @@ static int convert_leaf(struct build *b, const struct st_schema_key *k, const st
 
 static int walk(struct build *b, const st_hocon_node *obj, const char **segs, size_t depth);
 
+/* An empty map for prefix (a list inside a map's entry: listeners.tcp.x.authentication). */
+static struct cfg_map *new_map(st_config *c, const char *prefix)
+{
+    char *copy = strdup(prefix);
+    struct cfg_map *maps = copy ? realloc(c->maps, (c->nmaps + 1) * sizeof(*maps)) : NULL;
+    if (!maps) {
+        free(copy);
+        return NULL;
+    }
+    c->maps = maps;
+    c->maps[c->nmaps] = (struct cfg_map){copy, NULL, 0};
+    return &c->maps[c->nmaps++];
+}
+
 /* A list of objects at segs[0..depth): each element is the map entry named by its index
  * ("0", "1", ...). A single object stands for a list of one, as in EMQX. */
 static int walk_list(struct build *b, const st_hocon_node *node, const char **segs, size_t depth)
 {
     char idx[24];
     char *prefix = join(segs, depth);
-    int rc = prefix && find_map(b->c, prefix) ? 0 : ST_ENOMEM;
+    int rc = prefix && (find_map(b->c, prefix) || new_map(b->c, prefix)) ? 0 : ST_ENOMEM;
     size_t n = node->kind == ST_HOCON_OBJECT ? 1 : node->kind == ST_HOCON_ARRAY ? node->n : 0;
     if (rc == 0 && n == 0 && node->kind != ST_HOCON_ARRAY)
         add_error(b, node, prefix, "expected an array of objects, got %s",
@@ -296,6 +310,27 @@ static int make_maps(st_config *c)
     return 0;
 }
 
+/* listeners.tcp.<name>.authentication.<#>.x: the defaults of every element of every entry's
+ * list (prefix "listeners.tcp", rest ".authentication.<#>.x", w2 at ".<#>", rest2 ".x"). */
+static int list_defaults(struct build *b, const struct st_schema_key *k, const char *prefix,
+                         const char *rest, const char *w2, const char *rest2)
+{
+    const struct cfg_map *m = find_map(b->c, prefix);
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && m && j < m->n; j++) {
+        char list[256], *key;
+        snprintf(list, sizeof list, "%s.%s%.*s", prefix, m->names[j], (int)(w2 - rest), rest);
+        const struct cfg_map *l = find_map(b->c, list);
+        for (size_t e = 0; rc == 0 && l && e < l->n; e++) {
+            if (asprintf(&key, "%s.%s%s", list, l->names[e], rest2 ? rest2 : "") < 0)
+                return ST_ENOMEM;
+            rc = add_default(b, k, key);
+            free(key);
+        }
+    }
+    return rc;
+}
+
 static int fill_defaults(struct build *b)
 {
     size_t nkeys, nmaps;
@@ -314,8 +349,14 @@ static int fill_defaults(struct build *b)
         }
         char prefix[128], *key;
         const char *rest = strchr(w + 1, '.');
-        if (rest && strstr(rest, ".<")) continue; /* a map's entries have no defaults */
         snprintf(prefix, sizeof(prefix), "%.*s", (int)(w - keys[i].path), keys[i].path);
+        const char *w2 = rest ? strstr(rest, ".<") : NULL;
+        if (w2) { /* a map's entries have no defaults; a list's in a map's entry do */
+            const char *rest2 = strchr(w2 + 1, '.');
+            if (strncmp(w2, ".<#>", 4) == 0 && !(rest2 && strstr(rest2, ".<")))
+                rc = list_defaults(b, &keys[i], prefix, rest, w2, rest2);
+            continue;
+        }
         const struct cfg_map *m = find_map(b->c, prefix);
         for (size_t j = 0; rc == 0 && m && j < m->n; j++) {
             if (asprintf(&key, "%s.%s%s", prefix, m->names[j], rest ? rest : "") < 0)
@@ -477,11 +518,25 @@ const char *st_config_array_str(const st_config *c, const char *key, size_t i)
     return v->v.arr[i];
 }
 
+/* Is prefix a list of objects inside a map's entry, that the config did not fill? */
+static int list_in_map(const char *prefix)
+{
+    char copy[256];
+    const char *segs[MAX_SEGS];
+    size_t n = 0;
+    snprintf(copy, sizeof copy, "%s", prefix);
+    for (char *save = NULL, *t = strtok_r(copy, ".", &save); t && n < MAX_SEGS;
+         t = strtok_r(NULL, ".", &save))
+        segs[n++] = t;
+    return n && st_schema_is_list(segs, n);
+}
+
 size_t st_config_names(const st_config *c, const char *prefix, const char **names, size_t max)
 {
     const struct cfg_map *m = prefix ? find_map(c, prefix) : NULL;
     if (!m && prefix && strspn(prefix, "abcdefghijklmnopqrstuvwxyz_.") < strlen(prefix))
         return 0; /* a map inside a list's element that has no entry */
+    if (!m && prefix && list_in_map(prefix)) return 0; /* listeners.tcp.x.authentication */
     if (!m) die("st_config_names", prefix, "not a map in the schema");
     for (size_t i = 0; i < m->n && i < max; i++)
         names[i] = m->names[i];

@@ -38,6 +38,8 @@
     {P ".proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, PROXY}, \
     {P ".proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."}, \
     {P ".max_conn_rate", ST_T_STRING, 0, "infinity", NR, NULL, "New connections this listener takes at most, as EMQX writes it: \"1000/s\", \"100/10s\", \"60/m\", or infinity. Past it the listener stops accepting until the rate allows more (the connections wait in the kernel's backlog); it is shared out among the workers."}, \
+    {P ".messages_rate", ST_T_STRING, 0, "infinity", NR, NULL, "PUBLISH packets each client of this listener may send, as EMQX writes it: \"100/s\", \"1000/10s\", or infinity. Past it the client's socket is not read until the rate allows more: a fast publisher is slowed, not disconnected, and nothing is lost."}, \
+    {P ".bytes_rate", ST_T_STRING, 0, "infinity", NR, NULL, "Bytes each client of this listener may send: \"1MB/s\", \"100KB/10s\", or infinity. Past it the client's socket is not read until the rate allows more (as messages_rate)."}, \
     {P ".access_rules", ST_T_STRLIST, 0, "[\"allow all\"]", NR, NULL, "Who may open a connection, in order, the first rule that covers the address decides (none: let in): \"allow 10.0.0.0/8\", \"deny 192.168.1.7\", \"deny all\" (EMQX's form). A refused connection is closed at once, before TLS or MQTT."}, \
     {P ".enable_authn", ST_T_ENUM, 0, "true", NR, "true|false|quick_deny_anonymous", "true: clients of this listener go through the authentication chain; false: they skip it (everyone is let in); quick_deny_anonymous: a CONNECT without a username is refused (0x87) before the chain."}
 #define WEBSOCKET(P) \
@@ -45,6 +47,36 @@
     {P ".websocket.max_frame_size", ST_T_BYTESIZE, ST_F_INF, "infinity", POS, NULL, "The largest WebSocket frame a client may send (a bigger one closes the connection with 1002)."}, \
     {P ".websocket.proxy_address_header", ST_T_STRING, 0, "x-forwarded-for", NR, NULL, "A reverse proxy's header with the client's address (the first one of a list); \"\" : none. A client that reaches the listener directly can set it too: clear it when there is no proxy in front."}, \
     {P ".websocket.proxy_port_header", ST_T_STRING, 0, "x-forwarded-port", NR, NULL, "A reverse proxy's header with the client's port; \"\" : none."},
+#define AUTHN(P) \
+    {P ".mechanism", ST_T_STRING, 0, "\"\"", NR, NULL, "password_based, jwt, or scram (MQTT 5 enhanced authentication, SCRAM-SHA-256/512, with backend = built_in_database). Required."}, \
+    {P ".backend", ST_T_STRING, 0, "\"\"", NR, NULL, "With password_based: built_in_database (users kept by the cluster) or http. Required."}, \
+    {P ".password_hash_salt", ST_T_STRING, 0, "\"\"", NR, NULL, "built_in_database: this authenticator's own authentication.password_hash_salt (HOCON cannot hold both `authentication = [...]` and `authentication.password_hash_salt`: the later replaces the other). \"\": the global one."}, \
+    {P ".algorithm", ST_T_ENUM, 0, "hmac-based", NR, "hmac-based|public-key|sha256|sha512", "jwt: how tokens are signed: an HMAC secret (HS256/384/512) or a public key (RS256/384/512, ES256/384/512). scram: sha256 (SCRAM-SHA-256, also the default) or sha512 (SCRAM-SHA-512)."}, \
+    {P ".iteration_count", ST_T_INT, 0, "4096", 1, 1000000, NULL, "scram: PBKDF2 iterations of the users' keys (made when a user is added: the client does them too at each login)."}, \
+    {P ".secret", ST_T_STRING, 0, "\"\"", NR, NULL, "jwt, hmac-based: the secret. Required."}, \
+    {P ".secret_base64_encoded", ST_T_BOOL, 0, "false", NR, NULL, "jwt: the secret is written in base64."}, \
+    {P ".public_key", ST_T_STRING, 0, "\"\"", NR, NULL, "jwt, public-key: the PEM public key, or a PEM file's path. Required."}, \
+    {P ".use_jwks", ST_T_BOOL, 0, "false", NR, NULL, "jwt: fetch the keys from a JWKS endpoint (not built: true is refused at start)."}, \
+    {P ".from", ST_T_ENUM, 0, "password", NR, "password|username", "jwt: which CONNECT field carries the token."}, \
+    {P ".verify_claims.<claim>", ST_T_STRING, 0, "\"\"", NR, NULL, "jwt: a claim the token must have with this value; ${clientid} and ${username} stand for the client's (at most 8)."}, \
+    {P ".method", ST_T_ENUM, 0, "post", NR, "get|post", "backend = http: how the service is asked (GET: the body's fields go in the query)."}, \
+    {P ".url", ST_T_STRING, 0, "\"\"", NR, NULL, "backend = http: the service's URL (http:// or https://); placeholders ${username}, ${clientid}, ${password}, ${peerhost}, ${cert_common_name} are URL-encoded. Required."}, \
+    {P ".headers.<name>", ST_T_STRING, 0, "\"\"", NR, NULL, "backend = http: a request header (at most 8); content-type application/x-www-form-urlencoded sends the body as a form, else JSON."}, \
+    {P ".body.<name>", ST_T_STRING, 0, "\"\"", NR, NULL, "backend = http: a field of the request's body (at most 8), with placeholders, e.g. username = \"${username}\"."}, \
+    {P ".request_timeout", ST_T_DURATION, 0, "5s", 10, 600000, NULL, "backend = http: a request that takes longer is given up (the next authenticator decides)."}, \
+    {P ".connect_timeout", ST_T_DURATION, 0, "15s", 10, 600000, NULL, "backend = http: connecting to the service may take this long."}, \
+    {P ".pool_size", ST_T_INT, 0, "8", 1, 1024, NULL, "backend = http: accepted for EMQX's configs; the auth threads share one pool of kept connections."}, \
+    {P ".enable_pipelining", ST_T_INT, 0, "100", 1, 100000, NULL, "backend = http: accepted for EMQX's configs; not used."}, \
+    {P ".enable", ST_T_BOOL, 0, "true", NR, NULL, "false: the chain skips this authenticator."}, \
+    {P ".user_id_type", ST_T_ENUM, 0, "username", NR, "username|clientid", "built_in_database: a client is looked up by its username or by its client id."}, \
+    {P ".password_hash_algorithm.name", ST_T_ENUM, 0, "sha256", NR, "plain|md5|sha|sha256|sha512|bcrypt|pbkdf2", "How passwords are hashed (EMQX's algorithms and parameters: an EMQX export imports as it is)."}, \
+    {P ".password_hash_algorithm.salt_position", ST_T_ENUM, 0, "prefix", NR, "disable|prefix|suffix", "plain, md5, sha, sha256, sha512: the salt before the password, after it, or none."}, \
+    {P ".password_hash_algorithm.salt_rounds", ST_T_INT, 0, "10", 0, 31, NULL, "bcrypt: the cost (2^rounds), clamped to 5..10 as EMQX does."}, \
+    {P ".password_hash_algorithm.mac_fun", ST_T_ENUM, 0, "sha256", NR, "sha|sha224|sha256|sha384|sha512", "pbkdf2: the HMAC's hash."}, \
+    {P ".password_hash_algorithm.iterations", ST_T_INT, 0, "4096", 1, 100000000, NULL, "pbkdf2: iterations."}, \
+    {P ".password_hash_algorithm.dk_length", ST_T_INT, 0, "0", 0, 128, NULL, "pbkdf2: bytes of output; 0: the hash's size."}, \
+    {P ".bootstrap_file", ST_T_STRING, 0, "\"\"", NR, NULL, "built_in_database: users to create at start (.csv or .json, EMQX's formats); a user that exists already is left as it is. \"\": none."}, \
+    {P ".bootstrap_type", ST_T_ENUM, 0, "plain", NR, "plain|hash", "plain: the file has user_id,password,is_superuser; hash: user_id,password_hash,salt,is_superuser (hashed with password_hash_algorithm)."},
 static const struct st_schema_key keys[] = {
     {"node.name", ST_T_STRING, ST_F_NODENAME, "\"starling@127.0.0.1\"", NR, NULL, "Node name, name@host; the host part is where peers dial."},
     {"node.cookie", ST_T_STRING, 0, "starlingsecretcookie", NR, NULL, "Shared secret that nodes of one cluster must agree on."},
@@ -52,36 +84,14 @@ static const struct st_schema_key keys[] = {
     {"node.role", ST_T_ENUM, 0, "core", NR, "core|replicant", "core nodes vote in the control plane; replicants follow a core."},
     {"node.worker_threads", ST_T_INT, 0, "0", 0, 1024, NULL, "Worker threads with their own event loop; 0 = one per CPU core."},
 
+    {"persistence.enable", ST_T_BOOL, 0, "true", NR, NULL, "Durable sessions (docs/durability.md): sessions with a non-zero expiry, their subscriptions, QoS 2 ids and QoS 1/2 messages (queued or in flight) are kept in node.data_dir/durable and come back after a restart or a crash. Clean sessions (expiry 0) never touch the store."},
+    {"durable_sessions.enable", ST_T_BOOL, 0, "true", NR, NULL, "EMQX's name for persistence.enable, used when persistence.enable is not set (both set and different: the node refuses to start)."},
+    {"persistence.wal_sync_interval", ST_T_DURATION, 0, "1000ms", 0, 3600000, NULL, "0: a QoS 1/2 PUBLISH that goes to a durable session is acknowledged only once it is on disk (group commit: one fsync covers everything that arrived meanwhile). N: acknowledged at once and written to disk every N; a crash of the node or the machine loses at most the last N of acknowledged messages."},
+    {"persistence.max_size", ST_T_BYTESIZE, 0, "16GB", 1048576, 1099511627776, NULL, "The durable store's largest size on disk. Past it, or when the disk is full, durable writes are refused (PUBACK/PUBREC 0x97 in MQTT 5; the connection is closed in 3.x) until space is freed; other traffic goes on."},
+
     {"allow_anonymous", ST_T_BOOL, 0, "true", NR, NULL, "Clients that send neither username nor password. Not set: let in when no authenticator is configured (as EMQX 5 does), refused when there is a chain. true: let in even with a chain, once no authenticator has decided (EMQX 4's meaning). false: never. The node warns at start when a listener that is not on loopback lets anonymous clients in."},
     {"authentication.password_hash_salt", ST_T_STRING, 0, "\"\"", NR, NULL, "A secret mixed into every password of the built-in databases before it is hashed (prefixed to the password), so a stolen table is useless without it. \"\": none. It must be the same on every node, and cannot change without resetting the passwords."},
-    {"authentication.<#>.mechanism", ST_T_STRING, 0, "\"\"", NR, NULL, "password_based or jwt (scram is not built yet). Required."},
-    {"authentication.<#>.backend", ST_T_STRING, 0, "\"\"", NR, NULL, "With password_based: built_in_database (users kept by the cluster) or http. Required."},
-    {"authentication.<#>.password_hash_salt", ST_T_STRING, 0, "\"\"", NR, NULL, "built_in_database: this authenticator's own authentication.password_hash_salt (HOCON cannot hold both `authentication = [...]` and `authentication.password_hash_salt`: the later replaces the other). \"\": the global one."},
-    {"authentication.<#>.algorithm", ST_T_ENUM, 0, "hmac-based", NR, "hmac-based|public-key", "jwt: how tokens are signed: an HMAC secret (HS256/384/512) or a public key (RS256/384/512, ES256/384/512)."},
-    {"authentication.<#>.secret", ST_T_STRING, 0, "\"\"", NR, NULL, "jwt, hmac-based: the secret. Required."},
-    {"authentication.<#>.secret_base64_encoded", ST_T_BOOL, 0, "false", NR, NULL, "jwt: the secret is written in base64."},
-    {"authentication.<#>.public_key", ST_T_STRING, 0, "\"\"", NR, NULL, "jwt, public-key: the PEM public key, or a PEM file's path. Required."},
-    {"authentication.<#>.use_jwks", ST_T_BOOL, 0, "false", NR, NULL, "jwt: fetch the keys from a JWKS endpoint (not built: true is refused at start)."},
-    {"authentication.<#>.from", ST_T_ENUM, 0, "password", NR, "password|username", "jwt: which CONNECT field carries the token."},
-    {"authentication.<#>.verify_claims.<claim>", ST_T_STRING, 0, "\"\"", NR, NULL, "jwt: a claim the token must have with this value; ${clientid} and ${username} stand for the client's (at most 8)."},
-    {"authentication.<#>.method", ST_T_ENUM, 0, "post", NR, "get|post", "backend = http: how the service is asked (GET: the body's fields go in the query)."},
-    {"authentication.<#>.url", ST_T_STRING, 0, "\"\"", NR, NULL, "backend = http: the service's URL (http:// or https://); placeholders ${username}, ${clientid}, ${password}, ${peerhost}, ${cert_common_name} are URL-encoded. Required."},
-    {"authentication.<#>.headers.<name>", ST_T_STRING, 0, "\"\"", NR, NULL, "backend = http: a request header (at most 8); content-type application/x-www-form-urlencoded sends the body as a form, else JSON."},
-    {"authentication.<#>.body.<name>", ST_T_STRING, 0, "\"\"", NR, NULL, "backend = http: a field of the request's body (at most 8), with placeholders, e.g. username = \"${username}\"."},
-    {"authentication.<#>.request_timeout", ST_T_DURATION, 0, "5s", 10, 600000, NULL, "backend = http: a request that takes longer is given up (the next authenticator decides)."},
-    {"authentication.<#>.connect_timeout", ST_T_DURATION, 0, "15s", 10, 600000, NULL, "backend = http: connecting to the service may take this long."},
-    {"authentication.<#>.pool_size", ST_T_INT, 0, "8", 1, 1024, NULL, "backend = http: accepted for EMQX's configs; the auth threads share one pool of kept connections."},
-    {"authentication.<#>.enable_pipelining", ST_T_INT, 0, "100", 1, 100000, NULL, "backend = http: accepted for EMQX's configs; not used."},
-    {"authentication.<#>.enable", ST_T_BOOL, 0, "true", NR, NULL, "false: the chain skips this authenticator."},
-    {"authentication.<#>.user_id_type", ST_T_ENUM, 0, "username", NR, "username|clientid", "built_in_database: a client is looked up by its username or by its client id."},
-    {"authentication.<#>.password_hash_algorithm.name", ST_T_ENUM, 0, "sha256", NR, "plain|md5|sha|sha256|sha512|bcrypt|pbkdf2", "How passwords are hashed (EMQX's algorithms and parameters: an EMQX export imports as it is)."},
-    {"authentication.<#>.password_hash_algorithm.salt_position", ST_T_ENUM, 0, "prefix", NR, "disable|prefix|suffix", "plain, md5, sha, sha256, sha512: the salt before the password, after it, or none."},
-    {"authentication.<#>.password_hash_algorithm.salt_rounds", ST_T_INT, 0, "10", 0, 31, NULL, "bcrypt: the cost (2^rounds), clamped to 5..10 as EMQX does."},
-    {"authentication.<#>.password_hash_algorithm.mac_fun", ST_T_ENUM, 0, "sha256", NR, "sha|sha224|sha256|sha384|sha512", "pbkdf2: the HMAC's hash."},
-    {"authentication.<#>.password_hash_algorithm.iterations", ST_T_INT, 0, "4096", 1, 100000000, NULL, "pbkdf2: iterations."},
-    {"authentication.<#>.password_hash_algorithm.dk_length", ST_T_INT, 0, "0", 0, 128, NULL, "pbkdf2: bytes of output; 0: the hash's size."},
-    {"authentication.<#>.bootstrap_file", ST_T_STRING, 0, "\"\"", NR, NULL, "built_in_database: users to create at start (.csv or .json, EMQX's formats); a user that exists already is left as it is. \"\": none."},
-    {"authentication.<#>.bootstrap_type", ST_T_ENUM, 0, "plain", NR, "plain|hash", "plain: the file has user_id,password,is_superuser; hash: user_id,password_hash,salt,is_superuser (hashed with password_hash_algorithm)."},
+    AUTHN("authentication.<#>")
 
     {"cluster.name", ST_T_STRING, 0, "starlingcl", NR, NULL, "Cluster name; nodes only join a cluster of the same name."},
     {"cluster.discovery_strategy", ST_T_ENUM, 0, "manual", NR, "manual|static|dns|etcd|k8s", "How nodes find each other."},
@@ -125,6 +135,7 @@ static const struct st_schema_key keys[] = {
     {"log.file.path", ST_T_STRING, 0, "log/starling.log", NR, NULL, "Log file path (relative to the working directory)."},
 
     LISTENER("listeners.tcp.<name>", "MQTT/TCP", "\"0.0.0.0:1883\"", "Expect a PROXY protocol v1/v2 header from a load balancer (haproxy send-proxy / send-proxy-v2) before MQTT: the client's address is the header's. A connection without a valid header is closed."),
+    AUTHN("listeners.tcp.<name>.authentication.<#>")
 
     {"mqtt.max_packet_size", ST_T_BYTESIZE, 0, "1MB", 1, 268435456, NULL, "Largest MQTT packet accepted."},
     {"mqtt.max_clientid_len", ST_T_INT, 0, "65535", 23, 65535, NULL, "Longest client identifier accepted."},
@@ -159,20 +170,29 @@ static const struct st_schema_key keys[] = {
     {"retainer.msg_expiry_interval", ST_T_DURATION, 0, "0s", NONNEG, NULL, "Expiry of retained messages without their own; 0 = never."},
 
     LISTENER("listeners.ssl.<name>", "MQTT over TLS", "\"0.0.0.0:8883\"", "Expect a PROXY protocol v1/v2 header before the TLS handshake (haproxy send-proxy in TCP mode)."),
+    AUTHN("listeners.ssl.<name>.authentication.<#>")
     SSL_OPTIONS("listeners.ssl.<name>")
     PEER_CERT("listeners.ssl.<name>")
     LISTENER("listeners.ws.<name>", "MQTT over WebSocket", "\"0.0.0.0:8083\"", "Expect a PROXY protocol v1/v2 header before the HTTP upgrade request."),
+    AUTHN("listeners.ws.<name>.authentication.<#>")
     WEBSOCKET("listeners.ws.<name>")
     LISTENER("listeners.wss.<name>", "MQTT over secure WebSocket (WebSocket over TLS)", "\"0.0.0.0:8084\"", "Expect a PROXY protocol v1/v2 header before the TLS handshake."),
+    AUTHN("listeners.wss.<name>.authentication.<#>")
     WEBSOCKET("listeners.wss.<name>")
     SSL_OPTIONS("listeners.wss.<name>")
     PEER_CERT("listeners.wss.<name>")
     {"dashboard.default_username", ST_T_STRING, 0, "admin", NR, NULL, "The API's first user, created once for the whole cluster (POST /api/v5/login). Read at start only."},
     {"dashboard.default_password", ST_T_STRING, 0, "public", NR, NULL, "Its first password (the node warns while it is unchanged). Changing this key later does not change the user's password."},
     {"dashboard.token_expired_time", ST_T_DURATION, 0, "60m", 1000, 604800000, NULL, "How long a token from POST /api/v5/login is good for."},
-    {"authorization.sources.<#>.type", ST_T_STRING, 0, "\"\"", NR, NULL, "file: rules from an acl.conf (EMQX's format, docs/security.md §9); built_in_database: rules per client id, per username and for all, kept by the cluster and written through the API (/api/v5/authorization/sources/built_in_database/rules). http is not built yet (refused at start). Required."},
+    {"authorization.sources.<#>.type", ST_T_STRING, 0, "\"\"", NR, NULL, "file: rules from an acl.conf (EMQX's format, docs/security.md §9); built_in_database: rules per client id, per username and for all, kept by the cluster and written through the API (/api/v5/authorization/sources/built_in_database/rules); http: a service asked about each PUBLISH and SUBSCRIBE its cache does not know (204 or {\"result\": \"allow\"} allows, {\"result\": \"deny\"} denies, anything else, an error or a timeout leaves it to the next source). Required."},
     {"authorization.sources.<#>.max_rules", ST_T_INT, 0, "100", 1, 10000, NULL, "built_in_database: at most this many rules per client id, per username, and for all."},
     {"authorization.sources.<#>.enable", ST_T_BOOL, 0, "true", NR, NULL, "false: the source is skipped."},
+    {"authorization.sources.<#>.method", ST_T_ENUM, 0, "post", NR, "get|post", "http: how the service is asked (GET: the body's fields go in the query)."},
+    {"authorization.sources.<#>.url", ST_T_STRING, 0, "\"\"", NR, NULL, "http: the service's URL (http:// or https://); placeholders ${username}, ${clientid}, ${peerhost}, ${topic}, ${action} (publish or subscribe), ${qos}, ${retain} are URL-encoded. Required."},
+    {"authorization.sources.<#>.headers.<name>", ST_T_STRING, 0, "\"\"", NR, NULL, "http: a request header (at most 8); content-type application/x-www-form-urlencoded sends the body as a form, else JSON."},
+    {"authorization.sources.<#>.body.<name>", ST_T_STRING, 0, "\"\"", NR, NULL, "http: a field of the request's body (at most 8), with placeholders, e.g. topic = \"${topic}\"."},
+    {"authorization.sources.<#>.request_timeout", ST_T_DURATION, 0, "5s", 10, 600000, NULL, "http: a request that takes longer is given up (the next source decides)."},
+    {"authorization.sources.<#>.connect_timeout", ST_T_DURATION, 0, "15s", 10, 600000, NULL, "http: connecting to the service may take this long."},
     {"authorization.sources.<#>.path", ST_T_STRING, 0, "\"\"", NR, NULL, "file: the acl.conf; relative to the working directory. It is read at start (an error stops the node, naming the file and line) and on `starling ctl acl reload` or the API's reload (an error keeps the old rules)."},
     {"authorization.no_match", ST_T_ENUM, 0, "allow", NR, "allow|deny", "What happens when no source has a rule for a PUBLISH or SUBSCRIBE."},
     {"authorization.deny_action", ST_T_ENUM, 0, "ignore", NR, "ignore|disconnect", "ignore: a denied SUBSCRIBE gets 0x87 (3.1.1: 0x80), a denied PUBLISH is dropped (MQTT 5: PUBACK/PUBREC 0x87; 3.x: acknowledged as usual); disconnect: the client is disconnected (MQTT 5: DISCONNECT 0x87)."},

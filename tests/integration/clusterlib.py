@@ -55,6 +55,18 @@ class Cluster:
         return b
 
 
+def start_formed(cl, nodes, timeout=30):
+    """Start these nodes of cl (node i is cl's i-th), wait until each lists them all as
+    running and answers on its API."""
+    for n in nodes:
+        n.start()
+    names = [cl.name(i) for i in range(len(nodes))]
+    for n in nodes:
+        wait_status(n, names, timeout=timeout)
+        wait_api(n)
+    return names
+
+
 def wait_log(b, pattern, timeout=10, count=1):
     deadline = time.monotonic() + timeout
     while len(re.findall(pattern, b.log())) < count:

@@ -21,7 +21,6 @@ import base64
 import os
 import urllib.request
 import queue
-import random
 import re
 import resource
 import shutil
@@ -34,6 +33,7 @@ import paho.mqtt.client as paho
 import pytest
 
 import mqttraw
+from ports import free_port  # noqa: F401 (the tests import it from here)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BROKER_KIND = os.environ.get("STARLING_TEST_BROKER", "starling")
@@ -43,6 +43,11 @@ START_TIMEOUT = 10
 TEST_TIMEOUT = 60
 
 MOSQUITTO = BROKER_KIND == "mosquitto"
+# STARLING_TEST_PERSISTENCE: every Starling node whose test does not set the key has durable
+# sessions "off" (persistence.enable = false), or on with "0ms" (persistence.wal_sync_interval:
+# every answer waits for the disk); unset, the defaults (on, 1000 ms). The session tests run
+# again both ways (scripts/test.sh).
+PERSISTENCE = os.environ.get("STARLING_TEST_PERSISTENCE", "")
 
 
 def parse_size(v):
@@ -71,33 +76,6 @@ MOSQUITTO_KEYS = {
 }
 
 
-_handed_out = set()
-
-
-def free_port():
-    """A port free now, not handed out before in this run (two ports picked before either
-    is bound, a node's MQTT and API ports, must differ), and below the kernel's ephemeral
-    range, so that no outgoing connection (a client, a cluster link from that address) can
-    take it before the broker binds it."""
-    lo = 20000
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            hi = int(f.read().split()[0]) - 1
-    except (OSError, ValueError, IndexError):
-        hi = 32767
-    if hi - lo < 1000:
-        lo = max(1024, hi - 8000)
-    while True:
-        port = random.randint(lo, hi)
-        if port in _handed_out:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        _handed_out.add(port)
-        return port
 
 
 def hocon_value(v):
@@ -161,6 +139,12 @@ class Broker:
                 opt, conv, per_listener = MOSQUITTO_KEYS[key]
                 (lines if per_listener else glob).append("%s %s" % (opt, conv(value)))
             return lines + glob
+        if PERSISTENCE and not {"persistence.enable", "durable_sessions.enable",
+                                "persistence.wal_sync_interval"} & set(self.conf):
+            if PERSISTENCE == "off":
+                self.conf["persistence.enable"] = False
+            else:
+                self.conf["persistence.wal_sync_interval"] = PERSISTENCE
         lines = ['node.data_dir = "%s"' % os.path.join(self.dir, "data"),
                  "log.level = debug",
                  "log.console.enable = true",
@@ -315,7 +299,8 @@ class Broker:
 def pytest_configure(config):
     for line in ("broker_conf(settings): Starling config keys for this test's broker",
                  "starling_only(reason): Starling-specified behaviour; skipped against mosquitto",
-                 "mosquitto_xfail(reason): mosquitto is believed wrong here; xfail against it"):
+                 "mosquitto_xfail(reason): mosquitto is believed wrong here; xfail against it",
+                 "time_limit(seconds): this test's hard limit instead of TEST_TIMEOUT"):
         config.addinivalue_line("markers", line)
 
 
@@ -345,12 +330,17 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
-def _time_limit():
-    """Abort a test that runs past TEST_TIMEOUT (a hang is a failure, not a stall)."""
+def _time_limit(request):
+    """Abort a test that runs past TEST_TIMEOUT (a hang is a failure, not a stall), or past
+    its time_limit(seconds) marker: a test whose own waits are bounded by longer timeouts
+    (a storm of 20,000 clients on a slow machine) says so."""
+    m = request.node.get_closest_marker("time_limit")
+    limit = m.args[0] if m else TEST_TIMEOUT
+
     def on_alarm(signum, frame):
-        raise TimeoutError("test exceeded %ds" % TEST_TIMEOUT)
+        raise TimeoutError("test exceeded %ds" % limit)
     old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TEST_TIMEOUT)
+    signal.alarm(limit)
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, old)

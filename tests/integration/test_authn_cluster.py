@@ -40,15 +40,10 @@ USERS = "/api/v5/authentication/password_based%3Abuilt_in_database/users"
 
 
 def test_the_users_api_and_ctl_across_the_cluster(broker_factory):
-    from clusterlib import ctl, wait_api
+    from clusterlib import ctl, start_formed
     cl = Cluster(broker_factory, 3)
     nodes = [cl.node(i, seeds=(0, 1, 2), authentication=[BUILTIN]) for i in range(3)]
-    for n in nodes:
-        n.start()
-    names = [cl.name(i) for i in range(3)]
-    for n in nodes:
-        wait_status(n, names, timeout=30)
-        wait_api(n)
+    start_formed(cl, nodes)
     a, b, c = nodes
     assert api(a, "POST", USERS, {"user_id": "bob", "password": "pw1"}) == \
         (201, {"user_id": "bob", "is_superuser": False})

@@ -8,12 +8,13 @@ import json
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 import mqttraw as m
 from conftest import free_port
+from httpsvc import answer, serve
 
 pytestmark = pytest.mark.starling_only("Starling's HTTP authenticator")
 
@@ -54,14 +55,7 @@ class Service:
                     "badacl": (200, {"result": "allow", "acl": [{"permission": "maybe"}]},
                                "application/json"),
                 }.get(user, (404, {"message": "who?"}, "application/json"))
-                self.send_response(status)
-                data = b""
-                if body is not None:
-                    data = (body if isinstance(body, str) else json.dumps(body)).encode()
-                    self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, status, body, ctype)
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -71,9 +65,7 @@ class Service:
                 q = urllib.parse.urlparse(self.path).query
                 self._answer({k: v[0] for k, v in urllib.parse.parse_qs(q).items()})
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.port = serve(Handler)
 
     def close(self):
         self.release.set()
@@ -179,3 +171,32 @@ def test_the_acl_in_the_answer_is_the_clients_own(broker_factory, service):
     assert c.subscribe([("anything", 0)]).reasons == [0x87]
     c.close()
     assert connack(b, username="badacl", password=b"x") == 0x86
+
+
+def test_the_client_certificates_common_name(broker_factory, service, tmp_path):
+    """${cert_common_name}: the CN of the certificate a TLS client presented."""
+    import socket
+    import ssl
+
+    from certs import make_ca, make_cert
+    d = str(tmp_path)
+    make_ca(d, "ca")
+    make_cert(d, "ca", "server", "localhost", "IP:127.0.0.1,DNS:localhost")
+    make_cert(d, "ca", "client", "device-17")
+    port = free_port()
+    pre = "listeners.ssl.default.ssl_options."
+    b = broker_factory({"listeners.ssl.default.bind": "127.0.0.1:%d" % port,
+                        pre + "certfile": d + "/server.pem", pre + "keyfile": d + "/server.key",
+                        pre + "cacertfile": d + "/ca.pem", pre + "verify": "verify_peer",
+                        "authentication": [http_auth(
+                            "http://127.0.0.1:%d/auth" % service.port,
+                            body=dict(BODY, cn="${cert_common_name}"))]}).start()
+    ctx = ssl.create_default_context(cafile=d + "/ca.pem")
+    ctx.load_cert_chain(d + "/client.pem", d + "/client.key")
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                         server_hostname="localhost") as s:
+        s.sendall(m.connect("tls-1", version=4, username="alice", password=b"a-pw"))
+        assert s.recv(4) == b"\x20\x02\x00\x00"
+    assert service.seen[-1][3]["cn"] == "device-17", service.seen[-1]
+    assert connack(b, username="alice", password=b"a-pw") == 0  # plain TCP: no certificate
+    assert service.seen[-1][3]["cn"] == "", service.seen[-1]

@@ -177,7 +177,7 @@ def test_a_bad_acl_conf_stops_the_node(broker_factory, tmp_path):
     b.write_config()
     p = subprocess.run(b.command(), capture_output=True, text=True, timeout=30, cwd=b.dir)
     out = p.stdout + p.stderr
-    assert p.returncode != 0 and "authorization.sources.0.type: only file and built_in_database are built" in out, out
+    assert p.returncode != 0 and "authorization.sources.0.type: not a source here (file, built_in_database, http; mysql" in out, out
 
 
 def test_reload_applies_to_connected_clients_and_a_bad_file_changes_nothing(broker_factory,
@@ -301,3 +301,12 @@ def test_without_a_built_in_database_its_api_says_so(broker):
     wait_api(broker)
     st, body = api(broker, "GET", DB + "/all")
     assert st == 404 and "no built_in_database source" in body["message"], body
+
+
+def test_pcre_forms_in_a_rules_regex(broker_factory, tmp_path):
+    """EMQX's regular expressions are PCRE's: \\d and friends work as they do there."""
+    b, _ = acl_broker(broker_factory, tmp_path,
+                      '{allow, {clientid, {re, "^dev_\\\\d+$"}}, publish, ["t"]}.\n',
+                      **{"authorization.no_match": "deny"})
+    assert conn(b, "dev_42").publish("t", b"", qos=1).reason in (0, 0x10)
+    assert conn(b, "dev_4x").publish("t", b"", qos=1).reason == 0x87

@@ -165,17 +165,16 @@ def test_resumed_tls_handshakes(broker_factory, tmp_path):
         assert r["connect"]["tls_resumed"] == resumed, r
 
 
-def test_compare_smoke_transports(tmp_path):
-    """bench/compare.sh's transport scenarios in SMOKE mode: TLS against mosquitto's TLS
-    listener (same certificate), WebSocket (against mosquitto's plain TCP: Debian's mosquitto
-    has no websockets), and TLS handshakes; each lands in the table with both figures."""
+def smoke_rows(tmp_path, names, timeout):
+    """Run bench/compare.sh on these scenarios in SMOKE mode at the defaults: every one lands
+    in the table with both brokers' figures. Returns the result JSON."""
     if not os.access(STARLING_BIN, os.X_OK):
         pytest.skip("no starling binary at %s" % STARLING_BIN)
-    names = ["tls-p2p", "ws-fanout", "tls-connect", "tls-connect-resumed"]
     env = dict(os.environ, SMOKE="1", STARLING_BIN=STARLING_BIN, RESULTS_DIR=str(tmp_path),
                OUT="smoke", CONFIGS="defaults")
     p = subprocess.run(["bash", os.path.join(REPO, "bench", "compare.sh"), *names], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=55)
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=timeout)
     assert p.returncode == 0, p.stdout[-4000:]
     [md] = [f for f in os.listdir(tmp_path) if f.endswith(".md")]
     with open(tmp_path / md.replace(".md", ".json")) as f:
@@ -184,6 +183,23 @@ def test_compare_smoke_transports(tmp_path):
     assert set(rows) == set(names), rows
     for r in rows.values():
         assert r["starling"] > 0 and r["mosquitto"] > 0, r
+    return res
+
+
+def test_compare_smoke_transports(tmp_path):
+    """bench/compare.sh's transport scenarios in SMOKE mode: TLS against mosquitto's TLS
+    listener (same certificate), WebSocket (against mosquitto's plain TCP: Debian's mosquitto
+    has no websockets), and TLS handshakes; each lands in the table with both figures."""
+    res = smoke_rows(tmp_path, ["tls-p2p", "ws-fanout", "tls-connect", "tls-connect-resumed"], 55)
     for name in ("tls-p2p", "ws-fanout"):
         run = res["runs"]["defaults"][name]["starling"][0]
         assert run["received"] == run["expected"] and run["lost"] == 0, run
+
+
+def test_compare_smoke_access_control(tmp_path):
+    """bench/compare.sh's access control scenarios in SMOKE mode: connects with a password,
+    p2p under 1,000 rules, and the stream's p99 while bcrypt logins arrive (each broker's
+    ratio, and Starling let some of the logins in)."""
+    res = smoke_rows(tmp_path, ["auth-connect", "acl-p2p", "bcrypt-logins"], 120)
+    [run] = res["runs"]["other"]["bcrypt-logins"]["starling"]
+    assert run["logins"]["connect"]["ok"] > 0 and run["storm"]["lost"] == 0, run

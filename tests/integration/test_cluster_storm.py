@@ -7,6 +7,7 @@ subscription works: a probe published to each client's topic reaches it."""
 import multiprocessing
 import random
 import resource
+import time
 
 import pytest
 
@@ -15,7 +16,10 @@ import storm
 from clusterlib import wait_info
 from test_cluster_pubsub import three_nodes
 
-pytestmark = pytest.mark.starling_only("Starling's cluster")
+pytestmark = [pytest.mark.starling_only("Starling's cluster"),
+              # its own waits are bounded (below); a sanitizer build on a slow machine
+              # takes several times the 10 s it takes here
+              pytest.mark.time_limit(400)]
 
 N = 20000
 SHARDS = 4  # processes: each one's descriptor limit caps its clients
@@ -102,11 +106,18 @@ def test_reconnect_storm_of_20000_clients(broker_factory):
              for k in range(SHARDS)]
     for p in procs:
         p.start()
+    t0 = time.monotonic()
+
+    def phase(what):  # where a stall happened, in the captured output of a failure
+        print("%6.1fs %s" % (time.monotonic() - t0, what), flush=True)
     try:
         barrier.wait(timeout=300)  # subscribed, then cut off
+        phase("all subscribed and cut off")
         barrier.wait(timeout=300)  # reconnected at random
+        phase("all reconnected")
         for x in nodes:  # one row per client id, on every node
             wait_info(x, lambda i: i["registry"] == N, "%d registrations" % N, timeout=120)
+        phase("registries complete")
         # (the publisher below makes it N + 1 afterwards)
         pub = m.Conn(nodes[0].port, 5, host=nodes[0].host, timeout=60)
         assert pub.connect("storm-pub").reason == 0
@@ -116,7 +127,9 @@ def test_reconnect_storm_of_20000_clients(broker_factory):
                                         version=5) for j, cid in enumerate(window)))
             for _ in window:
                 assert pub.expect(m.PUBACK, timeout=60).reason == 0
+        phase("probes acknowledged")
         got = [results.get(timeout=300) for _ in procs]
+        phase("probes received")
     finally:
         for p in procs:
             p.join(timeout=30)

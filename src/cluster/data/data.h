@@ -95,5 +95,8 @@ typedef struct st_data_stats {
 void st_data_stats_get(st_data *d, st_data_stats *s);
 /* The routes peer slot announced and the route ops received from it (under the view lock). */
 void st_data_peer_routes(st_data *d, int slot, size_t *routes, uint64_t *ops_rx);
+/* Has the node called name sent us all its routes (a full sync) since its CONTROL link to
+ * its current process came up? Cluster thread. */
+int st_data_routes_synced(st_data *d, const char *name);
 
 #endif

@@ -3,6 +3,7 @@
  * the cluster thread calls to post commands into a worker's inbox. */
 #include "cluster/data/forward.h"
 #include "broker/client.h"
+#include "broker/durable.h"
 #include "broker/flow.h"
 #include "cluster/data/internal.h"
 #include "cluster/data/move.h"
@@ -22,6 +23,7 @@
 #define FWD_MAX_RECS 64
 #define FWD_MAX_BYTES (64 * 1024)
 #define MAX_NACKS 64               /* per ACK; one more sends the ACK at once */
+#define MAX_HELD 8                 /* an inbound lane's ranges waiting for the disk */
 #define OUT_PENDING_MAX (1u << 20) /* encode no more while this much is unwritten */
 #define IN_MAX (4u << 20)          /* read no more while this much is unparsed */
 
@@ -93,7 +95,14 @@ typedef struct lane_in {
     int ack_due;
     uint16_t nnack;
     uint64_t nack[MAX_NACKS]; /* SHARED records with no member here, for the next ACK */
-    int paused;               /* not read while the node is congested (flow.h) */
+    /* wal_sync_interval 0: records from seq `from` on wrote to the durable store, and are
+     * acknowledged once its mark has settled (on disk); the ACK stops before the first */
+    struct {
+        uint64_t from;
+        uint32_t mark;
+    } held[MAX_HELD];
+    uint8_t nheld;
+    int paused; /* not read while the node is congested (flow.h) */
     struct lane_in *next, *dnext;
     iobuf in, out;
 } lane_in;
@@ -270,28 +279,41 @@ static void redispatch(fwd_w *fw, rec *r, uint16_t failed)
     atomic_fetch_add_explicit(where ? &f->redispatched : &f->dropped, 1, memory_order_relaxed);
 }
 
-/* The peer process is gone (restart, goodbye, left): nobody there is owed the records queued
- * before generation `epoch` (all: UINT32_MAX); shared ones go to another member. */
-static void drop_queue_before(lane_out *l, uint32_t epoch)
+/* The peer process is gone (restart, goodbye, left): the records queued before generation
+ * `epoch` (all: UINT32_MAX) are not owed to anybody there, but for QoS 1/2 messages when
+ * `keep` (it restarted: its durable sessions came back with it, docs/durability.md §5;
+ * they are sent to the new process); shared ones go to another member. */
+static void drop_queue_before(lane_out *l, uint32_t epoch, int keep)
 {
-    size_t shared = 0, n = 0;
+    size_t shared = 0, kept = 0, n = 0;
     for (; n < l->qlen; n++) {
         rec *r = &l->q[(l->qhead + n) % l->qcap];
         if (r->epoch >= epoch) break; /* queued for the new process, and all after it */
-        if (!(r->kind & CW_REC_SHARED) || !r->share) continue;
-        redispatch(l->fw, r, l->slot);
-        shared++;
+        if ((r->kind & CW_REC_SHARED) && r->share) {
+            redispatch(l->fw, r, l->slot);
+            shared++;
+        } else if (keep && (r->kind & CW_REC_DELIVER) && !(r->kind & CW_REC_SHARED) &&
+                   r->msg->qos > 0) {
+            l->q[(l->qhead + kept++) % l->qcap] = *r; /* moves up: seqs are renumbered */
+            continue;
+        }
+        rec_release(l, r);
     }
-    if (n)
-        LOG_INFO(l->fw->w->log, "cluster: %zu queued message(s) dropped, %zu shared redispatched",
-                 n - shared, shared);
-    atomic_fetch_add(&l->fw->f->dropped, n - shared);
-    ack_upto(l, l->acked + n);
+    for (size_t i = n; i < l->qlen; i++) /* the rest moves up behind what was kept */
+        l->q[(l->qhead + kept + i - n) % l->qcap] = l->q[(l->qhead + i) % l->qcap];
+    l->qlen -= n - kept;
+    l->sent = l->acked;
+    if (n - kept)
+        LOG_INFO(l->fw->w->log,
+                 "cluster: %zu queued message(s) dropped, %zu shared redispatched, %zu kept",
+                 n - kept - shared, shared, kept);
+    atomic_fetch_add(&l->fw->f->dropped, n - kept - shared);
+    if (l->full && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_full(l, 0);
 }
 
 static void drop_queue(lane_out *l)
 {
-    drop_queue_before(l, UINT32_MAX);
+    drop_queue_before(l, UINT32_MAX, 0);
 }
 
 /* The peer was declared down but may come back as the same process: its plain records stay
@@ -310,12 +332,13 @@ static void redispatch_shared(lane_out *l)
     }
 }
 
-/* The peer's ACK refuses these seqs (shared records it had no member for). */
+/* The peer's ACK refuses these seqs (shared records it had no member for); they may lie
+ * beyond the ACK itself (records before them wait for the peer's disk). */
 static void on_nacks(lane_out *l, const cw_ack *a)
 {
     for (uint16_t i = 0; i < a->nnack; i++) {
         uint64_t s = cw_ack_nack(a, i);
-        if (s <= l->acked || s > a->seq) continue;
+        if (s <= l->acked || s > l->acked + l->qlen) continue;
         rec *r = &l->q[(l->qhead + (s - l->acked - 1)) % l->qcap];
         if ((r->kind & CW_REC_SHARED) && r->share) redispatch(l->fw, r, l->slot);
     }
@@ -650,12 +673,44 @@ static int deliver(fwd_w *fw, const cw_record *r)
     return ok;
 }
 
-/* Our ACK (cumulative, with the NACKs gathered) goes into the output buffer. */
+/* The records delivered since the writes counter read w0, from seq `from` on, wrote to the
+ * durable store: with wal_sync_interval 0 they are acknowledged once it has them on disk. */
+static void in_hold(lane_in *l, uint64_t w0, uint64_t from)
+{
+    st_worker *w = l->fw->w;
+    uint32_t m = st_durable_writes(w) != w0 ? st_durable_mark(w) : 0;
+    if (!m) return;
+    if (l->nheld && l->held[l->nheld - 1].mark == m) return; /* the same batch */
+    if (l->nheld == MAX_HELD) { /* the last range waits for the newer mark too */
+        l->held[MAX_HELD - 1].mark = m;
+        return;
+    }
+    l->held[l->nheld].from = from;
+    l->held[l->nheld++].mark = m;
+}
+
+/* The seq up to which what was delivered is acknowledged: all, but for what waits for the
+ * disk. */
+static uint64_t in_ackable(lane_in *l)
+{
+    st_worker *w = l->fw->w;
+    uint8_t done = 0;
+    while (done < l->nheld && st_durable_mark_done(w, l->held[done].mark))
+        done++;
+    if (done) {
+        memmove(l->held, l->held + done, (l->nheld - done) * sizeof l->held[0]);
+        l->nheld = (uint8_t)(l->nheld - done);
+    }
+    return l->nheld ? l->held[0].from - 1 : l->last;
+}
+
+/* Our ACK (cumulative, with the NACKs gathered: the sender takes those beyond the ACK too)
+ * goes into the output buffer. */
 static void queue_ack(lane_in *l)
 {
     size_t cap = 32 + 8 * (size_t)l->nnack;
     uint8_t *dst = buf_room(&l->out, cap);
-    if (dst) l->out.len += cw_encode_ack(l->last, l->nack, l->nnack, dst, cap);
+    if (dst) l->out.len += cw_encode_ack(in_ackable(l), l->nack, l->nnack, dst, cap);
     l->nnack = 0;
 }
 
@@ -669,14 +724,20 @@ static void on_fwd(lane_in *l, const cw_fwd *fr)
 {
     uint32_t off = 0;
     cw_record r;
-    uint64_t seq = fr->first_seq;
+    uint64_t seq = fr->first_seq, w0 = st_durable_writes(l->fw->w), from = l->last + 1;
     for (; cw_fwd_next(fr, &off, &r); seq++) {
         if (seq <= l->last) continue; /* resent after a reconnect: already delivered */
         int ok = !valid_record(&r) || deliver(l->fw, &r);
-        if (!ok && l->nnack == MAX_NACKS) queue_ack(l); /* covers up to seq - 1 */
+        if (!ok && l->nnack == MAX_NACKS) { /* the ACK goes now, with what it may cover */
+            in_hold(l, w0, from);
+            w0 = st_durable_writes(l->fw->w);
+            from = seq;
+            queue_ack(l);
+        }
         if (!ok) l->nack[l->nnack++] = seq;
         l->last = seq;
     }
+    in_hold(l, w0, from);
     if (!l->ack_due) {
         l->ack_due = 1;
         l->dnext = l->fw->dirty_in;
@@ -803,6 +864,7 @@ static void adopt_in(fwd_w *fw, const fwd_cmd *c)
     if (l->boot != c->peer_boot) { /* a new sender process: its seqs start afresh */
         l->boot = c->peer_boot;
         l->last = 0;
+        l->nheld = 0;
     }
     l->io.fd = c->fd;
     if (st_loop_add(fw->w->loop, &l->io, EPOLLIN) < 0) {
@@ -816,7 +878,8 @@ static void adopt_in(fwd_w *fw, const fwd_cmd *c)
         memcpy(pre, c->pre, c->npre);
         l->in.len += c->npre;
     }
-    cw_resume r = {l->boot, l->last};
+    /* what is delivered but not on disk yet comes again (and is skipped, then acked) */
+    cw_resume r = {l->boot, in_ackable(l)};
     uint8_t *dst = buf_room(&l->out, 32);
     if (dst) l->out.len += cw_encode_resume(&r, dst, 32);
     in_flush(l);
@@ -835,7 +898,7 @@ static void adopt_out(fwd_w *fw, const fwd_cmd *c)
         sock_close(l->io.fd, &l->tls);
     }
     if (l->peer_boot && l->peer_boot != c->peer_boot) /* it restarted */
-        drop_queue_before(l, atomic_load(&fw->f->epoch[c->slot]));
+        drop_queue_before(l, atomic_load(&fw->f->epoch[c->slot]), 1);
     l->peer_boot = c->peer_boot;
     l->io.fd = c->fd;
     l->state = LANE_WAIT_RESUME;
@@ -968,6 +1031,12 @@ static void fwd_before_sleep(void *cx, st_worker *w)
     }
     if (fw->npaused && !st_flow_blocked(w)) in_resume_all(fw);
     lane_in *i;
+    for (i = fw->in; i; i = i->next) /* ACKs that waited for the disk */
+        if (i->nheld && !i->ack_due && i->io.fd >= 0 && st_durable_mark_done(w, i->held[0].mark)) {
+            i->ack_due = 1;
+            i->dnext = fw->dirty_in;
+            fw->dirty_in = i;
+        }
     while ((i = fw->dirty_in)) {
         fw->dirty_in = i->dnext;
         in_flush(i);

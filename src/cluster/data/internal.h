@@ -19,6 +19,7 @@ typedef struct st_data_peer {
     st_strmap *routes; /* filter → sync generation, the routes it announced */
     uintptr_t route_gen;
     uint64_t routes_rx;   /* route ops received */
+    uint64_t synced_boot; /* the peer process whose full route sync ended last */
     size_t nroutes;       /* published under the view lock for the API */
     uint64_t route_seq;   /* ROUTE_* frames sent on its current CONTROL link */
     uint64_t route_acked; /* route items (st_data_item.seq) it confirmed */

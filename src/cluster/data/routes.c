@@ -303,7 +303,14 @@ static void sweep(st_data *d, st_peer *p, uintptr_t keep)
 static void sync_end(st_data *d, st_peer *p, uint64_t seq)
 {
     if (d->dp[p->slot].route_gen) sweep(d, p, d->dp[p->slot].route_gen);
+    d->dp[p->slot].synced_boot = p->boot;
     if (p->link) ack_frame(p->link, seq);
+}
+
+int st_data_routes_synced(st_data *d, const char *name)
+{
+    st_peer *p = st_links_peer(d->env.links, name, 0);
+    return p && p->link && p->boot && d->dp[p->slot].synced_boot == p->boot;
 }
 
 void st_data_routes_purge(st_data *d, st_peer *p)

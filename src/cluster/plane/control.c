@@ -228,8 +228,9 @@ static void join_done(void *arg, int status)
     join_wait *jw = arg;
     st_plane *c = jw->c;
     int st = status == 0 ? st_fsm_op_status(c->fsm, jw->op.origin, jw->op.seq) : -1;
-    reply_join(c, jw->name, jw->req_id, st == ST_OP_OK ? CW_JOIN_OK : CW_JOIN_FAILED,
-               st == ST_OP_OK ? "joined" : "refused");
+    if (!c->stopping) /* else its links are closing: it asks again elsewhere */
+        reply_join(c, jw->name, jw->req_id, st == ST_OP_OK ? CW_JOIN_OK : CW_JOIN_FAILED,
+                   st == ST_OP_OK ? "joined" : "refused");
     if (st == ST_OP_OK)
         LOG_NOTICE(c->log, "cluster: %s %s", jw->name,
                    jw->op.verb == ST_V_BOOT ? "is back (new incarnation)" : "joins");

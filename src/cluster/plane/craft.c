@@ -179,6 +179,8 @@ static int fsm_restore(struct raft_fsm *f, struct raft_buffer *buf)
         LOG_ERROR(c->log, "cluster: cannot restore a Raft snapshot: %s", st_strerror(rc));
         return RAFT_MALFORMED;
     }
+    LOG_INFO(c->log, "cluster: the control plane's tables restored from a snapshot (index %llu)",
+             (unsigned long long)applied);
     raft_free(buf->base);
     return 0;
 }
@@ -193,15 +195,21 @@ static void schedule(st_craft *c)
         uv_timer_start(&c->pump, pump_cb, 0, 0);
 }
 
-static void pump_cb(uv_timer_t *t)
+/* The proposals' owners learn how they ended, in order. */
+static void drain_fin(st_craft *c)
 {
-    st_craft *c = t->data;
-    while (c->nfin) { /* in order */
+    while (c->nfin) {
         int n = c->nfin;
         c->nfin = 0;
         for (int i = 0; i < n; i++)
             c->fin[i].done(c->fin[i].arg, c->fin[i].status);
     }
+}
+
+static void pump_cb(uv_timer_t *t)
+{
+    st_craft *c = t->data;
+    drain_fin(c);
     if (c->barrier_done && !c->ready_told && !c->closing) {
         c->ready_told = 1;
         if (c->on_ready) c->on_ready(c->arg);
@@ -541,6 +549,7 @@ static void handle_closed(uv_handle_t *h)
 static void raft_closed(struct raft *r)
 {
     st_craft *c = r->data;
+    drain_fin(c); /* what the close failed: the pump that would tell them has stopped */
     raft_uv_close(&c->io);
     if (!c->timers) {
         if (c->closed) c->closed(c->closed_arg);

@@ -160,6 +160,9 @@ typedef struct st_cluster_info {
 size_t st_plane_view(st_plane *c, st_cluster_node *out, size_t max);
 int st_plane_formed(st_plane *c, char *why, size_t cap);
 void st_plane_info(st_plane *c, st_cluster_info *info, st_cluster_member *m, size_t max);
+/* Once this node is in a formed cluster: the other members whose row says up, their names
+ * into out (up to max); returns how many there are (0 before). */
+size_t st_plane_up_members(st_plane *c, char (*out)[256], size_t max);
 /* Is node a member (its row, not left)? */
 int st_plane_has_member(st_plane *c, const char *node);
 /* Members other than this node (left aside); -1 without a control plane, -2 while this node

@@ -178,7 +178,8 @@ static void reply(st_plane *c, const char *name, uint64_t req_id, uint16_t statu
 static void remote_done(void *arg, int status)
 {
     remote_wait *w = arg;
-    reply(w->c, w->name, w->req_id, status == 0 ? CW_PROP_OK : CW_PROP_FAILED);
+    if (!w->c->stopping) /* else the node is closing its links: the proposer asks again */
+        reply(w->c, w->name, w->req_id, status == 0 ? CW_PROP_OK : CW_PROP_FAILED);
     free(w);
 }
 

@@ -24,15 +24,20 @@ static st_tail_ent *ring_at(st_plane *c, size_t i)
     return &c->tail_ring[(c->tail_head + i) % ST_TAIL_RING];
 }
 
-void st_tail_restored(void *arg, uint64_t index)
+static void ring_clear(st_plane *c, uint64_t index)
 {
-    st_plane *c = arg;
-    if (c->env.applied) c->env.applied(c->env.ctx);
     for (size_t i = 0; i < c->tail_n; i++)
         free(ring_at(c, i)->p);
     c->tail_n = c->tail_head = 0;
     c->tail_bytes = 0;
     c->tail_base = index;
+}
+
+void st_tail_restored(void *arg, uint64_t index)
+{
+    st_plane *c = arg;
+    if (c->env.applied) c->env.applied(c->env.ctx);
+    ring_clear(c, index);
 }
 
 void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
@@ -63,7 +68,7 @@ void st_tail_applied(void *arg, uint64_t index, const void *p, size_t n)
 
 void st_tail_free(st_plane *c)
 {
-    st_tail_restored(c, 0);
+    ring_clear(c, 0); /* nobody is told: the node is going */
 }
 
 static const uint8_t *cluster_uuid(st_plane *c)

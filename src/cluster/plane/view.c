@@ -106,6 +106,21 @@ void st_plane_info(st_plane *c, st_cluster_info *info, st_cluster_member *m, siz
     pthread_mutex_unlock(c->view_lock);
 }
 
+size_t st_plane_up_members(st_plane *c, char (*out)[256], size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(c->view_lock);
+    const st_nodes *t = c->fsm && st_cl_formed(c) ? st_fsm_table(c->fsm, ST_T_NODES) : NULL;
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        const st_node_row *r = &t->rows[i];
+        if (r->state != ST_NS_UP || strcmp(r->name, c->cfg.node_name) == 0) continue;
+        if (n < max) snprintf(out[n], sizeof out[n], "%s", r->name);
+        n++;
+    }
+    pthread_mutex_unlock(c->view_lock);
+    return n;
+}
+
 int st_plane_has_member(st_plane *c, const char *node)
 {
     pthread_mutex_lock(c->view_lock);
