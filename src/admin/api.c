@@ -95,11 +95,13 @@ static void routes_json(sb *b, st_cluster *cl)
     sb_json_str(b, st_cluster_node_name(cl));
     sb_printf(b,
               ",\"local_routes\":%zu,\"remote_routes\":%zu,\"route_ops_sent\":%llu,"
+              "\"route_ops_pending\":%llu,"
               "\"forward\":{\"sent\":%llu,\"received\":%llu,\"dropped\":%llu,"
               "\"resent\":%llu,\"redispatched\":%llu},\"peers\":[",
-              r.local, r.remote, (unsigned long long)r.ops_tx, (unsigned long long)r.fwd_sent,
-              (unsigned long long)r.fwd_received, (unsigned long long)r.fwd_dropped,
-              (unsigned long long)r.fwd_resent, (unsigned long long)r.fwd_redispatched);
+              r.local, r.remote, (unsigned long long)r.ops_tx, (unsigned long long)r.pending,
+              (unsigned long long)r.fwd_sent, (unsigned long long)r.fwd_received,
+              (unsigned long long)r.fwd_dropped, (unsigned long long)r.fwd_resent,
+              (unsigned long long)r.fwd_redispatched);
     for (size_t i = 0; p && i < r.npeers && i < MAX_NODES; i++) {
         sb_printf(b, "%s{\"node\":", i ? "," : "");
         sb_json_str(b, p[i].name);

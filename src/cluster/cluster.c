@@ -820,6 +820,7 @@ void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_
     r->local = s.local;
     r->remote = s.remote;
     r->ops_tx = s.ops_tx;
+    r->pending = s.pending;
     r->fwd_sent = s.fwd_sent;
     r->fwd_received = s.fwd_received;
     r->fwd_dropped = s.fwd_dropped;

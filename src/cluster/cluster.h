@@ -126,9 +126,10 @@ typedef struct st_cluster_peer_routes {
     uint64_t ops_rx;
 } st_cluster_peer_routes;
 typedef struct st_cluster_routes {
-    size_t local;    /* filters announced by this node */
-    size_t remote;   /* (filter, node) routes held for other nodes */
-    uint64_t ops_tx; /* route changes sent */
+    size_t local;     /* filters announced by this node */
+    size_t remote;    /* (filter, node) routes held for other nodes */
+    uint64_t ops_tx;  /* route changes sent */
+    uint64_t pending; /* route changes not yet applied by every linked peer */
     uint64_t fwd_sent, fwd_received, fwd_dropped, fwd_resent, fwd_redispatched;
     size_t npeers; /* may exceed the array given */
 } st_cluster_routes;

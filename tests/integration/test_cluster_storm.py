@@ -14,7 +14,7 @@ import pytest
 import mqttraw as m
 import storm
 from clusterlib import wait_info
-from test_cluster_pubsub import three_nodes
+from test_cluster_pubsub import routes, three_nodes
 
 pytestmark = [pytest.mark.starling_only("Starling's cluster"),
               # its own waits are bounded (below); a sanitizer build on a slow machine
@@ -91,6 +91,13 @@ def struct_u16(b):
     return b[0] << 8 | b[1]
 
 
+def move_trouble(nodes):
+    """The nodes' warnings about session moves (a failure's message carries them)."""
+    marks = ("no node answered", "did not come", "confirmed its routes", "never took")
+    lines = [ln for x in nodes for ln in x.log().splitlines() if any(k in ln for k in marks)]
+    return "%d move warnings: %s" % (len(lines), lines[:5])
+
+
 def test_reconnect_storm_of_20000_clients(broker_factory):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < N // SHARDS + 1000:
@@ -118,6 +125,17 @@ def test_reconnect_storm_of_20000_clients(broker_factory):
         for x in nodes:  # one row per client id, on every node
             wait_info(x, lambda i: i["registry"] == N, "%d registrations" % N, timeout=120)
         phase("registries complete")
+        # one route per client, and every node's route changes applied by every other node:
+        # a session that moved is matched where it is now, not where it was
+        def settled():
+            rs = [routes(x) for x in nodes]
+            return (sum(r["local_routes"] for r in rs) == N
+                    and all(r["route_ops_pending"] == 0 for r in rs)), rs
+        deadline = time.monotonic() + 120
+        while not settled()[0]:
+            assert time.monotonic() < deadline, (settled()[1], move_trouble(nodes))
+            time.sleep(0.2)
+        phase("routes settled")
         # (the publisher below makes it N + 1 afterwards)
         pub = m.Conn(nodes[0].port, 5, host=nodes[0].host, timeout=60)
         assert pub.connect("storm-pub").reason == 0
@@ -126,7 +144,8 @@ def test_reconnect_storm_of_20000_clients(broker_factory):
             pub.send(b"".join(m.publish("st/%s/probe" % cid, b"p", qos=1, packet_id=j + 1,
                                         version=5) for j, cid in enumerate(window)))
             for _ in window:
-                assert pub.expect(m.PUBACK, timeout=60).reason == 0
+                ack = pub.expect(m.PUBACK, timeout=60)
+                assert ack.reason == 0, (ack, [routes(x) for x in nodes], move_trouble(nodes))
         phase("probes acknowledged")
         got = [results.get(timeout=300) for _ in procs]
         phase("probes received")

@@ -308,6 +308,11 @@ void st_data_stats_get(st_data *d, st_data_stats *s)
     s->local = d->nroutes;
     s->ops_tx = d->routes_tx;
     pthread_mutex_unlock(d->env.view_lock);
+    if (d->broker) {
+        uint64_t acked = atomic_load(&d->broker->route_acked); /* (read first: it trails) */
+        uint64_t posted = atomic_load(&d->broker->route_posted);
+        s->pending = posted > acked ? posted - acked : 0;
+    }
 }
 
 void st_data_peer_routes(st_data *d, int slot, size_t *routes, uint64_t *ops_rx)

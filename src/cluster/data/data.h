@@ -87,9 +87,10 @@ long st_data_evacuate(st_data *d);
 
 /* ---- figures for the API (any thread) ---- */
 typedef struct st_data_stats {
-    size_t local;    /* filters announced by this node */
-    size_t remote;   /* (filter, node) routes held for other nodes */
-    uint64_t ops_tx; /* route changes sent */
+    size_t local;     /* filters announced by this node */
+    size_t remote;    /* (filter, node) routes held for other nodes */
+    uint64_t ops_tx;  /* route changes sent */
+    uint64_t pending; /* route changes made here that not every linked peer has applied yet */
     uint64_t fwd_sent, fwd_received, fwd_dropped, fwd_resent, fwd_redispatched;
 } st_data_stats;
 void st_data_stats_get(st_data *d, st_data_stats *s);

@@ -701,8 +701,12 @@ static void tick_arrival(st_moves *mv, st_data *cl, st_worker *w, arrival *a, in
         }
     }
     if (now < a->deadline) return;
-    if (a->phase == ARR_ROUTES) {
-        send_end(cl, w, a); /* a node that never acks must not hold the client forever */
+    if (a->phase == ARR_ROUTES) { /* a node that never acks must not hold the client forever */
+        LOG_WARN(w->log,
+                 "client %s: not every node confirmed its routes within %d s: its old node "
+                 "lets go of it anyway",
+                 a->cid, ROUTES_MS / 1000);
+        send_end(cl, w, a);
         return;
     }
     LOG_WARN(w->log, "client %s: %s", a->cid,
