@@ -468,7 +468,7 @@ static const struct cfg_val *get(const st_config *c, const char *key, unsigned t
 {
     struct cfg_val probe = {.key = (char *)key};
     const struct cfg_val *v =
-        key ? bsearch(&probe, c->vals, c->n, sizeof(*c->vals), cmp_val) : NULL;
+        key && c->n ? bsearch(&probe, c->vals, c->n, sizeof(*c->vals), cmp_val) : NULL;
     if (!v)
         die(fn, key, key && st_schema_find(key) ? "no such map entry" : "key not in the schema");
     if (!(types & TYPE_BIT(v->k->type))) {

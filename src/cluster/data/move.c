@@ -300,7 +300,7 @@ static void seen_add(arrival *a, const cw_record *r)
 static int seen_has(const arrival *a, const st_msg *m)
 {
     st_mid k = {m->origin, m->oid};
-    return m->origin && bsearch(&k, a->seen, a->nseen, sizeof k, st_mid_cmp) != NULL;
+    return m->origin && a->nseen && bsearch(&k, a->seen, a->nseen, sizeof k, st_mid_cmp) != NULL;
 }
 
 static int item_of(const cw_sess_ent *e, int64_t now, st_qitem *it)
