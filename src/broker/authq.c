@@ -59,7 +59,7 @@ static int ask(st_client *c, int action, const char *t, size_t n, int qos, int r
 {
     st_worker *w = c->w;
     st_http_who who;
-    st_authz_client_who(c->authz, &who);
+    st_authz_client_who(c->x->authz, &who);
     st_credentials cr = {.clientid = who.clientid,
                          .cidlen = who.cidlen,
                          .username = who.username,
@@ -81,7 +81,7 @@ static int ask(st_client *c, int action, const char *t, size_t n, int qos, int r
                  c->sess ? c->sess->cid : c->peer);
         return 0;
     }
-    c->auth_job = j;
+    c->x->auth_job = j;
     c->authz_wait = 1;
     st_loop_mod(w->loop, &c->io, c->io.events & EPOLLOUT);
     return 1;
@@ -91,17 +91,17 @@ static int ask(st_client *c, int action, const char *t, size_t n, int qos, int r
 static int question(st_client *c, int action, const char *t, size_t n, int qos, int retain)
 {
     st_worker *w = c->w;
-    int r = st_authz_allow(st_auth_authz(w->b->auth), c->authz, action, t, n, qos, retain,
+    int r = st_authz_allow(st_auth_authz(w->b->auth), c->x->authz, action, t, n, qos, retain,
                            st_loop_now(w->loop));
     if (r != ST_AUTHZ_ASK) return 0;
     if (ask(c, action, t, n, qos, retain)) return 1;
-    st_authz_answer(c->authz, action, t, n, qos, retain, ST_ACL_NOMATCH);
+    st_authz_answer(c->x->authz, action, t, n, qos, retain, ST_ACL_NOMATCH);
     return 0;
 }
 
 int st_authq_before(st_client *c, const mqtt_packet *p)
 {
-    if (!c->authz) return 0;
+    if (!c->x->authz) return 0;
     if (p->type == MQTT_PUBLISH) {
         const mqtt_publish *pub = &p->u.publish;
         const char *t = (const char *)pub->topic.p;
@@ -132,12 +132,13 @@ void st_authq_done(st_worker *w, void *job)
     st_auth_job *j = job;
     authq *q = j->ud;
     st_client *c = q->c;
-    if (w && !atomic_load(&j->cancelled) && c->auth_job == j) {
-        c->auth_job = NULL;
+    if (w && !atomic_load(&j->cancelled) && c->x->auth_job == j) {
+        c->x->auth_job = NULL;
         st_auth_job_unref(j); /* the client's */
         c->authz_wait = 0;
-        if (c->authz)
-            st_authz_answer(c->authz, q->action, q->topic, q->tlen, q->qos, q->retain, q->result);
+        if (c->x->authz)
+            st_authz_answer(c->x->authz, q->action, q->topic, q->tlen, q->qos, q->retain,
+                            q->result);
         if (!st_client_held(c)) {
             c->last_rx = st_loop_now(w->loop); /* it was not silent: we did not read it */
             st_loop_mod(w->loop, &c->io, EPOLLIN | (c->io.events & EPOLLOUT));

@@ -37,16 +37,19 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
     st_peer_name(fd, c->peer, sizeof c->peer);
     c->proxy_wait = !!w->cfg->listeners[listener].proxy_protocol;
     const st_listener_conf *l = &w->cfg->listeners[listener];
-    if (l->tls) {
-        c->tls = st_tls_new(__atomic_load_n(&w->b->tls[listener], __ATOMIC_ACQUIRE), fd);
+    c->x = (st_client_ext *)&st_client_none;
+    st_client_ext *x = l->tls || l->ws ? st_client_x(c) : NULL;
+    if (x && l->tls) {
+        x->tls = st_tls_new(__atomic_load_n(&w->b->tls[listener], __ATOMIC_ACQUIRE), fd);
         c->tls_hs = 1;
     }
-    if (l->ws) c->ws = calloc(1, sizeof *c->ws);
+    if (x && l->ws) x->ws = calloc(1, sizeof *x->ws);
     c->xport = l->tls || l->ws;
     c->limited = !!st_rate_limited(l);
-    if ((l->tls && !c->tls) || (l->ws && !c->ws)) {
-        st_tls_free(c->tls);
-        free(c->ws);
+    if ((l->tls && !c->x->tls) || (l->ws && !c->x->ws)) {
+        st_tls_free(c->x->tls);
+        free(c->x->ws);
+        if (x) free(x);
         free(c); /* the caller closes fd */
         return NULL;
     }
@@ -59,12 +62,13 @@ st_client *st_client_new(st_worker *w, int fd, uint8_t listener)
 int st_client_write_out(st_client *c)
 {
     if (!c->xport) return st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
-    if (c->ws) {
-        int rc = c->tls ? st_ws_flush(c->ws, &c->outq, st_tls_writev, c->tls, st_msg_unref_void)
-                        : st_ws_flush(c->ws, &c->outq, st_fd_writev, &c->io.fd, st_msg_unref_void);
-        return rc == 1 && c->ws->closing ? ST_ECLOSED : rc; /* a close frame is out */
+    if (c->x->ws) {
+        int rc = c->x->tls
+                     ? st_ws_flush(c->x->ws, &c->outq, st_tls_writev, c->x->tls, st_msg_unref_void)
+                     : st_ws_flush(c->x->ws, &c->outq, st_fd_writev, &c->io.fd, st_msg_unref_void);
+        return rc == 1 && c->x->ws->closing ? ST_ECLOSED : rc; /* a close frame is out */
     }
-    if (c->tls) return st_tls_flush(c->tls, &c->outq, st_msg_unref_void);
+    if (c->x->tls) return st_tls_flush(c->x->tls, &c->outq, st_msg_unref_void);
     return st_outq_flush(&c->outq, c->io.fd, st_msg_unref_void);
 }
 
@@ -82,7 +86,7 @@ void st_client_adopt(st_worker *w, st_client *c)
         return;
     }
     if (c->ilen && st_client_input(c, NULL, 0)) return;
-    if (c->xport && c->ws && c->ws->ilen) ws_input(c, NULL, 0);
+    if (c->xport && c->x->ws && c->x->ws->ilen) ws_input(c, NULL, 0);
 }
 
 static void list_remove(st_client *c)
@@ -280,22 +284,24 @@ void st_client_close(st_client *c, int abnormal)
     if (c->state == ST_CS_CLOSED) return;
     int was_connected = c->state == ST_CS_CONNECTED || c->state == ST_CS_ARRIVING;
     if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
-    if (c->xport && c->ws && c->ws->open && !c->ws->closing) {
+    if (c->xport && c->x->ws && c->x->ws->open && !c->x->ws->closing) {
         /* WebSocket: a close frame (1000) first, and a lingering close, so that a client
          * that answers with its own close frame is not reset */
-        st_ws_close(c->ws, 1000);
+        st_ws_close(c->x->ws, 1000);
         st_client_write_out(c);
         c->linger = 1;
     }
     st_connect_auth_cancel(c);
     c->state = ST_CS_CLOSED;
     st_loop_del(w->loop, &c->io);
-    st_tls_free(c->tls);
-    c->tls = NULL;
-    if (c->ws && !c->ws_feeding) { /* else ws_input frees it once st_ws_input is done */
-        st_ws_free(c->ws);
-        free(c->ws);
-        c->ws = NULL;
+    if (c->x->tls) {
+        st_tls_free(c->x->tls);
+        c->x->tls = NULL;
+    }
+    if (c->x->ws && !c->ws_feeding) { /* else ws_input frees it once st_ws_input is done */
+        st_ws_free(c->x->ws);
+        free(c->x->ws);
+        c->x->ws = NULL;
     }
     if (c->linger)
         st_linger_close(&w->linger, c->io.fd, st_loop_now(w->loop));
@@ -329,17 +335,28 @@ void st_client_close(st_client *c, int abnormal)
 
 void st_client_free(st_client *c)
 {
-    st_authz_client_free(c->authz);
-    if (c->auth_own) st_acl_free(c->auth_own->acl);
-    free(c->auth_own);
-    free(c->rate);
+    st_authz_client_free(c->x->authz);
+    if (c->x->auth_own) st_acl_free(c->x->auth_own->acl);
+    free(c->x->auth_own);
+    free(c->x->rate);
     st_enh_free(c);
     st_strmap_free(c->alias_out);
     for (uint16_t i = 0; i < c->nalias_in; i++)
         free(c->alias_in[i]);
     free(c->alias_in);
     free(c->ibuf);
+    if (c->x != &st_client_none) free(c->x);
     free(c);
+}
+
+const st_client_ext st_client_none;
+
+st_client_ext *st_client_x(st_client *c)
+{
+    if (c->x != &st_client_none) return c->x;
+    st_client_ext *x = calloc(1, sizeof *x);
+    if (x) c->x = x;
+    return x;
 }
 
 static void protocol_error(st_client *c, int err)
@@ -371,10 +388,10 @@ const char *st_client_listener_id(const st_client *c, char *buf, size_t cap)
 int st_client_authorized(st_client *c, int action, const char *topic, size_t len, int qos,
                          int retain)
 {
-    if (!c->authz) return 1;
+    if (!c->x->authz) return 1;
     st_worker *w = c->w;
     /* the http source has answered already (authq.c): this never waits */
-    if (st_authz_allow_now(st_auth_authz(w->b->auth), c->authz, action, topic, len, qos, retain,
+    if (st_authz_allow_now(st_auth_authz(w->b->auth), c->x->authz, action, topic, len, qos, retain,
                            st_loop_now(w->loop)))
         return 1;
     LOG_INFO(w->log, "client %s: %s '%.*s' denied by authorization",
@@ -386,7 +403,7 @@ int st_client_authorized(st_client *c, int action, const char *topic, size_t len
 /* A certificate's text (peer_cert_as_*) into buf, as bytes; {NULL, 0} when there is none. */
 static st_bytes from_cert(st_client *c, int what, char *buf, size_t cap)
 {
-    long n = what && c->tls ? st_tls_peer_cert(c->tls, what, buf, cap) : -1;
+    long n = what && c->x->tls ? st_tls_peer_cert(c->x->tls, what, buf, cap) : -1;
     return n < 0 ? (st_bytes){NULL, 0} : (st_bytes){(const uint8_t *)buf, (uint32_t)n};
 }
 
@@ -507,7 +524,7 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
     while (off < len && !st_client_held(c) && c->state != ST_CS_CLOSED &&
            c->state != ST_CS_ARRIVING && c->state != ST_CS_AUTHENTICATING) {
         mqtt_packet pkt;
-        mqtt_dec_opts o = {.version = c->state == ST_CS_NEW && !c->enh ? 0 : c->version,
+        mqtt_dec_opts o = {.version = c->state == ST_CS_NEW && !c->x->enh ? 0 : c->version,
                            .max_packet_size = c->w->cfg->max_packet_size,
                            .is_server = 1};
         long r = mqtt_decode(buf + off, len - off, &o, &pkt);
@@ -526,7 +543,7 @@ static size_t parse(st_client *c, const uint8_t *buf, size_t len, int *handoff)
             c->state == ST_CS_CONNECTED && st_authq_before(c, &pkt))
             break; /* handled once the answer is in */
         dispatch_packet(c, &pkt, buf + off, (size_t)r);
-        if (c->asks && c->authz) st_authz_answers_clear(c->authz);
+        if (c->asks && c->x->authz) st_authz_answers_clear(c->x->authz);
         off += (size_t)r;
         if (c->state != ST_CS_CONNECTED) continue;
         if (c->limited && st_rate_take(c, pkt.type == MQTT_PUBLISH, (size_t)r)) break;
@@ -602,7 +619,7 @@ int st_client_input(st_client *c, const uint8_t *p, size_t n)
         st_client_close(c, 1);
         return 1;
     }
-    if (owner && c->ws_feeding) { /* after st_ws_input is done with c->ws */
+    if (owner && c->ws_feeding) { /* after st_ws_input is done with c->x->ws */
         c->handoff_to = (uint16_t)owner;
         return 1;
     }
@@ -624,13 +641,14 @@ static int ws_input(st_client *c, const uint8_t *p, size_t n)
 {
     const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
     st_ws_opts o = {l->ws_path, l->ws_max_frame, l->ws_addr_header, l->ws_port_header};
-    int was_open = c->ws->open;
+    int was_open = c->x->ws->open;
     c->ws_feeding = 1;
-    int rc = st_ws_input(c->ws, p, n, &o, ws_feed, c);
+    int rc = st_ws_input(c->x->ws, p, n, &o, ws_feed, c);
     c->ws_feeding = 0;
-    if (!was_open && c->ws->open && c->ws->fwd[0]) { /* behind a proxy: the client's address */
-        LOG_DEBUG(c->w->log, "connection %s: WebSocket upgrade for %s", c->peer, c->ws->fwd);
-        snprintf(c->peer, sizeof c->peer, "%s", c->ws->fwd);
+    if (!was_open && c->x->ws->open &&
+        c->x->ws->fwd[0]) { /* behind a proxy: the client's address */
+        LOG_DEBUG(c->w->log, "connection %s: WebSocket upgrade for %s", c->peer, c->x->ws->fwd);
+        snprintf(c->peer, sizeof c->peer, "%s", c->x->ws->fwd);
     }
     if (c->handoff_to) {
         uint16_t owner = (uint16_t)(c->handoff_to - 1);
@@ -639,13 +657,13 @@ static int ws_input(st_client *c, const uint8_t *p, size_t n)
         return 1;
     }
     if (c->state == ST_CS_CLOSED) { /* closed while a frame was fed (a protocol error) */
-        st_ws_free(c->ws);
-        free(c->ws);
-        c->ws = NULL;
+        st_ws_free(c->x->ws);
+        free(c->x->ws);
+        c->x->ws = NULL;
         return 1;
     }
     if (rc == ST_ECLOSED) { /* a refusal or a close frame: written, then closed */
-        LOG_DEBUG(c->w->log, "connection %s: WebSocket closed (%u)", c->peer, c->ws->close_code);
+        LOG_DEBUG(c->w->log, "connection %s: WebSocket closed (%u)", c->peer, c->x->ws->close_code);
         st_client_write_out(c);
         c->linger = 1;
         st_client_close(c, 1);
@@ -655,7 +673,7 @@ static int ws_input(st_client *c, const uint8_t *p, size_t n)
         st_client_close(c, 1);
         return 1;
     }
-    if (c->ws->olen) st_client_mark_dirty(c); /* the handshake's answer, a pong */
+    if (c->x->ws->olen) st_client_mark_dirty(c); /* the handshake's answer, a pong */
     return 0;
 }
 
@@ -690,15 +708,15 @@ static int proxy_first(st_client *c)
 static int tls_handshake(st_client *c)
 {
     char why[256];
-    int rc = st_tls_handshake(c->tls, why, sizeof why);
+    int rc = st_tls_handshake(c->x->tls, why, sizeof why);
     if (rc == 1) {
         c->tls_hs = 0;
-        LOG_DEBUG(c->w->log, "connection %s: %s", c->peer, st_tls_version(c->tls));
+        LOG_DEBUG(c->w->log, "connection %s: %s", c->peer, st_tls_version(c->x->tls));
         st_loop_mod(c->w->loop, &c->io, reading(c));
         return 1;
     }
     if (rc == 0) {
-        st_loop_mod(c->w->loop, &c->io, st_tls_wants(c->tls) == 2 ? EPOLLOUT : EPOLLIN);
+        st_loop_mod(c->w->loop, &c->io, st_tls_wants(c->x->tls) == 2 ? EPOLLOUT : EPOLLIN);
         return 0;
     }
     if (rc == ST_ECLOSED)
@@ -713,7 +731,7 @@ static int tls_handshake(st_client *c)
  * ST_EAGAIN nothing now, another < 0 an error. */
 static ssize_t read_some(st_client *c, uint8_t *buf, size_t cap)
 {
-    if (c->xport && c->tls) return st_tls_read(c->tls, buf, cap);
+    if (c->xport && c->x->tls) return st_tls_read(c->x->tls, buf, cap);
     ssize_t r = read(c->io.fd, buf, cap);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) return ST_EAGAIN;
     return r < 0 ? ST_EIO : r;
@@ -743,11 +761,11 @@ void st_client_on_io(st_io *io, uint32_t events)
         ssize_t r = read_some(c, w->rbuf, cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
-            if (c->xport && c->ws ? ws_input(c, w->rbuf, (size_t)r)
-                                  : st_client_input(c, w->rbuf, (size_t)r))
+            if (c->xport && c->x->ws ? ws_input(c, w->rbuf, (size_t)r)
+                                     : st_client_input(c, w->rbuf, (size_t)r))
                 return;                    /* closed or handed off */
             if (st_client_held(c)) return; /* held by flow control, rates, a question */
-            if ((size_t)r < cap && !(c->xport && c->tls)) break; /* TLS: a record at a time */
+            if ((size_t)r < cap && !(c->xport && c->x->tls)) break; /* TLS: a record at a time */
             continue;
         }
         if (r == ST_EAGAIN) break;

@@ -29,30 +29,31 @@ typedef struct st_client {
     uint8_t dirty;
     uint8_t problem_info : 1; /* v5 Request Problem Information */
     uint8_t in_list : 1;
-    uint8_t paused : 1;           /* reading stopped by flow control (flow.h) */
-    uint8_t proxy_wait : 1;       /* the listener expects a PROXY protocol header first */
-    uint8_t publisher : 1;        /* has sent a PUBLISH (flow control may pause it) */
-    uint8_t superuser : 1;        /* its authenticator said is_superuser (authorization skipped) */
-    uint8_t auth_checked : 1;     /* the auth threads have decided (auth_reason) */
-    uint8_t auth_reason;          /* their answer: 0 let in, else the v5 reason code */
-    struct st_auth_job *auth_job; /* AUTHENTICATING: the job (a reference) */
-    uint8_t resp_info : 1;        /* ARRIVING: the CONNECT asked for Response Information */
-    uint8_t linger : 1;           /* closed by us with a reason: linger (net/linger.h) */
-    uint8_t tls_hs : 1;           /* TLS: the handshake is not done yet */
-    uint8_t ws_feeding : 1;       /* WebSocket: payloads are being fed (a handoff waits, below) */
-    uint8_t xport : 1;            /* TLS or WebSocket (tls, ws below): plain TCP never reads them */
-    uint8_t limited : 1;          /* its listener has messages_rate or bytes_rate (rate.h) */
-    uint8_t rate_held : 1;        /* reading stopped by those rates until the buckets refill */
-    uint8_t rate_logged : 1;      /* that was logged (once per client) */
-    uint8_t asks : 1;             /* authorization has an http source (authq.c) */
-    uint8_t authz_wait : 1; /* not read until that source answers (auth_job is the question) */
-    uint8_t enh_method : 2; /* MQTT 5 enhanced authentication: 1 SCRAM-SHA-256, 2 -512 */
-    uint16_t keepalive_s;   /* effective keep alive */
-    uint16_t recv_max;      /* client's Receive Maximum: our outgoing window */
+    uint8_t paused : 1;       /* reading stopped by flow control (flow.h) */
+    uint8_t proxy_wait : 1;   /* the listener expects a PROXY protocol header first */
+    uint8_t publisher : 1;    /* has sent a PUBLISH (flow control may pause it) */
+    uint8_t superuser : 1;    /* its authenticator said is_superuser (authorization skipped) */
+    uint8_t auth_checked : 1; /* the auth threads have decided (auth_reason) */
+    uint8_t auth_reason;      /* their answer: 0 let in, else the v5 reason code */
+    uint16_t handoff_to;      /* WebSocket: the worker (+1) to hand it to once feeding is over */
+    uint8_t resp_info : 1;    /* ARRIVING: the CONNECT asked for Response Information */
+    uint8_t linger : 1;       /* closed by us with a reason: linger (net/linger.h) */
+    uint8_t tls_hs : 1;       /* TLS: the handshake is not done yet */
+    uint8_t ws_feeding : 1;   /* WebSocket: payloads are being fed (a handoff waits, below) */
+    uint8_t xport : 1;        /* TLS or WebSocket (x->tls, x->ws): plain TCP never reads them */
+    uint8_t limited : 1;      /* its listener has messages_rate or bytes_rate (rate.h) */
+    uint8_t rate_held : 1;    /* reading stopped by those rates until the buckets refill */
+    uint8_t rate_logged : 1;  /* that was logged (once per client) */
+    uint8_t asks : 1;         /* authorization has an http source (authq.c) */
+    uint8_t authz_wait : 1;   /* not read until that source answers (x->auth_job asks it) */
+    uint8_t enh_method : 2;   /* MQTT 5 enhanced authentication: 1 SCRAM-SHA-256, 2 -512 */
+    uint16_t keepalive_s;     /* effective keep alive */
+    uint16_t recv_max;        /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
     uint32_t max_packet;    /* client's Maximum Packet Size (0: protocol max) */
     uint16_t alias_out_max; /* aliases we may use towards the client */
-    uint16_t nalias_out;    /* (the small fields together: 288 bytes at most, a 288-byte chunk) */
+    uint16_t nalias_out;    /* (the small fields together: 280 bytes at most, a 288-byte chunk) */
+    uint32_t hold_dur;      /* output held until its session's writes are on disk (durable.h) */
     int64_t last_rx;
     int64_t last_progress; /* last ack received or bytes written (flow.h) */
     int64_t created;
@@ -67,17 +68,26 @@ typedef struct st_client {
     struct st_client *prev, *next; /* worker's client list */
     struct st_client *dnext;       /* dirty / dead list */
     char peer[48]; /* ip:port ("[ip6]:port", 47 at most): the socket's or the PROXY header's */
-    /* the transports (docs/transports.md), last: a plain TCP connection's hot fields keep
-     * their places */
-    st_tls *tls;         /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
-    st_ws_conn *ws;      /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
-    uint16_t handoff_to; /* WebSocket: the worker (+1) to hand it to once feeding is over */
-    uint32_t hold_dur;   /* output held until its session's writes are on disk (durable.h) */
+    struct st_client_ext *x; /* never NULL: &st_client_none until st_client_x makes its own */
+} st_client;
+
+/* What only some connections have: one allocation, made when the first of them is set (by
+ * st_client_x), so that a plain TCP client without access control's state pays 8 bytes for
+ * all of them (BENCHMARKS.md's idle floor). */
+typedef struct st_client_ext {
+    st_tls *tls;    /* listeners.ssl, .wss: the connection's TLS (net/tls.h), else NULL */
+    st_ws_conn *ws; /* listeners.ws, .wss: its WebSocket layer (net/ws.h), else NULL */
+    struct st_auth_job *auth_job;  /* AUTHENTICATING, authz_wait: the job (a reference) */
     struct st_authz_client *authz; /* its rules and cached decisions; NULL: all allowed */
     struct st_authz_own *auth_own; /* its authenticator's acl, until authz takes it */
     struct st_rate *rate;          /* limited: its buckets, from its first packet on */
     struct st_enh *enh;            /* a SCRAM exchange under way (enhauth.c) */
-} st_client;
+} st_client_ext;
+
+/* Every field NULL, read-only (in read-only memory: a write through it faults). */
+extern const st_client_ext st_client_none;
+/* c's own extension, made on first use (set its fields through this); NULL: out of memory. */
+st_client_ext *st_client_x(st_client *c);
 
 #define ST_OUTQ_HIGH (1u << 20) /* above this, deliveries wait in the session queue */
 #define ST_ALIAS_OUT_CAP 256    /* at most this many server-assigned topic aliases */

@@ -245,13 +245,14 @@ static int auth_submit(st_client *c, const st_credentials *cr, const uint8_t *ra
     *aw = (auth_wait){w->b, c, w->id, rawlen};
     memcpy(aw->raw, raw, rawlen);
     j->done = auth_done;
-    if (st_auth_submit(w->b->auth, j) < 0) {
+    st_client_ext *x = st_client_x(c);
+    if (!x || st_auth_submit(w->b->auth, j) < 0) {
         st_auth_job_unref(j);
         st_auth_job_unref(j);
         LOG_WARN(w->log, "client %s: too many logins waiting for their password check", c->peer);
         return MQTT_RC_SERVER_BUSY;
     }
-    c->auth_job = j;
+    x->auth_job = j;
     c->state = ST_CS_AUTHENTICATING;
     /* not read meanwhile, but a client that gives up and closes is noticed (its FIN), so
      * that its check is dropped rather than run for nobody */
@@ -263,12 +264,13 @@ static int auth_submit(st_client *c, const st_credentials *cr, const uint8_t *ra
 static void keep_own(st_client *c, st_auth_result *r)
 {
     if (!r->own.acl) return;
-    if (!c->auth_own)
-        c->auth_own = malloc(sizeof *c->auth_own);
-    else
-        st_acl_free(c->auth_own->acl);
-    if (c->auth_own)
-        *c->auth_own = r->own;
+    st_client_ext *x = st_client_x(c);
+    if (x && !x->auth_own)
+        x->auth_own = malloc(sizeof *x->auth_own);
+    else if (x)
+        st_acl_free(x->auth_own->acl);
+    if (x && x->auth_own)
+        *x->auth_own = r->own;
     else
         st_acl_free(r->own.acl);
     r->own.acl = NULL;
@@ -279,8 +281,8 @@ void st_connect_auth_done(st_worker *w, void *job)
     st_auth_job *j = job;
     auth_wait *aw = j->ud;
     st_client *c = aw->c;
-    if (w && !atomic_load(&j->cancelled) && c->auth_job == j) {
-        c->auth_job = NULL;
+    if (w && !atomic_load(&j->cancelled) && c->x->auth_job == j) {
+        c->x->auth_job = NULL;
         st_auth_job_unref(j); /* the client's */
         c->auth_checked = 1;
         c->auth_reason = j->res.ok ? 0 : j->res.reason;
@@ -301,12 +303,12 @@ void st_connect_auth_done(st_worker *w, void *job)
 
 void st_connect_auth_cancel(st_client *c)
 {
-    if (!c->auth_job) return;
+    if (!c->x->auth_job) return;
     LOG_DEBUG(c->w->log, "connection %s: gone while its login was checked; the check is dropped",
               c->peer);
-    atomic_store(&c->auth_job->cancelled, 1);
-    st_auth_job_unref(c->auth_job);
-    c->auth_job = NULL;
+    atomic_store(&c->x->auth_job->cancelled, 1);
+    st_auth_job_unref(c->x->auth_job);
+    c->x->auth_job = NULL;
 }
 
 /* The client's address without its port ("[::1]:5" → "::1"). */
@@ -343,7 +345,7 @@ static int banned(st_client *c, const mqtt_connect *cn, st_bytes id)
 /* The client certificate's common name, in buf (NULL: no TLS, no certificate). */
 static const char *cert_cn(st_client *c, char *buf, size_t cap)
 {
-    long n = c->tls ? st_tls_peer_cert(c->tls, ST_CERT_CN, buf, cap - 1) : -1;
+    long n = c->x->tls ? st_tls_peer_cert(c->x->tls, ST_CERT_CN, buf, cap - 1) : -1;
     if (n < 0) return NULL;
     buf[n] = 0;
     return buf;
@@ -397,7 +399,7 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
     st_worker *w = c->w;
     st_authz *z = w->b->auth ? st_auth_authz(w->b->auth) : NULL;
     const st_authz_cfg *zc = z ? st_authz_config(z) : NULL;
-    if (!zc || (!zc->file[0] && !zc->db && !zc->http && !zc->no_match_deny && !c->auth_own))
+    if (!zc || (!zc->file[0] && !zc->db && !zc->http && !zc->no_match_deny && !c->x->auth_own))
         return 0;
     c->asks = !!zc->http && !c->superuser;
     char ubuf[ST_CERT_ID_MAX], cnbuf[ST_CERT_ID_MAX], host[64], *id = strndup(cid, cidlen);
@@ -406,15 +408,19 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
     char *user = has_user ? strndup(u.p ? (const char *)u.p : "", u.len) : NULL;
     peer_host(c->peer, host, sizeof host);
     st_acl_who who = {id, user, host, cert_cn(c, cnbuf, sizeof cnbuf)};
-    st_authz_client_free(c->authz);
-    c->authz =
-        id && (user || !has_user) ? st_authz_client_new(z, &who, c->superuser, c->auth_own) : NULL;
-    if (!c->authz && c->auth_own && (!id || (!user && has_user))) st_acl_free(c->auth_own->acl);
-    free(c->auth_own);
-    c->auth_own = NULL;
+    st_client_ext *x = st_client_x(c);
+    if (x) {
+        st_authz_client_free(x->authz);
+        x->authz = id && (user || !has_user)
+                       ? st_authz_client_new(z, &who, c->superuser, x->auth_own)
+                       : NULL;
+        if (!x->authz && x->auth_own && (!id || (!user && has_user))) st_acl_free(x->auth_own->acl);
+        free(x->auth_own);
+        x->auth_own = NULL;
+    }
     free(id);
     free(user);
-    return c->authz ? 0 : -1;
+    return x && x->authz ? 0 : -1;
 }
 
 /* The will's topic may be published to (checked at CONNECT: a will that may not be is
@@ -422,9 +428,9 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
 static int will_allowed(st_client *c, const mqtt_connect *cn, const char *cid, size_t cidlen)
 {
     st_worker *w = c->w;
-    if (!c->authz || st_authz_allow_now(st_auth_authz(w->b->auth), c->authz, ST_ACL_PUBLISH,
-                                        (const char *)cn->will_topic.p, cn->will_topic.len,
-                                        cn->will_qos, cn->will_retain, st_loop_now(w->loop)))
+    if (!c->x->authz || st_authz_allow_now(st_auth_authz(w->b->auth), c->x->authz, ST_ACL_PUBLISH,
+                                           (const char *)cn->will_topic.p, cn->will_topic.len,
+                                           cn->will_qos, cn->will_retain, st_loop_now(w->loop)))
         return 1;
     LOG_INFO(w->log, "client %.*s: will to '%.*s' denied by authorization: it is dropped",
              (int)cidlen, cid, (int)cn->will_topic.len, (const char *)cn->will_topic.p);

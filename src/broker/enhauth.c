@@ -40,11 +40,11 @@ static int method_of(st_bytes m)
 
 static void enh_free(st_client *c)
 {
-    if (!c->enh) return;
-    free(c->enh->raw);
-    OPENSSL_cleanse(c->enh, sizeof *c->enh);
-    free(c->enh);
-    c->enh = NULL;
+    if (!c->x->enh) return;
+    free(c->x->enh->raw);
+    OPENSSL_cleanse(c->x->enh, sizeof *c->x->enh);
+    free(c->x->enh);
+    c->x->enh = NULL;
 }
 
 static void send_auth(st_client *c, uint8_t reason, const char *data, size_t n)
@@ -64,15 +64,16 @@ static int begin(st_client *c, const mqtt_props *pr)
     int sha512 = c->enh_method == 2, iterations = 0;
     st_user u;
     char out[ST_SCRAM_MSG];
-    if (!c->enh && !(c->enh = calloc(1, sizeof *c->enh))) return MQTT_RC_UNSPECIFIED;
+    st_client_ext *x = c->x->enh ? c->x : st_client_x(c);
+    if (!x || (!x->enh && !(x->enh = calloc(1, sizeof *x->enh)))) return MQTT_RC_UNSPECIFIED;
     if (!(pr->present & MQTT_HAS(MQTT_PROP_AUTH_DATA)) ||
-        st_scram_client_first(&c->enh->s, sha512, pr->auth_data.p, pr->auth_data.len) < 0)
+        st_scram_client_first(&c->x->enh->s, sha512, pr->auth_data.p, pr->auth_data.len) < 0)
         return MQTT_RC_BAD_USER_OR_PASS;
     char lid[100];
     int found = st_auth_scram_user(a, st_client_listener_id(c, lid, sizeof lid), sha512,
-                                   c->enh->s.user, c->enh->s.ulen, &u, &iterations);
-    int n = st_scram_server_first(&c->enh->s, found == 1 ? u.salt : "unknown-user-salt", iterations,
-                                  found == 1 ? u.hash : NULL, out, sizeof out);
+                                   c->x->enh->s.user, c->x->enh->s.ulen, &u, &iterations);
+    int n = st_scram_server_first(&c->x->enh->s, found == 1 ? u.salt : "unknown-user-salt",
+                                  iterations, found == 1 ? u.hash : NULL, out, sizeof out);
     c->superuser = found == 1 && u.superuser;
     memset(&u, 0, sizeof u);
     if (n < 0) return MQTT_RC_UNSPECIFIED;
@@ -94,26 +95,26 @@ int st_enh_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_
     c->enh_method = (uint8_t)m;
     int rc = begin(c, &p->props);
     if (rc) return rc;
-    if (!(c->enh->raw = malloc(rawlen))) return MQTT_RC_UNSPECIFIED;
-    memcpy(c->enh->raw, raw, rawlen);
-    c->enh->rawlen = rawlen;
+    if (!(c->x->enh->raw = malloc(rawlen))) return MQTT_RC_UNSPECIFIED;
+    memcpy(c->x->enh->raw, raw, rawlen);
+    c->x->enh->rawlen = rawlen;
     return -1;
 }
 
 void st_enh_connack(st_client *c, mqtt_props *pr)
 {
-    if (!c->enh || !c->enh->final_len) return;
+    if (!c->x->enh || !c->x->enh->final_len) return;
     const char *m = methods[c->enh_method];
     pr->present |= MQTT_HAS(MQTT_PROP_AUTH_METHOD) | MQTT_HAS(MQTT_PROP_AUTH_DATA);
     pr->auth_method = (st_bytes){(const uint8_t *)m, (uint32_t)strlen(m)};
-    pr->auth_data = (st_bytes){(const uint8_t *)c->enh->final, (uint32_t)c->enh->final_len};
+    pr->auth_data = (st_bytes){(const uint8_t *)c->x->enh->final, (uint32_t)c->x->enh->final_len};
 }
 
 void st_enh_connack_sent(st_client *c)
 {
-    if (!c->enh) return;
-    if (c->enh->busy)
-        c->enh->sent = 1;
+    if (!c->x->enh) return;
+    if (c->x->enh->busy)
+        c->x->enh->sent = 1;
     else
         enh_free(c);
 }
@@ -128,8 +129,9 @@ static int finish(st_client *c, const mqtt_packet *p)
 {
     const mqtt_props *pr = &p->props;
     if (!(pr->present & MQTT_HAS(MQTT_PROP_AUTH_DATA))) return 0;
-    int ok = st_scram_client_final(&c->enh->s, pr->auth_data.p, pr->auth_data.len, c->enh->final,
-                                   sizeof c->enh->final, &c->enh->final_len);
+    int ok =
+        st_scram_client_final(&c->x->enh->s, pr->auth_data.p, pr->auth_data.len, c->x->enh->final,
+                              sizeof c->x->enh->final, &c->x->enh->final_len);
     return ok == 1;
 }
 
@@ -138,7 +140,7 @@ static void connect_done(st_client *c, int ok)
     st_worker *w = c->w;
     if (!ok) {
         LOG_INFO(w->log, "connection %s: SCRAM login of %.*s refused: bad username or password",
-                 c->peer, (int)c->enh->s.ulen, c->enh->s.user);
+                 c->peer, (int)c->x->enh->s.ulen, c->x->enh->s.user);
         st_connect_refuse(c, MQTT_RC_BAD_USER_OR_PASS);
         return;
     }
@@ -146,13 +148,13 @@ static void connect_done(st_client *c, int ok)
     c->auth_reason = 0;
     mqtt_packet p;
     mqtt_dec_opts o = {.max_packet_size = w->cfg->max_packet_size, .is_server = 1};
-    c->enh->busy = 1;
-    if (mqtt_decode(c->enh->raw, c->enh->rawlen, &o, &p) > 0)
-        st_handle_connect(c, &p, c->enh->raw, c->enh->rawlen);
-    if (c->enh && c->enh->sent)
+    c->x->enh->busy = 1;
+    if (mqtt_decode(c->x->enh->raw, c->x->enh->rawlen, &o, &p) > 0)
+        st_handle_connect(c, &p, c->x->enh->raw, c->x->enh->rawlen);
+    if (c->x->enh && c->x->enh->sent)
         enh_free(c);
-    else if (c->enh)
-        c->enh->busy = 0;
+    else if (c->x->enh)
+        c->x->enh->busy = 0;
 }
 
 void st_handle_auth(st_client *c, const mqtt_packet *p)
@@ -164,7 +166,7 @@ void st_handle_auth(st_client *c, const mqtt_packet *p)
         return;
     }
     if (c->state == ST_CS_NEW) { /* the CONNECT's exchange */
-        if (!c->enh || !c->enh->raw || p->reason != MQTT_RC_CONTINUE_AUTH) {
+        if (!c->x->enh || !c->x->enh->raw || p->reason != MQTT_RC_CONTINUE_AUTH) {
             st_connect_refuse(c, MQTT_RC_PROTOCOL_ERROR);
             return;
         }
@@ -178,16 +180,16 @@ void st_handle_auth(st_client *c, const mqtt_packet *p)
         if (rc) st_client_disconnect(c, (uint8_t)rc, 1);
         return;
     }
-    if (p->reason != MQTT_RC_CONTINUE_AUTH || !c->enh || !c->enh->s.first_len) {
+    if (p->reason != MQTT_RC_CONTINUE_AUTH || !c->x->enh || !c->x->enh->s.first_len) {
         st_client_disconnect(c, MQTT_RC_PROTOCOL_ERROR, 1);
         return;
     }
     if (!finish(c, p)) {
         LOG_INFO(w->log, "client %s: SCRAM re-authentication of %.*s failed",
-                 c->sess ? c->sess->cid : c->peer, (int)c->enh->s.ulen, c->enh->s.user);
+                 c->sess ? c->sess->cid : c->peer, (int)c->x->enh->s.ulen, c->x->enh->s.user);
         st_client_disconnect(c, MQTT_RC_BAD_USER_OR_PASS, 1);
         return;
     }
-    send_auth(c, MQTT_RC_SUCCESS, c->enh->final, c->enh->final_len);
+    send_auth(c, MQTT_RC_SUCCESS, c->x->enh->final, c->x->enh->final_len);
     enh_free(c);
 }

@@ -39,9 +39,10 @@ int st_rate_take(st_client *c, int publish, size_t n)
 {
     const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
     int64_t now = st_loop_now(c->w->loop);
-    st_rate *r = c->rate;
+    st_rate *r = c->x->rate;
     if (!r) {
-        if (!(r = c->rate = malloc(sizeof *r))) return 0; /* unlimited rather than stuck */
+        st_client_ext *x = st_client_x(c);
+        if (!x || !(r = x->rate = malloc(sizeof *r))) return 0; /* unlimited rather than stuck */
         *r = (st_rate){(double)l->msgs_n, (double)l->bytes_n, now};
     }
     refill(r, l, now);
@@ -63,8 +64,8 @@ int st_rate_take(st_client *c, int publish, size_t n)
 int st_rate_tick(st_client *c, int64_t now)
 {
     const st_listener_conf *l = &c->w->cfg->listeners[c->listener];
-    refill(c->rate, l, now);
-    if (empty(c->rate, l)) return 0;
+    refill(c->x->rate, l, now);
+    if (empty(c->x->rate, l)) return 0;
     c->rate_held = 0;
     c->last_rx = now;                /* it was not silent: we did not read it */
     if (st_client_held(c)) return 0; /* flow control or the answer reads it again */
