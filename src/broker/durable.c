@@ -85,7 +85,14 @@ static void hold_out(struct st_worker *w, st_durable_w *x, const st_session *s)
     st_client *c = s->client;
     uint32_t m = c ? st_durable_mark(w) : 0;
     if (!m) return; /* not held: an interval, or no room to wait (as with an interval) */
-    if (!c->hold_dur) x->out_held++;
+    if (!c->hold_dur && x->nout == x->out_cap) {
+        size_t cap = x->out_cap ? x->out_cap * 2 : 64;
+        st_client **v = realloc(x->out, cap * sizeof *v);
+        if (!v) return; /* no room to wait: not held (as with an interval) */
+        x->out = v;
+        x->out_cap = cap;
+    }
+    if (!c->hold_dur) x->out[x->nout++] = c;
     c->hold_dur = m;
 }
 
@@ -93,6 +100,36 @@ static void hold_out(struct st_worker *w, st_durable_w *x, const st_session *s)
 static int mark_done(const st_durable_w *x, uint32_t m)
 {
     return (int32_t)(m - x->marks_done) <= 0;
+}
+
+/* meta: "lane" ‖ u64 node ‖ u16 lane → u64 boot ‖ u64 last (docs/durability.md §4) */
+static void lane_key(uint64_t node, uint16_t lane, uint8_t k[ST_DREC_LANE_KEY])
+{
+    memcpy(k, "lane", 4);
+    st_drec_u64(node, k + 4);
+    k[12] = (uint8_t)(lane >> 8);
+    k[13] = (uint8_t)lane;
+}
+
+void st_durable_lane(struct st_worker *w, uint64_t node, uint16_t lane, uint64_t boot,
+                     uint64_t last)
+{
+    st_durable_w *x = dw(w);
+    if (!x) return;
+    uint8_t k[ST_DREC_LANE_KEY], v[16];
+    lane_key(node, lane, k);
+    st_drec_u64(boot, v);
+    st_drec_u64(last, v + 8);
+    if (!x->batch || st_store_put(x->batch, ST_CF_META, k, sizeof k, v, sizeof v, 0) < 0)
+        x->lost = 1; /* (not a write of a session: st_durable_writes does not count it) */
+}
+
+uint64_t st_durable_lane_last(const st_durable *d, uint64_t node, uint16_t lane, uint64_t boot)
+{
+    for (size_t i = 0; d && i < d->nlanes; i++)
+        if (d->lanes[i].node == node && d->lanes[i].lane == lane && d->lanes[i].boot == boot)
+            return d->lanes[i].last;
+    return 0;
 }
 
 uint64_t st_durable_writes(struct st_worker *w)
@@ -124,16 +161,20 @@ int st_durable_out_held(struct st_worker *w, struct st_client *c)
 {
     st_durable_w *x = dw(w);
     if (x && c->hold_dur && !mark_done(x, c->hold_dur)) return 1;
-    if (x && c->hold_dur) x->out_held--;
-    c->hold_dur = 0;
+    st_durable_out_drop(w, c); /* (st_durable_settle lets go of those whose mark settled) */
     return 0;
 }
 
 void st_durable_out_drop(struct st_worker *w, struct st_client *c)
 {
     st_durable_w *x = dw(w);
-    if (x && c->hold_dur) x->out_held--;
+    if (!c->hold_dur) return;
     c->hold_dur = 0;
+    for (size_t i = 0; x && i < x->nout; i++)
+        if (x->out[i] == c) {
+            x->out[i] = x->out[--x->nout];
+            return;
+        }
 }
 
 uint8_t st_durable_tflags(struct st_worker *w, const st_session *s, const char *filter, size_t len,
@@ -506,7 +547,15 @@ void st_durable_settle(struct st_worker *w)
         x->first++;
     }
     if (x->first == x->n) x->first = x->n = 0;
-    if (x->marks_done == marks || !x->out_held) return;
-    for (st_client *c = w->clients; c; c = c->next) /* the flush releases them */
-        if (c->hold_dur && mark_done(x, c->hold_dur)) st_client_mark_dirty(c);
+    if (x->marks_done == marks) return;
+    for (size_t i = 0; i < x->nout;) { /* settled: their output goes at the next flush */
+        st_client *c = x->out[i];
+        if (!mark_done(x, c->hold_dur)) {
+            i++;
+            continue;
+        }
+        c->hold_dur = 0;
+        x->out[i] = x->out[--x->nout];
+        st_client_mark_dirty(c);
+    }
 }

@@ -77,6 +77,16 @@ void st_durable_done(struct st_worker *w, st_session *s, const st_qitem *it);
 /* A QoS 2 packet id from the client awaits PUBREL (add 1) or is released (add 0). */
 void st_durable_rel(struct st_worker *w, st_session *s, uint16_t pid, int add);
 
+/* The data lane `lane` of node `node` (its process `boot`) has delivered its records up to
+ * seq `last` here, and they wrote to this worker's batch: that position is written in the
+ * same batch, so that after a crash the node knows which of that sender's records its store
+ * holds (docs/durability.md §5, "Across nodes"). */
+void st_durable_lane(struct st_worker *w, uint64_t node, uint16_t lane, uint64_t boot,
+                     uint64_t last);
+/* What the store held at start for that lane of that sender process: the seq up to which its
+ * records' writes were on disk, or 0. Any thread (read-only after st_durable_open). */
+uint64_t st_durable_lane_last(const st_durable *d, uint64_t node, uint16_t lane, uint64_t boot);
+
 /* Hand this worker's writes to the store (before waking other workers: their acks may
  * delete what these writes create). */
 void st_durable_submit(struct st_worker *w);

@@ -31,17 +31,26 @@ typedef struct st_durable_w {
      * number of a mark in held (client.hold_dur); marks_done of them are settled */
     uint32_t marks, marks_done; /* they skip 0 (not held) and are compared wrapping */
     int mark_open;              /* the last mark is not submitted yet: new holds share it */
-    long out_held;              /* clients with hold_dur set */
-    uint64_t writes;            /* puts and deletes so far (st_durable_writes) */
-    size_t *idx;                /* a dispatch's durable targets */
+    struct st_client **out;     /* the clients with hold_dur set, in no order */
+    size_t nout, out_cap;
+    uint64_t writes; /* puts and deletes so far (st_durable_writes) */
+    size_t *idx;     /* a dispatch's durable targets */
     size_t idx_cap;
     struct pick *picks;
     size_t picks_cap;
 } st_durable_w;
 
+/* How far a data lane had come, as the store said at start (st_durable_lane_last). */
+typedef struct st_durable_lanepos {
+    uint64_t node, boot, last;
+    uint16_t lane;
+} st_durable_lanepos;
+
 struct st_durable {
     struct st_broker *b;
     st_store *store;
+    st_durable_lanepos *lanes; /* read at recovery, unchanged afterwards */
+    size_t nlanes;
     int hold; /* wal_sync_interval 0: acks wait for the disk */
     int64_t sync_interval_ms;
     st_durable_w *w;

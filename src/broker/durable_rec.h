@@ -16,6 +16,7 @@
  * queue entry is u64 sid ‖ u64 message id (queue), all big-endian so that keys sort by
  * number. */
 #define ST_DREC_QKEY 16
+#define ST_DREC_LANE_KEY 14 /* meta: "lane" ‖ u64 node ‖ u16 lane (durable.c) */
 size_t st_drec_rel_key(const char *cid, size_t len, uint16_t pid, uint8_t *out); /* len + 3 */
 void st_drec_u64(uint64_t v, uint8_t *out);
 uint64_t st_drec_get_u64(const uint8_t *p);

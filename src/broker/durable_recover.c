@@ -232,6 +232,26 @@ static void sweep_msgs(rec *r)
     }
 }
 
+/* meta: how far each data lane had come (st_durable_lane); other meta records are the
+ * store's own. */
+static int on_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    rec *r = ctx;
+    st_durable *d = r->d;
+    if (kl != ST_DREC_LANE_KEY || memcmp(k, "lane", 4) != 0) return 0;
+    if (vl != 16) {
+        drop(r, ST_CF_META, k, kl);
+        return 0;
+    }
+    st_durable_lanepos *v2 = realloc(d->lanes, (d->nlanes + 1) * sizeof *v2);
+    if (!v2) return ST_ENOMEM;
+    d->lanes = v2;
+    d->lanes[d->nlanes++] =
+        (st_durable_lanepos){st_drec_get_u64(k + 4), st_drec_get_u64(v), st_drec_get_u64(v + 8),
+                             (uint16_t)(k[12] << 8 | k[13])};
+    return 0;
+}
+
 static int recover(st_durable *d, char *err, size_t errlen)
 {
     st_broker *b = d->b;
@@ -247,6 +267,7 @@ static int recover(st_durable *d, char *err, size_t errlen)
     if (rc == 0) rc = st_store_scan(d->store, ST_CF_MSGS, on_msg, &r);
     if (rc == 0) rc = st_store_scan(d->store, ST_CF_QUEUE, on_entry, &r);
     if (rc == 0) rc = st_store_scan(d->store, ST_CF_RETAINED, on_retained, &r);
+    if (rc == 0) rc = st_store_scan(d->store, ST_CF_META, on_meta, &r);
     if (r.msgs) sweep_msgs(&r);
     if (rc == 0) rc = r.err;
     if (rc == 0 && !st_store_batch_empty(r.gone)) rc = st_store_write_now(d->store, r.gone);
@@ -322,13 +343,15 @@ void st_durable_close(st_durable *d)
     for (int i = 0; i < d->b->nw; i++) {
         st_durable_w *x = &d->w[i];
         for (size_t k = x->first; k < x->n; k++) /* their clients are gone: nothing is sent */
-            if (!x->held[k].pack->c) st_pack_done(x->held[k].pack);
+            if (x->held[k].pack && !x->held[k].pack->c) st_pack_done(x->held[k].pack);
         st_store_batch_free(d->w[i].batch);
         st_buf_free(&d->w[i].scratch);
         free(d->w[i].held);
+        free(d->w[i].out);
         free(d->w[i].idx);
         free(d->w[i].picks);
     }
+    free(d->lanes);
     free(d->w);
     free(d);
 }

@@ -2,8 +2,10 @@
  * (ready.h). */
 #include "cluster/ready.h"
 #include "broker/broker.h"
+#include "broker/remote.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,17 +48,23 @@ void st_ready_tick(st_ready *r, st_plane *pl, st_data *d, int64_t now, const st_
     }
     char why[256] = "";
     int formed = st_plane_formed(pl, why, sizeof why);
-    char names[64][256];
-    size_t n = formed ? st_plane_up_members(pl, names, 64) : 0, missing = 0;
+    char(*names)[256] = formed ? malloc(ST_MAX_NODES * sizeof *names) : NULL;
+    size_t n = names ? st_plane_up_members(pl, names, ST_MAX_NODES) : 0, missing = 0;
     char shown[MAX_SHOWN * 64] = "";
-    for (size_t i = 0; i < n && i < 64; i++) {
+    for (size_t i = 0; i < n && i < ST_MAX_NODES; i++) {
         if (st_data_routes_synced(d, names[i])) continue;
         if (missing++ < MAX_SHOWN) {
             size_t used = strlen(shown);
             snprintf(shown + used, sizeof shown - used, "%s%s", used ? ", " : "", names[i]);
         }
     }
-    if (formed && !missing && n <= 64) {
+    int asked = names != NULL;
+    free(names);
+    if (formed && !asked) { /* no memory this time: not known, so not ready */
+        missing = 1;
+        snprintf(shown, sizeof shown, "the members (not checked: out of memory)");
+    }
+    if (formed && !missing && n <= ST_MAX_NODES) {
         LOG_INFO(log,
                  "cluster: routes of %zu member(s) in after %lld ms: accepting MQTT connections", n,
                  (long long)(now - r->since));

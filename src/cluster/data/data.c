@@ -154,8 +154,8 @@ static void data_ready(void *owner, const st_stream *s)
         return;
     }
     if (s->outbound) dp->lanes[s->lane] = ST_LANE_HANDED;
-    st_fwd_adopt(d->fwd, s->fd, s->tls, s->outbound, s->peer->slot, s->lane, s->peer_boot, s->pre,
-                 s->npre);
+    st_fwd_adopt(d->fwd, s->fd, s->tls, s->outbound, s->peer->slot, s->lane, s->peer_id,
+                 s->peer_boot, s->pre, s->npre);
 }
 
 /* One of our lanes did not get there: dialled again after a pause. */

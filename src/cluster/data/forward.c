@@ -43,7 +43,7 @@ typedef struct fwd_cmd {
     int fd, outbound, gone;
     st_tls *tls; /* ADOPT: the lane's TLS connection on fd, or NULL */
     uint16_t slot, lane;
-    uint64_t peer_boot;
+    uint64_t peer_id, peer_boot;
     uint64_t hlc;  /* KICK: the newer registration; MOVE: the sender's node id */
     uint8_t ftype; /* MOVE: the frame's type */
     size_t npre;
@@ -91,6 +91,7 @@ typedef struct lane_in {
     st_tls *tls;
     fwd_w *fw;
     uint16_t slot, lane;
+    uint64_t node;       /* the sender's node id */
     uint64_t boot, last; /* the sender process, and the last seq delivered from it */
     int ack_due;
     uint16_t nnack;
@@ -282,7 +283,8 @@ static void redispatch(fwd_w *fw, rec *r, uint16_t failed)
 /* The peer process is gone (restart, goodbye, left): the records queued before generation
  * `epoch` (all: UINT32_MAX) are not owed to anybody there, but for QoS 1/2 messages when
  * `keep` (it restarted: its durable sessions came back with it, docs/durability.md §5;
- * they are sent to the new process); shared ones go to another member. */
+ * they are sent to the new process); shared ones go to another member. Seqs never move:
+ * with `keep` the others stay as placeholders, without it they count as acknowledged. */
 static void drop_queue_before(lane_out *l, uint32_t epoch, int keep)
 {
     size_t shared = 0, kept = 0, n = 0;
@@ -294,16 +296,34 @@ static void drop_queue_before(lane_out *l, uint32_t epoch, int keep)
             shared++;
         } else if (keep && (r->kind & CW_REC_DELIVER) && !(r->kind & CW_REC_SHARED) &&
                    r->msg->qos > 0) {
-            l->q[(l->qhead + kept++) % l->qcap] = *r; /* moves up: seqs are renumbered */
+            kept++;
             continue;
         }
-        rec_release(l, r);
+        if (!keep) {
+            rec_release(l, r);
+            continue;
+        }
+        /* the peer restarted: every record keeps its seq (its store may say how far the old
+         * process had them on disk: its RESUME), what is not sent again is a placeholder */
+        if (r->pack) st_pack_done(r->pack);
+        r->pack = NULL;
+        st_sharekey_unref(r->share);
+        r->share = NULL;
+        r->kind = CW_REC_SHARED; /* fill_record: a group no node has; NACKed, ignored */
     }
-    for (size_t i = n; i < l->qlen; i++) /* the rest moves up behind what was kept */
-        l->q[(l->qhead + kept + i - n) % l->qcap] = l->q[(l->qhead + i) % l->qcap];
-    l->qlen -= n - kept;
+    if (!keep && n) { /* they count as acknowledged: a seq is never used twice (a store
+                       * of the peer may name it in a RESUME) */
+        l->qhead = (l->qhead + n) % l->qcap;
+        l->qlen -= n;
+        l->acked += n;
+    }
     l->sent = l->acked;
-    if (n - kept)
+    if (n && keep)
+        LOG_INFO(l->fw->w->log,
+                 "cluster: node slot %u restarted: %zu queued message(s) not for its new process, "
+                 "%zu shared redispatched, %zu kept",
+                 l->slot, n - kept - shared, shared, kept);
+    else if (n)
         LOG_INFO(l->fw->w->log,
                  "cluster: %zu queued message(s) dropped, %zu shared redispatched, %zu kept",
                  n - kept - shared, shared, kept);
@@ -725,6 +745,7 @@ static void on_fwd(lane_in *l, const cw_fwd *fr)
     uint32_t off = 0;
     cw_record r;
     uint64_t seq = fr->first_seq, w0 = st_durable_writes(l->fw->w), from = l->last + 1;
+    uint64_t wrote = w0;
     for (; cw_fwd_next(fr, &off, &r); seq++) {
         if (seq <= l->last) continue; /* resent after a reconnect: already delivered */
         int ok = !valid_record(&r) || deliver(l->fw, &r);
@@ -737,6 +758,8 @@ static void on_fwd(lane_in *l, const cw_fwd *fr)
         if (!ok) l->nack[l->nnack++] = seq;
         l->last = seq;
     }
+    if (st_durable_writes(l->fw->w) != wrote) /* in the same batch as what the records wrote */
+        st_durable_lane(l->fw->w, l->node, l->lane, l->boot, l->last);
     in_hold(l, w0, from);
     if (!l->ack_due) {
         l->ack_due = 1;
@@ -862,8 +885,11 @@ static void adopt_in(fwd_w *fw, const fwd_cmd *c)
     }
     in_close(l);
     if (l->boot != c->peer_boot) { /* a new sender process: its seqs start afresh */
+        l->node = c->peer_id;
         l->boot = c->peer_boot;
-        l->last = 0;
+        /* unless this node restarted and its store has that sender's records up to a seq:
+         * those are not delivered twice (our RESUME names it) */
+        l->last = st_durable_lane_last(fw->f->b->durable, c->peer_id, c->lane, c->peer_boot);
         l->nheld = 0;
     }
     l->io.fd = c->fd;
@@ -984,7 +1010,7 @@ static void post(st_fwd *f, uint16_t worker, const fwd_cmd *c, const uint8_t *pr
 }
 
 void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, uint16_t lane,
-                  uint64_t peer_boot, const uint8_t *pre, size_t npre)
+                  uint64_t peer_id, uint64_t peer_boot, const uint8_t *pre, size_t npre)
 {
     fwd_cmd c = {.kind = CMD_ADOPT,
                  .fd = fd,
@@ -992,6 +1018,7 @@ void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, u
                  .outbound = outbound,
                  .slot = slot,
                  .lane = lane,
+                 .peer_id = peer_id,
                  .peer_boot = peer_boot};
     post(f, (uint16_t)(lane % f->nw), &c, pre, npre);
 }

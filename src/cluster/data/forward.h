@@ -39,9 +39,9 @@ extern const st_remote_ops st_fwd_ops;
 /* Cluster thread: an authenticated DATA stream goes to its worker (fd and tls, its TLS
  * connection or NULL, are the worker's from now on). outbound: we dialled it as our lane
  * `lane` to node `slot`; else the peer's lane `lane` to us. pre/npre: bytes already read
- * from it after the handshake (copied). */
+ * from it after the handshake (copied). peer_id, peer_boot: the peer's node id and process. */
 void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, uint16_t lane,
-                  uint64_t peer_boot, const uint8_t *pre, size_t npre);
+                  uint64_t peer_id, uint64_t peer_boot, const uint8_t *pre, size_t npre);
 /* Cluster thread: the peer's CONTROL link is down — close its lanes (they are redialled
  * with the link). gone 1: it said goodbye or left: what is queued for it is dropped (shared
  * records go to other members); gone 2: declared down: shared records go to other members,
