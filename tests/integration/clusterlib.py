@@ -55,6 +55,24 @@ class Cluster:
         return b
 
 
+def same_seeds(broker_factory, n, **conf):
+    """The config users write: n nodes, each with the same static seed list naming all of
+    them, every process spawned before any is waited for. Returns (cl, nodes, names) once
+    every node lists them all as running."""
+    cl = Cluster(broker_factory, n)
+    names = [cl.name(i) for i in range(n)]
+    nodes = [cl.node(i, **dict(conf, **{"cluster.discovery_strategy": "static",
+                                        "cluster.static.seeds": names}))
+             for i in range(n)]
+    for b in nodes:
+        b.spawn()
+    for b in nodes:
+        b.wait_ready()
+    for b in nodes:
+        wait_status(b, names, timeout=40)
+    return cl, nodes, names
+
+
 def start_formed(cl, nodes, timeout=30):
     """Start these nodes of cl (node i is cl's i-th), wait until each lists them all as
     running and answers on its API."""

@@ -371,10 +371,9 @@ def test_a_session_that_moves_to_another_node_is_kept_there(broker_factory):
     """A durable session with queued messages moves from node 1 to node 3 (its client
     connects there): node 1's store lets it go, node 3's keeps it, its messages in flight
     and its queue, across a kill -9 of node 3."""
-    from clusterlib import api_call, wait_api
-    from test_cluster_pubsub import three_nodes
+    from clusterlib import api_call, same_seeds, wait_api
     from test_cluster_takeover import wait_registry
-    cl, (n1, n2, n3) = three_nodes(broker_factory, **DURABLE)
+    cl, (n1, n2, n3), _ = same_seeds(broker_factory, 3, **DURABLE)
     dev, _ = persistent(n1, "dev")
     dev.subscribe([("mv/#", 1)])
     dev.disconnect()

@@ -18,8 +18,7 @@ import time
 import pytest
 
 import mqttraw as m
-from clusterlib import wait_status
-from test_cluster_partition import cluster_of
+from clusterlib import same_seeds, wait_status
 from test_cluster_pubsub import wait_routes
 
 pytestmark = pytest.mark.starling_only("Starling's durable sessions")
@@ -303,10 +302,11 @@ def test_qos2_is_exactly_once_through_kills_at_sync_interval_0(broker_factory):
 
 def three_node_run(broker_factory, qos, receivers_only=False):
     """A publisher and a persistent subscriber to everything on each of three nodes (each
-    client reconnecting to its own node); random nodes killed (-9) and restarted, one at a
+    client reconnecting to its own node; every node with the same seed list, started at
+    once and restarted with it); random nodes killed (-9) and restarted, one at a
     time, each back before the cluster declares it down. receivers_only: the publishers
     are all on node 0, and only nodes 1 and 2 are killed."""
-    cl, nodes, names = cluster_of(broker_factory, 3, **{
+    cl, nodes, names = same_seeds(broker_factory, 3, **{
         "persistence.enable": True, "persistence.wal_sync_interval": "0ms",
         "mqtt.max_mqueue_len": 0, "cluster.link_timeout": "1s"})
     h = Crashy(nodes[0])
