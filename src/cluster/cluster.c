@@ -299,7 +299,9 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
 int st_cluster_attach(st_cluster *c, struct st_broker *b)
 {
     int rc = st_data_attach(c->data, b);
-    if (rc == 0) st_ready_hold(&c->ready, b, c->cfg.data_dir, c->cfg.role != CW_ROLE_REPLICANT);
+    if (rc == 0)
+        st_ready_hold(&c->ready, b, c->cfg.data_dir, c->cfg.role != CW_ROLE_REPLICANT,
+                      c->cfg.strategy != ST_DISC_MANUAL);
     return rc;
 }
 
@@ -548,7 +550,8 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     if (rc == 0) rc = st_discovery_start(c->disco, err, errlen);
     if (rc < 0) return rc;
     int64_t now = (int64_t)uv_now(&c->loop);
-    st_ready_start(&c->ready, now, 2 * c->cfg.link_timeout_ms, c->log);
+    st_ready_start(&c->ready, now, 2 * c->cfg.link_timeout_ms, ST_PLANE_DISCOVERY_WINDOW_MS,
+                   c->log);
     st_ready_tick(&c->ready, c->plane, c->data, now, c->log); /* a cluster of one: open now */
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
         snprintf(err, errlen, "cluster: cannot start its thread");

@@ -1,5 +1,5 @@
-/* ready.c — MQTT listeners of a restarted member wait for the other members' routes
- * (ready.h). */
+/* ready.c — MQTT listeners of a restarted member, or of a fresh node that discovers, wait for
+ * the other members' routes (ready.h). */
 #include "cluster/ready.h"
 #include "broker/broker.h"
 #include "broker/remote.h"
@@ -11,13 +11,14 @@
 
 #define MAX_SHOWN 8 /* members named in the log line of a deadline */
 
-void st_ready_hold(st_ready *r, struct st_broker *b, const char *data_dir, int core)
+void st_ready_hold(st_ready *r, struct st_broker *b, const char *data_dir, int core, int discovers)
 {
     char meta[700];
     memset(r, 0, sizeof *r);
     r->b = b;
     snprintf(meta, sizeof meta, "%s/raft/metadata1", data_dir);
-    if (!b || !core || access(meta, F_OK) != 0) return;
+    r->fresh = access(meta, F_OK) != 0;
+    if (!b || !core || (r->fresh && !discovers)) return;
     st_broker_hold_accept(b);
     r->held = 1;
 }
@@ -28,11 +29,11 @@ static void open_now(st_ready *r)
     st_broker_open_accept(r->b);
 }
 
-void st_ready_start(st_ready *r, int64_t now, int64_t wait_ms, const st_log *log)
+void st_ready_start(st_ready *r, int64_t now, int64_t wait_ms, int64_t window_ms, const st_log *log)
 {
     if (!r->held) return;
     r->since = now;
-    r->deadline = now + wait_ms;
+    r->deadline = now + wait_ms + (r->fresh ? window_ms : 0);
     LOG_DEBUG(log, "cluster: MQTT listeners wait (at most %lld ms) for the other members' routes",
               (long long)wait_ms);
 }

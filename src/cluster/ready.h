@@ -1,7 +1,8 @@
-/* ready.h — a node that restarts as a member of a cluster takes MQTT connections only once
- * it has the other members' routes (docs/cluster.md §7.3): a client that reconnects to it at
- * once and publishes would otherwise be acknowledged for messages that reach no subscriber
- * on the other nodes. Wiring of the cluster thread (cluster.c). */
+/* ready.h — a node that restarts as a member of a cluster, or a fresh one that discovery
+ * may join to one, takes MQTT connections only once it has the other members' routes
+ * (docs/cluster.md §7.3): a client that connects to it at once and publishes would otherwise
+ * be acknowledged for messages that reach no subscriber on the other nodes. Wiring of the
+ * cluster thread (cluster.c). */
 #ifndef ST_CLUSTER_READY_H
 #define ST_CLUSTER_READY_H
 
@@ -16,15 +17,19 @@ struct st_broker;
 typedef struct st_ready {
     struct st_broker *b;
     int held;         /* the broker's listeners wait */
+    int fresh;        /* no Raft state: it may first have to find and join a cluster */
     int64_t deadline; /* then they open anyway (members that never link) */
     int64_t since;
 } st_ready;
 
-/* Before st_broker_start: hold b's listeners when this node has Raft state in data_dir (it
- * was a member) and is a core node. */
-void st_ready_hold(st_ready *r, struct st_broker *b, const char *data_dir, int core);
-/* The cluster thread has started (at now): a held node waits at most wait_ms. */
-void st_ready_start(st_ready *r, int64_t now, int64_t wait_ms, const st_log *log);
+/* Before st_broker_start: hold b's listeners when this node is a core node and either has
+ * Raft state in data_dir (it was a member) or discovers (discovers: a strategy other than
+ * manual, so that a fresh node may join a cluster at start). */
+void st_ready_hold(st_ready *r, struct st_broker *b, const char *data_dir, int core, int discovers);
+/* The cluster thread has started (at now): a held node waits at most wait_ms (a fresh one
+ * longer by window_ms, the time discovery takes to decide). */
+void st_ready_start(st_ready *r, int64_t now, int64_t wait_ms, int64_t window_ms,
+                    const st_log *log);
 /* Each tick of the cluster thread while held, after the plane's: the listeners open once
  * Raft says this node is alone in its configuration, or once it is in a formed cluster and
  * every other member whose row says up has sent its routes, or at the deadline (logged,

@@ -214,3 +214,38 @@ def test_replicants_without_a_core_say_so(broker_factory):
         assert code == 503 and "not in a cluster yet" in text, (code, text)
         out = ctl(b, "cluster", "status").stdout
         assert "Linked, not members: ['%s']" % other in out and "Not formed yet:" in out, out
+
+
+def test_a_fresh_node_that_joins_takes_clients_once_it_has_the_routes(broker_factory):
+    """Two nodes of three (the same seed list on all) run, with a subscriber on the first. The
+    third starts fresh and a publisher connects to it as soon as its port is open: its
+    CONNACK waits until the node has joined and has the others' routes, so the QoS 1
+    PUBLISH reaches the subscriber (PUBACK 0, not 0x10 "no matching subscribers")."""
+    import mqttraw as m
+    from clusterlib import wait_status
+    cl = Cluster(broker_factory, 3)
+    names = [cl.name(i) for i in range(3)]
+    conf = {"cluster.discovery_strategy": "static", "cluster.static.seeds": names}
+    nodes = [cl.node(i, **conf) for i in range(3)]
+    start(nodes[:2])
+    for b in nodes[:2]:
+        wait_status(b, names[:2], timeout=40)
+    sub = m.Conn(nodes[0].port, 5, host=nodes[0].host)
+    assert sub.connect("fresh-sub").reason == 0
+    sub.subscribe([("fresh/#", m.subopts(1))])
+    third = nodes[2].spawn()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            pub = m.Conn(third.port, 5, host=third.host, timeout=30)
+            break
+        except OSError:
+            assert time.monotonic() < deadline and third.proc.poll() is None, third.log()
+            time.sleep(0.01)
+    ca = pub.connect("fresh-pub")
+    assert ca.reason == 0
+    ack = pub.publish("fresh/1", b"first", qos=1)
+    assert ack.reason == 0, "PUBACK 0x%02x: the node took a client before it had the routes" % (
+        ack.reason)
+    assert sub.expect_publish().payload == b"first"
+    assert "routes of 2 member(s) in" in third.log(), third.log()

@@ -19,8 +19,6 @@
 static const st_rtable_ops *const TABLES[] = {&st_table_cluster, &st_table_nodes,
                                               &st_table_registry, &st_table_kv};
 
-#define DISCOVERY_WINDOW_MS 5000
-
 static void add_self_op(st_plane *c, uint16_t table, uint16_t verb)
 {
     uint32_t i = c->nself++;
@@ -665,7 +663,7 @@ int st_cl_control_start(st_plane *c, char *err, size_t errlen)
         c->joining = 1;
         if (access(meta, F_OK) != 0) {
             c->deciding = 1;
-            c->decide_after = st_cl_now(c) + DISCOVERY_WINDOW_MS;
+            c->decide_after = st_cl_now(c) + ST_PLANE_DISCOVERY_WINDOW_MS;
             return 0;
         }
     }

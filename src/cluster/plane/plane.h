@@ -24,6 +24,8 @@
 
 #define ST_PLANE_MAX_SEEDS 64
 #define ST_PLANE_MAX_CANDIDATES 64
+/* A fresh node that discovers decides after this long whether to form or join (§5.6). */
+#define ST_PLANE_DISCOVERY_WINDOW_MS 5000
 
 typedef struct st_raft_timing {
     unsigned election_ms, heartbeat_ms, snapshot_threshold, snapshot_trailing;
