@@ -112,8 +112,19 @@ void st_pending_each(const st_pending *p, st_pending_fn fn, void *ctx)
     }
 }
 
+/* A set this large is made anew when cleared: its table would keep the size of the
+ * largest round for ever. */
+#define FRESH_AFTER 65536
+
 void st_pending_clear(st_pending *p)
 {
+    st_strmap *fresh = st_strmap_count(p->m) >= FRESH_AFTER ? st_strmap_new() : NULL;
+    if (fresh) {
+        drop_all(p);
+        p->m = fresh;
+        p->bytes = 0;
+        return;
+    }
     size_t it = 0;
     const char *k;
     size_t kl;

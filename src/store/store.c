@@ -7,6 +7,9 @@
 #include "store/pending.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,7 +43,9 @@ struct st_store {
     atomic_uint_fast64_t next_ticket;
     atomic_uint_fast64_t durable, failed;
     atomic_int ok;
-    uint64_t taken; /* the highest ticket in pend (store thread) */
+    uint64_t taken;        /* the highest ticket in pend (store thread) */
+    uint64_t round_writes; /* of the last round committed (trim) */
+    int was_big;           /* the round before it was large (trim) */
     struct {
         void (*fn)(void *);
         void *ctx;
@@ -216,6 +221,23 @@ static void wake_all(st_store *s)
         s->wakers[i].fn(s->wakers[i].ctx);
 }
 
+/* A round this large (writes made) leaves the allocator holding what its pending set and
+ * its batches took (glibc keeps freed memory in the heaps of the threads that used it):
+ * after it, and after the round that follows it (what the large round's writers freed
+ * late), that memory is handed back to the system, once the workers have been woken
+ * (docs/durability.md §9, bench/offline-memory.py). */
+#define TRIM_AFTER_WRITES 65536
+
+static void trim(st_store *s)
+{
+    int big = s->round_writes >= TRIM_AFTER_WRITES;
+    s->round_writes = 0;
+#ifdef __GLIBC__
+    if (big || s->was_big) malloc_trim(0);
+#endif
+    s->was_big = big;
+}
+
 /* Commit what is pending; a failure keeps it pending, to be tried again. */
 static int commit(st_store *s)
 {
@@ -248,6 +270,7 @@ static int commit(st_store *s)
     if (c.rc == 0) {
         if (!atomic_exchange(&s->ok, 1)) LOG_NOTICE(s->log, "durable store: writes succeed again");
         atomic_store(&s->durable, upto);
+        s->round_writes = c.n;
     } else {
         if (atomic_exchange(&s->ok, 0))
             LOG_ERROR(s->log,
@@ -292,6 +315,7 @@ static void *run(void *arg)
         if (commit(s) < 0) next_retry = now + s->cfg.retry_ms;
         if (interval > 0) next_sync = now + interval;
         wake_all(s);
+        trim(s);
     }
     take(s);
     if (commit(s) < 0) LOG_ERROR(s->log, "durable store: the last writes are lost at stop");

@@ -107,11 +107,39 @@ static void test_many(void)
     st_pending_free(p);
 }
 
+/* A set as large as a round that filled many offline queues is made anew at its clear (its
+ * table would keep that size): it is empty and takes writes and cancels as before. */
+static void test_large_set_cleared_works_on(void)
+{
+    st_pending *p = st_pending_new();
+    char k[32];
+    for (int i = 0; i < 70000; i++) {
+        int n = snprintf(k, sizeof k, "%d", i);
+        CHECK_EQ(st_pending_add(p, 3, k, (size_t)n, ST_W_NEW, "e", 1), 0);
+    }
+    CHECK_EQ(st_pending_count(p), 70000);
+    st_pending_clear(p);
+    CHECK_EQ(st_pending_count(p), 0);
+    CHECK_EQ(st_pending_bytes(p), 0);
+    seen s = {0};
+    st_pending_each(p, count, &s);
+    CHECK_EQ(s.n, 0);
+    CHECK_EQ(st_pending_add(p, 3, "7", 1, ST_W_NEW, "e", 1), 0);
+    CHECK_EQ(st_pending_add(p, 3, "8", 1, ST_W_PUT, "f", 1), 0);
+    CHECK_EQ(st_pending_add(p, 3, "7", 1, ST_W_DEL, NULL, 0), 0); /* cancelled */
+    st_pending_each(p, count, &s);
+    CHECK_EQ(s.n, 1);
+    CHECK(strcmp(s.last, "3:8=f") == 0);
+    CHECK_EQ(st_pending_bytes(p), 3);
+    st_pending_free(p);
+}
+
 int main(void)
 {
     RUN(test_new_then_del_is_nothing);
     RUN(test_put_then_del_is_a_delete);
     RUN(test_last_value_wins_and_cfs_differ);
     RUN(test_many);
+    RUN(test_large_set_cleared_works_on);
     return TEST_END();
 }
