@@ -150,11 +150,16 @@ static int durable_wanted(const st_config *c, char *err, size_t errlen)
 
 /* Durable sessions (broker/durable.h), when persistence is on: the store is opened and its
  * sessions recovered into the workers before they start. 0, or -1 with the reason in err. */
-static int durable_setup(const st_config *c, st_broker *b, st_durable **out, char *err,
-                         size_t errlen)
+static int durable_setup(const st_config *c, st_broker *b, const st_log *lg, st_durable **out,
+                         char *err, size_t errlen)
 {
     *out = NULL;
     int on = durable_wanted(c, err, errlen);
+    if (on >= 0 && st_config_int(c, "persistence.shared_client_session"))
+        LOG_WARN(lg,
+                 "persistence.shared_client_session = true: copies of the durable sessions on "
+                 "other nodes are not built yet (docs/durability.md §6); %s",
+                 on ? "they are kept on this node's disk only" : "and persistence is off");
     if (on <= 0) return on;
     st_store_cfg sc = {0};
     snprintf(sc.dir, sizeof sc.dir, "%s/durable", st_config_str(c, "node.data_dir"));
@@ -298,7 +303,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
-        st_apiauth_attach(aa, cl) == 0 && durable_setup(c, b, &dur, err, sizeof err) == 0 &&
+        st_apiauth_attach(aa, cl) == 0 && durable_setup(c, b, &lg, &dur, err, sizeof err) == 0 &&
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&

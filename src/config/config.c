@@ -230,6 +230,23 @@ static int name_in_map(struct build *b, const char **segs, size_t depth)
     return rc;
 }
 
+/* `listeners.<type>.<name> = 1883` (or "ip:port"), the seed document's form and EMQX 4's
+ * `listener.tcp.external = 0.0.0.0:1883`: the listener's bind. The bind key (segs[n] is
+ * set to "bind"), or NULL when the path or the value is not that. */
+static const struct st_schema_key *bind_shorthand(const char **segs, size_t n,
+                                                  const st_hocon_node *v)
+{
+    const struct st_schema_key *k = NULL;
+    int wild = 0;
+    if (n != 3 || n + 1 >= MAX_SEGS || strcmp(segs[0], "listeners") != 0 ||
+        (v->kind != ST_HOCON_NUMBER && v->kind != ST_HOCON_STRING))
+        return NULL;
+    segs[n] = "bind";
+    if (st_schema_match(segs, n + 1, &k, &wild) != ST_MATCH_LEAF || k->type != ST_T_BIND)
+        return NULL;
+    return k;
+}
+
 /* Check and convert every field of obj, whose path is segs[0..depth). */
 static int walk(struct build *b, const st_hocon_node *obj, const char **segs, size_t depth)
 {
@@ -250,6 +267,8 @@ static int walk(struct build *b, const st_hocon_node *obj, const char **segs, si
         } else if (m == ST_MATCH_PREFIX && depth + 2 < MAX_SEGS &&
                    st_schema_is_list(segs, depth + 1) && !plain_object(child, segs, depth + 1)) {
             rc = walk_list(b, child, segs, depth + 1);
+        } else if (m == ST_MATCH_PREFIX && (k = bind_shorthand(segs, depth + 1, child)) != NULL) {
+            rc = convert_leaf(b, k, child, segs, depth + 2);
         } else if (m == ST_MATCH_PREFIX && child->kind != ST_HOCON_OBJECT) {
             char *key = join(segs, depth + 1);
             add_error(b, child, key ? key : obj->keys[i], "expected an object, got %s",

@@ -33,7 +33,7 @@
     {P ".peer_cert_as_clientid", ST_T_ENUM, 0, "disabled", NR, "disabled|cn|dn|crt|pem|md5", "Take the client id from the client's certificate (as peer_cert_as_username); disabled: from CONNECT."},
 #define LISTENER(P, WHAT, BIND, PROXY) \
     {P ".enable", ST_T_BOOL, 0, "true", NR, NULL, "Start this " WHAT " listener."}, \
-    {P ".bind", ST_T_BIND, 0, BIND, NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port."}, \
+    {P ".bind", ST_T_BIND, 0, BIND, NR, NULL, "Address to listen on; a bare port means 0.0.0.0:port. A listener given as a port or an address (`listeners.tcp.default = 1883`, the seed documents' form) is short for its bind."}, \
     {P ".max_connections", ST_T_INT, ST_F_INF, "infinity", POS, NULL, "Connections this listener accepts at most."}, \
     {P ".proxy_protocol", ST_T_BOOL, 0, "false", NR, NULL, PROXY}, \
     {P ".proxy_protocol_timeout", ST_T_DURATION, 0, "3s", 100, 3600000, NULL, "How long a connection may take to send its PROXY protocol header."}, \
@@ -87,6 +87,9 @@ static const struct st_schema_key keys[] = {
     {"persistence.enable", ST_T_BOOL, 0, "true", NR, NULL, "Durable sessions (docs/durability.md): sessions with a non-zero expiry, their subscriptions, QoS 2 ids and QoS 1/2 messages (queued or in flight) are kept in node.data_dir/durable and come back after a restart or a crash. Clean sessions (expiry 0) never touch the store."},
     {"durable_sessions.enable", ST_T_BOOL, 0, "true", NR, NULL, "EMQX's name for persistence.enable, used when persistence.enable is not set (both set and different: the node refuses to start)."},
     {"persistence.wal_sync_interval", ST_T_DURATION, 0, "1000ms", 0, 3600000, NULL, "0: a QoS 1/2 PUBLISH that goes to a durable session is acknowledged only once it is on disk (group commit: one fsync covers everything that arrived meanwhile). N: acknowledged at once and written to disk every N; a crash of the node or the machine loses at most the last N of acknowledged messages."},
+    {"persistence.shared_client_session", ST_T_BOOL, 0, "false", NR, NULL, "Keep each durable session also on other nodes, so that it survives the loss of its node with its disk (docs/durability.md §6). Accepted (the seed documents set it), not built yet: with true the node says at start that its sessions are kept on its own disk only."},
+    {"persistence.shared_client_state", ST_T_BOOL, 0, "false", NR, NULL, "Accepted for the seed documents' configs: a session's state is part of the session here (persistence.shared_client_session); it has no effect of its own."},
+    {"mnesia.max_fragment_size", ST_T_INT, 0, "1024", 0, 1073741824, NULL, "Accepted for EMQX configs (the seed documents set it); Starling has no Mnesia: not used."},
     {"persistence.max_size", ST_T_BYTESIZE, 0, "16GB", 1048576, 1099511627776, NULL, "The durable store's largest size on disk. Past it, or when the disk is full, durable writes are refused (PUBACK/PUBREC 0x97 in MQTT 5; the connection is closed in 3.x) until space is freed; other traffic goes on."},
 
     {"allow_anonymous", ST_T_BOOL, 0, "true", NR, NULL, "Clients that send neither username nor password. Not set: let in when no authenticator is configured (as EMQX 5 does), refused when there is a chain. true: let in even with a chain, once no authenticator has decided (EMQX 4's meaning). false: never. The node warns at start when a listener that is not on loopback lets anonymous clients in."},

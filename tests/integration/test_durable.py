@@ -515,3 +515,36 @@ def test_on_by_default_and_env_only_with_emqx_key_names(broker_factory):
     assert p.returncode == 1, (p.returncode, p.stderr)
     assert "persistence.enable (" in p.stderr and "durable_sessions.enable (env " in p.stderr, \
         p.stderr
+
+
+def test_the_seed_documents_lines_start_a_node(broker_factory):
+    """The seed document's persistence and resource lines, as written there
+    (`persistence.shared_client_session = true`, `persistence.shared_client_state = true`,
+    `persistence.wal_sync_interval = 1000`, `mnesia.max_fragment_size = 1024`) and its second
+    listener (`listeners.tcp.internal = <port>`): the node starts, says that copies on other
+    nodes are not built yet, syncs every 1000 ms, and serves MQTT on both listeners with
+    durable sessions."""
+    from clusterlib import api_call, wait_api
+    from conftest import free_port
+    internal = free_port()
+    b = broker_factory({"persistence.shared_client_session": True,
+                        "persistence.shared_client_state": True,
+                        "persistence.wal_sync_interval": 1000,
+                        "mnesia.max_fragment_size": 1024,
+                        "listeners.tcp.internal": internal}).start()
+    assert "persistence.shared_client_session = true: copies of the durable sessions on other " \
+           "nodes are not built yet" in b.log()
+    wait_api(b)
+    st = api_call(b, "GET", "/api/v5/durable_storage")[1]
+    assert st["status"] == "ok" and st["wal_sync_interval_ms"] == 1000, st
+    c = m.Conn(internal, 5, host=b.host)
+    ca = c.connect("seed-dev", clean=False, properties={"session_expiry": 3600})
+    assert ca.reason == 0
+    c.subscribe([("seed/#", 1)])
+    c.disconnect()
+    b.stop()
+    b.start()
+    c = m.Conn(internal, 5, host=b.host)
+    ca = c.connect("seed-dev", clean=False, properties={"session_expiry": 3600})
+    assert ca.reason == 0 and ca.session_present == 1
+    c.disconnect()

@@ -253,6 +253,31 @@ static void test_listeners(void)
     st_config_free(c);
 }
 
+/* The seed document's `listeners.tcp.default = 1883` and `listeners.tcp.internal = 1884`
+ * (EMQX 4's `listener.tcp.external = 0.0.0.0:1883` form): a listener given as a port or an
+ * address is that listener's bind. */
+static void test_listener_shorthand(void)
+{
+    st_config *c = load("listeners.tcp.default = 1883\n"
+                        "listeners.tcp.internal = 1884\n"
+                        "listeners.ws.w = \"127.0.0.1:8083\"\n");
+    CHECK(c != NULL);
+    if (!c) return;
+    const char *names[4];
+    CHECK_EQ(st_config_names(c, "listeners.tcp", names, 4), 2);
+    CHECK_STR(st_config_str(c, "listeners.tcp.default.bind"), "0.0.0.0:1883");
+    CHECK_STR(st_config_str(c, "listeners.tcp.internal.bind"), "0.0.0.0:1884");
+    CHECK_EQ(st_config_bool(c, "listeners.tcp.internal.enable"), 1);
+    CHECK_STR(st_config_str(c, "listeners.ws.w.bind"), "127.0.0.1:8083");
+    st_config_free(c);
+    check_error("listeners.tcp.default = \"nope\"\n",
+                "t.conf:1: listeners.tcp.default.bind: invalid address \"nope\", expected ip:port "
+                "or port");
+    check_error("listeners.tcp.default = 70000\n",
+                "t.conf:1: listeners.tcp.default.bind: invalid address \"70000\", expected "
+                "ip:port or port");
+}
+
 /* Lists of objects (`<#>`): EMQX's `authentication = [{...}, ...]`. */
 static void test_lists_of_objects(void)
 {
@@ -431,6 +456,7 @@ int main(void)
     RUN(test_bytesizes);
     RUN(test_values);
     RUN(test_listeners);
+    RUN(test_listener_shorthand);
     RUN(test_lists_of_objects);
     RUN(test_errors);
     RUN(test_getter_aborts);
