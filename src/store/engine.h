@@ -17,6 +17,8 @@ int st_engine_begin(st_engine *e, char *err, size_t errlen);
 int st_engine_put(st_engine *e, int cf, const void *key, size_t klen, const void *val, size_t vlen,
                   char *err, size_t errlen);
 int st_engine_del(st_engine *e, int cf, const void *key, size_t klen, char *err, size_t errlen);
+/* In the open transaction: every record of cf goes. */
+int st_engine_clear(st_engine *e, int cf, char *err, size_t errlen);
 int st_engine_commit(st_engine *e, char *err, size_t errlen);
 void st_engine_abort(st_engine *e);
 /* Records of cf in key order (store.h st_store_scan). */

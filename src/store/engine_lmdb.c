@@ -112,6 +112,12 @@ int st_engine_del(st_engine *e, int cf, const void *key, size_t klen, char *err,
     return rc && rc != MDB_NOTFOUND ? fail(rc, "delete", err, errlen) : 0;
 }
 
+int st_engine_clear(st_engine *e, int cf, char *err, size_t errlen)
+{
+    int rc = mdb_drop(e->txn, e->dbi[cf], 0);
+    return rc ? fail(rc, "clear", err, errlen) : 0;
+}
+
 int st_engine_commit(st_engine *e, char *err, size_t errlen)
 {
     if (!e->txn) return 0;

@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/mpsc.h"
 #include "store/engine.h"
+#include "store/internal.h"
 #include "store/pending.h"
 
 #include <errno.h>
@@ -17,43 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* A batch: records [u8 cf][u8 op][u16 klen][u32 vlen][key][val], and its place in the
- * store's inbox once submitted. */
-struct st_store_batch {
-    st_mpsc_node node;
-    uint64_t ticket;
-    uint8_t *p;
-    size_t len, cap;
-    int oom;
-};
-
-struct st_store {
-    st_store_cfg cfg;
-    const st_log *log;
-    st_engine *eng;
-    st_pending *pend;
-    st_mpsc inbox;
-    int efd;
-    pthread_t th;
-    int started;
-    atomic_int stopping;
-    atomic_uint_fast64_t next_ticket;
-    atomic_uint_fast64_t durable, failed;
-    atomic_int ok;
-    uint64_t taken;        /* the highest ticket in pend (store thread) */
-    uint64_t round_writes; /* of the last round committed (trim) */
-    int was_big;           /* the round before it was large (trim) */
-    struct {
-        void (*fn)(void *);
-        void *ctx;
-    } wakers[ST_STORE_MAX_WAKERS];
-    int nwakers;
-    pthread_mutex_t stats_mu;
-    st_store_stats stats;
-};
 
 /* ---- batches ---------------------------------------------------------------------------- */
 
@@ -74,8 +41,8 @@ int st_store_batch_empty(const st_store_batch *b)
     return b->len == 0;
 }
 
-static int record(st_store_batch *b, int cf, int op, const void *key, size_t klen, const void *val,
-                  size_t vlen)
+int st_store_record(st_store_batch *b, int cf, int op, const void *key, size_t klen,
+                    const void *val, size_t vlen)
 {
     size_t need = 8 + klen + vlen;
     if (b->oom || klen > 0xffff || vlen > 0xffffffffu) return b->oom = 1, ST_ENOMEM;
@@ -103,12 +70,12 @@ static int record(st_store_batch *b, int cf, int op, const void *key, size_t kle
 int st_store_put(st_store_batch *b, int cf, const void *key, size_t klen, const void *val,
                  size_t vlen, int fresh)
 {
-    return record(b, cf, fresh ? ST_W_NEW : ST_W_PUT, key, klen, val, vlen);
+    return st_store_record(b, cf, fresh ? ST_W_NEW : ST_W_PUT, key, klen, val, vlen);
 }
 
 int st_store_del(st_store_batch *b, int cf, const void *key, size_t klen)
 {
-    return record(b, cf, ST_W_DEL, key, klen, NULL, 0);
+    return st_store_record(b, cf, ST_W_DEL, key, klen, NULL, 0);
 }
 
 /* Each record of b to fn. */
@@ -129,6 +96,13 @@ static int each_record(const st_store_batch *b,
     return 0;
 }
 
+void st_store_wake(st_store *s)
+{
+    uint64_t one = 1;
+    if (write(s->efd, &one, sizeof one) < 0) { /* the counter is full: it is awake anyway */
+    }
+}
+
 uint64_t st_store_submit(st_store *s, st_store_batch **b)
 {
     st_store_batch *h = *b;
@@ -136,10 +110,14 @@ uint64_t st_store_submit(st_store *s, st_store_batch **b)
     h->ticket = t;
     *b = st_store_batch_new();
     st_mpsc_push(&s->inbox, &h->node);
-    uint64_t one = 1;
-    if (write(s->efd, &one, sizeof one) < 0) {
-    }
+    st_store_wake(s);
     return t;
+}
+
+uint64_t st_store_submit_replace(st_store *s, st_store_batch **b)
+{
+    (*b)->replace = 1;
+    return st_store_submit(s, b);
 }
 
 uint64_t st_store_durable(const st_store *s)
@@ -188,11 +166,17 @@ static int take(st_store *s)
     st_mpsc_node *n;
     while ((n = st_mpsc_pop(&s->inbox)) != NULL) {
         st_store_batch *b = (st_store_batch *)n;
+        s->taken = b->ticket > s->taken ? b->ticket : s->taken;
+        any = 1;
+        if (b->replace && !b->oom) { /* what came before it is replaced too */
+            st_pending_clear(s->pend);
+            st_store_batch_free(s->replace);
+            s->replace = b;
+            continue;
+        }
         if (b->oom || each_record(b, to_pending, s->pend) < 0) /* its writer answers for it */
             LOG_ERROR(s->log, "durable store: out of memory: a batch of writes is dropped");
-        s->taken = b->ticket > s->taken ? b->ticket : s->taken;
         st_store_batch_free(b);
-        any = 1;
     }
     return any;
 }
@@ -244,19 +228,25 @@ static int commit(st_store *s)
     uint64_t upto = s->taken;
     char err[160] = "";
     commit_ctx c = {s->eng, 0, err, sizeof err, 0};
-    if (st_pending_count(s->pend) == 0) {
-        atomic_store(&s->durable, upto);
+    if (st_pending_count(s->pend) == 0 && !s->replace) {
+        st_repl_publish(s, upto);
         return 0;
     }
     c.rc = st_engine_begin(s->eng, err, sizeof err);
+    if (c.rc == 0 && s->replace) c.rc = st_repl_replace(s, err, sizeof err);
     if (c.rc == 0) st_pending_each(s->pend, to_engine, &c);
     if (c.rc == 0)
         c.rc = st_engine_commit(s->eng, err, sizeof err);
     else
         st_engine_abort(s->eng);
+    if (c.rc == 0) {
+        st_repl_round(s);
+        st_pending_clear(s->pend);
+        st_store_batch_free(s->replace);
+        s->replace = NULL;
+    }
     pthread_mutex_lock(&s->stats_mu);
     if (c.rc == 0) {
-        st_pending_clear(s->pend);
         s->stats.rounds++;
         s->stats.writes += c.n;
         s->stats.last_sync_ms = st_wall_ms();
@@ -269,7 +259,7 @@ static int commit(st_store *s)
     pthread_mutex_unlock(&s->stats_mu);
     if (c.rc == 0) {
         if (!atomic_exchange(&s->ok, 1)) LOG_NOTICE(s->log, "durable store: writes succeed again");
-        atomic_store(&s->durable, upto);
+        st_repl_publish(s, upto);
         s->round_writes = c.n;
     } else {
         if (atomic_exchange(&s->ok, 0))
@@ -306,13 +296,17 @@ static void *run(void *arg)
             }
         }
         int came = take(s);
+        if (st_repl_release(s)) wake_all(s); /* the replicas have a gated round */
         int64_t now = st_now_ms();
+        int snap = atomic_load(&s->want_snap);
         int due = !atomic_load(&s->ok) ? now >= next_retry
-                  : interval <= 0
-                      ? came
-                      : now >= next_sync || st_pending_bytes(s->pend) >= ST_STORE_ROUND_BYTES;
+                  : interval <= 0      ? came || snap
+                                       : snap || now >= next_sync ||
+                                        st_pending_bytes(s->pend) >= ST_STORE_ROUND_BYTES;
         if (!due) continue;
-        if (commit(s) < 0) next_retry = now + s->cfg.retry_ms;
+        int rc = commit(s);
+        if (rc < 0) next_retry = now + s->cfg.retry_ms;
+        if (rc == 0 && snap) st_repl_snapshot(s);
         if (interval > 0) next_sync = now + interval;
         wake_all(s);
         trim(s);
@@ -340,12 +334,18 @@ static int mkdirs(const char *dir)
 
 typedef struct meta {
     char format[16], node[256];
-    int n;
+    uint8_t id[ST_STORE_ID_LEN];
+    int n, has_id;
 } meta;
 
 static int read_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
     meta *m = ctx;
+    if (kl == 2 && memcmp(k, "id", 2) == 0 && vl == ST_STORE_ID_LEN) {
+        memcpy(m->id, v, vl);
+        m->has_id = 1;
+        return 0;
+    }
     char *dst = kl == 6 && memcmp(k, "format", 6) == 0 ? m->format
                 : kl == 4 && memcmp(k, "node", 4) == 0 ? m->node
                                                        : NULL;
@@ -356,8 +356,21 @@ static int read_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, s
     return 0;
 }
 
-/* A new store gets its meta records; an existing one must be this node's, in a format this
- * build reads. */
+int st_store_put_meta(st_store *s, int with_id, char *err, size_t errlen)
+{
+    char fmt[16];
+    int n = snprintf(fmt, sizeof fmt, "%d", ST_STORE_FORMAT);
+    int rc = st_engine_put(s->eng, ST_CF_META, "format", 6, fmt, (size_t)n, err, errlen);
+    if (rc == 0)
+        rc = st_engine_put(s->eng, ST_CF_META, "node", 4, s->cfg.node, strlen(s->cfg.node), err,
+                           errlen);
+    if (rc == 0 && with_id)
+        rc = st_engine_put(s->eng, ST_CF_META, "id", 2, s->id, ST_STORE_ID_LEN, err, errlen);
+    return rc;
+}
+
+/* A new store gets its meta records (and a store made before stores had an id, its id);
+ * an existing one must be this node's, in a format this build reads. */
 static int check_meta(st_store *s, char *err, size_t errlen)
 {
     meta m = {0};
@@ -365,21 +378,22 @@ static int check_meta(st_store *s, char *err, size_t errlen)
     const char *how = "stop the node, move it aside (mv %s %s.old) and start again";
     char fix[1200];
     snprintf(fix, sizeof fix, how, s->cfg.dir, s->cfg.dir);
-    if (m.n == 0) {
-        char fmt[16], e[160];
-        int n = snprintf(fmt, sizeof fmt, "%d", ST_STORE_FORMAT);
-        int rc = st_engine_begin(s->eng, e, sizeof e);
-        if (rc == 0)
-            rc = st_engine_put(s->eng, ST_CF_META, "format", 6, fmt, (size_t)n, e, sizeof e);
-        if (rc == 0)
-            rc = st_engine_put(s->eng, ST_CF_META, "node", 4, s->cfg.node, strlen(s->cfg.node), e,
-                               sizeof e);
+    if (m.has_id) memcpy(s->id, m.id, sizeof s->id);
+    if (m.n == 0 || !m.has_id) {
+        char e[160] = "no randomness for its id";
+        int rc =
+            m.has_id || getrandom(s->id, sizeof s->id, 0) == (ssize_t)sizeof s->id ? 0 : ST_ESYS;
+        if (rc == 0) rc = st_engine_begin(s->eng, e, sizeof e);
+        if (rc == 0 && m.n == 0) rc = st_store_put_meta(s, 1, e, sizeof e);
+        if (rc == 0 && m.n > 0)
+            rc = st_engine_put(s->eng, ST_CF_META, "id", 2, s->id, ST_STORE_ID_LEN, e, sizeof e);
         if (rc == 0) rc = st_engine_commit(s->eng, e, sizeof e);
         if (rc < 0) {
             st_engine_abort(s->eng);
             snprintf(err, errlen, "durable store %s: cannot write: %s", s->cfg.dir, e);
+            return rc;
         }
-        return rc;
+        if (m.n == 0) return 0;
     }
     if (strcmp(m.node, s->cfg.node) != 0) {
         snprintf(err, errlen, "durable store %s belongs to node %s, not %s: %s", s->cfg.dir,
@@ -423,8 +437,9 @@ st_store *st_store_open(const st_store_cfg *cfg, const st_log *log, char *err, s
                  cfg->dir, why, cfg->dir, cfg->dir);
     } else if ((rc = check_meta(s, err, errlen)) == 0) {
         s->pend = st_pending_new();
+        s->scratch = st_store_batch_new();
         s->efd = eventfd(0, EFD_CLOEXEC);
-        if (s->pend && s->efd >= 0) return s;
+        if (s->pend && s->scratch && s->efd >= 0) return s;
         snprintf(err, errlen, "durable store: out of memory");
     }
     st_store_close(s);
@@ -450,10 +465,17 @@ void st_store_close(st_store *s)
     }
     if (s->pend) take(s); /* batches submitted after the thread ended are dropped */
     st_pending_free(s->pend);
+    st_store_batch_free(s->scratch);
+    st_store_batch_free(s->replace);
     st_engine_close(s->eng);
     if (s->efd >= 0) close(s->efd);
     pthread_mutex_destroy(&s->stats_mu);
     free(s);
+}
+
+const uint8_t *st_store_id(const st_store *s)
+{
+    return s->id;
 }
 
 const char *st_store_dir(const st_store *s)

@@ -98,6 +98,43 @@ int st_store_on_settled(st_store *s, void (*fn)(void *ctx), void *ctx);
 const char *st_store_dir(const st_store *s);
 int64_t st_store_written_ms(st_store *s);
 
+/* ---- replication (docs/durability.md §6) ------------------------------------------------ */
+
+/* The store's id: random, made when the store was created (a data dir made anew has a new
+ * one). ST_STORE_ID_LEN bytes. */
+#define ST_STORE_ID_LEN 16
+const uint8_t *st_store_id(const st_store *s);
+
+/* The owner's side. fn is called on the store thread after each round that wrote
+ * something, with the round's number (1, 2, ... in this process) and its writes in batch
+ * form (st_store_records reads them: puts and deletes, no order among different keys);
+ * snapshot 1: the writes are the whole store as that round left it (every record but the
+ * store's own meta: format, node, id), and a receiver replaces what it holds by them. Set
+ * before st_store_start. */
+typedef void (*st_store_round_fn)(void *ctx, uint64_t round, int snapshot, const uint8_t *w,
+                                  size_t len);
+void st_store_on_round(st_store *s, st_store_round_fn fn, void *ctx);
+/* Any thread: a snapshot goes to the round function soon (after the round under way). */
+void st_store_want_snapshot(st_store *s);
+/* Any thread: while the gate is on, a round's tickets count as durable only once
+ * st_store_replicated has said the replicas have it too; turning it off releases them. */
+void st_store_gate(st_store *s, int on);
+void st_store_replicated(st_store *s, uint64_t round);
+
+/* The receiver's side. Each record of w (a round's or a snapshot's writes, or a batch's):
+ * fn gets its cf, whether it deletes the key, the key and the value; fn returns 0 to go on. 0, fn's
+ * code, or ST_EMALFORMED for bytes cut short or an unknown cf or op (nothing is called for a record
+ * after the bad one). */
+typedef int (*st_store_record_fn)(void *ctx, int cf, int del, const uint8_t *key, size_t klen,
+                                  const uint8_t *val, size_t vlen);
+int st_store_records(const uint8_t *w, size_t len, st_store_record_fn fn, void *ctx);
+/* The records of w appended to b (checked as st_store_records does). 0 or an ST_E* code. */
+int st_store_put_records(st_store_batch *b, const uint8_t *w, size_t len);
+/* Submit b as a replacement: everything the store holds but its own meta is removed in the
+ * commit that writes b (batches submitted before it need not be written: their tickets are
+ * covered by that commit). Its ticket. */
+uint64_t st_store_submit_replace(st_store *s, st_store_batch **b);
+
 typedef struct st_store_stats {
     uint64_t rounds, failed_rounds, writes, cancelled;
     uint64_t disk_bytes;  /* the engine's files */
