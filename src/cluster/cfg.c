@@ -126,6 +126,16 @@ static int load_etcd(st_disc_cfg *cfg, const st_config *c, char *err, size_t err
 
 static int load_k8s(st_disc_cfg *cfg, const st_config *c, char *err, size_t errlen)
 {
+    const char *app = st_config_str(c, "cluster.k8s.app_name");
+    const char *at = strchr(cfg->node_name, '@');
+    if (*app && (strlen(app) != (size_t)(at - cfg->node_name) ||
+                 strncmp(app, cfg->node_name, strlen(app)) != 0)) {
+        snprintf(err, errlen,
+                 "cluster.k8s.app_name: \"%.100s\" is not the name part of node.name (%s): the "
+                 "nodes are named <app_name>@<address>, so set node.name = %.100s@<address>",
+                 app, cfg->node_name, app);
+        return ST_ECONFIG;
+    }
     const char *type = st_config_str(c, "cluster.k8s.address_type");
     cfg->k8s_addr = strcmp(type, "dns") == 0        ? ST_K8S_DNS
                     : strcmp(type, "hostname") == 0 ? ST_K8S_HOSTNAME

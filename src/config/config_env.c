@@ -25,6 +25,7 @@ static const struct {
     {"NODE_NAME", "node.name"},
     {"DISCOVERY_STRATEGY", "cluster.discovery_strategy"},
     {"STATIC_DISCOVERY_NODES", "cluster.static.seeds"}, /* "a@h1,b@h2": the list type splits */
+    {"K8S_APP_NAME", "cluster.k8s.app_name"},
 };
 
 static const char *const prefixes[] = {"EMQX_", "STARLING_"};

@@ -108,6 +108,7 @@ static const struct st_schema_key keys[] = {
     {"cluster.k8s.apiserver", ST_T_STRING, 0, "\"https://kubernetes.default.svc:443\"", NR, NULL, "discovery_strategy = k8s: the Kubernetes API server (http:// or https://); the service account's token and CA are used when present."},
     {"cluster.k8s.service_name", ST_T_STRING, 0, "starling", NR, NULL, "The service whose endpoints (ready or not) are the nodes."},
     {"cluster.k8s.address_type", ST_T_ENUM, 0, "ip", NR, "ip|dns|hostname", "How an endpoint becomes a node name: ip = <name part>@<ip>; dns = <name part>@<ip with dashes>.<namespace>.<suffix>; hostname = <name part>@<hostname>.<service_name>.<namespace>.<suffix>."},
+    {"cluster.k8s.app_name", ST_T_STRING, 0, "\"\"", NR, NULL, "EMQX 4's key (EMQX_K8S_APP_NAME in the seed documents): the name part of the nodes' names, <app_name>@<address>. Empty (the default): node.name's name part. Set, it must be node.name's name part (a node named otherwise would not find itself among the names)."},
     {"cluster.k8s.namespace", ST_T_STRING, 0, "default", NR, NULL, "The namespace of the service."},
     {"cluster.k8s.suffix", ST_T_STRING, 0, "pod.local", NR, NULL, "Domain suffix of node names with address_type dns or hostname."},
     {"cluster.listen", ST_T_BIND, 0, "\"0.0.0.0:4370\"", NR, NULL, "Address for node-to-node traffic."},

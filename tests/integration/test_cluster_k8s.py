@@ -147,6 +147,7 @@ def test_k8s_discovery_forms_one_cluster(apiserver, broker_factory):
     ready) and form one cluster led by the smallest name; a message crosses from node 1 to node 3."""
     cl = Cluster(broker_factory, 3)
     nodes = [cl.node(i, **k8s_conf(apiserver.url)) for i in range(3)]
+    nodes[1].env["EMQX_K8S_APP_NAME"] = "starling"  # the seed document's form: the name part
     names = form_by_discovery(cl, nodes)
     # node 3 started first: it found the others in the Endpoints, node 1 (not ready) too
     assert "discovered %s (k8s)" % names[0] in nodes[2].log()
@@ -188,6 +189,9 @@ def test_k8s_bad_answers_are_logged(apiserver, broker_factory):
     ("cluster.k8s.apiserver", "kubernetes.default.svc:443",
      'cluster.k8s.apiserver: "kubernetes.default.svc:443" is not a URL'),
     ("cluster.k8s.namespace", "a/b", 'cluster.k8s.namespace: "a/b" is not a name'),
+    ("cluster.k8s.app_name", "emqx-broker",
+     'cluster.k8s.app_name: "emqx-broker" is not the name part of node.name (starling@127.0.0.2)'
+     ': the nodes are named <app_name>@<address>, so set node.name = emqx-broker@<address>'),
 ])
 def test_k8s_bad_keys_are_config_errors(broker_factory, key, value, message):
     cl = Cluster(broker_factory, 1)

@@ -92,7 +92,8 @@ static void test_emqx_alias_and_precedence(void)
 static void test_short_forms(void)
 {
     char *envp[] = {"EMQX_NODE_NAME=emqx@10.0.0.1", "STARLING_DISCOVERY_STRATEGY=static",
-                    "STARLING_STATIC_DISCOVERY_NODES=s@10.0.0.1, s@10.0.0.2,s@10.0.0.3", NULL};
+                    "STARLING_STATIC_DISCOVERY_NODES=s@10.0.0.1, s@10.0.0.2,s@10.0.0.3",
+                    "EMQX_K8S_APP_NAME=emqx-broker", NULL};
     int nwarn;
     st_config *c = load("node.name = file@host\n", envp, &nwarn);
     CHECK(c != NULL);
@@ -101,6 +102,7 @@ static void test_short_forms(void)
     CHECK_STR(st_config_str(c, "cluster.discovery_strategy"), "static");
     CHECK_EQ(st_config_array_len(c, "cluster.static.seeds"), 3);
     CHECK_STR(st_config_array_str(c, "cluster.static.seeds", 2), "s@10.0.0.3");
+    CHECK_STR(st_config_str(c, "cluster.k8s.app_name"), "emqx-broker"); /* the seed's form */
     CHECK_EQ(nwarn, 0);
     st_config_free(c);
 
