@@ -121,6 +121,7 @@ static void shutdown_node(st_admin *adm, st_cluster *cl, st_broker *b, st_auth *
     st_admin_free(adm);
     st_auth_stop(auth); /* no answer is posted to a worker from now on */
     if (b) st_broker_stop(b);
+    st_cluster_detach_store(cl); /* its last round still goes to the holders */
     st_durable_close(dur); /* the workers' last writes (sessions gone offline) are committed */
     st_cluster_stop(cl);
     st_broker_free(b);
@@ -150,16 +151,20 @@ static int durable_wanted(const st_config *c, char *err, size_t errlen)
 
 /* Durable sessions (broker/durable.h), when persistence is on: the store is opened and its
  * sessions recovered into the workers before they start. 0, or -1 with the reason in err. */
-static int durable_setup(const st_config *c, st_broker *b, const st_log *lg, st_durable **out,
-                         char *err, size_t errlen)
+static int durable_setup(const st_config *c, st_broker *b, st_cluster *cl, const st_log *lg,
+                         st_durable **out, char *err, size_t errlen)
 {
     *out = NULL;
     int on = durable_wanted(c, err, errlen);
-    if (on >= 0 && st_config_int(c, "persistence.shared_client_session"))
+    if (on == 0 && st_config_int(c, "persistence.shared_client_session"))
+        LOG_WARN(lg, "persistence.shared_client_session = true, but persistence is off: "
+                     "nothing is stored or copied");
+    else if (on > 0 && st_config_int(c, "persistence.shared_client_session"))
         LOG_WARN(lg,
-                 "persistence.shared_client_session = true: copies of the durable sessions on "
-                 "other nodes are not built yet (docs/durability.md §6); %s",
-                 on ? "they are kept on this node's disk only" : "and persistence is off");
+                 "persistence.shared_client_session = true: this node's durable store is copied "
+                 "to %lld other member(s), but taking sessions back from a copy (after this "
+                 "node's disk is lost) is not built yet (docs/durability.md §6)",
+                 (long long)st_config_int(c, "persistence.replicas"));
     if (on <= 0) return on;
     st_store_cfg sc = {0};
     snprintf(sc.dir, sizeof sc.dir, "%s/durable", st_config_str(c, "node.data_dir"));
@@ -167,6 +172,7 @@ static int durable_setup(const st_config *c, st_broker *b, const st_log *lg, st_
     sc.sync_interval_ms = st_config_int(c, "persistence.wal_sync_interval");
     sc.max_bytes = (uint64_t)st_config_int(c, "persistence.max_size");
     if (!(*out = st_durable_open(b, &sc, err, errlen))) return -1;
+    st_cluster_attach_store(cl, st_durable_store(*out), sc.sync_interval_ms == 0);
     if (st_durable_start(*out) < 0) {
         snprintf(err, errlen, "durable store: cannot start its thread");
         return -1;
@@ -303,7 +309,8 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
-        st_apiauth_attach(aa, cl) == 0 && durable_setup(c, b, &lg, &dur, err, sizeof err) == 0 &&
+        st_apiauth_attach(aa, cl) == 0 &&
+        durable_setup(c, b, cl, &lg, &dur, err, sizeof err) == 0 &&
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&

@@ -3,6 +3,7 @@
 #include "admin/sb.h"
 #include "broker/durable.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,6 +19,40 @@ static void rfc3339(sb *b, int64_t ms)
     gmtime_r(&t, &tm);
     strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
     sb_printf(b, "\"%s.%03dZ\"", s, (int)(ms % 1000));
+}
+
+#define MAX_MIRRORS 64
+
+/* ,"replication":{...}: this node's copies on other members and the copies kept here
+ * (docs/durability.md §6). */
+static void replication(sb *b, st_cluster *cl)
+{
+    st_replica_info in;
+    st_replica_holder h[ST_REPLICA_MAX];
+    st_replica_mirror *m = calloc(MAX_MIRRORS, sizeof *m);
+    if (!cl || !m) {
+        free(m);
+        return;
+    }
+    st_cluster_replicas(cl, &in, h, ST_REPLICA_MAX, m, MAX_MIRRORS);
+    sb_printf(b, ",\"replication\":{\"enable\":%s,\"round\":%llu,\"holders\":[",
+              in.on ? "true" : "false", (unsigned long long)in.round);
+    for (size_t i = 0; i < in.nholders && i < ST_REPLICA_MAX; i++) {
+        sb_printf(b, "%s{\"node\":", i ? "," : "");
+        sb_json_str(b, h[i].node);
+        sb_printf(b, ",\"state\":\"%s\",\"acked_round\":%llu}", st_replica_state_name(h[i].state),
+                  (unsigned long long)h[i].acked);
+    }
+    sb_printf(b, "],\"mirrors\":[");
+    for (size_t i = 0; i < in.nmirrors && i < MAX_MIRRORS; i++) {
+        sb_printf(b, "%s{\"owner\":", i ? "," : "");
+        sb_json_str(b, m[i].owner);
+        sb_printf(b, ",\"round\":%llu,\"sessions\":%ld,\"messages\":%ld,\"disk_bytes\":%llu}",
+                  (unsigned long long)m[i].round, m[i].sessions, m[i].messages,
+                  (unsigned long long)m[i].disk_bytes);
+    }
+    sb_printf(b, "]}");
+    free(m);
 }
 
 int st_api_durable(const st_api *api, const st_http_req *req, st_http_resp *resp)
@@ -49,6 +84,7 @@ int st_api_durable(const st_api *api, const st_http_req *req, st_http_resp *resp
               (unsigned long long)st.store.failed_rounds, (unsigned long long)st.store.writes,
               (unsigned long long)st.store.cancelled);
     rfc3339(&b, st.store.last_sync_ms);
+    replication(&b, api->cluster);
     sb_printf(&b, "}");
     st_api_reply(resp, 200, "application/json", &b);
     return 1;

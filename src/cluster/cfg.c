@@ -210,6 +210,9 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
     if (load_web(d, c, err, errlen) < 0) return ST_ECONFIG; /* etcd, k8s */
     if (load_tls(cfg, c, err, errlen) < 0) return ST_ECONFIG;
     cfg->link_timeout_ms = st_config_int(c, "cluster.link_timeout");
+    cfg->shared_session = (int)st_config_int(c, "persistence.shared_client_session");
+    cfg->replicas = (int)st_config_int(c, "persistence.replicas");
+    cfg->store_max_bytes = (uint64_t)st_config_int(c, "persistence.max_size");
     cfg->raft.election_ms = (unsigned)st_config_int(c, "cluster.raft.election_timeout");
     cfg->raft.heartbeat_ms = (unsigned)st_config_int(c, "cluster.raft.heartbeat_timeout");
     cfg->raft.snapshot_threshold = (unsigned)st_config_int(c, "cluster.raft.snapshot_threshold");

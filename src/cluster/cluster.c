@@ -13,6 +13,7 @@
 #include "cluster/links/links.h"
 #include "cluster/plane/plane.h"
 #include "cluster/ready.h"
+#include "cluster/replica/replica.h"
 #include "core/err.h"
 #include "core/mpsc.h"
 #include "cwire/cwire.h"
@@ -63,6 +64,7 @@ struct st_cluster {
     st_mirrors *mirrors; /* the table's rows to the state that mirrors them */
     struct seed *seeds;  /* rows to write once a member */
     st_ready ready;      /* a restarted member's MQTT listeners wait for routes (ready.h) */
+    st_replica *replica; /* mirrors of the durable stores (NULL: shared_client_session off) */
 };
 
 /* Rows to write once this node is a member (st_cluster_seed). */
@@ -108,10 +110,12 @@ static void on_peer(void *ctx, const st_peer_ev *ev)
     case ST_PEER_UP:
         st_data_peer_up(c->data, p, ev->prev_boot);
         st_plane_peer_up(c->plane, p, ev->link);
+        if (c->replica) st_replica_peer_up(c->replica, p);
         break;
     case ST_PEER_DOWN:
         st_plane_peer_down(c->plane, p);
         st_data_peer_down(c->data, p);
+        if (c->replica) st_replica_peer_down(c->replica, p);
         break;
     case ST_PEER_CLOSED:
         st_plane_link_closed(c->plane, ev->link);
@@ -268,6 +272,27 @@ static st_data *new_data(st_cluster *c)
     return st_data_new(&dc, &de);
 }
 
+static size_t up_members(void *ctx, char (*names)[256], size_t max)
+{
+    st_cluster *c = ctx;
+    return st_plane_up_members(c->plane, names, max);
+}
+
+static st_replica *new_replica(st_cluster *c)
+{
+    const st_cluster_cfg *cfg = &c->cfg;
+    st_replica_env re = {.log = c->log,
+                         .links = c->links,
+                         .boot = c->boot,
+                         .max_bytes = cfg->store_max_bytes,
+                         .copies = cfg->replicas,
+                         .ctx = c,
+                         .members = up_members};
+    memcpy(re.self, cfg->node_name, sizeof re.self);
+    memcpy(re.data_dir, cfg->data_dir, sizeof re.data_dir);
+    return st_replica_new(&re);
+}
+
 st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
 {
     st_cluster *c = calloc(1, sizeof *c);
@@ -284,7 +309,10 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->data = c->plane ? new_data(c) : NULL;
     st_asks_env ae = {log, c->links, c, asked_member};
     c->asks = c->data ? st_asks_new(&ae) : NULL;
-    if (!c->asks) {
+    /* every node keeps the mirrors others send it; its own store is mirrored when attached */
+    c->replica = c->asks ? new_replica(c) : NULL;
+    if (!c->replica) {
+        st_asks_free(c->asks);
         st_data_free(c->data);
         st_plane_free(c->plane);
         st_mirrors_free(c->mirrors);
@@ -294,6 +322,22 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
         return NULL;
     }
     return c;
+}
+
+void st_cluster_attach_store(st_cluster *c, struct st_store *s, int gate)
+{
+    if (c->cfg.shared_session) st_replica_attach(c->replica, s, gate);
+}
+
+void st_cluster_detach_store(st_cluster *c)
+{
+    if (c) st_replica_detach(c->replica);
+}
+
+void st_cluster_replicas(st_cluster *c, st_replica_info *info, st_replica_holder *h, size_t maxh,
+                         st_replica_mirror *m, size_t maxm)
+{
+    st_replica_info_get(c->replica, info, h, maxh, m, maxm);
 }
 
 int st_cluster_attach(st_cluster *c, struct st_broker *b)
@@ -484,6 +528,7 @@ static void on_tick(uv_timer_t *t)
     st_plane_tick(c->plane);
     st_asks_tick(c->asks, now);
     st_mirrors_sync(c->mirrors, c->plane);
+    st_replica_tick(c->replica, now);
     propose_bootstrap(c);
     st_ready_tick(&c->ready, c->plane, c->data, now, c->log);
 }
@@ -510,6 +555,7 @@ static void on_stop(uv_async_t *a)
     st_asks_stop(c->asks);
     st_discovery_close(c->disco);
     st_data_stop(c->data);
+    st_replica_stop(c->replica);
     st_links_stop(c->links);
     st_plane_stop(c->plane, close_handles, c); /* then the loop's own handles */
 }
@@ -543,6 +589,7 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     uv_timer_init(&c->loop, &c->tick);
     uv_timer_start(&c->tick, on_tick, TICK_MS, TICK_MS);
     st_links_start(c->links, &c->loop);
+    st_replica_start(c->replica, &c->loop);
     for (size_t i = 0; i < c->cfg.nseeds; i++)
         if (strcmp(c->cfg.seeds[i], c->cfg.node_name) != 0)
             st_links_peer(c->links, c->cfg.seeds[i], 1);
@@ -585,6 +632,7 @@ void st_cluster_free(st_cluster *c)
         c->seeds = s->next;
         free(s);
     }
+    st_replica_free(c->replica);
     st_asks_free(c->asks);
     st_data_free(c->data);
     st_plane_free(c->plane);

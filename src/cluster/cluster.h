@@ -8,6 +8,7 @@
 #include "cluster/ask.h"
 #include "cluster/discovery/discovery.h"
 #include "cluster/plane/plane.h"
+#include "cluster/replica/replica.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "net/tls.h"
@@ -35,6 +36,9 @@ typedef struct st_cluster_cfg {
     int forward_ack;
     int64_t forward_ack_timeout_ms;
     int64_t forward_buffer_high;
+    int shared_session; /* persistence.shared_client_session: mirrors (docs/durability.md §6) */
+    int replicas;       /* persistence.replicas */
+    uint64_t store_max_bytes; /* persistence.max_size, for the mirrors kept here */
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
     st_disc_cfg disc; /* its strategy, node and cluster names are copies of the above */
@@ -52,6 +56,16 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
  * other nodes, their routes are added to its subscription table, and its workers run the
  * data lanes. Without it the node only takes part in the control plane. */
 int st_cluster_attach(st_cluster *c, struct st_broker *b);
+/* With persistence.shared_client_session, before the store starts: this node's durable
+ * store is mirrored on other members (docs/durability.md §6); gate: its rounds wait for the
+ * mirrors (wal_sync_interval 0). */
+struct st_store;
+void st_cluster_attach_store(st_cluster *c, struct st_store *s, int gate);
+/* Before the store closes: the cluster no longer touches it. */
+void st_cluster_detach_store(st_cluster *c);
+/* The mirrors (any thread): this node's holders and the copies kept here (replica.h). */
+void st_cluster_replicas(st_cluster *c, st_replica_info *info, st_replica_holder *h, size_t maxh,
+                         st_replica_mirror *m, size_t maxm);
 /* Bind cluster.listen and start the thread. 0, or <0 with a message in err. */
 int st_cluster_start(st_cluster *c, char *err, size_t errlen);
 /* The nodes this node knows (itself, its seeds, whoever linked to it), up to max; returns

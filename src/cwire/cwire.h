@@ -55,6 +55,8 @@ enum cw_type {
     CW_PROBE_RESP = 0x2A,
     CW_ASK = 0x2C,          /* the API of one node → the others: a question (listeners, ...) */
     CW_ANSWER = 0x2D,       /* its answer */
+    CW_REPL = 0x34,         /* a node → a holder of its store's mirror: a piece of the stream */
+    CW_REPL_ACK = 0x35,     /* the holder: the mirror is on its disk up to a round */
     CW_MOVE_BEGIN = 0x40,   /* a session's new node → its old node: hand it over */
     CW_MOVE_STATE = 0x41,   /* old → new: the session (or why not) */
     CW_MOVE_END = 0x42,     /* new → old: my routes are in place, send the rest and let go */
@@ -203,6 +205,26 @@ typedef struct cw_ask {
     st_bytes body;  /* ASK: its argument; ANSWER: the answer (JSON) */
 } cw_ask;
 
+/* A durable store's mirror (docs/durability.md §6): the owner's committed rounds and
+ * snapshots, in pieces; the last piece of each has CW_REPL_END. */
+enum { CW_REPL_ROUND = 1, CW_REPL_SNAP = 2 };
+#define CW_REPL_END 0x01
+#define CW_STORE_ID 16
+typedef struct cw_repl {
+    uint8_t kind, flags;
+    uint8_t store[CW_STORE_ID]; /* the owner's store id */
+    uint64_t boot;              /* the owner's process */
+    uint64_t round;             /* ROUND: its number; SNAP: the round the store was at */
+    st_bytes body;              /* a piece of the writes (store.h's record form) */
+} cw_repl;
+
+/* status: 0 the mirror has everything up to round; 1 it cannot follow (a round that does
+ * not come after the last it has): send a snapshot. */
+typedef struct cw_repl_ack {
+    uint64_t boot, round;
+    uint8_t status;
+} cw_repl_ack;
+
 typedef struct cw_tail_req {
     uint64_t from;         /* the first index wanted (> 0) */
     uint8_t uuid[CW_UUID]; /* of the cluster the replicant's state is from (zeros: none) */
@@ -316,6 +338,8 @@ int cw_decode_fwd(st_bytes body, cw_fwd *f);
 int cw_decode_tail_req(st_bytes body, cw_tail_req *t);
 int cw_decode_probe(uint8_t type, st_bytes body, cw_probe *p); /* PROBE_REQ / PROBE_RESP */
 int cw_decode_ask(uint8_t type, st_bytes body, cw_ask *a);     /* ASK / ANSWER */
+int cw_decode_repl(st_bytes body, cw_repl *r);
+int cw_decode_repl_ack(st_bytes body, cw_repl_ack *a);
 int cw_decode_propose(st_bytes body, cw_propose *p);
 int cw_decode_propose_result(st_bytes body, cw_propose_result *p);
 int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
@@ -350,6 +374,8 @@ size_t cw_encode_join_result(const cw_join_result *j, uint8_t *dst, size_t cap);
 size_t cw_encode_tail_req(const cw_tail_req *t, uint8_t *dst, size_t cap);
 size_t cw_encode_probe(uint8_t type, const cw_probe *p, uint8_t *dst, size_t cap);
 size_t cw_encode_ask(uint8_t type, const cw_ask *a, uint8_t *dst, size_t cap);
+size_t cw_encode_repl(const cw_repl *r, uint8_t *dst, size_t cap);
+size_t cw_encode_repl_ack(const cw_repl_ack *a, uint8_t *dst, size_t cap);
 size_t cw_encode_propose(const cw_propose *p, uint8_t *dst, size_t cap);
 size_t cw_encode_propose_result(const cw_propose_result *p, uint8_t *dst, size_t cap);
 size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);

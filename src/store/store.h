@@ -59,7 +59,8 @@ int st_store_start(st_store *s);
 void st_store_close(st_store *s);
 
 /* Records in key order: fn returns 0 to go on, anything else stops the scan and is returned.
- * Before st_store_start only. */
+ * Any thread (a read transaction: what the last commit left); recovery scans before
+ * st_store_start. */
 typedef int (*st_store_scan_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
                                 size_t vlen);
 int st_store_scan(st_store *s, int cf, st_store_scan_fn fn, void *ctx);

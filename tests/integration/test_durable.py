@@ -521,8 +521,8 @@ def test_the_seed_documents_lines_start_a_node(broker_factory):
     """The seed document's persistence and resource lines, as written there
     (`persistence.shared_client_session = true`, `persistence.shared_client_state = true`,
     `persistence.wal_sync_interval = 1000`, `mnesia.max_fragment_size = 1024`) and its second
-    listener (`listeners.tcp.internal = <port>`): the node starts, says that copies on other
-    nodes are not built yet, syncs every 1000 ms, and serves MQTT on both listeners with
+    listener (`listeners.tcp.internal = <port>`): the node starts, says that taking sessions
+    back from the copies on other members is not built yet, syncs every 1000 ms, and serves MQTT on both listeners with
     durable sessions."""
     from clusterlib import api_call, wait_api
     from conftest import free_port
@@ -532,8 +532,9 @@ def test_the_seed_documents_lines_start_a_node(broker_factory):
                         "persistence.wal_sync_interval": 1000,
                         "mnesia.max_fragment_size": 1024,
                         "listeners.tcp.internal": internal}).start()
-    assert "persistence.shared_client_session = true: copies of the durable sessions on other " \
-           "nodes are not built yet" in b.log()
+    assert "persistence.shared_client_session = true: this node's durable store is copied to " \
+           "1 other member(s), but taking sessions back from a copy (after this node's disk " \
+           "is lost) is not built yet" in b.log()
     wait_api(b)
     st = api_call(b, "GET", "/api/v5/durable_storage")[1]
     assert st["status"] == "ok" and st["wal_sync_interval_ms"] == 1000, st
@@ -548,3 +549,62 @@ def test_the_seed_documents_lines_start_a_node(broker_factory):
     ca = c.connect("seed-dev", clean=False, properties={"session_expiry": 3600})
     assert ca.reason == 0 and ca.session_present == 1
     c.disconnect()
+
+
+def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broker_factory):
+    """persistence.shared_client_session on three nodes (the same seed list on each): node 1's
+    durable store is copied to the member rendezvous hashing picks (its holder). A durable
+    session with 5 queued messages is in the holder's copy; the holder is killed (-9) while
+    3 more are published (their PUBACKs come: a holder that is gone is not waited for) and
+    started again: it gets the whole store again and its copy holds the 8."""
+    from clusterlib import api_call, same_seeds, wait_api
+    cl, nodes, names = same_seeds(broker_factory, 3, **dict(
+        DURABLE, **{"persistence.shared_client_session": True, "cluster.link_timeout": "1s"}))
+    a = nodes[0]
+    for n in nodes:
+        wait_api(n)
+
+    def repl(n):
+        return api_call(n, "GET", "/api/v5/durable_storage")[1]["replication"]
+
+    def wait(what, cond, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            v = cond()
+            if v:
+                return v
+            assert time.monotonic() < deadline, what
+            time.sleep(0.1)
+
+    holders = wait("node 1 has a holder in step", lambda: [
+        h for h in repl(a)["holders"] if h["state"] == "in_step"])
+    assert len(holders) == 1 and holders[0]["node"] in names[1:], holders
+    h = nodes[names.index(holders[0]["node"])]
+    dev, _ = persistent(a, "rep-dev")
+    dev.subscribe([("rep/#", 1)])
+    dev.disconnect()
+    pub = m.Conn(a.port, 5, host=a.host, timeout=30)
+    assert pub.connect("rep-pub").reason == 0
+    for i in range(5):
+        assert pub.publish("rep/%d" % i, b"m%d" % i, qos=1).reason == 0
+
+    def copy_of_a(n, messages):
+        return [x for x in repl(n)["mirrors"] if x["owner"] == names[0] and
+                x["sessions"] >= 1 and x["messages"] == messages]
+    wait("the holder's copy has the session and its 5 messages", lambda: copy_of_a(h, 5))
+    assert repl(a)["enable"] is True
+
+    os.kill(h.proc.pid, signal.SIGKILL)
+    h.proc.wait()
+    h.proc = None
+    for i in range(5, 8):  # the holder is gone: not waited for
+        assert pub.publish("rep/%d" % i, b"m%d" % i, qos=1).reason == 0
+    h.start()
+    wait_api(h)
+    wait("the restarted holder's copy has all 8 messages", lambda: copy_of_a(h, 8))
+    wait("node 1's holder is in step again", lambda: [
+        x for x in repl(a)["holders"] if x["state"] == "in_step"])
+    pub.disconnect()
+    dev, ca = persistent(a, "rep-dev")
+    assert ca.session_present == 1
+    assert [dev.expect_publish().payload for _ in range(8)] == [b"m%d" % i for i in range(8)]

@@ -69,6 +69,8 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_propose pp;
         cw_probe pb;
         cw_ask ak;
+        cw_repl rp;
+        cw_repl_ack ra;
         cw_propose_result pr;
         cw_log_entries le;
         cw_tail_snapshot ts;
@@ -132,6 +134,10 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
     case CW_ASK:
     case CW_ANSWER:
         return cw_decode_ask(type, body, &u.ak) ? 0 : cw_encode_ask(type, &u.ak, out, cap);
+    case CW_REPL:
+        return cw_decode_repl(body, &u.rp) ? 0 : cw_encode_repl(&u.rp, out, cap);
+    case CW_REPL_ACK:
+        return cw_decode_repl_ack(body, &u.ra) ? 0 : cw_encode_repl_ack(&u.ra, out, cap);
     case CW_PROPOSE:
         return cw_decode_propose(body, &u.pp) ? 0 : cw_encode_propose(&u.pp, out, cap);
     case CW_PROPOSE_RESULT:

@@ -404,6 +404,31 @@ static void test_probe(void)
     CHECK_STR(cw_type_name(CW_PROBE_REQ), "PROBE_REQ");
 }
 
+static void test_repl(void)
+{
+    uint8_t buf[256];
+    cw_frame f;
+    cw_repl r = {CW_REPL_SNAP, CW_REPL_END, {1, 2, 3}, 77, 12, S("records")}, rd;
+    size_t n = cw_encode_repl(&r, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_REPL && f.flags == CW_F_IGNORABLE);
+    CHECK(cw_decode_repl(f.body, &rd) == 0 && rd.kind == CW_REPL_SNAP && rd.flags == CW_REPL_END &&
+          rd.store[2] == 3 && rd.store[15] == 0 && rd.boot == 77 && rd.round == 12 &&
+          same(rd.body, "records"));
+    CHECK(cw_decode_repl((st_bytes){f.body.p, f.body.len - 1}, &rd) == ST_EMALFORMED);
+    r.kind = 3; /* no such kind */
+    n = cw_encode_repl(&r, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_repl(f.body, &rd) == ST_EMALFORMED);
+    cw_repl_ack a = {77, 12, 1}, ad;
+    n = cw_encode_repl_ack(&a, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_REPL_ACK);
+    CHECK(cw_decode_repl_ack(f.body, &ad) == 0 && ad.boot == 77 && ad.round == 12 &&
+          ad.status == 1);
+    a.status = 2;
+    n = cw_encode_repl_ack(&a, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_repl_ack(f.body, &ad) == ST_EMALFORMED);
+    CHECK_STR(cw_type_name(CW_REPL), "REPL");
+}
+
 static void test_ask(void)
 {
     uint8_t buf[256];
@@ -557,6 +582,7 @@ int main(int argc, char **argv)
     RUN(test_propose);
     RUN(test_probe);
     RUN(test_ask);
+    RUN(test_repl);
     RUN(test_golden);
     return TEST_END();
 }

@@ -1,0 +1,83 @@
+/* internal.h — the replica part's state (replica.h), shared by owner.c (this node's store
+ * to its holders) and mirror.c (the other nodes' stores kept here). Private to this folder. */
+#ifndef ST_CLUSTER_REPLICA_INTERNAL_H
+#define ST_CLUSTER_REPLICA_INTERNAL_H
+
+#include "cluster/replica/replica.h"
+#include "core/mpsc.h"
+#include "cwire/cwire.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* A round or a snapshot of this node's store, from the store thread. */
+typedef struct rp_item {
+    st_mpsc_node node;
+    uint64_t round;
+    int snapshot;
+    size_t len;
+    uint8_t w[];
+} rp_item;
+
+typedef struct rp_holder {
+    char name[256];
+    int state;      /* ST_RH_* */
+    uint64_t acked; /* the last round it said it has */
+    uint64_t sent;  /* the last round (or snapshot's round) sent to it */
+    int64_t since;  /* when it was sent something it has not acknowledged yet (0: nothing) */
+} rp_holder;
+
+/* An acknowledgement a mirror owes once its store has a ticket on disk. */
+typedef struct rp_owed {
+    uint64_t ticket, boot, round;
+} rp_owed;
+
+typedef struct rp_mirror {
+    char owner[256];
+    st_store *store;
+    uint64_t boot, round; /* the owner's process and the last round submitted */
+    int have;             /* a snapshot of that process was taken: rounds may follow */
+    st_store_batch *part; /* the pieces of the round or snapshot under way */
+    int part_kind;        /* CW_REPL_* of part, 0: none */
+    uint64_t part_boot, part_round;
+    rp_owed *owed;
+    size_t nowed, capowed;
+    struct rp_mirror *next;
+} rp_mirror;
+
+struct st_replica {
+    st_replica_env env;
+    uv_loop_t *loop;
+    uv_async_t async;
+    atomic_int started; /* the async can be sent */
+    int64_t now;
+    /* owner */
+    st_store *store; /* NULL: this node's store is not mirrored (or no longer: detached) */
+    st_store *own;   /* the same, never cleared: for the store thread's own calls */
+    int gate;
+    st_mpsc inbox;       /* rp_item */
+    atomic_int snap_due; /* a snapshot was asked for and has not come yet */
+    rp_holder holders[ST_REPLICA_MAX];
+    int nholders;
+    atomic_int has_holders; /* nholders > 0, for the store thread */
+    int gated;              /* the store's gate is on */
+    uint64_t round;         /* the last round (or snapshot's round) sent */
+    uint8_t store_id[CW_STORE_ID];
+    /* holder */
+    rp_mirror *mirrors;
+    pthread_mutex_t mu; /* the holders and mirrors lists, for the API */
+};
+
+/* owner.c (the cluster thread) */
+void rp_owner_drain(st_replica *r);
+void rp_owner_ack(st_replica *r, const char *from, const cw_repl_ack *a);
+void rp_owner_tick(st_replica *r);
+void rp_owner_link(st_replica *r, const char *node, int up);
+void rp_owner_free(st_replica *r);
+/* mirror.c (the cluster thread) */
+void rp_mirror_piece(st_replica *r, const char *owner, const cw_repl *p);
+void rp_mirror_settle(st_replica *r);
+void rp_mirrors_close(st_replica *r);
+void rp_mirror_info(st_replica *r, st_replica_mirror *m, size_t maxm, size_t *n);
+
+#endif
