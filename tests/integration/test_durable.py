@@ -6,6 +6,7 @@ across the downtime. A data dir of another node, or one that is not a store, sto
 node with a way out."""
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -556,13 +557,16 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
     durable store is copied to the member rendezvous hashing picks (its holder). A durable
     session with 5 queued messages is in the holder's copy; the holder is killed (-9) while
     3 more are published (their PUBACKs come: a holder that is gone is not waited for) and
-    started again: it gets the whole store again and its copy holds the 8."""
-    from clusterlib import api_call, same_seeds, wait_api
+    started again: it gets the whole store again and its copy holds the 8. Then node 1 loses
+    its store (its durable dir deleted) and restarts: the holder keeps the copy of the old
+    store aside rather than replace it by the new, empty one."""
+    from clusterlib import api_call, same_seeds, up_members, wait_api, wait_info, wait_log
     cl, nodes, names = same_seeds(broker_factory, 3, **dict(
         DURABLE, **{"persistence.shared_client_session": True, "cluster.link_timeout": "1s"}))
     a = nodes[0]
-    for n in nodes:
+    for n in nodes:  # every member up in every table: the holders are chosen among them
         wait_api(n)
+        wait_info(n, lambda i: up_members(i) == sorted(names), "all members up", timeout=30)
 
     def repl(n):
         return api_call(n, "GET", "/api/v5/durable_storage")[1]["replication"]
@@ -576,8 +580,8 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
             assert time.monotonic() < deadline, what
             time.sleep(0.1)
 
-    holders = wait("node 1 has a holder in step", lambda: [
-        h for h in repl(a)["holders"] if h["state"] == "in_step"])
+    holders = wait("node 1 chose its holder among both others, and it is in step", lambda: [
+        h for h in repl(a)["holders"] if h["state"] == "in_step" and repl(a)["members"] == 2])
     assert len(holders) == 1 and holders[0]["node"] in names[1:], holders
     h = nodes[names.index(holders[0]["node"])]
     dev, _ = persistent(a, "rep-dev")
@@ -607,4 +611,23 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
     pub.disconnect()
     dev, ca = persistent(a, "rep-dev")
     assert ca.session_present == 1
-    assert [dev.expect_publish().payload for _ in range(8)] == [b"m%d" % i for i in range(8)]
+    assert [dev.expect_publish(auto_ack=False).payload for _ in range(8)] == [
+        b"m%d" % i for i in range(8)]  # not acknowledged: they stay in the store
+    dev.close()
+
+    # node 1 loses its durable store: the holder keeps the copy of the old one aside (taking
+    # sessions back from it is not built yet) and starts a copy of the new one
+    kill9(a)
+    import shutil
+    shutil.rmtree(os.path.join(a.dir, "data", "durable"))
+    a.start()
+    wait_log(h, r"replicas: %s's data dir was made anew \(another store id\): the copy of its "
+             r"old store, with its sessions, is kept in .*/replicas/%s\.[0-9a-f]{32}" % (
+                 re.escape(names[0]), re.escape(names[0])), timeout=30)
+    aside = [d for d in os.listdir(os.path.join(h.dir, "data", "replicas"))
+             if d.startswith(names[0] + ".")]
+    assert len(aside) == 1 and os.path.getsize(
+        os.path.join(h.dir, "data", "replicas", aside[0], "data.mdb")) > 0, aside
+    wait_api(a)
+    wait("the holder's copy of node 1's new store is empty", lambda: [
+        x for x in repl(h)["mirrors"] if x["owner"] == names[0] and x["sessions"] == 0])

@@ -34,7 +34,10 @@ typedef struct rp_owed {
 
 typedef struct rp_mirror {
     char owner[256];
+    char dir[512];
     st_store *store;
+    uint8_t owner_store[CW_STORE_ID]; /* the owner's store this is a copy of (meta "owner_id") */
+    int has_owner_store;
     uint64_t boot, round; /* the owner's process and the last round submitted */
     int have;             /* a snapshot of that process was taken: rounds may follow */
     st_store_batch *part; /* the pieces of the round or snapshot under way */
@@ -62,6 +65,7 @@ struct st_replica {
     atomic_int has_holders; /* nholders > 0, for the store thread */
     int gated;              /* the store's gate is on */
     uint64_t round;         /* the last round (or snapshot's round) sent */
+    size_t candidates;      /* the members the holders were last chosen from */
     uint8_t store_id[CW_STORE_ID];
     /* holder */
     rp_mirror *mirrors;

@@ -5,6 +5,8 @@
 #include "cluster/replica/internal.h"
 #include "core/err.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +17,27 @@ static void on_settled(void *ctx)
     if (atomic_load(&r->started)) uv_async_send(&r->async);
 }
 
-static rp_mirror *open_mirror(st_replica *r, const char *owner)
+static int read_owner_store(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    rp_mirror *m = ctx;
+    if (kl == 8 && memcmp(k, "owner_id", 8) == 0 && vl == CW_STORE_ID) {
+        memcpy(m->owner_store, v, CW_STORE_ID);
+        m->has_owner_store = 1;
+    }
+    return 0;
+}
+
+static rp_mirror *find_mirror(st_replica *r, const char *owner)
 {
     for (rp_mirror *m = r->mirrors; m; m = m->next)
         if (strcmp(m->owner, owner) == 0) return m;
+    return NULL;
+}
+
+static rp_mirror *open_mirror(st_replica *r, const char *owner)
+{
+    rp_mirror *found = find_mirror(r, owner);
+    if (found) return found;
     st_store_cfg cfg = {0};
     char err[1200] = "cannot start its store", dir[1024];
     int len = snprintf(dir, sizeof dir, "%s/replicas/%s", r->env.data_dir, owner);
@@ -40,6 +59,8 @@ static rp_mirror *open_mirror(st_replica *r, const char *owner)
         return NULL;
     }
     snprintf(m->owner, sizeof m->owner, "%s", owner);
+    memcpy(m->dir, cfg.dir, sizeof m->dir);
+    st_store_scan(m->store, ST_CF_META, read_owner_store, m);
     pthread_mutex_lock(&r->mu);
     m->next = r->mirrors;
     r->mirrors = m;
@@ -80,9 +101,63 @@ static void reset_part(rp_mirror *m, int kind, uint64_t boot, uint64_t round)
     m->part_round = round;
 }
 
+static int any_record(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (void)k, (void)kl, (void)v, (void)vl;
+    *(int *)ctx = 1;
+    return 1; /* one is enough */
+}
+
+static void unlink_mirror(st_replica *r, rp_mirror *m)
+{
+    pthread_mutex_lock(&r->mu);
+    for (rp_mirror **pp = &r->mirrors; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
+    st_store_close(m->store);
+    st_store_batch_free(m->part);
+    free(m->owed);
+    free(m);
+}
+
+/* A snapshot of another store of the owner (its data dir was made anew) would replace a
+ * copy that may be the only one left of its sessions: that copy is kept aside, in
+ * <dir>.<its store id>, and a new one begins. */
+static rp_mirror *keep_aside(st_replica *r, rp_mirror *m, const cw_repl *p)
+{
+    int data = 0;
+    if (!m->has_owner_store || memcmp(m->owner_store, p->store, CW_STORE_ID) == 0) return m;
+    st_store_scan(m->store, ST_CF_SESSIONS, any_record, &data);
+    if (!data) return m;
+    char owner[256], to[600];
+    int n = snprintf(to, sizeof to, "%s.", m->dir);
+    for (int i = 0; i < CW_STORE_ID && n > 0 && (size_t)n + 2 < sizeof to; i++)
+        n += snprintf(to + n, sizeof to - (size_t)n, "%02x", m->owner_store[i]);
+    memcpy(owner, m->owner, sizeof owner);
+    char from[512];
+    memcpy(from, m->dir, sizeof from);
+    unlink_mirror(r, m); /* its store is closed: the files can move */
+    if (rename(from, to) < 0) {
+        LOG_ERROR(r->env.log,
+                  "replicas: %s's data dir was made anew, and its old copy could not be kept "
+                  "aside (%s -> %s: %s): it is replaced",
+                  owner, from, to, strerror(errno));
+    } else {
+        LOG_WARN(r->env.log,
+                 "replicas: %s's data dir was made anew (another store id): the copy of its old "
+                 "store, with its sessions, is kept in %s",
+                 owner, to);
+    }
+    return open_mirror(r, owner);
+}
+
 void rp_mirror_piece(st_replica *r, const char *owner, const cw_repl *p)
 {
     rp_mirror *m = open_mirror(r, owner);
+    if (m && p->kind == CW_REPL_SNAP) m = keep_aside(r, m, p);
     if (!m) return;
     if (m->part_kind != p->kind || m->part_boot != p->boot || m->part_round != p->round)
         reset_part(m, p->kind, p->boot, p->round);
@@ -98,10 +173,15 @@ void rp_mirror_piece(st_replica *r, const char *owner, const cw_repl *p)
         send_ack(r, owner, p->boot, p->round, 1);
         return;
     }
+    if (snap && st_store_put(m->part, ST_CF_META, "owner_id", 8, p->store, CW_STORE_ID, 0) < 0) {
+        reset_part(m, 0, 0, 0);
+        return; /* no memory: the owner's holder lags, and tries again */
+    }
     pthread_mutex_lock(&r->mu);
     m->boot = p->boot;
     m->round = p->round;
     m->have = 1;
+    if (snap) memcpy(m->owner_store, p->store, CW_STORE_ID), m->has_owner_store = 1;
     pthread_mutex_unlock(&r->mu);
     uint64_t t = snap ? st_store_submit_replace(m->store, &m->part)
                       : st_store_submit(m->store, &m->part); /* m->part: a new empty batch */
@@ -127,18 +207,8 @@ void rp_mirror_settle(st_replica *r)
 
 void rp_mirrors_close(st_replica *r)
 {
-    pthread_mutex_lock(&r->mu);
-    rp_mirror *m = r->mirrors;
-    r->mirrors = NULL;
-    pthread_mutex_unlock(&r->mu);
-    while (m) {
-        rp_mirror *next = m->next;
-        st_store_close(m->store);
-        st_store_batch_free(m->part);
-        free(m->owed);
-        free(m);
-        m = next;
-    }
+    while (r->mirrors)
+        unlink_mirror(r, r->mirrors);
 }
 
 static int count_sessions(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)

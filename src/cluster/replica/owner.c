@@ -100,12 +100,13 @@ static uint64_t score(const char *owner, const char *node)
 }
 
 /* The holders: the env.copies members with the highest score for this node's name. */
-static int choose(st_replica *r, char (*pick)[256])
+static int choose(st_replica *r, char (*pick)[256], size_t *candidates)
 {
     char(*names)[256] = malloc(ST_LINKS_MAX_PEERS * sizeof *names);
     if (!names) return -1;
     size_t n = r->env.members(r->env.ctx, names, ST_LINKS_MAX_PEERS);
     n = n < ST_LINKS_MAX_PEERS ? n : ST_LINKS_MAX_PEERS;
+    *candidates = n;
     int k = 0;
     for (; k < r->env.copies && (size_t)k < n; k++) {
         size_t best = k;
@@ -122,7 +123,8 @@ void rp_owner_tick(st_replica *r)
 {
     if (!r->store) return;
     char pick[ST_REPLICA_MAX][256];
-    int n = choose(r, pick);
+    size_t candidates = 0;
+    int n = choose(r, pick, &candidates);
     if (n < 0) return;
     rp_holder next[ST_REPLICA_MAX];
     for (int i = 0; i < n; i++) {
@@ -136,6 +138,7 @@ void rp_owner_tick(st_replica *r)
     pthread_mutex_lock(&r->mu);
     memcpy(r->holders, next, (size_t)n * sizeof *next);
     r->nholders = n;
+    r->candidates = candidates; /* with the holders chosen from them */
     pthread_mutex_unlock(&r->mu);
     atomic_store(&r->has_holders, n > 0);
     for (int i = 0; i < n; i++) {

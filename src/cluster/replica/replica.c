@@ -94,6 +94,7 @@ void st_replica_info_get(st_replica *r, st_replica_info *info, st_replica_holder
     pthread_mutex_lock(&r->mu);
     info->on = r->store != NULL;
     info->round = r->round;
+    info->candidates = r->candidates;
     info->nholders = (size_t)r->nholders;
     for (size_t i = 0; i < info->nholders && i < maxh; i++) {
         memcpy(h[i].node, r->holders[i].name, sizeof h[i].node);

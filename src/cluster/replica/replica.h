@@ -73,8 +73,9 @@ typedef struct st_replica_mirror {
     uint64_t disk_bytes;
 } st_replica_mirror;
 typedef struct st_replica_info {
-    int on;         /* this node's store is mirrored */
-    uint64_t round; /* its last round */
+    int on;            /* this node's store is mirrored */
+    uint64_t round;    /* its last round */
+    size_t candidates; /* the members up the holders were chosen from */
     size_t nholders, nmirrors;
 } st_replica_info;
 void st_replica_info_get(st_replica *r, st_replica_info *info, st_replica_holder *h, size_t maxh,
