@@ -81,6 +81,21 @@ def make_sessions(port, lo, hi, errors):
         errors.append(repr(e))
 
 
+def fill_sessions(port, n):
+    """n persistent sessions dur-0000000.. subscribed to rec/all and offline, made by
+    THREADS clients at once."""
+    errors, step = [], (n + THREADS - 1) // THREADS
+    ths = [threading.Thread(target=make_sessions,
+                            args=(port, k * step, min(n, (k + 1) * step), errors))
+           for k in range(THREADS)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    if errors:
+        raise RuntimeError("making sessions: %s" % errors[:3])
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -98,16 +113,7 @@ def main():
     proc, t0 = start(conf, log)
     wait_port(port, proc)
     t_fill = time.monotonic()
-    errors, step = [], (SESSIONS + THREADS - 1) // THREADS
-    ths = [threading.Thread(target=make_sessions,
-                            args=(port, k * step, min(SESSIONS, (k + 1) * step), errors))
-           for k in range(THREADS)]
-    for t in ths:
-        t.start()
-    for t in ths:
-        t.join()
-    if errors:
-        raise RuntimeError("making sessions: %s" % errors[:3])
+    fill_sessions(port, SESSIONS)
     pub = m.Conn(port, 5, timeout=300)
     assert pub.connect("pub").reason == 0
     for i in range(MESSAGES):

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,7 +37,6 @@ MOSQUITTO = os.environ.get("MOSQUITTO_BIN", shutil.which("mosquitto") or "/usr/s
 SESSIONS = int(os.environ.get("SESSIONS", "10000"))
 MESSAGES = int(os.environ.get("MESSAGES", "100"))
 EXTRA = os.environ.get("STARLING_EXTRA", "")  # more config lines for Starling
-THREADS = 8
 
 
 def starling_cmd(tmp, port):
@@ -88,16 +86,7 @@ def measure(name, make_cmd):
     dr.wait_port(port, proc)
     time.sleep(1)
     empty, empty_anon = dr.rss_kb(proc.pid), rss_anon_kb(proc.pid)
-    errors, step = [], (SESSIONS + THREADS - 1) // THREADS
-    ths = [threading.Thread(target=dr.make_sessions,
-                            args=(port, k * step, min(SESSIONS, (k + 1) * step), errors))
-           for k in range(THREADS)]
-    for t in ths:
-        t.start()
-    for t in ths:
-        t.join()
-    if errors:
-        raise RuntimeError("%s: making sessions: %s" % (name, errors[:3]))
+    dr.fill_sessions(port, SESSIONS)
     pub = m.Conn(port, 5, timeout=300)
     assert pub.connect("pub").reason == 0
     for i in range(MESSAGES):

@@ -7,6 +7,7 @@
 #include "test.h"
 #include "core/err.h"
 #include "store/store.h"
+#include "store_test.h"
 
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -16,47 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static char root[256];
-
-static st_store_cfg cfg_of(const char *name, int64_t interval)
-{
-    st_store_cfg c = {0};
-    snprintf(c.dir, sizeof c.dir, "%s/%s", root, name);
-    snprintf(c.node, sizeof c.node, "starling@127.0.0.1");
-    c.sync_interval_ms = interval;
-    c.max_bytes = 64u << 20;
-    c.retry_ms = 50;
-    return c;
-}
-
-static const st_log *quiet(void)
-{
-    static const st_log lg = {ST_LOG_CRITICAL + 1, -1, -1};
-    return &lg;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&t, NULL);
-}
+char store_test_root[256];
 
 static atomic_int wakes;
 static void on_settled(void *ctx)
 {
     (void)ctx;
     atomic_fetch_add(&wakes, 1);
-}
-
-/* Wait (up to 10 s) until ticket t is durable or failed: 1 durable, -1 failed, 0 neither. */
-static int settle(st_store *s, uint64_t t)
-{
-    for (int i = 0; i < 10000; i++) {
-        if (t <= st_store_durable(s)) return 1;
-        if (t <= st_store_failed(s)) return -1;
-        pause_ms(1);
-    }
-    return 0;
 }
 
 typedef struct rows {
@@ -250,15 +217,15 @@ static void test_foreign_newer_and_damaged_dirs_are_refused(void)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/test_store.XXXXXX");
-    if (!mkdtemp(root)) return 1;
+    snprintf(store_test_root, sizeof store_test_root, "/tmp/test_store.XXXXXX");
+    if (!mkdtemp(store_test_root)) return 1;
     RUN(test_group_commit_and_reopen);
     RUN(test_cancelled_writes_never_reach_the_engine);
     RUN(test_interval_commits_on_its_own);
     RUN(test_a_full_map_fails_then_recovers);
     RUN(test_foreign_newer_and_damaged_dirs_are_refused);
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", store_test_root);
     if (system(cmd) != 0) return 1;
     return TEST_END();
 }

@@ -8,6 +8,7 @@
 #include "test.h"
 #include "core/err.h"
 #include "store/store.h"
+#include "store_test.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -15,39 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static char root[256];
-
-static st_store_cfg cfg_of(const char *name)
-{
-    st_store_cfg c = {0};
-    snprintf(c.dir, sizeof c.dir, "%s/%s", root, name);
-    snprintf(c.node, sizeof c.node, "starling@127.0.0.1");
-    c.max_bytes = 64u << 20;
-    c.retry_ms = 50;
-    return c;
-}
-
-static const st_log *quiet(void)
-{
-    static const st_log lg = {ST_LOG_CRITICAL + 1, -1, -1};
-    return &lg;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&t, NULL);
-}
-
-static int settle(st_store *s, uint64_t t)
-{
-    for (int i = 0; i < 10000; i++) {
-        if (t <= st_store_durable(s)) return 1;
-        if (t <= st_store_failed(s)) return -1;
-        pause_ms(1);
-    }
-    return 0;
-}
+char store_test_root[256];
 
 /* What the round function was given, as text: "r<round> s<snapshot> <cf>:<key>=<val> ...",
  * one line per call. */
@@ -104,7 +73,20 @@ static int calls(seen *s, int n)
     return 0;
 }
 
-/* Records of one put (and a delete when del is set) submitted. */
+/* A store in dir name, started, its rounds described in sn. */
+static st_store *started(const char *name, seen *sn)
+{
+    char err[600];
+    st_store_cfg c = cfg_of(name, 0);
+    st_store *s = st_store_open(&c, quiet(), err, sizeof err);
+    CHECK(s != NULL);
+    if (!s) return NULL;
+    st_store_on_round(s, on_round, sn);
+    CHECK_EQ(st_store_start(s), 0);
+    return s;
+}
+
+/* One put (v NULL: a delete) submitted: its ticket. */
 static uint64_t write1(st_store *s, int cf, const char *k, const char *v)
 {
     st_store_batch *b = st_store_batch_new();
@@ -120,7 +102,7 @@ static uint64_t write1(st_store *s, int cf, const char *k, const char *v)
 static void test_the_id_is_kept_and_a_new_store_gets_another(void)
 {
     char err[600];
-    st_store_cfg a = cfg_of("id-a"), b = cfg_of("id-b");
+    st_store_cfg a = cfg_of("id-a", 0), b = cfg_of("id-b", 0);
     uint8_t first[ST_STORE_ID_LEN], again[ST_STORE_ID_LEN], other[ST_STORE_ID_LEN];
     st_store *s = st_store_open(&a, quiet(), err, sizeof err);
     CHECK(s != NULL);
@@ -139,14 +121,9 @@ static void test_the_id_is_kept_and_a_new_store_gets_another(void)
 
 static void test_rounds_and_a_snapshot_go_to_the_round_function(void)
 {
-    char err[600];
-    st_store_cfg c = cfg_of("rounds");
     seen sn = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {{0}}};
-    st_store *s = st_store_open(&c, quiet(), err, sizeof err);
-    CHECK(s != NULL);
+    st_store *s = started("rounds", &sn);
     if (!s) return;
-    st_store_on_round(s, on_round, &sn);
-    CHECK_EQ(st_store_start(s), 0);
     CHECK_EQ(settle(s, write1(s, ST_CF_SESSIONS, "c1", "one")), 1);
     CHECK(calls(&sn, 1));
     CHECK_STR(sn.text[0], "r1 s0 1:c1=one");
@@ -163,14 +140,9 @@ static void test_rounds_and_a_snapshot_go_to_the_round_function(void)
 
 static void test_the_gate_holds_a_round_until_the_replicas_have_it(void)
 {
-    char err[600];
-    st_store_cfg c = cfg_of("gate");
     seen sn = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {{0}}};
-    st_store *s = st_store_open(&c, quiet(), err, sizeof err);
-    CHECK(s != NULL);
+    st_store *s = started("gate", &sn);
     if (!s) return;
-    st_store_on_round(s, on_round, &sn);
-    CHECK_EQ(st_store_start(s), 0);
     st_store_gate(s, 1);
     uint64_t t1 = write1(s, ST_CF_SESSIONS, "c1", "one");
     CHECK(calls(&sn, 1)); /* committed: the round went out */
@@ -217,7 +189,7 @@ static void test_a_replacement_leaves_only_what_it_writes(void)
 {
     char err[600];
     /* the owner: its snapshot is what a mirror is replaced with */
-    st_store_cfg oc = cfg_of("owner");
+    st_store_cfg oc = cfg_of("owner", 0);
     grab g = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
     st_store *o = st_store_open(&oc, quiet(), err, sizeof err);
     CHECK(o != NULL);
@@ -238,7 +210,7 @@ static void test_a_replacement_leaves_only_what_it_writes(void)
     CHECK_EQ(g.snaps, 1);
 
     /* the mirror, holding older records of its own */
-    st_store_cfg mc = cfg_of("mirror");
+    st_store_cfg mc = cfg_of("mirror", 0);
     st_store *s = st_store_open(&mc, quiet(), err, sizeof err);
     CHECK(s != NULL);
     if (!s) return;
@@ -305,15 +277,15 @@ static void test_bad_round_bytes_are_refused(void)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/test_store_repl.XXXXXX");
-    if (!mkdtemp(root)) return 1;
+    snprintf(store_test_root, sizeof store_test_root, "/tmp/test_store_repl.XXXXXX");
+    if (!mkdtemp(store_test_root)) return 1;
     RUN(test_the_id_is_kept_and_a_new_store_gets_another);
     RUN(test_rounds_and_a_snapshot_go_to_the_round_function);
     RUN(test_the_gate_holds_a_round_until_the_replicas_have_it);
     RUN(test_a_replacement_leaves_only_what_it_writes);
     RUN(test_bad_round_bytes_are_refused);
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", store_test_root);
     if (system(cmd) != 0) return 1;
     return TEST_END();
 }
