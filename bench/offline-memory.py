@@ -77,12 +77,25 @@ def disk_bytes(path):
 
 
 def measure(name, make_cmd):
+    """One broker's row; the broker is killed if anything fails on the way."""
+    procs = []
+    try:
+        return measure_in(name, make_cmd, procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def measure_in(name, make_cmd, procs):
     tmp = tempfile.mkdtemp(prefix="offline-memory-%s-" % name)
     os.chmod(tmp, 0o777)  # mosquitto started as root runs as user mosquitto
     port = dr.free_port()
     cmd, store = make_cmd(tmp, port)
     log = open(os.path.join(tmp, "broker.log"), "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    procs.append(proc)
     dr.wait_port(port, proc)
     time.sleep(1)
     empty, empty_anon = dr.rss_kb(proc.pid), rss_anon_kb(proc.pid)
@@ -99,6 +112,7 @@ def measure(name, make_cmd):
     proc.wait(timeout=120)
     on_disk = disk_bytes(store)
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    procs.append(proc)
     dr.wait_port(port, proc)
     time.sleep(1)
     again, again_anon = dr.rss_kb(proc.pid), rss_anon_kb(proc.pid)
