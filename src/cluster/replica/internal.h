@@ -66,6 +66,7 @@ struct st_replica {
     int gated;              /* the store's gate is on */
     uint64_t round;         /* the last round (or snapshot's round) sent */
     size_t candidates;      /* the members the holders were last chosen from */
+    char (*names)[256];     /* room for the members, for the choice (cluster thread) */
     uint8_t store_id[CW_STORE_ID];
     /* holder */
     rp_mirror *mirrors;

@@ -3,6 +3,7 @@
  * acknowledgements open the store's gate. The cluster thread, but for on_round (the store
  * thread). */
 #include "cluster/replica/internal.h"
+#include "core/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,22 +89,17 @@ void st_replica_detach(st_replica *r)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Rendezvous hashing: each candidate's score for this owner (core's hash, seeded by the
+ * owner's name). */
 static uint64_t score(const char *owner, const char *node)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = owner; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *s = node; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
+    return st_hash_seed(node, strlen(node), st_hash(owner, strlen(owner)));
 }
 
 /* The holders: the env.copies members with the highest score for this node's name. */
 static int choose(st_replica *r, char (*pick)[256], size_t *candidates)
 {
-    char(*names)[256] = malloc(ST_LINKS_MAX_PEERS * sizeof *names);
-    if (!names) return -1;
+    char(*names)[256] = r->names;
     size_t n = r->env.members(r->env.ctx, names, ST_LINKS_MAX_PEERS);
     n = n < ST_LINKS_MAX_PEERS ? n : ST_LINKS_MAX_PEERS;
     *candidates = n;
@@ -115,7 +111,6 @@ static int choose(st_replica *r, char (*pick)[256], size_t *candidates)
         memcpy(pick[k], names[best], sizeof names[0]);
         if (best != (size_t)k) memcpy(names[best], names[k], sizeof names[0]);
     }
-    free(names);
     return k;
 }
 
@@ -125,7 +120,6 @@ void rp_owner_tick(st_replica *r)
     char pick[ST_REPLICA_MAX][256];
     size_t candidates = 0;
     int n = choose(r, pick, &candidates);
-    if (n < 0) return;
     rp_holder next[ST_REPLICA_MAX];
     for (int i = 0; i < n; i++) {
         rp_holder *h = holder(r, pick[i]);

@@ -20,6 +20,10 @@ static void on_repl_ack(void *owner, st_link *l, const cw_frame *f)
 st_replica *st_replica_new(const st_replica_env *env)
 {
     st_replica *r = calloc(1, sizeof *r);
+    if (r && !(r->names = malloc(ST_LINKS_MAX_PEERS * sizeof *r->names))) {
+        free(r);
+        r = NULL;
+    }
     if (!r) return NULL;
     r->env = *env;
     if (r->env.copies > ST_REPLICA_MAX) r->env.copies = ST_REPLICA_MAX;
@@ -36,6 +40,7 @@ void st_replica_free(st_replica *r)
     rp_mirrors_close(r);
     rp_owner_free(r);
     pthread_mutex_destroy(&r->mu);
+    free(r->names);
     free(r);
 }
 
