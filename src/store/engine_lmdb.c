@@ -2,6 +2,7 @@
  * environment, a named database per column family. Commits use LMDB's default durability
  * (data pages synced before the meta page): a commit is whole or absent after any crash. */
 #include "store/engine.h"
+#include "store/lmdb_check.h"
 #include "core/err.h"
 
 #include <errno.h>
@@ -27,8 +28,9 @@ static int fail(int rc, const char *what, char *err, size_t errlen)
     return ST_EIO;
 }
 
-/* A file cut short (a copy that stopped, a full disk during a copy) is refused before any
- * read: LMDB maps the file, and a page past its end would kill the process (SIGBUS). */
+/* A file cut short is refused before any read (lmdb_check.h). Shorter than the last page the
+ * meta page counts is common and harmless (pages LMDB freed unwritten); then the trees are
+ * walked to see whether a page they need is missing. */
 static int whole(st_engine *e, char *err, size_t errlen)
 {
     MDB_envinfo info;
@@ -39,9 +41,7 @@ static int whole(st_engine *e, char *err, size_t errlen)
         return 0;
     uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
     if ((uint64_t)fs.st_size >= need) return 0;
-    snprintf(err, errlen, "%s is truncated: %lld bytes, its pages reach %llu", e->path,
-             (long long)fs.st_size, (unsigned long long)need);
-    return -1;
+    return st_lmdb_check_pages(e->path, st.ms_psize, err, errlen);
 }
 
 st_engine *st_engine_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
