@@ -159,12 +159,6 @@ static int durable_setup(const st_config *c, st_broker *b, st_cluster *cl, const
     if (on == 0 && st_config_int(c, "persistence.shared_client_session"))
         LOG_WARN(lg, "persistence.shared_client_session = true, but persistence is off: "
                      "nothing is stored or copied");
-    else if (on > 0 && st_config_int(c, "persistence.shared_client_session"))
-        LOG_WARN(lg,
-                 "persistence.shared_client_session = true: this node's durable store is copied "
-                 "to %lld other member(s), but taking sessions back from a copy (after this "
-                 "node's disk is lost) is not built yet (docs/durability.md §6)",
-                 (long long)st_config_int(c, "persistence.replicas"));
     if (on <= 0) return on;
     st_store_cfg sc = {0};
     snprintf(sc.dir, sizeof sc.dir, "%s/durable", st_config_str(c, "node.data_dir"));
@@ -274,6 +268,34 @@ static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, const st_co
     return rc;
 }
 
+/* This node's durable store was replaced by a copy of its earlier one (its data dir was
+ * lost; docs/durability.md §6): the process starts again as it was started, with every file
+ * but the standard ones closed, so that recovery reads the store. To the other nodes this is
+ * a restart (the records they keep for it wait for the new process). Does not return. */
+static void restart_self(const st_log *lg, int daemon_mode)
+{
+    enum { MAX_ARGS = 256, CMDLINE = 1 << 16 };
+    char *line = malloc(CMDLINE), *argv[MAX_ARGS];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC), n = 0;
+    ssize_t len = line && fd >= 0 ? read(fd, line, CMDLINE - 1) : -1;
+    if (fd >= 0) close(fd);
+    for (ssize_t off = 0; len > 0 && off < len && n < MAX_ARGS - 1;
+         off += (ssize_t)strlen(line + off) + 1)
+        argv[n++] = line + off;
+    argv[n] = NULL;
+    if (n == 0) {
+        LOG_ERROR(lg, "cannot read this process's command line to start again: stopping");
+        _exit(1);
+    }
+    line[len] = 0;
+    if (daemon_mode) setenv("STARLING_RESTART_DAEMON", "1", 1); /* cmd_start: no new fork */
+    LOG_NOTICE(lg, "starting again to recover the restored durable store");
+    close_range(3, ~0U, 0);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "starling: cannot start again (%s): stopping\n", strerror(errno));
+    _exit(1);
+}
+
 /* Run the broker until SIGTERM/SIGINT. ready_fd >= 0: report startup to the parent. */
 static int run(const st_config *c, int daemon_mode, int ready_fd)
 {
@@ -293,6 +315,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR2); /* the cluster: the store was restored from a copy */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     st_broker *b = st_broker_new(&s, &lg);
@@ -339,8 +362,11 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         }
         close(ready_fd);
     }
-    int sig = 0;
-    sigwait(&set, &sig);
+    int sig = SIGUSR2;
+    while (sig == SIGUSR2) {
+        sigwait(&set, &sig);
+        if (sig == SIGUSR2 && st_cluster_restored(cl)) restart_self(&lg, daemon_mode);
+    }
     LOG_NOTICE(&lg, "received signal %d, shutting down", sig);
     long left = st_cluster_evacuate(cl); /* sessions go to the other members first */
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
@@ -365,6 +391,12 @@ static int cmd_start(const st_config *c)
 {
     char pidf[1024];
     pid_path(c, pidf, sizeof pidf);
+    if (getenv("STARLING_RESTART_DAEMON")) { /* this daemon started again (restart_self) */
+        unsetenv("STARLING_RESTART_DAEMON");
+        int rc = run(c, 1, -1);
+        unlink(pidf);
+        return rc;
+    }
     const char *dir = st_config_str(c, "node.data_dir");
     mkdir(dir, 0755);
     pid_t old = read_pid(pidf);

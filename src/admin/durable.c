@@ -35,8 +35,11 @@ static void replication(sb *b, st_cluster *cl)
         return;
     }
     st_cluster_replicas(cl, &in, h, ST_REPLICA_MAX, m, MAX_MIRRORS);
-    sb_printf(b, ",\"replication\":{\"enable\":%s,\"round\":%llu,\"members\":%zu,\"holders\":[",
-              in.on ? "true" : "false", (unsigned long long)in.round, in.candidates);
+    sb_printf(b,
+              ",\"replication\":{\"enable\":%s,\"restoring\":%s,\"round\":%llu,\"members\":%zu,"
+              "\"holders\":[",
+              in.on ? "true" : "false", in.restoring ? "true" : "false",
+              (unsigned long long)in.round, in.candidates);
     for (size_t i = 0; i < in.nholders && i < ST_REPLICA_MAX; i++) {
         sb_printf(b, "%s{\"node\":", i ? "," : "");
         sb_json_str(b, h[i].node);

@@ -19,6 +19,7 @@
 #include "cwire/cwire.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ struct st_cluster {
     pthread_t th;
     int running;
     atomic_int accepting;      /* posts wake the loop (cleared at stop) */
+    atomic_int restored;       /* the store was restored from a copy: start again */
     st_mpsc inbox;             /* commands */
     pthread_mutex_t view_lock; /* the peers, the tables and the figures the API reads */
     st_links *links;
@@ -278,6 +280,28 @@ static size_t up_members(void *ctx, char (*names)[256], size_t max)
     return st_plane_up_members(c->plane, names, max);
 }
 
+static int formed(void *ctx)
+{
+    st_cluster *c = ctx;
+    if (st_plane_deciding(c->plane)) return 0;
+    st_cluster_info info;
+    char why[256];
+    st_plane_info(c->plane, &info, NULL, 0);
+    return info.voters == 1 || st_plane_formed(c->plane, why, sizeof why);
+}
+
+static void restored(void *ctx)
+{
+    st_cluster *c = ctx;
+    atomic_store(&c->restored, 1);
+    kill(getpid(), SIGUSR2);
+}
+
+int st_cluster_restored(st_cluster *c)
+{
+    return c && atomic_load(&c->restored);
+}
+
 static st_replica *new_replica(st_cluster *c)
 {
     const st_cluster_cfg *cfg = &c->cfg;
@@ -287,7 +311,9 @@ static st_replica *new_replica(st_cluster *c)
                          .max_bytes = cfg->store_max_bytes,
                          .copies = cfg->replicas,
                          .ctx = c,
-                         .members = up_members};
+                         .members = up_members,
+                         .formed = formed,
+                         .restored = restored};
     memcpy(re.self, cfg->node_name, sizeof re.self);
     memcpy(re.data_dir, cfg->data_dir, sizeof re.data_dir);
     return st_replica_new(&re);
@@ -326,7 +352,14 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
 
 void st_cluster_attach_store(st_cluster *c, struct st_store *s, int gate)
 {
-    if (c->cfg.shared_session) st_replica_attach(c->replica, s, gate);
+    if (!c->cfg.shared_session) {
+        st_store_settle_fresh(s); /* nothing of it is copied: nothing to take back */
+        return;
+    }
+    st_replica_attach(c->replica, s, gate);
+    if (!st_replica_restoring(c->replica)) return;
+    st_ready_hold_restore(&c->ready);
+    st_data_hold(c->data, 1);
 }
 
 void st_cluster_detach_store(st_cluster *c)
@@ -529,8 +562,10 @@ static void on_tick(uv_timer_t *t)
     st_asks_tick(c->asks, now);
     st_mirrors_sync(c->mirrors, c->plane);
     st_replica_tick(c->replica, now);
+    int restoring = st_replica_restoring(c->replica);
+    st_data_hold(c->data, restoring);
     propose_bootstrap(c);
-    st_ready_tick(&c->ready, c->plane, c->data, now, c->log);
+    st_ready_tick(&c->ready, c->plane, c->data, restoring, now, c->log);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -599,7 +634,8 @@ int st_cluster_start(st_cluster *c, char *err, size_t errlen)
     int64_t now = (int64_t)uv_now(&c->loop);
     st_ready_start(&c->ready, now, 2 * c->cfg.link_timeout_ms, ST_PLANE_DISCOVERY_WINDOW_MS,
                    c->log);
-    st_ready_tick(&c->ready, c->plane, c->data, now, c->log); /* a cluster of one: open now */
+    st_ready_tick(&c->ready, c->plane, c->data, st_replica_restoring(c->replica), now,
+                  c->log); /* a cluster of one: open now */
     if (pthread_create(&c->th, NULL, thread_main, c) != 0) {
         snprintf(err, errlen, "cluster: cannot start its thread");
         return ST_ESYS;

@@ -56,11 +56,17 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log);
  * other nodes, their routes are added to its subscription table, and its workers run the
  * data lanes. Without it the node only takes part in the control plane. */
 int st_cluster_attach(st_cluster *c, struct st_broker *b);
-/* With persistence.shared_client_session, before the store starts: this node's durable
+/* Before the store starts. With persistence.shared_client_session: this node's durable
  * store is mirrored on other members (docs/durability.md §6); gate: its rounds wait for the
- * mirrors (wal_sync_interval 0). */
+ * mirrors (wal_sync_interval 0); a store made empty at this start is first replaced by a
+ * copy of an earlier one if a member keeps one (the node takes no clients until that is
+ * decided). Without it, a new store is never looked for elsewhere. */
 struct st_store;
 void st_cluster_attach_store(st_cluster *c, struct st_store *s, int gate);
+/* 1 once this node's store was replaced by a copy of its earlier one (its data dir was lost,
+ * docs/durability.md §6): the process must start again to recover it. The cluster thread
+ * raises SIGUSR2 at that moment. Any thread. */
+int st_cluster_restored(st_cluster *c);
 /* Before the store closes: the cluster no longer touches it. */
 void st_cluster_detach_store(st_cluster *c);
 /* The mirrors (any thread): this node's holders and the copies kept here (replica.h). */

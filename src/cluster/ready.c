@@ -23,6 +23,13 @@ void st_ready_hold(st_ready *r, struct st_broker *b, const char *data_dir, int c
     r->held = 1;
 }
 
+void st_ready_hold_restore(st_ready *r)
+{
+    if (!r->b || r->held) return;
+    st_broker_hold_accept(r->b);
+    r->held = 1;
+}
+
 static void open_now(st_ready *r)
 {
     r->held = 0;
@@ -38,9 +45,10 @@ void st_ready_start(st_ready *r, int64_t now, int64_t wait_ms, int64_t window_ms
               (long long)wait_ms);
 }
 
-void st_ready_tick(st_ready *r, st_plane *pl, st_data *d, int64_t now, const st_log *log)
+void st_ready_tick(st_ready *r, st_plane *pl, st_data *d, int restoring, int64_t now,
+                   const st_log *log)
 {
-    if (!r->held) return;
+    if (!r->held || restoring) return;
     st_cluster_info info;
     st_plane_info(pl, &info, NULL, 0);
     if (info.voters == 1) { /* a cluster of one: nobody's routes to wait for */

@@ -57,6 +57,7 @@ enum cw_type {
     CW_ANSWER = 0x2D,       /* its answer */
     CW_REPL = 0x34,         /* a node → a holder of its store's mirror: a piece of the stream */
     CW_REPL_ACK = 0x35,     /* the holder: the mirror is on its disk up to a round */
+    CW_RESTORE = 0x36,      /* a node with a new store ⇄ the others: copies of its old one */
     CW_MOVE_BEGIN = 0x40,   /* a session's new node → its old node: hand it over */
     CW_MOVE_STATE = 0x41,   /* old → new: the session (or why not) */
     CW_MOVE_END = 0x42,     /* new → old: my routes are in place, send the rest and let go */
@@ -207,7 +208,7 @@ typedef struct cw_ask {
 
 /* A durable store's mirror (docs/durability.md §6): the owner's committed rounds and
  * snapshots, in pieces; the last piece of each has CW_REPL_END. */
-enum { CW_REPL_ROUND = 1, CW_REPL_SNAP = 2 };
+enum { CW_REPL_ROUND = 1, CW_REPL_SNAP = 2, CW_REPL_RESTORE = 3 }; /* RESTORE: holder → owner */
 #define CW_REPL_END 0x01
 #define CW_STORE_ID 16
 typedef struct cw_repl {
@@ -224,6 +225,20 @@ typedef struct cw_repl_ack {
     uint64_t boot, round;
     uint8_t status;
 } cw_repl_ack;
+
+/* A node whose store is new looks for copies of its earlier stores (docs/durability.md §6):
+ * ASK (store: its new store's id, whose copies are not wanted) to every member; each answers
+ * OFFER for the newest copy it keeps of another store of the asker (store: the copied store's
+ * id, written_ms: when the copy was last written, sessions: how many it holds) or NONE; the
+ * asker sends GET (store: the copy it wants) to one, which answers with the copy as REPL
+ * frames of kind CW_REPL_RESTORE, or NONE. */
+enum { CW_RESTORE_ASK = 0, CW_RESTORE_OFFER = 1, CW_RESTORE_NONE = 2, CW_RESTORE_GET = 3 };
+typedef struct cw_restore {
+    uint8_t op;
+    uint8_t store[CW_STORE_ID];
+    int64_t written_ms;
+    uint64_t sessions;
+} cw_restore;
 
 typedef struct cw_tail_req {
     uint64_t from;         /* the first index wanted (> 0) */
@@ -340,6 +355,7 @@ int cw_decode_probe(uint8_t type, st_bytes body, cw_probe *p); /* PROBE_REQ / PR
 int cw_decode_ask(uint8_t type, st_bytes body, cw_ask *a);     /* ASK / ANSWER */
 int cw_decode_repl(st_bytes body, cw_repl *r);
 int cw_decode_repl_ack(st_bytes body, cw_repl_ack *a);
+int cw_decode_restore(st_bytes body, cw_restore *r);
 int cw_decode_propose(st_bytes body, cw_propose *p);
 int cw_decode_propose_result(st_bytes body, cw_propose_result *p);
 int cw_decode_log_entries(st_bytes body, cw_log_entries *e);
@@ -376,6 +392,7 @@ size_t cw_encode_probe(uint8_t type, const cw_probe *p, uint8_t *dst, size_t cap
 size_t cw_encode_ask(uint8_t type, const cw_ask *a, uint8_t *dst, size_t cap);
 size_t cw_encode_repl(const cw_repl *r, uint8_t *dst, size_t cap);
 size_t cw_encode_repl_ack(const cw_repl_ack *a, uint8_t *dst, size_t cap);
+size_t cw_encode_restore(const cw_restore *r, uint8_t *dst, size_t cap);
 size_t cw_encode_propose(const cw_propose *p, uint8_t *dst, size_t cap);
 size_t cw_encode_propose_result(const cw_propose_result *p, uint8_t *dst, size_t cap);
 size_t cw_encode_log_entries(const cw_log_entry *e, uint16_t n, uint8_t *dst, size_t cap);

@@ -45,6 +45,7 @@ static const char *const names[] = {
     [CW_ANSWER] = "ANSWER",
     [CW_REPL] = "REPL",
     [CW_REPL_ACK] = "REPL_ACK",
+    [CW_RESTORE] = "RESTORE",
     [CW_MOVE_BEGIN] = "MOVE_BEGIN",
     [CW_MOVE_STATE] = "MOVE_STATE",
     [CW_MOVE_END] = "MOVE_END",

@@ -55,6 +55,7 @@ struct st_store {
     pthread_mutex_t stats_mu;
     st_store_stats stats;
     uint8_t id[ST_STORE_ID_LEN]; /* meta "id" */
+    int fresh;                   /* meta "fresh": made empty, never restored nor settled */
     /* replication (repl.c) */
     st_store_round_fn round_fn;
     void *round_ctx;

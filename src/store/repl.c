@@ -104,7 +104,7 @@ typedef struct snap_ctx {
 static int is_own_meta(const uint8_t *k, size_t kl)
 {
     return (kl == 6 && memcmp(k, "format", 6) == 0) || (kl == 4 && memcmp(k, "node", 4) == 0) ||
-           (kl == 2 && memcmp(k, "id", 2) == 0);
+           (kl == 2 && memcmp(k, "id", 2) == 0) || (kl == 5 && memcmp(k, "fresh", 5) == 0);
 }
 
 static int to_snap(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -129,6 +129,21 @@ void st_repl_snapshot(st_store *s)
         return;
     }
     s->round_fn(s->round_ctx, s->round, 1, s->scratch->p, s->scratch->len);
+}
+
+int st_store_dump(st_store *s, st_store_batch *b)
+{
+    snap_ctx c = {b, 0};
+    int rc = 0;
+    for (c.cf = 0; rc == 0 && c.cf < ST_CF_N; c.cf++)
+        rc = st_engine_scan(s->eng, c.cf, to_snap, &c);
+    return rc < 0 ? rc : b->oom ? ST_ENOMEM : 0;
+}
+
+const uint8_t *st_store_batch_bytes(const st_store_batch *b, size_t *len)
+{
+    *len = b->len;
+    return b->p;
 }
 
 /* ---- the receiver's side ------------------------------------------------------------------ */

@@ -117,7 +117,27 @@ uint64_t st_store_submit(st_store *s, st_store_batch **b)
 uint64_t st_store_submit_replace(st_store *s, st_store_batch **b)
 {
     (*b)->replace = 1;
+    s->fresh = 0; /* the commit clears every record but the own meta, "fresh" too */
     return st_store_submit(s, b);
+}
+
+int st_store_fresh(const st_store *s)
+{
+    return s->fresh;
+}
+
+int st_store_settle_fresh(st_store *s)
+{
+    if (!s->fresh) return 0;
+    st_store_batch *b = st_store_batch_new();
+    int rc = b ? st_store_del(b, ST_CF_META, "fresh", 5) : ST_ENOMEM;
+    if (rc == 0 && s->started)
+        st_store_submit(s, &b);
+    else if (rc == 0)
+        rc = st_store_write_now(s, b);
+    if (rc == 0) s->fresh = 0;
+    st_store_batch_free(b);
+    return rc;
 }
 
 uint64_t st_store_durable(const st_store *s)
@@ -335,7 +355,7 @@ static int mkdirs(const char *dir)
 typedef struct meta {
     char format[16], node[256];
     uint8_t id[ST_STORE_ID_LEN];
-    int n, has_id;
+    int n, has_id, fresh;
 } meta;
 
 static int read_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -344,6 +364,10 @@ static int read_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, s
     if (kl == 2 && memcmp(k, "id", 2) == 0 && vl == ST_STORE_ID_LEN) {
         memcpy(m->id, v, vl);
         m->has_id = 1;
+        return 0;
+    }
+    if (kl == 5 && memcmp(k, "fresh", 5) == 0) {
+        m->fresh = 1;
         return 0;
     }
     char *dst = kl == 6 && memcmp(k, "format", 6) == 0 ? m->format
@@ -385,6 +409,8 @@ static int check_meta(st_store *s, char *err, size_t errlen)
             m.has_id || getrandom(s->id, sizeof s->id, 0) == (ssize_t)sizeof s->id ? 0 : ST_ESYS;
         if (rc == 0) rc = st_engine_begin(s->eng, e, sizeof e);
         if (rc == 0 && m.n == 0) rc = st_store_put_meta(s, 1, e, sizeof e);
+        if (rc == 0 && m.n == 0) /* until a copy of an earlier store was looked for */
+            rc = st_engine_put(s->eng, ST_CF_META, "fresh", 5, "1", 1, e, sizeof e);
         if (rc == 0 && m.n > 0)
             rc = st_engine_put(s->eng, ST_CF_META, "id", 2, s->id, ST_STORE_ID_LEN, e, sizeof e);
         if (rc == 0) rc = st_engine_commit(s->eng, e, sizeof e);
@@ -393,8 +419,10 @@ static int check_meta(st_store *s, char *err, size_t errlen)
             snprintf(err, errlen, "durable store %s: cannot write: %s", s->cfg.dir, e);
             return rc;
         }
+        s->fresh = m.n == 0;
         if (m.n == 0) return 0;
     }
+    s->fresh = m.fresh;
     if (strcmp(m.node, s->cfg.node) != 0) {
         snprintf(err, errlen, "durable store %s belongs to node %s, not %s: %s", s->cfg.dir,
                  m.node[0] ? m.node : "(unnamed)", s->cfg.node, fix);

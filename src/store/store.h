@@ -136,6 +136,19 @@ int st_store_put_records(st_store_batch *b, const uint8_t *w, size_t len);
  * covered by that commit). Its ticket. */
 uint64_t st_store_submit_replace(st_store *s, st_store_batch **b);
 
+/* A store made empty (its data dir was new) is "fresh" until the node has looked for a copy
+ * of an earlier store of its own on the other members (docs/durability.md §6, restore): 1
+ * while it is. */
+int st_store_fresh(const st_store *s);
+/* The look is over: the store is not fresh any more (written at once before st_store_start,
+ * else in the next round). 0 or an ST_E* code. */
+int st_store_settle_fresh(st_store *s);
+/* Every record of the store but its own meta (format, node, id, fresh) appended to b as puts,
+ * each column family read in a transaction of its own (any thread). 0 or an ST_E* code. */
+int st_store_dump(st_store *s, st_store_batch *b);
+/* The bytes of b in record form (st_store_records reads them). */
+const uint8_t *st_store_batch_bytes(const st_store_batch *b, size_t *len);
+
 typedef struct st_store_stats {
     uint64_t rounds, failed_rounds, writes, cancelled;
     uint64_t disk_bytes;  /* the engine's files */

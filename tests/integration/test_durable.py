@@ -522,10 +522,10 @@ def test_the_seed_documents_lines_start_a_node(broker_factory):
     """The seed document's persistence and resource lines, as written there
     (`persistence.shared_client_session = true`, `persistence.shared_client_state = true`,
     `persistence.wal_sync_interval = 1000`, `mnesia.max_fragment_size = 1024`) and its second
-    listener (`listeners.tcp.internal = <port>`): the node starts, says that taking sessions
-    back from the copies on other members is not built yet, syncs every 1000 ms, and serves MQTT on both listeners with
-    durable sessions."""
-    from clusterlib import api_call, wait_api
+    listener (`listeners.tcp.internal = <port>`): the node starts (alone: no copy of an earlier
+    store of its own to look for, and it says so), syncs every 1000 ms, and serves MQTT on
+    both listeners with durable sessions."""
+    from clusterlib import api_call, wait_api, wait_log
     from conftest import free_port
     internal = free_port()
     b = broker_factory({"persistence.shared_client_session": True,
@@ -533,12 +533,12 @@ def test_the_seed_documents_lines_start_a_node(broker_factory):
                         "persistence.wal_sync_interval": 1000,
                         "mnesia.max_fragment_size": 1024,
                         "listeners.tcp.internal": internal}).start()
-    assert "persistence.shared_client_session = true: this node's durable store is copied to " \
-           "1 other member(s), but taking sessions back from a copy (after this node's disk " \
-           "is lost) is not built yet" in b.log()
+    # its store is new: it looks for a copy of an earlier one before it takes clients
+    wait_log(b, r"replicas: no other member is up: this node starts with an empty durable store")
     wait_api(b)
     st = api_call(b, "GET", "/api/v5/durable_storage")[1]
     assert st["status"] == "ok" and st["wal_sync_interval_ms"] == 1000, st
+    assert st["replication"]["restoring"] is False, st
     c = m.Conn(internal, 5, host=b.host)
     ca = c.connect("seed-dev", clean=False, properties={"session_expiry": 3600})
     assert ca.reason == 0
@@ -558,8 +558,9 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
     session with 5 queued messages is in the holder's copy; the holder is killed (-9) while
     3 more are published (their PUBACKs come: a holder that is gone is not waited for) and
     started again: it gets the whole store again and its copy holds the 8. Then node 1 loses
-    its store (its durable dir deleted) and restarts: the holder keeps the copy of the old
-    store aside rather than replace it by the new, empty one."""
+    its whole data dir and restarts with the same config: it takes the copy back from the
+    holder before it takes clients, starts again by itself, and the session comes back with
+    its 8 messages; the holder keeps the copy it gave aside and copies the restored store."""
     from clusterlib import api_call, same_seeds, up_members, wait_api, wait_info, wait_log
     cl, nodes, names = same_seeds(broker_factory, 3, **dict(
         DURABLE, **{"persistence.shared_client_session": True, "cluster.link_timeout": "1s"}))
@@ -615,19 +616,27 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
         b"m%d" % i for i in range(8)]  # not acknowledged: they stay in the store
     dev.close()
 
-    # node 1 loses its durable store: the holder keeps the copy of the old one aside (taking
-    # sessions back from it is not built yet) and starts a copy of the new one
+    # node 1 loses its whole data dir (its Raft state too) and starts again with the same
+    # config: it finds the copy of its old store on the holder, takes it back, starts again
+    # by itself to recover it, and the session is there with its 8 messages
     kill9(a)
     import shutil
-    shutil.rmtree(os.path.join(a.dir, "data", "durable"))
+    shutil.rmtree(os.path.join(a.dir, "data"))
     a.start()
-    wait_log(h, r"replicas: %s's data dir was made anew \(another store id\): the copy of its "
-             r"old store, with its sessions, is kept in .*/replicas/%s\.[0-9a-f]{32}" % (
-                 re.escape(names[0]), re.escape(names[0])), timeout=30)
+    wait_log(h, r"replicas: sent %s the copy of its earlier durable store \(1 session\(s\)" %
+             re.escape(names[0]), timeout=60)
+    wait_log(a, r"durable store is restored from %s's copy" % re.escape(holders[0]["node"]),
+             timeout=60)
+    wait_log(a, r"durable store: 1 sessions recovered with 8 messages", timeout=60)
+    wait_api(a)
+    dev, ca = persistent(a, "rep-dev")
+    assert ca.session_present == 1
+    got = [dev.expect_publish() for _ in range(8)]
+    assert [p.payload for p in got] == [b"m%d" % i for i in range(8)], got
+    dev.close()
+    # the holder kept the copy it gave aside, and copies the restored store anew
+    wait("the holder's copy of node 1's restored store has the session", lambda: [
+        x for x in repl(h)["mirrors"] if x["owner"] == names[0] and x["sessions"] == 1])
     aside = [d for d in os.listdir(os.path.join(h.dir, "data", "replicas"))
              if d.startswith(names[0] + ".")]
-    assert len(aside) == 1 and os.path.getsize(
-        os.path.join(h.dir, "data", "replicas", aside[0], "data.mdb")) > 0, aside
-    wait_api(a)
-    wait("the holder's copy of node 1's new store is empty", lambda: [
-        x for x in repl(h)["mirrors"] if x["owner"] == names[0] and x["sessions"] == 0])
+    assert len(aside) == 1, aside

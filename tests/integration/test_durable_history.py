@@ -11,6 +11,7 @@ session."""
 import collections
 import os
 import random
+import shutil
 import signal
 import threading
 import time
@@ -38,12 +39,14 @@ class Crashy:
         self.threads, self.pub_threads, self.errors = [], [], []
         self.published = threading.Event()  # the publishers are done: what is missing is final
         self.sessions = {}  # QoS 2 clients: the session present flag of each CONNACK
+        self.deadline = 0.0  # set by finish
 
     def _conn(self, cid, clean, present=None, b=None):
-        """A connection to b (this node by default; None once stopping); present: a list
-        that gets each CONNACK's session present flag."""
+        """A connection to b (this node by default; None once stopping, or for a persistent
+        subscriber once the finish's deadline is past); present: a list that gets each
+        CONNACK's session present flag."""
         b = b or self.b
-        while not self.stop.is_set():
+        while not self.stop.is_set() or (not clean and time.monotonic() < self.deadline):
             try:
                 c = m.Conn(b.port, 5, host=b.host, timeout=10)
                 props = None if clean else {"session_expiry": 3600}
@@ -300,18 +303,40 @@ def test_qos2_is_exactly_once_through_kills_at_sync_interval_0(broker_factory):
         published, len(kills), sum(len(p) - 1 for p in h.sessions.values())))
 
 
-def three_node_run(broker_factory, qos, receivers_only=False, sync="0ms", extra=None):
+def holders_in_step(b):
+    """The holders of b's store copy all it has (its acks waited for them). A node that has
+    just restored its store starts again: its API is away for a moment."""
+    from clusterlib import api_call
+    try:
+        holders = api_call(b, "GET", "/api/v5/durable_storage")[1]["replication"]["holders"]
+    except OSError:
+        return False
+    return holders and all(h["state"] == "in_step" for h in holders)
+
+
+def wait_for(what, cond, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def three_node_run(broker_factory, qos, receivers_only=False, sync="0ms", extra=None, wipe=False):
     """A publisher and a persistent subscriber to everything on each of three nodes (each
     client reconnecting to its own node; every node with the same seed list, started at
     once and restarted with it); random nodes killed (-9) and restarted, one at a
     time, each back before the cluster declares it down. receivers_only: the publishers
-    are all on node 0, and only nodes 1 and 2 are killed. Returns the history, the number
+    are all on node 0, and only nodes 1 and 2 are killed. wipe: each killed node loses its
+    whole data dir before it starts again (killed once the copies of its store are in step:
+    a copy that missed rounds while its holder was down has only what it got). Returns the
+    history, the number
     of acknowledged messages and the kills: (node index, moment of the kill, moment just
     before the new process was started)."""
     cl, nodes, names = same_seeds(broker_factory, 3, **dict({
         "persistence.enable": True, "persistence.wal_sync_interval": sync,
         "mqtt.max_mqueue_len": 0, "cluster.link_timeout": "1s"}, **(extra or {})))
     h = Crashy(nodes[0])
+    h.b_nodes = nodes
     for i, x in enumerate(nodes):
         (h.subscriber2 if qos == 2 else h.subscriber)("sub%d" % i, "h/#", b=x)
     for i, x in enumerate(nodes):
@@ -329,13 +354,21 @@ def three_node_run(broker_factory, qos, receivers_only=False, sync="0ms", extra=
     for _ in range(KILLS):
         time.sleep(rnd.uniform(0.3, 1.0))
         b = rnd.choice(nodes[1:] if receivers_only else nodes)
+        if wipe:
+            wait_for("node%d's holders in step" % nodes.index(b), lambda: holders_in_step(b))
         k = time.monotonic()
         print("kill -9 node%d at %.3f" % (nodes.index(b), k))
         os.kill(b.proc.pid, signal.SIGKILL)
         b.proc.wait()
         b.proc = None
+        if wipe:
+            shutil.rmtree(os.path.join(b.dir, "data"))
+            restored = b.log().count("durable store is restored from")
         kills.append((nodes.index(b), k, time.monotonic()))
         b.start()
+        if wipe:  # its store is back, and the process that recovered it runs
+            wait_for("node%d restored its store" % nodes.index(b), lambda: b.log().count(
+                "durable store is restored from") > restored, timeout=60)
         for x in nodes:
             wait_status(x, names, timeout=30)
     time.sleep(0.5)  # traffic after the last start
@@ -404,4 +437,19 @@ def test_three_nodes_with_copies_of_the_stores_lose_nothing_through_kills(broker
     h, published, kills = three_node_run(broker_factory, 1, extra={
         "persistence.shared_client_session": True})
     print("published %d, %d kills %r, %d copies again after a crash" % (
+        published, len(kills), [n for n, _, _ in kills], h.order_and_dups()))
+
+
+def test_three_nodes_with_copies_lose_nothing_when_killed_nodes_lose_their_data_dirs(
+        broker_factory):
+    """As above, but every node killed loses its whole data dir (its store, its Raft state,
+    the copies it kept of the others) before it starts again with the same config: it takes
+    the copy of its store back from its holder, starts again by itself, and its subscriber
+    finds its session. Nothing acknowledged is lost."""
+    h, published, kills = three_node_run(broker_factory, 1, wipe=True, extra={
+        "persistence.shared_client_session": True})
+    for i, x in enumerate(h.b_nodes):
+        if any(n == i for n, _, _ in kills):
+            assert "durable store is restored from" in x.log(), "node%d did not restore" % i
+    print("published %d, %d kills %r (each with its data dir deleted), %d copies again" % (
         published, len(kills), [n for n, _, _ in kills], h.order_and_dups()))

@@ -153,6 +153,11 @@ static void data_ready(void *owner, const st_stream *s)
         if (s->outbound) dp->lanes[s->lane] = ST_LANE_IDLE;
         return;
     }
+    if (d->held && !s->outbound) { /* the peer dials again; its records wait */
+        st_tls_free(s->tls);
+        close(s->fd);
+        return;
+    }
     if (s->outbound) dp->lanes[s->lane] = ST_LANE_HANDED;
     st_fwd_adopt(d->fwd, s->fd, s->tls, s->outbound, s->peer->slot, s->lane, s->peer_id,
                  s->peer_boot, s->pre, s->npre);
@@ -238,12 +243,22 @@ void st_data_free(st_data *d)
 
 /* ---- events ---------------------------------------------------------------------------- */
 
+void st_data_hold(st_data *d, int on)
+{
+    if (d->held == on) return;
+    d->held = on;
+    for (int i = 0; !on && d->broker && i < st_links_npeers(d->env.links); i++) {
+        st_peer *p = st_links_peer_at(d->env.links, i);
+        if (st_peer_link(p)) st_data_routes_link_up(d, p);
+    }
+}
+
 void st_data_peer_up(st_data *d, st_peer *p, uint64_t prev_boot)
 {
     if (!d->broker) return;
     if (prev_boot && prev_boot != p->boot) /* a new process: before its routes */
         st_fwd_new_boot(d->fwd, p->slot);
-    st_data_routes_link_up(d, p);
+    if (!d->held) st_data_routes_link_up(d, p);
     st_fwd_set_live(d->fwd, p->slot, 1);
 }
 

@@ -99,5 +99,10 @@ void st_data_peer_routes(st_data *d, int slot, size_t *routes, uint64_t *ops_rx)
 /* Has the node called name sent us all its routes (a full sync) since its CONTROL link to
  * its current process came up? Cluster thread. */
 int st_data_routes_synced(st_data *d, const char *name);
+/* While on (a node whose store is being restored from a copy, docs/durability.md §6): the
+ * peers get no route sync from this node (they keep the routes its earlier process
+ * announced) and their DATA lanes to it are refused (what they queued for it waits for the
+ * process that has the sessions). Turned off: the routes go to every linked peer. */
+void st_data_hold(st_data *d, int on);
 
 #endif

@@ -64,6 +64,7 @@ struct st_data {
     uv_async_t wake;
     atomic_int accepting; /* posts wake the loop (cleared at stop) */
     int started, stopping;
+    int held;            /* st_data_hold: no route sync to the peers, their DATA lanes refused */
     st_strmap *routes;   /* filters with local subscribers, as announced (once routes_on) */
     int routes_on;       /* a peer has linked: the index above is kept from then on */
     uint64_t routes_tx;  /* route ops sent */

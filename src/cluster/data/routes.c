@@ -169,7 +169,7 @@ void st_data_routes_changed(st_data *d, st_data_item **items, size_t n)
     if (!b) return;
     for (int s = 0; s < st_links_npeers(d->env.links); s++) {
         st_peer *p = st_links_peer_at(d->env.links, s);
-        if (!st_peer_link(p)) continue;
+        if (!st_peer_link(p) || d->held) continue; /* held: the sync at the end has them */
         for (size_t i = 0; i < n; i++)
             batch_add(d, p, b, items[i]->s, items[i]->len, items[i]->count);
         batch_send(d, p, b);

@@ -48,6 +48,14 @@ typedef struct rp_mirror {
     struct rp_mirror *next;
 } rp_mirror;
 
+/* restore.c: a fresh store looks for a copy of an earlier one (docs/durability.md §6). */
+enum { RS_NONE, RS_WAIT, RS_ASKED, RS_FETCH, RS_APPLY, RS_DONE };
+typedef struct rp_offer {
+    char name[256];
+    int answered, has;
+    cw_restore o;
+} rp_offer;
+
 struct st_replica {
     st_replica_env env;
     uv_loop_t *loop;
@@ -68,18 +76,42 @@ struct st_replica {
     size_t candidates;      /* the members the holders were last chosen from */
     char (*names)[256];     /* room for the members, for the choice (cluster thread) */
     uint8_t store_id[CW_STORE_ID];
+    /* restore (owner) */
+    atomic_int restore; /* RS_* (read by any thread: st_replica_restoring) */
+    int64_t rs_at;      /* when the step under way began (or its last piece came) */
+    int64_t rs_since;   /* when the restore began */
+    int rs_tries;       /* fetches that failed */
+    rp_offer *offers;
+    size_t noffers;
+    rp_offer from;         /* the copy being fetched, from whom */
+    st_store_batch *fetch; /* its pieces so far */
+    uint64_t rs_ticket;    /* the replacement's ticket */
     /* holder */
     rp_mirror *mirrors;
     pthread_mutex_t mu; /* the holders and mirrors lists, for the API */
 };
 
 /* owner.c (the cluster thread) */
+/* w in REPL frames like head of at most ST_REPLICA_PIECE bytes each (the last with
+ * CW_REPL_END, one empty one when len is 0), each to out. 0, or -1 out of memory. */
+typedef void (*rp_out_fn)(void *ctx, const uint8_t *frame, size_t n);
+int rp_send_pieces(const cw_repl *head, const uint8_t *w, size_t len, rp_out_fn out, void *ctx);
 void rp_owner_drain(st_replica *r);
 void rp_owner_ack(st_replica *r, const char *from, const cw_repl_ack *a);
 void rp_owner_tick(st_replica *r);
 void rp_owner_link(st_replica *r, const char *node, int up);
 void rp_owner_free(st_replica *r);
+/* restore.c (the cluster thread) */
+void rp_restore_begin(st_replica *r); /* at attach, for a fresh store */
+void rp_restore_tick(st_replica *r);
+void rp_restore_frame(st_replica *r, const char *from, const cw_restore *m);
+void rp_restore_piece(st_replica *r, const char *from, const cw_repl *p);
+void rp_restore_free(st_replica *r);
 /* mirror.c (the cluster thread) */
+rp_mirror *rp_mirror_find(st_replica *r, const char *owner);
+long rp_count_sessions(st_store *s);
+/* The id of the owner's store a copy holds (its meta "owner_id"): 1, or 0 when it has none. */
+int rp_owner_id(st_store *s, uint8_t id[CW_STORE_ID]);
 void rp_mirror_piece(st_replica *r, const char *owner, const cw_repl *p);
 void rp_mirror_settle(st_replica *r);
 void rp_mirrors_close(st_replica *r);

@@ -17,17 +17,29 @@ static void on_settled(void *ctx)
     if (atomic_load(&r->started)) uv_async_send(&r->async);
 }
 
-static int read_owner_store(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+typedef struct owner_id {
+    uint8_t *id;
+    int found;
+} owner_id;
+
+static int read_owner_id(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    rp_mirror *m = ctx;
+    owner_id *o = ctx;
     if (kl == 8 && memcmp(k, "owner_id", 8) == 0 && vl == CW_STORE_ID) {
-        memcpy(m->owner_store, v, CW_STORE_ID);
-        m->has_owner_store = 1;
+        memcpy(o->id, v, CW_STORE_ID);
+        o->found = 1;
     }
     return 0;
 }
 
-static rp_mirror *find_mirror(st_replica *r, const char *owner)
+int rp_owner_id(st_store *s, uint8_t id[CW_STORE_ID])
+{
+    owner_id o = {id, 0};
+    st_store_scan(s, ST_CF_META, read_owner_id, &o);
+    return o.found;
+}
+
+rp_mirror *rp_mirror_find(st_replica *r, const char *owner)
 {
     for (rp_mirror *m = r->mirrors; m; m = m->next)
         if (strcmp(m->owner, owner) == 0) return m;
@@ -36,7 +48,7 @@ static rp_mirror *find_mirror(st_replica *r, const char *owner)
 
 static rp_mirror *open_mirror(st_replica *r, const char *owner)
 {
-    rp_mirror *found = find_mirror(r, owner);
+    rp_mirror *found = rp_mirror_find(r, owner);
     if (found) return found;
     st_store_cfg cfg = {0};
     char err[1200] = "cannot start its store", dir[1024];
@@ -60,7 +72,7 @@ static rp_mirror *open_mirror(st_replica *r, const char *owner)
     }
     snprintf(m->owner, sizeof m->owner, "%s", owner);
     memcpy(m->dir, cfg.dir, sizeof m->dir);
-    st_store_scan(m->store, ST_CF_META, read_owner_store, m);
+    m->has_owner_store = rp_owner_id(m->store, m->owner_store);
     pthread_mutex_lock(&r->mu);
     m->next = r->mirrors;
     r->mirrors = m;
@@ -226,6 +238,13 @@ static int count_all(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, s
     return 0;
 }
 
+long rp_count_sessions(st_store *s)
+{
+    long n = 0;
+    st_store_scan(s, ST_CF_SESSIONS, count_sessions, &n);
+    return n;
+}
+
 /* Under r->mu (the API's thread): LMDB's read transactions run beside the store's writes. */
 void rp_mirror_info(st_replica *r, st_replica_mirror *out, size_t maxm, size_t *n)
 {
@@ -236,7 +255,7 @@ void rp_mirror_info(st_replica *r, st_replica_mirror *out, size_t maxm, size_t *
         memset(o, 0, sizeof *o);
         snprintf(o->owner, sizeof o->owner, "%s", m->owner);
         o->round = m->round;
-        st_store_scan(m->store, ST_CF_SESSIONS, count_sessions, &o->sessions);
+        o->sessions = rp_count_sessions(m->store);
         st_store_scan(m->store, ST_CF_MSGS, count_all, &o->messages);
         st_store_stats st;
         st_store_stats_get(m->store, &st);

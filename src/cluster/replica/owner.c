@@ -33,10 +33,14 @@ static void on_round(void *ctx, uint64_t round, int snapshot, const uint8_t *w, 
 
 void st_replica_attach(st_replica *r, st_store *s, int gate)
 {
-    r->store = r->own = s;
+    r->own = s;
     r->gate = gate;
     memcpy(r->store_id, st_store_id(s), CW_STORE_ID);
     st_store_on_round(s, on_round, r);
+    if (st_store_fresh(s) && rp_count_sessions(s) == 0)
+        rp_restore_begin(r); /* copied to holders once that is decided */
+    else
+        r->store = s;
 }
 
 /* ---- holders ------------------------------------------------------------------------------ */
@@ -164,30 +168,50 @@ void rp_owner_link(st_replica *r, const char *node, int up)
 
 /* ---- sending ------------------------------------------------------------------------------- */
 
-/* The item in pieces to every holder in state `to`; they are in step after it. */
-static void send_item(st_replica *r, const rp_item *it, int to)
+int rp_send_pieces(const cw_repl *head, const uint8_t *w, size_t len, rp_out_fn out, void *ctx)
 {
     size_t off = 0;
     do {
-        size_t n = it->len - off < ST_REPLICA_PIECE ? it->len - off : ST_REPLICA_PIECE;
-        cw_repl p = {it->snapshot ? CW_REPL_SNAP : CW_REPL_ROUND,
-                     off + n == it->len ? CW_REPL_END : 0,
-                     {0},
-                     r->env.boot,
-                     it->round,
-                     {it->w + off, (uint32_t)n}};
-        memcpy(p.store, r->store_id, CW_STORE_ID);
-        size_t len = cw_encode_repl(&p, NULL, 0);
-        uint8_t *frame = malloc(len);
-        if (!frame) return; /* the holders' acks stop: they lag and get a snapshot */
-        cw_encode_repl(&p, frame, len);
-        for (int i = 0; i < r->nholders; i++) {
-            st_link *l = r->holders[i].state == to ? link_of(r, r->holders[i].name) : NULL;
-            if (l) st_link_send(l, frame, len);
-        }
+        size_t n = len - off < ST_REPLICA_PIECE ? len - off : ST_REPLICA_PIECE;
+        cw_repl p = *head;
+        p.flags = off + n == len ? CW_REPL_END : 0;
+        p.body = (st_bytes){w + off, (uint32_t)n};
+        size_t flen = cw_encode_repl(&p, NULL, 0);
+        uint8_t *frame = malloc(flen);
+        if (!frame) return -1;
+        cw_encode_repl(&p, frame, flen);
+        out(ctx, frame, flen);
         free(frame);
         off += n;
-    } while (off < it->len);
+    } while (off < len);
+    return 0;
+}
+
+typedef struct to_holders {
+    st_replica *r;
+    int state;
+} to_holders;
+
+static void out_holders(void *ctx, const uint8_t *frame, size_t n)
+{
+    to_holders *t = ctx;
+    for (int i = 0; i < t->r->nholders; i++) {
+        st_link *l =
+            t->r->holders[i].state == t->state ? link_of(t->r, t->r->holders[i].name) : NULL;
+        if (l) st_link_send(l, frame, n);
+    }
+}
+
+/* The item in pieces to every holder in state `to`; they are in step after it (without
+ * memory for a piece, their acks stop: they lag and get a snapshot). */
+static void send_item(st_replica *r, const rp_item *it, int to)
+{
+    cw_repl head = {.kind = it->snapshot ? CW_REPL_SNAP : CW_REPL_ROUND,
+                    .boot = r->env.boot,
+                    .round = it->round};
+    memcpy(head.store, r->store_id, CW_STORE_ID);
+    to_holders t = {r, to};
+    if (rp_send_pieces(&head, it->w, it->len, out_holders, &t) < 0) return;
     for (int i = 0; i < r->nholders; i++) {
         rp_holder *h = &r->holders[i];
         if (h->state != to) continue;

@@ -8,7 +8,17 @@
 static void on_repl(void *owner, st_link *l, const cw_frame *f)
 {
     cw_repl p;
-    if (cw_decode_repl(f->body, &p) == 0) rp_mirror_piece(owner, st_link_peer_name(l), &p);
+    if (cw_decode_repl(f->body, &p) != 0) return;
+    if (p.kind == CW_REPL_RESTORE)
+        rp_restore_piece(owner, st_link_peer_name(l), &p);
+    else
+        rp_mirror_piece(owner, st_link_peer_name(l), &p);
+}
+
+static void on_restore(void *owner, st_link *l, const cw_frame *f)
+{
+    cw_restore m;
+    if (cw_decode_restore(f->body, &m) == 0) rp_restore_frame(owner, st_link_peer_name(l), &m);
 }
 
 static void on_repl_ack(void *owner, st_link *l, const cw_frame *f)
@@ -31,6 +41,7 @@ st_replica *st_replica_new(const st_replica_env *env)
     pthread_mutex_init(&r->mu, NULL);
     st_links_on_frame(env->links, CW_REPL, on_repl, r);
     st_links_on_frame(env->links, CW_REPL_ACK, on_repl_ack, r);
+    st_links_on_frame(env->links, CW_RESTORE, on_restore, r);
     return r;
 }
 
@@ -39,6 +50,7 @@ void st_replica_free(st_replica *r)
     if (!r) return;
     rp_mirrors_close(r);
     rp_owner_free(r);
+    rp_restore_free(r);
     pthread_mutex_destroy(&r->mu);
     free(r->names);
     free(r);
@@ -64,6 +76,7 @@ void st_replica_start(st_replica *r, uv_loop_t *loop)
 void st_replica_tick(st_replica *r, int64_t now)
 {
     r->now = now;
+    rp_restore_tick(r);
     rp_owner_tick(r);
     rp_owner_drain(r);
     rp_mirror_settle(r);
@@ -98,6 +111,7 @@ void st_replica_info_get(st_replica *r, st_replica_info *info, st_replica_holder
     memset(info, 0, sizeof *info);
     pthread_mutex_lock(&r->mu);
     info->on = r->store != NULL;
+    info->restoring = st_replica_restoring(r);
     info->round = r->round;
     info->candidates = r->candidates;
     info->nholders = (size_t)r->nholders;

@@ -1,5 +1,5 @@
 /* replica.h — mirrors of the nodes' durable stores (docs/durability.md §6), the cluster
- * part behind persistence.shared_client_session. Two sides, both on the cluster thread:
+ * part behind persistence.shared_client_session. Its sides, all on the cluster thread:
  *
  * - the owner: its store's committed rounds and snapshots (store.h, "replication") go to
  *   its holders, the persistence.replicas members that rendezvous hashing of its name picks,
@@ -11,7 +11,11 @@
  * - the holder: a mirror per owner, a store of its own in node.data_dir/replicas/<owner>
  *   under the owner's name, replaced by each snapshot and written by each round in order;
  *   REPL_ACK says how far the mirror is on disk, or that it cannot follow (a round that does
- *   not come after the last it has). */
+ *   not come after the last it has).
+ * - the restore (restore.c): a node whose store is new (its data dir was lost) asks the
+ *   members up for a copy of an earlier store of its own, takes the newest one offered,
+ *   replaces its store by it, and has its process start again (env.restored) so that
+ *   recovery reads it. */
 #ifndef ST_CLUSTER_REPLICA_H
 #define ST_CLUSTER_REPLICA_H
 
@@ -40,6 +44,11 @@ typedef struct st_replica_env {
     void *ctx;
     /* the members that are up, this node left out */
     size_t (*members)(void *ctx, char (*names)[256], size_t max);
+    /* 1 once this node is in a cluster (formed, or decided to be alone): who is up is known */
+    int (*formed)(void *ctx);
+    /* this node's store was replaced by a copy of its earlier one and is on disk: the process
+     * must start again to recover it (the cluster thread; nothing else runs on it after) */
+    void (*restored)(void *ctx);
 } st_replica_env;
 
 st_replica *st_replica_new(const st_replica_env *env); /* registers REPL and REPL_ACK */
@@ -47,6 +56,10 @@ void st_replica_free(st_replica *r);
 /* Before the store starts (any thread): this node's store is mirrored. gate: its rounds
  * wait for the holders' acks (wal_sync_interval 0). */
 void st_replica_attach(st_replica *r, st_store *s, int gate);
+/* While 1, this node's store was made empty at this start and a copy of an earlier store of
+ * this node may still come from the other members (docs/durability.md §6): the node takes
+ * no clients, sends no route sync and refuses DATA lanes meanwhile. Any thread. */
+int st_replica_restoring(st_replica *r);
 /* Before the store closes (any thread): the part no longer touches it; the rounds it made
  * until then still go to the holders. */
 void st_replica_detach(st_replica *r);
@@ -74,6 +87,7 @@ typedef struct st_replica_mirror {
 } st_replica_mirror;
 typedef struct st_replica_info {
     int on;            /* this node's store is mirrored */
+    int restoring;     /* st_replica_restoring */
     uint64_t round;    /* its last round */
     size_t candidates; /* the members up the holders were chosen from */
     size_t nholders, nmirrors;

@@ -415,7 +415,7 @@ static void test_repl(void)
           rd.store[2] == 3 && rd.store[15] == 0 && rd.boot == 77 && rd.round == 12 &&
           same(rd.body, "records"));
     CHECK(cw_decode_repl((st_bytes){f.body.p, f.body.len - 1}, &rd) == ST_EMALFORMED);
-    r.kind = 3; /* no such kind */
+    r.kind = 4; /* no such kind */
     n = cw_encode_repl(&r, buf, sizeof buf);
     CHECK(frame_of(buf, n, &f) && cw_decode_repl(f.body, &rd) == ST_EMALFORMED);
     cw_repl_ack a = {77, 12, 1}, ad;
@@ -427,6 +427,16 @@ static void test_repl(void)
     n = cw_encode_repl_ack(&a, buf, sizeof buf);
     CHECK(frame_of(buf, n, &f) && cw_decode_repl_ack(f.body, &ad) == ST_EMALFORMED);
     CHECK_STR(cw_type_name(CW_REPL), "REPL");
+    cw_restore o = {CW_RESTORE_OFFER, {9, 8}, 1765000000123, 42}, od;
+    n = cw_encode_restore(&o, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && f.type == CW_RESTORE && f.flags == CW_F_IGNORABLE);
+    CHECK(cw_decode_restore(f.body, &od) == 0 && od.op == CW_RESTORE_OFFER && od.store[0] == 9 &&
+          od.store[1] == 8 && od.written_ms == 1765000000123 && od.sessions == 42);
+    CHECK(cw_decode_restore((st_bytes){f.body.p, f.body.len - 1}, &od) == ST_EMALFORMED);
+    o.op = CW_RESTORE_GET + 1;
+    n = cw_encode_restore(&o, buf, sizeof buf);
+    CHECK(frame_of(buf, n, &f) && cw_decode_restore(f.body, &od) == ST_EMALFORMED);
+    CHECK_STR(cw_type_name(CW_RESTORE), "RESTORE");
 }
 
 static void test_ask(void)
