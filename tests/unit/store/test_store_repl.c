@@ -4,7 +4,8 @@
  * the round function with its number and its puts and deletes; a snapshot holds the whole
  * store but its own meta; with the gate on, a round's tickets are durable only once the
  * replicas have it (or the gate goes off); a replacement leaves only what it writes; bad
- * round bytes are refused. */
+ * round bytes are refused; a new store is fresh until settled or replaced, and its dump
+ * leaves its own meta out. */
 #include "test.h"
 #include "core/err.h"
 #include "store/store.h"
@@ -243,6 +244,59 @@ static void test_a_replacement_leaves_only_what_it_writes(void)
     st_store_close(s);
 }
 
+/* A store made empty is fresh until it is settled (before or after its start) or replaced;
+ * a dump holds every record but the store's own meta. */
+static void test_a_new_store_is_fresh_until_settled_or_replaced(void)
+{
+    char err[600], text[512] = "";
+    st_store_cfg a = cfg_of("fresh-a", 0), b = cfg_of("fresh-b", 0), c = cfg_of("fresh-c", 0);
+    st_store *s = st_store_open(&a, quiet(), err, sizeof err);
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_EQ(st_store_fresh(s), 1);
+    CHECK_EQ(st_store_settle_fresh(s), 0); /* before the start: written at once */
+    CHECK_EQ(st_store_fresh(s), 0);
+    st_store_close(s);
+    s = st_store_open(&a, quiet(), err, sizeof err);
+    CHECK_EQ(st_store_fresh(s), 0);
+    st_store_close(s);
+
+    s = st_store_open(&b, quiet(), err, sizeof err);
+    CHECK(s && st_store_fresh(s) && st_store_start(s) == 0);
+    if (!s) return;
+    write1(s, ST_CF_SESSIONS, "c1", "one");
+    CHECK_EQ(settle(s, write1(s, ST_CF_META, "lane", "1")), 1);
+    st_store_batch *d = st_store_batch_new();
+    CHECK_EQ(st_store_dump(s, d), 0);
+    size_t len;
+    const uint8_t *w = st_store_batch_bytes(d, &len);
+    line l = {text, sizeof text};
+    CHECK_EQ(st_store_records(w, len, describe, &l), 0);
+    CHECK_STR(text, " 0:lane=1 1:c1=one"); /* no format, node, id nor fresh */
+    CHECK_EQ(st_store_settle_fresh(s), 0); /* started: in the next round */
+    st_store_close(s);
+    s = st_store_open(&b, quiet(), err, sizeof err);
+    CHECK_EQ(st_store_fresh(s), 0);
+    st_store_close(s);
+
+    s = st_store_open(&c, quiet(), err, sizeof err);
+    CHECK(s && st_store_fresh(s) && st_store_start(s) == 0);
+    if (!s) return;
+    st_store_batch *r = st_store_batch_new();
+    CHECK_EQ(st_store_put_records(r, w, len), 0);
+    CHECK_EQ(settle(s, st_store_submit_replace(s, &r)), 1);
+    CHECK_EQ(st_store_fresh(s), 0);
+    st_store_close(s);
+    s = st_store_open(&c, quiet(), err, sizeof err);
+    int sessions = 0;
+    CHECK(s && st_store_fresh(s) == 0);
+    if (s) st_store_scan(s, ST_CF_SESSIONS, count, &sessions);
+    CHECK_EQ(sessions, 1);
+    st_store_close(s);
+    st_store_batch_free(r);
+    st_store_batch_free(d);
+}
+
 static int nothing(void *ctx, int cf, int del, const uint8_t *k, size_t kl, const uint8_t *v,
                    size_t vl)
 {
@@ -284,6 +338,7 @@ int main(void)
     RUN(test_the_gate_holds_a_round_until_the_replicas_have_it);
     RUN(test_a_replacement_leaves_only_what_it_writes);
     RUN(test_bad_round_bytes_are_refused);
+    RUN(test_a_new_store_is_fresh_until_settled_or_replaced);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", store_test_root);
     if (system(cmd) != 0) return 1;
