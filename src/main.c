@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -270,8 +271,8 @@ static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, const st_co
 
 /* This node's durable store was replaced by a copy of its earlier one (its data dir was
  * lost; docs/durability.md §6): the process starts again as it was started, with every file
- * but the standard ones closed, so that recovery reads the store. To the other nodes this is
- * a restart (the records they keep for it wait for the new process). Does not return. */
+ * but the standard ones closed by the exec, so that recovery reads the store. To the other nodes
+ * this is a restart (the records they keep for it wait for the new process). Does not return. */
 static void restart_self(const st_log *lg, int daemon_mode)
 {
     enum { MAX_ARGS = 256, CMDLINE = 1 << 16 };
@@ -290,7 +291,15 @@ static void restart_self(const st_log *lg, int daemon_mode)
     line[len] = 0;
     if (daemon_mode) setenv("STARLING_RESTART_DAEMON", "1", 1); /* cmd_start: no new fork */
     LOG_NOTICE(lg, "starting again to recover the restored durable store");
-    close_range(3, ~0U, 0);
+    /* marked, not closed: the other threads run until the exec, and a loop whose epoll fd
+     * went away under it would abort the process */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (atoi(e->d_name) > 2) fcntl(atoi(e->d_name), F_SETFD, FD_CLOEXEC);
+        if (d) closedir(d);
+    }
     execv("/proc/self/exe", argv);
     fprintf(stderr, "starling: cannot start again (%s): stopping\n", strerror(errno));
     _exit(1);
