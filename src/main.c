@@ -10,6 +10,7 @@
 #include "broker/settings.h"
 #include "cluster/cluster.h"
 #include "config/config.h"
+#include "core/alarm.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -153,7 +154,7 @@ static int durable_wanted(const st_config *c, char *err, size_t errlen)
 /* Durable sessions (broker/durable.h), when persistence is on: the store is opened and its
  * sessions recovered into the workers before they start. 0, or -1 with the reason in err. */
 static int durable_setup(const st_config *c, st_broker *b, st_cluster *cl, const st_log *lg,
-                         st_durable **out, char *err, size_t errlen)
+                         st_alarms *al, st_durable **out, char *err, size_t errlen)
 {
     *out = NULL;
     int on = durable_wanted(c, err, errlen);
@@ -166,6 +167,7 @@ static int durable_setup(const st_config *c, st_broker *b, st_cluster *cl, const
     snprintf(sc.node, sizeof sc.node, "%s", st_config_str(c, "node.name"));
     sc.sync_interval_ms = st_config_int(c, "persistence.wal_sync_interval");
     sc.max_bytes = (uint64_t)st_config_int(c, "persistence.max_size");
+    sc.alarms = al;
     if (!(*out = st_durable_open(b, &sc, err, errlen))) return -1;
     st_cluster_attach_store(cl, st_durable_store(*out), sc.sync_interval_ms == 0);
     if (st_durable_start(*out) < 0) {
@@ -239,9 +241,10 @@ static st_auth *auth_setup(const st_config *c, st_broker *b, const st_settings *
 
 /* The API shows b's listeners, and serves over TLS too when dashboard.listeners.https has a
  * port. */
-static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, const st_config *c, char *err,
-                       size_t errlen)
+static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, st_alarms *al,
+                       const st_config *c, char *err, size_t errlen)
 {
+    st_admin_alarms(adm, al);
     st_admin_broker(adm, b);
     st_admin_auth(adm, st_broker_auth(b));
     st_admin_durable(adm, dur);
@@ -335,18 +338,19 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     st_auth *auth = NULL;
     st_apiauth *aa = NULL;
     st_durable *dur = NULL;
+    st_alarms *al = st_alarms_new(&lg);
     int ok =
-        b && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
+        b && al && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
         (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
         st_apiauth_attach(aa, cl) == 0 &&
-        durable_setup(c, b, cl, &lg, &dur, err, sizeof err) == 0 &&
+        durable_setup(c, b, cl, &lg, al, &dur, err, sizeof err) == 0 &&
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        (st_admin_apiauth(adm, aa), admin_setup(adm, b, dur, c, err, sizeof err)) == 0 &&
+        (st_admin_apiauth(adm, aa), admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
         st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
@@ -354,6 +358,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
         shutdown_node(adm, cl, b, auth, aa, dur);
+        st_alarms_free(al);
         st_log_close(&lg);
         return 1;
     }
@@ -381,6 +386,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
     if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
     shutdown_node(adm, cl, b, auth, aa, dur);
+    st_alarms_free(al);
     st_log_close(&lg);
     return 0;
 }

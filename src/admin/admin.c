@@ -1,6 +1,7 @@
 /* admin.c — the HTTP API thread: its own epoll loop (core/loop), one request per
  * connection, a 5 s limit per connection, answers from api.c. */
 #include "admin/admin.h"
+#include "admin/alarms.h"
 #include "admin/authz.h"
 #include "admin/api.h"
 #include "admin/apiauth.h"
@@ -305,12 +306,10 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
 static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, size_t *len)
 {
     const st_api *api = ctx;
-    (void)arg;
-    (void)arglen;
     if (what == ST_ASK_LISTENERS) return st_api_listeners_answer(api->broker, len);
     if (what == ST_ASK_AUTHZ_CACHE || what == ST_ASK_AUTHZ_RELOAD)
         return st_api_authz_answer(api, what, len);
-    return NULL;
+    return st_api_alarms_answer(api, what, arg, arglen, len);
 }
 
 void st_admin_apiauth(st_admin *a, st_apiauth *aa)
@@ -326,6 +325,11 @@ void st_admin_auth(st_admin *a, struct st_auth *auth)
 void st_admin_durable(st_admin *a, struct st_durable *d)
 {
     a->api.durable = d;
+}
+
+void st_admin_alarms(st_admin *a, struct st_alarms *al)
+{
+    a->api.alarms = al;
 }
 
 void st_admin_broker(st_admin *a, struct st_broker *b)

@@ -14,6 +14,7 @@ typedef struct st_api {
     struct st_auth *auth;       /* the authenticators (users API), or NULL */
     struct st_broker *broker;   /* for the listeners (NULL: none shown) */
     struct st_durable *durable; /* durable sessions (NULL: persistence off) */
+    struct st_alarms *alarms;   /* this node's alarms (NULL: none raised) */
     const char *version;
     const char *role;
 } st_api;

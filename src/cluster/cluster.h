@@ -104,7 +104,14 @@ int st_cluster_leave(st_cluster *c, char *err, size_t errlen);
  * old one is not called any more), and a
  * question: this node's answer and every running member's that comes within timeout_ms,
  * into out (room for max); returns the count. Any thread but the cluster thread. */
-enum { ST_ASK_LISTENERS = 1, ST_ASK_AUTHZ_CACHE = 2, ST_ASK_AUTHZ_RELOAD = 3 };
+enum {
+    ST_ASK_LISTENERS = 1,
+    ST_ASK_AUTHZ_CACHE = 2,
+    ST_ASK_AUTHZ_RELOAD = 3,
+    ST_ASK_ALARMS = 4,
+    ST_ASK_ALARMS_FORGET = 5,
+    ST_ASK_ALARM_CLEAR = 6,
+};
 void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
 size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,
                       size_t max, int64_t timeout_ms);

@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/mpsc.h"
+#include "core/alarm.h"
 #include "store/engine.h"
 #include "store/internal.h"
 #include "store/pending.h"
@@ -242,6 +243,30 @@ static void trim(st_store *s)
     s->was_big = big;
 }
 
+/* src as the body of a JSON string in dst (cut to fit). */
+static void json_body(char *dst, size_t cap, const char *src)
+{
+    size_t k = 0;
+    for (const char *p = src; *p && k + 3 < cap; p++) {
+        if (*p == '"' || *p == '\\') dst[k++] = '\\';
+        dst[k++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+    }
+    dst[k] = 0;
+}
+
+/* The alarm of a failed commit: the disk (or persistence.max_size) is full, or another error. */
+static void raise_alarm(st_store *s, int rc, const char *err)
+{
+    char msg[256], details[512], path[200], why[250];
+    json_body(path, sizeof path, s->cfg.dir);
+    json_body(why, sizeof why, err);
+    snprintf(msg, sizeof msg, "durable store %.180s: %s: durable writes are refused", s->cfg.dir,
+             rc == ST_EFULL ? "full" : "a commit failed");
+    snprintf(details, sizeof details, "{\"path\":\"%s\",\"error\":\"%s\"}", path, why);
+    st_alarm_raise(s->cfg.alarms, rc == ST_EFULL ? "durable_storage_full" : "durable_storage_error",
+                   msg, details);
+}
+
 /* Commit what is pending; a failure keeps it pending, to be tried again. */
 static int commit(st_store *s)
 {
@@ -278,15 +303,21 @@ static int commit(st_store *s)
     s->stats.cancelled = st_pending_cancelled(s->pend);
     pthread_mutex_unlock(&s->stats_mu);
     if (c.rc == 0) {
-        if (!atomic_exchange(&s->ok, 1)) LOG_NOTICE(s->log, "durable store: writes succeed again");
+        if (!atomic_exchange(&s->ok, 1)) {
+            LOG_NOTICE(s->log, "durable store: writes succeed again");
+            st_alarm_clear(s->cfg.alarms, "durable_storage_full");
+            st_alarm_clear(s->cfg.alarms, "durable_storage_error");
+        }
         st_repl_publish(s, upto);
         s->round_writes = c.n;
     } else {
-        if (atomic_exchange(&s->ok, 0))
+        if (atomic_exchange(&s->ok, 0)) {
             LOG_ERROR(s->log,
                       "durable store: a commit failed (%s): durable writes are refused until "
                       "one succeeds (tried again every %.1f s)",
                       err, (double)s->cfg.retry_ms / 1000);
+            raise_alarm(s, c.rc, err);
+        }
         atomic_store(&s->failed, upto);
     }
     return c.rc;

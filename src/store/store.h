@@ -44,6 +44,7 @@ typedef struct st_store_cfg {
     int64_t sync_interval_ms; /* persistence.wal_sync_interval */
     uint64_t max_bytes;       /* the engine's map: past it, writes fail as on a full disk */
     int64_t retry_ms;         /* a failed round is tried again after this (0: ST_STORE_RETRY_MS) */
+    struct st_alarms *alarms; /* raised while commits fail (durable_storage_full/_error); NULL */
 } st_store_cfg;
 
 typedef struct st_store st_store;

@@ -263,8 +263,9 @@ def fill(path):
 
 def test_a_full_disk_refuses_durable_writes_and_recovers(broker_factory, small_disk):
     """The store's disk fills: a PUBLISH for a durable session gets 0x97 (MQTT 5) or the
-    connection closes (3.x), a clean session's traffic goes on; space comes back and durable
-    writes succeed again by themselves, with nothing that was acknowledged lost."""
+    connection closes (3.x), the alarm durable_storage_full is raised, a clean session's
+    traffic goes on; space comes back and durable writes succeed again by themselves (the
+    alarm cleared), with nothing that was acknowledged lost."""
     b = broker_factory(DURABLE)
     os.makedirs(os.path.join(b.dir, "data"), exist_ok=True)
     os.symlink(str(small_disk), os.path.join(b.dir, "data", "durable"))
@@ -285,6 +286,14 @@ def test_a_full_disk_refuses_durable_writes_and_recovers(broker_factory, small_d
     from clusterlib import api_call
     st = api_call(b, "GET", "/api/v5/durable_storage")[1]
     assert st["status"] == "failed" and "No space left" in st["error"], st
+    # an alarm is raised (and logged) while the disk is full
+    alarms = api_call(b, "GET", "/api/v5/alarms")[1]
+    full = [a for a in alarms["data"] if a["name"] == "durable_storage_full"]
+    me = api_call(b, "GET", "/api/v5/nodes")[1][0]["node"]
+    assert len(full) == 1 and full[0]["node"] == me, alarms
+    assert "No space left" in full[0]["details"]["error"] and "activate_at" in full[0], full
+    assert "deactivate_at" not in full[0] and alarms["meta"]["count"] == 1, alarms
+    assert "alarm durable_storage_full raised" in b.log()
     # clean traffic goes on
     assert pub.publish("c/1", b"clean", qos=1).reason == 0
     assert live.expect_publish().payload == b"clean"
@@ -298,6 +307,11 @@ def test_a_full_disk_refuses_durable_writes_and_recovers(broker_factory, small_d
         assert time.monotonic() < deadline, "the store did not recover"
         time.sleep(0.2)
     assert "durable store: writes succeed again" in b.log()
+    # the alarm is cleared: it is in the history, no longer active
+    assert api_call(b, "GET", "/api/v5/alarms?activated=true")[1]["data"] == []
+    done = api_call(b, "GET", "/api/v5/alarms?activated=false")[1]["data"]
+    assert [a["name"] for a in done] == ["durable_storage_full"], done
+    assert done[0]["deactivate_at"] >= done[0]["activate_at"] and done[0]["duration"] > 0, done
     b.stop()
     b.start()
     sub, ca = persistent(b, "keeper")
