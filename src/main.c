@@ -344,6 +344,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
+        (st_cluster_attach_alarms(cl, al), 1) &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
         st_apiauth_attach(aa, cl) == 0 &&
         durable_setup(c, b, cl, &lg, al, &dur, err, sizeof err) == 0 &&

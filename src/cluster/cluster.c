@@ -9,6 +9,7 @@
 #include "cluster/mirror.h"
 #include "cluster/data/data.h"
 #include "cluster/discovery/discovery.h"
+#include "cluster/health.h"
 #include "cluster/links/auth.h"
 #include "cluster/links/links.h"
 #include "cluster/plane/plane.h"
@@ -61,12 +62,14 @@ struct st_cluster {
     st_data *data;
     st_discovery *disco;
     st_asks *asks;
-    st_auth *auth;       /* the built-in databases mirror the table's users (NULL: none) */
-    int users_proposed;  /* the bootstrap files' users went to the table (once a member) */
-    st_mirrors *mirrors; /* the table's rows to the state that mirrors them */
-    struct seed *seeds;  /* rows to write once a member */
-    st_ready ready;      /* a restarted member's MQTT listeners wait for routes (ready.h) */
-    st_replica *replica; /* mirrors of the durable stores (NULL: shared_client_session off) */
+    st_auth *auth;            /* the built-in databases mirror the table's users (NULL: none) */
+    int users_proposed;       /* the bootstrap files' users went to the table (once a member) */
+    st_mirrors *mirrors;      /* the table's rows to the state that mirrors them */
+    struct seed *seeds;       /* rows to write once a member */
+    st_ready ready;           /* a restarted member's MQTT listeners wait for routes (ready.h) */
+    st_replica *replica;      /* mirrors of the durable stores (NULL: shared_client_session off) */
+    struct st_alarms *alarms; /* node_down/<name> on the leader (health.h), or NULL */
+    int64_t next_health;
 };
 
 /* Rows to write once this node is a member (st_cluster_seed). */
@@ -295,6 +298,11 @@ static void restored(void *ctx)
     st_cluster *c = ctx;
     atomic_store(&c->restored, 1);
     kill(getpid(), SIGUSR2);
+}
+
+void st_cluster_attach_alarms(st_cluster *c, struct st_alarms *al)
+{
+    c->alarms = al;
 }
 
 int st_cluster_restored(st_cluster *c)
@@ -566,6 +574,10 @@ static void on_tick(uv_timer_t *t)
     st_data_hold(c->data, restoring);
     propose_bootstrap(c);
     st_ready_tick(&c->ready, c->plane, c->data, restoring, now, c->log);
+    if (now >= c->next_health) {
+        c->next_health = now + ST_HEALTH_EVERY_MS;
+        st_health_tick(c->alarms, c->plane);
+    }
 }
 
 static void close_cb(uv_handle_t *h)

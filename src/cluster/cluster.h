@@ -63,6 +63,10 @@ int st_cluster_attach(st_cluster *c, struct st_broker *b);
  * decided). Without it, a new store is never looked for elsewhere. */
 struct st_store;
 void st_cluster_attach_store(st_cluster *c, struct st_store *s, int gate);
+/* Before st_cluster_start: where the cluster raises its alarms (node_down/<name>, on the
+ * Raft leader; cluster/health.h). */
+struct st_alarms;
+void st_cluster_attach_alarms(st_cluster *c, struct st_alarms *al);
 /* 1 once this node's store was replaced by a copy of its earlier one (its data dir was lost,
  * docs/durability.md §6): the process must start again to recover it. The cluster thread
  * raises SIGUSR2 at that moment. Any thread. */

@@ -1,6 +1,8 @@
 """Alarms (EMQX's /api/v5/alarms; docs/operations.md): raised on the node where the condition
 is, listed, cleared and forgotten through any node's API."""
 
+import time
+
 import pytest
 
 import mqttraw as m
@@ -59,3 +61,38 @@ def test_an_alarm_on_one_node_is_seen_cleared_and_forgotten_through_another(brok
 
     assert api_call(a, "DELETE", "/api/v5/alarms")[0] == 204
     assert api_call(b, "GET", "/api/v5/alarms?activated=false")[1]["data"] == []
+
+
+def test_a_member_declared_down_raises_node_down_on_the_leader_until_it_is_back(broker_factory):
+    """Three nodes; one is killed (-9): once the cluster declares it down, one alarm
+    node_down/<its name> is active in the cluster (on the Raft leader, with the member in its
+    details); started again, it is back and the alarm is cleared into the history."""
+    from clusterlib import wait_status
+    cl, nodes, names = same_seeds(broker_factory, 3, **{"cluster.link_timeout": "1s"})
+    for n in nodes:
+        wait_api(n)
+    gone = nodes[2]
+    gone.proc.kill()
+    gone.proc.wait()
+    gone.proc = None
+    want = "node_down/" + names[2]
+
+    def active():
+        return [a for a in api_call(nodes[0], "GET", "/api/v5/alarms")[1]["data"]
+                if a["name"] == want]
+    deadline = time.monotonic() + 60
+    while not active():
+        assert time.monotonic() < deadline, "no node_down alarm"
+        time.sleep(0.2)
+    alarm = active()
+    assert len(alarm) == 1 and alarm[0]["node"] in names[:2], alarm
+    assert alarm[0]["details"]["node"] == names[2] and "is down" in alarm[0]["message"], alarm
+    gone.start()
+    wait_status(nodes[0], names, timeout=60)
+    deadline = time.monotonic() + 60
+    while active():
+        assert time.monotonic() < deadline, "the node_down alarm stayed"
+        time.sleep(0.2)
+    history = api_call(nodes[1], "GET", "/api/v5/alarms?activated=false")[1]["data"]
+    assert history and {h["name"] for h in history} == {want}, history  # (a new leader
+    # while it was down would have raised it too)
