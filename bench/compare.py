@@ -132,13 +132,14 @@ if SMOKE:
     SCALE_NOFILE = SCALE_NOFILE or 128
 
 MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "xnode",
-                     "xnode-tls", "acl-p2p", "durable-p2p", "durable0-p2p",
+                     "xnode-tls", "acl-p2p", "durable-p2p", "durable0-p2p", "xnode-copies",
+                     "xnode-copies0",
                      "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
 ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect",
          "connect-64", "idle", "instr", "scale", "xnode", "xnode-tls", "tls-p2p", "tls-fanout",
          "ws-p2p", "auth-connect", "acl-p2p", "bcrypt-logins",
          "ws-fanout", "tls-connect", "tls-connect-resumed", "tls-idle", "durable-p2p",
-         "durable0-p2p"]
+         "durable0-p2p", "xnode-copies", "xnode-copies0"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
 # which has no cluster). Throughput at full speed, then latency at a moderate offered rate
@@ -147,6 +148,10 @@ ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect
 # xnode-tls: the same three-node p2p with every cluster connection over mutual TLS
 # (cluster.proto_dist = inet_tls, one self-signed certificate as every node's and the CA),
 # against the plain cluster in the same session: what TLS between nodes costs.
+# xnode-copies (xnode-copies0): the three-node p2p with persistent sessions (durable-p2p's
+# clients) and persistence on at wal_sync_interval 1000 ms (0), with
+# persistence.shared_client_session (each node's store copied to another member, and at 0 an
+# ack waiting for that copy too) against the same without it, in the same session.
 XNODE_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 XNODE_LAT_RATE = float(os.environ.get("XNODE_LAT_RATE", "20000"))
 
@@ -483,14 +488,14 @@ def common_free_port(hosts):
             continue
 
 
-def cluster_of_three(tmp, tuned, tls=False):
+def cluster_of_three(tmp, tuned, tls=False, extra=""):
     """Three Starling nodes on their own addresses, nodes 2 and 3 with node 1 as seed; returns
     them once every node has its CONTROL links and data lanes (log lines)."""
     mport, cport = common_free_port(XNODE_HOSTS), common_free_port(XNODE_HOSTS)
     nodes = []
     try:
         for i, h in enumerate(XNODE_HOSTS):
-            conf = 'node.name = "starling@%s"\ncluster.listen = "%s:%d"\n' % (h, h, cport)
+            conf = 'node.name = "starling@%s"\ncluster.listen = "%s:%d"\n%s' % (h, h, cport, extra)
             if tls:
                 crt, key = certs(tmp)
                 conf += ('cluster.proto_dist = inet_tls\n'
@@ -525,9 +530,18 @@ def linked(node):
 
 def xnode(kind, tmp, ctx):
     """kind "cluster": publishers on node 1, subscribers on nodes 2 and 3; kind "single":
-    the same p2p on one node. Throughput, then latency at XNODE_LAT_RATE."""
-    args = SCENARIOS["p2p"][0]
-    lat_rate = XNODE_LAT_RATE if not SMOKE else 0
+    the same p2p on one node. Throughput, then latency at XNODE_LAT_RATE. Kinds "durable",
+    "copies" (and "durable0", "copies0"): the cluster with persistent sessions, persistence
+    on, and for "copies" shared_client_session; throughput only."""
+    durable = kind.startswith(("durable", "copies"))
+    args = SCENARIOS["durable-p2p" if durable else "p2p"][0]
+    lat_rate = XNODE_LAT_RATE if not SMOKE and not durable else 0
+    extra = ""
+    if durable:
+        extra = "persistence.enable = true\npersistence.wal_sync_interval = %s\n" % (
+            "0" if kind.endswith("0") else "1000ms")
+        if kind.startswith("copies"):
+            extra += "persistence.shared_client_session = true\n"
     if kind == "single":
         def fn(b):
             res, cmd = measured(b, lambda: run_bench(args, b.port, ("-d", str(DURATION))))
@@ -536,7 +550,7 @@ def xnode(kind, tmp, ctx):
                                               ("-r", str(int(lat_rate)), "-d", str(DURATION)))
             return res, cmd
         return with_broker("starling", tmp, fn, tuned=ctx["tuned"])
-    nodes = cluster_of_three(tmp, ctx["tuned"], tls=kind == "cluster-tls")
+    nodes = cluster_of_three(tmp, ctx["tuned"], tls=kind == "cluster-tls", extra=extra)
     try:
         extra = ("-d", str(DURATION), "--sub-hosts", ",".join(XNODE_HOSTS[1:]))
         res, cmd = measured(nodes[0], lambda: run_bench(args, nodes[0].port, extra,
@@ -637,7 +651,7 @@ def summary(name, res):
                 "p99_ratio": round(res["p99_ratio"], 2), "lost": res["storm"]["lost"],
                 "logins_ok": res["logins"]["connect"]["ok"],
                 "logins_failed": res["logins"]["connect"]["failed"]}
-    if name in ("xnode", "xnode-tls") and "at_rate" in res:
+    if name in ("xnode", "xnode-tls", "xnode-copies", "xnode-copies0") and "at_rate" in res:
         out = summary("p2p", res)
         out["at_rate"] = summary("p2p", res["at_rate"])
         return out
@@ -684,9 +698,28 @@ def qos_note(runs, stall_check=True, loss_check=True):
     return note, not bad
 
 
+def xnode_copies_rows(name, results):
+    zero = name.endswith("0")
+    c, d = results["copies0" if zero else "copies"], results["durable0" if zero else "durable"]
+    rc, rd = med([r["rate_per_s"] for r in c]), med([r["rate_per_s"] for r in d])
+    # no stall check: the CPU measured is node 1's, one of three processes on the cores
+    qc, _ = qos_note(c, stall_check=False)
+    qd, _ = qos_note(d, stall_check=False)
+    return [{"scenario": name,
+             "figure": "rate_per_s, 3 nodes, with copies vs without (wal_sync_interval %s)" % (
+                 "0" if zero else "1000 ms"),
+             "starling": rc, "mosquitto": rd, "ratio": rc / rd if rd else None, "target": "-",
+             "met": None,
+             "note": "p99 %.0f / %.0f µs; copies: %s; none: %s" % (
+                 med([r["latency_us"]["p99"] for r in c]),
+                 med([r["latency_us"]["p99"] for r in d]), qc, qd)}]
+
+
 def rows_for(name, results):
     if name == "xnode":
         return xnode_rows(results)
+    if name in ("xnode-copies", "xnode-copies0"):
+        return xnode_copies_rows(name, results)
     if name == "xnode-tls":
         return xnode_tls_rows(results)
     if name == "bcrypt-logins":
@@ -822,7 +855,8 @@ def run_one(name, kind, tmp, ctx):
     if name == "tls-idle":
         return idle(kind, tmp, ctx, transport="tls")
     return {"latency": latency, "idle": idle, "instr": instr, "scale": scale,
-            "xnode": xnode, "xnode-tls": xnode, "bcrypt-logins": login_storm}[name](kind, tmp, ctx)
+            "xnode": xnode, "xnode-tls": xnode, "xnode-copies": xnode, "xnode-copies0": xnode,
+            "bcrypt-logins": login_storm}[name](kind, tmp, ctx)
 
 
 def main():
@@ -864,6 +898,10 @@ def run_pass(names, tmp, ctx, rows, cmds, raw):
             kinds = ("single", "cluster")
         if name == "xnode-tls":
             kinds = ("cluster", "cluster-tls")
+        if name == "xnode-copies":
+            kinds = ("durable", "copies")
+        if name == "xnode-copies0":
+            kinds = ("durable0", "copies0")
         rounds = 1 if name in ("scale", "instr") else ROUNDS
         results = {k: [] for k in kinds + ("starling", "mosquitto")}
         for r in range(rounds):

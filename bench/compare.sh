@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of Starling and Debian's mosquitto on this machine.
 #   bench/compare.sh [scenario ...]        (default: every scenario)
-# Scenarios: fanout fanout-q1 p2p latency fanin sharedsub connect idle instr scale.
+# Scenarios: see ORDER in bench/compare.py (fanout fanout-q1 p2p latency ... xnode-copies).
 # Env: ROUNDS (3: A B A B A B), DURATION (10 s), IDLE_CONNS (15000), IDLE_HOLD (30 s),
 #      SCALE_HOLD (60 s), INSTR_SCALE (1), LATENCY_RATE (default: half of mosquitto's p2p),
 #      OUT (result file suffix), RESULTS_DIR (bench/results),
