@@ -369,6 +369,8 @@ def three_node_run(broker_factory, qos, receivers_only=False, sync="0ms", extra=
         if wipe:  # its store is back, and the process that recovered it runs
             wait_for("node%d restored its store" % nodes.index(b), lambda: b.log().count(
                 "durable store is restored from") > restored, timeout=60)
+            wait_for("node%d runs again" % nodes.index(b), lambda: "is running" in b.log()[
+                b.log().rfind("starting again to recover"):], timeout=60)
         for x in nodes:
             wait_status(x, names, timeout=30)
     time.sleep(0.5)  # traffic after the last start
