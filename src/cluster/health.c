@@ -22,7 +22,7 @@ void st_health_tick(st_alarms *al, st_plane *pl)
     char name[64], msg[400], details[400];
     for (size_t i = 0; i < n; i++) {
         if (strcmp(m[i].state, "down") != 0) continue;
-        snprintf(name, sizeof name, PREFIX "%s", m[i].name);
+        snprintf(name, sizeof name, PREFIX "%.53s", m[i].name);
         snprintf(msg, sizeof msg, "cluster member %s is down", m[i].name);
         snprintf(details, sizeof details, "{\"node\":\"%.300s\",\"incarnation\":%llu}", m[i].name,
                  (unsigned long long)m[i].incarnation);
@@ -36,7 +36,7 @@ void st_health_tick(st_alarms *al, st_plane *pl)
         if (strncmp(a[k].name, PREFIX, strlen(PREFIX)) != 0) continue;
         int still = 0;
         for (size_t i = 0; i < n && !still; i++) {
-            snprintf(name, sizeof name, PREFIX "%s", m[i].name);
+            snprintf(name, sizeof name, PREFIX "%.53s", m[i].name);
             still = strcmp(m[i].state, "down") == 0 && strcmp(name, a[k].name) == 0;
         }
         if (!still && m) st_alarm_clear(al, a[k].name);

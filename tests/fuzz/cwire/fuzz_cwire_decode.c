@@ -71,7 +71,7 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
         cw_ask ak;
         cw_repl rp;
         cw_repl_ack ra;
-        cw_restore rs;
+        cw_restore rt;
         cw_propose_result pr;
         cw_log_entries le;
         cw_tail_snapshot ts;
@@ -140,7 +140,7 @@ static size_t reencode(uint8_t type, st_bytes body, uint8_t *out, size_t cap)
     case CW_REPL_ACK:
         return cw_decode_repl_ack(body, &u.ra) ? 0 : cw_encode_repl_ack(&u.ra, out, cap);
     case CW_RESTORE:
-        return cw_decode_restore(body, &u.rs) ? 0 : cw_encode_restore(&u.rs, out, cap);
+        return cw_decode_restore(body, &u.rt) ? 0 : cw_encode_restore(&u.rt, out, cap);
     case CW_PROPOSE:
         return cw_decode_propose(body, &u.pp) ? 0 : cw_encode_propose(&u.pp, out, cap);
     case CW_PROPOSE_RESULT:
