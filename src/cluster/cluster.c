@@ -9,6 +9,7 @@
 #include "cluster/mirror.h"
 #include "cluster/data/data.h"
 #include "cluster/discovery/discovery.h"
+#include "cluster/gone.h"
 #include "cluster/health.h"
 #include "cluster/links/auth.h"
 #include "cluster/links/links.h"
@@ -67,6 +68,7 @@ struct st_cluster {
     st_mirrors *mirrors;      /* the table's rows to the state that mirrors them */
     struct seed *seeds;       /* rows to write once a member */
     st_ready ready;           /* a restarted member's MQTT listeners wait for routes (ready.h) */
+    st_gone gone;             /* a member that left: its sessions taken over (gone.h) */
     st_replica *replica;      /* mirrors of the durable stores (NULL: shared_client_session off) */
     struct st_alarms *alarms; /* node_down/<name> on the leader (health.h), or NULL */
     int64_t next_health;
@@ -578,6 +580,7 @@ static void on_tick(uv_timer_t *t)
         c->next_health = now + ST_HEALTH_EVERY_MS;
         st_health_tick(c->alarms, c->plane);
     }
+    if (!restoring) st_gone_tick(&c->gone, c->plane, c->replica, c->data, c->cfg.node_name, now);
 }
 
 static void close_cb(uv_handle_t *h)

@@ -29,6 +29,17 @@ def persistent(b, cid, version=5, clean=False, expiry=3600):
     return c, ca
 
 
+def wait(what, cond, timeout=30):
+    """cond() once it is true (its value); fails naming what after timeout s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
 def kill9(b):
     os.kill(b.proc.pid, signal.SIGKILL)
     b.proc.wait()
@@ -585,15 +596,6 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
 
     def repl(n):
         return api_call(n, "GET", "/api/v5/durable_storage")[1]["replication"]
-
-    def wait(what, cond, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            v = cond()
-            if v:
-                return v
-            assert time.monotonic() < deadline, what
-            time.sleep(0.1)
 
     holders = wait("node 1 chose its holder among both others, and it is in step", lambda: [
         h for h in repl(a)["holders"] if h["state"] == "in_step" and repl(a)["members"] == 2])

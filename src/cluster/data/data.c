@@ -4,6 +4,7 @@
  * figures for the API. */
 #include "broker/retain.h"
 #include "broker/subs.h"
+#include "cluster/data/adopt.h"
 #include "cluster/data/forward.h"
 #include "cluster/data/internal.h"
 #include "cluster/data/move.h"
@@ -236,6 +237,7 @@ void st_data_free(st_data *d)
     while ((node = st_mpsc_pop(&d->inbox)))
         free(node);
     st_data_routes_free(d);
+    st_data_adopt_free(d);
     st_strmap_free(d->routes);
     st_fwd_free(d->fwd);
     free(d);

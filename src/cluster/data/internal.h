@@ -78,7 +78,9 @@ struct st_data {
     int leave_evac;        /* the evacuation is a leave's: it ends with the leave */
     int64_t evac_until, evac_moved_at;
     long evac_best;
+    struct st_adopt *adopt; /* a gone member's sessions being taken over (adopt.h), or NULL */
 };
+typedef struct st_adopt st_adopt;
 
 /* From any thread: queue an item for the cluster thread and wake it. */
 void st_data_post(st_data *d, st_data_item *it);

@@ -1,6 +1,7 @@
 /* move.c — sessions moving between nodes (move.h, docs/cluster.md §10.3). The worker side
  * runs on the worker owning the client id; the cluster-thread side relays frames. */
 #include "cluster/data/move.h"
+#include "cluster/data/adopt.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
 #include "broker/flow.h"
@@ -180,36 +181,10 @@ static void reply(st_data *cl, uint16_t slot, uint8_t type, const cw_move *m, ui
 
 /* ---- session images ------------------------------------------------------------------- */
 
-static void put_ent(st_buf *img, const cw_sess_ent *e)
-{
-    size_t n = cw_encode_sess_ent(e, NULL, 0);
-    uint8_t *d = st_buf_room(img, n);
-    if (!d) return;
-    cw_encode_sess_ent(e, d, n);
-    img->len += n;
-}
-
-/* An entry for a message (queued, inflight waiting for PUBACK/PUBREC, or the will). */
-static void put_msg(st_buf *img, cw_sess_ent *e, const st_msg *m, const st_sharekey *share,
-                    int64_t now)
-{
-    uint8_t small[256];
-    size_t room = st_msgrec_room(m);
-    uint8_t *props = room <= sizeof small ? small : malloc(room);
-    if (!props) room = 0;
-    st_msgrec_fill(m, now, &e->rec, props ? props : small, room);
-    if (share) {
-        e->rec.kind |= CW_REC_SHARED;
-        e->rec.share = (st_bytes){(const uint8_t *)share->s, share->len};
-    }
-    put_ent(img, e);
-    if (props != small) free(props);
-}
-
 static void put_item(st_buf *img, uint8_t tag, const st_qitem *it, int64_t now)
 {
     cw_sess_ent e = {.tag = tag, .qos = it->qos, .retain = it->retain, .sub_id = it->sub_id};
-    put_msg(img, &e, it->msg, it->share, now);
+    st_msgrec_put_msg(img, &e, it->msg, it->share, now);
 }
 
 /* The queue's messages as QUEUE entries (the queue is emptied). */
@@ -239,7 +214,7 @@ static size_t image_of(st_buf *img, st_session *s, int with_will, int64_t now)
                      .in_ms = left <= 0           ? (s->expire_at ? 1 : 0)
                               : left > UINT32_MAX ? UINT32_MAX
                                                   : (uint32_t)left};
-    put_ent(img, &e);
+    st_msgrec_put_ent(img, &e);
     for (uint32_t i = 0; i < s->nsubs; i++) {
         const st_subrec *r = &s->subs[i];
         e = (cw_sess_ent){.tag = CW_SE_SUB,
@@ -247,17 +222,17 @@ static size_t image_of(st_buf *img, st_session *s, int with_will, int64_t now)
                           .qos = r->qos,
                           .flags = r->flags,
                           .sub_id = r->sub_id};
-        put_ent(img, &e);
+        st_msgrec_put_ent(img, &e);
     }
     for (uint32_t i = 0; i < s->nrel; i++) {
         e = (cw_sess_ent){.tag = CW_SE_REL, .pid = s->rel[i].pid};
-        put_ent(img, &e);
+        st_msgrec_put_ent(img, &e);
     }
     for (uint32_t i = 0; i < s->ninf; i++) {
         st_inflight *f = &s->inf[i];
         if (f->state == ST_INF_WAIT_COMP) {
             e = (cw_sess_ent){.tag = CW_SE_INFLIGHT, .pid = f->pid, .state = 2};
-            put_ent(img, &e);
+            st_msgrec_put_ent(img, &e);
         } else {
             e = (cw_sess_ent){.tag = CW_SE_INFLIGHT,
                               .pid = f->pid,
@@ -265,7 +240,7 @@ static size_t image_of(st_buf *img, st_session *s, int with_will, int64_t now)
                               .qos = f->it.qos,
                               .retain = f->it.retain,
                               .sub_id = f->it.sub_id};
-            put_msg(img, &e, f->it.msg, f->it.share, now);
+            st_msgrec_put_msg(img, &e, f->it.msg, f->it.share, now);
         }
         st_qitem_release(&f->it);
     }
@@ -278,7 +253,7 @@ static size_t image_of(st_buf *img, st_session *s, int with_will, int64_t now)
                           .delay_s = s->will_delay_s,
                           .in_ms =
                               s->will_at ? (uint32_t)(s->will_at > now ? s->will_at - now : 1) : 0};
-        put_msg(img, &e, s->will, NULL, now);
+        st_msgrec_put_msg(img, &e, s->will, NULL, now);
     }
     st_session_clear_will(s);
     return lost;
@@ -897,6 +872,10 @@ static void move_recv(void *owner, st_link *l, const cw_frame *f)
 
 void st_data_move_send(st_data *c, uint16_t slot, const uint8_t *frame, size_t n)
 {
+    if (slot == ST_MOVE_ADOPT_SLOT) {
+        st_data_adopt_frame(c, frame, n);
+        return;
+    }
     st_peer *p = st_links_peer_at(c->env.links, slot);
     st_link *l = p ? st_peer_link(p) : NULL;
     if (l) st_link_send(l, frame, n);

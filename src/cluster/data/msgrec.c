@@ -1,6 +1,7 @@
 /* msgrec.c — messages as wire records (msgrec.h). */
 #include "cluster/data/msgrec.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t st_msgrec_room(const st_msg *m)
@@ -49,4 +50,32 @@ st_msg *st_msgrec_msg(const cw_record *r, int64_t now)
     m->origin = r->origin;
     m->oid = r->mid;
     return m;
+}
+
+/* ---- session image entries ---- */
+
+void st_msgrec_put_ent(st_buf *img, const cw_sess_ent *e)
+{
+    size_t n = cw_encode_sess_ent(e, NULL, 0);
+    uint8_t *d = st_buf_room(img, n);
+    if (!d) return;
+    cw_encode_sess_ent(e, d, n);
+    img->len += n;
+}
+
+/* An entry for a message (queued, inflight waiting for PUBACK/PUBREC, or the will). */
+void st_msgrec_put_msg(st_buf *img, cw_sess_ent *e, const st_msg *m, const st_sharekey *share,
+                       int64_t now)
+{
+    uint8_t small[256];
+    size_t room = st_msgrec_room(m);
+    uint8_t *props = room <= sizeof small ? small : malloc(room);
+    if (!props) room = 0;
+    st_msgrec_fill(m, now, &e->rec, props ? props : small, room);
+    if (share) {
+        e->rec.kind |= CW_REC_SHARED;
+        e->rec.share = (st_bytes){(const uint8_t *)share->s, share->len};
+    }
+    st_msgrec_put_ent(img, e);
+    if (props != small) free(props);
 }

@@ -3,9 +3,11 @@
  * follows the last one it has; REPL_ACK once a round is on disk. The cluster thread, but
  * for the stores' wakes (their threads). */
 #include "cluster/replica/internal.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +202,51 @@ void rp_mirror_piece(st_replica *r, const char *owner, const cw_repl *p)
     owe(r, m, t);
     m->part_kind = 0;
     m->part_boot = m->part_round = 0;
+}
+
+/* ---- a gone owner's copy, for its adoption ------------------------------------------------ */
+
+/* Its mirror, opened from node.data_dir/replicas/<owner> if it is on disk only (a copy kept
+ * before this process started); NULL: none here. */
+static rp_mirror *mirror_of(st_replica *r, const char *owner)
+{
+    rp_mirror *m = rp_mirror_find(r, owner);
+    char path[1024];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/replicas/%s/data.mdb", r->env.data_dir, owner);
+    if (m || n < 0 || (size_t)n >= sizeof path || stat(path, &st) < 0) return m;
+    return open_mirror(r, owner);
+}
+
+int st_replica_has_copy(st_replica *r, const char *owner)
+{
+    rp_mirror *m = mirror_of(r, owner);
+    return m && rp_count_sessions(m->store) > 0;
+}
+
+int st_replica_take(st_replica *r, const char *owner, st_store_batch *b, int64_t *written)
+{
+    rp_mirror *m = mirror_of(r, owner);
+    if (!m) return 0;
+    *written = st_store_written_ms(m->store);
+    int rc = st_store_dump(m->store, b);
+    return rc < 0 ? rc : 1;
+}
+
+void st_replica_adopted(st_replica *r, const char *owner)
+{
+    rp_mirror *m = rp_mirror_find(r, owner);
+    if (!m) return;
+    char from[512], to[600];
+    memcpy(from, m->dir, sizeof from);
+    snprintf(to, sizeof to, "%s.adopted-%lld", from, (long long)st_wall_ms());
+    unlink_mirror(r, m); /* its store is closed: the files can move */
+    if (rename(from, to) < 0)
+        LOG_ERROR(r->env.log, "replicas: the copy of %s's store (taken over) stays in %s: %s",
+                  owner, from, strerror(errno));
+    else
+        LOG_NOTICE(r->env.log, "replicas: the copy of %s's store (taken over) is kept in %s", owner,
+                   to);
 }
 
 void rp_mirror_settle(st_replica *r)

@@ -118,6 +118,17 @@ static int choose(st_replica *r, char (*pick)[256], size_t *candidates)
     return k;
 }
 
+int st_replica_adopter(st_replica *r, const char *owner)
+{
+    char(*names)[256] = r->names;
+    size_t n = r->env.members(r->env.ctx, names, ST_LINKS_MAX_PEERS);
+    n = n < ST_LINKS_MAX_PEERS ? n : ST_LINKS_MAX_PEERS;
+    uint64_t mine = score(owner, r->env.self);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], owner) != 0 && score(owner, names[i]) > mine) return 0;
+    return 1;
+}
+
 void rp_owner_tick(st_replica *r)
 {
     if (!r->store) return;

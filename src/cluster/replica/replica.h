@@ -72,6 +72,19 @@ void st_replica_peer_down(st_replica *r, st_peer *p);
 /* Stop: the mirrors' stores commit what they have and close. */
 void st_replica_stop(st_replica *r);
 
+/* A member gone for good (docs/durability.md §6, adoption), the cluster thread. 1 when this
+ * node ranks first for owner's copies among the members up (rendezvous hashing, as the
+ * holders are chosen); 1 when a copy of owner's store with sessions is kept here (one on disk
+ * from an earlier process is opened). */
+int st_replica_adopter(st_replica *r, const char *owner);
+int st_replica_has_copy(st_replica *r, const char *owner);
+/* The copy's records appended to b (st_store_dump) and when it was last written (wall ms):
+ * 1, 0 when there is no copy here, or an ST_E* code. */
+int st_replica_take(st_replica *r, const char *owner, st_store_batch *b, int64_t *written);
+/* Its sessions are taken over: the copy is closed and moved aside,
+ * node.data_dir/replicas/<owner>.adopted-<wall ms> (never offered to a restore). */
+void st_replica_adopted(st_replica *r, const char *owner);
+
 /* What the API shows (any thread). */
 typedef struct st_replica_holder {
     char node[256];

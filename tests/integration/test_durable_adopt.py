@@ -1,0 +1,94 @@
+"""A member gone for good, disk included (docs/durability.md §6, adoption): with
+persistence.shared_client_session, the member that holds the copy of its durable store takes
+its sessions over once it is forced out of the cluster, and their clients find them again
+on any node, with what was queued for them."""
+
+import os
+import re
+import shutil
+
+import pytest
+
+import mqttraw as m
+from test_durable import DURABLE, kill9, persistent, wait
+
+pytestmark = pytest.mark.starling_only("Starling's durable sessions")
+
+
+def test_a_node_gone_for_good_has_its_sessions_taken_over_by_its_holder(broker_factory):
+    """Three nodes (the same seed list on each). Node 1 holds two durable sessions: "ad-dev",
+    offline with 5 QoS 1 messages queued for it (one more in flight, sent and not
+    acknowledged), and "ad-back". Node 1 is killed and its data dir deleted. "ad-back"
+    reconnects to another node meanwhile (a new session there). An operator forces node 1
+    out; its holder takes "ad-dev" over (its routes, its queue, its registration) and
+    leaves "ad-back" where it is. "ad-dev" then connects to the member that is not the
+    holder: its session moves there with the message in flight (DUP, same packet id) and
+    the 5 queued ones in order, and it gets what is published to it afterwards."""
+    from clusterlib import api_call, ctl, same_seeds, up_members, wait_api, wait_info, wait_log
+    cl, nodes, names = same_seeds(broker_factory, 3, **dict(
+        DURABLE, **{"persistence.shared_client_session": True, "cluster.link_timeout": "1s"}))
+    a = nodes[0]
+    for n in nodes:
+        wait_api(n)
+        wait_info(n, lambda i: up_members(i) == sorted(names), "all members up", timeout=30)
+
+    def repl(n):
+        return api_call(n, "GET", "/api/v5/durable_storage")[1]["replication"]
+
+    holders = wait("node 1's holder is in step", lambda: [
+        h for h in repl(a)["holders"] if h["state"] == "in_step" and repl(a)["members"] == 2])
+    h = nodes[names.index(holders[0]["node"])]
+    other = [n for n in nodes[1:] if n is not h][0]
+
+    dev, _ = persistent(a, "ad-dev")
+    dev.subscribe([("ad/#", 1)])
+    back, _ = persistent(a, "ad-back")
+    back.subscribe([("back/#", 1)])
+    back.disconnect()
+    pub = m.Conn(a.port, 5, host=a.host, timeout=30)
+    assert pub.connect("ad-pub").reason == 0
+    assert pub.publish("ad/0", b"m0", qos=1).reason == 0
+    first = dev.expect_publish(auto_ack=False)  # in flight: sent, never acknowledged
+    assert first.payload == b"m0"
+    dev.disconnect()  # offline, the message still in flight
+    for i in range(1, 6):
+        assert pub.publish("ad/%d" % i, b"m%d" % i, qos=1).reason == 0
+    pub.disconnect()
+    wait("the holder's copy has both sessions and the 6 messages", lambda: [
+        x for x in repl(h)["mirrors"] if x["owner"] == names[0] and x["sessions"] == 2 and
+        x["messages"] == 6])
+
+    kill9(a)
+    shutil.rmtree(os.path.join(a.dir, "data"))  # its disk is gone with it
+    back, ca = persistent(other, "ad-back")  # back before the operator acts: a new session
+    assert ca.session_present == 0
+    back.subscribe([("back2/#", 1)])
+
+    r = ctl(other, "cluster", "force-leave", names[0])
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    wait_log(h, r"cluster: %s has left the cluster: this node takes over the 1 durable "
+             r"session\(s\) of its copy \(1 whose client connected again elsewhere stay there\)"
+             % re.escape(names[0]), timeout=30)
+    wait_log(h, r"cluster: 1 of %s's session\(s\) taken over" % re.escape(names[0]), timeout=30)
+    replicas = os.path.join(h.dir, "data", "replicas")
+    wait("the copy is moved aside", lambda: [
+        d for d in os.listdir(replicas) if d.startswith(names[0] + ".adopted-")])
+    assert names[0] not in os.listdir(replicas)
+
+    # ad-dev's client comes back on the member that is not the holder
+    dev, ca = persistent(other, "ad-dev")
+    assert ca.session_present == 1
+    again = dev.expect_publish(auto_ack=False)
+    assert (again.payload, again.dup, again.packet_id) == (b"m0", 1, first.packet_id), again
+    dev.send(m.ack(m.PUBACK, again.packet_id, version=5))
+    got = [dev.expect_publish() for _ in range(5)]
+    assert [p.payload for p in got] == [b"m%d" % i for i in range(1, 6)], got
+    pub = m.Conn(h.port, 5, host=h.host, timeout=30)
+    assert pub.connect("ad-pub2").reason == 0
+    assert pub.publish("ad/after", b"after", qos=1).reason == 0
+    assert dev.expect_publish().payload == b"after"
+    # ad-back kept the session it made meanwhile: still connected, its new subscription there
+    assert pub.publish("back2/x", b"b", qos=1).reason == 0
+    assert back.expect_publish().payload == b"b"
+    for c in (dev, back, pub):
+        c.close()
