@@ -2,6 +2,7 @@
  * connection, a 5 s limit per connection, answers from api.c. */
 #include "admin/admin.h"
 #include "admin/alarms.h"
+#include "admin/clients.h"
 #include "admin/authz.h"
 #include "admin/api.h"
 #include "admin/apiauth.h"
@@ -309,6 +310,8 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     if (what == ST_ASK_LISTENERS) return st_api_listeners_answer(api->broker, len);
     if (what == ST_ASK_AUTHZ_CACHE || what == ST_ASK_AUTHZ_RELOAD)
         return st_api_authz_answer(api, what, len);
+    if (what == ST_ASK_CLIENTS || what == ST_ASK_CLIENT_KICK)
+        return st_api_clients_answer(api, what, arg, arglen, len);
     return st_api_alarms_answer(api, what, arg, arglen, len);
 }
 

@@ -29,7 +29,8 @@ void st_ctl_usage(FILE *out, const char *first)
             "<who>\n"
             "       starling [-c FILE] ctl acl reload\n"
             "       starling [-c FILE] ctl authz cache-clean [all]\n"
-            "       starling [-c FILE] ctl durable status\n",
+            "       starling [-c FILE] ctl durable status\n"
+            "       starling [-c FILE] ctl clients list | show <clientid> | kick <clientid>\n",
             first);
 }
 
@@ -392,6 +393,88 @@ static int banned_cmd(const st_config *c, int argc, char **argv)
     return 2;
 }
 
+/* One client object of the API the way `emqx ctl clients` prints it. */
+static void print_client(const char *json, const st_jtok *t, int obj)
+{
+    static const char *const keys[][2] = {{"username", "username"},
+                                          {"node", "node"},
+                                          {"ip_address", "peerhost"},
+                                          {"port", "peerport"},
+                                          {"clean_start", "clean_start"},
+                                          {"keepalive", "keepalive"},
+                                          {"expiry_interval", "session_expiry_interval"},
+                                          {"subscriptions_cnt", "subscriptions"},
+                                          {"inflight_cnt", "inflight"},
+                                          {"awaiting_rel_cnt", "awaiting_rel"},
+                                          {"mqueue_len", "mqueue_len"},
+                                          {"mqueue_dropped", "dropped_msgs"},
+                                          {"connected", "connected"},
+                                          {"connected_at", "connected_at"}};
+    char v[1024];
+    int k = st_json_get(json, t, (uint32_t)obj, "clientid");
+    printf("Client(%s", k >= 0 && st_json_str(json, &t[k], v, sizeof v) >= 0 ? v : "?");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        k = st_json_get(json, t, (uint32_t)obj, keys[i][0]);
+        if (k < 0) continue;
+        if (t[k].type == ST_J_STRING && st_json_str(json, &t[k], v, sizeof v) >= 0)
+            printf(", %s=%s", keys[i][1], v);
+        else
+            printf(", %s=%.*s", keys[i][1], (int)(t[k].end - t[k].start), json + t[k].start);
+    }
+    printf(")\n");
+}
+
+/* GET path, and each client object it has (the object itself, or its "data" array) printed.
+ * 1 when the answer had a next page. -1: an error (printed). */
+static int print_clients(const st_config *c, const char *path)
+{
+    char *body = api_call(c, "GET", path);
+    if (!body) return -1;
+    size_t n = strlen(body);
+    uint32_t max = (uint32_t)(n / 2 + 8);
+    st_jtok *t = malloc(max * sizeof *t);
+    int r = t ? st_json_parse(body, n, t, max) : -1;
+    int data = r > 0 ? st_json_get(body, t, 0, "data") : -1;
+    int more = 0;
+    if (r > 0 && data < 0) {
+        print_client(body, t, 0);
+    } else if (data >= 0) {
+        for (uint32_t i = 0; i < t[data].size; i++)
+            print_client(body, t, st_json_at(t, (uint32_t)data, i));
+        int meta = st_json_get(body, t, 0, "meta");
+        int next = meta >= 0 ? st_json_get(body, t, (uint32_t)meta, "hasnext") : -1;
+        more = next >= 0 && st_json_eq(body, &t[next], "true");
+    }
+    free(t);
+    free(body);
+    return more;
+}
+
+static int clients_cmd(const st_config *c, int argc, char **argv)
+{
+    char path[1200], id[3 * 300 + 1];
+    if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        int more = 1;
+        for (int page = 1; more == 1; page++) {
+            snprintf(path, sizeof path, "/api/v5/clients?limit=10000&page=%d", page);
+            more = print_clients(c, path);
+        }
+        return more < 0;
+    }
+    if (argc != 2 || (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "kick") != 0)) {
+        ctl_usage();
+        return 2;
+    }
+    url_escape(argv[1], id, sizeof id);
+    snprintf(path, sizeof path, "/api/v5/clients/%s", id);
+    if (strcmp(argv[0], "show") == 0) return print_clients(c, path) < 0;
+    char *body = api_call(c, "DELETE", path);
+    if (!body) return 1;
+    printf("ok\n");
+    free(body);
+    return 0;
+}
+
 int st_ctl_main(const st_config *c, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[0], "banned") == 0) return banned_cmd(c, argc - 1, argv + 1);
@@ -443,6 +526,7 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
         return print_call(c, "POST", "/api/v5/listeners/reload");
     if (argc == 2 && strcmp(argv[0], "durable") == 0 && strcmp(argv[1], "status") == 0)
         return print_call(c, "GET", "/api/v5/durable_storage");
+    if (argc >= 1 && strcmp(argv[0], "clients") == 0) return clients_cmd(c, argc - 1, argv + 1);
     ctl_usage();
     return 2;
 }

@@ -339,6 +339,7 @@ void st_client_free(st_client *c)
     if (c->x->auth_own) st_acl_free(c->x->auth_own->acl);
     free(c->x->auth_own);
     free(c->x->rate);
+    free(c->x->username);
     st_enh_free(c);
     st_strmap_free(c->alias_out);
     for (uint16_t i = 0; i < c->nalias_in; i++)
@@ -350,6 +351,18 @@ void st_client_free(st_client *c)
 }
 
 const st_client_ext st_client_none;
+
+void st_client_peer_split(const char *peer, char *ip, size_t cap, int *port)
+{
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
+    if (port) *port = colon ? atoi(colon + 1) : 0;
+    if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']') {
+        peer++;
+        n -= 2;
+    }
+    snprintf(ip, cap, "%.*s", (int)(n < cap ? n : cap - 1), peer);
+}
 
 st_client_ext *st_client_x(st_client *c)
 {

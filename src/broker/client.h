@@ -47,6 +47,7 @@ typedef struct st_client {
     uint8_t asks : 1;         /* authorization has an http source (authq.c) */
     uint8_t authz_wait : 1;   /* not read until that source answers (x->auth_job asks it) */
     uint8_t enh_method : 2;   /* MQTT 5 enhanced authentication: 1 SCRAM-SHA-256, 2 -512 */
+    uint8_t clean_start : 1;  /* its CONNECT's Clean Start / Clean Session */
     uint16_t keepalive_s;     /* effective keep alive */
     uint16_t recv_max;        /* client's Receive Maximum: our outgoing window */
     uint16_t nalias_in;
@@ -82,6 +83,7 @@ typedef struct st_client_ext {
     struct st_authz_own *auth_own; /* its authenticator's acl, until authz takes it */
     struct st_rate *rate;          /* limited: its buckets, from its first packet on */
     struct st_enh *enh;            /* a SCRAM exchange under way (enhauth.c) */
+    char *username;                /* its CONNECT's (or certificate's) username, if any */
 } st_client_ext;
 
 /* Every field NULL, read-only (in read-only memory: a write through it faults). */
@@ -135,6 +137,9 @@ st_bytes st_client_id_of(st_client *c, const mqtt_connect *cn, char *buf, size_t
 st_bytes st_client_username_of(st_client *c, const mqtt_connect *cn, char *buf, size_t cap,
                                int *has);
 void st_client_free(st_client *c);
+/* A peer "ip:port" or "[ip6]:port" (st_client.peer): its address into ip, its port into
+ * *port (NULL: not wanted). */
+void st_client_peer_split(const char *peer, char *ip, size_t cap, int *port);
 int st_client_writable(const st_client *c);
 
 /* The client is closing: its pending acks will never be sent (publish.c). */

@@ -91,6 +91,7 @@ void st_session_take_over(st_worker *w, st_session *s, uint8_t reason)
     }
     LOG_INFO(w->log, "client %s: %s", s->cid,
              reason == MQTT_RC_USE_ANOTHER_SERVER ? "this node is leaving: use another server"
+             : reason == MQTT_RC_ADMIN_ACTION     ? "disconnected by an operator"
                                                   : "session taken over by a new connection");
     st_client_disconnect(old, reason, 0);
 }
@@ -311,18 +312,6 @@ void st_connect_auth_cancel(st_client *c)
     c->x->auth_job = NULL;
 }
 
-/* The client's address without its port ("[::1]:5" → "::1"). */
-static void peer_host(const char *peer, char *out, size_t cap)
-{
-    const char *colon = strrchr(peer, ':');
-    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
-    if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']') {
-        peer++;
-        n -= 2;
-    }
-    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), peer);
-}
-
 /* Banned (EMQX's table, before any authenticator): 0, or MQTT_RC_BANNED. */
 static int banned(st_client *c, const mqtt_connect *cn, st_bytes id)
 {
@@ -331,7 +320,7 @@ static int banned(st_client *c, const mqtt_connect *cn, st_bytes id)
     char ubuf[ST_CERT_ID_MAX], host[64];
     int has_user = 0;
     st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
-    peer_host(c->peer, host, sizeof host);
+    st_client_peer_split(c->peer, host, sizeof host, NULL);
     st_ban ban;
     if (!st_bans_match(st_auth_bans(w->b->auth), (const char *)id.p, id.len,
                        has_user ? (const char *)user.p : NULL, user.len, host, &ban))
@@ -363,7 +352,7 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
     int has_user = 0;
     st_bytes user = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
     char host[64], lid[100], cnbuf[ST_CERT_ID_MAX];
-    peer_host(c->peer, host, sizeof host);
+    st_client_peer_split(c->peer, host, sizeof host, NULL);
     st_credentials cr = {(const char *)id.p,
                          id.len,
                          has_user ? (const char *)(user.p ? user.p : (const uint8_t *)"") : NULL,
@@ -406,7 +395,7 @@ static int authz_attach(st_client *c, const mqtt_connect *cn, const char *cid, s
     int has_user = 0;
     st_bytes u = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
     char *user = has_user ? strndup(u.p ? (const char *)u.p : "", u.len) : NULL;
-    peer_host(c->peer, host, sizeof host);
+    st_client_peer_split(c->peer, host, sizeof host, NULL);
     st_acl_who who = {id, user, host, cert_cn(c, cnbuf, sizeof cnbuf)};
     st_client_ext *x = st_client_x(c);
     if (x) {
@@ -435,6 +424,18 @@ static int will_allowed(st_client *c, const mqtt_connect *cn, const char *cid, s
     LOG_INFO(w->log, "client %.*s: will to '%.*s' denied by authorization: it is dropped",
              (int)cidlen, cid, (int)cn->will_topic.len, (const char *)cn->will_topic.p);
     return 0;
+}
+
+/* Its username, for the API (GET /api/v5/clients): kept only when it has one. */
+static void keep_username(st_client *c, const mqtt_connect *cn)
+{
+    char ubuf[ST_CERT_ID_MAX];
+    int has_user = 0;
+    st_bytes u = st_client_username_of(c, cn, ubuf, sizeof ubuf, &has_user);
+    st_client_ext *x = has_user && u.len ? st_client_x(c) : NULL;
+    if (!x) return;
+    free(x->username);
+    x->username = strndup((const char *)u.p, u.len);
 }
 
 void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t rawlen)
@@ -479,6 +480,8 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
         return;
     }
     apply_client_limits(c, s, p);
+    keep_username(c, cn);
+    c->clean_start = cn->clean_start;
     s->reg_hlc = st_hlc_now(&w->b->hlc, st_wall_ms()); /* the newest connection wins */
     if (cn->will_flag && will_allowed(c, cn, cid, cidlen))
         st_session_set_will(s, make_will(c, cn, s->sid),

@@ -4,6 +4,7 @@
  * Output is flushed once per loop iteration, and the other workers it posted to are
  * woken once per iteration, whatever the number of messages. */
 #include "broker/worker.h"
+#include "broker/call.h"
 #include "auth/pool.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
@@ -413,6 +414,9 @@ static void handle_imsg(st_worker *w, st_imsg *m)
         else
             st_connect_auth_done(w, m->data);
         break;
+    case ST_IM_CALL:
+        st_call_run(w, m->data);
+        break;
     }
     free(m);
 }
@@ -637,6 +641,8 @@ void st_worker_destroy(st_worker *w)
                 st_authq_done(NULL, m->data);
             else
                 st_connect_auth_done(NULL, m->data);
+        } else if (m->kind == ST_IM_CALL) {
+            st_call_drop(w, m->data); /* not run: its caller sees no answer from w */
         }
         free(m);
     }

@@ -21,13 +21,20 @@
 struct st_client;
 struct st_session;
 
-enum st_imsg_kind { ST_IM_DELIVER, ST_IM_HANDOFF, ST_IM_STOP, ST_IM_REMOTE, ST_IM_AUTH };
+enum st_imsg_kind {
+    ST_IM_DELIVER,
+    ST_IM_HANDOFF,
+    ST_IM_STOP,
+    ST_IM_REMOTE,
+    ST_IM_AUTH,
+    ST_IM_CALL
+};
 
 typedef struct st_imsg {
     st_mpsc_node node;
     int kind;
     struct st_client *client; /* HANDOFF */
-    void *data;               /* REMOTE: the cluster's item; AUTH: the auth job */
+    void *data;               /* REMOTE: the cluster's item; AUTH: the auth job; CALL: call.h */
     st_msg *msg;              /* DELIVER */
     uint32_t n;
     st_target t[]; /* DELIVER */

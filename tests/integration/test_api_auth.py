@@ -52,6 +52,10 @@ def test_every_endpoint_but_status_needs_a_credential(broker):
     assert call(broker, "GET", "/api/v5/nodes", basic("nobody", API_SECRET))[0] == 401
     assert call(broker, "POST", "/api/v5/listeners/reload")[0] == 401
     assert call(broker, "DELETE", "/api/v5/cluster/x@127.0.0.1/force_leave")[0] == 401
+    for method, path in (("GET", "/api/v5/clients"), ("GET", "/api/v5/clients/c1"),
+                         ("DELETE", "/api/v5/clients/c1"),
+                         ("POST", "/api/v5/clients/kickout/bulk"), ("GET", "/api/v5/alarms")):
+        assert call(broker, method, path)[0] == 401, (method, path)
 
 
 def test_login_gives_a_token_and_logout_ends_it(broker):

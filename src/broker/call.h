@@ -1,0 +1,33 @@
+/* call.h — a function run on the workers for another thread (the API's questions about
+ * clients and sessions, which only their worker may read): posted to each worker's inbox
+ * (ST_IM_CALL), run there between two events, its result left in that worker's slot. The
+ * caller waits a bounded time; a worker that answers late still runs it, and the call is
+ * freed by whoever is last (the caller's release or the last worker). */
+#ifndef ST_BROKER_CALL_H
+#define ST_BROKER_CALL_H
+
+#include "broker/worker.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_call st_call;
+/* On worker w: its answer to arg (a malloc'd result, or NULL). */
+typedef void *(*st_call_fn)(st_worker *w, const void *arg);
+
+/* Post fn to worker `only`, or to every worker (only -1); arg (len bytes) is copied.
+ * free_result frees a result nobody took. NULL: out of memory. */
+st_call *st_call_post(st_broker *b, int only, st_call_fn fn, const void *arg, size_t len,
+                      void (*free_result)(void *));
+/* Wait until every worker posted to has run it, or timeout_ms: 1 all answered, 0 not. */
+int st_call_wait(st_call *c, int64_t timeout_ms);
+/* Worker i's result, taken (the caller frees it); NULL: none, or it has not run. */
+void *st_call_take(st_call *c, int i);
+/* The caller is done with it (results not taken are freed). */
+void st_call_release(st_call *c);
+
+/* The worker side (worker.c, for ST_IM_CALL): run it, or (the worker is gone) drop it. */
+void st_call_run(st_worker *w, void *call);
+void st_call_drop(st_worker *w, void *call);
+
+#endif

@@ -1,0 +1,179 @@
+/* clients.c — this node's clients for the API (clients.h). */
+#include "broker/clients.h"
+#include "broker/call.h"
+#include "broker/client.h"
+#include "broker/settings.h"
+#include "core/clock.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct found {
+    st_client_info *v;
+    size_t n, cap;
+} found;
+
+static void found_free(void *p)
+{
+    found *f = p;
+    if (!f) return;
+    st_client_infos_free(f->v, f->n);
+    free(f);
+}
+
+void st_client_infos_free(st_client_info *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].clientid);
+        free(v[i].username);
+    }
+    free(v);
+}
+
+static int match_str(const char *want, const char *have, int like)
+{
+    if (!want[0]) return 1;
+    if (!have) return 0;
+    return like ? strstr(have, want) != NULL : strcmp(want, have) == 0;
+}
+
+static int matches(const st_client_filter *f, const st_client_info *c)
+{
+    return match_str(f->clientid, c->clientid, 0) && match_str(f->username, c->username, 0) &&
+           match_str(f->like_clientid, c->clientid, 1) &&
+           match_str(f->like_username, c->username, 1) &&
+           (!f->ip_address[0] || (c->connected && strcmp(f->ip_address, c->ip_address) == 0)) &&
+           (f->connected < 0 || f->connected == c->connected) &&
+           (f->proto_ver < 0 || f->proto_ver == c->proto_ver) &&
+           (f->clean_start < 0 || (c->connected && f->clean_start == c->clean_start)) &&
+           (!f->gte_connected_at || (c->connected && c->connected_at >= f->gte_connected_at)) &&
+           (!f->lte_connected_at || (c->connected && c->connected_at <= f->lte_connected_at));
+}
+
+static void info_of(st_worker *w, st_session *s, int64_t mono, int64_t wall, st_client_info *o)
+{
+    st_client *c = s->client;
+    memset(o, 0, sizeof *o);
+    o->listener = -1;
+    o->connected = c != NULL;
+    o->durable = s->stored;
+    o->expiry_interval_s = s->expiry_ms == ST_UNLIMITED ? -1 : s->expiry_ms / 1000;
+    o->subscriptions = s->nsubs;
+    o->mqueue_len = s->qlen;
+    o->inflight = s->ninf;
+    o->awaiting_rel = s->nrel;
+    o->mqueue_dropped = s->dropped;
+    if (c) {
+        st_client_peer_split(c->peer, o->ip_address, sizeof o->ip_address, &o->port);
+        o->proto_ver = c->version;
+        o->clean_start = c->clean_start;
+        o->keepalive = c->keepalive_s;
+        o->listener = c->listener;
+        o->connected_at = wall - (mono - c->created);
+        if (c->x->username) o->username = strdup(c->x->username);
+    } else if (s->expire_at && s->expiry_ms != ST_UNLIMITED) { /* its expiry runs since */
+        o->disconnected_at = wall - (s->expiry_ms - (s->expire_at - mono));
+    }
+    (void)w;
+}
+
+static void *list_on(st_worker *w, const void *arg)
+{
+    const st_client_filter *f = arg;
+    found *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    int64_t mono = st_loop_now(w->loop), wall = st_wall_ms();
+    size_t it = 0;
+    void *v;
+    while (st_strmap_next(w->by_cid, &it, NULL, NULL, &v)) {
+        st_session *s = v;
+        if (s->arriving || s->leaving) continue;
+        if (r->n == r->cap) {
+            size_t cap = r->cap ? 2 * r->cap : 16;
+            st_client_info *nv = realloc(r->v, cap * sizeof *nv);
+            if (!nv) break; /* what fits */
+            r->v = nv;
+            r->cap = cap;
+        }
+        st_client_info *o = &r->v[r->n];
+        info_of(w, s, mono, wall, o);
+        o->clientid = strndup(s->cid, s->cid_len);
+        if (!o->clientid || !matches(f, o)) {
+            free(o->clientid);
+            free(o->username);
+            continue;
+        }
+        r->n++;
+    }
+    return r;
+}
+
+static int by_cid(const void *a, const void *b)
+{
+    return strcmp(((const st_client_info *)a)->clientid, ((const st_client_info *)b)->clientid);
+}
+
+int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
+                    st_client_info **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    st_call *c = st_call_post(b, -1, list_on, f, sizeof *f, found_free);
+    if (!c) return ST_ENOMEM;
+    int all = st_call_wait(c, timeout_ms);
+    size_t total = 0, k = 0;
+    found **part = calloc((size_t)b->nw, sizeof *part);
+    if (!part) {
+        st_call_release(c);
+        return ST_ENOMEM;
+    }
+    for (int i = 0; i < b->nw; i++) {
+        part[i] = all ? st_call_take(c, i) : NULL;
+        total += part[i] ? part[i]->n : 0;
+    }
+    st_call_release(c);
+    st_client_info *v = total ? malloc(total * sizeof *v) : NULL;
+    for (int i = 0; i < b->nw; i++) {
+        if (part[i] && v && part[i]->n) {
+            memcpy(v + k, part[i]->v, part[i]->n * sizeof *v);
+            k += part[i]->n;
+            free(part[i]->v);
+            free(part[i]);
+        } else {
+            found_free(part[i]);
+        }
+    }
+    free(part);
+    if (!all) return ST_EAGAIN;
+    if (total && !v) return ST_ENOMEM;
+    if (k > 1) qsort(v, k, sizeof *v, by_cid);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static void *kick_on(st_worker *w, const void *arg)
+{
+    const char *cid = arg;
+    st_session *s = st_strmap_get(w->by_cid, cid, strlen(cid));
+    if (!s || s->arriving || s->leaving) return NULL;
+    LOG_NOTICE(w->log, "client %s: kicked out by an operator: its session ends", s->cid);
+    if (s->client) st_session_take_over(w, s, MQTT_RC_ADMIN_ACTION);
+    st_worker_session_end(w, s); /* its will goes (the client did not end it) */
+    return (void *)1;
+}
+
+int st_clients_kick(st_broker *b, const char *cid, size_t len, int64_t timeout_ms)
+{
+    char *arg = strndup(cid, len);
+    if (!arg) return ST_ENOMEM;
+    st_call *c = st_call_post(b, st_worker_for(b, cid, len), kick_on, arg, len + 1, NULL);
+    free(arg);
+    if (!c) return ST_ENOMEM;
+    int all = st_call_wait(c, timeout_ms);
+    int done = all && st_call_take(c, st_worker_for(b, cid, len)) != NULL;
+    st_call_release(c);
+    return !all ? ST_EAGAIN : done;
+}
