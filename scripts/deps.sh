@@ -3,7 +3,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=600 update -qq
-# mosquitto, etcd and haproxy are here for tests and benchmarks, which start their own: on a
+# mosquitto, etcd, haproxy and prometheus are here for tests and benchmarks, which start their own: on a
 # machine with systemd their packages would start services (mosquitto on :1883, the port the
 # quickstart broker takes). Keep them from starting now (policy-rc.d) and at boot (disable).
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -16,7 +16,7 @@ apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     liblmdb-dev \
     libcurl4-openssl-dev \
     python3 python3-pytest python3-paho-mqtt python3-jwt mosquitto mosquitto-clients procps valgrind iptables \
-    dnsmasq-base etcd-server haproxy chromium >/dev/null
+    dnsmasq-base etcd-server haproxy chromium prometheus >/dev/null
 # node and npm for the JavaScript clients of the tests (MQTT.js, playwright-core driving
 # chromium); a machine that has node from elsewhere (nodesource) keeps it: Debian's npm
 # conflicts with that package.
@@ -24,5 +24,5 @@ if ! command -v npm >/dev/null; then
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    systemctl disable --now mosquitto etcd haproxy >/dev/null 2>&1 || true
+    systemctl disable --now mosquitto etcd haproxy prometheus >/dev/null 2>&1 || true
 fi

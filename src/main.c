@@ -245,6 +245,7 @@ static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, st_alarms *
                        const st_config *c, char *err, size_t errlen)
 {
     st_admin_alarms(adm, al);
+    st_admin_prometheus(adm, !st_config_int(c, "prometheus.enable_basic_auth"));
     st_admin_broker(adm, b);
     st_admin_auth(adm, st_broker_auth(b));
     st_admin_durable(adm, dur);

@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "admin/alarms.h"
 #include "admin/clients.h"
+#include "admin/metrics.h"
 #include "admin/authz.h"
 #include "admin/api.h"
 #include "admin/apiauth.h"
@@ -135,7 +136,8 @@ static void handle(conn *c, const st_http_req *req, st_http_resp *resp)
     st_admin *a = c->a;
     int post = strcmp(req->method, "POST") == 0;
     if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/api/v5/status") == 0 ||
-        !a->apiauth)
+        !a->apiauth ||
+        (a->api.prometheus_open && strcmp(req->path, "/api/v5/prometheus/stats") == 0))
         st_api_handle(&a->api, req, resp);
     else if (post && strcmp(req->path, "/api/v5/login") == 0)
         st_apiauth_login(a->apiauth, req, c->peer, a->api.version, resp);
@@ -310,6 +312,7 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     if (what == ST_ASK_LISTENERS) return st_api_listeners_answer(api->broker, len);
     if (what == ST_ASK_AUTHZ_CACHE || what == ST_ASK_AUTHZ_RELOAD)
         return st_api_authz_answer(api, what, len);
+    if (what == ST_ASK_METRICS) return st_api_metrics_answer(api, what, len);
     if (what == ST_ASK_CLIENTS || what == ST_ASK_CLIENT_KICK)
         return st_api_clients_answer(api, what, arg, arglen, len);
     return st_api_alarms_answer(api, what, arg, arglen, len);
@@ -328,6 +331,11 @@ void st_admin_auth(st_admin *a, struct st_auth *auth)
 void st_admin_durable(st_admin *a, struct st_durable *d)
 {
     a->api.durable = d;
+}
+
+void st_admin_prometheus(st_admin *a, int open)
+{
+    a->api.prometheus_open = open;
 }
 
 void st_admin_alarms(st_admin *a, struct st_alarms *al)

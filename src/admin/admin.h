@@ -26,6 +26,9 @@ void st_admin_broker(st_admin *a, struct st_broker *b);
 /* Durable sessions, for GET /api/v5/durable_storage (before st_admin_start; none: 404). */
 struct st_durable;
 void st_admin_durable(st_admin *a, struct st_durable *d);
+/* open: the Prometheus scrape (/api/v5/prometheus/stats) needs no credential
+ * (prometheus.enable_basic_auth = false, EMQX's default). */
+void st_admin_prometheus(st_admin *a, int open);
 /* This node's alarms, for /api/v5/alarms (any node's API lists every node's). */
 struct st_alarms;
 void st_admin_alarms(st_admin *a, struct st_alarms *al);

@@ -15,6 +15,7 @@ typedef struct st_api {
     struct st_broker *broker;   /* for the listeners (NULL: none shown) */
     struct st_durable *durable; /* durable sessions (NULL: persistence off) */
     struct st_alarms *alarms;   /* this node's alarms (NULL: none raised) */
+    int prometheus_open;        /* the Prometheus scrape needs no credential */
     const char *version;
     const char *role;
 } st_api;

@@ -150,6 +150,8 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
     if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
     long n = mqtt_encode(pkt, tmp, sizeof tmp);
     if (n < 0) return (int)n;
+    st_metric_add(&c->w->metrics, ST_M_TX + pkt->type, 1);
+    st_metric_add(&c->w->metrics, ST_M_BYTES_SENT, (uint64_t)n);
     if ((size_t)n <= sizeof tmp) {
         if (st_outq_append(&c->outq, tmp, (uint32_t)n) < 0) return ST_ENOMEM;
     } else {
@@ -283,6 +285,7 @@ void st_client_close(st_client *c, int abnormal)
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
     int was_connected = c->state == ST_CS_CONNECTED || c->state == ST_CS_ARRIVING;
+    if (c->state == ST_CS_CONNECTED) st_metric_add(&w->metrics, ST_M_CLIENT_DISCONNECTED, 1);
     if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
     if (c->xport && c->x->ws && c->x->ws->open && !c->x->ws->closing) {
         /* WebSocket: a close frame (1000) first, and a lingering close, so that a client
@@ -405,8 +408,11 @@ int st_client_authorized(st_client *c, int action, const char *topic, size_t len
     st_worker *w = c->w;
     /* the http source has answered already (authq.c): this never waits */
     if (st_authz_allow_now(st_auth_authz(w->b->auth), c->x->authz, action, topic, len, qos, retain,
-                           st_loop_now(w->loop)))
+                           st_loop_now(w->loop))) {
+        st_metric_add(&w->metrics, ST_M_AUTHORIZATION_ALLOW, 1);
         return 1;
+    }
+    st_metric_add(&w->metrics, ST_M_AUTHORIZATION_DENY, 1);
     LOG_INFO(w->log, "client %s: %s '%.*s' denied by authorization",
              c->sess ? c->sess->cid : c->peer,
              action == ST_ACL_PUBLISH ? "PUBLISH to" : "SUBSCRIBE", (int)len, topic);
@@ -453,6 +459,11 @@ static int maybe_handoff(st_client *c, const mqtt_packet *p)
 
 static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t n)
 {
+    st_metrics *m = &c->w->metrics;
+    st_metric_add(m, ST_M_RX + p->type, 1);
+    st_metric_add(m, ST_M_BYTES_RECEIVED, n);
+    if (p->type == MQTT_PUBLISH)
+        st_metric_add(m, ST_M_MESSAGES_QOS0_RECEIVED + p->u.publish.qos, 1);
     switch (p->type) {
     case MQTT_CONNECT:
         if (c->state != ST_CS_NEW) {

@@ -29,6 +29,9 @@ static void connack_fail(st_client *c, uint8_t reason5)
 {
     mqtt_packet p = {.type = MQTT_CONNACK, .version = c->version};
     p.reason = c->version == MQTT_V5 ? reason5 : mqtt_connack_v3_code(reason5);
+    st_metric_add(&c->w->metrics, ST_M_PACKETS_CONNACK_ERROR, 1);
+    if (reason5 == MQTT_RC_BAD_USER_OR_PASS || reason5 == MQTT_RC_NOT_AUTHORIZED)
+        st_metric_add(&c->w->metrics, ST_M_PACKETS_CONNACK_AUTH_ERROR, 1);
     st_client_send(c, &p);
     st_client_write_out(c);
     LOG_NOTICE(c->w->log, "client %s: CONNECT refused, reason 0x%02x", c->peer, reason5);
@@ -76,6 +79,7 @@ static st_msg *make_will(st_client *c, const mqtt_connect *cn, uint64_t sid)
 void st_session_take_over(st_worker *w, st_session *s, uint8_t reason)
 {
     st_client *old = s->client;
+    if (reason == MQTT_RC_SESSION_TAKEN_OVER) st_metric_add(&w->metrics, ST_M_SESSION_TAKENOVER, 1);
     st_flow_attach(w, s, -1);
     s->client = NULL;
     old->sess = NULL;
@@ -132,6 +136,7 @@ static st_session *open_session(st_client *c, const char *cid, size_t len, int c
     *present = 0;
     if (s && s->client) take_over(w, s);
     if (s && (clean || s->leaving)) { /* a leaving one is on its way to another node */
+        st_metric_add(&w->metrics, ST_M_SESSION_DISCARDED, 1);
         st_worker_session_end(w, s);
         s = NULL;
     }
@@ -286,6 +291,8 @@ void st_connect_auth_done(st_worker *w, void *job)
         c->x->auth_job = NULL;
         st_auth_job_unref(j); /* the client's */
         c->auth_checked = 1;
+        st_metric_add(&w->metrics,
+                      j->res.ok ? ST_M_AUTHENTICATION_SUCCESS : ST_M_AUTHENTICATION_FAILURE, 1);
         c->auth_reason = j->res.ok ? 0 : j->res.reason;
         c->superuser = j->res.ok && j->res.superuser;
         keep_own(c, &j->res);
@@ -370,6 +377,7 @@ static int authenticate(st_client *c, const mqtt_connect *cn, st_bytes id, const
         st_auth_check(w->b->auth, &cr, &r);
     else if (!st_auth_try(w->b->auth, &cr, &r))
         return auth_submit(c, &cr, raw, rawlen);
+    st_metric_add(&w->metrics, r.ok ? ST_M_AUTHENTICATION_SUCCESS : ST_M_AUTHENTICATION_FAILURE, 1);
     if (r.ok) {
         c->superuser = (uint8_t)r.superuser;
         keep_own(c, &r);
@@ -424,6 +432,12 @@ static int will_allowed(st_client *c, const mqtt_connect *cn, const char *cid, s
     LOG_INFO(w->log, "client %.*s: will to '%.*s' denied by authorization: it is dropped",
              (int)cidlen, cid, (int)cn->will_topic.len, (const char *)cn->will_topic.p);
     return 0;
+}
+
+static void connected(st_worker *w, int present)
+{
+    st_metric_add(&w->metrics, ST_M_CLIENT_CONNECTED, 1);
+    st_metric_add(&w->metrics, present ? ST_M_SESSION_RESUMED : ST_M_SESSION_CREATED, 1);
 }
 
 /* Its username, for the API (GET /api/v5/clients): kept only when it has one. */
@@ -506,6 +520,7 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     }
     if (ro && ro->registry) ro->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
     c->state = ST_CS_CONNECTED;
+    connected(w, present);
     send_connack(c, present, assigned ? cid : NULL, assigned ? cidlen : 0, &p->props);
     LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
               c->version, c->keepalive_s, present ? "resumed" : "new");
@@ -538,6 +553,7 @@ void st_session_arrived(st_worker *w, st_session *s, int present)
     }
     c->state = ST_CS_CONNECTED;
     c->last_rx = now;
+    connected(w, present);
     send_connack(c, present, NULL, 0, &req);
     LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
               c->version, c->keepalive_s, present ? "moved here" : "new");

@@ -189,6 +189,7 @@ static int authorize(st_client *c, const mqtt_packet *p, const char *topic, uint
 {
     const mqtt_publish *pub = &p->u.publish;
     if (st_client_authorized(c, ST_ACL_PUBLISH, topic, tlen, pub->qos, pub->retain)) return 1;
+    st_metric_add(&c->w->metrics, ST_M_PACKETS_PUBLISH_AUTH_ERROR, 1);
     if (st_authz_config(st_auth_authz(c->w->b->auth))->deny_disconnect) {
         st_client_disconnect(c, MQTT_RC_NOT_AUTHORIZED, 1);
         return 0;
@@ -259,6 +260,8 @@ void st_handle_publish(st_client *c, const mqtt_packet *p)
     st_ackwait aw = {pub->qos ? c : NULL, NULL};
     size_t n = st_worker_dispatch(w, msg, s->cid, s->cid_len, &aw);
     if (kept) st_durable_hold_retained(w, &aw);
+    if (kept) st_metric_add(&w->metrics, ST_M_MESSAGES_RETAINED, 1);
+    if (!n) st_metric_add(&w->metrics, ST_M_MESSAGES_DROPPED_NO_SUBSCRIBERS, 1);
     st_msg_unref(msg);
     uint8_t reason = n || c->version != MQTT_V5 ? 0 : MQTT_RC_NO_MATCHING_SUBSCRIBERS;
     if (pub->qos == 1) ack_publish(c, MQTT_PUBACK, p->packet_id, reason, aw.pack);
@@ -334,6 +337,10 @@ static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
     } else if (st_outq_append(&c->outq, head, (uint32_t)n) < 0) {
         return ST_ENOMEM;
     }
+    st_metrics *mt = &c->w->metrics;
+    st_metric_add(mt, ST_M_TX + MQTT_PUBLISH, 1);
+    st_metric_add(mt, ST_M_MESSAGES_QOS0_SENT + it->qos, 1);
+    st_metric_add(mt, ST_M_BYTES_SENT, (uint64_t)n + m->payload_len);
     if (m->payload_len <= INLINE_PAYLOAD) {
         if (m->payload_len) st_outq_append(&c->outq, m->payload, m->payload_len);
     } else {

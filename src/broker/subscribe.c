@@ -45,6 +45,7 @@ static int authorize_filter(st_client *c, st_bytes fb, const mqtt_subopts *o, in
     if (!c->x->authz) return 0;
     st_share_parse((const char *)fb.p, fb.len, &g, &glen, &real, &rlen);
     if (st_client_authorized(c, ST_ACL_SUBSCRIBE, real, rlen, o->qos, 0)) return 0;
+    st_metric_add(&c->w->metrics, ST_M_PACKETS_SUBSCRIBE_AUTH_ERROR, 1);
     *fatal = st_authz_config(st_auth_authz(c->w->b->auth))->deny_disconnect;
     return MQTT_RC_NOT_AUTHORIZED;
 }

@@ -212,6 +212,7 @@ st_session *st_worker_session_new(st_worker *w, const char *cid, size_t len)
 
 void st_worker_session_end(st_worker *w, st_session *s)
 {
+    st_metric_add(&w->metrics, ST_M_SESSION_TERMINATED, 1);
     if (s->client) st_flow_attach(w, s, -1);
     st_durable_session_gone(w, s);
     if (s->reg_hlc && w->b->remote && w->b->remote->registry)

@@ -11,6 +11,7 @@
 #include "core/hlc.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "broker/metrics.h"
 #include "core/mpsc.h"
 #include "core/strmap.h"
 #include "net/linger.h"
@@ -98,6 +99,7 @@ struct st_worker {
     atomic_int nheld;               /* clients whose output waits for route acks */
     uint64_t next_oid;              /* numbers the messages taken from clients here (st_msg.oid) */
     atomic_ullong dropped[ST_DROP_REASONS]; /* deliveries dropped, by reason (flow.h) */
+    st_metrics metrics;                     /* EMQX's counters, this worker's part (metrics.h) */
     struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
     st_linger_set linger;    /* connections we ended, read until the peer closes (linger.h) */
 };
