@@ -6,6 +6,7 @@
 #include "admin/apiauth.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
+#include "broker/sys.h"
 #include "broker/durable.h"
 #include "broker/settings.h"
 #include "cluster/cluster.h"
@@ -239,6 +240,21 @@ static st_auth *auth_setup(const st_config *c, st_broker *b, const st_settings *
     return a;
 }
 
+/* $SYS/brokers: the cluster's members that are running, by name. */
+static void sys_nodes(void *ctx, char *out, size_t cap)
+{
+    st_cluster_node *v = calloc(256, sizeof *v);
+    size_t n = v ? st_cluster_view(ctx, v, 256) : 0, len = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && i < 256; i++) {
+        if (!v[i].member || !v[i].running) continue;
+        int k = snprintf(out + len, cap - len, "%s%s", len ? "," : "", v[i].name);
+        if (k < 0 || (size_t)k >= cap - len) break;
+        len += (size_t)k;
+    }
+    free(v);
+}
+
 /* The API shows b's listeners, and serves over TLS too when dashboard.listeners.https has a
  * port. */
 static int admin_setup(st_admin *adm, st_broker *b, st_durable *dur, st_alarms *al,
@@ -349,6 +365,7 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
         st_apiauth_attach(aa, cl) == 0 &&
         durable_setup(c, b, cl, &lg, al, &dur, err, sizeof err) == 0 &&
+        st_sys_setup(b, STARLING_VERSION, sys_nodes, cl) == 0 &&
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&

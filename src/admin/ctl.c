@@ -30,7 +30,8 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl acl reload\n"
             "       starling [-c FILE] ctl authz cache-clean [all]\n"
             "       starling [-c FILE] ctl durable status\n"
-            "       starling [-c FILE] ctl clients list | show <clientid> | kick <clientid>\n",
+            "       starling [-c FILE] ctl clients list | show <clientid> | kick <clientid>\n"
+            "       starling [-c FILE] ctl broker stats | metrics\n",
             first);
 }
 
@@ -475,6 +476,31 @@ static int clients_cmd(const st_config *c, int argc, char **argv)
     return 0;
 }
 
+/* `broker stats|metrics`: this node's figures, one "name : value" line each, as emqx ctl. */
+static int broker_cmd(const st_config *c, const char *what)
+{
+    char path[1000], node[256];
+    snprintf(node, sizeof node, "%s", st_config_str(c, "node.name"));
+    char esc[800];
+    url_escape(node, esc, sizeof esc);
+    snprintf(path, sizeof path, "/api/v5/nodes/%.700s/%s", esc, what);
+    char *body = api_call(c, "GET", path);
+    if (!body) return 1;
+    size_t n = strlen(body);
+    uint32_t max = (uint32_t)(n / 2 + 8);
+    st_jtok *t = malloc(max * sizeof *t);
+    int r = t ? st_json_parse(body, n, t, max) : -1;
+    for (uint32_t i = 0; r > 0 && t[0].type == ST_J_OBJECT && i < t[0].size; i++) {
+        const st_jtok *k = &t[1 + 2 * i], *v = k + 1;
+        if (v->type != ST_J_NUMBER) continue; /* "node" */
+        printf("%-40.*s: %.*s\n", (int)(k->end - k->start), body + k->start,
+               (int)(v->end - v->start), body + v->start);
+    }
+    free(t);
+    free(body);
+    return r > 0 ? 0 : 1;
+}
+
 int st_ctl_main(const st_config *c, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[0], "banned") == 0) return banned_cmd(c, argc - 1, argv + 1);
@@ -527,6 +553,9 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
     if (argc == 2 && strcmp(argv[0], "durable") == 0 && strcmp(argv[1], "status") == 0)
         return print_call(c, "GET", "/api/v5/durable_storage");
     if (argc >= 1 && strcmp(argv[0], "clients") == 0) return clients_cmd(c, argc - 1, argv + 1);
+    if (argc == 2 && strcmp(argv[0], "broker") == 0 &&
+        (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "metrics") == 0))
+        return broker_cmd(c, argv[1]);
     ctl_usage();
     return 2;
 }

@@ -14,7 +14,6 @@
 
 #define MAX_ANSWERS 257
 #define ASK_TIMEOUT_MS 5000
-#define WORKERS_MS 2000
 #define MAX_KEYS 128
 
 /* ---- one node's figures ----------------------------------------------------------------- */
@@ -34,84 +33,16 @@ static void put(fig *f, int *n, const char *name, uint64_t v)
     if (*n < MAX_KEYS) f[(*n)++] = (fig){name, v};
 }
 
-/* EMQX's packet metrics: name, and the slot it is read from. */
-static const struct {
-    const char *name;
-    int slot;
-} packets[] = {
-    {"packets.connect.received", ST_M_RX + MQTT_CONNECT},
-    {"packets.connack.sent", ST_M_TX + MQTT_CONNACK},
-    {"packets.publish.received", ST_M_RX + MQTT_PUBLISH},
-    {"packets.publish.sent", ST_M_TX + MQTT_PUBLISH},
-    {"packets.puback.received", ST_M_RX + MQTT_PUBACK},
-    {"packets.puback.sent", ST_M_TX + MQTT_PUBACK},
-    {"packets.pubrec.received", ST_M_RX + MQTT_PUBREC},
-    {"packets.pubrec.sent", ST_M_TX + MQTT_PUBREC},
-    {"packets.pubrel.received", ST_M_RX + MQTT_PUBREL},
-    {"packets.pubrel.sent", ST_M_TX + MQTT_PUBREL},
-    {"packets.pubcomp.received", ST_M_RX + MQTT_PUBCOMP},
-    {"packets.pubcomp.sent", ST_M_TX + MQTT_PUBCOMP},
-    {"packets.subscribe.received", ST_M_RX + MQTT_SUBSCRIBE},
-    {"packets.suback.sent", ST_M_TX + MQTT_SUBACK},
-    {"packets.unsubscribe.received", ST_M_RX + MQTT_UNSUBSCRIBE},
-    {"packets.unsuback.sent", ST_M_TX + MQTT_UNSUBACK},
-    {"packets.pingreq.received", ST_M_RX + MQTT_PINGREQ},
-    {"packets.pingresp.sent", ST_M_TX + MQTT_PINGRESP},
-    {"packets.disconnect.received", ST_M_RX + MQTT_DISCONNECT},
-    {"packets.disconnect.sent", ST_M_TX + MQTT_DISCONNECT},
-    {"packets.auth.received", ST_M_RX + MQTT_AUTH},
-    {"packets.auth.sent", ST_M_TX + MQTT_AUTH},
-};
-
-static uint64_t sum(const uint64_t *v, int from, int n)
-{
-    uint64_t t = 0;
-    for (int i = 0; i < n; i++)
-        t += v[from + i];
-    return t;
-}
-
 static void own_figs(const st_api *api, figs *f)
 {
-    uint64_t v[ST_M_N], d[ST_DROP_REASONS];
     memset(f, 0, sizeof *f);
-    st_metrics_sum(api->broker, v, d);
-    for (int i = 0; st_metric_name(i); i++)
-        put(f->m, &f->nm, st_metric_name(i), v[i]);
-    for (size_t i = 0; i < sizeof packets / sizeof packets[0]; i++)
-        put(f->m, &f->nm, packets[i].name, v[packets[i].slot]);
-    uint64_t rx = sum(v, ST_M_MESSAGES_QOS0_RECEIVED, 3), tx = sum(v, ST_M_MESSAGES_QOS0_SENT, 3);
-    uint64_t full = d[ST_DROP_QUEUE_OFFLINE] + d[ST_DROP_QUEUE_STUCK] + d[ST_DROP_QUEUE_CEILING];
-    const fig derived[] = {
-        {"packets.received", sum(v, ST_M_RX, 16)},
-        {"packets.sent", sum(v, ST_M_TX, 16)},
-        {"messages.received", rx},
-        {"messages.sent", tx},
-        {"messages.publish", rx},
-        {"messages.delivered", tx},
-        {"messages.acked", v[ST_M_RX + MQTT_PUBACK] + v[ST_M_RX + MQTT_PUBCOMP]},
-        {"messages.dropped", v[ST_M_MESSAGES_DROPPED_NO_SUBSCRIBERS]},
-        {"delivery.dropped", sum(d, 0, ST_DROP_REASONS)},
-        {"delivery.dropped.queue_full", full},
-        {"delivery.dropped.qos0_msg", d[ST_DROP_QOS0_OFFLINE]},
-        {"delivery.dropped.too_large", d[ST_DROP_TOO_LARGE]},
-        {"client.connect", v[ST_M_RX + MQTT_CONNECT]},
-        {"client.connack", v[ST_M_TX + MQTT_CONNACK]},
-        {"client.subscribe", v[ST_M_RX + MQTT_SUBSCRIBE]},
-        {"client.unsubscribe", v[ST_M_RX + MQTT_UNSUBSCRIBE]},
-        {"client.authenticate", v[ST_M_AUTHENTICATION_SUCCESS] + v[ST_M_AUTHENTICATION_FAILURE]},
-        {"client.authorize", v[ST_M_AUTHORIZATION_ALLOW] + v[ST_M_AUTHORIZATION_DENY]},
-    };
-    for (size_t i = 0; i < sizeof derived / sizeof derived[0]; i++)
-        put(f->m, &f->nm, derived[i].name, derived[i].v);
-    st_stats st;
-    st_stats_get(api->broker, &st, WORKERS_MS);
-    put(f->s, &f->ns, "connections.count", (uint64_t)st.connections);
-    put(f->s, &f->ns, "live_connections.count", (uint64_t)st.connections);
-    put(f->s, &f->ns, "channels.count", (uint64_t)st.connections);
-    if (st.sessions >= 0) put(f->s, &f->ns, "sessions.count", (uint64_t)st.sessions);
-    put(f->s, &f->ns, "subscriptions.count", (uint64_t)st.subscriptions);
-    put(f->s, &f->ns, "retained.count", (uint64_t)st.retained);
+    st_metric_fig v[ST_METRICS_NAMED];
+    size_t n = st_metrics_named(api->broker, v, ST_METRICS_NAMED);
+    for (size_t i = 0; i < n; i++)
+        put(f->m, &f->nm, v[i].name, v[i].v);
+    n = st_stats_named(api->broker, v, ST_METRICS_NAMED);
+    for (size_t i = 0; i < n; i++)
+        put(f->s, &f->ns, v[i].name, v[i].v);
 }
 
 static void figs_json(sb *b, const fig *f, int n)

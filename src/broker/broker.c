@@ -1,6 +1,7 @@
 /* broker.c — creates the shared tables and the workers, opens one SO_REUSEPORT socket per
  * listener per worker, starts the threads, and shuts them down gracefully. */
 #include "broker/broker.h"
+#include "broker/sys.h"
 #include "auth/auth.h"
 #include "broker/worker.h"
 #include "core/err.h"
@@ -210,6 +211,7 @@ void st_broker_free(st_broker *b)
     free(b->w);
     st_subs_free(b->subs);
     st_retain_free(b->retain);
+    st_sys_free(b);
     for (int li = 0; li < ST_MAX_LISTENERS; li++)
         st_tls_ctx_free(b->tls[li]);
     for (size_t i = 0; i < b->nretired; i++)

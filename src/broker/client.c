@@ -4,6 +4,7 @@
  * idle connection owns no read buffer at all. Output goes to the st_outq and is flushed
  * once per loop iteration (worker.c). */
 #include "broker/client.h"
+#include "broker/sys.h"
 #include "broker/durable.h"
 #include "auth/auth.h"
 #include "auth/authz.h"
@@ -285,7 +286,10 @@ void st_client_close(st_client *c, int abnormal)
     st_worker *w = c->w;
     if (c->state == ST_CS_CLOSED) return;
     int was_connected = c->state == ST_CS_CONNECTED || c->state == ST_CS_ARRIVING;
-    if (c->state == ST_CS_CONNECTED) st_metric_add(&w->metrics, ST_M_CLIENT_DISCONNECTED, 1);
+    if (c->state == ST_CS_CONNECTED) {
+        st_metric_add(&w->metrics, ST_M_CLIENT_DISCONNECTED, 1);
+        st_sys_disconnected(w, c, abnormal ? "tcp_closed" : "normal");
+    }
     if (c->state == ST_CS_ARRIVING) abnormal = 0; /* never accepted: no will */
     if (c->xport && c->x->ws && c->x->ws->open && !c->x->ws->closing) {
         /* WebSocket: a close frame (1000) first, and a lingering close, so that a client

@@ -5,6 +5,7 @@
 #include "auth/bans.h"
 #include "auth/pool.h"
 #include "broker/client.h"
+#include "broker/sys.h"
 #include "broker/durable.h"
 #include "broker/flow.h"
 #include "broker/remote.h"
@@ -80,6 +81,11 @@ void st_session_take_over(st_worker *w, st_session *s, uint8_t reason)
 {
     st_client *old = s->client;
     if (reason == MQTT_RC_SESSION_TAKEN_OVER) st_metric_add(&w->metrics, ST_M_SESSION_TAKENOVER, 1);
+    if (old->state == ST_CS_CONNECTED)
+        st_sys_disconnected(w, old,
+                            reason == MQTT_RC_ADMIN_ACTION         ? "kicked"
+                            : reason == MQTT_RC_SESSION_TAKEN_OVER ? "takenover"
+                                                                   : "discarded");
     st_flow_attach(w, s, -1);
     s->client = NULL;
     old->sess = NULL;
@@ -434,8 +440,9 @@ static int will_allowed(st_client *c, const mqtt_connect *cn, const char *cid, s
     return 0;
 }
 
-static void connected(st_worker *w, int present)
+static void connected(st_worker *w, st_client *c, int present)
 {
+    st_sys_connected(w, c);
     st_metric_add(&w->metrics, ST_M_CLIENT_CONNECTED, 1);
     st_metric_add(&w->metrics, present ? ST_M_SESSION_RESUMED : ST_M_SESSION_CREATED, 1);
 }
@@ -520,7 +527,7 @@ void st_handle_connect(st_client *c, const mqtt_packet *p, const uint8_t *raw, s
     }
     if (ro && ro->registry) ro->registry(w->b->remote_cx, w, s->cid, s->cid_len, s->reg_hlc, 1);
     c->state = ST_CS_CONNECTED;
-    connected(w, present);
+    connected(w, c, present);
     send_connack(c, present, assigned ? cid : NULL, assigned ? cidlen : 0, &p->props);
     LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
               c->version, c->keepalive_s, present ? "resumed" : "new");
@@ -553,7 +560,7 @@ void st_session_arrived(st_worker *w, st_session *s, int present)
     }
     c->state = ST_CS_CONNECTED;
     c->last_rx = now;
-    connected(w, present);
+    connected(w, c, present);
     send_connack(c, present, NULL, 0, &req);
     LOG_DEBUG(w->log, "client %s (%s) connected, v%u, keepalive %u, session %s", s->cid, c->peer,
               c->version, c->keepalive_s, present ? "moved here" : "new");

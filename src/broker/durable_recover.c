@@ -84,6 +84,7 @@ static int session_of(rec *r, const uint8_t *k, size_t kl, const uint8_t *v, siz
     if (st_strmap_put(w->by_sid, (const char *)&s->sid, sizeof s->sid, s) < 0 ||
         st_u64map_put(r->by_sid, s->sid, s) < 0)
         return r->err = ST_ENOMEM;
+    atomic_store_explicit(&w->nsessions, (long)st_strmap_count(w->by_cid), memory_order_relaxed);
     s->expiry_ms = ds.expiry_ms;
     /* the registration it had: a registry entry that lost to a newer one elsewhere still
      * ends it, and older ones the Raft log replays do not (cluster.md §10.2) */

@@ -6,6 +6,7 @@
 #define ST_BROKER_METRICS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Counted one by one (X(id, EMQX name)). */
@@ -72,8 +73,18 @@ typedef struct st_stats {
     long subscriptions; /* subscriptions, shared ones' members included */
     long retained;      /* retained messages */
 } st_stats;
-/* Any thread but a worker's (the sessions are counted on each worker, at most timeout_ms): 0,
- * or ST_EAGAIN when a worker did not answer in time (sessions is then -1). */
-int st_stats_get(struct st_broker *b, st_stats *out, int64_t timeout_ms);
+/* Any thread (each worker keeps its sessions' count). */
+void st_stats_get(struct st_broker *b, st_stats *out);
+
+/* The figures with EMQX's names (docs/operations.md "Metrics and stats"): every counter, and
+ * the ones made of them (packets.received, messages.sent, delivery.dropped, ...); the stats.
+ * Any thread. How many are in out (at most max; ST_METRICS_NAMED is room for all). */
+#define ST_METRICS_NAMED 96
+typedef struct st_metric_fig {
+    const char *name;
+    uint64_t v;
+} st_metric_fig;
+size_t st_metrics_named(const struct st_broker *b, st_metric_fig *out, size_t max);
+size_t st_stats_named(struct st_broker *b, st_metric_fig *out, size_t max);
 
 #endif

@@ -78,6 +78,10 @@ typedef struct st_settings {
     int64_t max_subscriptions; /* ST_UNLIMITED */
     int64_t idle_timeout_ms;
     char response_information[256];
+    char node_name[256];         /* node.name: the <node> of $SYS/brokers/<node>/... */
+    int64_t sys_msg_interval_ms; /* 0: disabled */
+    int64_t sys_heartbeat_ms;    /* 0: disabled */
+    uint8_t sys_events;          /* ST_SYS_EV_* bits (sys.h) */
     uint8_t retainer_enable;
     uint8_t registry_strict;       /* cluster.registry_mode = strict: no CONNECT without quorum */
     int64_t max_retained_messages; /* 0 = unlimited */

@@ -253,6 +253,15 @@ void st_settings_from_config(st_settings *s, const st_config *c)
     s->message_expiry_ms = lim(st_config_int(c, "mqtt.message_expiry_interval"));
     s->max_subscriptions = lim(st_config_int(c, "mqtt.max_subscriptions"));
     s->idle_timeout_ms = st_config_int(c, "mqtt.idle_timeout");
+    snprintf(s->node_name, sizeof s->node_name, "%s", st_config_str(c, "node.name"));
+    s->sys_msg_interval_ms = st_config_int(c, "sys_topics.sys_msg_interval");
+    s->sys_heartbeat_ms = st_config_int(c, "sys_topics.sys_heartbeat_interval");
+    static const char *const ev[] = {"connected", "disconnected", "subscribed", "unsubscribed"};
+    char key[80];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "sys_topics.sys_event_messages.client_%s", ev[i]);
+        if (st_config_int(c, key)) s->sys_events |= (uint8_t)(1u << i);
+    }
     snprintf(s->response_information, sizeof s->response_information, "%s",
              st_config_str(c, "mqtt.response_information"));
     s->retainer_enable = (uint8_t)st_config_int(c, "retainer.enable");

@@ -3,6 +3,7 @@
  * messages (Retain Handling 0/1/2) sent right after the SUBACK. */
 #include "auth/auth.h"
 #include "broker/durable.h"
+#include "broker/sys.h"
 #include "broker/client.h"
 #include "core/err.h"
 #include "route/trie.h"
@@ -75,6 +76,7 @@ static int subscribe_one(st_client *c, st_bytes fb, const mqtt_subopts *o, uint3
         st_session_sub_del(s, f, fb.len);
         return MQTT_RC_UNSPECIFIED;
     }
+    st_sys_subscribed(w, c, f, fb.len, granted, 0);
     return granted;
 }
 
@@ -177,6 +179,7 @@ void st_handle_unsubscribe(st_client *c, const mqtt_packet *p)
         }
         int removed = st_session_sub_del(c->sess, f, fb.len);
         if (removed) st_subs_del(c->w->b->subs, f, fb.len, c->sess->sid);
+        if (removed) st_sys_subscribed(c->w, c, f, fb.len, 0, 1);
         codes[i] = removed ? MQTT_RC_SUCCESS : MQTT_RC_NO_SUBSCRIPTION_EXISTED;
     }
     st_durable_session(c->w, c->sess, 0);

@@ -5,6 +5,7 @@
  * woken once per iteration, whatever the number of messages. */
 #include "broker/worker.h"
 #include "broker/call.h"
+#include "broker/sys.h"
 #include "auth/pool.h"
 #include "broker/client.h"
 #include "broker/dedup.h"
@@ -207,6 +208,7 @@ st_session *st_worker_session_new(st_worker *w, const char *cid, size_t len)
         st_session_free(s);
         return NULL;
     }
+    atomic_store_explicit(&w->nsessions, (long)st_strmap_count(w->by_cid), memory_order_relaxed);
     return s;
 }
 
@@ -233,6 +235,7 @@ void st_worker_session_end(st_worker *w, st_session *s)
         redispatch_item(w, s, &it);
     st_strmap_del(w->by_cid, s->cid, s->cid_len);
     st_strmap_del(w->by_sid, (const char *)&s->sid, sizeof s->sid);
+    atomic_store_explicit(&w->nsessions, (long)st_strmap_count(w->by_cid), memory_order_relaxed);
     st_dedup_drop(w, s->sid);
     LOG_DEBUG(w->log, "session %s ended", s->cid);
     st_session_free(s);
@@ -575,6 +578,7 @@ static void tick(void *ud)
     if (w->b->remote) w->b->remote->tick(w->b->remote_cx, w, now);
     st_worker_routes_acked(w); /* in case a wake-up was missed */
     st_durable_settle(w);
+    if (w->id == 0) st_sys_tick(w, now);
     resume_accept(w);
     rate_resume(w);
 }

@@ -100,6 +100,7 @@ struct st_worker {
     uint64_t next_oid;              /* numbers the messages taken from clients here (st_msg.oid) */
     atomic_ullong dropped[ST_DROP_REASONS]; /* deliveries dropped, by reason (flow.h) */
     st_metrics metrics;                     /* EMQX's counters, this worker's part (metrics.h) */
+    atomic_long nsessions;                  /* its sessions (by_cid's size), for the stats */
     struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
     st_linger_set linger;    /* connections we ended, read until the peer closes (linger.h) */
 };
@@ -138,6 +139,7 @@ struct st_broker {
     pthread_mutex_t reload_lock;
     _Atomic uint64_t next_sid;
     _Atomic int64_t last_refuse_log; /* ms: "refusing connections" is logged once per 10 s */
+    struct st_sys *sys;              /* the $SYS topics (sys.h), or NULL: none */
     atomic_int no_quorum;   /* the cluster's registry cannot be reached (a minority side) */
     atomic_int evacuating;  /* sessions are handed to other nodes: CONNECTs get 0x9C */
     atomic_int accept_held; /* listeners not watched yet (st_broker_hold_accept) */

@@ -125,6 +125,14 @@ def test_metrics_and_stats_are_counted_per_node_and_summed(broker_factory):
     st, body = api_call(n1, "POST", "/api/v5/stats", {})
     assert (st, body["code"]) == (405, "METHOD_NOT_ALLOWED"), body
 
+    # `starling ctl broker stats|metrics`: this node's, one "name : value" line each
+    from clusterlib import ctl
+    r = ctl(n1, "broker", "stats")
+    lines = dict((k.strip(), int(v)) for k, v in (ln.split(":") for ln in r.stdout.splitlines()))
+    assert r.returncode == 0 and lines["connections.count"] == 2, r.stdout
+    r = ctl(n1, "broker", "metrics")
+    assert r.returncode == 0 and "messages.qos1.received" in r.stdout, r.stdout
+
     # Prometheus, no credential: this node's figures, all summed, or one sample per node
     st, ctype, text = scrape(n1)
     assert st == 200 and ctype.startswith("text/plain"), (st, text)
