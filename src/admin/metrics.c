@@ -137,6 +137,13 @@ static uint64_t lookup(const node_figs *f, int stats, const char *key)
     return v >= 0 ? strtoull(f->body + f->t[v].start, NULL, 10) : 0;
 }
 
+/* A figure every node has whole (each keeps all retained messages): aggregated by taking it
+ * once, not summed (EMQX does the same). */
+static uint64_t combine(const char *key, uint64_t sum, uint64_t x)
+{
+    return strcmp(key, "retained.count") == 0 ? (x > sum ? x : sum) : sum + x;
+}
+
 /* The nodes' objects of one kind (metrics or stats) as JSON: one per node with "node", or
  * their sums. */
 static void kind_json(sb *b, const node_figs *v, size_t n, int stats, int aggregate)
@@ -157,7 +164,7 @@ static void kind_json(sb *b, const node_figs *v, size_t n, int stats, int aggreg
                     snprintf(names[nf], sizeof names[nf], "%s", key);
                     f[nf++] = (fig){names[j], 0};
                 }
-                if (j < nf) f[j].v += x;
+                if (j < nf) f[j].v = combine(key, f[j].v, x);
             }
         }
         figs_json(b, f, nf);
@@ -239,7 +246,7 @@ static void prom_kind(sb *b, const node_figs *v, size_t n, int stats, int labels
                 sb_json_str(b, v[k].node);
                 sb_printf(b, "} %llu\n", (unsigned long long)x);
             }
-            total += x;
+            total = combine(key, total, x);
         }
         if (!labels) sb_printf(b, "%s %llu\n", name, (unsigned long long)total);
     }

@@ -15,6 +15,7 @@ struct st_call {
     int nw;
     st_call_fn fn;
     void (*free_result)(void *);
+    void (*free_arg)(void *);
     void **result; /* per worker */
     uint8_t *done; /* per worker */
     size_t len;
@@ -23,6 +24,7 @@ struct st_call {
 
 static void call_free(st_call *c)
 {
+    if (c->free_arg) c->free_arg(c->arg);
     for (int i = 0; i < c->nw; i++)
         if (c->result[i] && c->free_result) c->free_result(c->result[i]);
     pthread_mutex_destroy(&c->mu);
@@ -41,7 +43,7 @@ static void unref(st_call *c)
 }
 
 st_call *st_call_post(st_broker *b, int only, st_call_fn fn, const void *arg, size_t len,
-                      void (*free_result)(void *))
+                      void (*free_result)(void *), void (*free_arg)(void *))
 {
     st_call *c = calloc(1, sizeof *c + len);
     int n = only < 0 ? b->nw : 1;
@@ -66,6 +68,7 @@ st_call *st_call_post(st_broker *b, int only, st_call_fn fn, const void *arg, si
     pthread_cond_init(&c->cv, NULL);
     c->fn = fn;
     c->free_result = free_result;
+    c->free_arg = free_arg;
     c->len = len;
     if (len) memcpy(c->arg, arg, len);
     c->refs = n + 1;

@@ -16,9 +16,12 @@ typedef struct st_call st_call;
 typedef void *(*st_call_fn)(st_worker *w, const void *arg);
 
 /* Post fn to worker `only`, or to every worker (only -1); arg (len bytes) is copied.
- * free_result frees a result nobody took. NULL: out of memory. */
+ * free_result frees a result nobody took; free_arg (NULL: nothing) is called with the copy of
+ * arg when the call is freed (after every worker ran it or dropped it): what arg refers to
+ * stays valid for the workers however late they run. NULL: out of memory (free_arg is not
+ * called). */
 st_call *st_call_post(st_broker *b, int only, st_call_fn fn, const void *arg, size_t len,
-                      void (*free_result)(void *));
+                      void (*free_result)(void *), void (*free_arg)(void *));
 /* Wait until every worker posted to has run it, or timeout_ms: 1 all answered, 0 not. */
 int st_call_wait(st_call *c, int64_t timeout_ms);
 /* Worker i's result, taken (the caller frees it); NULL: none, or it has not run. */

@@ -120,7 +120,7 @@ int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
 {
     *out = NULL;
     *n = 0;
-    st_call *c = st_call_post(b, -1, list_on, f, sizeof *f, found_free);
+    st_call *c = st_call_post(b, -1, list_on, f, sizeof *f, found_free, NULL);
     if (!c) return ST_ENOMEM;
     int all = st_call_wait(c, timeout_ms);
     size_t total = 0, k = 0;
@@ -169,7 +169,7 @@ int st_clients_kick(st_broker *b, const char *cid, size_t len, int64_t timeout_m
 {
     char *arg = strndup(cid, len);
     if (!arg) return ST_ENOMEM;
-    st_call *c = st_call_post(b, st_worker_for(b, cid, len), kick_on, arg, len + 1, NULL);
+    st_call *c = st_call_post(b, st_worker_for(b, cid, len), kick_on, arg, len + 1, NULL, NULL);
     free(arg);
     if (!c) return ST_ENOMEM;
     int all = st_call_wait(c, timeout_ms);

@@ -73,6 +73,16 @@ def same_seeds(broker_factory, n, **conf):
     return cl, nodes, names
 
 
+def members_up(broker_factory, n, **conf):
+    """same_seeds, then wait until every node's API answers and its member table has every
+    node up (what the API's cluster-wide answers need). Returns (nodes, names)."""
+    cl, nodes, names = same_seeds(broker_factory, n, **conf)
+    for b in nodes:
+        wait_api(b)
+        wait_info(b, lambda i: up_members(i) == sorted(names), "all members up", timeout=30)
+    return nodes, names
+
+
 def start_formed(cl, nodes, timeout=30):
     """Start these nodes of cl (node i is cl's i-th), wait until each lists them all as
     running and answers on its API."""

@@ -13,11 +13,8 @@ pytestmark = pytest.mark.starling_only("Starling's management API")
 
 
 def test_clients_are_listed_shown_and_kicked_from_any_node(broker_factory):
-    from clusterlib import api_call, ctl, same_seeds, up_members, wait_api, wait_info
-    cl, nodes, names = same_seeds(broker_factory, 3)
-    for n in nodes:
-        wait_api(n)
-        wait_info(n, lambda i: up_members(i) == sorted(names), "all members up", timeout=30)
+    from clusterlib import api_call, ctl, members_up
+    nodes, names = members_up(broker_factory, 3)
     n1, n2, n3 = nodes
 
     alice = m.Conn(n3.port, 5, host=n3.host)

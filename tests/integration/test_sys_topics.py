@@ -26,11 +26,8 @@ def until(c, topic_re, timeout=10):
 
 
 def test_sys_topics_on_a_two_node_cluster(broker_factory):
-    from clusterlib import same_seeds, up_members, wait_api, wait_info
-    cl, nodes, names = same_seeds(broker_factory, 2, **SYS)
-    for n in nodes:
-        wait_api(n)
-        wait_info(n, lambda i: up_members(i) == sorted(names), "both members up", timeout=30)
+    from clusterlib import members_up
+    nodes, names = members_up(broker_factory, 2, **SYS)
     n1, n2 = nodes
     node = re.escape(names[0])
 
