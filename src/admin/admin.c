@@ -4,6 +4,7 @@
 #include "admin/alarms.h"
 #include "admin/clients.h"
 #include "admin/metrics.h"
+#include "admin/subscriptions.h"
 #include "admin/authz.h"
 #include "admin/api.h"
 #include "admin/apiauth.h"
@@ -313,6 +314,8 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     if (what == ST_ASK_AUTHZ_CACHE || what == ST_ASK_AUTHZ_RELOAD)
         return st_api_authz_answer(api, what, len);
     if (what == ST_ASK_METRICS) return st_api_metrics_answer(api, what, len);
+    if (what == ST_ASK_SUBS || what == ST_ASK_CLIENT_SUBS)
+        return st_api_subscriptions_answer(api, what, arg, arglen, len);
     if (what == ST_ASK_CLIENTS || what == ST_ASK_CLIENT_KICK)
         return st_api_clients_answer(api, what, arg, arglen, len);
     return st_api_alarms_answer(api, what, arg, arglen, len);

@@ -10,6 +10,7 @@
 #include "admin/metrics.h"
 #include "admin/publish.h"
 #include "admin/retainer.h"
+#include "admin/subscriptions.h"
 #include "admin/durable.h"
 #include "admin/users.h"
 #include "broker/broker.h"
@@ -197,7 +198,7 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
         st_api_authz(api, req, resp) || st_api_durable(api, req, resp) ||
         st_api_alarms(api, req, resp) || st_api_clients(api, req, resp) ||
         st_api_metrics(api, req, resp) || st_api_publish(api, req, resp) ||
-        st_api_retainer(api, req, resp))
+        st_api_retainer(api, req, resp) || st_api_subscriptions(api, req, resp))
         return;
     if (strcmp(req->method, "DELETE") == 0) {
         force_leave(api, req, resp);

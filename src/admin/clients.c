@@ -1,6 +1,7 @@
 /* clients.c — the cluster's clients (clients.h): each node answers for its own sessions, the
  * node the API is asked on merges them in node name order. */
 #include "admin/clients.h"
+#include "admin/paged.h"
 #include "admin/sb.h"
 #include "broker/broker.h"
 #include "broker/clients.h"
@@ -186,43 +187,6 @@ char *st_api_clients_answer(const st_api *api, uint8_t what, const char *arg, si
 
 /* ---- the API ------------------------------------------------------------------------------ */
 
-static int by_node(const void *x, const void *y)
-{
-    return strcmp(((const st_answer *)x)->node, ((const st_answer *)y)->node);
-}
-
-/* Every node's answer to the query qs asking for its first `want`, nodes in name order. */
-static size_t ask_clients(const st_api *api, const char *qs, long want, st_answer **out)
-{
-    sb arg = {0};
-    sb_printf(&arg, "%ld\n%s", want, qs);
-    st_answer *ans = calloc(MAX_ANSWERS, sizeof *ans);
-    size_t n = ans && arg.p ? st_cluster_ask(api->cluster, ST_ASK_CLIENTS, arg.p, arg.len, ans,
-                                             MAX_ANSWERS, ASK_TIMEOUT_MS)
-                            : 0;
-    free(arg.p);
-    if (n > 1) qsort(ans, n, sizeof *ans, by_node);
-    *out = ans;
-    return n;
-}
-
-typedef struct parsed {
-    st_jtok *t;
-    int data; /* the "data" array's token, -1: none */
-    long count;
-} parsed;
-
-static int parse_answer(const st_answer *a, parsed *p)
-{
-    uint32_t max = (uint32_t)(a->len / 2 + 8);
-    p->t = malloc(max * sizeof *p->t);
-    int r = p->t ? st_json_parse(a->body, a->len, p->t, max) : -1;
-    int c = r > 0 ? st_json_get(a->body, p->t, 0, "count") : -1;
-    p->data = r > 0 ? st_json_get(a->body, p->t, 0, "data") : -1;
-    p->count = c >= 0 ? strtol(a->body + p->t[c].start, NULL, 10) : 0;
-    return p->data >= 0 && p->t[p->data].type == ST_J_ARRAY;
-}
-
 static void list(const st_api *api, const st_http_req *req, st_http_resp *resp)
 {
     query q;
@@ -238,29 +202,10 @@ static void list(const st_api *api, const st_http_req *req, st_http_resp *resp)
         st_api_error(resp, 400, "INVALID_PARAMETER", msg);
         return;
     }
-    long from = (q.page - 1) * q.limit;
     st_answer *ans;
-    size_t n = ask_clients(api, qs, from + q.limit, &ans);
-    long count = 0, shown = 0;
+    size_t n = st_api_ask_all(api, ST_ASK_CLIENTS, qs, q.page * q.limit, &ans);
     sb b = {0};
-    sb_printf(&b, "{\"data\":[");
-    for (size_t k = 0; k < n; k++) {
-        parsed p = {0};
-        if (parse_answer(&ans[k], &p)) {
-            for (uint32_t i = 0; i < p.t[p.data].size; i++) {
-                int e = st_json_at(p.t, (uint32_t)p.data, i);
-                if (e < 0 || count + (long)i < from || shown == q.limit) continue;
-                sb_printf(&b, "%s%.*s", shown++ ? "," : "", (int)(p.t[e].end - p.t[e].start),
-                          ans[k].body + p.t[e].start);
-            }
-            count += p.count;
-        }
-        free(p.t);
-    }
-    sb_printf(&b, "],\"meta\":{\"page\":%ld,\"limit\":%ld,\"hasnext\":%s", q.page, q.limit,
-              from + shown < count ? "true" : "false");
-    if (!q.f.like_clientid[0] && !q.f.like_username[0]) sb_printf(&b, ",\"count\":%ld", count);
-    sb_printf(&b, "}}");
+    st_api_merge_pages(&b, ans, n, q.page, q.limit, !q.f.like_clientid[0] && !q.f.like_username[0]);
     st_answers_free(ans, n);
     free(ans);
     st_api_reply(resp, 200, "application/json", &b);
@@ -280,13 +225,14 @@ static void show(const st_api *api, const char *cid, st_http_resp *resp)
     for (const char *c = cid; *c; c++) /* the query is parsed again on every node */
         sb_printf(&qs, isalnum((unsigned char)*c) ? "%c" : "%%%02X", (unsigned char)*c);
     st_answer *ans;
-    size_t n = qs.p ? ask_clients(api, qs.p, 1, &ans) : 0;
+    size_t n = qs.p ? st_api_ask_all(api, ST_ASK_CLIENTS, qs.p, 1, &ans) : 0;
     free(qs.p);
     sb b = {0};
     for (size_t k = 0; k < n && !b.len; k++) {
-        parsed p = {0};
-        int e = parse_answer(&ans[k], &p) && p.t[p.data].size ? st_json_at(p.t, (uint32_t)p.data, 0)
-                                                              : -1;
+        st_api_parsed p = {0};
+        int e = st_api_parse_page(&ans[k], &p) && p.t[p.data].size
+                    ? st_json_at(p.t, (uint32_t)p.data, 0)
+                    : -1;
         if (e >= 0)
             sb_printf(&b, "%.*s", (int)(p.t[e].end - p.t[e].start), ans[k].body + p.t[e].start);
         free(p.t);

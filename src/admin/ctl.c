@@ -31,7 +31,10 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl authz cache-clean [all]\n"
             "       starling [-c FILE] ctl durable status\n"
             "       starling [-c FILE] ctl clients list | show <clientid> | kick <clientid>\n"
-            "       starling [-c FILE] ctl broker stats | metrics\n",
+            "       starling [-c FILE] ctl broker stats | metrics\n"
+            "       starling [-c FILE] ctl subscriptions list | show <clientid> | add <clientid> "
+            "<topic> <qos> | del <clientid> <topic>\n"
+            "       starling [-c FILE] ctl topics list | show <topic>\n",
             first);
 }
 
@@ -425,9 +428,10 @@ static void print_client(const char *json, const st_jtok *t, int obj)
     printf(")\n");
 }
 
-/* GET path, and each client object it has (the object itself, or its "data" array) printed.
- * 1 when the answer had a next page. -1: an error (printed). */
-static int print_clients(const st_config *c, const char *path)
+/* Each object of a list answer (a plain array, or paged.h's {"data": [...]}) printed by fn;
+ * 1 when a next page follows, 0, or -1 on an error (printed). */
+typedef void (*item_fn)(const char *json, const st_jtok *t, int obj);
+static int print_items(const st_config *c, const char *path, item_fn fn)
 {
     char *body = api_call(c, "GET", path);
     if (!body) return -1;
@@ -435,45 +439,130 @@ static int print_clients(const st_config *c, const char *path)
     uint32_t max = (uint32_t)(n / 2 + 8);
     st_jtok *t = malloc(max * sizeof *t);
     int r = t ? st_json_parse(body, n, t, max) : -1;
-    int data = r > 0 ? st_json_get(body, t, 0, "data") : -1;
-    int more = 0;
-    if (r > 0 && data < 0) {
-        print_client(body, t, 0);
-    } else if (data >= 0) {
-        for (uint32_t i = 0; i < t[data].size; i++)
-            print_client(body, t, st_json_at(t, (uint32_t)data, i));
-        int meta = st_json_get(body, t, 0, "meta");
-        int next = meta >= 0 ? st_json_get(body, t, (uint32_t)meta, "hasnext") : -1;
-        more = next >= 0 && st_json_eq(body, &t[next], "true");
-    }
+    int arr = r <= 0 ? -1 : t[0].type == ST_J_ARRAY ? 0 : st_json_get(body, t, 0, "data");
+    for (uint32_t i = 0; arr >= 0 && i < t[arr].size; i++)
+        fn(body, t, st_json_at(t, (uint32_t)arr, i));
+    if (r > 0 && arr < 0 && t[0].type == ST_J_OBJECT) fn(body, t, 0); /* one object */
+    int meta = r > 0 && t[0].type == ST_J_OBJECT ? st_json_get(body, t, 0, "meta") : -1;
+    int next = meta >= 0 ? st_json_get(body, t, (uint32_t)meta, "hasnext") : -1;
+    int more = next >= 0 && st_json_eq(body, &t[next], "true");
     free(t);
     free(body);
-    return more;
+    return r > 0 ? more : -1;
+}
+
+/* Every page of path (which takes &page=): 0, or 1 on an error. */
+static int print_pages(const st_config *c, const char *path, item_fn fn)
+{
+    char p[1400];
+    int more = 1;
+    for (int page = 1; more == 1; page++) {
+        snprintf(p, sizeof p, "%s%climit=10000&page=%d", path, strchr(path, '?') ? '&' : '?', page);
+        more = print_items(c, p, fn);
+    }
+    return more < 0;
 }
 
 static int clients_cmd(const st_config *c, int argc, char **argv)
 {
     char path[1200], id[3 * 300 + 1];
-    if (argc == 1 && strcmp(argv[0], "list") == 0) {
-        int more = 1;
-        for (int page = 1; more == 1; page++) {
-            snprintf(path, sizeof path, "/api/v5/clients?limit=10000&page=%d", page);
-            more = print_clients(c, path);
-        }
-        return more < 0;
-    }
+    if (argc == 1 && strcmp(argv[0], "list") == 0)
+        return print_pages(c, "/api/v5/clients", print_client);
     if (argc != 2 || (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "kick") != 0)) {
         ctl_usage();
         return 2;
     }
     url_escape(argv[1], id, sizeof id);
     snprintf(path, sizeof path, "/api/v5/clients/%s", id);
-    if (strcmp(argv[0], "show") == 0) return print_clients(c, path) < 0;
+    if (strcmp(argv[0], "show") == 0) return print_items(c, path, print_client) < 0;
     char *body = api_call(c, "DELETE", path);
     if (!body) return 1;
     printf("ok\n");
     free(body);
     return 0;
+}
+
+static void field(const char *json, const st_jtok *t, int obj, const char *key, char *out,
+                  size_t cap)
+{
+    int k = st_json_get(json, t, (uint32_t)obj, key);
+    out[0] = 0;
+    if (k >= 0 && t[k].type == ST_J_STRING)
+        st_json_str(json, &t[k], out, cap);
+    else if (k >= 0)
+        snprintf(out, cap, "%.*s", (int)(t[k].end - t[k].start), json + t[k].start);
+}
+
+/* `emqx ctl subscriptions`' line: "<clientid> -> topic:<t> qos:<q> nl:.. rap:.. rh:..". */
+static void print_sub(const char *json, const st_jtok *t, int obj)
+{
+    char cid[1024], topic[1024], q[8], nl[8], rap[8], rh[8];
+    field(json, t, obj, "clientid", cid, sizeof cid);
+    field(json, t, obj, "topic", topic, sizeof topic);
+    field(json, t, obj, "qos", q, sizeof q);
+    field(json, t, obj, "nl", nl, sizeof nl);
+    field(json, t, obj, "rap", rap, sizeof rap);
+    field(json, t, obj, "rh", rh, sizeof rh);
+    printf("%s -> topic:%s qos:%s nl:%s rap:%s rh:%s\n", cid, topic, q, nl, rap, rh);
+}
+
+/* `emqx ctl topics`' line: "<topic> -> <node>". */
+static void print_topic(const char *json, const st_jtok *t, int obj)
+{
+    char topic[1024], node[256];
+    field(json, t, obj, "topic", topic, sizeof topic);
+    field(json, t, obj, "node", node, sizeof node);
+    printf("%s -> %s\n", topic, node);
+}
+
+static int post_ok(const st_config *c, const char *path, const char *json)
+{
+    char *body = api_send(c, "POST", path, json);
+    if (!body) return 1;
+    printf("ok\n");
+    free(body);
+    return 0;
+}
+
+static int subs_cmd(const st_config *c, int argc, char **argv)
+{
+    char path[1400], id[3 * 300 + 1], json[1400];
+    if (argc == 1 && strcmp(argv[0], "list") == 0)
+        return print_pages(c, "/api/v5/subscriptions", print_sub);
+    if (argc >= 2) url_escape(argv[1], id, sizeof id);
+    if (argc == 2 && strcmp(argv[0], "show") == 0) {
+        snprintf(path, sizeof path, "/api/v5/clients/%s/subscriptions", id);
+        return print_items(c, path, print_sub) < 0;
+    }
+    sb esc = {0};
+    if (argc >= 3) sb_json_str(&esc, argv[2]);
+    int rc = 2;
+    if (argc == 4 && strcmp(argv[0], "add") == 0 && esc.p) {
+        snprintf(path, sizeof path, "/api/v5/clients/%s/subscribe", id);
+        snprintf(json, sizeof json, "{\"topic\":%.1000s,\"qos\":%d}", esc.p, atoi(argv[3]));
+        rc = post_ok(c, path, json);
+    } else if (argc == 3 && strcmp(argv[0], "del") == 0 && esc.p) {
+        snprintf(path, sizeof path, "/api/v5/clients/%s/unsubscribe", id);
+        snprintf(json, sizeof json, "{\"topic\":%.1000s}", esc.p);
+        rc = post_ok(c, path, json);
+    }
+    free(esc.p);
+    if (rc == 2) ctl_usage();
+    return rc;
+}
+
+static int topics_cmd(const st_config *c, int argc, char **argv)
+{
+    char path[1400], t[3 * 300 + 1];
+    if (argc == 1 && strcmp(argv[0], "list") == 0)
+        return print_pages(c, "/api/v5/topics", print_topic);
+    if (argc == 2 && strcmp(argv[0], "show") == 0) {
+        url_escape(argv[1], t, sizeof t);
+        snprintf(path, sizeof path, "/api/v5/topics/%s", t);
+        return print_items(c, path, print_topic) < 0;
+    }
+    ctl_usage();
+    return 2;
 }
 
 /* `broker stats|metrics`: this node's figures, one "name : value" line each, as emqx ctl. */
@@ -553,6 +642,8 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
     if (argc == 2 && strcmp(argv[0], "durable") == 0 && strcmp(argv[1], "status") == 0)
         return print_call(c, "GET", "/api/v5/durable_storage");
     if (argc >= 1 && strcmp(argv[0], "clients") == 0) return clients_cmd(c, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "subscriptions") == 0) return subs_cmd(c, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "topics") == 0) return topics_cmd(c, argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[0], "broker") == 0 &&
         (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "metrics") == 0))
         return broker_cmd(c, argv[1]);

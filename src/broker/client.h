@@ -171,6 +171,16 @@ void st_handle_publish(st_client *c, const mqtt_packet *p);
 void st_handle_ack(st_client *c, const mqtt_packet *p);
 void st_handle_subscribe(st_client *c, const mqtt_packet *p);
 void st_handle_unsubscribe(st_client *c, const mqtt_packet *p);
+/* A filter (checked by the caller) added to session s on its worker w, as a SUBSCRIBE's
+ * (its client may be offline): the granted QoS, or a reason code >= 0x80. *created: it
+ * was new. The caller stores the session (st_durable_session). */
+int st_session_subscribe(st_worker *w, st_session *s, const char *f, size_t len,
+                         const mqtt_subopts *o, uint32_t sub_id, int *created);
+/* A filter removed: 1, or 0 when s had no such subscription. */
+int st_session_unsubscribe(st_worker *w, st_session *s, const char *f, size_t len);
+/* The retained messages filter f matches, to s's client (none while it is offline). */
+void st_session_send_retained(st_worker *w, st_session *s, const char *f, size_t len,
+                              uint8_t granted, uint32_t sub_id);
 
 /* The session of an ARRIVING client (or one with no client, moved here) is complete: the
  * registry learns it, the client gets its CONNACK (present: session_present) and what the

@@ -51,33 +51,39 @@ static int authorize_filter(st_client *c, st_bytes fb, const mqtt_subopts *o, in
     return MQTT_RC_NOT_AUTHORIZED;
 }
 
-static int subscribe_one(st_client *c, st_bytes fb, const mqtt_subopts *o, uint32_t sub_id,
-                         int *created)
+int st_session_subscribe(st_worker *w, st_session *s, const char *f, size_t len,
+                         const mqtt_subopts *o, uint32_t sub_id, int *created)
 {
-    st_worker *w = c->w;
-    st_session *s = c->sess;
-    const char *f = (const char *)fb.p;
-    if (!st_session_sub_find(s, f, fb.len) && w->cfg->max_subscriptions != ST_UNLIMITED &&
+    st_client *c = s->client;
+    if (!st_session_sub_find(s, f, len) && w->cfg->max_subscriptions != ST_UNLIMITED &&
         s->nsubs >= w->cfg->max_subscriptions)
         return MQTT_RC_QUOTA_EXCEEDED;
     uint8_t granted = o->qos < w->cfg->max_qos_allowed ? o->qos : w->cfg->max_qos_allowed;
-    st_subrec *r = st_session_sub_put(s, f, fb.len, created);
+    st_subrec *r = st_session_sub_put(s, f, len, created);
     if (!r) return MQTT_RC_UNSPECIFIED;
     r->qos = granted;
     r->flags = (uint8_t)((o->no_local ? ST_SUB_NL : 0) | (o->retain_as_published ? ST_SUB_RAP : 0));
-    if (c->version != MQTT_V5 && w->cfg->ignore_loop_deliver) r->flags |= ST_SUB_NL;
+    if (c && c->version != MQTT_V5 && w->cfg->ignore_loop_deliver) r->flags |= ST_SUB_NL;
     r->sub_id = sub_id;
     st_target t = {.sid = s->sid,
                    .worker = w->id,
                    .qos = granted,
-                   .flags = st_durable_tflags(w, s, f, fb.len, r->flags),
+                   .flags = st_durable_tflags(w, s, f, len, r->flags),
                    .sub_id = sub_id};
-    if (st_subs_add(w->b->subs, f, fb.len, &t) < 0) {
-        st_session_sub_del(s, f, fb.len);
+    if (st_subs_add(w->b->subs, f, len, &t) < 0) {
+        st_session_sub_del(s, f, len);
         return MQTT_RC_UNSPECIFIED;
     }
-    st_sys_subscribed(w, c, f, fb.len, granted, 0);
+    if (c) st_sys_subscribed(w, c, f, len, granted, 0);
     return granted;
+}
+
+int st_session_unsubscribe(st_worker *w, st_session *s, const char *f, size_t len)
+{
+    int removed = st_session_sub_del(s, f, len);
+    if (removed) st_subs_del(w->b->subs, f, len, s->sid);
+    if (removed && s->client) st_sys_subscribed(w, s->client, f, len, 0, 1);
+    return removed;
 }
 
 typedef struct retained_ctx {
@@ -93,19 +99,17 @@ static void retained_cb(st_msg *m, void *ctx)
     st_msg_unref(m);
 }
 
-static void send_retained(st_client *c, st_bytes fb, uint8_t granted, uint32_t sub_id)
+void st_session_send_retained(st_worker *w, st_session *s, const char *f, size_t len,
+                              uint8_t granted, uint32_t sub_id)
 {
-    st_worker *w = c->w;
-    const char *g, *real = (const char *)fb.p;
-    size_t glen, rlen = fb.len;
-    if (st_share_parse((const char *)fb.p, fb.len, &g, &glen, &real, &rlen) != 0) return;
-    retained_ctx r = {w,
-                      c->sess,
-                      {.sid = c->sess->sid,
-                       .worker = w->id,
-                       .qos = granted,
-                       .flags = ST_T_RETAINED,
-                       .sub_id = sub_id}};
+    const char *g, *real = f;
+    size_t glen, rlen = len;
+    if (!s->client || !w->cfg->retainer_enable) return;
+    if (st_share_parse(f, len, &g, &glen, &real, &rlen) != 0) return;
+    retained_ctx r = {
+        w,
+        s,
+        {.sid = s->sid, .worker = w->id, .qos = granted, .flags = ST_T_RETAINED, .sub_id = sub_id}};
     st_retain_match(w->b->retain, real, rlen, st_loop_now(w->loop), retained_cb, &r);
 }
 
@@ -132,7 +136,9 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
             st_client_disconnect(c, (uint8_t)rc, 1);
             goto out;
         }
-        if (!rc) rc = subscribe_one(c, fb, &o, sub_id, &created);
+        if (!rc)
+            rc = st_session_subscribe(c->w, c->sess, (const char *)fb.p, fb.len, &o, sub_id,
+                                      &created);
         codes[i] = (uint8_t)rc;
         isnew[i] = (uint8_t)created;
         if (rc >= 0x80)
@@ -155,7 +161,7 @@ void st_handle_subscribe(st_client *c, const mqtt_packet *p)
     for (uint16_t i = 0; mqtt_sub_next(l, &off, &fb, &o); i++) {
         if (codes[i] >= 0x80) continue;
         if (o.retain_handling == 2 || (o.retain_handling == 1 && !isnew[i])) continue;
-        send_retained(c, fb, codes[i], sub_id);
+        st_session_send_retained(c->w, c->sess, (const char *)fb.p, fb.len, codes[i], sub_id);
     }
 out:
     if (codes != stack_codes) free(codes);
@@ -177,9 +183,7 @@ void st_handle_unsubscribe(st_client *c, const mqtt_packet *p)
             codes[i] = MQTT_RC_TOPIC_FILTER_INVALID;
             continue;
         }
-        int removed = st_session_sub_del(c->sess, f, fb.len);
-        if (removed) st_subs_del(c->w->b->subs, f, fb.len, c->sess->sid);
-        if (removed) st_sys_subscribed(c->w, c, f, fb.len, 0, 1);
+        int removed = st_session_unsubscribe(c->w, c->sess, f, fb.len);
         codes[i] = removed ? MQTT_RC_SUCCESS : MQTT_RC_NO_SUBSCRIPTION_EXISTED;
     }
     st_durable_session(c->w, c->sess, 0);

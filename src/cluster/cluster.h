@@ -118,6 +118,8 @@ enum {
     ST_ASK_CLIENTS = 7, /* admin/clients.h */
     ST_ASK_CLIENT_KICK = 8,
     ST_ASK_METRICS = 9, /* admin/metrics.h */
+    ST_ASK_SUBS = 10,   /* admin/subscriptions.h */
+    ST_ASK_CLIENT_SUBS = 11,
 };
 void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
 size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,
