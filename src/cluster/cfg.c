@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int strategy_of(const char *s)
@@ -185,6 +186,33 @@ static int load_tls(st_cluster_cfg *cfg, const st_config *c, char *err, size_t e
     return 0;
 }
 
+/* "70%": 70 (a percentage, 0 to 100, decimals allowed: "0.5%" is 0.5), else -1. */
+static double percent(const char *v)
+{
+    char *end;
+    double p = strtod(v, &end);
+    return end != v && strcmp(end, "%") == 0 && p >= 0 && p <= 100 ? p : -1;
+}
+
+static int load_sysmon(st_health_cfg *h, const st_config *c, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"sysmon.os.sysmem_high_watermark",
+                                       "sysmon.os.procmem_high_watermark",
+                                       "sysmon.os.fd_high_watermark"};
+    double *out[] = {&h->sysmem_pct, &h->procmem_pct, &h->fd_pct};
+    for (int i = 0; i < 3; i++) {
+        const char *v = st_config_str(c, keys[i]);
+        *out[i] = percent(v);
+        if (*out[i] < 0) {
+            snprintf(err, errlen, "%s: \"%s\" is not a percentage (\"0%%\" to \"100%%\")", keys[i],
+                     v);
+            return -1;
+        }
+    }
+    h->check_ms = st_config_int(c, "sysmon.os.mem_check_interval");
+    return 0;
+}
+
 int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -224,6 +252,7 @@ int st_cluster_cfg_load(st_cluster_cfg *cfg, const st_config *c, char *err, size
                  cfg->raft.heartbeat_ms, cfg->raft.election_ms);
         return ST_ECONFIG;
     }
+    if (load_sysmon(&cfg->health, c, err, errlen) < 0) return ST_ECONFIG;
     cfg->node_down_timeout_ms = st_config_int(c, "cluster.node_down_timeout");
     cfg->tombstone_ttl_ms = st_config_int(c, "cluster.retained_tombstone_ttl");
     cfg->evacuation_timeout_ms = st_config_int(c, "cluster.evacuation_timeout");

@@ -69,6 +69,7 @@ struct st_cluster {
     struct seed *seeds;       /* rows to write once a member */
     st_ready ready;           /* a restarted member's MQTT listeners wait for routes (ready.h) */
     st_gone gone;             /* a member that left: its sessions taken over (gone.h) */
+    st_health health;         /* the resource alarms' state (health.h) */
     st_replica *replica;      /* mirrors of the durable stores (NULL: shared_client_session off) */
     struct st_alarms *alarms; /* node_down/<name> on the leader (health.h), or NULL */
     int64_t next_health;
@@ -337,6 +338,8 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->log = log;
     pthread_mutex_init(&c->view_lock, NULL);
     c->node_id = st_auth_node_id(cfg->node_name);
+    c->health.cfg = cfg->health;
+    c->health.log = log;
     st_mpsc_init(&c->inbox);
     if (st_auth_random((uint8_t *)&c->boot, sizeof c->boot) < 0) c->boot = (uint64_t)getpid();
     c->mirrors = st_mirrors_new(); /* before the plane: it may replay its log at once */
@@ -579,6 +582,7 @@ static void on_tick(uv_timer_t *t)
     if (now >= c->next_health) {
         c->next_health = now + ST_HEALTH_EVERY_MS;
         st_health_tick(c->alarms, c->plane);
+        st_health_resources(&c->health, c->alarms, st_data_lanes_over(c->data), now);
     }
     if (!restoring) st_gone_tick(&c->gone, c->plane, c->replica, c->data, c->cfg.node_name, now);
 }

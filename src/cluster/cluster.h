@@ -7,6 +7,7 @@
 
 #include "cluster/ask.h"
 #include "cluster/discovery/discovery.h"
+#include "cluster/health.h"
 #include "cluster/plane/plane.h"
 #include "cluster/replica/replica.h"
 #include "config/config.h"
@@ -39,6 +40,7 @@ typedef struct st_cluster_cfg {
     int shared_session; /* persistence.shared_client_session: mirrors (docs/durability.md §6) */
     int replicas;       /* persistence.replicas */
     uint64_t store_max_bytes; /* persistence.max_size, for the mirrors kept here */
+    st_health_cfg health;     /* sysmon.os.*: the resource alarms (health.h) */
     size_t nseeds;
     char seeds[ST_CLUSTER_MAX_SEEDS][256];
     st_disc_cfg disc; /* its strategy, node and cluster names are copies of the above */

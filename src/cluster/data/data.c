@@ -337,3 +337,8 @@ void st_data_peer_routes(st_data *d, int slot, size_t *routes, uint64_t *ops_rx)
     *routes = d->dp[slot].nroutes;
     *ops_rx = d->dp[slot].routes_rx;
 }
+
+int st_data_lanes_over(st_data *d)
+{
+    return d ? st_fwd_lanes_over(d->fwd) : 0;
+}

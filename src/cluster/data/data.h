@@ -105,4 +105,7 @@ int st_data_routes_synced(st_data *d, const char *name);
  * process that has the sessions). Turned off: the routes go to every linked peer. */
 void st_data_hold(st_data *d, int on);
 
+/* Any thread: the data lanes past cluster.forward_buffer_high now (0 without a broker). */
+int st_data_lanes_over(st_data *d);
+
 #endif

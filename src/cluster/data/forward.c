@@ -81,6 +81,7 @@ typedef struct lane_out {
     int64_t down_since;
     int detached; /* down past forward_ack_timeout: acks stop waiting for it */
     int full;     /* past forward_buffer_high: counted in w->remote_blocked */
+    int over;     /* past it with anything queued (QoS 0 dropped too): f->lanes_over */
     int dirty;
     struct lane_out *dnext;
     iobuf in, out;
@@ -129,6 +130,7 @@ struct st_fwd {
     st_fwd_cfg cfg;
     fwd_w *w;
     _Atomic uint64_t sent, received, dropped, resent, redispatched;
+    atomic_int lanes_over; /* lanes past buffer_high, every worker's (health.h's alarm) */
     _Atomic uint64_t live[ST_MAX_NODES / 64]; /* peers with a CONTROL link: retained copies */
     _Atomic uint32_t epoch[ST_MAX_NODES];     /* per peer: bumped when it restarted */
 };
@@ -233,6 +235,14 @@ static void rec_release(lane_out *l, rec *r)
     st_msg_unref(r->msg);
 }
 
+/* Past forward_buffer_high (over), and back at a quarter of it: the health alarm's count. */
+static void set_over(lane_out *l, int over)
+{
+    if (l->over == over) return;
+    l->over = over;
+    atomic_fetch_add_explicit(&l->fw->f->lanes_over, over ? 1 : -1, memory_order_relaxed);
+}
+
 static void set_full(lane_out *l, int full)
 {
     if (l->full == full) return;
@@ -253,6 +263,7 @@ static void ack_upto(lane_out *l, uint64_t seq)
     }
     if (l->sent < l->acked) l->sent = l->acked;
     if (l->full && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_full(l, 0);
+    if (l->over && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_over(l, 0);
 }
 
 static int queue_push(lane_out *l, st_msg *m, st_pack *p, st_sharekey *share, uint8_t kind);
@@ -329,6 +340,7 @@ static void drop_queue_before(lane_out *l, uint32_t epoch, int keep)
                  n - kept - shared, shared, kept);
     atomic_fetch_add(&l->fw->f->dropped, n - kept - shared);
     if (l->full && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_full(l, 0);
+    if (l->over && l->bytes <= (size_t)l->fw->f->cfg.buffer_high / 4) set_over(l, 0);
 }
 
 static void drop_queue(lane_out *l)
@@ -508,6 +520,7 @@ static int forward_one(st_fwd *f, fwd_w *fw, uint16_t slot, st_msg *msg, st_shar
 {
     lane_out *l = lane_out_get(fw, slot);
     if (l && l->bytes > (size_t)f->cfg.buffer_high) {
+        set_over(l, 1);
         /* QoS 0 and store-only copies are dropped (the next catch-up repairs a store); QoS
          * 1/2 still goes (its publisher is paused from now on) unless the node is
          * detached: then nobody waits for it any more */
@@ -1208,4 +1221,9 @@ void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out)
     out->dropped = atomic_load(&f->dropped);
     out->resent = atomic_load(&f->resent);
     out->redispatched = atomic_load(&f->redispatched);
+}
+
+int st_fwd_lanes_over(st_fwd *f)
+{
+    return f ? atomic_load_explicit(&f->lanes_over, memory_order_relaxed) : 0;
 }

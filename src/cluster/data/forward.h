@@ -63,6 +63,8 @@ typedef struct st_fwd_stats {
     uint64_t sent, received, dropped, resent, redispatched;
 } st_fwd_stats;
 void st_fwd_stats_get(st_fwd *f, st_fwd_stats *out);
+/* Any thread: lanes past cluster.forward_buffer_high now, every worker's. */
+int st_fwd_lanes_over(st_fwd *f);
 /* Every worker registers every session it holds (the cluster has a second member). */
 void st_fwd_register_all(st_fwd *f);
 /* Cluster thread: a MOVE frame (its body) from node slot for worker `worker` (move.h). */
