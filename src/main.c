@@ -369,7 +369,8 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        (st_admin_apiauth(adm, aa), admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
+        (st_admin_apiauth(adm, aa), st_admin_log(adm, &lg),
+         admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
         st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);

@@ -336,6 +336,11 @@ void st_admin_durable(st_admin *a, struct st_durable *d)
     a->api.durable = d;
 }
 
+void st_admin_log(st_admin *a, st_log *log)
+{
+    a->api.log = log;
+}
+
 void st_admin_prometheus(st_admin *a, int open)
 {
     a->api.prometheus_open = open;

@@ -29,6 +29,8 @@ void st_admin_durable(st_admin *a, struct st_durable *d);
 /* open: the Prometheus scrape (/api/v5/prometheus/stats) needs no credential
  * (prometheus.enable_basic_auth = false, EMQX's default). */
 void st_admin_prometheus(st_admin *a, int open);
+/* The log whose level PUT /api/v5/log/level sets. */
+void st_admin_log(st_admin *a, st_log *log);
 /* This node's alarms, for /api/v5/alarms (any node's API lists every node's). */
 struct st_alarms;
 void st_admin_alarms(st_admin *a, struct st_alarms *al);

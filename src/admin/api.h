@@ -16,6 +16,7 @@ typedef struct st_api {
     struct st_durable *durable; /* durable sessions (NULL: persistence off) */
     struct st_alarms *alarms;   /* this node's alarms (NULL: none raised) */
     int prometheus_open;        /* the Prometheus scrape needs no credential */
+    st_log *log;                /* the node's log, whose level the API sets (NULL: none) */
     const char *version;
     const char *role;
 } st_api;

@@ -34,7 +34,8 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl broker stats | metrics\n"
             "       starling [-c FILE] ctl subscriptions list | show <clientid> | add <clientid> "
             "<topic> <qos> | del <clientid> <topic>\n"
-            "       starling [-c FILE] ctl topics list | show <topic>\n",
+            "       starling [-c FILE] ctl topics list | show <topic>\n"
+            "       starling [-c FILE] ctl log primary-level | set-level <level>\n",
             first);
 }
 
@@ -565,6 +566,29 @@ static int topics_cmd(const st_config *c, int argc, char **argv)
     return 2;
 }
 
+/* `log primary-level` prints the level, `log set-level <level>` sets it (as emqx ctl). */
+static int log_cmd(const st_config *c, int argc, char **argv)
+{
+    char json[64], *body = NULL;
+    if (argc == 1 && strcmp(argv[0], "primary-level") == 0) {
+        body = api_call(c, "GET", "/api/v5/log/level");
+    } else if (argc == 2 && strcmp(argv[0], "set-level") == 0 && strlen(argv[1]) < 32) {
+        snprintf(json, sizeof json, "{\"level\":\"%s\"}", argv[1]);
+        body = api_send(c, "PUT", "/api/v5/log/level", json);
+    } else {
+        ctl_usage();
+        return 2;
+    }
+    if (!body) return 1;
+    char level[32];
+    st_jtok t[4];
+    int r = st_json_parse(body, strlen(body), t, 4);
+    int k = r > 0 ? st_json_get(body, t, 0, "level") : -1;
+    printf("%s\n", k >= 0 && st_json_str(body, &t[k], level, sizeof level) > 0 ? level : body);
+    free(body);
+    return 0;
+}
+
 /* `broker stats|metrics`: this node's figures, one "name : value" line each, as emqx ctl. */
 static int broker_cmd(const st_config *c, const char *what)
 {
@@ -644,6 +668,7 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "clients") == 0) return clients_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "subscriptions") == 0) return subs_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "topics") == 0) return topics_cmd(c, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "log") == 0) return log_cmd(c, argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[0], "broker") == 0 &&
         (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "metrics") == 0))
         return broker_cmd(c, argv[1]);

@@ -58,7 +58,7 @@ void st_log_close(st_log *lg)
 
 void st_log_write(const st_log *lg, int level, const char *fmt, ...)
 {
-    if (!lg || level < lg->level) return;
+    if (!ST_LOG_ON(lg, level)) return;
     char line[2048];
     struct timespec ts;
     struct tm tm;
@@ -81,4 +81,16 @@ void st_log_write(const st_log *lg, int level, const char *fmt, ...)
     }
     if (lg->fd_file >= 0 && write(lg->fd_file, line, (size_t)n) < 0) {
     }
+}
+
+void st_log_set_level(st_log *lg, int level)
+{
+    atomic_store(&lg->level, level);
+}
+
+const char *st_log_level_name(int level)
+{
+    return level >= 0 && level < (int)(sizeof level_names / sizeof level_names[0])
+               ? level_names[level]
+               : "?";
 }

@@ -165,3 +165,27 @@ def test_ctl_takes_the_config_option_before_or_after_ctl(broker):
     assert p.returncode == 2 and "unknown option '--frobnicate'" in p.stdout, p.stdout
     p = run(broker, "ctl", "-c")
     assert p.returncode == 2 and "-c needs a file name" in p.stdout, p.stdout
+
+
+def test_ctl_log_changes_the_level_at_run_time(broker):
+    """`starling ctl log primary-level` prints the level, `ctl log set-level <level>` changes
+    it for the running node (PUT /api/v5/log/level): a client that connects while the level
+    is warning leaves no debug line, one that connects after it is debug again does; a
+    level that does not exist is refused."""
+    from clusterlib import api_call, ctl, wait_api, wait_log
+    wait_api(broker)
+    r = ctl(broker, "log", "primary-level")
+    assert (r.returncode, r.stdout) == (0, "debug\n"), (r.stdout, r.stderr)
+    r = ctl(broker, "log", "set-level", "warning")
+    assert (r.returncode, r.stdout) == (0, "warning\n"), (r.stdout, r.stderr)
+    quiet = m.client(broker.port, "lvl-quiet")
+    quiet.ping()  # connected (and its debug line skipped) before the level changes back
+    st, body = api_call(broker, "PUT", "/api/v5/log/level", {"level": "debug"})
+    assert (st, body) == (200, {"level": "debug"}), body
+    loud = m.client(broker.port, "lvl-loud")
+    wait_log(broker, r"client lvl-loud \(.*\) connected")
+    assert not re.search(r"client lvl-quiet \(.*\) connected", broker.log()), "logged at warning"
+    r = ctl(broker, "log", "set-level", "verbose")
+    assert r.returncode == 1 and "HTTP 400" in r.stderr, r.stderr
+    for c in (quiet, loud):
+        c.close()
