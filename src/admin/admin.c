@@ -314,6 +314,7 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     if (what == ST_ASK_AUTHZ_CACHE || what == ST_ASK_AUTHZ_RELOAD)
         return st_api_authz_answer(api, what, len);
     if (what == ST_ASK_METRICS) return st_api_metrics_answer(api, what, len);
+    if (what == ST_ASK_LISTENER_OP) return st_api_listener_op_answer(api, arg, arglen, len);
     if (what == ST_ASK_SUBS || what == ST_ASK_CLIENT_SUBS)
         return st_api_subscriptions_answer(api, what, arg, arglen, len);
     if (what == ST_ASK_CLIENTS || what == ST_ASK_CLIENT_KICK)

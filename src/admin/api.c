@@ -169,6 +169,22 @@ static void membership(const st_api *api, const st_http_req *req, st_http_resp *
     member_error(resp, st_cluster_join(api->cluster, node, err, sizeof err), err);
 }
 
+/* POST /api/v5/listeners/{id}/start|stop|restart (the id percent-encoded or not). */
+static void listener_op(const st_api *api, const st_http_req *req, st_http_resp *resp)
+{
+    const char *at = req->path + 18, *slash = strchr(at, '/');
+    char id[100];
+    if (strcmp(req->method, "POST") != 0) {
+        st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "only POST is served here");
+    } else if (st_http_unescape(at, (size_t)(slash - at), id, sizeof id) <= 0 || !strchr(id, ':')) {
+        st_api_error(resp, 404, "BAD_LISTENER_ID", "Listener not found");
+    } else if (!api->broker) {
+        st_api_error(resp, 503, "SERVICE_UNAVAILABLE", "no broker on this node");
+    } else {
+        st_api_listener_op(api, id, slash + 1, resp);
+    }
+}
+
 /* POST /api/v5/listeners/reload (`ctl listeners reload`): TLS listeners and the HTTPS API
  * read their certificate files again, all or nothing: a file that does not load keeps every
  * old one, and 400 says which and why. */
@@ -208,6 +224,10 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
     }
     if (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/api/v5/listeners/reload") == 0) {
         reload(api, resp);
+        return;
+    }
+    if (strncmp(req->path, "/api/v5/listeners/", 18) == 0 && strchr(req->path + 18, '/')) {
+        listener_op(api, req, resp);
         return;
     }
     if (strcmp(req->method, "POST") == 0) {

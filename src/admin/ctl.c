@@ -23,7 +23,7 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl cluster join <node>\n"
             "       starling [-c FILE] ctl cluster leave\n"
             "       starling [-c FILE] ctl cluster force-leave <node>\n"
-            "       starling [-c FILE] ctl listeners [reload]\n"
+            "       starling [-c FILE] ctl listeners [reload | stop|start|restart <id>]\n"
             "       starling [-c FILE] ctl users list|add|passwd|delete ... (ctl users help)\n"
             "       starling [-c FILE] ctl banned list | add <as> <who> [reason] | delete <as> "
             "<who>\n"
@@ -566,6 +566,26 @@ static int topics_cmd(const st_config *c, int argc, char **argv)
     return 2;
 }
 
+/* `listeners stop|start|restart <id>`, printed as emqx ctl does. */
+static int listener_cmd(const st_config *c, const char *op, const char *id)
+{
+    static const char *const said[][2] = {
+        {"stop", "Stop"}, {"start", "Started"}, {"restart", "Restarted"}};
+    char path[400], esc[3 * 100 + 1];
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(op, said[i][0]) != 0) continue;
+        url_escape(id, esc, sizeof esc);
+        snprintf(path, sizeof path, "/api/v5/listeners/%s/%s", esc, op);
+        char *body = api_send(c, "POST", path, "{}");
+        if (!body) return 1;
+        printf("%s %s listener successfully.\n", said[i][1], id);
+        free(body);
+        return 0;
+    }
+    ctl_usage();
+    return 2;
+}
+
 /* `log primary-level` prints the level, `log set-level <level>` sets it (as emqx ctl). */
 static int log_cmd(const st_config *c, int argc, char **argv)
 {
@@ -669,6 +689,7 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "subscriptions") == 0) return subs_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "topics") == 0) return topics_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "log") == 0) return log_cmd(c, argc - 1, argv + 1);
+    if (argc == 3 && strcmp(argv[0], "listeners") == 0) return listener_cmd(c, argv[1], argv[2]);
     if (argc == 2 && strcmp(argv[0], "broker") == 0 &&
         (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "metrics") == 0))
         return broker_cmd(c, argv[1]);

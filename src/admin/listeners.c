@@ -1,6 +1,7 @@
 /* listeners.c — the cluster's listeners (listeners.h). */
 #include "admin/listeners.h"
 #include "broker/broker.h"
+#include "broker/listen_ctl.h"
 #include "broker/worker.h"
 #include "core/json.h"
 
@@ -25,7 +26,8 @@ char *st_api_listeners_answer(const st_broker *br, size_t *len)
             sb_printf(&b, ",\"max_connections\":\"infinity\"");
         else
             sb_printf(&b, ",\"max_connections\":%lld", (long long)l->max_connections);
-        sb_printf(&b, ",\"current_connections\":%ld}", atomic_load(&br->conns[i]));
+        sb_printf(&b, ",\"current_connections\":%ld,\"running\":%s}", atomic_load(&br->conns[i]),
+                  st_listener_running(br, i) ? "true" : "false");
     }
     sb_printf(&b, "]");
     *len = b.len;
@@ -68,9 +70,15 @@ static long long num(const node_ans *a, int tok)
                                                      : -1;
 }
 
+static int running(const node_ans *a, int i)
+{
+    int k = field(a, i, "running");
+    return k < 0 || a->t[k].type == ST_J_TRUE;
+}
+
 static void status(sb *b, const node_ans *a, int i)
 {
-    sb_printf(b, "{\"running\":true,\"max_connections\":");
+    sb_printf(b, "{\"running\":%s,\"max_connections\":", running(a, i) ? "true" : "false");
     raw(b, a, field(a, i, "max_connections"));
     sb_printf(b, ",\"current_connections\":%lld}", num(a, field(a, i, "current_connections")));
 }
@@ -79,7 +87,7 @@ static void status(sb *b, const node_ans *a, int i)
 static void entry(sb *b, const char *id, const node_ans *as, size_t n, int acceptors)
 {
     const char *colon = strchr(id, ':');
-    int number = 0, first = -1, inf = 0;
+    int number = 0, first = -1, inf = 0, all_running = 1;
     long long conns = 0, max = 0;
     for (size_t k = 0; k < n; k++)
         for (int i = 0; i < as[k].n; i++) {
@@ -87,6 +95,7 @@ static void entry(sb *b, const char *id, const node_ans *as, size_t n, int accep
             if (first < 0) first = (int)k;
             number++;
             conns += num(&as[k], field(&as[k], i, "current_connections"));
+            all_running &= running(&as[k], i);
             long long m = num(&as[k], field(&as[k], i, "max_connections"));
             inf |= m < 0;
             max += m < 0 ? 0 : m;
@@ -98,8 +107,8 @@ static void entry(sb *b, const char *id, const node_ans *as, size_t n, int accep
     sb_printf(b, ",\"enable\":true,\"bind\":");
     for (int i = 0; i < as[first].n; i++)
         if (has_id(&as[first], i, id)) raw(b, &as[first], field(&as[first], i, "bind"));
-    sb_printf(b, ",\"acceptors\":%d,\"number\":%d,\"status\":{\"running\":true,", acceptors,
-              number);
+    sb_printf(b, ",\"acceptors\":%d,\"number\":%d,\"status\":{\"running\":%s,", acceptors, number,
+              all_running ? "true" : "false");
     if (inf)
         sb_printf(b, "\"max_connections\":\"infinity\"");
     else
@@ -174,4 +183,65 @@ void st_api_listeners(sb *b, const st_api *api)
     free(ids);
     free(as);
     free(ans);
+}
+
+/* ---- stop, start, restart ----------------------------------------------------------------- */
+
+char *st_api_listener_op_answer(const st_api *api, const char *arg, size_t arglen, size_t *len)
+{
+    char op[16], id[100], err[300] = "";
+    const char *nl = memchr(arg, '\n', arglen);
+    sb b = {0};
+    int li = -1;
+    if (nl && (size_t)(nl - arg) < sizeof op) {
+        snprintf(op, sizeof op, "%.*s", (int)(nl - arg), arg);
+        snprintf(id, sizeof id, "%.*s", (int)(arglen - (size_t)(nl - arg) - 1), nl + 1);
+        for (int i = 0; api->broker && i < api->broker->cfg.n_listeners; i++) {
+            char mine[100];
+            const st_listener_conf *l = &api->broker->cfg.listeners[i];
+            snprintf(mine, sizeof mine, "%s:%s", st_listener_type(l), l->name);
+            if (strcmp(mine, id) == 0) li = i;
+        }
+    }
+    int rc = 0;
+    if (li >= 0 && strcmp(op, "restart") == 0)
+        rc = st_listener_set(api->broker, li, 0, err, sizeof err);
+    if (li >= 0 && rc == 0)
+        rc = st_listener_set(api->broker, li, strcmp(op, "stop") != 0, err, sizeof err);
+    if (li >= 0) sb_printf(&b, "%s", rc == 0 ? "ok" : err[0] ? err : "failed");
+    *len = b.len;
+    return b.p ? b.p : calloc(1, 1); /* "": no such listener here */
+}
+
+void st_api_listener_op(const st_api *api, const char *id, const char *op, st_http_resp *resp)
+{
+    if (strcmp(op, "start") && strcmp(op, "stop") && strcmp(op, "restart")) {
+        st_api_error(resp, 404, "NOT_FOUND", "POST /api/v5/listeners/{id}/start|stop|restart");
+        return;
+    }
+    char arg[200];
+    int n = snprintf(arg, sizeof arg, "%s\n%s", op, id);
+    st_answer *ans = calloc(MAX_ANSWERS, sizeof *ans);
+    size_t got = ans && n > 0 && (size_t)n < sizeof arg
+                     ? st_cluster_ask(api->cluster, ST_ASK_LISTENER_OP, arg, (size_t)n, ans,
+                                      MAX_ANSWERS, ASK_TIMEOUT_MS * 3)
+                     : 0;
+    int has = 0;
+    sb errs = {0};
+    for (size_t k = 0; k < got; k++) {
+        if (!ans[k].len) continue;
+        has = 1;
+        if (ans[k].len == 2 && memcmp(ans[k].body, "ok", 2) == 0) continue;
+        sb_printf(&errs, "%s%s: %.*s", errs.len ? "; " : "", ans[k].node, (int)ans[k].len,
+                  ans[k].body);
+    }
+    st_answers_free(ans, got);
+    free(ans);
+    if (!has)
+        st_api_error(resp, 404, "BAD_LISTENER_ID", "Listener not found");
+    else if (errs.len)
+        st_api_error(resp, 400, "BAD_REQUEST", errs.p);
+    else
+        st_api_reply(resp, 200, "application/json", &(sb){0});
+    free(errs.p);
 }

@@ -333,7 +333,8 @@ static void rate_resume(st_worker *w)
 {
     int64_t now = st_loop_now(w->loop);
     for (int li = 0; li < w->nl; li++)
-        if (w->rate[li].paused && now - w->rate[li].refilled_at >= w->cfg->listeners[li].rate_ms &&
+        if (w->rate[li].paused && w->lio[li].fd >= 0 &&
+            now - w->rate[li].refilled_at >= w->cfg->listeners[li].rate_ms &&
             st_loop_mod(w->loop, &w->lio[li], EPOLLIN) == 0)
             w->rate[li].paused = 0;
 }

@@ -131,6 +131,7 @@ struct st_broker {
     st_hlc hlc;          /* versions of retained messages (cluster.md §9.2) */
     uint64_t msg_origin; /* st_msg.origin of messages taken from clients here (0: none kept) */
     atomic_long conns[ST_MAX_LISTENERS];
+    atomic_int listener_stopped[ST_MAX_LISTENERS]; /* stopped through the API (listen_ctl.h) */
     /* TLS listeners' contexts (net/tls.h), swapped by st_broker_reload_tls (read atomically);
      * the ones replaced are freed with the broker (open connections may still hold them) */
     st_tls_ctx *tls[ST_MAX_LISTENERS];
