@@ -2,6 +2,7 @@
  * connection, a 5 s limit per connection, answers from api.c. */
 #include "admin/admin.h"
 #include "admin/alarms.h"
+#include "admin/assets.h"
 #include "admin/clients.h"
 #include "admin/metrics.h"
 #include "admin/subscriptions.h"
@@ -130,12 +131,30 @@ static void respond(conn *c, int status, const char *type, const char *body, siz
     st_loop_mod(c->a->loop, &c->io, EPOLLOUT);
 }
 
-/* The paths anyone may ask (a load balancer's health check) and login; the rest needs a
- * credential (apiauth.h). */
+/* The dashboard's files (assets.h): anyone may load them; what they show comes from the
+ * API, with the credential its login gets. */
+static int dashboard(const st_http_req *req, st_http_resp *resp)
+{
+    if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/status") == 0) return 0;
+    const st_asset *f = st_asset_find(req->path);
+    if (!f || strcmp(req->method, "GET") != 0) {
+        st_api_error(resp, f ? 405 : 404, f ? "METHOD_NOT_ALLOWED" : "NOT_FOUND",
+                     f ? "only GET is served here" : "no such page");
+        return 1;
+    }
+    sb b = {0};
+    sb_printf(&b, "%.*s", (int)f->len, (const char *)f->data);
+    st_api_reply(resp, 200, f->type, &b);
+    return 1;
+}
+
+/* The paths anyone may ask (a load balancer's health check, the dashboard's files) and
+ * login; the rest needs a credential (apiauth.h). */
 static void handle(conn *c, const st_http_req *req, st_http_resp *resp)
 {
     st_admin *a = c->a;
     int post = strcmp(req->method, "POST") == 0;
+    if (dashboard(req, resp)) return;
     if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/api/v5/status") == 0 ||
         !a->apiauth ||
         (a->api.prometheus_open && strcmp(req->path, "/api/v5/prometheus/stats") == 0))

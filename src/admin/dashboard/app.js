@@ -1,0 +1,240 @@
+// The dashboard: a small single-page app over the public HTTP API (/api/v5), nothing else.
+"use strict";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+let token = sessionStorage.getItem("starling-token");
+let timer = null; // the overview's refresh
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k instanceof Node ? k : String(k ?? ""));
+  return e;
+}
+
+async function api(method, path, body) {
+  const r = await fetch("/api/v5" + path, {
+    method,
+    headers: Object.assign({ "Content-Type": "application/json" },
+                           token ? { Authorization: "Bearer " + token } : {}),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (r.status === 401 && path !== "/login") { logout(); throw new Error("logged out"); }
+  const text = await r.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!r.ok) throw new Error((data && (data.message || data.code)) || "HTTP " + r.status);
+  return data;
+}
+
+function table(cols, rows) {
+  return el("table", {},
+    el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", {}, c[0])))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...cols.map((c) => el("td", {}, c[1](r)))))));
+}
+
+function show(title, ...kids) {
+  main.replaceChildren(el("h2", {}, title), ...kids);
+}
+
+function failed(e) {
+  main.append(el("p", { class: "error" }, e.message));
+}
+
+// ---- login --------------------------------------------------------------------------------
+function login() {
+  nav.hidden = true;
+  const msg = el("p", { class: "error", id: "login-error" });
+  const form = el("form", { class: "login", id: "login" },
+    el("label", {}, "Username", el("input", { name: "username", autocomplete: "username" })),
+    el("label", {}, "Password",
+       el("input", { name: "password", type: "password", autocomplete: "current-password" })),
+    el("button", { type: "submit" }, "Log in"), msg);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api("POST", "/login",
+                          { username: form.username.value, password: form.password.value });
+      token = r.token;
+      sessionStorage.setItem("starling-token", token);
+      location.hash = "#/overview";
+      route();
+    } catch (e) { msg.textContent = e.message; }
+  });
+  main.replaceChildren(el("h2", {}, "Log in"), form);
+}
+
+function logout() {
+  token = null;
+  sessionStorage.removeItem("starling-token");
+  login();
+}
+document.getElementById("logout").addEventListener("click", () => {
+  api("POST", "/logout", {}).catch(() => {});
+  logout();
+});
+
+// ---- overview: nodes, figures, message rates ------------------------------------------------
+const rates = []; // [received/s, sent/s]
+let last = null;
+
+function chart(canvas) {
+  const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
+  g.clearRect(0, 0, w, h);
+  const max = Math.max(1, ...rates.flat());
+  ["#2f6fde", "#e07b00"].forEach((color, k) => {
+    g.strokeStyle = color;
+    g.beginPath();
+    rates.forEach((r, i) => {
+      const x = (i / 59) * w, y = h - (r[k] / max) * (h - 10);
+      if (i) g.lineTo(x, y); else g.moveTo(x, y);
+    });
+    g.stroke();
+  });
+  g.fillStyle = "#1d2330";
+  g.fillText("max " + Math.round(max) + " msg/s  (blue: received, orange: sent)", 8, 14);
+}
+
+async function overview() {
+  const nodes = el("div", { id: "nodes" }), cards = el("div", { class: "cards", id: "figures" });
+  const canvas = el("canvas", { id: "rates", width: 640, height: 180 });
+  show("Overview", cards, el("h3", {}, "Nodes"), nodes, el("h3", {}, "Message rates"), canvas);
+  async function refresh() {
+    const [info, stats, m] = await Promise.all([api("GET", "/cluster"),
+      api("GET", "/stats?aggregate=true"), api("GET", "/metrics?aggregate=true")]);
+    nodes.replaceChildren(table([["Node", (n) => n.node], ["Role", (n) => n.role],
+                                 ["State", (n) => n.state]], info.members));
+    cards.replaceChildren(...[["Nodes", info.members.length],
+      ["Connections", stats["connections.count"]], ["Sessions", stats["sessions.count"]],
+      ["Subscriptions", stats["subscriptions.count"]], ["Retained", stats["retained.count"]]]
+      .map(([k, v]) => el("div", { class: "card" }, k, el("b", {}, v))));
+    const now = Date.now();
+    if (last) {
+      const s = (now - last.at) / 1000;
+      rates.push([(m["messages.received"] - last.rx) / s, (m["messages.sent"] - last.tx) / s]);
+      if (rates.length > 60) rates.shift();
+    }
+    last = { at: now, rx: m["messages.received"], tx: m["messages.sent"] };
+    chart(canvas);
+  }
+  await refresh();
+  timer = setInterval(() => refresh().catch(() => {}), 2000);
+}
+
+// ---- clients --------------------------------------------------------------------------------
+async function clients() {
+  const q = el("input", { id: "client-search", placeholder: "client id contains..." });
+  const out = el("div", { id: "client-list" });
+  async function search() {
+    const p = q.value ? "?like_clientid=" + encodeURIComponent(q.value) : "";
+    const r = await api("GET", "/clients" + p);
+    out.replaceChildren(table([
+      ["Client ID", (c) => el("a", { href: "#/client/" + encodeURIComponent(c.clientid) },
+                               c.clientid)],
+      ["Username", (c) => c.username ?? ""], ["Node", (c) => c.node],
+      ["Connected", (c) => (c.connected ? "yes" : "no")], ["IP", (c) => c.ip_address ?? ""],
+      ["Subscriptions", (c) => c.subscriptions_cnt], ["Queue", (c) => c.mqueue_len],
+    ], r.data), el("p", {}, r.meta.count !== undefined ? r.meta.count + " in all" : ""));
+  }
+  show("Clients", el("form", { onsubmit: (e) => { e.preventDefault(); search().catch(failed); } },
+                      q, el("button", { type: "submit", id: "client-search-go" }, "Search")), out);
+  await search();
+}
+
+async function client(id) {
+  const [c, subs] = await Promise.all([api("GET", "/clients/" + encodeURIComponent(id)),
+    api("GET", "/clients/" + encodeURIComponent(id) + "/subscriptions")]);
+  const status = el("p", { id: "kick-status" });
+  const kick = el("button", { id: "kick", onclick: async () => {
+    try {
+      await api("DELETE", "/clients/" + encodeURIComponent(id));
+      status.className = "ok";
+      status.textContent = "Kicked out.";
+    } catch (e) { status.className = "error"; status.textContent = e.message; }
+  } }, "Kick out");
+  show("Client " + id,
+    table([["Field", (r) => r[0]], ["Value", (r) => r[1]]], Object.entries(c)),
+    el("h3", {}, "Subscriptions"),
+    table([["Topic", (s) => s.topic], ["QoS", (s) => s.qos]], subs), kick, status);
+}
+
+// ---- the other lists ------------------------------------------------------------------------
+async function listPage(title, path, cols) {
+  const r = await api("GET", path);
+  show(title, table(cols, Array.isArray(r) ? r : r.data));
+}
+
+async function listeners() {
+  const r = await api("GET", "/listeners");
+  const act = (id, op) => el("button", { onclick: async () => {
+    try { await api("POST", "/listeners/" + encodeURIComponent(id) + "/" + op, {}); listeners(); }
+    catch (e) { failed(e); }
+  } }, op);
+  show("Listeners", table([["ID", (l) => l.id], ["Bind", (l) => l.bind],
+    ["Running", (l) => (l.status.running ? "yes" : "no")],
+    ["Connections", (l) => l.status.current_connections],
+    ["", (l) => el("span", {}, act(l.id, "stop"), " ", act(l.id, "start"))]], r));
+}
+
+async function access() {
+  const [users, keys, bans] = await Promise.all([api("GET", "/users"), api("GET", "/api_key"),
+                                                 api("GET", "/banned")]);
+  show("Access",
+    el("h3", {}, "Dashboard users"),
+    table([["Username", (u) => u.username], ["Role", (u) => u.role ?? ""],
+           ["Description", (u) => u.description ?? ""]], users.data ?? users),
+    el("h3", {}, "API keys"),
+    table([["Name", (k) => k.name], ["Key", (k) => k.api_key], ["Enabled", (k) => k.enable]], keys),
+    el("h3", {}, "Banned"),
+    table([["As", (b) => b.as], ["Who", (b) => b.who], ["Until", (b) => b.until ?? ""],
+           ["Reason", (b) => b.reason ?? ""]], bans.data ?? bans));
+}
+
+async function settings() {
+  const cur = await api("GET", "/log/level");
+  const input = el("input", { id: "log-level", value: cur.level });
+  const status = el("p", { id: "settings-status" });
+  const form = el("form", { id: "settings" }, el("label", {}, "Log level (this node) ", input),
+                  el("button", { type: "submit", id: "settings-save" }, "Save"), status);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api("PUT", "/log/level", { level: input.value });
+      status.className = "ok";
+      status.textContent = "Log level is now " + r.level + ".";
+    } catch (e) { status.className = "error"; status.textContent = e.message; }
+  });
+  show("Settings", form);
+}
+
+const pages = {
+  overview,
+  clients,
+  client,
+  subscriptions: () => listPage("Subscriptions", "/subscriptions", [
+    ["Client ID", (s) => s.clientid], ["Topic", (s) => s.topic], ["QoS", (s) => s.qos],
+    ["Node", (s) => s.node]]),
+  topics: () => listPage("Topics", "/topics", [["Topic", (t) => t.topic], ["Node", (t) => t.node]]),
+  retained: () => listPage("Retained messages", "/mqtt/retainer/messages", [
+    ["Topic", (m) => m.topic], ["QoS", (m) => m.qos], ["Stored", (m) => m.publish_at ?? ""]]),
+  listeners,
+  access,
+  alarms: () => listPage("Alarms", "/alarms", [["Node", (a) => a.node], ["Name", (a) => a.name],
+    ["Message", (a) => a.message], ["Since", (a) => a.activate_at]]),
+  settings,
+};
+
+function route() {
+  if (timer) { clearInterval(timer); timer = null; }
+  if (!token) return login();
+  nav.hidden = false;
+  const [, name, arg] = (location.hash || "#/overview").split("/");
+  for (const a of nav.querySelectorAll("a")) a.classList.toggle("on", a.hash === "#/" + name);
+  const page = pages[name] || overview;
+  page(arg && decodeURIComponent(arg)).catch(failed);
+}
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,71 @@
+// The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, playwright-core):
+// logs in, waits for the nodes, finds a client by id and kicks it out, sets a bad and a good
+// log level, and opens every other page; a screenshot of each goes to <dir>.
+// Usage: node dashboard.js <base url> <user> <password> <client id> <nodes> <dir>
+// Prints one line per step ("nodes 3", "kicked", "bad level: <message>", ...).
+const path = require("path");
+const { chromium } = require("playwright-core");
+const [base, user, password, clientId, nodes, dir] = process.argv.slice(2);
+const shot = (page, name) => page.screenshot({ path: path.join(dir, name + ".png"), fullPage: true });
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--headless=new"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (e) => console.log("page error: " + e.message));
+  await page.goto(base + "/");
+  await page.waitForSelector("#login");
+  await shot(page, "login");
+  await page.fill("#login input[name=username]", user);
+  await page.fill("#login input[name=password]", password);
+  await page.click("#login button[type=submit]");
+  await page.waitForFunction((n) => document.querySelectorAll("#nodes tbody tr").length === n,
+                             Number(nodes), { timeout: 30000 });
+  console.log("nodes " + await page.locator("#nodes tbody tr").count());
+  await page.waitForFunction(() => document.querySelectorAll("#figures .card").length > 0);
+  await shot(page, "overview");
+
+  await page.goto(base + "/#/clients");
+  await page.waitForSelector("#client-search");
+  await page.fill("#client-search", clientId);
+  await page.click("#client-search-go");
+  const link = page.locator("#client-list a", { hasText: clientId });
+  await link.waitFor();
+  await shot(page, "clients");
+  await link.click();
+  await page.waitForSelector("#kick");
+  await shot(page, "client");
+  await page.click("#kick");
+  await page.waitForFunction(() => document.querySelector("#kick-status").textContent !== "");
+  console.log(await page.textContent("#kick-status") === "Kicked out." ? "kicked"
+              : "kick failed: " + await page.textContent("#kick-status"));
+
+  await page.goto(base + "/#/settings");
+  await page.waitForSelector("#log-level");
+  for (const level of ["verbose", "info"]) {
+    await page.fill("#log-level", level);
+    await page.click("#settings-save");
+    await page.waitForFunction((l) => {
+      const s = document.querySelector("#settings-status");
+      return s.textContent !== "" && (s.className === "error" || s.textContent.includes(l));
+    }, level);
+    const s = page.locator("#settings-status");
+    console.log((await s.getAttribute("class") === "error" ? "bad level: " : "level: ") +
+                await s.textContent());
+    await shot(page, "settings-" + level);
+  }
+
+  for (const name of ["subscriptions", "topics", "retained", "listeners", "access", "alarms"]) {
+    await page.goto(base + "/#/" + name);
+    await page.waitForFunction((n) => {
+      const h = document.querySelector("main h2");
+      return h && document.querySelector("main table, main .error") &&
+             location.hash === "#/" + n;
+    }, name);
+    const err = await page.locator("main .error").count();
+    console.log("page " + name + (err ? " error: " + await page.textContent("main .error") : " ok"));
+    await shot(page, name);
+  }
+  await browser.close();
+})().catch((e) => { console.error("error: " + e); process.exit(2); });
