@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "admin/alarms.h"
 #include "admin/assets.h"
+#include "admin/client_msgs.h"
 #include "admin/clients.h"
 #include "admin/metrics.h"
 #include "admin/subscriptions.h"
@@ -334,6 +335,7 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
         return st_api_authz_answer(api, what, len);
     if (what == ST_ASK_METRICS) return st_api_metrics_answer(api, what, len);
     if (what == ST_ASK_LISTENER_OP) return st_api_listener_op_answer(api, arg, arglen, len);
+    if (what == ST_ASK_CLIENT_MSGS) return st_api_client_msgs_answer(api, arg, arglen, len);
     if (what == ST_ASK_SUBS || what == ST_ASK_CLIENT_SUBS)
         return st_api_subscriptions_answer(api, what, arg, arglen, len);
     if (what == ST_ASK_CLIENTS || what == ST_ASK_CLIENT_KICK)

@@ -1,5 +1,6 @@
 /* subscriptions.c — the cluster's subscriptions and topics, and a client's (subscriptions.h). */
 #include "admin/subscriptions.h"
+#include "admin/client_msgs.h"
 #include "admin/paged.h"
 #include "admin/sb.h"
 #include "broker/broker.h"
@@ -289,6 +290,10 @@ static void client_op(const st_api *api, const char *cid, const char *op, const 
             st_api_error(resp, 404, "CLIENTID_NOT_FOUND", "Client ID not found");
         else
             st_api_reply(resp, 200, "application/json", &b);
+        return;
+    }
+    if (get && (!strcmp(op, "mqueue_messages") || !strcmp(op, "inflight_messages"))) {
+        st_api_client_msgs(api, cid, op, req, resp);
         return;
     }
     int sub = strcmp(op, "subscribe") == 0, sub_bulk = strcmp(op, "subscribe/bulk") == 0,

@@ -1,5 +1,6 @@
 /* call.c — functions run on the workers for other threads (call.h). */
 #include "broker/call.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -135,4 +136,18 @@ void st_call_release(st_call *c)
     if (!c) return;
     pthread_mutex_lock(&c->mu);
     unref(c);
+}
+
+void *st_call_one(st_broker *b, int w, st_call_fn fn, const void *arg, size_t len,
+                  void (*free_result)(void *), void (*free_arg)(void *), int64_t timeout_ms,
+                  int *rc)
+{
+    st_call *c = st_call_post(b, w, fn, arg, len, free_result, free_arg);
+    *rc = c ? 0 : ST_ENOMEM;
+    if (!c) return NULL;
+    int all = st_call_wait(c, timeout_ms);
+    void *r = all ? st_call_take(c, w) : NULL;
+    st_call_release(c);
+    if (!all) *rc = ST_EAGAIN;
+    return r;
 }

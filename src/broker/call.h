@@ -29,6 +29,13 @@ void *st_call_take(st_call *c, int i);
 /* The caller is done with it (results not taken are freed). */
 void st_call_release(st_call *c);
 
+/* fn on worker w alone (arg copied, as st_call_post), waited for: its result (the caller
+ * frees it with free_result's kind), NULL with *rc = 0 when fn returned NULL, or NULL with *rc
+ * ST_ENOMEM / ST_EAGAIN (the worker did not run it within timeout_ms; it still will). */
+void *st_call_one(st_broker *b, int w, st_call_fn fn, const void *arg, size_t len,
+                  void (*free_result)(void *), void (*free_arg)(void *), int64_t timeout_ms,
+                  int *rc);
+
 /* The worker side (worker.c, for ST_IM_CALL): run it, or (the worker is gone) drop it. */
 void st_call_run(st_worker *w, void *call);
 void st_call_drop(st_worker *w, void *call);

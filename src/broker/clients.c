@@ -169,11 +169,87 @@ int st_clients_kick(st_broker *b, const char *cid, size_t len, int64_t timeout_m
 {
     char *arg = strndup(cid, len);
     if (!arg) return ST_ENOMEM;
-    st_call *c = st_call_post(b, st_worker_for(b, cid, len), kick_on, arg, len + 1, NULL, NULL);
+    int rc;
+    int done = st_call_one(b, st_worker_for(b, cid, len), kick_on, arg, len + 1, NULL, NULL,
+                           timeout_ms, &rc) != NULL;
     free(arg);
-    if (!c) return ST_ENOMEM;
-    int all = st_call_wait(c, timeout_ms);
-    int done = all && st_call_take(c, st_worker_for(b, cid, len)) != NULL;
-    st_call_release(c);
-    return !all ? ST_EAGAIN : done;
+    return rc < 0 ? rc : done;
+}
+
+/* ---- a session's messages ---------------------------------------------------------------- */
+
+typedef struct msgs_arg {
+    int inflight;
+    size_t from, limit;
+    char cid[];
+} msgs_arg;
+
+typedef struct msgs_found {
+    int here;
+    size_t n, total;
+    st_client_msg v[];
+} msgs_found;
+
+void st_client_msgs_free(st_client_msg *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].msg) st_msg_unref(v[i].msg);
+    free(v);
+}
+
+static void msgs_found_free(void *p)
+{
+    msgs_found *f = p;
+    for (size_t i = 0; f && i < f->n; i++)
+        if (f->v[i].msg) st_msg_unref(f->v[i].msg);
+    free(f);
+}
+
+static void *msgs_on(st_worker *w, const void *arg)
+{
+    const msgs_arg *a = arg;
+    st_session *s = st_strmap_get(w->by_cid, a->cid, strlen(a->cid));
+    size_t total = !s ? 0 : a->inflight ? s->ninf : s->qlen;
+    size_t n = a->from < total ? total - a->from : 0;
+    n = n < a->limit ? n : a->limit;
+    msgs_found *f = calloc(1, sizeof *f + n * sizeof f->v[0]);
+    if (!f) return NULL;
+    f->here = s && !s->arriving && !s->leaving;
+    f->total = f->here ? total : 0;
+    for (size_t i = 0; f->here && i < n; i++) {
+        size_t k = a->from + i;
+        const st_qitem *it = a->inflight ? &s->inf[k].it : &s->q[(s->qhead + k) % s->qcap];
+        f->v[i] = (st_client_msg){it->msg ? st_msg_ref(it->msg) : NULL, it->qos,
+                                  a->inflight ? s->inf[k].pid : 0};
+        f->n++;
+    }
+    return f;
+}
+
+int st_client_msgs(st_broker *b, const char *cid, int inflight, size_t from, size_t limit,
+                   int64_t timeout_ms, st_client_msg **out, size_t *n, size_t *total)
+{
+    size_t len = strlen(cid);
+    msgs_arg *a = calloc(1, sizeof *a + len + 1);
+    *out = NULL;
+    *n = *total = 0;
+    if (!a) return ST_ENOMEM;
+    a->inflight = inflight;
+    a->from = from;
+    a->limit = limit;
+    memcpy(a->cid, cid, len + 1);
+    int rc;
+    msgs_found *f = st_call_one(b, st_worker_for(b, cid, len), msgs_on, a, sizeof *a + len + 1,
+                                msgs_found_free, NULL, timeout_ms, &rc);
+    free(a);
+    if (!f) return rc < 0 ? rc : ST_ENOMEM;
+    int here = f->here;
+    *total = f->total;
+    if (f->n && (*out = malloc(f->n * sizeof **out)) != NULL) {
+        memcpy(*out, f->v, f->n * sizeof **out);
+        *n = f->n;
+        f->n = 0; /* the references moved */
+    }
+    msgs_found_free(f);
+    return here;
 }

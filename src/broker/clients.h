@@ -41,6 +41,19 @@ typedef struct st_client_info {
 int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
                     st_client_info **out, size_t *n);
 void st_client_infos_free(st_client_info *v, size_t n);
+/* A message in a session's queue or inflight window (a reference held: st_client_msgs_free). */
+typedef struct st_client_msg {
+    st_msg *msg;  /* NULL: an inflight QoS 2 entry past PUBREC (only its PUBREL is owed) */
+    int qos;      /* as it is delivered */
+    uint16_t pid; /* inflight: its packet id */
+} st_client_msg;
+/* Client cid's queued (inflight 0) or inflight (1) messages from index from on, at most
+ * limit of them, and how many there are in all (*total). 1 (its session is here), 0 (not
+ * here), or an ST_E* code. */
+int st_client_msgs(st_broker *b, const char *cid, int inflight, size_t from, size_t limit,
+                   int64_t timeout_ms, st_client_msg **out, size_t *n, size_t *total);
+void st_client_msgs_free(st_client_msg *v, size_t n);
+
 /* Kick out client id cid: its connection closed (MQTT 5: DISCONNECT 0x98 administrative
  * action) and its session discarded, as EMQX's kick. 1 done, 0 no such session here, or an
  * ST_E* code. */

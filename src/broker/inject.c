@@ -29,16 +29,11 @@ int st_inject(st_broker *b, st_msg *m, int64_t timeout_ms, st_inject_result *out
 {
     memset(out, 0, sizeof *out);
     st_msg *ref = st_msg_ref(m);
-    int w = st_worker_for(b, m->topic, m->topic_len);
-    st_call *c = st_call_post(b, w, inject_on, &ref, sizeof ref, free, unref_arg);
-    if (!c) {
-        st_msg_unref(ref);
-        return ST_ENOMEM;
-    }
-    int all = st_call_wait(c, timeout_ms);
-    st_inject_result *r = all ? st_call_take(c, w) : NULL;
+    int rc;
+    st_inject_result *r = st_call_one(b, st_worker_for(b, m->topic, m->topic_len), inject_on, &ref,
+                                      sizeof ref, free, unref_arg, timeout_ms, &rc);
+    if (rc == ST_ENOMEM) st_msg_unref(ref); /* not posted: unref_arg is not called */
     if (r) *out = *r;
     free(r);
-    st_call_release(c);
-    return !all ? ST_EAGAIN : r ? 0 : ST_ENOMEM;
+    return rc < 0 ? rc : r ? 0 : ST_ENOMEM;
 }

@@ -196,14 +196,14 @@ int st_client_subscribe(st_broker *b, const char *cid, const char *f, int qos, i
     *ch = (change){.qos = qos, .nl = nl, .rap = rap, .rh = rh, .unsub = unsub};
     memcpy(ch->f, f, strlen(f) + 1);
     memcpy(ch->cid, cid, clen + 1);
-    int w = st_worker_for(b, cid, clen);
-    st_call *c = st_call_post(b, w, change_on, ch, sizeof *ch + clen + 1, free, NULL);
+    int rc;
+    int *r = st_call_one(b, st_worker_for(b, cid, clen), change_on, ch, sizeof *ch + clen + 1, free,
+                         NULL, timeout_ms, &rc);
     free(ch);
-    if (!c) return ST_ENOMEM;
-    int all = st_call_wait(c, timeout_ms);
-    int *r = all ? st_call_take(c, w) : NULL;
-    int rc = !all ? ST_EAGAIN : r ? *r : ST_ENOMEM;
+    if (r)
+        rc = *r;
+    else if (rc == 0)
+        rc = ST_ENOMEM;
     free(r);
-    st_call_release(c);
     return rc;
 }

@@ -123,6 +123,7 @@ enum {
     ST_ASK_SUBS = 10,   /* admin/subscriptions.h */
     ST_ASK_CLIENT_SUBS = 11,
     ST_ASK_LISTENER_OP = 12, /* admin/listeners.h */
+    ST_ASK_CLIENT_MSGS = 13, /* admin/client_msgs.h */
 };
 void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
 size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,

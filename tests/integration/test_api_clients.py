@@ -131,3 +131,43 @@ def test_clients_are_listed_shown_and_kicked_from_any_node(broker_factory):
     assert again.connect("api-gone", clean=False,
                          properties={"session_expiry": 600}).session_present == 0
     again.close()
+
+
+def test_a_clients_queue_and_inflight_messages_from_another_node(broker_factory):
+    """GET /clients/{id}/inflight_messages and /mqueue_messages on a node the session is not
+    on: the message sent and not acknowledged (with its packet id), then the queue in order,
+    paged by position, with the payload in base64, plain or left out."""
+    import base64
+    from clusterlib import api_call, members_up
+    nodes, names = members_up(broker_factory, 2)
+    n1, n2 = nodes
+    dev = m.Conn(n2.port, 5, host=n2.host)
+    assert dev.connect("mq-dev", clean=False, properties={"session_expiry": 600}).reason == 0
+    dev.subscribe([("mq/#", 1)])
+    pub = m.Conn(n2.port, 5, host=n2.host)
+    assert pub.connect("mq-pub").reason == 0
+    assert pub.publish("mq/0", b"m0", qos=1).reason == 0
+    first = dev.expect_publish(auto_ack=False)
+    dev.disconnect()  # offline, m0 still in flight
+    for i in range(1, 6):
+        assert pub.publish("mq/%d" % i, b"m%d" % i, qos=1).reason == 0
+    pub.ping()
+
+    st, body = api_call(n1, "GET", "/api/v5/clients/mq-dev/inflight_messages")
+    assert st == 200 and len(body["data"]) == 1, body
+    x = body["data"][0]
+    assert (x["topic"], x["qos"], x["packet_id"], base64.b64decode(x["payload"])) == (
+        "mq/0", 1, first.packet_id, b"m0"), x
+    assert body["meta"] == {"start": "0", "position": "none"}, body
+    st, body = api_call(n1, "GET", "/api/v5/clients/mq-dev/mqueue_messages?limit=2&payload=plain")
+    assert [(x["topic"], x["payload"]) for x in body["data"]] == [("mq/1", "m1"), ("mq/2", "m2")]
+    assert body["meta"] == {"start": "0", "position": "2"}, body
+    st, body = api_call(n1, "GET", "/api/v5/clients/mq-dev/mqueue_messages?position=2&payload=none")
+    assert [x["topic"] for x in body["data"]] == ["mq/3", "mq/4", "mq/5"], body
+    assert "payload" not in body["data"][0] and body["meta"]["position"] == "none", body
+    for q in ("limit=0", "payload=hex", "position=x"):
+        st, body = api_call(n1, "GET", "/api/v5/clients/mq-dev/mqueue_messages?" + q)
+        assert (st, body["code"]) == (400, "INVALID_PARAMETER"), (q, body)
+    st, body = api_call(n1, "GET", "/api/v5/clients/nobody/mqueue_messages")
+    assert (st, body["code"]) == (404, "CLIENTID_NOT_FOUND"), body
+    pub.close()
