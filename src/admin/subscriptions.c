@@ -203,7 +203,8 @@ static void topic(const st_api *api, const char *enc, st_http_resp *resp)
     sb_printf(&b, "[");
     for (size_t k = 0; k < n; k++) {
         st_api_parsed p = {0};
-        for (uint32_t i = 0; st_api_parse_page(&ans[k], &p) && i < p.t[p.data].size; i++) {
+        int ok = st_api_parse_page(&ans[k], &p);
+        for (uint32_t i = 0; ok && i < p.t[p.data].size; i++) {
             int e = st_json_at(p.t, (uint32_t)p.data, i);
             sb_printf(&b, "%s%.*s", b.len > 1 ? "," : "", (int)(p.t[e].end - p.t[e].start),
                       ans[k].body + p.t[e].start);

@@ -201,6 +201,8 @@ async function settings() {
                   el("button", { type: "submit", id: "settings-save" }, "Save"), status);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    status.className = "";
+    status.textContent = "";
     try {
       const r = await api("PUT", "/log/level", { level: input.value });
       status.className = "ok";

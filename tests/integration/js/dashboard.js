@@ -43,13 +43,13 @@ const shot = (page, name) => page.screenshot({ path: path.join(dir, name + ".png
 
   await page.goto(base + "/#/settings");
   await page.waitForSelector("#log-level");
-  for (const level of ["verbose", "info"]) {
+  for (const [level, good] of [["verbose", false], ["info", true]]) {
     await page.fill("#log-level", level);
     await page.click("#settings-save");
-    await page.waitForFunction((l) => {
+    await page.waitForFunction(([l, g]) => { // the answer to this save (the page clears the last)
       const s = document.querySelector("#settings-status");
-      return s.textContent !== "" && (s.className === "error" || s.textContent.includes(l));
-    }, level);
+      return g ? s.className === "ok" && s.textContent.includes(l) : s.className === "error";
+    }, [level, good]);
     const s = page.locator("#settings-status");
     console.log((await s.getAttribute("class") === "error" ? "bad level: " : "level: ") +
                 await s.textContent());
