@@ -202,7 +202,7 @@ static void list(const st_api *api, const st_http_req *req, st_http_resp *resp)
         st_api_error(resp, 400, "INVALID_PARAMETER", msg);
         return;
     }
-    st_answer *ans;
+    st_answer *ans = NULL;
     size_t n = st_api_ask_all(api, ST_ASK_CLIENTS, qs, q.page * q.limit, &ans);
     sb b = {0};
     st_api_merge_pages(&b, ans, n, q.page, q.limit, !q.f.like_clientid[0] && !q.f.like_username[0]);
@@ -224,7 +224,7 @@ static void show(const st_api *api, const char *cid, st_http_resp *resp)
     sb_printf(&qs, "clientid=");
     for (const char *c = cid; *c; c++) /* the query is parsed again on every node */
         sb_printf(&qs, isalnum((unsigned char)*c) ? "%c" : "%%%02X", (unsigned char)*c);
-    st_answer *ans;
+    st_answer *ans = NULL;
     size_t n = qs.p ? st_api_ask_all(api, ST_ASK_CLIENTS, qs.p, 1, &ans) : 0;
     free(qs.p);
     sb b = {0};
@@ -237,8 +237,8 @@ static void show(const st_api *api, const char *cid, st_http_resp *resp)
             sb_printf(&b, "%.*s", (int)(p.t[e].end - p.t[e].start), ans[k].body + p.t[e].start);
         free(p.t);
     }
-    if (n) st_answers_free(ans, n);
-    if (n) free(ans);
+    st_answers_free(ans, n);
+    free(ans);
     if (!b.len) {
         st_api_error(resp, 404, "CLIENTID_NOT_FOUND", "Client ID not found");
         return;

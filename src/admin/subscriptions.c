@@ -164,7 +164,7 @@ static void list(const st_api *api, const st_http_req *req, st_http_resp *resp, 
     }
     sb qs = {0};
     sb_printf(&qs, "_list=%s&%s", topics ? "topics" : "subs", req->query);
-    st_answer *ans;
+    st_answer *ans = NULL;
     size_t n = qs.p ? st_api_ask_all(api, ST_ASK_SUBS, qs.p, q.page * q.limit, &ans) : 0;
     free(qs.p);
     sb b = {0};
@@ -196,7 +196,7 @@ static void topic(const st_api *api, const char *enc, st_http_resp *resp)
     sb qs = {0};
     sb_printf(&qs, "_list=topics&topic=");
     escape(&qs, t);
-    st_answer *ans;
+    st_answer *ans = NULL;
     size_t n = qs.p ? st_api_ask_all(api, ST_ASK_SUBS, qs.p, MAX_LIMIT, &ans) : 0;
     free(qs.p);
     sb b = {0};
