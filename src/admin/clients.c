@@ -146,9 +146,8 @@ static void client_json(sb *b, const st_broker *br, const char *node, const st_c
 
 static char *list_answer(const st_api *api, const char *arg, size_t arglen, size_t *len)
 {
-    const char *nl = memchr(arg, '\n', arglen);
-    char *qs = nl ? strndup(nl + 1, arglen - (size_t)(nl - arg) - 1) : NULL;
-    long want = nl ? strtol(arg, NULL, 10) : 0;
+    long want;
+    char *qs = st_api_page_query(arg, arglen, &want);
     query *q = qs ? malloc(sizeof *q) : NULL;
     const char *self = st_cluster_node_name(api->cluster);
     st_client_info *v = NULL;
@@ -156,22 +155,19 @@ static char *list_answer(const st_api *api, const char *arg, size_t arglen, size
     int rc = q && !parse_query(qs, q) && (!q->node[0] || strcmp(q->node, self) == 0)
                  ? st_clients_list(api->broker, &q->f, WORKERS_MS, &v, &n)
                  : 0;
-    sb b = {0};
-    if (rc < 0) {
-        sb_printf(&b, "{\"error\":\"its workers did not answer\"}");
-    } else {
-        sb_printf(&b, "{\"count\":%zu,\"data\":[", n);
-        for (size_t i = 0; i < n && (long)i < want; i++) {
-            if (i) sb_printf(&b, ",");
-            client_json(&b, api->broker, self, &v[i]);
-        }
-        sb_printf(&b, "]}");
+    sb items = {0};
+    for (size_t i = 0; rc == 0 && i < n && (long)i < want; i++) {
+        if (i) sb_printf(&items, ",");
+        client_json(&items, api->broker, self, &v[i]);
     }
+    char *out = rc < 0 ? strdup("{\"error\":\"its workers did not answer\"}")
+                       : st_api_page_answer(n, &items, len);
+    if (rc < 0 && out) *len = strlen(out);
+    free(items.p);
     st_client_infos_free(v, n);
     free(q);
     free(qs);
-    *len = b.len;
-    return b.p;
+    return out;
 }
 
 char *st_api_clients_answer(const st_api *api, uint8_t what, const char *arg, size_t arglen,

@@ -70,3 +70,10 @@ char *st_api_page_answer(size_t total, const sb *items, size_t *len)
     *len = b.len;
     return b.p;
 }
+
+char *st_api_page_query(const char *arg, size_t arglen, long *want)
+{
+    const char *nl = memchr(arg, '\n', arglen);
+    *want = nl ? strtol(arg, NULL, 10) : 0;
+    return nl ? strndup(nl + 1, arglen - (size_t)(nl - arg) - 1) : NULL;
+}

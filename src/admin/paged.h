@@ -19,6 +19,9 @@ size_t st_api_ask_all(const st_api *api, uint8_t what, const char *qs, long want
  * "limit", "hasnext"[, "count"]}} into b (count: with_count). */
 void st_api_merge_pages(sb *b, const st_answer *ans, size_t n, long page, long limit,
                         int with_count);
+/* A node's side: the query string of arg ("<want>\n<qs>", malloc'd) and *want; NULL when
+ * arg is not that (or out of memory). */
+char *st_api_page_query(const char *arg, size_t arglen, long *want);
 /* One node's answer: {"count": total, "data": [...]} with the items already in items (a JSON
  * list without its brackets). */
 char *st_api_page_answer(size_t total, const sb *items, size_t *len);

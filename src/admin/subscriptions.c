@@ -71,9 +71,8 @@ static int by_topic(const void *x, const void *y)
 
 static char *list_answer(const st_api *api, const char *arg, size_t arglen, size_t *len)
 {
-    const char *nl = memchr(arg, '\n', arglen);
-    char *qs = nl ? strndup(nl + 1, arglen - (size_t)(nl - arg) - 1) : NULL;
-    long want = nl ? strtol(arg, NULL, 10) : 0;
+    long want;
+    char *qs = st_api_page_query(arg, arglen, &want);
     const char *self = st_cluster_node_name(api->cluster);
     query q;
     char what[16] = "";

@@ -1,5 +1,6 @@
 /* call.c — functions run on the workers for other threads (call.h). */
 #include "broker/call.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 #include <errno.h>
@@ -66,7 +67,7 @@ st_call *st_call_post(st_broker *b, int only, st_call_fn fn, const void *arg, si
         return NULL;
     }
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
+    st_cond_init_mono(&c->cv);
     c->fn = fn;
     c->free_result = free_result;
     c->free_arg = free_arg;
@@ -105,14 +106,7 @@ void st_call_drop(st_worker *w, void *call)
 
 int st_call_wait(st_call *c, int64_t timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    struct timespec until = st_clock_deadline(timeout_ms);
     pthread_mutex_lock(&c->mu);
     int rc = 0;
     while (c->pending && rc != ETIMEDOUT)

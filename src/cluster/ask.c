@@ -3,6 +3,7 @@
  * asker's array as they arrive, until the asker stops waiting. */
 #include "cluster/ask.h"
 #include "cluster/links/links.h"
+#include "core/clock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -158,11 +159,7 @@ st_ask *st_ask_new(st_asks *a, uint8_t what, const char *arg, size_t arglen, st_
     q->max = max;
     q->refs = 2;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    st_cond_init_mono(&q->cv);
     return q;
 }
 
@@ -224,9 +221,8 @@ size_t st_ask_wait(st_asks *a, st_ask *q, const char *self)
     char *mine = answer(a, q->what, q->arg, q->arglen, &len);
     pthread_mutex_lock(&q->mu);
     if (mine) add_answer(q, self, (const uint8_t *)mine, len);
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += q->timeout_ms / 1000 + 1; /* the cluster thread's deadline comes first */
+    /* the cluster thread's deadline comes first */
+    struct timespec until = st_clock_deadline(q->timeout_ms / 1000 * 1000 + 1000);
     while (!q->over)
         if (pthread_cond_timedwait(&q->cv, &q->mu, &until) != 0) break;
     q->over = 1; /* no answer is added after this */

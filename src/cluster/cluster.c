@@ -16,6 +16,7 @@
 #include "cluster/plane/plane.h"
 #include "cluster/ready.h"
 #include "cluster/replica/replica.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/mpsc.h"
 #include "cwire/cwire.h"
@@ -421,11 +422,7 @@ static kv_req *kv_req_new(uint16_t verb, uint8_t ns, const void *key, size_t kle
     kv_req *r = calloc(1, sizeof *r + klen + vlen);
     if (!r) return NULL;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    st_cond_init_mono(&r->cv);
     r->refs = refs;
     r->verb = verb;
     r->ns = ns;
@@ -776,14 +773,7 @@ int st_cluster_kv_write(st_cluster *c, uint16_t verb, uint8_t ns, const void *ke
         free(it);
         kv_done(r, ST_ECLOSED);
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    struct timespec until = st_clock_deadline(timeout_ms);
     pthread_mutex_lock(&r->mu);
     while (!r->done)
         if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0) break;

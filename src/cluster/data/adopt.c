@@ -266,12 +266,7 @@ static int taken_since(st_data *c, const char *cid, size_t len)
 {
     uint64_t at = c->env.locate(c->env.ctx, cid, len);
     if (!at) return 0;
-    if (at == c->env.node_id) return 1;
-    for (int i = 0; i < st_links_npeers(c->env.links); i++) {
-        st_link *l = st_peer_link(st_links_peer_at(c->env.links, i));
-        if (l && st_link_peer_id(l) == at) return 1;
-    }
-    return 0;
+    return at == c->env.node_id || st_data_link_of(c, at) != NULL;
 }
 
 static int offer(void *ctx, const char *cid, size_t len, const uint8_t *img, size_t ilen)

@@ -82,6 +82,8 @@ struct st_data {
 };
 typedef struct st_adopt st_adopt;
 
+/* The cluster thread: the CONTROL link to the node with that id, or NULL (move.c). */
+st_link *st_data_link_of(st_data *d, uint64_t node_id);
 /* From any thread: queue an item for the cluster thread and wake it. */
 void st_data_post(st_data *d, st_data_item *it);
 int64_t st_data_now(const st_data *d);

@@ -829,7 +829,7 @@ long st_data_evacuate(st_data *c)
 
 /* ---- the cluster thread ---------------------------------------------------------------- */
 
-static st_link *link_of(st_data *c, uint64_t node_id)
+st_link *st_data_link_of(st_data *c, uint64_t node_id)
 {
     for (int i = 0; i < st_links_npeers(c->env.links); i++) {
         st_link *l = st_peer_link(st_links_peer_at(c->env.links, i));
@@ -843,7 +843,7 @@ void st_data_move_ask(st_data *c, uint16_t worker, const char *cid, size_t len, 
 {
     uint64_t named = atomic_load(&c->moves_on) ? c->env.locate(c->env.ctx, cid, len) : 0;
     uint64_t at = hint ? hint : named;
-    st_link *l = at && at != c->env.node_id ? link_of(c, at) : NULL;
+    st_link *l = at && at != c->env.node_id ? st_data_link_of(c, at) : NULL;
     cw_move m = {{(const uint8_t *)cid, (uint32_t)len}, hlc, flags, {NULL, 0}};
     uint8_t buf[512];
     if (l) {
