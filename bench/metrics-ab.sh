@@ -3,7 +3,8 @@
 # and fanout (1 publisher, 100 subscribers, QoS 0) at the default config, on a build without
 # them (OLD) and one with them (NEW), alternating, ROUNDS times; one line per run:
 #   <scenario> <old|new> <msgs/s> <lost>
-# With SCRAPE=1 the new broker's metrics, stats and Prometheus text are also read every second
+# TUNED=1: queues and windows lifted as bench/compare.py's `tuned` (max_mqueue_len 100000,
+# max_inflight 1000). With SCRAPE=1 the new broker's metrics, stats and Prometheus text are also read every second
 # while it runs.
 OLD=${OLD:?the starling binary without metrics} NEW=${NEW:-/tmp/b2/starling}
 ROUNDS=${ROUNDS:-4} DUR=${DUR:-6}
@@ -18,6 +19,7 @@ node.data_dir = "$dir/data"
 listeners.tcp.default.bind = "127.0.0.1:21883"
 cluster.listen = "127.0.0.1:0"
 dashboard.listeners.http.bind = "127.0.0.1:28083"
+$([ "${TUNED:-0}" = 1 ] && printf 'mqtt.max_mqueue_len = 100000\nmqtt.max_inflight = 1000')
 CONF
   "$bin" foreground -c "$dir/s.conf" > "$dir/$which.log" 2>&1 &
   pid=$!
