@@ -113,3 +113,27 @@ def test_sys_topics_follow_authorization_and_can_be_turned_off(broker_factory, t
     assert p.topic.endswith("/clients/sys-off/disconnected"), p.topic
     for x in (no, yes):
         x.close()
+
+
+def test_sys_intervals_from_the_environment_with_emqx_names(broker_factory):
+    """An env-only setup with EMQX's variable names: EMQX_SYS_TOPICS__SYS_HEARTBEAT_INTERVAL
+    sets the heartbeat (the uptime comes every second, not every 30 s), and
+    EMQX_PROMETHEUS__ENABLE_BASIC_AUTH asks the scrape for a credential."""
+    import http.client
+    from clusterlib import wait_api
+    b = broker_factory()
+    b.env = {"EMQX_SYS_TOPICS__SYS_HEARTBEAT_INTERVAL": "1s",
+             "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH": "true"}
+    b.start()
+    wait_api(b)
+    c = m.Conn(b.port, 5)
+    assert c.connect("sys-env").reason == 0
+    c.subscribe([("$SYS/brokers/+/uptime", 0)])
+    first = int(until(c, r"\$SYS/brokers/.*/uptime").payload)
+    second = int(until(c, r"\$SYS/brokers/.*/uptime").payload)
+    assert 0 < second - first < 30000, (first, second)  # closer than the default's 30 s
+    conn = http.client.HTTPConnection(b.host, b.api_port, timeout=15)
+    conn.request("GET", "/api/v5/prometheus/stats")
+    assert conn.getresponse().status == 401
+    conn.close()
+    c.close()
