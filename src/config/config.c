@@ -412,8 +412,21 @@ static int build(st_hocon_doc *doc, const st_hocon_node *root, st_config **out, 
     return 0;
 }
 
-static int load(const char *buf, size_t len, const char *name, char *const *envp,
-                st_config_warn_fn warn, void *ctx, st_config **out, char *err, size_t errlen)
+/* The overrides' text parsed and merged over root (no include: it is not a file the
+ * operator wrote). */
+static int overlay(st_hocon_doc *doc, st_hocon_node *root, const struct st_config_layer *over,
+                   char *err, size_t errlen)
+{
+    if (!over || !over->text) return 0;
+    struct st_hocon_opts o = {.no_include = 1};
+    st_hocon_node *top = NULL;
+    int rc = st_hocon_parse_buffer(doc, over->text, over->len, over->name, &o, &top, err, errlen);
+    return rc < 0 ? rc : st_hocon_merge(root, top);
+}
+
+static int load(const char *buf, size_t len, const char *name, const struct st_config_layer *over,
+                char *const *envp, st_config_warn_fn warn, void *ctx, st_config **out, char *err,
+                size_t errlen)
 {
     st_hocon_doc *doc = st_hocon_doc_new();
     st_hocon_node *root = NULL;
@@ -431,6 +444,7 @@ static int load(const char *buf, size_t len, const char *name, char *const *envp
         root = file ? st_hocon_node_new(ST_HOCON_OBJECT, file, 0) : NULL;
         rc = root ? 0 : ST_ENOMEM;
     }
+    if (rc == 0) rc = overlay(doc, root, over, err, errlen);
     if (rc == 0) rc = st_config_env_apply(doc, root, envp, warn, ctx, err, errlen);
     if (rc == 0) rc = st_hocon_resolve(root, envp, err, errlen);
     if (rc == 0) rc = build(doc, root, out, err, errlen);
@@ -443,14 +457,22 @@ static int load(const char *buf, size_t len, const char *name, char *const *envp
 int st_config_load(const char *path, char *const *envp, st_config_warn_fn warn, void *ctx,
                    st_config **out, char *err, size_t errlen)
 {
-    return load(NULL, 0, path, envp, warn, ctx, out, err, errlen);
+    return load(NULL, 0, path, NULL, envp, warn, ctx, out, err, errlen);
+}
+
+int st_config_load_over(const char *path, const struct st_config_layer *over, char *const *envp,
+                        st_config_warn_fn warn, void *ctx, st_config **out, char *err,
+                        size_t errlen)
+{
+    return load(NULL, 0, path, over, envp, warn, ctx, out, err, errlen);
 }
 
 int st_config_load_buffer(const char *buf, size_t len, const char *name, char *const *envp,
                           st_config_warn_fn warn, void *ctx, st_config **out, char *err,
                           size_t errlen)
 {
-    return load(buf ? buf : "", len, name ? name : "(config)", envp, warn, ctx, out, err, errlen);
+    return load(buf ? buf : "", len, name ? name : "(config)", NULL, envp, warn, ctx, out, err,
+                errlen);
 }
 
 void st_config_free(st_config *c)
@@ -560,6 +582,12 @@ size_t st_config_names(const st_config *c, const char *prefix, const char **name
     for (size_t i = 0; i < m->n && i < max; i++)
         names[i] = m->names[i];
     return m->n;
+}
+
+void st_config_visit(const st_config *c, st_config_visit_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (fn(ctx, c->vals[i].key, c->vals[i].k, &c->vals[i].v, c->vals[i].origin)) return;
 }
 
 const char *st_config_origin(const st_config *c, const char *key)

@@ -35,6 +35,32 @@ int st_config_load_buffer(const char *buf, size_t len, const char *name, char *c
                           size_t errlen);
 void st_config_free(st_config *c);
 
+/* A layer of overrides between the file and the environment: HOCON text merged over the
+ * file's tree (the cluster's overrides, data/configs/cluster.hocon, docs/operations.md
+ * "Configuration through the API"). name is used in messages; `include` is refused in it. */
+struct st_config_layer {
+    const char *text;
+    size_t len;
+    const char *name;
+};
+/* st_config_load with over (NULL: none) between the file and the environment. */
+int st_config_load_over(const char *path, const struct st_config_layer *over, char *const *envp,
+                        st_config_warn_fn warn, void *ctx, st_config **out, char *err,
+                        size_t errlen);
+
+/* The values under prefix ("" or NULL: all; a root; a map entry; a key) written to out as
+ * HOCON (json 0) or JSON (json 1), the way an operator writes them ("30s", "1MB",
+ * "infinity"): the text loads back to the same values. Secrets (st_config_sensitive) are
+ * written as ST_CONFIG_MASK. 0, ST_ENOENT (nothing under prefix), ST_ENOMEM. */
+#define ST_CONFIG_MASK "******"
+int st_config_write(const st_config *c, const char *prefix, int json, FILE *out);
+/* A key whose value is a secret (a password, a cookie, a salt). */
+int st_config_sensitive(const char *key);
+/* fn(ctx, key) for each key whose value differs between a and b (or that one lacks), in
+ * key order. 0 or ST_ENOMEM. */
+typedef void (*st_config_diff_fn)(void *ctx, const char *key);
+int st_config_diff(const st_config *a, const st_config *b, st_config_diff_fn fn, void *ctx);
+
 /* Getters. key is a full path; for map keys use the concrete name
  * ("listeners.tcp.default.bind"). A key that is not in the schema, a map name that does not
  * exist, or a getter that does not fit the key's type is a programming error: the process

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum st_hocon_kind {
     ST_HOCON_OBJECT,
@@ -81,6 +82,8 @@ st_hocon_node *st_hocon_copy(const st_hocon_node *n);
 st_hocon_node *st_hocon_obj_get(const st_hocon_node *obj, const char *key);
 /* Set obj[key] = v (takes ownership of v; a previous value is freed). 0 or ST_ENOMEM. */
 int st_hocon_obj_set(st_hocon_node *obj, const char *key, st_hocon_node *v);
+/* Remove obj[key] (nothing if absent). */
+void st_hocon_obj_del(st_hocon_node *obj, const char *key);
 /* Append to an ARRAY or CONCAT (takes ownership). 0 or ST_ENOMEM. */
 int st_hocon_push(st_hocon_node *arr, st_hocon_node *v);
 /* Merge object src into object dst: later wins per leaf, objects merge recursively.
@@ -95,6 +98,11 @@ const st_hocon_node *st_hocon_get(const st_hocon_node *root, const char *path);
 void st_hocon_set_origin(st_hocon_node *v, const char *file, int line);
 /* "object", "array", "string", ... */
 const char *st_hocon_kind_name(enum st_hocon_kind k);
+
+/* Write a resolved tree as text: HOCON (json 0; an object root as its fields, without braces)
+ * or JSON (json 1). Strings are always quoted, so what is written parses back to the same
+ * tree. */
+void st_hocon_write(FILE *out, const st_hocon_node *n, int json);
 
 /* Deepest nesting the parser and substitutions will build. */
 #define ST_HOCON_MAX_DEPTH 128

@@ -163,6 +163,19 @@ int st_hocon_obj_set(st_hocon_node *obj, const char *key, st_hocon_node *v)
     return 0;
 }
 
+void st_hocon_obj_del(st_hocon_node *obj, const char *key)
+{
+    for (size_t i = 0; i < obj->n; i++) {
+        if (strcmp(obj->keys[i], key) != 0) continue;
+        free(obj->keys[i]);
+        st_hocon_node_free(obj->items[i]);
+        memmove(obj->keys + i, obj->keys + i + 1, (obj->n - i - 1) * sizeof *obj->keys);
+        memmove(obj->items + i, obj->items + i + 1, (obj->n - i - 1) * sizeof *obj->items);
+        obj->n--;
+        return;
+    }
+}
+
 int st_hocon_push(st_hocon_node *arr, st_hocon_node *v)
 {
     if (grow(arr, 0) < 0) {

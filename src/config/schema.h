@@ -78,4 +78,10 @@ int st_parse_bytesize(const char *s, int64_t *bytes);
 /* Human name of a key's type, as shown in messages and docs ("integer | infinity"). */
 void st_schema_type_name(const struct st_schema_key *k, char *buf, size_t len);
 
+/* Every value of a loaded config, in key order, until fn returns non-zero (config.c). */
+struct st_config;
+typedef int (*st_config_visit_fn)(void *ctx, const char *key, const struct st_schema_key *k,
+                                  const struct st_cval *v, const char *origin);
+void st_config_visit(const struct st_config *c, st_config_visit_fn fn, void *ctx);
+
 #endif
