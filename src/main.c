@@ -4,6 +4,7 @@
 #include "auth/pool.h"
 #include "admin/admin.h"
 #include "admin/apiauth.h"
+#include "admin/conf.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
 #include "broker/sys.h"
@@ -63,17 +64,42 @@ static void warn_cb(void *ctx, const char *msg)
     fprintf(stderr, "warning: %s\n", msg);
 }
 
-static st_config *load_config(const cli *a)
+/* A node's config: its file, with the cluster's overrides (changes made through the API,
+ * <node.data_dir>/configs/cluster.hocon, admin/conf.h) merged over it, under the environment. */
+typedef struct node_conf {
+    st_config *c;
+    const char *path; /* NULL: none */
+    char *over;       /* the overrides it was loaded with (NULL: none) */
+} node_conf;
+
+static int load_config(const cli *a, node_conf *nc)
 {
     const char *path = a->conf_path;
     if (!path && access(DEFAULT_CONF, R_OK) == 0) path = DEFAULT_CONF;
-    st_config *c = NULL;
     char err[1024];
-    if (st_config_load(path, environ, warn_cb, NULL, &c, err, sizeof err) < 0) {
+    nc->path = path;
+    if (st_config_load(path, environ, warn_cb, NULL, &nc->c, err, sizeof err) < 0) {
         fprintf(stderr, "starling: config error: %s\n", err);
-        return NULL;
+        return -1;
     }
-    return c;
+    size_t len = 0;
+    const char *dir = st_config_str(nc->c, "node.data_dir");
+    nc->over = st_conf_read_overrides(dir, &len);
+    if (!nc->over) return 0;
+    char name[1100];
+    snprintf(name, sizeof name, "%s/configs/cluster.hocon", dir);
+    struct st_config_layer l = {nc->over, len, name};
+    st_config *c = NULL;
+    if (st_config_load_over(path, &l, environ, NULL, NULL, &c, err, sizeof err) < 0) {
+        fprintf(stderr,
+                "starling: config error: %s\n(%s holds changes made through the API; correct "
+                "it, or move it aside to start with the file alone)\n",
+                err, name);
+        return -1;
+    }
+    st_config_free(nc->c);
+    nc->c = c;
+    return 0;
 }
 
 static void pid_path(const st_config *c, char *buf, size_t len)
@@ -326,8 +352,9 @@ static void restart_self(const st_log *lg, int daemon_mode)
 }
 
 /* Run the broker until SIGTERM/SIGINT. ready_fd >= 0: report startup to the parent. */
-static int run(const st_config *c, int daemon_mode, int ready_fd)
+static int run(const node_conf *nc, int daemon_mode, int ready_fd)
 {
+    const st_config *c = nc->c;
     st_log lg;
     int level = st_log_level_parse(st_config_str(c, "log.level"));
     int to_file = daemon_mode || st_config_int(c, "log.file.enable");
@@ -356,28 +383,32 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     st_apiauth *aa = NULL;
     st_durable *dur = NULL;
     st_alarms *al = st_alarms_new(&lg);
+    st_conf *cf = st_conf_new(nc->path, c, nc->over, environ, &lg);
     int ok =
-        b && al && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
+        cf && b && al && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
         (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         (st_cluster_attach_alarms(cl, al), 1) &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
-        st_apiauth_attach(aa, cl) == 0 &&
+        st_apiauth_attach(aa, cl) == 0 && st_conf_attach(cf, cl) == 0 &&
+        (st_conf_targets(cf, b, NULL), 1) &&
         durable_setup(c, b, cl, &lg, al, &dur, err, sizeof err) == 0 &&
         st_sys_setup(b, STARLING_VERSION, sys_nodes, cl) == 0 &&
         st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
-        (st_admin_apiauth(adm, aa), st_admin_log(adm, &lg),
-         admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
+        (st_admin_apiauth(adm, aa), st_admin_log(adm, &lg), st_admin_conf(adm, cf),
+         st_conf_targets(cf, b, adm), admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
         st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
         fprintf(stderr, "starling: %s\n", err);
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
+        if (cf) st_conf_targets(cf, NULL, NULL);
         shutdown_node(adm, cl, b, auth, aa, dur);
+        st_conf_free(cf);
         st_alarms_free(al);
         st_log_close(&lg);
         return 1;
@@ -405,7 +436,9 @@ static int run(const st_config *c, int daemon_mode, int ready_fd)
     long left = st_cluster_evacuate(cl); /* sessions go to the other members first */
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
     if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
+    st_conf_targets(cf, NULL, NULL); /* a change that comes now waits for the next start */
     shutdown_node(adm, cl, b, auth, aa, dur);
+    st_conf_free(cf);
     st_alarms_free(al);
     st_log_close(&lg);
     return 0;
@@ -422,13 +455,14 @@ static int write_pid_file(const char *path)
     return rename(tmp, path);
 }
 
-static int cmd_start(const st_config *c)
+static int cmd_start(const node_conf *nc)
 {
+    const st_config *c = nc->c;
     char pidf[1024];
     pid_path(c, pidf, sizeof pidf);
     if (getenv("STARLING_RESTART_DAEMON")) { /* this daemon started again (restart_self) */
         unsetenv("STARLING_RESTART_DAEMON");
-        int rc = run(c, 1, -1);
+        int rc = run(nc, 1, -1);
         unlink(pidf);
         return rc;
     }
@@ -452,7 +486,7 @@ static int cmd_start(const st_config *c)
         dup2(nul, 1);
         dup2(nul, 2);
         if (write_pid_file(pidf) < 0) _exit(1);
-        int rc = run(c, 1, p[1]);
+        int rc = run(nc, 1, p[1]);
         unlink(pidf);
         _exit(rc);
     }
@@ -467,13 +501,14 @@ static int cmd_start(const st_config *c)
     return 0;
 }
 
-static int cmd_foreground(const st_config *c)
+static int cmd_foreground(const node_conf *nc)
 {
+    const st_config *c = nc->c;
     char pidf[1024];
     pid_path(c, pidf, sizeof pidf);
     mkdir(st_config_str(c, "node.data_dir"), 0755);
     int have_pid = write_pid_file(pidf) == 0;
-    int rc = run(c, 0, -1);
+    int rc = run(nc, 0, -1);
     if (have_pid) unlink(pidf);
     return rc;
 }
@@ -589,13 +624,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    st_config *c = load_config(&a);
-    if (!c) return 1;
+    node_conf nc = {0};
+    if (load_config(&a, &nc) < 0) return 1;
+    st_config *c = nc.c;
     int rc;
     if (!strcmp(a.cmd, "foreground"))
-        rc = cmd_foreground(c);
+        rc = cmd_foreground(&nc);
     else if (!strcmp(a.cmd, "start"))
-        rc = cmd_start(c);
+        rc = cmd_start(&nc);
     else if (!strcmp(a.cmd, "stop"))
         rc = cmd_stop(c);
     else if (!strcmp(a.cmd, "ctl"))
@@ -603,5 +639,6 @@ int main(int argc, char **argv)
     else
         rc = cmd_ping(c);
     st_config_free(c);
+    free(nc.over);
     return rc;
 }

@@ -158,7 +158,8 @@ static void handle(conn *c, const st_http_req *req, st_http_resp *resp)
     if (dashboard(req, resp)) return;
     if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/api/v5/status") == 0 ||
         !a->apiauth ||
-        (a->api.prometheus_open && strcmp(req->path, "/api/v5/prometheus/stats") == 0))
+        (atomic_load(&a->api.prometheus_open) &&
+         strcmp(req->path, "/api/v5/prometheus/stats") == 0))
         st_api_handle(&a->api, req, resp);
     else if (post && strcmp(req->path, "/api/v5/login") == 0)
         st_apiauth_login(a->apiauth, req, c->peer, a->api.version, resp);
@@ -365,7 +366,12 @@ void st_admin_log(st_admin *a, st_log *log)
 
 void st_admin_prometheus(st_admin *a, int open)
 {
-    a->api.prometheus_open = open;
+    atomic_store(&a->api.prometheus_open, open);
+}
+
+void st_admin_conf(st_admin *a, struct st_conf *cf)
+{
+    a->api.conf = cf;
 }
 
 void st_admin_alarms(st_admin *a, struct st_alarms *al)

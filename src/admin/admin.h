@@ -27,8 +27,11 @@ void st_admin_broker(st_admin *a, struct st_broker *b);
 struct st_durable;
 void st_admin_durable(st_admin *a, struct st_durable *d);
 /* open: the Prometheus scrape (/api/v5/prometheus/stats) needs no credential
- * (prometheus.enable_basic_auth = false, EMQX's default). */
+ * (prometheus.enable_basic_auth = false, EMQX's default). Any thread, at any time. */
 void st_admin_prometheus(st_admin *a, int open);
+/* Config through the API (/api/v5/configs, admin/conf.h), before st_admin_start. */
+struct st_conf;
+void st_admin_conf(st_admin *a, struct st_conf *cf);
 /* The log whose level PUT /api/v5/log/level sets. */
 void st_admin_log(st_admin *a, st_log *log);
 /* This node's alarms, for /api/v5/alarms (any node's API lists every node's). */

@@ -7,6 +7,7 @@
 #include "admin/banned.h"
 #include "admin/alarms.h"
 #include "admin/clients.h"
+#include "admin/configs.h"
 #include "admin/logs.h"
 #include "admin/metrics.h"
 #include "admin/publish.h"
@@ -216,7 +217,7 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
         st_api_alarms(api, req, resp) || st_api_clients(api, req, resp) ||
         st_api_metrics(api, req, resp) || st_api_publish(api, req, resp) ||
         st_api_retainer(api, req, resp) || st_api_subscriptions(api, req, resp) ||
-        st_api_logs(api, req, resp))
+        st_api_logs(api, req, resp) || st_api_configs(api, req, resp))
         return;
     if (strcmp(req->method, "DELETE") == 0) {
         force_leave(api, req, resp);

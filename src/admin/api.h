@@ -5,6 +5,8 @@
 #include "admin/http.h"
 #include "cluster/cluster.h"
 
+#include <stdatomic.h>
+
 struct st_broker;
 
 struct st_admin;
@@ -15,7 +17,9 @@ typedef struct st_api {
     struct st_broker *broker;   /* for the listeners (NULL: none shown) */
     struct st_durable *durable; /* durable sessions (NULL: persistence off) */
     struct st_alarms *alarms;   /* this node's alarms (NULL: none raised) */
-    int prometheus_open;        /* the Prometheus scrape needs no credential */
+    atomic_int prometheus_open; /* the Prometheus scrape needs no credential (set at run time
+                                 * by a config change: conf.c) */
+    struct st_conf *conf;       /* config through the API (NULL: not served) */
     st_log *log;                /* the node's log, whose level the API sets (NULL: none) */
     const char *version;
     const char *role;

@@ -3,6 +3,7 @@
 #include "admin/admin.h"
 #include "admin/apiauth.h"
 #include "admin/sb.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "net/listen.h"
 
@@ -35,7 +36,9 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl subscriptions list | show <clientid> | add <clientid> "
             "<topic> <qos> | del <clientid> <topic>\n"
             "       starling [-c FILE] ctl topics list | show <topic>\n"
-            "       starling [-c FILE] ctl log primary-level | set-level <level>\n",
+            "       starling [-c FILE] ctl log primary-level | set-level <level>\n"
+            "       starling [-c FILE] ctl conf show [key] | load [--merge|--replace] <file> | "
+            "reload\n",
             first);
 }
 
@@ -46,8 +49,8 @@ static void ctl_usage(void)
 
 /* method path (with a JSON body, or NULL) to the API at bind (a wildcard address means this
  * machine). Returns the HTTP status, or -1 if the node does not answer; *body is malloc'd. */
-static int request(const st_config *c, const char *method, const char *path, const char *json,
-                   char **body)
+static int request_typed(const st_config *c, const char *method, const char *path, const char *json,
+                         const char *type, char **body)
 {
     const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char auth[300], why[700];
@@ -73,16 +76,18 @@ static int request(const st_config *c, const char *method, const char *path, con
         return -1;
     }
     char req[2048];
+    size_t blen = json ? strlen(json) : 0;
     int n = json ? snprintf(req, sizeof req,
                             "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                            "Authorization: %s\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %zu\r\n\r\n%s",
-                            method, path, auth, strlen(json), json)
+                            "Authorization: %s\r\nContent-Type: %s\r\n"
+                            "Content-Length: %zu\r\n\r\n",
+                            method, path, auth, type, blen)
                  : snprintf(req, sizeof req,
                             "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                            "Authorization: %s\r\n\r\n",
-                            method, path, auth);
-    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+                            "Authorization: %s\r\nAccept: %s\r\n\r\n",
+                            method, path, auth, type);
+    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n ||
+        (blen && send(fd, json, blen, MSG_NOSIGNAL) != (ssize_t)blen)) {
         close(fd);
         return -1;
     }
@@ -118,6 +123,12 @@ static int request(const st_config *c, const char *method, const char *path, con
     return status;
 }
 
+static int request(const st_config *c, const char *method, const char *path, const char *json,
+                   char **body)
+{
+    return request_typed(c, method, path, json, "application/json", body);
+}
+
 /* Print the JSON array of strings at member `key` of the object as Erlang's ['a','b']. */
 static void print_names(const char *json, const st_jtok *t, const char *key)
 {
@@ -131,12 +142,14 @@ static void print_names(const char *json, const st_jtok *t, const char *key)
     printf("]");
 }
 
-/* method path to the node's API: the body (malloc'd), or NULL with the error printed. */
-static char *api_send(const st_config *c, const char *method, const char *path, const char *json)
+/* method path to the node's API, the body (or what is accepted back) of type: the answer's
+ * body (malloc'd), or NULL with the error printed. */
+static char *api_typed(const st_config *c, const char *method, const char *path, const char *json,
+                       const char *type)
 {
     const char *bind = st_config_str(c, "dashboard.listeners.http.bind");
     char *body = NULL;
-    int status = request(c, method, path, json, &body);
+    int status = request_typed(c, method, path, json, type, &body);
     if (status == -2) return NULL;
     if (status < 0) {
         fprintf(stderr, "starling ctl: the node does not answer on %s (is it running?)\n", bind);
@@ -148,6 +161,11 @@ static char *api_send(const st_config *c, const char *method, const char *path, 
         return NULL;
     }
     return body;
+}
+
+static char *api_send(const st_config *c, const char *method, const char *path, const char *json)
+{
+    return api_typed(c, method, path, json, "application/json");
 }
 
 static char *api_call(const st_config *c, const char *method, const char *path)
@@ -634,8 +652,49 @@ static int broker_cmd(const st_config *c, const char *what)
     return r > 0 ? 0 : 1;
 }
 
+/* A file's whole text (malloc'd), or NULL with why printed. */
+static char *read_text(const char *path)
+{
+    char *text = st_file_read(path, 1u << 20, NULL);
+    if (!text) fprintf(stderr, "starling ctl: cannot read %s: %s\n", path, strerror(errno));
+    return text;
+}
+
+/* `conf show [key]`, `conf load [--merge|--replace] FILE`, `conf reload` (emqx ctl conf). */
+static int conf_cmd(const st_config *c, int argc, char **argv)
+{
+    char path[600], *body = NULL;
+    if (argc >= 1 && argc <= 2 && strcmp(argv[0], "show") == 0) {
+        char esc[400] = "";
+        if (argc == 2) url_escape(argv[1], esc, sizeof esc);
+        snprintf(path, sizeof path, "/api/v5/configs%s%s", argc == 2 ? "?key=" : "", esc);
+        body = api_typed(c, "GET", path, NULL, "text/plain");
+    } else if (argc >= 2 && argc <= 3 && strcmp(argv[0], "load") == 0) {
+        const char *mode = argc == 3 ? argv[1] : "--merge";
+        if (strcmp(mode, "--merge") != 0 && strcmp(mode, "--replace") != 0) {
+            ctl_usage();
+            return 2;
+        }
+        char *text = read_text(argv[argc - 1]);
+        if (!text) return 1;
+        snprintf(path, sizeof path, "/api/v5/configs?mode=%s", mode + 2);
+        body = api_typed(c, "PUT", path, text, "text/plain");
+        free(text);
+    } else if (argc == 1 && strcmp(argv[0], "reload") == 0) {
+        body = api_call(c, "POST", "/api/v5/configs/reload");
+    } else {
+        ctl_usage();
+        return 2;
+    }
+    if (!body) return 1;
+    printf("%s%s", body, body[0] && body[strlen(body) - 1] == '\n' ? "" : "\n");
+    free(body);
+    return 0;
+}
+
 int st_ctl_main(const st_config *c, int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "conf") == 0) return conf_cmd(c, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[0], "banned") == 0) return banned_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "users") == 0) {
         const char *authn = "password_based:built_in_database";

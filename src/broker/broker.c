@@ -217,6 +217,7 @@ void st_broker_free(st_broker *b)
     for (size_t i = 0; i < b->nretired; i++)
         st_tls_ctx_free(b->retired[i]);
     free(b->retired);
+    st_broker_tuned_free(b);
     pthread_mutex_destroy(&b->reload_lock);
     free(b);
 }

@@ -33,5 +33,13 @@ void st_broker_stop(st_broker *b);
  * of TLS listeners reloaded, or ST_ECONFIG. Any thread. */
 int st_broker_reload_tls(st_broker *b, char *err, size_t errlen);
 void st_broker_free(st_broker *b);
+/* Settings changed at run time (a config change through the API, docs/operations.md): the
+ * fields of ns that may change while clients are connected (st_broker_retunable) are given to
+ * every worker, which uses them from its next event on; what a client was told at CONNECT
+ * (Receive Maximum, Maximum Packet Size, Topic Alias Maximum) and what the workers were built
+ * with stay until a restart. Any thread but a worker's. 0 or ST_ENOMEM. */
+int st_broker_retune(st_broker *b, const st_settings *ns);
+/* Does a change of config key `key` reach the running broker through st_broker_retune? */
+int st_broker_retunable(const char *key);
 
 #endif

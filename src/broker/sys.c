@@ -113,6 +113,9 @@ void st_sys_tick(st_worker *w, int64_t now)
     struct st_sys *s = w->b->sys;
     const st_settings *cfg = w->cfg;
     if (!s) return;
+    /* an interval shortened at run time (docs/operations.md) counts from now */
+    if (s->next_beat > now + cfg->sys_heartbeat_ms) s->next_beat = now + cfg->sys_heartbeat_ms;
+    if (s->next_msg > now + cfg->sys_msg_interval_ms) s->next_msg = now + cfg->sys_msg_interval_ms;
     if (cfg->sys_heartbeat_ms && now >= s->next_beat) {
         s->next_beat = now + cfg->sys_heartbeat_ms;
         heartbeat(w, s);

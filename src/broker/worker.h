@@ -151,8 +151,13 @@ struct st_broker {
     _Alignas(64) atomic_long hot;
     struct st_durable *durable; /* durable sessions (durable.h), NULL: persistence off */
     int running;
+    /* settings changed at run time (st_broker_retune): every version the workers were
+     * given, the newest first, freed with the broker (a worker may still read an older one) */
+    struct st_tuned *tuned;
 };
 
+/* The settings st_broker_retune made (retune.c), at st_broker_free. */
+void st_broker_tuned_free(st_broker *b);
 /* Worker of a client id: every session with this id lives there. */
 uint16_t st_worker_for(const st_broker *b, const char *cid, size_t len);
 /* The cluster's registry gave cid to a newer connection on another node (`where`): our

@@ -49,10 +49,12 @@ int st_config_load_over(const char *path, const struct st_config_layer *over, ch
                         size_t errlen);
 
 /* The values under prefix ("" or NULL: all; a root; a map entry; a key) written to out as
- * HOCON (json 0) or JSON (json 1), the way an operator writes them ("30s", "1MB",
+ * HOCON (json 0) or JSON (json 1; ST_CONFIG_JSON_VALUE: the value at prefix alone, not
+ * wrapped in its path's objects), the way an operator writes them ("30s", "1MB",
  * "infinity"): the text loads back to the same values. Secrets (st_config_sensitive) are
  * written as ST_CONFIG_MASK. 0, ST_ENOENT (nothing under prefix), ST_ENOMEM. */
 #define ST_CONFIG_MASK "******"
+#define ST_CONFIG_JSON_VALUE 2
 int st_config_write(const st_config *c, const char *prefix, int json, FILE *out);
 /* A key whose value is a secret (a password, a cookie, a salt). */
 int st_config_sensitive(const char *key);

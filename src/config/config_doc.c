@@ -41,8 +41,11 @@ static const char intro[] =
     "known root (`STARLING_MQTT__NO_SUCH_KEY`) is reported as a warning and ignored; variables\n"
     "whose first level is not a config root are ignored.\n"
     "\n"
-    "Precedence: defaults < file < environment (`EMQX_` before `STARLING_`, so `STARLING_`\n"
-    "wins).\n"
+    "Precedence: defaults < file < the cluster's overrides < environment (`EMQX_` before\n"
+    "`STARLING_`, so `STARLING_` wins). The cluster's overrides are the changes made through\n"
+    "the API, `starling ctl conf` or the dashboard, kept by every node in\n"
+    "`<node.data_dir>/configs/cluster.hocon` (docs/operations.md, \"Configuration through the\n"
+    "API\").\n"
     "\n"
     "Map keys: `<name>` stands for any name, e.g. `listeners.tcp.default.bind`. If the config\n"
     "defines no TCP listener, `listeners.tcp.default` exists with the defaults below.\n";

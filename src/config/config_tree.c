@@ -71,7 +71,8 @@ static st_hocon_node *value_node(const char *key, const struct st_schema_key *k,
         if (n) n->is_int = 1;
         return n;
     }
-    if ((k->flags & ST_F_DISABLED) && v->i == 0 && k->type != ST_T_FLOAT) return str_node("disabled");
+    if ((k->flags & ST_F_DISABLED) && v->i == 0 && k->type != ST_T_FLOAT)
+        return str_node("disabled");
     if (k->type == ST_T_DURATION || k->type == ST_T_BYTESIZE) {
         with_unit(buf, sizeof buf, v->i, k->type == ST_T_BYTESIZE);
         return str_node(buf);
@@ -108,8 +109,8 @@ static int add_value(void *ctx, const char *key, const struct st_schema_key *k,
 {
     (void)origin;
     struct build_tree *t = ctx;
-    if (t->plen && (strncmp(key, t->prefix, t->plen) != 0 ||
-                    (key[t->plen] != '\0' && key[t->plen] != '.')))
+    if (t->plen &&
+        (strncmp(key, t->prefix, t->plen) != 0 || (key[t->plen] != '\0' && key[t->plen] != '.')))
         return 0;
     char copy[512];
     const char *segs[MAX_SEGS];
@@ -159,7 +160,9 @@ int st_config_write(const st_config *c, const char *prefix, int json, FILE *out)
     const char *segs[MAX_SEGS];
     if (t.rc == 0) t.rc = lists_to_arrays(t.root, segs, 0);
     if (t.rc == 0 && !t.found) t.rc = ST_ENOENT;
-    if (t.rc == 0) st_hocon_write(out, t.root, json);
+    const st_hocon_node *at = t.root;
+    if (t.rc == 0 && json == ST_CONFIG_JSON_VALUE) at = st_hocon_get(t.root, t.prefix);
+    if (t.rc == 0 && at) st_hocon_write(out, at, json != 0);
     st_hocon_node_free(t.root);
     return t.rc;
 }

@@ -25,6 +25,9 @@ static int header(st_http_req *req, const char *line, size_t n)
     } else if (nl == 13 && strncasecmp(line, "authorization", 13) == 0) {
         dst = req->authorization;
         cap = sizeof req->authorization;
+    } else if (nl == 6 && strncasecmp(line, "accept", 6) == 0) {
+        dst = req->accept;
+        cap = sizeof req->accept;
     } else if (nl == 14 && strncasecmp(line, "content-length", 14) == 0) {
         long len = 0;
         if (vl == 0 || vl > 12) return -1;

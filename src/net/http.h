@@ -10,6 +10,7 @@ typedef struct st_http_req {
     char query[512];         /* after '?', "" without one */
     char content_type[128];  /* "" without the header */
     char authorization[512]; /* "" without the header */
+    char accept[128];        /* "" without the header */
     long content_length;     /* -1 without the header */
     size_t head_len;         /* the head's bytes, its blank line included */
     const char *body;        /* set by the server once the body is read (else NULL) */

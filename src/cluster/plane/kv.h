@@ -15,13 +15,14 @@
 
 enum { ST_T_KV = 4 };
 enum { ST_V_KV_PUT = 1, ST_V_KV_ADD = 2, ST_V_KV_DEL = 3 };
-/* namespaces: the built-in databases' users, the API keys, the dashboard's users */
+/* namespaces: the built-in databases' users, the API keys, the dashboard's users, ... */
 enum {
     ST_KV_USERS = 1,
     ST_KV_API_KEYS = 2,
     ST_KV_ADMINS = 3,
     ST_KV_BANS = 4,
     ST_KV_ACL = 5, /* authorization's built_in_database (auth/authz_db.h) */
+    ST_KV_CONF = 6, /* the cluster's config overrides (admin/conf.h) */
     ST_KV_NS_MAX = 8
 };
 

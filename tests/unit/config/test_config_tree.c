@@ -11,14 +11,15 @@
 
 static char err[1024];
 
-static const char base[] = "node.name = \"a@127.0.0.1\"\n"
-                           "node.cookie = \"s3cret\"\n"
-                           "mqtt { max_inflight = 64, retry_interval = 90s, max_packet_size = 2MB }\n"
-                           "listeners.tcp.default.bind = 1884\n"
-                           "listeners.tcp.other { bind = \"127.0.0.1:1999\", max_connections = 10 }\n"
-                           "authentication = [{mechanism = password_based, backend = "
-                           "built_in_database}]\n"
-                           "cluster.static.seeds = [\"a@127.0.0.1\", \"b@127.0.0.2\"]\n";
+static const char base[] =
+    "node.name = \"a@127.0.0.1\"\n"
+    "node.cookie = \"s3cret\"\n"
+    "mqtt { max_inflight = 64, retry_interval = 90s, max_packet_size = 2MB }\n"
+    "listeners.tcp.default.bind = 1884\n"
+    "listeners.tcp.other { bind = \"127.0.0.1:1999\", max_connections = 10 }\n"
+    "authentication = [{mechanism = password_based, backend = "
+    "built_in_database}]\n"
+    "cluster.static.seeds = [\"a@127.0.0.1\", \"b@127.0.0.2\"]\n";
 
 static st_config *load(const char *text, const char *name)
 {
@@ -115,12 +116,12 @@ static void test_layer(void)
     struct st_config_layer l = {over, strlen(over), "cluster.hocon"};
     char *env[] = {"STARLING_MQTT__MAX_MQUEUE_LEN=7", NULL};
     st_config *c = NULL;
-    CHECK_EQ(st_config_load_over("/tmp/st_test_layer.conf", &l, env, NULL, NULL, &c, err,
-                                 sizeof err),
-             0);
+    CHECK_EQ(
+        st_config_load_over("/tmp/st_test_layer.conf", &l, env, NULL, NULL, &c, err, sizeof err),
+        0);
     if (c) {
-        CHECK_EQ(st_config_int(c, "mqtt.max_inflight"), 10);   /* over the file */
-        CHECK_EQ(st_config_int(c, "mqtt.max_mqueue_len"), 7);  /* the environment over it */
+        CHECK_EQ(st_config_int(c, "mqtt.max_inflight"), 10);      /* over the file */
+        CHECK_EQ(st_config_int(c, "mqtt.max_mqueue_len"), 7);     /* the environment over it */
         CHECK_EQ(st_config_int(c, "mqtt.retry_interval"), 90000); /* the file's */
         CHECK_STR(st_config_origin(c, "mqtt.max_inflight"), "cluster.hocon:1");
     }
@@ -128,9 +129,9 @@ static void test_layer(void)
     const char bad[] = "mqtt {\n  max_inflight = lots\n}\n";
     struct st_config_layer lb = {bad, strlen(bad), "cluster.hocon"};
     c = NULL;
-    CHECK_EQ(st_config_load_over("/tmp/st_test_layer.conf", &lb, NULL, NULL, NULL, &c, err,
-                                 sizeof err),
-             ST_ECONFIG);
+    CHECK_EQ(
+        st_config_load_over("/tmp/st_test_layer.conf", &lb, NULL, NULL, NULL, &c, err, sizeof err),
+        ST_ECONFIG);
     CHECK(strstr(err, "cluster.hocon:2: mqtt.max_inflight:") != NULL);
     const char inc[] = "include \"/etc/passwd\"\n";
     struct st_config_layer li = {inc, strlen(inc), "cluster.hocon"};
@@ -141,7 +142,8 @@ static void test_layer(void)
 
 static void test_diff(void)
 {
-    st_config *a = load(base, "a"), *b = load("node.name = \"a@127.0.0.1\"\nmqtt.max_inflight = 1\n", "b");
+    st_config *a = load(base, "a"),
+              *b = load("node.name = \"a@127.0.0.1\"\nmqtt.max_inflight = 1\n", "b");
     if (!a || !b) return;
     int n[3] = {0};
     CHECK_EQ(st_config_diff(a, b, count, n), 0);
