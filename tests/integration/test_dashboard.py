@@ -1,8 +1,9 @@
 """The dashboard (docs/operations.md, "Dashboard"), served by every node on the API port and
 shown in a real headless Chromium (Debian's chromium, driven by npm playwright-core): log in,
 see the three nodes, find a client by id and kick it out (the MQTT client gets DISCONNECT
-0x98), a bad setting refused with the API's message and a good one taken, every other page
-shown; a screenshot of each page is kept in the test's directory."""
+0x98), a bad setting refused with the API's message and a good one taken, a bad config value
+refused with the schema's message in the config editor and a good one reaching every node,
+every other page shown; a screenshot of each page is kept in the test's directory."""
 
 import os
 import subprocess
@@ -34,11 +35,17 @@ def test_the_dashboard_in_chromium(broker_factory, node_path, tmp_path):  # noqa
     assert "bad level: the body must be {\"level\": debug, info, notice, warning, error or " \
         "critical}" in out, out
     assert "level: Log level is now info." in out, out
+    assert "bad config: request body:2: mqtt.max_inflight: expected integer, got string " \
+        "\"lots\"" in out, out
+    assert "config: Changed: mqtt.max_mqueue_len." in out, out
+    from test_api_configs import wait_shows  # node 3 has the change made on node 1's page
+    wait_shows(nodes[2], "mqtt.max_mqueue_len", "max_mqueue_len = 500")
     for page in ("subscriptions", "topics", "retained", "listeners", "access", "alarms"):
         assert "page %s ok" % page in out, out
     assert not [x for x in out if x.startswith("page error")], out
     victim.expect_disconnect([0x98])
-    for name in ("login", "overview", "clients", "client", "settings-verbose", "listeners"):
+    for name in ("login", "overview", "clients", "client", "settings-verbose", "listeners",
+                 "config", "config-error", "config-saved"):
         assert (shots / (name + ".png")).stat().st_size > 1000, name
     # the files come from the binary: no CDN, nothing else to serve them
     import http.client

@@ -19,7 +19,7 @@ function el(tag, attrs, ...kids) {
 async function api(method, path, body) {
   const r = await fetch("/api/v5" + path, {
     method,
-    headers: Object.assign({ "Content-Type": "application/json" },
+    headers: Object.assign({ "Content-Type": "application/json", Accept: "application/json" },
                            token ? { Authorization: "Bearer " + token } : {}),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -28,6 +28,23 @@ async function api(method, path, body) {
   const data = text ? JSON.parse(text) : null;
   if (!r.ok) throw new Error((data && (data.message || data.code)) || "HTTP " + r.status);
   return data;
+}
+
+// The config endpoints speak HOCON text: the answer's text, or an Error with the API's message.
+async function apiText(method, path, body) {
+  const r = await fetch("/api/v5" + path, {
+    method,
+    headers: { "Content-Type": "text/plain", Accept: "text/plain", Authorization: "Bearer " + token },
+    body,
+  });
+  if (r.status === 401) { logout(); throw new Error("logged out"); }
+  const text = await r.text();
+  if (!r.ok) {
+    let msg = "HTTP " + r.status;
+    try { msg = JSON.parse(text).message || msg; } catch (e) { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return text;
 }
 
 function table(cols, rows) {
@@ -212,6 +229,38 @@ async function settings() {
   show("Settings", form);
 }
 
+// The cluster's config, a root at a time, as HOCON: saved as a change every node takes.
+async function config(root) {
+  const roots = Object.keys(await api("GET", "/configs")).sort();
+  root = roots.includes(root) ? root : "mqtt";
+  const pick = el("select", { id: "config-root" }, ...roots.map((r) => {
+    const o = el("option", { value: r }, r);
+    if (r === root) o.setAttribute("selected", "");
+    return o;
+  }));
+  pick.addEventListener("change", () => { location.hash = "#/config/" + pick.value; });
+  const text = el("textarea", { id: "config-text", rows: 24, cols: 90, spellcheck: "false" });
+  text.value = await apiText("GET", "/configs?key=" + encodeURIComponent(root));
+  const status = el("p", { id: "config-status" });
+  const form = el("form", { id: "config" }, el("label", {}, "Root ", pick), text,
+                  el("button", { type: "submit", id: "config-save" }, "Save to the cluster"), status);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    status.className = "";
+    status.textContent = "";
+    try {
+      const r = JSON.parse(await apiText("PUT", "/configs?mode=merge", text.value));
+      status.className = "ok";
+      status.textContent = (r.changed.length ? "Changed: " + r.changed.join(", ") + "."
+                                             : "Nothing changed.") +
+        (r.restart_required.length ? " Waiting for a restart: " + r.restart_required.join(", ") + "."
+                                   : "");
+    } catch (e) { status.className = "error"; status.textContent = e.message; }
+  });
+  show("Config", el("p", {}, "Changes go to every node and are kept across restarts; " +
+                    "the node's environment overrides them."), form);
+}
+
 const pages = {
   overview,
   clients,
@@ -227,6 +276,7 @@ const pages = {
   alarms: () => listPage("Alarms", "/alarms", [["Node", (a) => a.node], ["Name", (a) => a.name],
     ["Message", (a) => a.message], ["Since", (a) => a.activate_at]]),
   settings,
+  config,
 };
 
 function route() {

@@ -1,6 +1,6 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, playwright-core):
 // logs in, waits for the nodes, finds a client by id and kicks it out, sets a bad and a good
-// log level, and opens every other page; a screenshot of each goes to <dir>.
+// log level, a bad and a good config change, and opens every other page; a screenshot of each goes to <dir>.
 // Usage: node dashboard.js <base url> <user> <password> <client id> <nodes> <dir>
 // Prints one line per step ("nodes 3", "kicked", "bad level: <message>", ...).
 const path = require("path");
@@ -54,6 +54,23 @@ const shot = (page, name) => page.screenshot({ path: path.join(dir, name + ".png
     console.log((await s.getAttribute("class") === "error" ? "bad level: " : "level: ") +
                 await s.textContent());
     await shot(page, "settings-" + level);
+  }
+
+  // the config editor: a bad value shows the schema's message, a good one goes to the cluster
+  await page.goto(base + "/#/config/mqtt");
+  await page.waitForFunction(() => (document.querySelector("#config-text") || {}).value
+                                   ?.includes("max_inflight"));
+  await shot(page, "config");
+  for (const [text, good] of [["mqtt {\n  max_inflight = lots\n}\n", false],
+                              ["mqtt {\n  max_mqueue_len = 500\n}\n", true]]) {
+    await page.fill("#config-text", text);
+    await page.click("#config-save");
+    await page.waitForFunction((g) => {
+      const s = document.querySelector("#config-status");
+      return s.className === (g ? "ok" : "error");
+    }, good);
+    console.log((good ? "config: " : "bad config: ") + await page.textContent("#config-status"));
+    await shot(page, good ? "config-saved" : "config-error");
   }
 
   for (const name of ["subscriptions", "topics", "retained", "listeners", "access", "alarms"]) {
