@@ -69,6 +69,7 @@ struct st_apiauth {
     size_t nrevoked;
     struct st_cluster *cluster; /* writes users */
     char caller[128];           /* the last checked request's token user ("": an API key) */
+    int by_ctl;                 /* the last checked request is `starling ctl`'s */
 };
 
 static const st_pw_algo SHA = {.alg = ST_PW_SHA256, .salt_position = ST_SALT_PREFIX};
@@ -395,7 +396,7 @@ static int basic(st_apiauth *a, const char *b64, int loopback)
     *colon = 0;
     int ok;
     if (strcmp(plain, CTL_USER) == 0) {
-        ok = loopback && same(colon + 1, a->ctl_secret);
+        ok = a->by_ctl = loopback && same(colon + 1, a->ctl_secret);
     } else {
         pthread_mutex_lock(&a->mu);
         ok = cred_ok(a->keys, plain, colon + 1);
@@ -467,6 +468,7 @@ int st_apiauth_check(st_apiauth *a, const st_http_req *req, const char *peer, in
 {
     const char *h = req->authorization;
     a->caller[0] = 0;
+    a->by_ctl = 0;
     if (throttled(a, peer, resp)) return -1;
     if (strncasecmp(h, "Basic ", 6) == 0) {
         if (basic(a, h + 6, loopback)) return 0;
@@ -593,6 +595,11 @@ static int json_field(const st_http_req *req, const char *name, char *out, size_
     return k >= 0 && st_json_str(req->body, &t[k], out, cap) >= 0 ? 0 : -1;
 }
 
+static int known_admin_locked(st_apiauth *a, const char *user)
+{
+    return a->admins && st_strmap_get(a->admins, user, strlen(user)) != NULL;
+}
+
 static int known_admin(st_apiauth *a, const char *user)
 {
     pthread_mutex_lock(&a->mu);
@@ -625,7 +632,7 @@ int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
 {
     const char *p = req->path;
     if (strncmp(p, "/api/v5/users", 13) != 0 || (p[13] && p[13] != '/')) return 0;
-    if (!a->caller[0]) {
+    if (!a->caller[0] && !a->by_ctl) { /* ctl: `starling ctl admins` */
         st_api_error(resp, 401, "API_KEY_NOT_ALLOW",
                      "Please use bearer Token instead, using API key/secret in users path is not "
                      "permitted");
@@ -659,9 +666,15 @@ int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp)
         }
     } else if (slash && strcmp(slash, "/change_pwd") == 0 && post) {
         pthread_mutex_lock(&a->mu);
-        int ok = json_field(req, "old_pwd", old, sizeof old) == 0 && cred_ok(a->admins, user, old);
+        int known = known_admin_locked(a, user);
+        int ok =
+            known &&
+            (a->by_ctl || /* `ctl admins passwd`: the operator of the machine */
+             (json_field(req, "old_pwd", old, sizeof old) == 0 && cred_ok(a->admins, user, old)));
         pthread_mutex_unlock(&a->mu);
-        if (!ok)
+        if (!known && a->by_ctl)
+            st_api_error(resp, 404, "USER_NOT_FOUND", "User not found");
+        else if (!ok)
             st_api_error(resp, 400, "ERROR_PWD_NOT_MATCH", "The old password does not match");
         else if (json_field(req, "new_pwd", pw, sizeof pw) < 0 || !strong(pw))
             st_api_error(resp, 400, "BAD_REQUEST",

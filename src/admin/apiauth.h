@@ -46,8 +46,9 @@ void st_apiauth_login(st_apiauth *a, const st_http_req *req, const char *peer, c
                       st_http_resp *resp);
 void st_apiauth_logout(st_apiauth *a, const st_http_req *req, st_http_resp *resp);
 
-/* /api/v5/users[/{name}[/change_pwd]] (EMQX's; bearer tokens only): 1 if the path was
- * one of these (resp filled), else 0. After st_apiauth_check let the request through. */
+/* /api/v5/users[/{name}[/change_pwd]] (EMQX's; bearer tokens only, and `starling ctl`'s
+ * secret, which may set a password without the old one: `ctl admins passwd`): 1 if the path
+ * was one of these (resp filled), else 0. After st_apiauth_check let the request through. */
 int st_apiauth_users(st_apiauth *a, const st_http_req *req, st_http_resp *resp);
 
 /* /api/v5/api_key[/{name}] (EMQX's; bearer tokens only): 1 if the path was one of these. */

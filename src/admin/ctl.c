@@ -38,7 +38,9 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl topics list | show <topic>\n"
             "       starling [-c FILE] ctl log primary-level | set-level <level>\n"
             "       starling [-c FILE] ctl conf show [key] | load [--merge|--replace] <file> | "
-            "reload\n",
+            "reload\n"
+            "       starling [-c FILE] ctl admins add <user> <password> | passwd <user> "
+            "<password> | del <user>\n",
             first);
 }
 
@@ -652,6 +654,46 @@ static int broker_cmd(const st_config *c, const char *what)
     return r > 0 ? 0 : 1;
 }
 
+/* `admins add <user> <password>`, `admins passwd <user> <password>`, `admins del <user>`
+ * (emqx ctl admins): the dashboard's users. */
+static int admins_cmd(const st_config *c, int argc, char **argv)
+{
+    char path[400], esc[300] = "", pw[256];
+    sb js = {0};
+    char *ans = NULL;
+    const char *secret = argc == 3 ? password_arg(argv[2], pw, sizeof pw) : "";
+    if (!secret) {
+        fprintf(stderr, "starling ctl: no password on standard input\n");
+        return 1;
+    }
+    if (argc >= 2) url_escape(argv[1], esc, sizeof esc);
+    if (argc == 3 && strcmp(argv[0], "add") == 0) {
+        sb_printf(&js, "{\"username\":");
+        sb_json_str(&js, argv[1]);
+        sb_printf(&js, ",\"password\":");
+        sb_json_str(&js, secret);
+        sb_printf(&js, "}");
+        ans = js.p ? api_send(c, "POST", "/api/v5/users", js.p) : NULL;
+    } else if (argc == 3 && strcmp(argv[0], "passwd") == 0) {
+        sb_printf(&js, "{\"new_pwd\":");
+        sb_json_str(&js, secret);
+        sb_printf(&js, "}");
+        snprintf(path, sizeof path, "/api/v5/users/%s/change_pwd", esc);
+        ans = js.p ? api_send(c, "POST", path, js.p) : NULL;
+    } else if (argc == 2 && strcmp(argv[0], "del") == 0) {
+        snprintf(path, sizeof path, "/api/v5/users/%s", esc);
+        ans = api_call(c, "DELETE", path);
+    } else {
+        ctl_usage();
+        return 2;
+    }
+    free(js.p);
+    if (!ans) return 1;
+    free(ans);
+    printf("ok\n");
+    return 0;
+}
+
 /* A file's whole text (malloc'd), or NULL with why printed. */
 static char *read_text(const char *path)
 {
@@ -695,6 +737,7 @@ static int conf_cmd(const st_config *c, int argc, char **argv)
 int st_ctl_main(const st_config *c, int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "conf") == 0) return conf_cmd(c, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "admins") == 0) return admins_cmd(c, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[0], "banned") == 0) return banned_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "users") == 0) {
         const char *authn = "password_based:built_in_database";

@@ -189,6 +189,34 @@ def test_dashboard_users(broker):
     assert call(broker, "DELETE", "/api/v5/users/ops", admin)[0] == 404
 
 
+def test_ctl_admins(broker):
+    """`starling ctl admins add|passwd|del` (EMQX's): the dashboard's users from the machine
+    the node runs on; passwd needs no old password there, the password rule still holds."""
+    wait_api(broker)
+    r = ctl(broker, "admins", "add", "ops", "weak")
+    assert r.returncode == 1 and "8 to 64" in r.stderr, (r.stdout, r.stderr)
+    r = ctl(broker, "admins", "add", "ops", "Ops-pass-1")
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    login(broker, "ops", "Ops-pass-1")
+    r = ctl(broker, "admins", "passwd", "ops", "Ops-pass-2")
+    assert r.returncode == 0, r.stderr
+    assert call(broker, "POST", "/api/v5/login",
+                body={"username": "ops", "password": "Ops-pass-1"})[0] == 401
+    login(broker, "ops", "Ops-pass-2")
+    r = ctl(broker, "admins", "passwd", "nobody", "Ops-pass-2")
+    assert r.returncode == 1 and "USER_NOT_FOUND" in r.stderr, r.stderr
+    r = ctl(broker, "admins", "del", "admin")
+    assert r.returncode == 1 and "NOT_ALLOWED" in r.stderr, r.stderr
+    r = ctl(broker, "admins", "del", "ops")
+    assert r.returncode == 0, r.stderr
+    assert call(broker, "POST", "/api/v5/login",
+                body={"username": "ops", "password": "Ops-pass-2"})[0] == 401
+    # a dashboard user's token still needs the old password
+    admin = "Bearer " + login(broker)["token"]
+    assert call(broker, "POST", "/api/v5/users/admin/change_pwd", admin,
+                {"new_pwd": "Admin-pass-9"})[1]["code"] == "ERROR_PWD_NOT_MATCH"
+
+
 def test_api_keys_by_name(broker):
     """/api/v5/api_key (bearer tokens only): a new key's secret is shown once and works at
     once; disabled or past its expired_at it is refused; deleted, gone. The harness's own
