@@ -322,6 +322,7 @@ st_admin *st_admin_new(const char *bind, const char *version, const char *role, 
     a->api.cluster = cl;
     a->api.version = version;
     a->api.role = role;
+    a->api.rates = st_api_rates_new();
     a->api.admin = a;
     a->lio.fd = a->tlio.fd = a->stop.fd = -1;
     return a;
@@ -475,6 +476,7 @@ void st_admin_free(st_admin *a)
     if (a->tlio.fd >= 0) close(a->tlio.fd);
     st_tls_ctx_free(a->tls);
     free(a->tls_opts);
+    st_api_rates_free(a->api.rates);
     if (a->stop.fd >= 0) close(a->stop.fd);
     if (a->loop) st_loop_free(a->loop);
     free(a);

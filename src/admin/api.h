@@ -20,6 +20,7 @@ typedef struct st_api {
     atomic_int prometheus_open; /* the Prometheus scrape needs no credential (set at run time
                                  * by a config change: conf.c) */
     struct st_conf *conf;       /* config through the API (NULL: not served) */
+    struct st_api_rates *rates; /* this node's message rates (metrics.h), or NULL */
     st_log *log;                /* the node's log, whose level the API sets (NULL: none) */
     const char *version;
     const char *role;

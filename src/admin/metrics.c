@@ -4,10 +4,12 @@
 #include "broker/broker.h"
 #include "broker/metrics.h"
 #include "broker/worker.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "mqtt/mqtt.h"
 #include "net/http.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,61 @@ static void figs_json(sb *b, const fig *f, int n)
     sb_printf(b, "}");
 }
 
+/* ---- rates (/monitor_current) ------------------------------------------------------------ */
+
+/* Messages received, sent and dropped per second on this node, over the time since it was
+ * last asked (at least RATE_MIN_MS; the first time, since the node started). */
+#define RATE_MIN_MS 1000
+static const char *const rate_of[] = {"messages.received", "messages.sent", "messages.dropped"};
+enum { NRATES = 3 };
+
+struct st_api_rates {
+    pthread_mutex_t mu;
+    int64_t at;
+    uint64_t last[NRATES];
+    uint64_t per_s[NRATES];
+};
+
+st_api_rates *st_api_rates_new(void)
+{
+    st_api_rates *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    r->at = st_now_ms();
+    return r;
+}
+
+void st_api_rates_free(st_api_rates *r)
+{
+    if (!r) return;
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static uint64_t fig_of(const figs *f, const char *name)
+{
+    for (int i = 0; i < f->nm; i++)
+        if (strcmp(f->m[i].name, name) == 0) return f->m[i].v;
+    return 0;
+}
+
+static void rates_json(st_api_rates *r, const figs *f, sb *b)
+{
+    pthread_mutex_lock(&r->mu);
+    int64_t now = st_now_ms(), dt = now - r->at;
+    for (int i = 0; i < NRATES && dt >= RATE_MIN_MS; i++) {
+        uint64_t v = fig_of(f, rate_of[i]);
+        r->per_s[i] = v >= r->last[i] ? (v - r->last[i]) * 1000 / (uint64_t)dt : 0;
+        r->last[i] = v;
+    }
+    if (dt >= RATE_MIN_MS) r->at = now;
+    sb_printf(b, ",\"rates\":{");
+    for (int i = 0; i < NRATES; i++)
+        sb_printf(b, "%s\"%s\":%llu", i ? "," : "", rate_of[i], (unsigned long long)r->per_s[i]);
+    sb_printf(b, "}");
+    pthread_mutex_unlock(&r->mu);
+}
+
 char *st_api_metrics_answer(const st_api *api, uint8_t what, size_t *len)
 {
     if (what != ST_ASK_METRICS || !api->broker) return NULL;
@@ -64,6 +121,7 @@ char *st_api_metrics_answer(const st_api *api, uint8_t what, size_t *len)
         figs_json(&b, f->m, f->nm);
         sb_printf(&b, ",\"stats\":");
         figs_json(&b, f->s, f->ns);
+        if (api->rates) rates_json(api->rates, f, &b);
         sb_printf(&b, "}");
     }
     free(f);
@@ -77,7 +135,7 @@ typedef struct node_figs {
     char node[256];
     char *body;
     st_jtok t[2 * MAX_KEYS + 16];
-    int metrics, stats; /* tokens, -1: none */
+    int metrics, stats, rates; /* tokens, -1: none */
 } node_figs;
 
 static int by_node(const void *x, const void *y)
@@ -104,6 +162,7 @@ static size_t ask(const st_api *api, const char *only, node_figs **out)
         ans[i].body = NULL; /* kept */
         f->metrics = st_json_get(f->body, f->t, 0, "metrics");
         f->stats = st_json_get(f->body, f->t, 0, "stats");
+        f->rates = st_json_get(f->body, f->t, 0, "rates");
         k++;
     }
     st_answers_free(ans, n);
@@ -129,10 +188,10 @@ static uint64_t entry(const node_figs *f, int obj, uint32_t i, char *key, size_t
     return strtoull(f->body + k[1].start, NULL, 10);
 }
 
-/* The value of member key of f's metrics or stats (0: none). */
-static uint64_t lookup(const node_figs *f, int stats, const char *key)
+/* The value of member key of f's metrics (kind 0), stats (1) or rates (2) (0: none). */
+static uint64_t lookup(const node_figs *f, int kind, const char *key)
 {
-    int obj = stats ? f->stats : f->metrics;
+    int obj = kind == 2 ? f->rates : kind ? f->stats : f->metrics;
     int v = obj >= 0 ? st_json_get(f->body, f->t, (uint32_t)obj, key) : -1;
     return v >= 0 ? strtoull(f->body + f->t[v].start, NULL, 10) : 0;
 }
@@ -219,6 +278,63 @@ static void one_node(const st_api *api, const char *node, st_http_resp *resp, in
     st_api_reply(resp, 200, "application/json", &b);
 }
 
+/* ---- /monitor_current, /sessions_count --------------------------------------------------- */
+
+/* EMQX's /monitor_current: the nodes' figures summed (retained messages taken once). */
+static void monitor(const st_api *api, const char *node, st_http_resp *resp)
+{
+    static const struct {
+        const char *name, *from;
+        int kind;
+    } out[] = {{"connections", "connections.count", 1},
+               {"live_connections", "live_connections.count", 1},
+               {"sessions", "sessions.count", 1},
+               {"subscriptions", "subscriptions.count", 1},
+               {"retained_msg_count", "retained.count", 1},
+               {"received_msg_rate", "messages.received", 2},
+               {"sent_msg_rate", "messages.sent", 2},
+               {"dropped_msg_rate", "messages.dropped", 2}};
+    node_figs *v;
+    size_t n = ask(api, node, &v);
+    if (node && !n) {
+        figs_free(v, n);
+        st_api_error(resp, 404, "NOT_FOUND", "no such node, or it did not answer");
+        return;
+    }
+    sb b = {0};
+    for (size_t i = 0; i < sizeof out / sizeof *out; i++) {
+        uint64_t total = 0;
+        for (size_t k = 0; k < n; k++)
+            total = combine(out[i].from, total, lookup(&v[k], out[i].kind, out[i].from));
+        sb_printf(&b, "%s\"%s\":%llu", i ? "," : "{", out[i].name, (unsigned long long)total);
+    }
+    sb_printf(&b, ",\"nodes\":%zu}", n);
+    figs_free(v, n);
+    st_api_reply(resp, 200, "application/json", &b);
+}
+
+/* EMQX's /sessions_count: the cluster's sessions (connected or not), a bare integer. */
+static void sessions_count(const st_api *api, const st_http_req *req, st_http_resp *resp)
+{
+    char since[32];
+    if (st_http_param(req->query, "since", since, sizeof since) >= 0 && strcmp(since, "0") != 0) {
+        st_api_error(resp, 400, "BAD_REQUEST",
+                     "since: not kept here (the history of disconnected sessions, EMQX's "
+                     "broker.session_history_retain, is not built); without it, every session "
+                     "that exists is counted");
+        return;
+    }
+    node_figs *v;
+    size_t n = ask(api, NULL, &v);
+    uint64_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += lookup(&v[k], 1, "sessions.count");
+    figs_free(v, n);
+    sb b = {0};
+    sb_printf(&b, "%llu", (unsigned long long)total);
+    st_api_reply(resp, 200, "application/json", &b);
+}
+
 /* ---- Prometheus ------------------------------------------------------------------------- */
 
 /* EMQX's name for one of ours: emqx_ and the dotted name with '_' (one exception). */
@@ -285,17 +401,27 @@ int st_api_metrics(const st_api *api, const st_http_req *req, st_http_resp *resp
     size_t n = strlen(p);
     int node_m = !strncmp(p, "/api/v5/nodes/", 14) && n > 22 && !strcmp(p + n - 8, "/metrics");
     int node_s = !strncmp(p, "/api/v5/nodes/", 14) && n > 20 && !strcmp(p + n - 6, "/stats");
-    if (!metrics && !stats && !prom && !node_m && !node_s) return 0;
+    int mon = strcmp(p, "/api/v5/monitor_current") == 0,
+        mon_node = strncmp(p, "/api/v5/monitor_current/nodes/", 30) == 0 && n > 30,
+        count = strcmp(p, "/api/v5/sessions_count") == 0;
+    if (!metrics && !stats && !prom && !node_m && !node_s && !mon && !mon_node && !count) return 0;
+    char node[256];
     if (strcmp(req->method, "GET") != 0) {
         st_api_error(resp, 405, "METHOD_NOT_ALLOWED", "only GET is served here");
     } else if (!api->broker) {
         st_api_error(resp, 503, "SERVICE_UNAVAILABLE", "no broker on this node");
+    } else if (mon || count) {
+        mon ? monitor(api, NULL, resp) : sessions_count(api, req, resp);
+    } else if (mon_node) {
+        if (st_http_unescape(p + 30, n - 30, node, sizeof node) <= 0)
+            st_api_error(resp, 404, "NOT_FOUND", "no such node");
+        else
+            monitor(api, node, resp);
     } else if (prom) {
         prometheus(api, req, resp);
     } else if (metrics || stats) {
         list(api, req, resp, stats);
     } else {
-        char node[256];
         size_t len = n - 14 - (node_m ? 8 : 6);
         if (st_http_unescape(p + 14, len, node, sizeof node) <= 0)
             st_api_error(resp, 404, "NOT_FOUND", "no such node");

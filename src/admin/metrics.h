@@ -8,6 +8,14 @@
 
 #include "admin/api.h"
 
+/* Also EMQX's /api/v5/monitor_current[/nodes/{node}] (the figures summed, with messages per
+ * second) and /api/v5/sessions_count. */
+
+/* This node's message rates: per second over the time since it was last asked. */
+typedef struct st_api_rates st_api_rates;
+st_api_rates *st_api_rates_new(void);
+void st_api_rates_free(st_api_rates *r);
+
 /* 1 if the request was for one of those paths (resp filled), else 0. */
 int st_api_metrics(const st_api *api, const st_http_req *req, st_http_resp *resp);
 /* This node's answer to ST_ASK_METRICS: {"metrics": {name: n, ...}, "stats": {name: n,

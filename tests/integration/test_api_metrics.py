@@ -144,6 +144,31 @@ def test_metrics_and_stats_are_counted_per_node_and_summed(broker_factory):
     assert s["emqx_connections_count"] == 3 and s["emqx_sessions_count"] == 3, s
     s = samples(scrape(n1, "all_nodes_unaggregated")[2])
     assert [s['emqx_connections_count{node="%s"}' % n] for n in names] == [2, 1, 0], s
+    # EMQX's /monitor_current (summed, with messages per second) and /sessions_count
+    st, mon = api_call(n3, "GET", "/api/v5/monitor_current")
+    assert st == 200, mon
+    assert (mon["connections"], mon["sessions"], mon["subscriptions"], mon["nodes"]) == (
+        3, 3, 1, 3), mon
+    assert mon["retained_msg_count"] == s_agg["retained.count"], (mon, s_agg)
+    st, mon2 = api_call(n3, "GET", "/api/v5/monitor_current/nodes/%s" % urllib.parse.quote(
+        names[1]))
+    assert (st, mon2["connections"], mon2["nodes"]) == (200, 1, 1), mon2
+    assert api_call(n3, "GET", "/api/v5/monitor_current/nodes/nobody@x")[0] == 404
+    deadline = time.monotonic() + 20
+    while True:  # a rate covers the time since the node was last asked (>= 1 s)
+        assert pub.publish("met/rate", b"r", qos=1).reason == 0
+        sub.expect_publish()
+        st, mon = api_call(n1, "GET", "/api/v5/monitor_current/nodes/%s" % urllib.parse.quote(
+            names[0]))
+        if mon["received_msg_rate"] > 0:
+            break
+        assert time.monotonic() < deadline, mon
+        time.sleep(0.2)
+    assert mon["dropped_msg_rate"] >= 0 and mon["sent_msg_rate"] >= 0, mon
+    assert api_call(n2, "GET", "/api/v5/sessions_count") == (200, 3)
+    st, body = api_call(n2, "GET", "/api/v5/sessions_count?since=1700000000")
+    assert (st, body["code"]) == (400, "BAD_REQUEST"), body
+
     for c in (sub, pub, idle):
         c.close()
 
