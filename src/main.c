@@ -266,6 +266,12 @@ static st_auth *auth_setup(const st_config *c, st_broker *b, const st_settings *
     return a;
 }
 
+/* Alarms raised and cleared, on $SYS (EMQX's .../alarms/activate|deactivate). */
+static void sys_alarm(void *ctx, const st_alarm *al, int active)
+{
+    st_sys_alarm(ctx, al, active);
+}
+
 /* $SYS/brokers: the cluster's members that are running, by name. */
 static void sys_nodes(void *ctx, char *out, size_t cap)
 {
@@ -395,7 +401,8 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
         (st_conf_targets(cf, b, NULL), 1) &&
         durable_setup(c, b, cl, &lg, al, &dur, err, sizeof err) == 0 &&
         st_sys_setup(b, STARLING_VERSION, sys_nodes, cl) == 0 &&
-        st_broker_start(b, err, sizeof err) == 0 && st_cluster_start(cl, err, sizeof err) == 0 &&
+        (st_alarms_sink(al, sys_alarm, b), 1) && st_broker_start(b, err, sizeof err) == 0 &&
+        st_cluster_start(cl, err, sizeof err) == 0 &&
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
         (st_admin_apiauth(adm, aa), st_admin_log(adm, &lg), st_admin_conf(adm, cf),
@@ -407,6 +414,7 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
         if (ready_fd >= 0 && write(ready_fd, "E", 1) < 0) {
         }
         if (cf) st_conf_targets(cf, NULL, NULL);
+        if (al) st_alarms_sink(al, NULL, NULL);
         shutdown_node(adm, cl, b, auth, aa, dur);
         st_conf_free(cf);
         st_alarms_free(al);
@@ -437,6 +445,7 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
     if (left > 0) LOG_WARN(&lg, "%ld session(s) could not be handed to another node", left);
     if (left == 0) LOG_NOTICE(&lg, "every session was handed to another node");
     st_conf_targets(cf, NULL, NULL); /* a change that comes now waits for the next start */
+    st_alarms_sink(al, NULL, NULL);
     shutdown_node(adm, cl, b, auth, aa, dur);
     st_conf_free(cf);
     st_alarms_free(al);

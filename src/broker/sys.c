@@ -1,7 +1,9 @@
 /* sys.c — the $SYS topics (sys.h). */
 #include "broker/sys.h"
 #include "broker/client.h"
+#include "broker/inject.h"
 #include "broker/metrics.h"
+#include "core/alarm.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -227,4 +229,31 @@ void st_sys_subscribed(st_worker *w, const st_client *c, const char *filter, siz
     json_str(&b, filter, len);
     if (!unsub) json_raw(&b, ",\"subopts\":{\"qos\":%lld}", qos);
     event(w, c, unsub ? "unsubscribed" : "subscribed", &b);
+}
+
+/* ---- alarms ------------------------------------------------------------------------------ */
+
+void st_sys_alarm(st_broker *b, const st_alarm *al, int active)
+{
+    char topic[512];
+    snprintf(topic, sizeof topic, "$SYS/brokers/%s/alarms/%s", b->cfg.node_name,
+             active ? "activate" : "deactivate");
+    st_buf p = {0};
+    st_buf_put(&p, "{\"name\":", 8);
+    json_str(&p, al->name, strlen(al->name));
+    st_buf_put(&p, ",\"message\":", 11);
+    json_str(&p, al->message, strlen(al->message));
+    st_buf_put(&p, ",\"details\":", 11);
+    st_buf_put(&p, al->details[0] ? al->details : "{}", al->details[0] ? strlen(al->details) : 2);
+    st_buf_put(&p, active ? ",\"activated\":true" : ",\"activated\":false", active ? 17 : 18);
+    json_raw(&p, ",\"activate_at\":%lld", (long long)al->activate_at_ms * 1000); /* us, as EMQX */
+    if (!active) json_raw(&p, ",\"deactivate_at\":%lld", (long long)al->deactivate_at_ms * 1000);
+    st_buf_put(&p, "}", 1);
+    st_msg *m = p.oom ? NULL
+                      : st_msg_new(topic, (uint32_t)strlen(topic), p.p, (uint32_t)p.len, NULL, 0, 0,
+                                   st_now_ms(), 0);
+    st_inject_result r;
+    if (m) st_inject(b, m, 0, &r); /* not waited for: the worker publishes it when it runs */
+    st_msg_unref(m);
+    st_buf_free(&p);
 }

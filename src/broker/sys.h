@@ -37,4 +37,9 @@ void st_sys_disconnected(st_worker *w, const struct st_client *c, const char *re
 void st_sys_subscribed(st_worker *w, const struct st_client *c, const char *filter, size_t len,
                        int qos, int unsub);
 
+/* EMQX's $SYS/brokers/<node>/alarms/activate and .../deactivate: al as JSON, posted to a
+ * worker (any thread but a worker's; it does not wait). */
+struct st_alarm;
+void st_sys_alarm(st_broker *b, const struct st_alarm *al, int active);
+
 #endif

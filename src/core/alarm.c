@@ -17,7 +17,17 @@ struct st_alarms {
     const st_log *log;
     pthread_mutex_t mu;
     list active, history;
+    st_alarm_sink sink; /* called under mu */
+    void *sink_ctx;
 };
+
+void st_alarms_sink(st_alarms *a, st_alarm_sink fn, void *ctx)
+{
+    pthread_mutex_lock(&a->mu);
+    a->sink = fn;
+    a->sink_ctx = ctx;
+    pthread_mutex_unlock(&a->mu);
+}
 
 st_alarms *st_alarms_new(const st_log *log)
 {
@@ -76,6 +86,7 @@ void st_alarm_raise(st_alarms *a, const char *name, const char *message, const c
         snprintf(x->message, sizeof x->message, "%s", message);
         snprintf(x->details, sizeof x->details, "%s", details ? details : "{}");
     }
+    if (fresh && x && a->sink) a->sink(a->sink_ctx, x, 1);
     pthread_mutex_unlock(&a->mu);
     if (fresh) LOG_WARN(a->log, "alarm %s raised: %s", name, message);
 }
@@ -92,6 +103,7 @@ int st_alarm_clear(st_alarms *a, const char *name)
         a->active.n--;
         done.deactivate_at_ms = st_wall_ms();
         if ((h = append(&a->history, ST_ALARM_HISTORY)) != NULL) *h = done;
+        if (a->sink) a->sink(a->sink_ctx, &done, 0);
     }
     pthread_mutex_unlock(&a->mu);
     if (x) LOG_NOTICE(a->log, "alarm %s cleared", name);

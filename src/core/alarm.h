@@ -32,6 +32,11 @@ int st_alarm_clear(st_alarms *a, const char *name);
 /* Copies of the active alarms (activated 1) or of the history (0), oldest first, at most max;
  * the count of them all. */
 size_t st_alarms_list(st_alarms *a, int activated, st_alarm *out, size_t max);
+/* Who hears of an alarm raised (active 1) or cleared (0): fn is called with the alarms' lock
+ * held (so it returns at once and does not call back into a); after st_alarms_sink(a, NULL,
+ * NULL) returns, no call is under way. */
+typedef void (*st_alarm_sink)(void *ctx, const st_alarm *al, int active);
+void st_alarms_sink(st_alarms *a, st_alarm_sink fn, void *ctx);
 /* The history is forgotten. */
 void st_alarms_forget_history(st_alarms *a);
 

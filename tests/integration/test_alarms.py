@@ -1,6 +1,7 @@
 """Alarms (EMQX's /api/v5/alarms; docs/operations.md): raised on the node where the condition
 is, listed, cleared and forgotten through any node's API."""
 
+import json
 import os
 import subprocess
 import time
@@ -20,7 +21,8 @@ def test_an_alarm_on_one_node_is_seen_cleared_and_forgotten_through_another(brok
     """Node 2's durable store fills (persistence.max_size = 1MB): PUBACK 0x97 and the alarm
     durable_storage_full on node 2, listed by node 1's API with node 2's name; bad requests
     get 400/404/405; force_deactivate through node 1 clears it (into the history); DELETE
-    forgets every node's history."""
+    forgets every node's history. A subscriber on node 1 sees both on $SYS (EMQX's
+    $SYS/brokers/<node>/alarms/activate and /deactivate)."""
     cl, nodes, names = same_seeds(broker_factory, 2, **dict(NO_SYSMON, **{
         "persistence.enable": True, "persistence.max_size": "1MB",
         "persistence.wal_sync_interval": "0ms"}))
@@ -29,6 +31,9 @@ def test_an_alarm_on_one_node_is_seen_cleared_and_forgotten_through_another(brok
         wait_api(n)
     assert api_call(a, "GET", "/api/v5/alarms")[1] == {
         "data": [], "meta": {"page": 1, "limit": 100, "count": 0, "hasnext": False}}
+    watch = m.Conn(a.port, 5, host=a.host)
+    assert watch.connect("alarm-watch").reason == 0
+    assert watch.subscribe([("$SYS/brokers/+/alarms/#", 0)]).reasons == [0]
     keeper = m.Conn(b.port, 5, host=b.host)
     assert keeper.connect("keeper", clean=False, properties={"session_expiry": 3600}).reason == 0
     keeper.subscribe([("d/#", 1)])
@@ -49,6 +54,15 @@ def test_an_alarm_on_one_node_is_seen_cleared_and_forgotten_through_another(brok
     assert "durable writes are refused" in alarm["message"], alarm
     assert alarm["details"]["path"].endswith("/durable") and alarm["duration"] >= 0, alarm
 
+    def sys_alarm(what):
+        while True:
+            p = watch.expect_publish(timeout=15)
+            if p.topic == "$SYS/brokers/%s/alarms/%s" % (names[1], what):
+                return json.loads(p.payload)
+    on = sys_alarm("activate")
+    assert (on["name"], on["activated"]) == ("durable_storage_full", True), on
+    assert on["details"]["path"].endswith("/durable") and on["activate_at"] > 0, on
+
     assert api_call(a, "GET", "/api/v5/alarms?activated=maybe")[0] == 400
     assert api_call(a, "GET", "/api/v5/alarms?limit=0")[0] == 400
     assert api_call(a, "PUT", "/api/v5/alarms", {})[0] == 405
@@ -59,6 +73,9 @@ def test_an_alarm_on_one_node_is_seen_cleared_and_forgotten_through_another(brok
     assert api_call(a, "POST", "/api/v5/alarms/force_deactivate",
                     {"node": names[1], "name": "durable_storage_full"})[0] == 204
     assert api_call(b, "GET", "/api/v5/alarms")[1]["data"] == []
+    off = sys_alarm("deactivate")
+    assert (off["name"], off["activated"]) == ("durable_storage_full", False), off
+    assert off["deactivate_at"] >= off["activate_at"], off
     history = api_call(a, "GET", "/api/v5/alarms?activated=false")[1]["data"]
     assert [(h["node"], h["name"]) for h in history] == [(names[1], "durable_storage_full")]
     assert "deactivate_at" in history[0], history
