@@ -5,6 +5,7 @@
 #include "admin/admin.h"
 #include "admin/apiauth.h"
 #include "admin/conf.h"
+#include "admin/trace.h"
 #include "bench/bench.h"
 #include "broker/broker.h"
 #include "broker/sys.h"
@@ -390,15 +391,16 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
     st_durable *dur = NULL;
     st_alarms *al = st_alarms_new(&lg);
     st_conf *cf = st_conf_new(nc->path, c, nc->over, environ, &lg);
+    st_traces *tr = b ? st_traces_new(st_config_str(c, "node.data_dir"), b) : NULL;
     int ok =
-        cf && b && al && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
+        cf && tr && b && al && (auth = auth_setup(c, b, &s, &lg, err, sizeof err)) != NULL &&
         (aa = apiauth_setup(c, &lg, err, sizeof err)) != NULL &&
         st_cluster_cfg_load(&ccfg, c, err, sizeof err) == 0 &&
         (cl = st_cluster_new(&ccfg, &lg)) != NULL && st_cluster_attach(cl, b) == 0 &&
         (st_cluster_attach_alarms(cl, al), 1) &&
         (st_cluster_attach_auth(cl, auth), st_auth_set_ban_sink(auth, st_cluster_ban, cl), 1) &&
         st_apiauth_attach(aa, cl) == 0 && st_conf_attach(cf, cl) == 0 &&
-        (st_conf_targets(cf, b, NULL), 1) &&
+        st_traces_attach(tr, cl) == 0 && (st_conf_targets(cf, b, NULL), 1) &&
         durable_setup(c, b, cl, &lg, al, &dur, err, sizeof err) == 0 &&
         st_sys_setup(b, STARLING_VERSION, sys_nodes, cl) == 0 &&
         (st_alarms_sink(al, sys_alarm, b), 1) && st_broker_start(b, err, sizeof err) == 0 &&
@@ -406,7 +408,8 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
         (adm = st_admin_new(st_config_str(c, "dashboard.listeners.http.bind"), STARLING_VERSION,
                             st_config_str(c, "node.role"), cl, &lg)) != NULL &&
         (st_admin_apiauth(adm, aa), st_admin_log(adm, &lg), st_admin_conf(adm, cf),
-         st_conf_targets(cf, b, adm), admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
+         st_admin_traces(adm, tr), st_conf_targets(cf, b, adm),
+         admin_setup(adm, b, dur, al, c, err, sizeof err)) == 0 &&
         st_admin_start(adm, err, sizeof err) == 0;
     if (!ok) {
         LOG_ERROR(&lg, "startup failed: %s", err);
@@ -417,6 +420,7 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
         if (al) st_alarms_sink(al, NULL, NULL);
         shutdown_node(adm, cl, b, auth, aa, dur);
         st_conf_free(cf);
+        st_traces_free(tr);
         st_alarms_free(al);
         st_log_close(&lg);
         return 1;
@@ -448,6 +452,7 @@ static int run(const node_conf *nc, int daemon_mode, int ready_fd)
     st_alarms_sink(al, NULL, NULL);
     shutdown_node(adm, cl, b, auth, aa, dur);
     st_conf_free(cf);
+    st_traces_free(tr);
     st_alarms_free(al);
     st_log_close(&lg);
     return 0;

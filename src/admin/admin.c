@@ -6,6 +6,7 @@
 #include "admin/client_msgs.h"
 #include "admin/clients.h"
 #include "admin/metrics.h"
+#include "admin/trace.h"
 #include "admin/subscriptions.h"
 #include "admin/authz.h"
 #include "admin/api.h"
@@ -338,6 +339,8 @@ static char *answer(void *ctx, uint8_t what, const char *arg, size_t arglen, siz
     if (what == ST_ASK_METRICS) return st_api_metrics_answer(api, what, len);
     if (what == ST_ASK_LISTENER_OP) return st_api_listener_op_answer(api, arg, arglen, len);
     if (what == ST_ASK_CLIENT_MSGS) return st_api_client_msgs_answer(api, arg, arglen, len);
+    if (what == ST_ASK_TRACE_SIZES || what == ST_ASK_TRACE_LOG)
+        return st_api_trace_answer(api, what, arg, arglen, len);
     if (what == ST_ASK_SUBS || what == ST_ASK_CLIENT_SUBS)
         return st_api_subscriptions_answer(api, what, arg, arglen, len);
     if (what == ST_ASK_CLIENTS || what == ST_ASK_CLIENT_KICK)
@@ -373,6 +376,11 @@ void st_admin_prometheus(st_admin *a, int open)
 void st_admin_conf(st_admin *a, struct st_conf *cf)
 {
     a->api.conf = cf;
+}
+
+void st_admin_traces(st_admin *a, struct st_traces *t)
+{
+    a->api.traces = t;
 }
 
 void st_admin_alarms(st_admin *a, struct st_alarms *al)

@@ -32,6 +32,9 @@ void st_admin_prometheus(st_admin *a, int open);
 /* Config through the API (/api/v5/configs, admin/conf.h), before st_admin_start. */
 struct st_conf;
 void st_admin_conf(st_admin *a, struct st_conf *cf);
+/* Log traces (/api/v5/trace, admin/trace.h), before st_admin_start. */
+struct st_traces;
+void st_admin_traces(st_admin *a, struct st_traces *t);
 /* The log whose level PUT /api/v5/log/level sets. */
 void st_admin_log(st_admin *a, st_log *log);
 /* This node's alarms, for /api/v5/alarms (any node's API lists every node's). */

@@ -13,6 +13,7 @@
 #include "admin/publish.h"
 #include "admin/retainer.h"
 #include "admin/subscriptions.h"
+#include "admin/trace.h"
 #include "admin/durable.h"
 #include "admin/users.h"
 #include "broker/broker.h"
@@ -217,7 +218,8 @@ void st_api_handle(void *ctx, const st_http_req *req, st_http_resp *resp)
         st_api_alarms(api, req, resp) || st_api_clients(api, req, resp) ||
         st_api_metrics(api, req, resp) || st_api_publish(api, req, resp) ||
         st_api_retainer(api, req, resp) || st_api_subscriptions(api, req, resp) ||
-        st_api_logs(api, req, resp) || st_api_configs(api, req, resp))
+        st_api_logs(api, req, resp) || st_api_configs(api, req, resp) ||
+        st_api_trace(api, req, resp))
         return;
     if (strcmp(req->method, "DELETE") == 0) {
         force_leave(api, req, resp);

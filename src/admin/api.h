@@ -21,6 +21,7 @@ typedef struct st_api {
                                  * by a config change: conf.c) */
     struct st_conf *conf;       /* config through the API (NULL: not served) */
     struct st_api_rates *rates; /* this node's message rates (metrics.h), or NULL */
+    struct st_traces *traces;   /* log traces (trace.h), or NULL: not served */
     st_log *log;                /* the node's log, whose level the API sets (NULL: none) */
     const char *version;
     const char *role;

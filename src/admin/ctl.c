@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 void st_ctl_usage(FILE *out, const char *first)
@@ -40,7 +41,9 @@ void st_ctl_usage(FILE *out, const char *first)
             "       starling [-c FILE] ctl conf show [key] | load [--merge|--replace] <file> | "
             "reload\n"
             "       starling [-c FILE] ctl admins add <user> <password> | passwd <user> "
-            "<password> | del <user>\n",
+            "<password> | del <user>\n"
+            "       starling [-c FILE] ctl traces list | start <name> client|topic|ip_address "
+            "<value> [<seconds>] | stop <name> | delete <name>\n",
             first);
 }
 
@@ -694,6 +697,51 @@ static int admins_cmd(const st_config *c, int argc, char **argv)
     return 0;
 }
 
+/* `traces list | start <name> client|topic|ip_address <value> [<seconds>] | stop <name> |
+ * delete <name>` (emqx ctl traces; `trace` too): the cluster's log traces. */
+static int traces_cmd(const st_config *c, int argc, char **argv)
+{
+    static const char *const types[][2] = {{"client", "clientid"},
+                                           {"clientid", "clientid"},
+                                           {"topic", "topic"},
+                                           {"ip_address", "ip_address"}};
+    char path[400], esc[300] = "";
+    char *ans = NULL;
+    if (argc >= 2) url_escape(argv[1], esc, sizeof esc);
+    if (argc == 1 && strcmp(argv[0], "list") == 0) return print_call(c, "GET", "/api/v5/trace");
+    if ((argc == 4 || argc == 5) && strcmp(argv[0], "start") == 0) {
+        const char *type = NULL;
+        for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+            if (strcmp(argv[2], types[i][0]) == 0) type = types[i][1];
+        long secs = argc == 5 ? strtol(argv[4], NULL, 10) : 1800; /* EMQX's default */
+        if (!type || secs <= 0) {
+            ctl_usage();
+            return 2;
+        }
+        sb js = {0};
+        sb_printf(&js, "{\"name\":");
+        sb_json_str(&js, argv[1]);
+        sb_printf(&js, ",\"type\":\"%s\",\"%s\":", type, type);
+        sb_json_str(&js, argv[3]);
+        sb_printf(&js, ",\"end_at\":%lld}", (long long)time(NULL) + secs);
+        ans = js.p ? api_send(c, "POST", "/api/v5/trace", js.p) : NULL;
+        free(js.p);
+    } else if (argc == 2 && strcmp(argv[0], "stop") == 0) {
+        snprintf(path, sizeof path, "/api/v5/trace/%s/stop", esc);
+        ans = api_call(c, "PUT", path);
+    } else if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+        snprintf(path, sizeof path, "/api/v5/trace/%s", esc);
+        ans = api_call(c, "DELETE", path);
+    } else {
+        ctl_usage();
+        return 2;
+    }
+    if (!ans) return 1;
+    printf("%s\n", ans[0] ? ans : "ok");
+    free(ans);
+    return 0;
+}
+
 /* A file's whole text (malloc'd), or NULL with why printed. */
 static char *read_text(const char *path)
 {
@@ -738,6 +786,8 @@ int st_ctl_main(const st_config *c, int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "conf") == 0) return conf_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "admins") == 0) return admins_cmd(c, argc - 1, argv + 1);
+    if (argc >= 1 && (strcmp(argv[0], "traces") == 0 || strcmp(argv[0], "trace") == 0))
+        return traces_cmd(c, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[0], "banned") == 0) return banned_cmd(c, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "users") == 0) {
         const char *authn = "password_based:built_in_database";

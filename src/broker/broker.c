@@ -1,6 +1,7 @@
 /* broker.c — creates the shared tables and the workers, opens one SO_REUSEPORT socket per
  * listener per worker, starts the threads, and shuts them down gracefully. */
 #include "broker/broker.h"
+#include "broker/trace.h"
 #include "broker/sys.h"
 #include "auth/auth.h"
 #include "broker/worker.h"
@@ -218,6 +219,7 @@ void st_broker_free(st_broker *b)
         st_tls_ctx_free(b->retired[i]);
     free(b->retired);
     st_broker_tuned_free(b);
+    st_broker_traces_free(b);
     pthread_mutex_destroy(&b->reload_lock);
     free(b);
 }

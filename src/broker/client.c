@@ -4,6 +4,7 @@
  * idle connection owns no read buffer at all. Output goes to the st_outq and is flushed
  * once per loop iteration (worker.c). */
 #include "broker/client.h"
+#include "broker/trace.h"
 #include "broker/sys.h"
 #include "broker/durable.h"
 #include "auth/auth.h"
@@ -151,6 +152,7 @@ int st_client_send(st_client *c, const mqtt_packet *pkt)
     if (c->state == ST_CS_CLOSED) return ST_ECLOSED;
     long n = mqtt_encode(pkt, tmp, sizeof tmp);
     if (n < 0) return (int)n;
+    if (st_tracing(c->w)) st_trace_packet(c, pkt, 1);
     st_metric_add(&c->w->metrics, ST_M_TX + pkt->type, 1);
     st_metric_add(&c->w->metrics, ST_M_BYTES_SENT, (uint64_t)n);
     if ((size_t)n <= sizeof tmp) {
@@ -464,6 +466,7 @@ static int maybe_handoff(st_client *c, const mqtt_packet *p)
 static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *raw, size_t n)
 {
     st_metrics *m = &c->w->metrics;
+    if (st_tracing(c->w)) st_trace_packet(c, p, 0);
     st_metric_add(m, ST_M_RX + p->type, 1);
     st_metric_add(m, ST_M_BYTES_RECEIVED, n);
     if (p->type == MQTT_PUBLISH)

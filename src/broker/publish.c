@@ -4,6 +4,7 @@
  * small size go out by reference from the shared message (writev), never copied. */
 #include "auth/auth.h"
 #include "broker/client.h"
+#include "broker/trace.h"
 #include "broker/dedup.h"
 #include "broker/durable.h"
 #include "broker/flow.h"
@@ -346,6 +347,7 @@ static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
     } else {
         st_outq_push_ref(&c->outq, m->payload, m->payload_len, st_msg_ref(m));
     }
+    if (st_tracing(c->w)) st_trace_delivery(c, m, it->qos, it->retain, (uint8_t)dup, pid);
     st_client_mark_dirty(c);
     return 0;
 }

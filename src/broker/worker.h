@@ -154,7 +154,14 @@ struct st_broker {
     /* settings changed at run time (st_broker_retune): every version the workers were
      * given, the newest first, freed with the broker (a worker may still read an older one) */
     struct st_tuned *tuned;
+    _Atomic(struct st_trace_table *) traces; /* log traces (trace.h), NULL: none */
 };
+
+/* Is any log trace defined (trace.h)? One relaxed load: the hooks' fast path. */
+static inline int st_tracing(const st_worker *w)
+{
+    return atomic_load_explicit(&w->b->traces, memory_order_relaxed) != NULL;
+}
 
 /* The settings st_broker_retune made (retune.c), at st_broker_free. */
 void st_broker_tuned_free(st_broker *b);

@@ -124,6 +124,8 @@ enum {
     ST_ASK_CLIENT_SUBS = 11,
     ST_ASK_LISTENER_OP = 12, /* admin/listeners.h */
     ST_ASK_CLIENT_MSGS = 13, /* admin/client_msgs.h */
+    ST_ASK_TRACE_SIZES = 14, /* admin/trace.h */
+    ST_ASK_TRACE_LOG = 15,
 };
 void st_cluster_answerer(st_cluster *c, st_answer_fn fn, void *ctx);
 size_t st_cluster_ask(st_cluster *c, uint8_t what, const char *arg, size_t arglen, st_answer *out,

@@ -21,8 +21,9 @@ enum {
     ST_KV_API_KEYS = 2,
     ST_KV_ADMINS = 3,
     ST_KV_BANS = 4,
-    ST_KV_ACL = 5, /* authorization's built_in_database (auth/authz_db.h) */
-    ST_KV_CONF = 6, /* the cluster's config overrides (admin/conf.h) */
+    ST_KV_ACL = 5,   /* authorization's built_in_database (auth/authz_db.h) */
+    ST_KV_CONF = 6,  /* the cluster's config overrides (admin/conf.h) */
+    ST_KV_TRACE = 7, /* log traces (admin/trace.h) */
     ST_KV_NS_MAX = 8
 };
 
