@@ -6,6 +6,8 @@
 #include "admin/client_msgs.h"
 #include "admin/clients.h"
 #include "admin/metrics.h"
+#include "admin/openapi.h"
+#include "admin/routes.h"
 #include "admin/trace.h"
 #include "admin/subscriptions.h"
 #include "admin/authz.h"
@@ -137,8 +139,12 @@ static void respond(conn *c, int status, const char *type, const char *body, siz
  * API, with the credential its login gets. */
 static int dashboard(const st_http_req *req, st_http_resp *resp)
 {
-    if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/status") == 0) return 0;
-    const st_asset *f = st_asset_find(req->path);
+    if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/status") == 0 ||
+        strcmp(req->path, "/api-docs/swagger.json") == 0)
+        return 0;
+    int docs = strcmp(req->path, "/api-docs") == 0 || strcmp(req->path, "/api-docs/") == 0 ||
+               strcmp(req->path, "/api-docs/index.html") == 0;
+    const st_asset *f = st_asset_find(docs ? "/api-docs.html" : req->path);
     if (!f || strcmp(req->method, "GET") != 0) {
         st_api_error(resp, f ? 405 : 404, f ? "METHOD_NOT_ALLOWED" : "NOT_FOUND",
                      f ? "only GET is served here" : "no such page");
@@ -157,6 +163,20 @@ static void handle(conn *c, const st_http_req *req, st_http_resp *resp)
     st_admin *a = c->a;
     int post = strcmp(req->method, "POST") == 0;
     if (dashboard(req, resp)) return;
+    char allow[64], msg[160];
+    int gate = st_route_gate(req->method, req->path, allow, sizeof allow);
+    if (gate) { /* the route table (routes.h) has every endpoint there is */
+        snprintf(msg, sizeof msg, "%s is served here", allow);
+        st_api_error(resp, gate, gate == 404 ? "NOT_FOUND" : "METHOD_NOT_ALLOWED",
+                     gate == 404 ? "no such endpoint (GET /api-docs lists them)" : msg);
+        return;
+    }
+    if (strcmp(req->path, "/api-docs/swagger.json") == 0) {
+        sb b = {0};
+        st_openapi_write(&b, a->api.version);
+        st_api_reply(resp, 200, "application/json", &b);
+        return;
+    }
     if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/api/v5/status") == 0 ||
         !a->apiauth ||
         (atomic_load(&a->api.prometheus_open) &&

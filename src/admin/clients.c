@@ -151,17 +151,17 @@ static char *list_answer(const st_api *api, const char *arg, size_t arglen, size
     query *q = qs ? malloc(sizeof *q) : NULL;
     const char *self = st_cluster_node_name(api->cluster);
     st_client_info *v = NULL;
-    size_t n = 0;
-    int rc = q && !parse_query(qs, q) && (!q->node[0] || strcmp(q->node, self) == 0)
-                 ? st_clients_list(api->broker, &q->f, WORKERS_MS, &v, &n)
+    size_t n = 0, total = 0;
+    int rc = q && want >= 0 && !parse_query(qs, q) && (!q->node[0] || strcmp(q->node, self) == 0)
+                 ? st_clients_list(api->broker, &q->f, (size_t)want, WORKERS_MS, &v, &n, &total)
                  : 0;
     sb items = {0};
-    for (size_t i = 0; rc == 0 && i < n && (long)i < want; i++) {
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         if (i) sb_printf(&items, ",");
         client_json(&items, api->broker, self, &v[i]);
     }
     char *out = rc < 0 ? strdup("{\"error\":\"its workers did not answer\"}")
-                       : st_api_page_answer(n, &items, len);
+                       : st_api_page_answer(total, &items, len);
     if (rc < 0 && out) *len = strlen(out);
     free(items.p);
     st_client_infos_free(v, n);

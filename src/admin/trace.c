@@ -183,7 +183,7 @@ static char *read_lines(const st_traces *t, const char *arg, size_t arglen, size
     sb b = {0};
     if (fd < 0 || fstat(fd, &st) < 0) {
         if (fd >= 0) close(fd);
-        sb_printf(&b, "{\"missing\":true}");
+        sb_printf(&b, "{\"items\":\"\",\"meta\":{\"position\":0,\"bytes\":0,\"size\":0}}");
         *len = b.len;
         return b.p;
     }
@@ -447,8 +447,7 @@ static char *ask_lines(const st_api *api, const char *node, const char *name, lo
     free(ans);
     if (!body || st_json_parse(body, strlen(body), t, nt) <= 0 ||
         st_json_get(body, t, 0, "items") < 0) {
-        st_api_error(resp, 404, "NOT_FOUND",
-                     body ? "no lines of this trace on that node yet" : "no such node");
+        st_api_error(resp, 404, "NOT_FOUND", "no such node, or it did not answer");
         free(body);
         return NULL;
     }
@@ -495,9 +494,10 @@ static void download(const st_api *api, const st_http_req *req, const char *name
         st_jtok t[16];
         const char *body = ans[i].body;
         if (has_node && strcmp(ans[i].node, node) != 0) continue;
-        int k = body && st_json_parse(body, ans[i].len, t, 16) > 0 ? st_json_get(body, t, 0, "items")
-                                                                  : -1;
-        if (k < 0 || st_json_str(body, &t[k], text, READ_MAX + 1) < 0) continue;
+        int k = body && st_json_parse(body, ans[i].len, t, 16) > 0
+                    ? st_json_get(body, t, 0, "items")
+                    : -1;
+        if (k < 0 || st_json_str(body, &t[k], text, READ_MAX + 1) <= 0) continue; /* none */
         sb_printf(&b, "# %s\n%s", ans[i].node, text);
     }
     free(text);

@@ -10,10 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A worker's answer: the `want` matches first in client id order (a max-heap while it is
+ * built: v[0] the greatest), and how many matched in all. */
 typedef struct found {
     st_client_info *v;
-    size_t n, cap;
+    size_t n, cap, total;
 } found;
+
+typedef struct list_arg {
+    st_client_filter f;
+    size_t want;
+} list_arg;
 
 static void found_free(void *p)
 {
@@ -32,18 +39,21 @@ void st_client_infos_free(st_client_info *v, size_t n)
     free(v);
 }
 
-static int match_str(const char *want, const char *have, int like)
+static int match_str(const char *want, const char *have, size_t hlen, int like)
 {
     if (!want[0]) return 1;
     if (!have) return 0;
-    return like ? strstr(have, want) != NULL : strcmp(want, have) == 0;
+    size_t wl = strlen(want);
+    return like ? memmem(have, hlen, want, wl) != NULL : wl == hlen && memcmp(want, have, wl) == 0;
 }
 
-static int matches(const st_client_filter *f, const st_client_info *c)
+/* c's fields (its username borrowed) against f; the client id is cid, len bytes. */
+static int matches(const st_client_filter *f, const st_client_info *c, const char *cid, size_t len)
 {
-    return match_str(f->clientid, c->clientid, 0) && match_str(f->username, c->username, 0) &&
-           match_str(f->like_clientid, c->clientid, 1) &&
-           match_str(f->like_username, c->username, 1) &&
+    size_t ul = c->username ? strlen(c->username) : 0;
+    return match_str(f->clientid, cid, len, 0) && match_str(f->username, c->username, ul, 0) &&
+           match_str(f->like_clientid, cid, len, 1) &&
+           match_str(f->like_username, c->username, ul, 1) &&
            (!f->ip_address[0] || (c->connected && strcmp(f->ip_address, c->ip_address) == 0)) &&
            (f->connected < 0 || f->connected == c->connected) &&
            (f->proto_ver < 0 || f->proto_ver == c->proto_ver) &&
@@ -52,7 +62,8 @@ static int matches(const st_client_filter *f, const st_client_info *c)
            (!f->lte_connected_at || (c->connected && c->connected_at <= f->lte_connected_at));
 }
 
-static void info_of(st_worker *w, st_session *s, int64_t mono, int64_t wall, st_client_info *o)
+/* Session s's fields into o, without allocating (o->username borrows the client's). */
+static void info_of(st_session *s, int64_t mono, int64_t wall, st_client_info *o)
 {
     st_client *c = s->client;
     memset(o, 0, sizeof *o);
@@ -72,40 +83,91 @@ static void info_of(st_worker *w, st_session *s, int64_t mono, int64_t wall, st_
         o->keepalive = c->keepalive_s;
         o->listener = c->listener;
         o->connected_at = wall - (mono - c->created);
-        if (c->x->username) o->username = strdup(c->x->username);
+        o->username = c->x->username;
     } else if (s->expire_at && s->expiry_ms != ST_UNLIMITED) { /* its expiry runs since */
         o->disconnected_at = wall - (s->expiry_ms - (s->expire_at - mono));
     }
-    (void)w;
 }
 
+/* (cid, len) before the NUL-terminated b in client id order? */
+static int before(const char *cid, size_t len, const char *b)
+{
+    size_t bl = strlen(b);
+    int c = memcmp(cid, b, len < bl ? len : bl);
+    return c < 0 || (c == 0 && len < bl);
+}
+
+static void sift_down(st_client_info *v, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, top = i;
+        if (l < n && strcmp(v[l].clientid, v[top].clientid) > 0) top = l;
+        if (r < n && strcmp(v[r].clientid, v[top].clientid) > 0) top = r;
+        if (top == i) return;
+        st_client_info t = v[i];
+        v[i] = v[top];
+        v[top] = t;
+        i = top;
+    }
+}
+
+static void sift_up(st_client_info *v, size_t i)
+{
+    while (i > 0 && strcmp(v[(i - 1) / 2].clientid, v[i].clientid) < 0) {
+        st_client_info t = v[i];
+        v[i] = v[(i - 1) / 2];
+        v[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+/* o (its strings borrowed) kept among the `want` first of r: 0, or -1 out of memory. */
+static int keep(found *r, size_t want, st_client_info *o, const char *cid, size_t len)
+{
+    if (r->n == want) { /* full: it takes the greatest one's place, if it comes before it */
+        if (!before(cid, len, r->v[0].clientid)) return 0;
+        free(r->v[0].clientid);
+        free(r->v[0].username);
+        r->v[0] = r->v[--r->n];
+        sift_down(r->v, r->n, 0);
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        st_client_info *nv = realloc(r->v, cap * sizeof *nv);
+        if (!nv) return -1;
+        r->v = nv;
+        r->cap = cap;
+    }
+    o->clientid = strndup(cid, len);
+    o->username = o->username ? strdup(o->username) : NULL;
+    if (!o->clientid) {
+        free(o->username);
+        return -1;
+    }
+    r->v[r->n] = *o;
+    sift_up(r->v, r->n++);
+    return 0;
+}
+
+/* Work on the worker stays in proportion to its sessions, with an allocation only for the
+ * ones kept: a listing of the first page does not hold up the worker's deliveries
+ * (docs/operations.md, "Clients"). */
 static void *list_on(st_worker *w, const void *arg)
 {
-    const st_client_filter *f = arg;
+    const list_arg *a = arg;
     found *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     int64_t mono = st_loop_now(w->loop), wall = st_wall_ms();
     size_t it = 0;
     void *v;
+    st_client_info o;
     while (st_strmap_next(w->by_cid, &it, NULL, NULL, &v)) {
         st_session *s = v;
         if (s->arriving || s->leaving) continue;
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? 2 * r->cap : 16;
-            st_client_info *nv = realloc(r->v, cap * sizeof *nv);
-            if (!nv) break; /* what fits */
-            r->v = nv;
-            r->cap = cap;
-        }
-        st_client_info *o = &r->v[r->n];
-        info_of(w, s, mono, wall, o);
-        o->clientid = strndup(s->cid, s->cid_len);
-        if (!o->clientid || !matches(f, o)) {
-            free(o->clientid);
-            free(o->username);
-            continue;
-        }
-        r->n++;
+        info_of(s, mono, wall, &o);
+        if (!matches(&a->f, &o, s->cid, s->cid_len)) continue;
+        r->total++;
+        if (a->want && keep(r, a->want, &o, s->cid, s->cid_len) < 0) break; /* what fits */
     }
     return r;
 }
@@ -115,15 +177,20 @@ static int by_cid(const void *a, const void *b)
     return strcmp(((const st_client_info *)a)->clientid, ((const st_client_info *)b)->clientid);
 }
 
-int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
-                    st_client_info **out, size_t *n)
+int st_clients_list(st_broker *b, const st_client_filter *f, size_t want, int64_t timeout_ms,
+                    st_client_info **out, size_t *n, size_t *total)
 {
     *out = NULL;
-    *n = 0;
-    st_call *c = st_call_post(b, -1, list_on, f, sizeof *f, found_free, NULL);
+    *n = *total = 0;
+    list_arg *a = malloc(sizeof *a);
+    if (!a) return ST_ENOMEM;
+    a->f = *f;
+    a->want = want;
+    st_call *c = st_call_post(b, -1, list_on, a, sizeof *a, found_free, NULL);
+    free(a);
     if (!c) return ST_ENOMEM;
     int all = st_call_wait(c, timeout_ms);
-    size_t total = 0, k = 0;
+    size_t kept = 0, k = 0;
     found **part = calloc((size_t)b->nw, sizeof *part);
     if (!part) {
         st_call_release(c);
@@ -131,10 +198,11 @@ int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
     }
     for (int i = 0; i < b->nw; i++) {
         part[i] = all ? st_call_take(c, i) : NULL;
-        total += part[i] ? part[i]->n : 0;
+        kept += part[i] ? part[i]->n : 0;
+        *total += part[i] ? part[i]->total : 0;
     }
     st_call_release(c);
-    st_client_info *v = total ? malloc(total * sizeof *v) : NULL;
+    st_client_info *v = kept ? malloc(kept * sizeof *v) : NULL;
     for (int i = 0; i < b->nw; i++) {
         if (part[i] && v && part[i]->n) {
             memcpy(v + k, part[i]->v, part[i]->n * sizeof *v);
@@ -147,10 +215,14 @@ int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
     }
     free(part);
     if (!all) return ST_EAGAIN;
-    if (total && !v) return ST_ENOMEM;
+    if (kept && !v) return ST_ENOMEM;
     if (k > 1) qsort(v, k, sizeof *v, by_cid);
+    for (size_t i = want; i < k; i++) { /* each worker kept `want`: the first `want` of all */
+        free(v[i].clientid);
+        free(v[i].username);
+    }
     *out = v;
-    *n = k;
+    *n = k < want ? k : want;
     return 0;
 }
 

@@ -35,11 +35,13 @@ typedef struct st_client_info {
     uint64_t mqueue_dropped;
 } st_client_info;
 
-/* Every session of this node that f matches (connected or not; not the ones moving between
- * nodes), in client id order: *n of them (free with st_client_infos_free). 0, or ST_ENOMEM /
+/* The sessions of this node that f matches (connected or not; not the ones moving between
+ * nodes): how many in all (*total), and the first `want` of them in client id order (*n of
+ * them: free with st_client_infos_free). Each worker keeps `want` at most while it looks, so
+ * a first page costs it a pass over its sessions and `want` copies. 0, or ST_ENOMEM /
  * ST_EAGAIN (a worker did not answer within timeout_ms). */
-int st_clients_list(st_broker *b, const st_client_filter *f, int64_t timeout_ms,
-                    st_client_info **out, size_t *n);
+int st_clients_list(st_broker *b, const st_client_filter *f, size_t want, int64_t timeout_ms,
+                    st_client_info **out, size_t *n, size_t *total);
 void st_client_infos_free(st_client_info *v, size_t n);
 /* A message in a session's queue or inflight window (a reference held: st_client_msgs_free). */
 typedef struct st_client_msg {

@@ -171,3 +171,27 @@ def test_a_clients_queue_and_inflight_messages_from_another_node(broker_factory)
     st, body = api_call(n1, "GET", "/api/v5/clients/nobody/mqueue_messages")
     assert (st, body["code"]) == (404, "CLIENTID_NOT_FOUND"), body
     pub.close()
+
+
+def test_pages_of_many_clients_are_whole_and_in_order(broker):
+    """Each worker keeps only a page's worth while it looks: 40 clients paged by 7 (and one
+    filter) come back all, once each, in client id order, with the count of them all."""
+    from clusterlib import api_call, wait_api
+    wait_api(broker)
+    conns = []
+    for i in range(40):
+        c = m.Conn(broker.port, 5, host=broker.host)
+        assert c.connect("many-%02d" % ((i * 17) % 40)).reason == 0
+        conns.append(c)
+    seen = []
+    for page in range(1, 8):
+        st, body = api_call(broker, "GET", "/api/v5/clients?limit=7&page=%d" % page)
+        assert st == 200 and body["meta"]["count"] == 40, body["meta"]
+        assert body["meta"]["hasnext"] is (page < 6), (page, body["meta"])
+        seen += [c["clientid"] for c in body["data"]]
+    assert seen == ["many-%02d" % i for i in range(40)], seen
+    st, body = api_call(broker, "GET", "/api/v5/clients?like_clientid=-3&limit=3&page=2")
+    assert st == 200 and [c["clientid"] for c in body["data"]] == [
+        "many-33", "many-34", "many-35"], body  # many-30, -31, -32 are page 1
+    for c in conns:
+        c.close()

@@ -20,7 +20,8 @@ def test_the_dashboard_in_chromium(broker_factory, node_path, tmp_path):  # noqa
     from clusterlib import members_up
     if not os.access("/usr/bin/chromium", os.X_OK):
         pytest.skip("chromium is not installed (scripts/deps.sh installs it)")
-    nodes, names = members_up(broker_factory, 3)
+    nodes, names = members_up(broker_factory, 3,
+                              **{"authorization.sources": [{"type": "built_in_database"}]})
     victim = m.Conn(nodes[2].port, 5, host=nodes[2].host)
     assert victim.connect("dash-victim").reason == 0
     shots = tmp_path / "screenshots"
@@ -38,6 +39,15 @@ def test_the_dashboard_in_chromium(broker_factory, node_path, tmp_path):  # noqa
     assert "bad config: request body:2: mqtt.max_inflight: expected integer, got string " \
         "\"lots\"" in out, out
     assert "config: Changed: mqtt.max_mqueue_len." in out, out
+    for what in ("ban", "key", "user"):
+        assert what + " made" in out and what + " taken back" in out, out
+    assert "acl rule made" in out, out
+    from clusterlib import api_call  # what the page did, seen through node 3
+    assert api_call(nodes[2], "GET", "/api/v5/banned")[1]["data"] == []
+    st, rules = api_call(nodes[2], "GET", "/api/v5/authorization/sources/built_in_database/"
+                         "rules/users/dash-user")
+    assert st == 200 and [(r["topic"], r["permission"], r["action"]) for r in rules["rules"]] \
+        == [("t/#", "deny", "publish")], rules
     from test_api_configs import wait_shows  # node 3 has the change made on node 1's page
     wait_shows(nodes[2], "mqtt.max_mqueue_len", "max_mqueue_len = 500")
     for page in ("subscriptions", "topics", "retained", "listeners", "access", "alarms"):
@@ -45,7 +55,7 @@ def test_the_dashboard_in_chromium(broker_factory, node_path, tmp_path):  # noqa
     assert not [x for x in out if x.startswith("page error")], out
     victim.expect_disconnect([0x98])
     for name in ("login", "overview", "clients", "client", "settings-verbose", "listeners",
-                 "config", "config-error", "config-saved"):
+                 "config", "config-error", "config-saved", "access-ban", "access-acl"):
         assert (shots / (name + ".png")).stat().st_size > 1000, name
     # the files come from the binary: no CDN, nothing else to serve them
     import http.client

@@ -196,18 +196,83 @@ async function listeners() {
     ["", (l) => el("span", {}, act(l.id, "stop"), " ", act(l.id, "start"))]], r));
 }
 
+// A form of inputs (name -> attributes) whose submit runs act(values); its status line says
+// what came back. Every page that changes something is built from these.
+function form(id, fields, label, act) {
+  const status = el("span", { id: id + "-status" });
+  const inputs = Object.entries(fields).map(([name, attrs]) =>
+    attrs.choices ? el("select", { name }, ...attrs.choices.map((c) => el("option", { value: c }, c)))
+                  : el("input", Object.assign({ name, placeholder: name }, attrs)));
+  const f = el("form", { id, class: "inline" }, ...inputs,
+               el("button", { type: "submit" }, label), status);
+  f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = Object.fromEntries(inputs.map((i) => [i.name, i.value]));
+    try {
+      status.className = "ok";
+      status.textContent = (await act(v)) || "Done.";
+    } catch (e) { status.className = "error"; status.textContent = e.message; }
+  });
+  return f;
+}
+
+function remove(label, path) {
+  return el("button", { class: "del", "data-path": path, onclick: async () => {
+    try { await api("DELETE", path); route(); } catch (e) { failed(e); }
+  } }, label);
+}
+
+const ACL = "/authorization/sources/built_in_database/rules";
+
+async function aclSection() {
+  let users;
+  try { users = await api("GET", ACL + "/users?limit=1000"); } catch (e) {
+    return [el("h3", {}, "ACL rules (built-in database)"), el("p", {}, e.message)];
+  }
+  const rules = (r) => r.rules.map((x) => x.permission + " " + x.action + " " + x.topic).join("; ");
+  return [el("h3", {}, "ACL rules (built-in database), by username"),
+    table([["Username", (r) => r.username], ["Rules", rules],
+           ["", (r) => remove("Delete", ACL + "/users/" + encodeURIComponent(r.username))]],
+          users.data),
+    form("acl-add", { username: {}, topic: {}, permission: { choices: ["allow", "deny"] },
+                      action: { choices: ["all", "publish", "subscribe"] } }, "Add rule",
+      async (v) => {
+        const had = users.data.find((r) => r.username === v.username);
+        const rule = { topic: v.topic, permission: v.permission, action: v.action };
+        if (had) await api("PUT", ACL + "/users/" + encodeURIComponent(v.username),
+                           { username: v.username, rules: had.rules.concat([rule]) });
+        else await api("POST", ACL + "/users", [{ username: v.username, rules: [rule] }]);
+        route();
+      })];
+}
+
 async function access() {
   const [users, keys, bans] = await Promise.all([api("GET", "/users"), api("GET", "/api_key"),
                                                  api("GET", "/banned")]);
   show("Access",
     el("h3", {}, "Dashboard users"),
-    table([["Username", (u) => u.username], ["Role", (u) => u.role ?? ""],
-           ["Description", (u) => u.description ?? ""]], users.data ?? users),
+    table([["Username", (u) => u.username], ["Description", (u) => u.description ?? ""],
+           ["", (u) => remove("Delete", "/users/" + encodeURIComponent(u.username))]],
+          users.data ?? users),
+    form("user-add", { username: {}, password: { type: "password" } }, "Add user", async (v) => {
+      await api("POST", "/users", v);
+      route();
+    }),
     el("h3", {}, "API keys"),
-    table([["Name", (k) => k.name], ["Key", (k) => k.api_key], ["Enabled", (k) => k.enable]], keys),
+    table([["Name", (k) => k.name], ["Key", (k) => k.api_key], ["Enabled", (k) => k.enable],
+           ["", (k) => remove("Delete", "/api_key/" + encodeURIComponent(k.name))]], keys),
+    form("key-add", { name: {} }, "Make key", async (v) => {
+      const k = await api("POST", "/api_key", { name: v.name, enable: true });
+      return "Key " + k.api_key + ", secret " + k.api_secret + " (shown once).";
+    }),
     el("h3", {}, "Banned"),
     table([["As", (b) => b.as], ["Who", (b) => b.who], ["Until", (b) => b.until ?? ""],
-           ["Reason", (b) => b.reason ?? ""]], bans.data ?? bans));
+           ["Reason", (b) => b.reason ?? ""],
+           ["", (b) => remove("Lift", "/banned/" + b.as + "/" + encodeURIComponent(b.who))]],
+          bans.data ?? bans),
+    form("ban-add", { as: { choices: ["clientid", "username", "peerhost"] }, who: {},
+                      reason: {} }, "Ban", async (v) => { await api("POST", "/banned", v); route(); }),
+    ...await aclSection());
 }
 
 async function settings() {

@@ -73,6 +73,47 @@ const shot = (page, name) => page.screenshot({ path: path.join(dir, name + ".png
     await shot(page, good ? "config-saved" : "config-error");
   }
 
+  // access: a ban, an API key, a user and an ACL rule made from the page, and taken back
+  const row = (text) => page.locator("main tr", { hasText: text });
+  async function access(formId, fill, seen, what) {
+    await page.goto(base + "/#/access");
+    await page.waitForSelector("#" + formId);
+    for (const [name, value] of Object.entries(fill)) {
+      const f = page.locator("#" + formId + " [name=" + name + "]");
+      if (await f.evaluate((e) => e.tagName) === "SELECT") await f.selectOption(value);
+      else await f.fill(value);
+    }
+    await page.click("#" + formId + " button[type=submit]");
+    await page.waitForFunction(([id, s]) => {
+      const st = document.querySelector("#" + id + "-status");
+      return (st && st.className === "error") || document.querySelector("main").innerText.includes(s);
+    }, [formId, seen]);
+    const st = page.locator("#" + formId + "-status");
+    if (await st.count() && await st.getAttribute("class") === "error")
+      console.log(what + " failed: " + await st.textContent());
+    else console.log(what + " made");
+  }
+  async function takeBack(path, gone, what) {
+    await page.goto(base + "/#/access");
+    await page.reload(); /* the page as the API has it now */
+    await page.waitForSelector("#ban-add");
+    await page.click("button.del[data-path='" + path + "']");
+    await page.waitForFunction((g) => !document.querySelector("main").innerText.includes(g) &&
+                               document.querySelector("#ban-add"), gone);
+    console.log(what + " taken back");
+  }
+  await access("ban-add", { as: "clientid", who: "dash-banned", reason: "from the page" },
+               "dash-banned", "ban");
+  await shot(page, "access-ban");
+  await takeBack("/banned/clientid/dash-banned", "dash-banned", "ban");
+  await access("key-add", { name: "dashkey" }, "shown once", "key");
+  await takeBack("/api_key/dashkey", "dashkey", "key");
+  await access("user-add", { username: "dash-ops", password: "Ops-pass-1" }, "dash-ops", "user");
+  await takeBack("/users/dash-ops", "dash-ops", "user");
+  await access("acl-add", { username: "dash-user", topic: "t/#", permission: "deny",
+                            action: "publish" }, "deny publish t/#", "acl rule");
+  await shot(page, "access-acl");
+
   for (const name of ["subscriptions", "topics", "retained", "listeners", "access", "alarms"]) {
     await page.goto(base + "/#/" + name);
     await page.waitForFunction((n) => {
