@@ -93,15 +93,31 @@ static void ran(st_worker *w, st_call *c, void *r)
     unref(c);
 }
 
-void st_call_run(st_worker *w, void *call)
+const char st_call_again = 1;
+
+void **st_call_state(st_worker *w)
+{
+    return w->call_state;
+}
+
+int st_call_run(st_worker *w, void *call)
 {
     st_call *c = call;
-    ran(w, c, c->fn(w, c->arg));
+    w->call_state = &c->result[w->id]; /* nobody else reads it before done[w->id] */
+    void *r = c->fn(w, c->arg);
+    w->call_state = NULL;
+    if (r == ST_CALL_AGAIN) return 1;
+    ran(w, c, r);
+    return 0;
 }
 
 void st_call_drop(st_worker *w, void *call)
 {
-    ran(w, call, NULL);
+    st_call *c = call;
+    void *state = c->result[w->id]; /* a sliced call's work so far */
+    c->result[w->id] = NULL;
+    if (state && c->free_result) c->free_result(state);
+    ran(w, c, NULL);
 }
 
 int st_call_wait(st_call *c, int64_t timeout_ms)

@@ -36,8 +36,17 @@ void *st_call_one(st_broker *b, int w, st_call_fn fn, const void *arg, size_t le
                   void (*free_result)(void *), void (*free_arg)(void *), int64_t timeout_ms,
                   int *rc);
 
-/* The worker side (worker.c, for ST_IM_CALL): run it, or (the worker is gone) drop it. */
-void st_call_run(st_worker *w, void *call);
+/* A call whose work is long (a pass over every session) runs in slices: fn returns
+ * ST_CALL_AGAIN to be run again once the worker has handled the events that came meanwhile,
+ * and keeps what it has done in *st_call_state(w) (NULL at its first run; its final result
+ * is returned as usual; a state left when the call is dropped is freed with free_result). */
+extern const char st_call_again;
+#define ST_CALL_AGAIN ((void *)&st_call_again)
+void **st_call_state(st_worker *w);
+
+/* The worker side (worker.c, for ST_IM_CALL): run it (1: it asks to run again later: the
+ * worker keeps the item in w->later), or (the worker is gone) drop it. */
+int st_call_run(st_worker *w, void *call);
 void st_call_drop(st_worker *w, void *call);
 
 #endif

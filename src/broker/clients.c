@@ -15,11 +15,15 @@
 typedef struct found {
     st_client_info *v;
     size_t n, cap, total;
+    size_t it; /* where the next slice starts in the worker's table */
 } found;
+
+#define SLICE 256 /* sessions looked at between two of the worker's events */
 
 typedef struct list_arg {
     st_client_filter f;
     size_t want;
+    int by_id_only; /* f looks at the client id only (what the table's key holds) */
 } list_arg;
 
 static void found_free(void *p)
@@ -62,8 +66,9 @@ static int matches(const st_client_filter *f, const st_client_info *c, const cha
            (!f->lte_connected_at || (c->connected && c->connected_at <= f->lte_connected_at));
 }
 
-/* Session s's fields into o, without allocating (o->username borrows the client's). */
-static void info_of(st_session *s, int64_t mono, int64_t wall, st_client_info *o)
+/* Session s's fields into o, without allocating (o->username borrows the client's); its
+ * address only with peer (a filter on it, or a session kept). */
+static void info_of(st_session *s, int64_t mono, int64_t wall, int peer, st_client_info *o)
 {
     st_client *c = s->client;
     memset(o, 0, sizeof *o);
@@ -77,7 +82,7 @@ static void info_of(st_session *s, int64_t mono, int64_t wall, st_client_info *o
     o->awaiting_rel = s->nrel;
     o->mqueue_dropped = s->dropped;
     if (c) {
-        st_client_peer_split(c->peer, o->ip_address, sizeof o->ip_address, &o->port);
+        if (peer) st_client_peer_split(c->peer, o->ip_address, sizeof o->ip_address, &o->port);
         o->proto_ver = c->version;
         o->clean_start = c->clean_start;
         o->keepalive = c->keepalive_s;
@@ -149,27 +154,43 @@ static int keep(found *r, size_t want, st_client_info *o, const char *cid, size_
     return 0;
 }
 
-/* Work on the worker stays in proportion to its sessions, with an allocation only for the
- * ones kept: a listing of the first page does not hold up the worker's deliveries
- * (docs/operations.md, "Clients"). */
+/* A worker's part, in slices of SLICE sessions between which it handles its other events
+ * (call.h ST_CALL_AGAIN): a listing holds up its deliveries for one slice at a time. Only the
+ * sessions kept are copied (docs/operations.md, "Clients"). A session added or removed
+ * between two slices may be seen or not. */
 static void *list_on(st_worker *w, const void *arg)
 {
     const list_arg *a = arg;
-    found *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    void **state = st_call_state(w);
+    found *r = *state;
+    if (!r && !(r = *state = calloc(1, sizeof *r))) return NULL;
     int64_t mono = st_loop_now(w->loop), wall = st_wall_ms();
-    size_t it = 0;
+    const char *key;
+    size_t klen;
     void *v;
     st_client_info o;
-    while (st_strmap_next(w->by_cid, &it, NULL, NULL, &v)) {
+    for (int k = 0; k < SLICE; k++) {
+        if (!st_strmap_next(w->by_cid, &r->it, &key, &klen, &v)) return r; /* the whole table */
+        if (a->by_id_only) { /* decided on the table's key: the session is not read at all */
+            if (!match_str(a->f.clientid, key, klen, 0) ||
+                !match_str(a->f.like_clientid, key, klen, 1))
+                continue;
+            r->total++;
+            if (!a->want || (r->n == a->want && !before(key, klen, r->v[0].clientid))) continue;
+            r->total--; /* counted below, once it is read */
+        }
         st_session *s = v;
         if (s->arriving || s->leaving) continue;
-        info_of(s, mono, wall, &o);
+        info_of(s, mono, wall, a->f.ip_address[0] != 0, &o);
         if (!matches(&a->f, &o, s->cid, s->cid_len)) continue;
         r->total++;
-        if (a->want && keep(r, a->want, &o, s->cid, s->cid_len) < 0) break; /* what fits */
+        if (!a->want || (r->n == a->want && !before(s->cid, s->cid_len, r->v[0].clientid)))
+            continue; /* not among the first */
+        if (!a->f.ip_address[0] && s->client)
+            st_client_peer_split(s->client->peer, o.ip_address, sizeof o.ip_address, &o.port);
+        if (keep(r, a->want, &o, s->cid, s->cid_len) < 0) return r; /* what fits */
     }
-    return r;
+    return ST_CALL_AGAIN;
 }
 
 static int by_cid(const void *a, const void *b)
@@ -186,6 +207,9 @@ int st_clients_list(st_broker *b, const st_client_filter *f, size_t want, int64_
     if (!a) return ST_ENOMEM;
     a->f = *f;
     a->want = want;
+    a->by_id_only = !f->username[0] && !f->like_username[0] && !f->ip_address[0] &&
+                    f->connected < 0 && f->proto_ver < 0 && f->clean_start < 0 &&
+                    !f->gte_connected_at && !f->lte_connected_at;
     st_call *c = st_call_post(b, -1, list_on, a, sizeof *a, found_free, NULL);
     free(a);
     if (!c) return ST_ENOMEM;
@@ -217,6 +241,16 @@ int st_clients_list(st_broker *b, const st_client_filter *f, size_t want, int64_
     if (!all) return ST_EAGAIN;
     if (kept && !v) return ST_ENOMEM;
     if (k > 1) qsort(v, k, sizeof *v, by_cid);
+    size_t u = 0; /* a session met twice (its table changed between two slices): once */
+    for (size_t i = 0; i < k; i++) {
+        if (u && strcmp(v[u - 1].clientid, v[i].clientid) == 0) {
+            free(v[i].clientid);
+            free(v[i].username);
+            continue;
+        }
+        v[u++] = v[i];
+    }
+    k = u;
     for (size_t i = want; i < k; i++) { /* each worker kept `want`: the first `want` of all */
         free(v[i].clientid);
         free(v[i].username);

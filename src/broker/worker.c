@@ -420,7 +420,11 @@ static void handle_imsg(st_worker *w, st_imsg *m)
             st_connect_auth_done(w, m->data);
         break;
     case ST_IM_CALL:
-        st_call_run(w, m->data);
+        if (st_call_run(w, m->data)) { /* a slice done: the rest after other events */
+            st_mpsc_push(&w->later, &m->node);
+            w->nlater++;
+            return;
+        }
         break;
     }
     free(m);
@@ -435,9 +439,13 @@ static void on_wake(st_io *io, uint32_t events)
     st_mpsc_node *n;
     int budget = 4096;
     ungate(w);
+    for (long k = w->nlater; k > 0 && (n = st_mpsc_pop(&w->later)); k--) { /* sliced calls */
+        w->nlater--;
+        handle_imsg(w, (st_imsg *)n); /* may put it back: the next round runs it */
+    }
     while (budget-- > 0 && (n = st_mpsc_pop(&w->inbox)))
         handle_imsg(w, (st_imsg *)n);
-    if (budget <= 0) { /* more left: come back after other events */
+    if (budget <= 0 || w->nlater) { /* more left: come back after other events */
         uint64_t one = 1;
         if (write(io->fd, &one, sizeof one) < 0) {
         }
@@ -593,6 +601,7 @@ int st_worker_init(st_worker *w, st_broker *b, uint16_t id)
     w->log = b->log;
     w->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)id << 32) ^ (uint64_t)st_wall_ms();
     st_mpsc_init(&w->inbox);
+    st_mpsc_init(&w->later);
     w->loop = st_loop_new();
     w->by_cid = st_strmap_new();
     w->by_sid = st_strmap_new();
@@ -630,6 +639,10 @@ int st_worker_listen(st_worker *w, int li, int fd)
 void st_worker_destroy(st_worker *w)
 {
     st_mpsc_node *n;
+    while ((n = st_mpsc_pop(&w->later))) { /* sliced calls not finished */
+        st_call_drop(w, ((st_imsg *)n)->data);
+        free(n);
+    }
     while ((n = st_mpsc_pop(&w->inbox))) {
         st_imsg *m = (st_imsg *)n;
         if (m->kind == ST_IM_DELIVER) {

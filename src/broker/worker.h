@@ -103,6 +103,11 @@ struct st_worker {
     atomic_long nsessions;                  /* its sessions (by_cid's size), for the stats */
     struct st_u64map *dedup; /* sessions that moved here lately: copies they hold (dedup.h) */
     st_linger_set linger;    /* connections we ended, read until the peer closes (linger.h) */
+    /* calls run in slices (call.h ST_CALL_AGAIN): run again once the events that came
+     * meanwhile are handled; their count, and the state slot of the one running */
+    st_mpsc later;
+    long nlater;
+    void **call_state;
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
