@@ -467,10 +467,11 @@ static void dispatch_packet(st_client *c, const mqtt_packet *p, const uint8_t *r
 {
     st_metrics *m = &c->w->metrics;
     if (st_tracing(c->w)) st_trace_packet(c, p, 0);
-    st_metric_add(m, ST_M_RX + p->type, 1);
-    st_metric_add(m, ST_M_BYTES_RECEIVED, n);
-    if (p->type == MQTT_PUBLISH)
-        st_metric_add(m, ST_M_MESSAGES_QOS0_RECEIVED + p->u.publish.qos, 1);
+    /* a PUBLISH is counted by its QoS alone (packets.publish.received is their sum) */
+    st_metric_add(m,
+                  p->type == MQTT_PUBLISH ? ST_M_MESSAGES_QOS0_RECEIVED + p->u.publish.qos
+                                          : ST_M_RX + p->type,
+                  1);
     switch (p->type) {
     case MQTT_CONNECT:
         if (c->state != ST_CS_NEW) {
@@ -792,6 +793,7 @@ void st_client_on_io(st_io *io, uint32_t events)
         ssize_t r = read_some(c, w->rbuf, cap);
         if (r > 0) {
             c->last_rx = st_loop_now(w->loop);
+            st_metric_add(&w->metrics, ST_M_BYTES_RECEIVED, (uint64_t)r); /* a read, not a packet */
             if (c->xport && c->x->ws ? ws_input(c, w->rbuf, (size_t)r)
                                      : st_client_input(c, w->rbuf, (size_t)r))
                 return;                    /* closed or handed off */

@@ -91,6 +91,9 @@ size_t st_metrics_named(const struct st_broker *b, st_metric_fig *out, size_t ma
     uint64_t v[ST_M_N], d[ST_DROP_REASONS];
     size_t n = 0;
     st_metrics_sum(b, v, d);
+    /* a PUBLISH is counted once, by its QoS: the packets' counters are the sums */
+    v[ST_M_RX + MQTT_PUBLISH] += sum(v, ST_M_MESSAGES_QOS0_RECEIVED, 3);
+    v[ST_M_TX + MQTT_PUBLISH] += sum(v, ST_M_MESSAGES_QOS0_SENT, 3);
     for (int i = 0; st_metric_name(i); i++)
         put(out, &n, max, st_metric_name(i), v[i]);
     for (size_t i = 0; i < sizeof packets / sizeof packets[0]; i++)

@@ -339,8 +339,7 @@ static int send_publish(st_client *c, const st_qitem *it, uint16_t pid, int dup)
         return ST_ENOMEM;
     }
     st_metrics *mt = &c->w->metrics;
-    st_metric_add(mt, ST_M_TX + MQTT_PUBLISH, 1);
-    st_metric_add(mt, ST_M_MESSAGES_QOS0_SENT + it->qos, 1);
+    st_metric_add(mt, ST_M_MESSAGES_QOS0_SENT + it->qos, 1); /* packets.publish.sent: sum */
     st_metric_add(mt, ST_M_BYTES_SENT, (uint64_t)n + m->payload_len);
     if (m->payload_len <= INLINE_PAYLOAD) {
         if (m->payload_len) st_outq_append(&c->outq, m->payload, m->payload_len);

@@ -23,9 +23,11 @@ struct st_trace_table {
     st_trace_def d[];
 };
 
-static void *nothing(st_worker *w, const void *arg)
+/* On each worker after a swap: whether to look at the table at all. */
+static void *retrace(st_worker *w, const void *arg)
 {
-    (void)w, (void)arg;
+    (void)arg;
+    w->tracing = atomic_load_explicit(&w->b->traces, memory_order_acquire) != NULL;
     return NULL;
 }
 
@@ -45,10 +47,11 @@ int st_broker_traces(st_broker *b, const st_trace_def *defs, int n)
     }
     pthread_mutex_lock(&b->reload_lock);
     struct st_trace_table *old = atomic_exchange(&b->traces, t);
-    /* freed once every worker has passed an event boundary: none holds it any more */
-    st_call *c = old ? st_call_post(b, -1, nothing, &old, sizeof old, NULL, free_table) : NULL;
+    /* each worker sets its flag; the old table is freed once every worker has run this, at
+     * an event boundary: none holds it any more */
+    st_call *c = st_call_post(b, -1, retrace, &old, sizeof old, NULL, old ? free_table : NULL);
     pthread_mutex_unlock(&b->reload_lock);
-    if (old && !c) return ST_ENOMEM; /* kept: a worker may hold it (a leak, not a crash) */
+    if (!c) return ST_ENOMEM; /* the old table kept: a worker may hold it (a leak, not a crash) */
     st_call_release(c);
     return 0;
 }

@@ -108,6 +108,7 @@ struct st_worker {
     st_mpsc later;
     long nlater;
     void **call_state;
+    int tracing; /* b->traces is set (trace.h): written on this worker only */
 };
 
 /* Backpressure between workers, in inbox items: above HIGH in any worker's inbox, every
@@ -162,10 +163,11 @@ struct st_broker {
     _Atomic(struct st_trace_table *) traces; /* log traces (trace.h), NULL: none */
 };
 
-/* Is any log trace defined (trace.h)? One relaxed load: the hooks' fast path. */
+/* Is any log trace defined (trace.h)? The worker's own flag, set by the table's swap on the
+ * worker itself: the hooks' fast path is one load of a field of w. */
 static inline int st_tracing(const st_worker *w)
 {
-    return atomic_load_explicit(&w->b->traces, memory_order_relaxed) != NULL;
+    return w->tracing;
 }
 
 /* The settings st_broker_retune made (retune.c), at st_broker_free. */
