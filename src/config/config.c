@@ -559,16 +559,22 @@ const char *st_config_array_str(const st_config *c, const char *key, size_t i)
     return v->v.arr[i];
 }
 
+size_t st_config_split(char *path, const char **segs, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(path, ".", &save); t && n < max;
+         t = strtok_r(NULL, ".", &save))
+        segs[n++] = t;
+    return n;
+}
+
 /* Is prefix a list of objects inside a map's entry, that the config did not fill? */
 static int list_in_map(const char *prefix)
 {
     char copy[256];
     const char *segs[MAX_SEGS];
-    size_t n = 0;
     snprintf(copy, sizeof copy, "%s", prefix);
-    for (char *save = NULL, *t = strtok_r(copy, ".", &save); t && n < MAX_SEGS;
-         t = strtok_r(NULL, ".", &save))
-        segs[n++] = t;
+    size_t n = st_config_split(copy, segs, MAX_SEGS);
     return n && st_schema_is_list(segs, n);
 }
 

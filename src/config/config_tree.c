@@ -114,11 +114,8 @@ static int add_value(void *ctx, const char *key, const struct st_schema_key *k,
         return 0;
     char copy[512];
     const char *segs[MAX_SEGS];
-    size_t n = 0;
     snprintf(copy, sizeof copy, "%s", key);
-    for (char *save = NULL, *s = strtok_r(copy, ".", &save); s && n < MAX_SEGS;
-         s = strtok_r(NULL, ".", &save))
-        segs[n++] = s;
+    size_t n = st_config_split(copy, segs, MAX_SEGS);
     st_hocon_node *val = value_node(key, k, v);
     t->rc = val ? st_hocon_insert(t->root, segs, n, val) : ST_ENOMEM;
     t->found = 1;

@@ -78,6 +78,8 @@ int st_parse_bytesize(const char *s, int64_t *bytes);
 /* Human name of a key's type, as shown in messages and docs ("integer | infinity"). */
 void st_schema_type_name(const struct st_schema_key *k, char *buf, size_t len);
 
+/* A dotted path split in place at its dots into segs (at most max): the count (config.c). */
+size_t st_config_split(char *path, const char **segs, size_t max);
 /* Every value of a loaded config, in key order, until fn returns non-zero (config.c). */
 struct st_config;
 typedef int (*st_config_visit_fn)(void *ctx, const char *key, const struct st_schema_key *k,
