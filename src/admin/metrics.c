@@ -26,13 +26,36 @@ typedef struct fig {
 } fig;
 
 typedef struct figs {
-    fig m[MAX_KEYS], s[8];
+    fig m[MAX_KEYS], s[MAX_KEYS];
     int nm, ns;
 } figs;
 
 static void put(fig *f, int *n, const char *name, uint64_t v)
 {
     if (*n < MAX_KEYS) f[(*n)++] = (fig){name, v};
+}
+
+/* The cluster's own figures (docs/operations.md, "Metrics and stats"): EMQX's
+ * messages.forward, and Starling's cluster.* counters and gauges. */
+static void cluster_figs(const st_api *api, figs *f)
+{
+    st_cluster_routes r;
+    st_cluster_info info;
+    st_cluster_routes_get(api->cluster, &r, NULL, 0);
+    st_cluster_info_get(api->cluster, &info, NULL, 0);
+    put(f->m, &f->nm, "messages.forward", r.fwd_sent);
+    put(f->m, &f->nm, "cluster.forward.received", r.fwd_received);
+    put(f->m, &f->nm, "cluster.forward.dropped", r.fwd_dropped);
+    put(f->m, &f->nm, "cluster.forward.resent", r.fwd_resent);
+    put(f->m, &f->nm, "cluster.forward.redispatched", r.fwd_redispatched);
+    put(f->m, &f->nm, "cluster.route_ops.sent", r.ops_tx);
+    put(f->s, &f->ns, "cluster.routes.local", r.local);
+    put(f->s, &f->ns, "cluster.routes.remote", r.remote);
+    put(f->s, &f->ns, "cluster.route_ops.pending", r.pending);
+    put(f->s, &f->ns, "cluster.lanes.over_high", (uint64_t)r.lanes_over);
+    put(f->s, &f->ns, "cluster.registry.count", info.registry);
+    put(f->s, &f->ns, "cluster.raft.term", info.term);
+    put(f->s, &f->ns, "cluster.raft.applied_index", info.applied);
 }
 
 static void own_figs(const st_api *api, figs *f)
@@ -45,6 +68,7 @@ static void own_figs(const st_api *api, figs *f)
     n = st_stats_named(api->broker, v, ST_METRICS_NAMED);
     for (size_t i = 0; i < n; i++)
         put(f->s, &f->ns, v[i].name, v[i].v);
+    cluster_figs(api, f);
 }
 
 static void figs_json(sb *b, const fig *f, int n)
@@ -134,7 +158,7 @@ char *st_api_metrics_answer(const st_api *api, uint8_t what, size_t *len)
 typedef struct node_figs {
     char node[256];
     char *body;
-    st_jtok t[2 * MAX_KEYS + 16];
+    st_jtok t[3 * MAX_KEYS + 16];
     int metrics, stats, rates; /* tokens, -1: none */
 } node_figs;
 
@@ -196,11 +220,14 @@ static uint64_t lookup(const node_figs *f, int kind, const char *key)
     return v >= 0 ? strtoull(f->body + f->t[v].start, NULL, 10) : 0;
 }
 
-/* A figure every node has whole (each keeps all retained messages): aggregated by taking it
- * once, not summed (EMQX does the same). */
+/* A figure every node has whole (each keeps all retained messages; the registry and the
+ * Raft log are the cluster's): aggregated by taking the greatest, not summed (EMQX does the
+ * same for retained messages). */
 static uint64_t combine(const char *key, uint64_t sum, uint64_t x)
 {
-    return strcmp(key, "retained.count") == 0 ? (x > sum ? x : sum) : sum + x;
+    int once = strcmp(key, "retained.count") == 0 || strncmp(key, "cluster.raft.", 13) == 0 ||
+               strcmp(key, "cluster.registry.count") == 0;
+    return once ? (x > sum ? x : sum) : sum + x;
 }
 
 /* The nodes' objects of one kind (metrics or stats) as JSON: one per node with "node", or

@@ -922,6 +922,7 @@ void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_
     r->fwd_dropped = s.fwd_dropped;
     r->fwd_resent = s.fwd_resent;
     r->fwd_redispatched = s.fwd_redispatched;
+    r->lanes_over = st_data_lanes_over(c->data);
     pthread_mutex_lock(&c->view_lock);
     for (int i = 0; i < st_links_npeers(c->links); i++, r->npeers++) {
         if (r->npeers >= max) continue;

@@ -173,7 +173,8 @@ typedef struct st_cluster_routes {
     uint64_t ops_tx;  /* route changes sent */
     uint64_t pending; /* route changes not yet applied by every linked peer */
     uint64_t fwd_sent, fwd_received, fwd_dropped, fwd_resent, fwd_redispatched;
-    size_t npeers; /* may exceed the array given */
+    int lanes_over; /* data lanes past cluster.forward_buffer_high (the backlog's alarm) */
+    size_t npeers;  /* may exceed the array given */
 } st_cluster_routes;
 void st_cluster_routes_get(st_cluster *c, st_cluster_routes *r, st_cluster_peer_routes *p,
                            size_t max);

@@ -93,8 +93,11 @@ def test_metrics_and_stats_are_counted_per_node_and_summed(broker_factory):
     assert after["packets.connect.received"] >= 2 and after["client.connected"] >= 2, after
     assert after["bytes.received"] > before["bytes.received"] + 6 * 10, (before, after)
 
+    # the cluster's own: node 1 forwarded the messages to node 2, which received them
+    assert delta("messages.forward") >= 5, after  # met/0..4 (nobody/here: no route)
     st, per = api_call(n3, "GET", "/api/v5/metrics")
     assert st == 200 and [x["node"] for x in per] == names, per
+    assert per[1]["cluster.forward.received"] >= 5, per[1]
     on2 = per[1]
     assert on2["messages.qos1.sent"] >= 6 and on2["packets.subscribe.received"] == 1, on2
     assert on2["packets.suback.sent"] == 1 and on2["session.created"] >= 1, on2
@@ -108,7 +111,12 @@ def test_metrics_and_stats_are_counted_per_node_and_summed(broker_factory):
     assert [by[n]["connections.count"] for n in names] == [2, 1, 0], stats
     assert [by[n]["sessions.count"] for n in names] == [2, 1, 0], stats
     assert by[names[1]]["subscriptions.count"] == 1, stats
+    terms = {by[n]["cluster.raft.term"] for n in names}
+    assert len(terms) == 1 and min(terms) >= 1, stats  # one Raft log, one term
+    assert by[names[0]]["cluster.routes.remote"] >= 1, stats  # node 2's route for met/#
     st, s_agg = api_call(n2, "GET", "/api/v5/stats?aggregate=true")
+    # cluster-wide figures are taken once: the registry holds the cluster's 3 client ids
+    assert s_agg["cluster.raft.term"] in terms and s_agg["cluster.registry.count"] >= 3, s_agg
     assert (st, s_agg["connections.count"], s_agg["sessions.count"]) == (200, 3, 3), s_agg
     # every node has every retained message ($SYS's here): counted once, not three times
     assert s_agg["retained.count"] == by[names[0]]["retained.count"] > 0, (s_agg, stats)
@@ -139,6 +147,7 @@ def test_metrics_and_stats_are_counted_per_node_and_summed(broker_factory):
     assert s["emqx_messages_qos1_received"] == after["messages.qos1.received"], text
     assert s["emqx_packets_connect"] == after["packets.connect.received"], text
     assert "# TYPE emqx_messages_received counter" in text, text
+    assert s["emqx_messages_forward"] >= 5 and s["emqx_cluster_raft_term"] >= 1, text
     assert "# TYPE emqx_connections_count gauge" in text, text
     s = samples(scrape(n1, "all_nodes_aggregated")[2])
     assert s["emqx_connections_count"] == 3 and s["emqx_sessions_count"] == 3, s
