@@ -1,9 +1,9 @@
-/* trace.h — EMQX's log traces (docs/operations.md, "Traces"): the MQTT packets of one
- * client, of one client address, or the PUBLISHes of topics matching a filter, written as
- * text lines to a file of this node for a bounded time. The table of traces is immutable and
- * swapped whole (st_broker_traces), and each worker told at an event boundary whether there
- * is one (w->tracing): while there is none, a packet costs the hooks one load of that flag. Lines are appended with O_APPEND by whichever worker handles
- * the packet. */
+/* trace.h — EMQX's log traces (docs/operations.md, "Traces"): the MQTT packets of one client,
+ * of one client address, or the PUBLISHes of topics matching a filter, written as text lines
+ * to a file of this node for a bounded time. The table of traces is immutable and swapped
+ * whole (st_broker_traces), and each worker told at an event boundary whether there is one
+ * (w->tracing): while there is none, a packet costs the hooks one load of that flag. Lines are
+ * appended with O_APPEND by whichever worker handles the packet. */
 #ifndef ST_BROKER_TRACE_H
 #define ST_BROKER_TRACE_H
 
