@@ -1,7 +1,6 @@
 /* admin.h — the HTTP API (dashboard.listeners.http.bind) on its own thread, and the
  * `starling ctl` client that talks to it (docs/cluster.md §1: ctl talks to the local HTTP
- * API only). Endpoints so far: GET /status, /api/v5/nodes, /api/v5/cluster,
- * /api/v5/cluster/status. */
+ * API only). Its endpoints are the route table's (routes.h; docs/operations.md). */
 #ifndef ST_ADMIN_H
 #define ST_ADMIN_H
 
