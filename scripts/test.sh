@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, a plain build and an ASan+UBSan build, unit tests
-# (ctest) and integration tests (pytest against the real broker) on both, and a short
-# bounded run of every fuzz target. The last line totals everything:
+# (ctest) and integration tests (pytest against the real broker) on both (the slow fault,
+# load and benchmark tests, marked plain_only, on the plain build only), and a short bounded
+# run of every fuzz target. The last line totals everything:
 #   total: N passed, M failed, K skipped
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +65,9 @@ build build-asan Debug -DSTARLING_SANITIZE=ON || fails=$((fails + 1))
 echo "== unit tests (asan)"
 ASAN_OPTIONS=detect_leaks=1 unit build-asan asan
 echo "== integration tests (asan)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 integ "$ROOT/build-asan/starling" asan
+# (the slow fault, load and benchmark tests run once, in the plain build: plain_only)
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 integ "$ROOT/build-asan/starling" asan \
+    -m "not plain_only" tests/integration
 
 echo "== fuzz targets (${FUZZ_SECONDS}s each)"
 fuzz_pass=0

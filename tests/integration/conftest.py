@@ -12,6 +12,8 @@ skipped in mosquitto mode. Other markers:
 
     @pytest.mark.starling_only("why")     skip in mosquitto mode (Starling-specified behaviour)
     @pytest.mark.mosquitto_xfail("why")   xfail in mosquitto mode (we believe mosquitto is wrong)
+    @pytest.mark.plain_only("why")        run in the plain build only (scripts/test.sh runs the
+                                          sanitizer build with -m "not plain_only")
 
 The broker's log is attached to the report of a failing test. Every test runs under a
 hard time limit (TEST_TIMEOUT seconds) so a hung broker cannot hang the suite.
@@ -300,7 +302,9 @@ def pytest_configure(config):
     for line in ("broker_conf(settings): Starling config keys for this test's broker",
                  "starling_only(reason): Starling-specified behaviour; skipped against mosquitto",
                  "mosquitto_xfail(reason): mosquitto is believed wrong here; xfail against it",
-                 "time_limit(seconds): this test's hard limit instead of TEST_TIMEOUT"):
+                 "time_limit(seconds): this test's hard limit instead of TEST_TIMEOUT",
+                 "plain_only(reason): a slow fault, load or benchmark test, run once, in the plain "
+                 "build (scripts/test.sh leaves it out of the sanitizer run)"):
         config.addinivalue_line("markers", line)
 
 

@@ -85,6 +85,7 @@ def test_an_alarm_on_one_node_is_seen_cleared_and_forgotten_through_another(brok
     assert api_call(b, "GET", "/api/v5/alarms?activated=false")[1]["data"] == []
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_a_member_declared_down_raises_node_down_on_the_leader_until_it_is_back(broker_factory):
     """Three nodes; one is killed (-9): once the cluster declares it down, one alarm
     node_down/<its name> is active in the cluster (on the Raft leader, with the member in its
@@ -157,6 +158,7 @@ def test_memory_and_descriptor_watermarks_raise_their_alarms(broker_factory):
         out
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_a_data_lane_that_stays_full_raises_cluster_forward_backlog(broker_factory):
     """Two nodes; node 2 is stopped (SIGSTOP) while a client on node 1 publishes 100 KB QoS 0
     messages to node 2's subscriber: node 1's lane to it fills past

@@ -81,6 +81,7 @@ def test_failed_connects_exit_nonzero(broker):
 
 
 @pytest.mark.starling_only("runs bench/compare.sh itself, which starts both brokers")
+@pytest.mark.plain_only("the benchmark harness: timing, not memory")
 def test_compare_smoke(tmp_path):
     """bench/compare.sh end to end in SMOKE mode (a few clients, one-second runs): every
     scenario runs against both brokers (xnode: a 3-node cluster against one node) and lands in
@@ -186,6 +187,7 @@ def smoke_rows(tmp_path, names, timeout):
     return res
 
 
+@pytest.mark.plain_only("the benchmark harness: timing, not memory")
 def test_compare_smoke_transports(tmp_path):
     """bench/compare.sh's transport scenarios in SMOKE mode: TLS against mosquitto's TLS
     listener (same certificate), WebSocket (against mosquitto's plain TCP: Debian's mosquitto
@@ -196,6 +198,7 @@ def test_compare_smoke_transports(tmp_path):
         assert run["received"] == run["expected"] and run["lost"] == 0, run
 
 
+@pytest.mark.plain_only("the benchmark harness: timing, not memory")
 def test_compare_smoke_access_control(tmp_path):
     """bench/compare.sh's access control scenarios in SMOKE mode: connects with a password,
     p2p under 1,000 rules, and the stream's p99 while bcrypt logins arrive (each broker's

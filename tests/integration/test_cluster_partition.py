@@ -14,7 +14,8 @@ from clusterlib import Cluster, wait_info, wait_log, wait_status
 from history import History
 from test_cluster_pubsub import LinkCut, iptables_available, member, wait_routes
 
-pytestmark = pytest.mark.starling_only("Starling's cluster")
+pytestmark = [pytest.mark.starling_only("Starling's cluster"),
+              pytest.mark.plain_only("slow fault tests")]
 
 # The session queue's bound (mqtt.max_mqueue_len, oldest dropped: EMQX's overflow policy) is
 # lifted: a slow Python subscriber facing the backlog a heal releases must not turn the

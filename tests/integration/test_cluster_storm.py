@@ -17,6 +17,7 @@ from clusterlib import wait_info
 from test_cluster_pubsub import routes, three_nodes
 
 pytestmark = [pytest.mark.starling_only("Starling's cluster"),
+              pytest.mark.plain_only("a load test of 20,000 clients"),
               # its own waits are bounded (below); a sanitizer build on a slow machine
               # takes several times the 10 s it takes here
               pytest.mark.time_limit(400)]

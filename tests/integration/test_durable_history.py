@@ -386,6 +386,7 @@ def three_node_run(broker_factory, qos, receivers_only=False, sync="0ms", extra=
     return h, published, kills
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_three_nodes_lose_nothing_acknowledged_through_kills_at_sync_interval_0(broker_factory):
     """QoS 1, wal_sync_interval 0: a message acknowledged on one node waits for the data
     lane's ACK of every node it went to, and that ACK waits for the receiving node's disk;
@@ -396,6 +397,7 @@ def test_three_nodes_lose_nothing_acknowledged_through_kills_at_sync_interval_0(
         published, KILLS, h.order_and_dups()))
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_three_nodes_qos2_is_exactly_once_through_receiver_kills_at_sync_interval_0(
         broker_factory):
     """QoS 2 both ways across nodes, the receiving nodes killed: besides nothing lost,
@@ -412,6 +414,7 @@ def test_three_nodes_qos2_is_exactly_once_through_receiver_kills_at_sync_interva
         published, KILLS, sum(len(p) - 1 for p in h.sessions.values())))
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_three_nodes_at_an_interval_lose_only_the_window_before_a_kill(broker_factory):
     """QoS 1, wal_sync_interval 200 ms, three nodes: a message published on any node is
     acknowledged once every node it goes to has it in memory (the lanes' ACKs do not wait
@@ -431,6 +434,7 @@ def test_three_nodes_at_an_interval_lose_only_the_window_before_a_kill(broker_fa
         published, len(kills), [n for n, _, _ in kills], lost, h.order_and_dups()))
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_three_nodes_with_copies_of_the_stores_lose_nothing_through_kills(broker_factory):
     """As the QoS 1 run at 0 above, with persistence.shared_client_session: each node's
     acknowledgements also wait for the copy of its store on another member, the copies
@@ -442,6 +446,7 @@ def test_three_nodes_with_copies_of_the_stores_lose_nothing_through_kills(broker
         published, len(kills), [n for n, _, _ in kills], h.order_and_dups()))
 
 
+@pytest.mark.plain_only("a slow fault test")
 def test_three_nodes_with_copies_lose_nothing_when_killed_nodes_lose_their_data_dirs(
         broker_factory):
     """As above, but every node killed loses its whole data dir (its store, its Raft state,
