@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "core/strmap.h"
 
@@ -256,14 +257,10 @@ static int write_ctl_secret(st_apiauth *a, char *err, size_t errlen)
     if (RAND_bytes(r, sizeof r) != 1) return ST_EIO;
     for (int i = 0; i < 32; i++)
         snprintf(a->ctl_secret + 2 * i, 3, "%02x", r[i]);
-    char path[600], tmp[620];
+    char path[600];
     snprintf(path, sizeof path, "%s/ctl.secret", a->cfg.data_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     mkdir(a->cfg.data_dir, 0755);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int ok = fd >= 0 && write(fd, a->ctl_secret, 64) == 64;
-    if (fd >= 0) close(fd);
-    if (!ok || rename(tmp, path) < 0) {
+    if (st_file_replace(path, a->ctl_secret, 64, 0600) < 0) {
         snprintf(err, errlen, "node.data_dir: cannot write %s: %s", path, strerror(errno));
         return ST_EIO;
     }

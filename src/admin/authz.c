@@ -3,6 +3,7 @@
 #include "admin/sb.h"
 #include "auth/auth.h"
 #include "cluster/cluster.h"
+#include "core/file.h"
 #include "core/json.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ static void put_rules(st_authz *z, const st_http_req *req, st_http_resp *resp)
         return;
     }
     size_t cap = t[r].end - t[r].start + 1;
-    char *text = malloc(cap), tmp[600];
+    char *text = malloc(cap);
     int len = text ? st_json_str(req->body, &t[r], text, cap) : -1;
     st_acl *a = len >= 0 ? st_acl_parse(text, (size_t)len, "rules", err, sizeof err) : NULL;
     if (!a) {
@@ -68,13 +69,9 @@ static void put_rules(st_authz *z, const st_http_req *req, st_http_resp *resp)
         return;
     }
     st_acl_free(a);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(text, 1, (size_t)len, f) == (size_t)len;
-    ok = f && fclose(f) == 0 && ok && rename(tmp, path) == 0;
+    int ok = st_file_replace(path, text, (size_t)len, 0666) == 0;
     free(text);
     if (!ok) {
-        unlink(tmp);
         snprintf(err, sizeof err, "%s: cannot write it: %s", path, strerror(errno));
         st_api_error(resp, 500, "INTERNAL_ERROR", err);
     } else if (st_authz_reload(z, err, sizeof err) < 0) {

@@ -157,21 +157,11 @@ static void hand_over(st_conf *cf, const st_config *c, const struct changes *ch)
 /* <dir>/cluster.hocon holds text (removed when it is empty), written whole or not at all. */
 static int persist(const st_conf *cf, const char *text)
 {
-    char path[1200], tmp[1220];
+    char path[1200];
     snprintf(path, sizeof path, "%s/" ROW_KEY, cf->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (!text[0]) return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
     if (mkdir(cf->dir, 0700) < 0 && errno != EEXIST) return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -1;
-    size_t len = strlen(text);
-    int ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-    close(fd);
-    if (!ok || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return st_file_replace(path, text, strlen(text), 0600);
 }
 
 /* The overrides' text from the table (the cluster thread), or a reload of the file (text
@@ -418,10 +408,14 @@ int st_conf_change(st_conf *cf, const char *body, size_t len, int replace, int i
     st_config_free(check);
     check = NULL;
     if (rc == 0) rc = load_with(cf, text, cf->envp, &check, err, errlen);
-    st_config_free(check);
+    struct changes ch = {0};
     pthread_mutex_lock(&cf->mu);
     if (rc == 0) rc = env_check(cf, old, text, current(cf), err, errlen);
+    /* what the change makes differ here: the config now against the one it loads to */
+    if (rc == 0 && (rc = st_config_diff(current(cf), check, note, &ch)) != 0)
+        snprintf(err, errlen, "out of memory comparing the configs");
     pthread_mutex_unlock(&cf->mu);
+    st_config_free(check);
     if (rc == 0 && cf->cl) {
         rc = st_cluster_kv_write(cf->cl, ST_V_KV_PUT, ST_KV_CONF, ROW_KEY, sizeof ROW_KEY - 1, text,
                                  strlen(text), WRITE_WAIT_MS);
@@ -432,22 +426,15 @@ int st_conf_change(st_conf *cf, const char *body, size_t len, int replace, int i
         }
     }
     if (rc == 0) {
-        struct changes ch = {0};
         pthread_mutex_lock(&cf->mu);
-        const st_config *before = current(cf);
-        st_config *was = NULL;
-        /* what this change made differ: from the config before it (old over the file) */
-        if (load_with(cf, old, cf->envp, &was, err, errlen) == 0) before = was;
         if (!cf->cl) rc = apply_locked(cf, text, NULL, err, errlen);
         if (rc == 0 && !wait_applied(cf, text))
             LOG_WARN(cf->log, "config: a change written to the cluster is not applied here yet");
-        if (rc == 0) st_config_diff(before, current(cf), note, &ch);
         pthread_mutex_unlock(&cf->mu);
-        st_config_free(was);
-        answer(&ch, out);
-        free(ch.changed.p);
-        free(ch.restart.p);
     }
+    if (rc == 0) answer(&ch, out);
+    free(ch.changed.p);
+    free(ch.restart.p);
     free(old);
     free(text);
     return rc;

@@ -2,6 +2,7 @@
 #include "admin/sb.h"
 #include "admin/http.h"
 #include "core/err.h"
+#include "core/json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,19 +33,15 @@ void sb_printf(sb *b, const char *fmt, ...)
     }
 }
 
+static void sb_put(void *ctx, const char *p, size_t n)
+{
+    sb_printf(ctx, "%.*s", (int)n, p);
+}
+
 /* Node names are validated name@host, so they need no JSON escaping; still, be safe. */
 void sb_json_str(sb *b, const char *s)
 {
-    sb_printf(b, "\"");
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            sb_printf(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            sb_printf(b, "\\u%04x", *s);
-        else
-            sb_printf(b, "%c", *s);
-    }
-    sb_printf(b, "\"");
+    st_json_quote(s, strlen(s), sb_put, b);
 }
 
 void st_api_reply(st_http_resp *r, int status, const char *type, sb *b)

@@ -168,14 +168,21 @@ static int64_t file_size(const st_traces *t, const char *name, int64_t *mtime)
     return (int64_t)st.st_size;
 }
 
-/* "<name>\n<position>\n<bytes>": {"items": text, "meta": {"position", "bytes"}} of this node's
- * file (position -1: the last `bytes` of it). */
-static char *read_lines(const st_traces *t, const char *arg, size_t arglen, size_t *len)
+/* "<name>\n<position>\n<bytes>\n<node>": {"items": text, "meta": {"position", "bytes"}} of
+ * this node's file (position -1: the last `bytes` of it); "{}" when another node is asked
+ * (<node> empty: every node reads its own). */
+static char *read_lines(const st_traces *t, const char *self, const char *arg, size_t arglen,
+                        size_t *len)
 {
-    char a[512], name[64] = "";
+    char a[600], name[64] = "", node[256] = "";
     long long pos = 0, want = 0;
     snprintf(a, sizeof a, "%.*s", (int)(arglen < sizeof a ? arglen : sizeof a - 1), arg);
-    if (sscanf(a, "%63[^\n]\n%lld\n%lld", name, &pos, &want) != 3 || want < 0) return NULL;
+    if (sscanf(a, "%63[^\n]\n%lld\n%lld\n%255[^\n]", name, &pos, &want, node) < 3 || want < 0)
+        return NULL;
+    if (node[0] && strcmp(node, self) != 0) {
+        *len = 2;
+        return strdup("{}");
+    }
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.log", t->dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -208,7 +215,8 @@ char *st_api_trace_answer(const st_api *api, uint8_t what, const char *arg, size
 {
     st_traces *t = api->traces;
     if (!t) return NULL;
-    if (what == ST_ASK_TRACE_LOG) return read_lines(t, arg, arglen, len);
+    if (what == ST_ASK_TRACE_LOG)
+        return read_lines(t, st_cluster_node_name(api->cluster), arg, arglen, len);
     sb b = {0}; /* ST_ASK_TRACE_SIZES: {"<name>": [size, mtime], ...} of the files there are */
     sb_printf(&b, "{");
     pthread_mutex_lock(&t->mu);
@@ -425,18 +433,28 @@ static void create(const st_api *api, const st_http_req *req, st_http_resp *resp
     st_api_reply(resp, 200, "application/json", &b);
 }
 
-/* "<name>\n<position>\n<bytes>" to node (NULL: this one): its answer (parsed into t), or NULL
- * with resp filled. */
+/* Every node's answer to the lines of trace name (only `node` reads its file; NULL: every
+ * node): how many are in *out (free with st_answers_free, then free). */
+static size_t ask_log(const st_api *api, const char *node, const char *name, long long pos,
+                      long long bytes, st_answer **out)
+{
+    char arg[400];
+    int n = snprintf(arg, sizeof arg, "%s\n%lld\n%lld\n%s", name, pos, bytes, node ? node : "");
+    if (n < 0 || (size_t)n >= sizeof arg) n = 0; /* a name or node too long: nobody has it */
+    *out = calloc(MAX_ANSWERS, sizeof **out);
+    return *out ? st_cluster_ask(api->cluster, ST_ASK_TRACE_LOG, arg, (size_t)n, *out, MAX_ANSWERS,
+                                 ASK_TIMEOUT_MS)
+                : 0;
+}
+
+/* Node's (NULL: this one's) lines from pos: its answer (parsed into t), or NULL with resp
+ * filled. */
 static char *ask_lines(const st_api *api, const char *node, const char *name, long long pos,
                        long long bytes, st_jtok *t, uint32_t nt, st_http_resp *resp)
 {
-    char arg[256];
-    int n = snprintf(arg, sizeof arg, "%s\n%lld\n%lld", name, pos, bytes);
-    st_answer *ans = calloc(MAX_ANSWERS, sizeof *ans);
-    size_t got = ans ? st_cluster_ask(api->cluster, ST_ASK_TRACE_LOG, arg, (size_t)n, ans,
-                                      MAX_ANSWERS, ASK_TIMEOUT_MS)
-                     : 0;
     const char *want = node ? node : st_cluster_node_name(api->cluster);
+    st_answer *ans;
+    size_t got = ask_log(api, want, name, pos, bytes, &ans);
     char *body = NULL;
     for (size_t i = 0; i < got; i++)
         if (strcmp(ans[i].node, want) == 0 && ans[i].body) {
@@ -482,12 +500,8 @@ static void download(const st_api *api, const st_http_req *req, const char *name
 {
     char node[256];
     int has_node = st_http_param(req->query, "node", node, sizeof node) > 0;
-    char arg[256];
-    int n = snprintf(arg, sizeof arg, "%s\n0\n%u", name, READ_MAX);
-    st_answer *ans = calloc(MAX_ANSWERS, sizeof *ans);
-    size_t got = ans ? st_cluster_ask(api->cluster, ST_ASK_TRACE_LOG, arg, (size_t)n, ans,
-                                      MAX_ANSWERS, ASK_TIMEOUT_MS)
-                     : 0;
+    st_answer *ans;
+    size_t got = ask_log(api, has_node ? node : NULL, name, 0, READ_MAX, &ans);
     sb b = {0};
     char *text = malloc(READ_MAX + 1);
     for (size_t i = 0; text && i < got; i++) {

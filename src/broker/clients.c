@@ -175,9 +175,10 @@ static void *list_on(st_worker *w, const void *arg)
             if (!match_str(a->f.clientid, key, klen, 0) ||
                 !match_str(a->f.like_clientid, key, klen, 1))
                 continue;
-            r->total++;
-            if (!a->want || (r->n == a->want && !before(key, klen, r->v[0].clientid))) continue;
-            r->total--; /* counted below, once it is read */
+            if (!a->want || (r->n == a->want && !before(key, klen, r->v[0].clientid))) {
+                r->total++; /* a match, not among the first: counted, not read */
+                continue;
+            }
         }
         st_session *s = v;
         if (s->arriving || s->leaving) continue;

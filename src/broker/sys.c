@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,24 +131,14 @@ void st_sys_tick(st_worker *w, int64_t now)
 
 /* ---- events ---------------------------------------------------------------------------- */
 
+static void buf_put(void *ctx, const char *p, size_t n)
+{
+    st_buf_put(ctx, p, n);
+}
+
 static void json_str(st_buf *b, const char *s, size_t n)
 {
-    st_buf_put(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        char esc[8];
-        if (ch == '"' || ch == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)ch;
-            st_buf_put(b, esc, 2);
-        } else if (ch < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", ch);
-            st_buf_put(b, esc, 6);
-        } else {
-            st_buf_put(b, &s[i], 1);
-        }
-    }
-    st_buf_put(b, "\"", 1);
+    st_json_quote(s, n, buf_put, b);
 }
 
 static void json_raw(st_buf *b, const char *fmt, long long v)

@@ -3,28 +3,19 @@
  * is written reads back to the same tree: strings are always quoted, keys only when they hold
  * anything but letters, digits, '_' and '-'. */
 #include "config/hocon.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <string.h>
 
+static void file_put(void *ctx, const char *p, size_t n)
+{
+    fwrite(p, 1, n, ctx);
+}
+
 static void write_str(FILE *out, const char *s)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else if (*p == '\t')
-            fputs("\\t", out);
-        else if (*p == '\r')
-            fputs("\\r", out);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+    st_json_quote(s, strlen(s), file_put, out);
 }
 
 static void write_key(FILE *out, const char *k, int json)

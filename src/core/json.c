@@ -2,6 +2,7 @@
 #include "core/json.h"
 #include "core/err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct jp {
@@ -292,4 +293,25 @@ int st_json_eq(const char *s, const st_jtok *t, const char *lit)
     char buf[512];
     int n = st_json_str(s, t, buf, sizeof buf);
     return n >= 0 && strcmp(buf, lit) == 0;
+}
+
+void st_json_quote(const char *s, size_t n, st_json_put_fn put, void *ctx)
+{
+    size_t run = 0; /* bytes from s + i - run that need no escape */
+    put(ctx, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            run++;
+            continue;
+        }
+        if (run) put(ctx, s + i - run, run);
+        run = 0;
+        char esc[8];
+        int k = c < 0x20 ? snprintf(esc, sizeof esc, "\\u%04x", c)
+                         : snprintf(esc, sizeof esc, "\\%c", c);
+        put(ctx, esc, (size_t)k);
+    }
+    if (run) put(ctx, s + n - run, run);
+    put(ctx, "\"", 1);
 }

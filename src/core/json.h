@@ -27,6 +27,11 @@ typedef struct st_jtok {
 
 #define ST_JSON_MAX_DEPTH 64
 
+/* n bytes of s as a JSON string, quotes included, handed to put in pieces: '"' and '\\'
+ * escaped, control characters as \u00XX, everything else as it is (UTF-8 passes through). */
+typedef void (*st_json_put_fn)(void *ctx, const char *p, size_t n);
+void st_json_quote(const char *s, size_t n, st_json_put_fn put, void *ctx);
+
 /* Tokenize one JSON value (surrounded by optional whitespace). Returns the number of
  * tokens, or ST_EMALFORMED, or ST_EFULL when max tokens do not suffice. */
 int st_json_parse(const char *s, size_t len, st_jtok *t, uint32_t max);
