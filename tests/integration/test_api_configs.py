@@ -241,3 +241,19 @@ def test_ctl_conf(broker, tmp_path):
     broker.restart()  # the change through the API is kept
     wait_api(broker)
     assert "max_mqueue_len = 321" in ctl(broker, "conf", "show", "mqtt").stdout
+
+
+def test_an_env_only_node_with_emqx_names(broker_factory):
+    """A node set up from the environment alone, with EMQX's variable names: its config shows
+    them, and a change of a key one of them holds is refused naming that variable."""
+    b = broker_factory()
+    b.env["EMQX_MQTT__MAX_INFLIGHT"] = "48"
+    b.env["EMQX_SYS_TOPICS__SYS_HEARTBEAT_INTERVAL"] = "1h"
+    b.start()
+    wait_api(b)
+    assert "max_inflight = 48" in show(b, "mqtt.max_inflight")
+    assert 'sys_heartbeat_interval = "1h"' in show(b, "sys_topics")
+    st, text = put(b, "mqtt.max_inflight = 10\n")
+    assert st == 400 and "env EMQX_MQTT__MAX_INFLIGHT" in text, text
+    st, text = put(b, "sys_topics.sys_msg_interval = 2m\n")
+    assert st == 200 and json.loads(text)["changed"] == ["sys_topics.sys_msg_interval"], text
