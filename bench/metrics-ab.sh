@@ -3,14 +3,15 @@
 # and fanout (1 publisher, 100 subscribers, QoS 0) at the default config, on a build without
 # them (OLD) and one with them (NEW), alternating, ROUNDS times; one line per run:
 #   <scenario> <old|new> <msgs/s> <lost>
-# TUNED=1: queues and windows lifted as bench/compare.py's `tuned` (max_mqueue_len 100000,
+# SCENARIOS: which of p2p, fanout, fanout-q1 (5 publishers, 200 subscribers, QoS 1; default
+# "p2p fanout"). TUNED=1: queues and windows lifted as bench/compare.py's `tuned` (max_mqueue_len 100000,
 # max_inflight 1000). With SCRAPE=1 the new broker's metrics, stats and Prometheus text are also read every second
 # while it runs.
 OLD=${OLD:?the starling binary without metrics} NEW=${NEW:-/tmp/b2/starling}
 ROUNDS=${ROUNDS:-4} DUR=${DUR:-6}
 dir=$(mktemp -d)
 for r in $(seq "$ROUNDS"); do
-for sc in p2p fanout; do
+for sc in ${SCENARIOS:-p2p fanout}; do
 for which in old new; do
   bin=$([ $which = old ] && echo "$OLD" || echo "$NEW")
   rm -rf "$dir/data"
@@ -31,6 +32,8 @@ CONF
   fi
   if [ $sc = p2p ]; then
     args=(--pubs 200 --subs 200 -t p2p/%i --sub-topic p2p/%i -q 1 -s 16 --inflight 10)
+  elif [ $sc = fanout-q1 ]; then
+    args=(--pubs 5 --subs 200 -t t/%i --sub-topic t/+ -q 1 -s 16 --inflight 10)
   else
     args=(--pubs 1 --subs 100 -t t --sub-topic t -q 0 -s 64)
   fi
