@@ -32,6 +32,8 @@ struct st_asks {
     pthread_mutex_t amu; /* the answerer may change (the API stops before the cluster) */
     st_answer_fn answer;
     void *actx;
+    st_answer_fn own; /* what >= ST_ASK_OWN */
+    void *octx;
     uint64_t next_id;
     st_ask *open; /* the cluster thread's */
 };
@@ -77,6 +79,7 @@ static void add_answer(st_ask *q, const char *node, const uint8_t *body, size_t 
 
 static char *answer(st_asks *a, uint8_t what, const char *arg, size_t arglen, size_t *len)
 {
+    if (what >= ST_ASK_OWN) return a->own ? a->own(a->octx, what, arg, arglen, len) : NULL;
     pthread_mutex_lock(&a->amu);
     char *body = a->answer ? a->answer(a->actx, what, arg, arglen, len) : NULL;
     pthread_mutex_unlock(&a->amu);
@@ -144,6 +147,12 @@ void st_asks_answerer(st_asks *a, st_answer_fn fn, void *ctx)
     pthread_mutex_unlock(&a->amu);
 }
 
+void st_asks_own(st_asks *a, st_answer_fn fn, void *ctx)
+{
+    a->own = fn;
+    a->octx = ctx;
+}
+
 st_ask *st_ask_new(st_asks *a, uint8_t what, const char *arg, size_t arglen, st_answer *out,
                    size_t max, int64_t timeout_ms)
 {
@@ -207,12 +216,26 @@ void st_asks_stop(st_asks *a)
         finish(a, a->open);
 }
 
-void st_ask_unsent(st_ask *q)
+int st_ask_over(st_ask *q, size_t *n)
+{
+    pthread_mutex_lock(&q->mu);
+    int over = q->over;
+    *n = q->n;
+    pthread_mutex_unlock(&q->mu);
+    return over;
+}
+
+void st_ask_release(st_ask *q)
 {
     pthread_mutex_lock(&q->mu);
     q->over = 1;
     pthread_mutex_unlock(&q->mu);
     unref(q);
+}
+
+void st_ask_unsent(st_ask *q)
+{
+    st_ask_release(q); /* the cluster thread's reference: never taken up */
 }
 
 size_t st_ask_wait(st_asks *a, st_ask *q, const char *self)

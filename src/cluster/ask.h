@@ -40,6 +40,10 @@ void st_asks_free(st_asks *a);
 /* Set (or clear, fn NULL) the answerer; any thread. Once it returns, the old one is not
  * called any more. */
 void st_asks_answerer(st_asks *a, st_answer_fn fn, void *ctx);
+/* The cluster's own questions (what >= ST_ASK_OWN) go to fn instead, on the cluster thread;
+ * set once, before the links run. */
+#define ST_ASK_OWN 64
+void st_asks_own(st_asks *a, st_answer_fn fn, void *ctx);
 
 /* Any thread: a question, its answers to go to out (room for max); NULL when out of memory
  * (or arg is over 4 KiB). */
@@ -54,6 +58,12 @@ void st_asks_send(st_asks *a, st_ask *q, int64_t now);
 void st_asks_tick(st_asks *a, int64_t now);
 /* The cluster thread, at stop: every open question is given up. */
 void st_asks_stop(st_asks *a);
+/* The cluster thread as the asker (its own questions, sent with st_asks_send; it does not
+ * answer itself): 1 once every node asked has answered or the time is up, with the count
+ * of answers in *n; then st_ask_release. */
+int st_ask_over(st_ask *q, size_t *n);
+/* The asker lets go of q (over or not: answers stop going into its array). */
+void st_ask_release(st_ask *q);
 /* The asker: this node's own answer (the answerer, on this thread), then wait until every
  * node asked has answered or the time is up; returns how many answers are in out (in the
  * order they came). q is freed (st_answers_free frees the bodies). */

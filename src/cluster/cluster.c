@@ -271,11 +271,19 @@ static st_plane *new_plane(st_cluster *c)
     return p;
 }
 
+/* The cluster's own questions (gone.h): answered on this thread. */
+static char *own_answer(void *ctx, uint8_t what, const char *arg, size_t arglen, size_t *len)
+{
+    st_cluster *c = ctx;
+    return st_gone_answer(c->data, what, arg, arglen, len);
+}
+
 static st_data *new_data(st_cluster *c)
 {
     const st_cluster_cfg *cfg = &c->cfg;
-    st_data_cfg dc = {cfg->forward_ack, cfg->forward_ack_timeout_ms, cfg->forward_buffer_high,
-                      cfg->evacuation_timeout_ms, cfg->tombstone_ttl_ms};
+    st_data_cfg dc = {cfg->forward_ack,         cfg->forward_ack_timeout_ms,
+                      cfg->forward_buffer_high, cfg->evacuation_timeout_ms,
+                      cfg->tombstone_ttl_ms,    cfg->shared_session};
     st_data_env de = {c->log, &c->view_lock, c->links,   c->boot,         c->node_id,
                       c,      locate,        registered, registered_flush};
     return st_data_new(&dc, &de);
@@ -349,6 +357,7 @@ st_cluster *st_cluster_new(const st_cluster_cfg *cfg, const st_log *log)
     c->data = c->plane ? new_data(c) : NULL;
     st_asks_env ae = {log, c->links, c, asked_member};
     c->asks = c->data ? st_asks_new(&ae) : NULL;
+    if (c->asks) st_asks_own(c->asks, own_answer, c);
     /* every node keeps the mirrors others send it; its own store is mirrored when attached */
     c->replica = c->asks ? new_replica(c) : NULL;
     if (!c->replica) {
@@ -581,7 +590,8 @@ static void on_tick(uv_timer_t *t)
         st_health_tick(c->alarms, c->plane);
         st_health_resources(&c->health, c->alarms, st_data_lanes_over(c->data), now);
     }
-    if (!restoring) st_gone_tick(&c->gone, c->plane, c->replica, c->data, c->cfg.node_name, now);
+    if (!restoring)
+        st_gone_tick(&c->gone, c->plane, c->replica, c->data, c->asks, c->cfg.node_name, now);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -603,6 +613,7 @@ static void on_stop(uv_async_t *a)
     st_cluster *c = a->data;
     atomic_store(&c->accepting, 0);
     drain(c);
+    st_gone_stop(&c->gone);
     st_asks_stop(c->asks);
     st_discovery_close(c->disco);
     st_data_stop(c->data);

@@ -19,11 +19,15 @@ def test_a_node_gone_for_good_has_its_sessions_taken_over_by_its_holder(broker_f
     """Three nodes (the same seed list on each). Node 1 holds two durable sessions: "ad-dev",
     offline with 5 QoS 1 messages queued for it (one more in flight, sent and not
     acknowledged), and "ad-back". Node 1 is killed and its data dir deleted. "ad-back"
-    reconnects to another node meanwhile (a new session there). An operator forces node 1
-    out; its holder takes "ad-dev" over (its routes, its queue, its registration) and
-    leaves "ad-back" where it is. "ad-dev" then connects to the member that is not the
-    holder: its session moves there with the message in flight (DUP, same packet id) and
-    the 5 queued ones in order, and it gets what is published to it afterwards."""
+    reconnects to another node meanwhile (a new session there). A message for "ad-dev" is
+    published on each of the other two nodes while node 1 is down: their lanes to it hold
+    them (the PUBACKs come once cluster.forward_ack_timeout stops waiting for node 1). An
+    operator forces node 1 out; its holder asks both members (itself too) for what their
+    lanes held for it and takes "ad-dev" over (its routes, its queue with those two
+    messages after it, its registration) and leaves "ad-back" where it is. "ad-dev" then
+    connects to the member that is not the holder: its session moves there with the
+    message in flight (DUP, same packet id), the 5 queued ones in order, the two the lanes
+    held, and it gets what is published to it afterwards."""
     from clusterlib import api_call, ctl, same_seeds, up_members, wait_api, wait_info, wait_log
     cl, nodes, names = same_seeds(broker_factory, 3, **dict(
         DURABLE, **{"persistence.shared_client_session": True, "cluster.link_timeout": "1s"}))
@@ -63,11 +67,21 @@ def test_a_node_gone_for_good_has_its_sessions_taken_over_by_its_holder(broker_f
     back, ca = persistent(other, "ad-back")  # back before the operator acts: a new session
     assert ca.session_present == 0
     back.subscribe([("back2/#", 1)])
+    late = []  # published on the other two nodes while node 1 is down
+    for i, n in enumerate((other, h)):
+        c = m.Conn(n.port, 5, host=n.host, timeout=30)
+        assert c.connect("ad-late%d" % i).reason == 0
+        c.send(m.publish("ad/late", b"late%d" % i, qos=1, packet_id=1, version=5))
+        late.append(c)
+    for c in late:  # acknowledged once the lanes stop waiting for node 1
+        assert c.expect(m.PUBACK, timeout=30).reason in (0, 0x10)
+        c.close()
 
     r = ctl(other, "cluster", "force-leave", names[0])
     assert r.returncode == 0, (r.stdout, r.stderr)
     wait_log(h, r"cluster: %s has left the cluster: this node takes over the 1 durable "
-             r"session\(s\) of its copy \(1 whose client connected again elsewhere stay there\)"
+             r"session\(s\) of its copy \(1 whose client connected again elsewhere stay there; "
+             r"2 message\(s\) the members' lanes still held for them queued\)"
              % re.escape(names[0]), timeout=30)
     wait_log(h, r"cluster: 1 of %s's session\(s\) taken over" % re.escape(names[0]), timeout=30)
     replicas = os.path.join(h.dir, "data", "replicas")
@@ -83,6 +97,8 @@ def test_a_node_gone_for_good_has_its_sessions_taken_over_by_its_holder(broker_f
     dev.send(m.ack(m.PUBACK, again.packet_id, version=5))
     got = [dev.expect_publish() for _ in range(5)]
     assert [p.payload for p in got] == [b"m%d" % i for i in range(1, 6)], got
+    got = [dev.expect_publish() for _ in range(2)]  # two publishers: either order
+    assert sorted(p.payload for p in got) == [b"late0", b"late1"], got
     pub = m.Conn(h.port, 5, host=h.host, timeout=30)
     assert pub.connect("ad-pub2").reason == 0
     assert pub.publish("ad/after", b"after", qos=1).reason == 0

@@ -3,11 +3,13 @@
 #include "broker/durable_rec.h"
 #include "cluster/data/forward.h"
 #include "cluster/data/internal.h"
+#include "cluster/data/leftover.h"
 #include "cluster/data/move.h"
 #include "cluster/data/msgrec.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/u64map.h"
+#include "route/trie.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -19,11 +21,20 @@
 /* ---- images from a store dump ----------------------------------------------------------- */
 
 typedef struct ad_img {
-    st_buf head;  /* HEAD, subscriptions, PUBREL waits, will */
-    st_buf items; /* inflight and queued messages, in key (arrival) order */
+    st_buf head;     /* HEAD, subscriptions, PUBREL waits, will */
+    st_buf items;    /* inflight and queued messages, in key (arrival) order */
+    st_subrec *subs; /* filters pointing into the dump */
+    size_t nsubs;
     size_t len;
     char cid[];
 } ad_img;
+
+/* The copy's lane positions (meta "lane" ‖ node ‖ lane): how far the member had taken each
+ * sender process's records. */
+typedef struct ad_lane {
+    uint64_t node, boot, last;
+    uint16_t lane;
+} ad_lane;
 
 typedef struct ad_msg {
     const uint8_t *p;
@@ -36,6 +47,8 @@ typedef struct build {
     st_u64map *by_mid; /* message id → index + 1 in msgs */
     ad_msg *msgs;
     size_t nmsgs, capmsgs;
+    ad_lane *lanes;
+    size_t nlanes;
     int64_t written, wall, mono;
     int err;
 } build;
@@ -45,6 +58,7 @@ static void img_free(ad_img *a)
     if (!a) return;
     st_buf_free(&a->head);
     st_buf_free(&a->items);
+    free(a->subs);
     free(a);
 }
 
@@ -102,6 +116,13 @@ static void on_session(build *b, const uint8_t *k, size_t kl, const uint8_t *v, 
     size_t off = 0;
     st_subrec sr;
     while (st_drec_sub_next(&ds, &off, &sr) == 1) {
+        st_subrec *subs = realloc(a->subs, (a->nsubs + 1) * sizeof *subs);
+        if (subs) {
+            a->subs = subs;
+            subs[a->nsubs++] = sr;
+        } else {
+            b->err = ST_ENOMEM;
+        }
         e = (cw_sess_ent){.tag = CW_SE_SUB,
                           .filter = {(const uint8_t *)sr.filter, (uint32_t)sr.len},
                           .qos = sr.qos,
@@ -165,12 +186,27 @@ static void on_entry(build *b, const uint8_t *k, size_t kl, const uint8_t *v, si
     if (m) st_msg_unref(m);
 }
 
+static void on_lane(build *b, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    if (kl != ST_DREC_LANE_KEY || vl != 16 || memcmp(k, "lane", 4) != 0) return;
+    ad_lane *l = realloc(b->lanes, (b->nlanes + 1) * sizeof *l);
+    if (!l) {
+        b->err = ST_ENOMEM;
+        return;
+    }
+    b->lanes = l;
+    l[b->nlanes++] = (ad_lane){st_drec_get_u64(k + 4), st_drec_get_u64(v), st_drec_get_u64(v + 8),
+                               (uint16_t)(k[12] << 8 | k[13])};
+}
+
 static int on_record(void *ctx, int cf, int del, const uint8_t *k, size_t kl, const uint8_t *v,
                      size_t vl)
 {
     build *b = ctx;
     if (del) return 0;
-    if (cf == ST_CF_SESSIONS && memchr(k, 0, kl))
+    if (cf == ST_CF_META)
+        on_lane(b, k, kl, v, vl);
+    else if (cf == ST_CF_SESSIONS && memchr(k, 0, kl))
         on_rel(b, k, kl);
     else if (cf == ST_CF_SESSIONS)
         on_session(b, k, kl, v, vl);
@@ -181,8 +217,61 @@ static int on_record(void *ctx, int cf, int del, const uint8_t *k, size_t kl, co
     return b->err;
 }
 
+/* The member had taken seq of that sender process's lane (the copy says so). */
+static int had(const build *b, uint64_t node, uint64_t boot, const st_leftover *e)
+{
+    for (size_t i = 0; i < b->nlanes; i++)
+        if (b->lanes[i].node == node && b->lanes[i].lane == e->lane && b->lanes[i].boot == boot)
+            return e->seq <= b->lanes[i].last;
+    return 0;
+}
+
+/* A message a lane held for the member, queued to a session whose subscriptions match it
+ * (once, at the highest QoS they grant; shared ones are not the session's). */
+static int queue_leftover(ad_img *a, const st_leftover *e)
+{
+    const st_subrec *best = NULL;
+    for (size_t i = 0; i < a->nsubs; i++) {
+        const st_subrec *r = &a->subs[i];
+        const char *g, *f;
+        size_t gl, fl;
+        if (st_share_parse(r->filter, r->len, &g, &gl, &f, &fl) != 0) continue;
+        if (!st_topic_match(r->filter, r->len, (const char *)e->e.rec.topic.p, e->e.rec.topic.len))
+            continue;
+        if (!best || r->qos > best->qos) best = r;
+    }
+    if (!best) return 0;
+    cw_sess_ent q = e->e;
+    q.qos = q.qos < best->qos ? q.qos : best->qos;
+    q.retain = best->flags & ST_SUB_RAP ? q.retain : 0;
+    q.sub_id = best->sub_id;
+    q.pid = 0;
+    st_msgrec_put_ent(&a->items, &q);
+    return 1;
+}
+
+/* The lanes' leftovers (answers of leftover.h), after each session's own queue. */
+static void add_leftovers(build *b, const st_bytes *extra, size_t nextra, size_t *queued)
+{
+    for (size_t i = 0; i < nextra; i++) {
+        int ready;
+        uint64_t node, boot;
+        size_t off;
+        if (st_leftover_head(extra[i].p, extra[i].len, &ready, &node, &boot, &off) < 0) continue;
+        st_leftover e;
+        while (st_leftover_next(extra[i].p, extra[i].len, &off, &e) == 1) {
+            if (had(b, node, boot, &e)) continue;
+            size_t it = 0;
+            void *v;
+            while (st_strmap_next(b->by_cid, &it, NULL, NULL, &v))
+                *queued += (size_t)queue_leftover(v, &e);
+        }
+    }
+}
+
 int st_adopt_images(const uint8_t *w, size_t len, int64_t written, int64_t wall, int64_t mono,
-                    st_adopt_image_fn fn, void *ctx)
+                    const st_bytes *extra, size_t nextra, size_t *queued, st_adopt_image_fn fn,
+                    void *ctx)
 {
     build b = {.by_cid = st_strmap_new(),
                .by_sid = st_u64map_new(),
@@ -191,6 +280,7 @@ int st_adopt_images(const uint8_t *w, size_t len, int64_t written, int64_t wall,
                .wall = wall,
                .mono = mono};
     int rc = b.by_cid && b.by_sid && b.by_mid ? st_store_records(w, len, on_record, &b) : ST_ENOMEM;
+    if (rc == 0) add_leftovers(&b, extra, nextra, queued);
     size_t it = 0;
     void *v;
     while (b.by_cid && st_strmap_next(b.by_cid, &it, NULL, NULL, &v)) {
@@ -205,6 +295,7 @@ int st_adopt_images(const uint8_t *w, size_t len, int64_t written, int64_t wall,
     st_u64map_free(b.by_sid);
     st_u64map_free(b.by_mid);
     free(b.msgs);
+    free(b.lanes);
     return rc;
 }
 
@@ -293,7 +384,8 @@ static int offer(void *ctx, const char *cid, size_t len, const uint8_t *img, siz
     return 0;
 }
 
-long st_data_adopt(st_data *c, const char *owner, const uint8_t *w, size_t len, int64_t written)
+long st_data_adopt(st_data *c, const char *owner, const uint8_t *w, size_t len, int64_t written,
+                   const st_bytes *extra, size_t nextra)
 {
     if (c->adopt) return ST_EAGAIN;
     if (!c->broker || !c->fwd) return ST_EINVAL;
@@ -306,14 +398,17 @@ long st_data_adopt(st_data *c, const char *owner, const uint8_t *w, size_t len, 
     a->deadline = st_data_now(c) + STALL_MS;
     c->adopt = a;
     offer_ctx o = {c, a};
-    int rc = st_adopt_images(w, len, written, st_wall_ms(), st_now_ms(), offer, &o);
+    size_t queued = 0;
+    int rc = st_adopt_images(w, len, written, st_wall_ms(), st_now_ms(), extra, nextra, &queued,
+                             offer, &o);
     if (rc < 0)
         LOG_ERROR(c->log, "cluster: adopting %s's sessions: %s (%zu offered)", owner,
                   st_strerror(rc), a->offered);
     LOG_NOTICE(c->log,
                "cluster: %s has left the cluster: this node takes over the %zu durable "
-               "session(s) of its copy (%zu whose client connected again elsewhere stay there)",
-               owner, a->offered, a->skipped);
+               "session(s) of its copy (%zu whose client connected again elsewhere stay there; "
+               "%zu message(s) the members' lanes still held for them queued)",
+               owner, a->offered, a->skipped, queued);
     return (long)a->offered;
 }
 

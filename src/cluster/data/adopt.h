@@ -25,7 +25,8 @@
  * at wall time `wall`; written: when the copy was last written (wall ms; the moment a
  * session that was connected then went offline). The sessions offered (>= 0), or an ST_E*
  * code (ST_EAGAIN: an adoption is under way). */
-long st_data_adopt(st_data *c, const char *owner, const uint8_t *w, size_t len, int64_t written);
+long st_data_adopt(st_data *c, const char *owner, const uint8_t *w, size_t len, int64_t written,
+                   const st_bytes *extra, size_t nextra);
 /* 1 while an adoption is under way; 0 once every session offered is installed or it gave up
  * (30 s without progress; logged). */
 int st_data_adopting(st_data *c, int64_t now);
@@ -35,10 +36,15 @@ void st_data_adopt_free(st_data *c);
 
 /* The image of every session in a store dump that has not expired at wall: fn(ctx, cid,
  * len, image) for each (0: go on). Sessions expired and entries without their message are
- * left out. 0, fn's code, or an ST_E* code. */
+ * left out. extra[nextra]: the members' answers of what their lanes still held for the
+ * member (leftover.h); each message the copy's lane positions do not say the member took is
+ * queued, after the session's own queue, to every session with a (non-shared) subscription
+ * that matches it, once, at the highest QoS granted; *queued counts those entries. 0, fn's
+ * code, or an ST_E* code. */
 typedef int (*st_adopt_image_fn)(void *ctx, const char *cid, size_t len, const uint8_t *img,
                                  size_t ilen);
 int st_adopt_images(const uint8_t *w, size_t len, int64_t written, int64_t wall, int64_t mono,
-                    st_adopt_image_fn fn, void *ctx);
+                    const st_bytes *extra, size_t nextra, size_t *queued, st_adopt_image_fn fn,
+                    void *ctx);
 
 #endif

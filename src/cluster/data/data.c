@@ -7,6 +7,7 @@
 #include "cluster/data/adopt.h"
 #include "cluster/data/forward.h"
 #include "cluster/data/internal.h"
+#include "cluster/data/leftover.h"
 #include "cluster/data/move.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -27,7 +28,9 @@ st_data *st_data_new(const st_data_cfg *cfg, const st_data_env *env)
     d->log = env->log;
     st_mpsc_init(&d->inbox);
     d->routes = st_strmap_new();
-    if (!d->routes) {
+    d->leftovers = cfg->leftovers ? st_leftovers_new() : NULL;
+    if (!d->routes || (cfg->leftovers && !d->leftovers)) {
+        st_strmap_free(d->routes);
         free(d);
         return NULL;
     }
@@ -83,7 +86,8 @@ static void route_hook(void *cx, const char *filter, size_t len, const char *gro
 
 int st_data_attach(st_data *d, st_broker *b)
 {
-    st_fwd_cfg fc = {d->cfg.forward_ack, d->cfg.forward_ack_timeout_ms, d->cfg.forward_buffer_high};
+    st_fwd_cfg fc = {d->cfg.forward_ack, d->cfg.forward_ack_timeout_ms, d->cfg.forward_buffer_high,
+                     d->leftovers != NULL};
     d->fwd = st_fwd_new(b, d, &fc);
     if (!d->fwd) return ST_ENOMEM;
     d->broker = b;
@@ -118,6 +122,14 @@ static void one_item(st_data *d, st_data_item *it)
         st_data_move_ask(d, it->lane, it->s, it->len, it->seq, (uint8_t)it->count, it->hint);
     else if (it->kind == ST_DI_MOVE)
         st_data_move_send(d, it->slot, (const uint8_t *)it->s, it->len);
+    size_t cut = it->kind == ST_DI_LEFTOVER
+                     ? st_leftovers_add(d->leftovers, it->slot, (const uint8_t *)it->s, it->len)
+                     : 0;
+    if (cut)
+        LOG_WARN(d->log,
+                 "cluster: %zu QoS 1/2 message(s) queued here for a member that left are past "
+                 "what can be handed to its adopter (%u MiB): dropped",
+                 cut, (unsigned)(CW_MAX_FRAME >> 20) - 1);
 }
 
 static void on_wake(uv_async_t *a)
@@ -206,9 +218,19 @@ int st_data_start(st_data *d, uv_loop_t *loop)
     return 0;
 }
 
+static void leftovers_dropped(void *ctx, const char *name, size_t n)
+{
+    st_data *d = ctx;
+    LOG_WARN(d->log,
+             "cluster: %zu QoS 1/2 message(s) queued here for %s, which left, were not taken by "
+             "a member adopting its sessions: dropped",
+             n, name);
+}
+
 void st_data_tick(st_data *d, int64_t now)
 {
     dial_lanes(d, now);
+    st_leftovers_tick(d->leftovers, now, leftovers_dropped, d);
     if (!d->broker || now < d->next_gc) return;
     int64_t every = d->cfg.tombstone_ttl_ms / 2; /* retained tombstones (cluster.md §9.2) */
     d->next_gc = now + (every < TOMBSTONE_GC_MS ? every : TOMBSTONE_GC_MS);
@@ -238,6 +260,7 @@ void st_data_free(st_data *d)
         free(node);
     st_data_routes_free(d);
     st_data_adopt_free(d);
+    st_leftovers_free(d->leftovers);
     st_strmap_free(d->routes);
     st_fwd_free(d->fwd);
     free(d);
@@ -275,7 +298,19 @@ void st_data_gone(st_data *d, st_peer *p, int keep)
 {
     if (!d->broker) return;
     st_data_routes_purge(d, p);
+    if (!keep && d->leftovers) /* before the workers can post theirs */
+        st_leftovers_expect(d->leftovers, p->name, p->slot, d->broker->nw, st_data_now(d));
     st_fwd_peer_down(d->fwd, p->slot, keep ? 2 : 1);
+}
+
+char *st_data_leftovers(st_data *d, const char *name, size_t *len)
+{
+    return st_leftovers_answer(d->leftovers, name, d->env.node_id, d->env.boot, len);
+}
+
+long st_data_leftovers_drop(st_data *d, const char *name)
+{
+    return st_leftovers_drop(d->leftovers, name);
 }
 
 void st_data_registry_on(st_data *d)

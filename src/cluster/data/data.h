@@ -29,6 +29,7 @@ typedef struct st_data_cfg {
     int64_t forward_buffer_high; /* bytes per outbound lane */
     int64_t evacuation_timeout_ms;
     int64_t tombstone_ttl_ms;
+    int leftovers; /* persistence.shared_client_session: keep a left member's (leftover.h) */
 } st_data_cfg;
 
 typedef struct st_data_env {
@@ -63,6 +64,10 @@ void st_data_peer_down(st_data *d, st_peer *p);
 /* p is gone for good (keep 0: it said goodbye, left, or we left) or declared down (keep 1:
  * the same process may come back and resume): its routes go, and what is queued for it. */
 void st_data_gone(st_data *d, st_peer *p, int keep);
+/* What this node's lanes held for name, which left (leftover.h's answer, malloc'd), and its
+ * adopter's word that it took them: the messages let go, or -1 for none kept. */
+char *st_data_leftovers(st_data *d, const char *name, size_t *len);
+long st_data_leftovers_drop(st_data *d, const char *name);
 
 /* ---- the registry's (the plane's) events (the cluster thread) ---- */
 /* The cluster has another member: every session here registers, and a CONNECT may find its

@@ -6,6 +6,7 @@
 #include "broker/durable.h"
 #include "broker/flow.h"
 #include "cluster/data/internal.h"
+#include "cluster/data/leftover.h"
 #include "cluster/data/move.h"
 #include "cluster/data/msgrec.h"
 #include "core/clock.h"
@@ -960,9 +961,32 @@ static void adopt_out(fwd_w *fw, const fwd_cmd *c)
     }
 }
 
+/* The QoS 1/2 deliveries this lane to a member that left had not had acknowledged (l may be
+ * NULL), packed for its adopter (leftover.h); posted even when there are none. */
+static void post_leftovers(fwd_w *fw, const lane_out *l, uint16_t slot)
+{
+    st_buf b = {0};
+    int64_t now = st_loop_now(fw->w->loop);
+    for (size_t i = 0; l && i < l->qlen; i++) {
+        const rec *r = &l->q[(l->qhead + i) % l->qcap];
+        if ((r->kind & CW_REC_DELIVER) && !(r->kind & CW_REC_SHARED) && r->msg->qos > 0)
+            st_leftover_put(&b, fw->w->id, l->acked + 1 + i, r->msg, now);
+    }
+    st_data_item *it = b.oom ? NULL : calloc(1, sizeof *it + b.len);
+    if (it) {
+        it->kind = ST_DI_LEFTOVER;
+        it->slot = slot;
+        it->len = (uint32_t)b.len;
+        if (b.len) memcpy(it->s, b.p, b.len);
+        st_data_post(fw->f->d, it);
+    }
+    st_buf_free(&b);
+}
+
 static void peer_down(fwd_w *fw, const fwd_cmd *c)
 {
     lane_out *o = fw->out[c->slot];
+    if (c->gone == 1 && fw->f->cfg.leftovers) post_leftovers(fw, o, c->slot);
     if (o) {
         out_close(o, c->gone == 1 ? "peer left" : c->gone ? "peer down" : "control link down");
         if (c->gone == 1) {
@@ -1049,12 +1073,13 @@ void st_fwd_move(st_fwd *f, uint16_t worker, uint16_t slot, uint64_t node_id, ui
     post(f, worker, &c, body, n);
 }
 
-void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
+int st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
 {
     for (int i = 0; i < f->nw; i++) {
         fwd_cmd c = {.kind = CMD_PEER_DOWN, .fd = -1, .gone = gone, .slot = slot};
         post(f, (uint16_t)i, &c, NULL, 0);
     }
+    return f->nw;
 }
 
 /* ---- loop hooks ----------------------------------------------------------------------- */

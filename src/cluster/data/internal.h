@@ -38,6 +38,7 @@ enum {
      * (registration seq, flags count) is held; else s is a MOVE frame for node slot */
     ST_DI_MOVE,
     ST_DI_EVACUATE, /* hand every session to the other members (move.h) */
+    ST_DI_LEFTOVER, /* a lane to a member that left: what it held (leftover.h), s[len] */
 };
 typedef struct st_data_item {
     st_mpsc_node node;
@@ -79,6 +80,7 @@ struct st_data {
     int64_t evac_until, evac_moved_at;
     long evac_best;
     struct st_adopt *adopt; /* a gone member's sessions being taken over (adopt.h), or NULL */
+    struct st_leftovers *leftovers; /* kept for left members' adopters, or NULL (leftover.h) */
 };
 typedef struct st_adopt st_adopt;
 
