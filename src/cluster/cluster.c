@@ -130,7 +130,7 @@ static void on_peer(void *ctx, const st_peer_ev *ev)
         st_plane_link_closed(c->plane, ev->link);
         break;
     case ST_PEER_GOODBYE: /* it withdrew its routes itself; its sessions end with it */
-        st_data_gone(c->data, p, 0);
+        st_data_gone(c->data, p, ST_GONE_US);
         if (ev->reason == CW_BYE_REMOVED) st_plane_removed(c->plane, p->name);
         break;
     }
@@ -138,10 +138,10 @@ static void on_peer(void *ctx, const st_peer_ev *ev)
 
 /* ---- for the control plane: what the data lanes do about members and the registry ------- */
 
-static void gone(void *ctx, st_peer *p, int keep)
+static void gone(void *ctx, st_peer *p, int how)
 {
     st_cluster *c = ctx;
-    st_data_gone(c->data, p, keep);
+    st_data_gone(c->data, p, how);
 }
 
 static void registry_on(void *ctx)

@@ -86,8 +86,7 @@ static void route_hook(void *cx, const char *filter, size_t len, const char *gro
 
 int st_data_attach(st_data *d, st_broker *b)
 {
-    st_fwd_cfg fc = {d->cfg.forward_ack, d->cfg.forward_ack_timeout_ms, d->cfg.forward_buffer_high,
-                     d->leftovers != NULL};
+    st_fwd_cfg fc = {d->cfg.forward_ack, d->cfg.forward_ack_timeout_ms, d->cfg.forward_buffer_high};
     d->fwd = st_fwd_new(b, d, &fc);
     if (!d->fwd) return ST_ENOMEM;
     d->broker = b;
@@ -294,13 +293,14 @@ void st_data_peer_down(st_data *d, st_peer *p)
     st_data_routes_publish_ack(d); /* SUBACKs stop waiting for it */
 }
 
-void st_data_gone(st_data *d, st_peer *p, int keep)
+void st_data_gone(st_data *d, st_peer *p, int how)
 {
     if (!d->broker) return;
     st_data_routes_purge(d, p);
-    if (!keep && d->leftovers) /* before the workers can post theirs */
+    int left = how == ST_GONE_LEFT && d->leftovers;
+    if (left) /* before the workers can post theirs */
         st_leftovers_expect(d->leftovers, p->name, p->slot, d->broker->nw, st_data_now(d));
-    st_fwd_peer_down(d->fwd, p->slot, keep ? 2 : 1);
+    st_fwd_peer_down(d->fwd, p->slot, how == ST_GONE_DOWN ? 2 : left ? 3 : 1);
 }
 
 char *st_data_leftovers(st_data *d, const char *name, size_t *len)

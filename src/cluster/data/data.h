@@ -61,9 +61,11 @@ void st_data_free(st_data *d);
 /* ---- the links' events (the cluster thread) ---- */
 void st_data_peer_up(st_data *d, st_peer *p, uint64_t prev_boot);
 void st_data_peer_down(st_data *d, st_peer *p);
-/* p is gone for good (keep 0: it said goodbye, left, or we left) or declared down (keep 1:
- * the same process may come back and resume): its routes go, and what is queued for it. */
-void st_data_gone(st_data *d, st_peer *p, int keep);
+/* p is gone for good (how ST_GONE_LEFT: it left, and what the lanes held for it is kept for
+ * its adopter with cfg.leftovers; ST_GONE_US: it said goodbye, or this node left) or declared
+ * down (ST_GONE_DOWN: the same process may come back and resume): its routes go, and what
+ * is queued for it. */
+void st_data_gone(st_data *d, st_peer *p, int how);
 /* What this node's lanes held for name, which left (leftover.h's answer, malloc'd), and its
  * adopter's word that it took them: the messages let go, or -1 for none kept. */
 char *st_data_leftovers(st_data *d, const char *name, size_t *len);

@@ -986,10 +986,12 @@ static void post_leftovers(fwd_w *fw, const lane_out *l, uint16_t slot)
 static void peer_down(fwd_w *fw, const fwd_cmd *c)
 {
     lane_out *o = fw->out[c->slot];
-    if (c->gone == 1 && fw->f->cfg.leftovers) post_leftovers(fw, o, c->slot);
+    if (c->gone == 3) post_leftovers(fw, o, c->slot);
     if (o) {
-        out_close(o, c->gone == 1 ? "peer left" : c->gone ? "peer down" : "control link down");
-        if (c->gone == 1) {
+        out_close(o, c->gone == 1 || c->gone == 3 ? "peer left"
+                     : c->gone                    ? "peer down"
+                                                  : "control link down");
+        if (c->gone == 1 || c->gone == 3) {
             drop_queue(o);
             o->peer_boot = 0;
         } else if (c->gone == 2) {
@@ -1073,13 +1075,12 @@ void st_fwd_move(st_fwd *f, uint16_t worker, uint16_t slot, uint64_t node_id, ui
     post(f, worker, &c, body, n);
 }
 
-int st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
+void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone)
 {
     for (int i = 0; i < f->nw; i++) {
         fwd_cmd c = {.kind = CMD_PEER_DOWN, .fd = -1, .gone = gone, .slot = slot};
         post(f, (uint16_t)i, &c, NULL, 0);
     }
-    return f->nw;
 }
 
 /* ---- loop hooks ----------------------------------------------------------------------- */

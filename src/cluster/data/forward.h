@@ -30,7 +30,6 @@ typedef struct st_fwd_cfg {
     int forward_ack;
     int64_t ack_timeout_ms;
     int64_t buffer_high; /* bytes per outbound lane */
-    int leftovers;       /* a member that left: its QoS 1/2 deliveries kept (leftover.h) */
 } st_fwd_cfg;
 
 st_fwd *st_fwd_new(st_broker *b, st_data *d, const st_fwd_cfg *cfg);
@@ -45,11 +44,10 @@ void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, u
                   uint64_t peer_id, uint64_t peer_boot, const uint8_t *pre, size_t npre);
 /* Cluster thread: the peer's CONTROL link is down — close its lanes (they are redialled
  * with the link). gone 1: it said goodbye or left: what is queued for it is dropped (shared
- * records go to other members; with cfg.leftovers each worker first posts its QoS 1/2
- * deliveries as an ST_DI_LEFTOVER item, none too); gone 2: declared down: shared records go
- * to other members, the rest stays for the same process's return. Returns the workers
- * asked. */
-int st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
+ * records go to other members); gone 3: the same, but each worker first posts its QoS 1/2
+ * deliveries as an ST_DI_LEFTOVER item (none too: leftover.h); gone 2: declared down:
+ * shared records go to other members, the rest stays for the same process's return. */
+void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
 
 /* Cluster thread: the node in slot is a new process (it restarted). Records queued for it
  * from now on are for that process; those queued before are dropped when its lanes

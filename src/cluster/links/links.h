@@ -30,6 +30,11 @@
 typedef struct st_links st_links;
 typedef struct st_link st_link;
 
+/* Why a peer's data lanes stop for good or for now (the plane says it, the data lanes act on
+ * it: plane.h env.gone, data.h st_data_gone): it left the cluster, it was declared down,
+ * or it said goodbye / this node left. */
+enum { ST_GONE_LEFT, ST_GONE_DOWN, ST_GONE_US };
+
 /* A node this one knows: a seed, a discovered name, whoever linked to us. Owned by links;
  * the other parts read it on the cluster thread (slot and name never change). */
 typedef struct st_peer {

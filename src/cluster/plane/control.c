@@ -545,7 +545,7 @@ static void apply_left(st_plane *c)
         LOG_NOTICE(c->log, "cluster: %s has left the cluster", p->name);
         st_cl_registry_purge(c, r->node_id, r->incarnation);
         /* if it is alive, it learns that it is out and runs alone */
-        st_cl_drop_peer(c, p, CW_BYE_REMOVED, 0, "left the cluster");
+        st_cl_drop_peer(c, p, CW_BYE_REMOVED, ST_GONE_LEFT, "left the cluster");
     }
 }
 
@@ -563,7 +563,7 @@ static void apply_down(st_plane *c)
         st_cl_registry_purge(c, r->node_id, r->incarnation);
         /* it re-syncs when it is back; what is queued for it stays for that (the same
          * process resumes its lanes; a restarted one drops it), bounded by forward_buffer_high */
-        st_cl_drop_peer(c, p, 0, 1, "declared down");
+        st_cl_drop_peer(c, p, 0, ST_GONE_DOWN, "declared down");
     }
 }
 

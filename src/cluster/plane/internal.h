@@ -117,7 +117,7 @@ void st_tail_register(st_plane *c);
 
 /* plane.c: p is out of our picture (left, down, or we left): its link closes (after
  * GOODBYE{bye} unless bye is 0), and the data lanes drop what they hold for it (env.gone). */
-void st_cl_drop_peer(st_plane *c, st_peer *p, uint8_t bye, int keep, const char *why);
+void st_cl_drop_peer(st_plane *c, st_peer *p, uint8_t bye, int how, const char *why);
 
 /* control.c */
 int st_cl_is_member(st_plane *c);

@@ -46,7 +46,7 @@ static void forget_peers(st_plane *c)
         st_peer *p = st_links_peer_at(c->links, i);
         p->forgotten = 1;
         p->member = 0;
-        st_cl_drop_peer(c, p, CW_BYE_LEAVE, 0, "this node left the cluster");
+        st_cl_drop_peer(c, p, CW_BYE_LEAVE, ST_GONE_US, "this node left the cluster");
     }
 }
 

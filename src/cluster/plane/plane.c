@@ -74,10 +74,10 @@ int st_plane_is_member(st_plane *c)
     return st_cl_is_member(c);
 }
 
-void st_cl_drop_peer(st_plane *c, st_peer *p, uint8_t bye, int keep, const char *why)
+void st_cl_drop_peer(st_plane *c, st_peer *p, uint8_t bye, int how, const char *why)
 {
     st_links_drop(c->links, p, bye, why);
-    c->env.gone(c->env.ctx, p, keep);
+    c->env.gone(c->env.ctx, p, how);
 }
 
 /* ---- the links' events ----------------------------------------------------------------- */

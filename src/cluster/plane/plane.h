@@ -54,9 +54,10 @@ typedef struct st_plane_env {
     st_links *links;
     uint64_t boot, node_id;
     void *ctx; /* for the functions below */
-    /* A member left or was declared down, or this node left: the data lanes drop what they
-     * hold for p (keep: declared down, the same process may come back and resume). */
-    void (*gone)(void *ctx, st_peer *p, int keep);
+    /* A member left (how ST_GONE_LEFT) or was declared down (ST_GONE_DOWN: the same
+     * process may come back and resume), or this node left (ST_GONE_US): the data lanes
+     * drop what they hold for p (data.h st_data_gone). */
+    void (*gone)(void *ctx, st_peer *p, int how);
     /* The registry runs (the cluster has another member; again after a new incarnation). */
     void (*registry_on)(void *ctx);
     /* cid's registration at hlc here lost to a newer connection elsewhere. */
