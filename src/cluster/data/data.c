@@ -296,7 +296,10 @@ void st_data_peer_down(st_data *d, st_peer *p)
 void st_data_gone(st_data *d, st_peer *p, int how)
 {
     if (!d->broker) return;
-    st_data_routes_purge(d, p);
+    /* with the copies (leftovers on), a node declared down keeps its plain routes: what is
+     * published for its durable sessions stays queued on the lanes (up to
+     * forward_buffer_high) for its return, or for the member that takes them over */
+    st_data_routes_purge(d, p, how == ST_GONE_DOWN && d->leftovers);
     int left = how == ST_GONE_LEFT && d->leftovers;
     if (left) /* before the workers can post theirs */
         st_leftovers_expect(d->leftovers, p->name, p->slot, d->broker->nw, st_data_now(d));

@@ -100,8 +100,9 @@ void st_data_routes_changed(st_data *d, st_data_item **items, size_t n);
 /* Recompute what every linked peer has confirmed and release held SUBACKs. Call after any
  * change: items handled, an ACK, a link up or down. */
 void st_data_routes_publish_ack(st_data *d);
-/* p said goodbye (or left): its routes go. */
-void st_data_routes_purge(st_data *d, st_peer *p);
+/* p said goodbye, left or was declared down: its routes go (shared_only: only its shared
+ * groups' ones). */
+void st_data_routes_purge(st_data *d, st_peer *p, int shared_only);
 void st_data_routes_register(st_data *d);
 void st_data_routes_free(st_data *d);
 

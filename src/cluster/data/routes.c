@@ -282,7 +282,17 @@ static void routes_batch(st_data *d, st_peer *p, const cw_route_batch *rb)
 
 /* Remove p's routes whose generation is older than keep (keep 0: all of them): first from
  * the subscription table (the keys stay valid meanwhile), then from the index. */
-static void sweep(st_data *d, st_peer *p, uintptr_t keep)
+/* Whether a route of generation v (its key k) goes: older than keep (0: every one); with
+ * shared_only, only a shared group's. */
+static int swept(const char *k, size_t len, uintptr_t v, uintptr_t keep, int shared_only)
+{
+    const char *g, *f;
+    size_t gl, fl;
+    if (shared_only && st_share_parse(k, len, &g, &gl, &f, &fl) != 1) return 0;
+    return !keep || v < keep;
+}
+
+static void sweep(st_data *d, st_peer *p, uintptr_t keep, int shared_only)
 {
     st_data_peer *dp = &d->dp[p->slot];
     if (!dp->routes || !d->broker) return;
@@ -291,10 +301,10 @@ static void sweep(st_data *d, st_peer *p, uintptr_t keep)
     const char *k;
     void *v;
     while (st_strmap_next(dp->routes, &it, &k, &len, &v))
-        if (!keep || (uintptr_t)v < keep) apply_key(&a, k, len, 0);
+        if (swept(k, len, (uintptr_t)v, keep, shared_only)) apply_key(&a, k, len, 0);
     apply_flush(&a);
     for (it = 0; st_strmap_next(dp->routes, &it, &k, &len, &v);)
-        if (!keep || (uintptr_t)v < keep) st_strmap_del(dp->routes, k, len);
+        if (swept(k, len, (uintptr_t)v, keep, shared_only)) st_strmap_del(dp->routes, k, len);
     pthread_mutex_lock(d->env.view_lock);
     dp->nroutes = st_strmap_count(dp->routes);
     pthread_mutex_unlock(d->env.view_lock);
@@ -302,7 +312,7 @@ static void sweep(st_data *d, st_peer *p, uintptr_t keep)
 
 static void sync_end(st_data *d, st_peer *p, uint64_t seq)
 {
-    if (d->dp[p->slot].route_gen) sweep(d, p, d->dp[p->slot].route_gen);
+    if (d->dp[p->slot].route_gen) sweep(d, p, d->dp[p->slot].route_gen, 0);
     d->dp[p->slot].synced_boot = p->boot;
     if (p->link) ack_frame(p->link, seq);
 }
@@ -313,10 +323,13 @@ int st_data_routes_synced(st_data *d, const char *name)
     return p && p->link && p->boot && d->dp[p->slot].synced_boot == p->boot;
 }
 
-void st_data_routes_purge(st_data *d, st_peer *p)
+void st_data_routes_purge(st_data *d, st_peer *p, int shared_only)
 {
-    sweep(d, p, 0);
-    LOG_INFO(d->log, "cluster: routes of %s removed", p->name);
+    sweep(d, p, 0, shared_only);
+    LOG_INFO(d->log,
+             shared_only ? "cluster: shared-subscription routes of %s removed"
+                         : "cluster: routes of %s removed",
+             p->name);
 }
 
 /* ROUTE_SYNC_BEGIN / END, ROUTE_BATCH and ACK on a CONTROL link. */
