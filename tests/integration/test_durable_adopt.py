@@ -111,3 +111,36 @@ def test_a_node_gone_for_good_has_its_sessions_taken_over_by_its_holder(broker_f
     assert back.expect_publish().payload == b"b"
     for c in (dev, back, pub):
         c.close()
+
+
+def test_a_node_declared_down_gets_what_was_published_meanwhile_when_it_comes_back(
+        broker_factory):
+    """Three nodes with the copies (every node with the same seed list). A durable
+    subscriber on node 1, offline; node 1 is killed and stays away until the others declare
+    it down. A message published on node 2 then is still queued for it (its plain routes
+    stay: the publisher is told there are subscribers); node 1 starts again with its disk,
+    and its client finds its session with that message."""
+    from clusterlib import same_seeds, up_members, wait_api, wait_info, wait_log
+    cl, nodes, names = same_seeds(broker_factory, 3, **dict(
+        DURABLE, **{"persistence.shared_client_session": True, "cluster.link_timeout": "1s",
+                    "cluster.node_down_timeout": "2s"}))
+    a, b = nodes[0], nodes[1]
+    for n in nodes:
+        wait_api(n)
+        wait_info(n, lambda i: up_members(i) == sorted(names), "all members up", timeout=30)
+    dev, _ = persistent(a, "dn-dev")
+    assert dev.subscribe([("dn/#", 1)]).reasons == [1]
+    dev.disconnect()
+    kill9(a)
+    for x in nodes[1:]:
+        wait_log(x, r"cluster: %s is down" % re.escape(names[0]), timeout=30)
+    pub = m.Conn(b.port, 5, host=b.host, timeout=30)
+    assert pub.connect("dn-pub").reason == 0
+    assert pub.publish("dn/1", b"while down", qos=1).reason == 0
+    pub.close()
+    a.start()
+    wait_info(a, lambda i: up_members(i) == sorted(names), "node 1 up again", timeout=60)
+    dev, ca = persistent(a, "dn-dev")
+    assert ca.session_present == 1
+    assert dev.expect_publish().payload == b"while down"
+    dev.close()
