@@ -4,7 +4,8 @@ medians and ratios. Started by bench/compare.sh (which builds build-bench/starli
     compare.py [scenario ...]     default: every scenario, in the order of ORDER
 
 Throughput scenarios alternate A B A B A B (ROUNDS pairs); `latency` offers half of
-mosquitto's median p2p rate of this run; `instr` counts instructions per delivered message
+mosquitto's median p2p rate of this run (`durable-latency`: between persistent sessions, half
+of mosquitto's durable-p2p rate, mosquitto with `persistence true`); `instr` counts instructions per delivered message
 under callgrind (the difference of two runs with N and 2N messages, so start-up and
 connection set-up cancel out); `idle` reads the broker's RSS with 15,000 idle subscribers;
 `scale` holds connections up to Starling's open-file limit for 60 s and checks what
@@ -131,7 +132,7 @@ if SMOKE:
     BCRYPT_ROUNDS, LOGIN_RATE, LOGIN_STREAM_RATE = 5, 20, 300
     SCALE_NOFILE = SCALE_NOFILE or 128
 
-MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "xnode",
+MESSAGE_SCENARIOS = {"fanout", "fanout-q1", "p2p", "latency", "durable-latency", "fanin", "sharedsub", "xnode",
                      "xnode-tls", "acl-p2p", "durable-p2p", "durable0-p2p", "xnode-copies",
                      "xnode-copies0",
                      "tls-p2p", "tls-fanout", "ws-p2p", "ws-fanout"}
@@ -139,7 +140,7 @@ ORDER = ["fanout", "fanout-q1", "p2p", "latency", "fanin", "sharedsub", "connect
          "connect-64", "idle", "instr", "scale", "xnode", "xnode-tls", "tls-p2p", "tls-fanout",
          "ws-p2p", "auth-connect", "acl-p2p", "bcrypt-logins",
          "ws-fanout", "tls-connect", "tls-connect-resumed", "tls-idle", "durable-p2p",
-         "durable0-p2p", "xnode-copies", "xnode-copies0"]
+         "durable-latency", "durable0-p2p", "xnode-copies", "xnode-copies0"]
 # xnode: p2p with every publisher on node 1 and its subscriber on node 2 or 3 of a Starling
 # cluster, against the same p2p on one Starling node in the same session (not mosquitto,
 # which has no cluster). Throughput at full speed, then latency at a moderate offered rate
@@ -430,6 +431,15 @@ def latency(kind, tmp, ctx):
     rate = ctx["latency_rate"]
     return with_broker(kind, tmp, lambda b: measured(b, lambda: run_bench(
         LATENCY_ARGS, b.port, ("-r", str(int(rate)), "-d", str(DURATION)))), tuned=ctx["tuned"])
+
+
+def durable_latency(kind, tmp, ctx):
+    """`latency` between persistent sessions kept on disk (both brokers as in durable-p2p),
+    at half of mosquitto's durable-p2p rate."""
+    rate = ctx["durable_latency_rate"]
+    return with_broker(kind, tmp, lambda b: measured(b, lambda: run_bench(
+        LATENCY_ARGS + ["--persistent"], b.port, ("-r", str(int(rate)), "-d", str(DURATION)))),
+        tuned=ctx["tuned"], transport="durable")
 
 
 def login_storm(kind, tmp, ctx):
@@ -744,7 +754,7 @@ def rows_for(name, results):
         if not healthy:
             row["met"] = False
         return [row]
-    if name == "latency":
+    if name in ("latency", "durable-latency"):
         p50 = (med([r["latency_us"]["p50"] for r in s]), med([r["latency_us"]["p50"] for r in m]))
         qs, healthy = qos_note(s, stall_check=False)  # an offered rate: idle time is fine
         row = ratio_row(name, "p99 µs", med([r["latency_us"]["p99"] for r in s]),
@@ -854,7 +864,8 @@ def run_one(name, kind, tmp, ctx):
         return throughput(name, kind, tmp, ctx)
     if name == "tls-idle":
         return idle(kind, tmp, ctx, transport="tls")
-    return {"latency": latency, "idle": idle, "instr": instr, "scale": scale,
+    return {"latency": latency, "durable-latency": durable_latency, "idle": idle,
+            "instr": instr, "scale": scale,
             "xnode": xnode, "xnode-tls": xnode, "xnode-copies": xnode, "xnode-copies0": xnode,
             "bcrypt-logins": login_storm}[name](kind, tmp, ctx)
 
@@ -880,6 +891,7 @@ def main():
             rows[config], cmds[config], raw[config] = [], {}, {}
             run_pass(todo, tmp, ctx, rows[config], cmds[config], raw[config])
             raw[config]["latency_rate"] = ctx["latency_rate"]
+            raw[config]["durable_latency_rate"] = ctx.get("durable_latency_rate")
     report(rows, cmds, raw)
 
 
@@ -893,6 +905,14 @@ def run_pass(names, tmp, ctx, rows, cmds, raw):
             ctx["latency_rate"] = med([r["rate_per_s"] for r in raw["p2p"]["mosquitto"]]) / 2
             print("latency: offering %.0f msgs/s (half of mosquitto's p2p)" %
                   ctx["latency_rate"], flush=True)
+        if name == "durable-latency" and not ctx.get("durable_latency_rate"):
+            if "durable-p2p" not in raw:
+                res, _ = throughput("durable-p2p", "mosquitto", tmp, ctx)
+                raw["durable-p2p"] = {"mosquitto": [res]}
+            ctx["durable_latency_rate"] = med(
+                [r["rate_per_s"] for r in raw["durable-p2p"]["mosquitto"]]) / 2
+            print("durable-latency: offering %.0f msgs/s (half of mosquitto's durable-p2p)" %
+                  ctx["durable_latency_rate"], flush=True)
         kinds = ("starling",) if name == "scale" else ("starling", "mosquitto")
         if name == "xnode":
             kinds = ("single", "cluster")
@@ -938,10 +958,10 @@ def report(rows, cmds, raw):
                 continue
             tab = table(rs)
             print("\n%s\n%s" % (TITLES[config], tab))
-            rate = raw[config].get("latency_rate")
-            f.write("\n## %s\n\n%s%s\n" % (
+            rate, drate = raw[config].get("latency_rate"), raw[config].get("durable_latency_rate")
+            f.write("\n## %s\n\n%s%s%s\n" % (
                 TITLES[config], "Latency offered rate: %.0f msgs/s.\n\n" % rate if rate else "",
-                tab))
+                "Durable latency offered rate: %.0f msgs/s.\n\n" % drate if drate else "", tab))
         f.write("\n## Commands\n\n")
         for config, cs in cmds.items():
             for name, cmd in cs.items():

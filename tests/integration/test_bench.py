@@ -206,3 +206,15 @@ def test_compare_smoke_access_control(tmp_path):
     res = smoke_rows(tmp_path, ["auth-connect", "acl-p2p", "bcrypt-logins"], 120)
     [run] = res["runs"]["other"]["bcrypt-logins"]["starling"]
     assert run["logins"]["connect"]["ok"] > 0 and run["storm"]["lost"] == 0, run
+
+
+@pytest.mark.plain_only("the benchmark harness: timing, not memory")
+def test_compare_smoke_durable(tmp_path):
+    """bench/compare.sh's durable scenarios in SMOKE mode: p2p between persistent sessions
+    (mosquitto with `persistence true`), then the latency run between them at half of
+    mosquitto's rate there; both land in the table, nothing lost."""
+    res = smoke_rows(tmp_path, ["durable-p2p", "durable-latency"], 120)
+    assert res["runs"]["defaults"]["durable_latency_rate"] > 0, res["runs"]["defaults"]
+    for name in ("durable-p2p", "durable-latency"):
+        run = res["runs"]["defaults"][name]["starling"][0]
+        assert run["received"] == run["expected"] and run["lost"] == 0, run
