@@ -657,3 +657,46 @@ def test_shared_client_session_keeps_a_copy_of_the_store_on_another_member(broke
     aside = [d for d in os.listdir(os.path.join(h.dir, "data", "replicas"))
              if d.startswith(names[0] + ".")]
     assert len(aside) == 1, aside
+
+
+@pytest.mark.plain_only("a fault test with two kills")
+def test_a_restarted_node_keeps_the_session_a_crash_lost_a_reconnect_of(broker_factory):
+    """Three nodes, wal_sync_interval 5 s. A durable session on node 1 is on disk; node 1
+    is killed and started again; its client reconnects there (the new process registers
+    the client at a newer clock, and the cluster commits it) and node 1 is killed again
+    before its disk has that. Started once more, node 1 recovers the session with the
+    registration it had stored, older than the registry's row, which is node 1's own: the
+    session stays (before, the registry took the row for another connection and ended it),
+    so the client finds it, subscription and all."""
+    from clusterlib import api_call, same_seeds, wait_api, wait_status
+    cl, nodes, names = same_seeds(broker_factory, 3, **{
+        "persistence.enable": True, "persistence.wal_sync_interval": "5s"})
+    a, b = nodes[0], nodes[1]
+
+    def applied():
+        return max(n["cluster.raft.applied_index"] for n in api_call(b, "GET", "/api/v5/stats")[1])
+
+    dev, _ = persistent(a, "rk-dev")
+    assert dev.subscribe([("rk/#", 1)]).reasons == [1]
+    dev.close()
+    time.sleep(5.5)  # at least one round of the store since: the session is on disk
+    for i in range(2):
+        kill9(a)
+        a.start()
+        for n in nodes:
+            wait_status(n, names, timeout=30)
+        if i == 0:  # the client again, its new registration committed, not on disk yet
+            wait_api(b)
+            before = applied()
+            dev, ca = persistent(a, "rk-dev")
+            assert ca.session_present == 1
+            wait("the registration committed", lambda: applied() > before)
+            dev.close()
+    dev, ca = persistent(a, "rk-dev")
+    assert ca.session_present == 1
+    pub = m.Conn(b.port, 5, host=b.host)
+    assert pub.connect("rk-pub").reason == 0
+    assert pub.publish("rk/1", b"after", qos=1).reason == 0
+    assert dev.expect_publish().payload == b"after"
+    for c in (dev, pub):
+        c.close()

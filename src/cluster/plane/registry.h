@@ -6,7 +6,9 @@
  * is applied first, the older one's node gets a *kick*: when a newer registration replaces
  * a row, for the node that held it; when an older one arrives after, for its own node.
  * That node closes that connection unless it has registered a newer one since (DISCONNECT
- * 0x8E, session taken over). */
+ * 0x8E, session taken over). A registration from the node the row names wins without a
+ * kick (the newer clock and later incarnation kept): the session is on that node, e.g. one
+ * its restarted process recovered from a disk without its earlier process's registration. */
 #ifndef ST_CLUSTER_REGISTRY_H
 #define ST_CLUSTER_REGISTRY_H
 

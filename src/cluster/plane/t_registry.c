@@ -96,11 +96,17 @@ static int apply_reg(st_registry *r, const reg_op *op)
 {
     const char *k = (const char *)op->cid.p;
     st_reg_row *row = st_strmap_get(r->rows, k, op->cid.len);
-    if (row && !newer(op, row)) { /* the same registration again is fine, an older one is not */
-        if (row->hlc == op->hlc && row->node_id == op->node_id) { /* again, maybe re-registered */
-            if (op->incarnation > row->incarnation) row->incarnation = op->incarnation;
-            return ST_OP_OK;
-        }
+    /* The same node's registration: again (maybe re-registered), a client that connected to
+     * it again, or a session its new process recovered from a disk that lacked what its
+     * earlier process registered (a crash within wal_sync_interval). The session is on
+     * that node either way: nobody to kick; the row keeps the newer clock and the later
+     * incarnation (a purge of the earlier one does not end it), in any apply order. */
+    if (row && row->node_id == op->node_id) {
+        if (op->hlc > row->hlc) row->hlc = op->hlc;
+        if (op->incarnation > row->incarnation) row->incarnation = op->incarnation;
+        return ST_OP_OK;
+    }
+    if (row && !newer(op, row)) {
         note_kick(r, op->cid, op->node_id, op->hlc); /* its proposer's connection lost */
         return ST_OP_STALE;
     }

@@ -1,5 +1,6 @@
 /* test_registry.c — the client-id registry table (registry.h) through its table ops: the
- * newest registration wins in any apply order, a stale one is refused and kicks nobody,
+ * newest registration wins in any apply order, a stale one is refused and kicks nobody, one
+ * of the node that holds the row (a restarted process's recovered session) kicks nobody,
  * equal clocks are decided by node id, UNREG only ends the registration it names, PURGE
  * drops a down node's rows, and a snapshot restores the same rows. */
 #include "test.h"
@@ -67,6 +68,39 @@ static void test_newest_wins(void)
     T->destroy(st);
 }
 
+/* Node 1's process registered dev1 at 300 and crashed before its disk had it; its next
+ * process recovers the session with the registration it had stored (100) and registers
+ * that: the session is on node 1 either way, so nobody is kicked, the row stays node 1's
+ * (clock 300) under the new incarnation, and a purge of the old incarnation keeps it. A
+ * later connection elsewhere still wins. */
+static void test_a_restarted_node_keeps_what_it_recovered(void)
+{
+    void *st = T->create();
+    uint64_t node = 0, hlc = 0;
+    CHECK_EQ(reg(st, "dev1", 1, 2, 300), ST_OP_OK);
+    CHECK_EQ(reg(st, "dev1", 1, 3, 100), ST_OP_OK);
+    CHECK_EQ(take_kicks(st, &node, &hlc), 0);
+    const st_reg_row *r = st_registry_get(st, "dev1", 4);
+    CHECK(r && r->node_id == 1 && r->hlc == 300 && r->incarnation == 3);
+    st_buf b = {0};
+    st_op_purge(&b, 1, 2);
+    CHECK_EQ(op(st, ST_V_PURGE, &b), ST_OP_OK);
+    CHECK(st_registry_get(st, "dev1", 4) != NULL);
+    CHECK_EQ(reg(st, "dev1", 2, 1, 250), ST_OP_STALE); /* older than node 1's 300 */
+    CHECK_EQ(take_kicks(st, &node, &hlc), 1);
+    CHECK(node == 2 && hlc == 250);
+    CHECK_EQ(reg(st, "dev1", 2, 1, 400), ST_OP_OK);
+    CHECK_EQ(take_kicks(st, &node, &hlc), 1);
+    CHECK(node == 1 && hlc == 300);
+    /* the same two registrations of node 1 the other way round: the same row */
+    CHECK_EQ(reg(st, "dev2", 1, 3, 100), ST_OP_OK);
+    CHECK_EQ(reg(st, "dev2", 1, 2, 300), ST_OP_OK);
+    CHECK_EQ(take_kicks(st, &node, &hlc), 0);
+    r = st_registry_get(st, "dev2", 4);
+    CHECK(r && r->node_id == 1 && r->hlc == 300 && r->incarnation == 3);
+    T->destroy(st);
+}
+
 static void test_unreg_and_purge(void)
 {
     void *st = T->create();
@@ -113,6 +147,7 @@ static void test_snapshot(void)
 int main(void)
 {
     RUN(test_newest_wins);
+    RUN(test_a_restarted_node_keeps_what_it_recovered);
     RUN(test_unreg_and_purge);
     RUN(test_snapshot);
     return TEST_END();
