@@ -204,7 +204,11 @@ def test_http_api(broker_factory):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    deadline = time.monotonic() + 30  # the API answers before the node has formed its cluster
     code, text = get("/status")
+    while code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        code, text = get("/status")
     assert code == 200 and text.startswith("Node %s is started" % cl.name(0)), text
     code, text = get("/api/v5/nodes")
     nodes = json.loads(text)
