@@ -57,31 +57,34 @@ static int all_ready(const st_answer *ans, size_t n, st_data *d, const char *own
             !ready)
             return 0;
     }
-    size_t len = 0;
-    char *mine = st_data_leftovers(d, owner, &len);
-    int ready = !mine || mine[0];
-    free(mine);
-    return ready;
+    return st_data_leftovers_ready(d, owner);
 }
 
-static void ask(st_gone *g, st_asks *asks, uint8_t what, const char *owner, int64_t now)
+/* Every member: what its lanes held for owner (answered on a later tick: answered()). */
+static void ask_leftovers(st_gone *g, st_asks *asks, const char *owner, int64_t now)
 {
-    st_answer one;
-    st_answer *out = what == ST_ASK_LEFTOVER ? calloc(ST_MAX_NODES, sizeof *out) : &one;
-    st_ask *q = out ? st_ask_new(asks, what, owner, strlen(owner), out,
-                                 what == ST_ASK_LEFTOVER ? ST_MAX_NODES : 1, ASK_MS)
-                    : NULL;
+    st_answer *out = calloc(ST_MAX_NODES, sizeof *out);
+    st_ask *q =
+        out ? st_ask_new(asks, ST_ASK_LEFTOVER, owner, strlen(owner), out, ST_MAX_NODES, ASK_MS)
+            : NULL;
     if (!q) {
-        if (out != &one) free(out);
+        free(out);
         return;
     }
     st_asks_send(asks, q, now);
-    if (what == ST_ASK_LEFTOVER_DROP) { /* nothing to wait for */
-        st_ask_release(q);
-        return;
-    }
     g->q = q;
     g->ans = out;
+}
+
+/* Every member: owner's sessions are taken, let what was kept for it go (no answer waited
+ * for: the question is let go at once, its answers never read). */
+static void tell_taken(st_asks *asks, const char *owner, int64_t now)
+{
+    st_answer unread;
+    st_ask *q = st_ask_new(asks, ST_ASK_LEFTOVER_DROP, owner, strlen(owner), &unread, 1, ASK_MS);
+    if (!q) return;
+    st_asks_send(asks, q, now);
+    st_ask_release(q);
 }
 
 static void ask_done(st_gone *g, size_t n)
@@ -109,7 +112,7 @@ static void answered(st_gone *g, st_replica *r, st_data *d, st_asks *asks, int64
     if (!st_ask_over(g->q, &n)) return;
     if (!all_ready(g->ans, n, d, g->asking) && ++g->tries < ASK_TRIES) {
         ask_done(g, n);
-        ask(g, asks, ST_ASK_LEFTOVER, g->asking, now);
+        ask_leftovers(g, asks, g->asking, now);
         return;
     }
     adopt(g, r, d, g->asking, n);
@@ -142,7 +145,7 @@ void st_gone_tick(st_gone *g, st_plane *pl, st_replica *r, st_data *d, st_asks *
         if (st_data_adopting(d, now)) return;
         st_replica_adopted(r, g->owner);
         st_data_leftovers_drop(d, g->owner);
-        ask(g, asks, ST_ASK_LEFTOVER_DROP, g->owner, now);
+        tell_taken(asks, g->owner, now);
         g->owner[0] = 0;
     }
     st_cluster_info info;
@@ -155,8 +158,8 @@ void st_gone_tick(st_gone *g, st_plane *pl, st_replica *r, st_data *d, st_asks *
         if (!st_replica_has_copy(r, m[i].name) || !st_replica_adopter(r, m[i].name)) continue;
         snprintf(g->asking, sizeof g->asking, "%s", m[i].name);
         g->tries = 0;
-        ask(g, asks, ST_ASK_LEFTOVER, m[i].name, now); /* adopted once they answer */
-        break;                                         /* one at a time */
+        ask_leftovers(g, asks, m[i].name, now); /* adopted once they answer */
+        break;                                  /* one at a time */
     }
     free(m);
 }

@@ -289,7 +289,7 @@ void st_data_peer_up(st_data *d, st_peer *p, uint64_t prev_boot)
 void st_data_peer_down(st_data *d, st_peer *p)
 {
     if (d->fwd) st_fwd_set_live(d->fwd, p->slot, 0);
-    if (d->fwd && !d->stopping) st_fwd_peer_down(d->fwd, p->slot, 0);
+    if (d->fwd && !d->stopping) st_fwd_peer_down(d->fwd, p->slot, ST_FWD_LINK_DOWN);
     st_data_routes_publish_ack(d); /* SUBACKs stop waiting for it */
 }
 
@@ -303,7 +303,15 @@ void st_data_gone(st_data *d, st_peer *p, int how)
     int left = how == ST_GONE_LEFT && d->leftovers;
     if (left) /* before the workers can post theirs */
         st_leftovers_expect(d->leftovers, p->name, p->slot, d->broker->nw, st_data_now(d));
-    st_fwd_peer_down(d->fwd, p->slot, how == ST_GONE_DOWN ? 2 : left ? 3 : 1);
+    st_fwd_peer_down(d->fwd, p->slot,
+                     how == ST_GONE_DOWN ? ST_FWD_DOWN
+                     : left              ? ST_FWD_LEFT_KEEP
+                                         : ST_FWD_GONE);
+}
+
+int st_data_leftovers_ready(st_data *d, const char *name)
+{
+    return st_leftovers_ready(d->leftovers, name);
 }
 
 char *st_data_leftovers(st_data *d, const char *name, size_t *len)

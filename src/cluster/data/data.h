@@ -69,6 +69,7 @@ void st_data_gone(st_data *d, st_peer *p, int how);
 /* What this node's lanes held for name, which left (leftover.h's answer, malloc'd), and its
  * adopter's word that it took them: the messages let go, or -1 for none kept. */
 char *st_data_leftovers(st_data *d, const char *name, size_t *len);
+int st_data_leftovers_ready(st_data *d, const char *name); /* every lane has posted its part */
 long st_data_leftovers_drop(st_data *d, const char *name);
 
 /* ---- the registry's (the plane's) events (the cluster thread) ---- */

@@ -986,15 +986,16 @@ static void post_leftovers(fwd_w *fw, const lane_out *l, uint16_t slot)
 static void peer_down(fwd_w *fw, const fwd_cmd *c)
 {
     lane_out *o = fw->out[c->slot];
-    if (c->gone == 3) post_leftovers(fw, o, c->slot);
+    int gone = c->gone == ST_FWD_GONE || c->gone == ST_FWD_LEFT_KEEP;
+    if (c->gone == ST_FWD_LEFT_KEEP) post_leftovers(fw, o, c->slot);
     if (o) {
-        out_close(o, c->gone == 1 || c->gone == 3 ? "peer left"
-                     : c->gone                    ? "peer down"
-                                                  : "control link down");
-        if (c->gone == 1 || c->gone == 3) {
+        out_close(o, gone                     ? "peer left"
+                     : c->gone == ST_FWD_DOWN ? "peer down"
+                                              : "control link down");
+        if (gone) {
             drop_queue(o);
             o->peer_boot = 0;
-        } else if (c->gone == 2) {
+        } else if (c->gone == ST_FWD_DOWN) {
             redispatch_shared(o);
         }
     }

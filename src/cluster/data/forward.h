@@ -43,10 +43,12 @@ extern const st_remote_ops st_fwd_ops;
 void st_fwd_adopt(st_fwd *f, int fd, st_tls *tls, int outbound, uint16_t slot, uint16_t lane,
                   uint64_t peer_id, uint64_t peer_boot, const uint8_t *pre, size_t npre);
 /* Cluster thread: the peer's CONTROL link is down — close its lanes (they are redialled
- * with the link). gone 1: it said goodbye or left: what is queued for it is dropped (shared
- * records go to other members); gone 3: the same, but each worker first posts its QoS 1/2
- * deliveries as an ST_DI_LEFTOVER item (none too: leftover.h); gone 2: declared down:
- * shared records go to other members, the rest stays for the same process's return. */
+ * with the link). ST_FWD_GONE: it said goodbye or left: what is queued for it is dropped
+ * (shared records go to other members); ST_FWD_LEFT_KEEP: the same, but each worker first
+ * posts its QoS 1/2 deliveries as an ST_DI_LEFTOVER item (none too: leftover.h);
+ * ST_FWD_DOWN: declared down: shared records go to other members, the rest stays for the
+ * same process's return. */
+enum { ST_FWD_LINK_DOWN, ST_FWD_GONE, ST_FWD_DOWN, ST_FWD_LEFT_KEEP };
 void st_fwd_peer_down(st_fwd *f, uint16_t slot, int gone);
 
 /* Cluster thread: the node in slot is a new process (it restarted). Records queued for it

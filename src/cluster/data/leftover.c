@@ -123,14 +123,21 @@ size_t st_leftovers_add(st_leftovers *l, uint16_t slot, const uint8_t *p, size_t
     return 0;
 }
 
+int st_leftovers_ready(const st_leftovers *l, const char *name)
+{
+    const lo_node *n = find(l, name);
+    return !n || n->expect <= 0;
+}
+
 char *st_leftovers_answer(const st_leftovers *l, const char *name, uint64_t node_id, uint64_t boot,
                           size_t *len)
 {
     const lo_node *n = find(l, name);
-    size_t body = n && n->expect <= 0 && !n->b.oom ? n->b.len : 0;
+    int ready = st_leftovers_ready(l, name);
+    size_t body = ready && n && !n->b.oom ? n->b.len : 0;
     uint8_t *out = malloc(HEAD_LEN + body + 1);
     if (!out) return NULL;
-    out[0] = !n || n->expect <= 0;
+    out[0] = (uint8_t)ready;
     put_be(out + 1, node_id, 8);
     put_be(out + 9, boot, 8);
     if (body) memcpy(out + HEAD_LEN, n->b.p, body);

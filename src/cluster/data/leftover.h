@@ -41,6 +41,8 @@ void st_leftovers_expect(st_leftovers *l, const char *name, uint16_t slot, int n
 /* A worker's lane to slot posted its part (n bytes of st_leftover_put entries, maybe 0).
  * Kept up to what one answer frame carries: returns how many entries did not fit. */
 size_t st_leftovers_add(st_leftovers *l, uint16_t slot, const uint8_t *p, size_t n);
+/* Whether every lane has posted what it held for name (1 too when none is kept). */
+int st_leftovers_ready(const st_leftovers *l, const char *name);
 /* The answer above for name (malloc'd; NULL when out of memory). */
 char *st_leftovers_answer(const st_leftovers *l, const char *name, uint64_t node_id, uint64_t boot,
                           size_t *len);
